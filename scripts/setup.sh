@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs everything SmallPeer needs on a fresh Debian 12 machine. Idempotent and quiet:
+# it only runs apt-get when a package is missing, and prints one line per step.
+set -euo pipefail
+
+APT_PACKAGES=(
+  cmake ninja-build pkg-config g++
+  libsqlite3-dev libsimdjson-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libsodium-dev zlib1g-dev libcli11-dev libboost-dev libssl-dev
+  clang-format clang-tidy
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${#missing[@]} Debian package(s): ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "setup: Debian packages present"
+fi
