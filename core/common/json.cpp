@@ -1,0 +1,180 @@
+#include "common/json.h"
+
+#include <fmt/format.h>
+
+namespace smallpeer {
+
+void append_json_string(std::string& out, std::string_view text) {
+  out.push_back('"');
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (c < 0x20) {
+          out += fmt::format("\\u{:04x}", c);
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+void JsonWriter::before_value() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (!first_.empty()) {
+    if (!first_.back()) out_.push_back(',');
+    first_.back() = false;
+  }
+}
+
+JsonWriter& JsonWriter::begin_object() {
+  before_value();
+  out_.push_back('{');
+  first_.push_back(true);
+  return *this;
+}
+
+JsonWriter& JsonWriter::end_object() {
+  out_.push_back('}');
+  first_.pop_back();
+  return *this;
+}
+
+JsonWriter& JsonWriter::begin_array() {
+  before_value();
+  out_.push_back('[');
+  first_.push_back(true);
+  return *this;
+}
+
+JsonWriter& JsonWriter::end_array() {
+  out_.push_back(']');
+  first_.pop_back();
+  return *this;
+}
+
+JsonWriter& JsonWriter::key(std::string_view k) {
+  before_value();
+  append_json_string(out_, k);
+  out_.push_back(':');
+  after_key_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(std::string_view v) {
+  before_value();
+  append_json_string(out_, v);
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(int64_t v) {
+  before_value();
+  fmt::format_to(std::back_inserter(out_), "{}", v);
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(uint64_t v) {
+  before_value();
+  fmt::format_to(std::back_inserter(out_), "{}", v);
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(bool v) {
+  before_value();
+  out_ += v ? "true" : "false";
+  return *this;
+}
+
+JsonWriter& JsonWriter::null() {
+  before_value();
+  out_ += "null";
+  return *this;
+}
+
+JsonWriter& JsonWriter::raw(std::string_view json) {
+  before_value();
+  out_ += json;
+  return *this;
+}
+
+}  // namespace smallpeer
+
+#include <simdjson.h>
+
+#include "common/error.h"
+
+namespace smallpeer {
+
+namespace {
+void pretty(std::string& out, simdjson::dom::element e, int indent) {
+  const auto newline = [&](int level) {
+    out.push_back('\n');
+    out.append(static_cast<size_t>(level) * 2, ' ');
+  };
+  switch (e.type()) {
+    case simdjson::dom::element_type::OBJECT: {
+      simdjson::dom::object obj = e.get_object().value_unsafe();
+      if (obj.size() == 0) {
+        out += "{}";
+        return;
+      }
+      out.push_back('{');
+      bool first = true;
+      for (auto field : obj) {
+        if (!first) out.push_back(',');
+        first = false;
+        newline(indent + 1);
+        append_json_string(out, field.key);
+        out += ": ";
+        pretty(out, field.value, indent + 1);
+      }
+      newline(indent);
+      out.push_back('}');
+      return;
+    }
+    case simdjson::dom::element_type::ARRAY: {
+      simdjson::dom::array arr = e.get_array().value_unsafe();
+      if (arr.size() == 0) {
+        out += "[]";
+        return;
+      }
+      out.push_back('[');
+      bool first = true;
+      for (auto child : arr) {
+        if (!first) out.push_back(',');
+        first = false;
+        newline(indent + 1);
+        pretty(out, child, indent + 1);
+      }
+      newline(indent);
+      out.push_back(']');
+      return;
+    }
+    default:
+      out += simdjson::minify(e);
+  }
+}
+}  // namespace
+
+std::string pretty_json(std::string_view json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (auto err = parser.parse(json.data(), json.size()).get(root))
+    throw Error(ErrorCode::invalid_argument, std::string("not valid JSON: ") + simdjson::error_message(err));
+  std::string out;
+  pretty(out, root, 0);
+  return out;
+}
+
+}  // namespace smallpeer

@@ -1,0 +1,35 @@
+// The process-wide thread pool that every engine instance shares (one process hosts 1,000+ peers).
+#pragma once
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+namespace smallpeer {
+
+/// A small Boost.Asio thread pool shared by all instances in the process.
+class Runtime {
+ public:
+  /// The shared pool, started on first use and stopped when its last user lets go.
+  static std::shared_ptr<Runtime> shared();
+  /// Starts `threads` threads; prefer shared().
+  explicit Runtime(unsigned threads);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  /// The io_context the pool runs.
+  boost::asio::io_context& io() { return io_; }
+  /// How many threads the pool runs.
+  [[nodiscard]] size_t thread_count() const { return threads_.size(); }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace smallpeer
