@@ -1,0 +1,648 @@
+// Store on SQLite: one connection behind one mutex, every statement prepared once and reused.
+#include <fmt/format.h>
+#include <simdjson.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <array>
+#include <condition_variable>
+#include <limits>
+#include <mutex>
+#include <thread>
+
+#include "common/error.h"
+#include "store/store.h"
+
+namespace smallpeer {
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+constexpr size_t kMaxCollectionNameBytes = 256;
+constexpr int kBusyTimeoutMs = 5000;
+
+struct DatabaseCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StatementFinalizer {
+  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+};
+using DatabaseHandle = std::unique_ptr<sqlite3, DatabaseCloser>;
+using StatementHandle = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
+
+/// Throws the Error for SQLite's last failure on `db`; file-system refusals become io, contention locked.
+[[noreturn]] void throw_sqlite(sqlite3* db, std::string_view what) {
+  const std::string message = fmt::format("{} failed: {}", what, sqlite3_errmsg(db));
+  switch (sqlite3_extended_errcode(db) & 0xff) {
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+      throw Error(ErrorCode::io, message);
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      throw Error(ErrorCode::locked, message);
+    default:
+      throw Error(ErrorCode::store, message);
+  }
+}
+
+/// Runs SQL that returns no rows we need (schema, transactions, pragmas).
+void exec(sqlite3* db, const char* sql, std::string_view what) {
+  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) throw_sqlite(db, what);
+}
+
+/// Prepares a statement that lives as long as the connection; failures name `what`, or else the SQL.
+StatementHandle prepare(sqlite3* db, const std::string& sql, std::string_view what = {}) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK) {
+    throw_sqlite(db, what.empty() ? fmt::format("preparing \"{}\"", sql) : std::string(what));
+  }
+  return StatementHandle(raw);
+}
+
+/// One use of a cached statement: binds, steps, reads columns, and resets it when the scope ends.
+class Query {
+ public:
+  /// Uses `stmt`, naming failures after `what`.
+  Query(sqlite3* db, const StatementHandle& stmt, std::string_view what) : db_(db), stmt_(stmt.get()), what_(what) {}
+  ~Query() { sqlite3_reset(stmt_); }
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+
+  /// Binds text; SQLITE_STATIC is safe because callers' strings outlive the query.
+  Query& bind(int index, std::string_view text) {
+    // A null data pointer would bind SQL NULL, and `id > NULL` matches nothing.
+    const char* data = text.data() != nullptr ? text.data() : "";
+    check(sqlite3_bind_text64(stmt_, index, data, text.size(), SQLITE_STATIC, SQLITE_UTF8));
+    return *this;
+  }
+  /// Binds an integer.
+  Query& bind(int index, int64_t value) {
+    check(sqlite3_bind_int64(stmt_, index, value));
+    return *this;
+  }
+  /// Binds NULL.
+  Query& bind_null(int index) {
+    check(sqlite3_bind_null(stmt_, index));
+    return *this;
+  }
+  /// Advances to the next row; false when there are no more.
+  bool step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw_sqlite(db_, what_);
+  }
+  /// Runs a statement that returns no rows.
+  void run() {
+    while (step()) {
+    }
+  }
+  /// A text column of the current row (empty for NULL).
+  [[nodiscard]] std::string text(int column) const {
+    const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+    return data != nullptr ? std::string(data, static_cast<size_t>(sqlite3_column_bytes(stmt_, column))) : std::string();
+  }
+  /// An integer column of the current row.
+  [[nodiscard]] int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+  /// True if the column of the current row is NULL.
+  [[nodiscard]] bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+
+ private:
+  void check(int rc) {
+    if (rc != SQLITE_OK) throw_sqlite(db_, what_);
+  }
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  std::string_view what_;
+};
+
+/// BEGIN IMMEDIATE ... COMMIT, rolled back if the scope is left without commit().
+class Transaction {
+ public:
+  /// Begins a write transaction.
+  explicit Transaction(sqlite3* db) : db_(db) { exec(db_, "BEGIN IMMEDIATE", "beginning a transaction"); }
+  ~Transaction() {
+    if (!committed_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  /// Commits; afterwards the destructor does nothing.
+  void commit() {
+    exec(db_, "COMMIT", "committing a transaction");
+    committed_ = true;
+  }
+
+ private:
+  sqlite3* db_;
+  bool committed_ = false;
+};
+
+/// HLC values are stored in a signed INTEGER column; 48-bit milliseconds keep them far below 2^63.
+int64_t to_column(HlcTimestamp t) {
+  return static_cast<int64_t>(std::min<uint64_t>(t.value, std::numeric_limits<int64_t>::max()));
+}
+
+std::string_view type_name(simdjson::dom::element_type type) {
+  using simdjson::dom::element_type;
+  switch (type) {
+    case element_type::ARRAY:
+      return "an array";
+    case element_type::OBJECT:
+      return "an object";
+    case element_type::INT64:
+    case element_type::UINT64:
+    case element_type::DOUBLE:
+      return "a number";
+    case element_type::STRING:
+      return "a string";
+    case element_type::BOOL:
+      return "a boolean";
+    case element_type::NULL_VALUE:
+      return "null";
+  }
+  return "an unknown value";
+}
+
+/// A document body that passed validation: its _id (if it has one) and its minified text.
+struct ParsedDocument {
+  std::optional<std::string> id;
+  std::string minified;
+};
+
+/// Checks that `json` is an object whose "_id", if present, is a non-empty string; throws Error(validation).
+ParsedDocument parse_document(simdjson::dom::parser& parser, std::string_view json) {
+  if (json.empty()) throw Error(ErrorCode::validation, "document must be a JSON object, got an empty string");
+  simdjson::dom::element root;
+  if (const auto err = parser.parse(json.data(), json.size()).get(root)) {
+    throw Error(ErrorCode::validation, fmt::format("document is not valid JSON: {}", simdjson::error_message(err)));
+  }
+  simdjson::dom::object object;
+  if (root.get_object().get(object)) {
+    throw Error(ErrorCode::validation, fmt::format("document must be a JSON object, got {}", type_name(root.type())));
+  }
+  ParsedDocument parsed;
+  for (const auto field : object) {
+    if (field.key != "_id") continue;
+    if (parsed.id) throw Error(ErrorCode::validation, "document has more than one \"_id\"");
+    std::string_view id;
+    if (field.value.get_string().get(id)) {
+      throw Error(ErrorCode::validation, fmt::format("document \"_id\" must be a string, got {}", type_name(field.value.type())));
+    }
+    // An empty _id could never be paged past: list() starts after "".
+    if (id.empty()) throw Error(ErrorCode::validation, "document \"_id\" must not be empty");
+    parsed.id = std::string(id);
+  }
+  // Minifying the text (not re-serialising the DOM) keeps numbers and escapes exactly as written.
+  parsed.minified.resize(json.size());
+  size_t length = 0;
+  if (const auto err = simdjson::minify(json.data(), json.size(), parsed.minified.data(), length)) {
+    throw Error(ErrorCode::validation, fmt::format("document is not valid JSON: {}", simdjson::error_message(err)));
+  }
+  parsed.minified.resize(length);
+  return parsed;
+}
+
+/// 128 random bits as 32 lowercase hex characters.
+std::string random_id() {
+  std::array<unsigned char, 16> bytes{};
+  randombytes_buf(bytes.data(), bytes.size());
+  std::array<char, 33> hex{};
+  sodium_bin2hex(hex.data(), hex.size(), bytes.data(), bytes.size());
+  return std::string(hex.data(), 32);
+}
+
+/// The statements for one documents table (user or system); both have the same shape.
+struct TableStatements {
+  StatementHandle get, write, merge, tombstone, list, changes, names;
+
+  TableStatements(sqlite3* db, std::string_view table)
+      : get(prepare(db, fmt::format("SELECT body, hlc, origin, deleted FROM {} WHERE collection=?1 AND id=?2", table))),
+        write(prepare(db, fmt::format("INSERT INTO {0}(collection, id, body, hlc, origin, deleted) "
+                                      "VALUES(?1, ?2, ?3, ?4, ?5, 0) ON CONFLICT(collection, id) DO UPDATE SET "
+                                      "body=excluded.body, hlc=excluded.hlc, origin=excluded.origin, deleted=0",
+                                      table))),
+        // Last writer wins inside SQLite, so the compare and the write are one atomic statement.
+        merge(prepare(db, fmt::format("INSERT INTO {0}(collection, id, body, hlc, origin, deleted) "
+                                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(collection, id) DO UPDATE SET "
+                                      "body=excluded.body, hlc=excluded.hlc, origin=excluded.origin, "
+                                      "deleted=excluded.deleted WHERE excluded.hlc > {0}.hlc OR "
+                                      "(excluded.hlc = {0}.hlc AND excluded.origin > {0}.origin)",
+                                      table))),
+        tombstone(prepare(db, fmt::format("UPDATE {} SET body=NULL, hlc=?3, origin=?4, deleted=1 "
+                                          "WHERE collection=?1 AND id=?2 AND deleted=0",
+                                          table))),
+        list(prepare(db, fmt::format("SELECT id, body, hlc, origin FROM {} WHERE collection=?1 AND id>?2 AND "
+                                     "deleted=0 ORDER BY id LIMIT ?3",
+                                     table))),
+        changes(prepare(db, fmt::format("SELECT id, body, hlc, origin, deleted FROM {} WHERE collection=?1 AND "
+                                        "hlc>?2 ORDER BY hlc, id",
+                                        table))),
+        names(prepare(db, fmt::format("SELECT DISTINCT collection FROM {} ORDER BY collection", table))) {}
+};
+
+constexpr const char* kSchema = R"sql(
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS user_documents(
+  collection TEXT NOT NULL, id TEXT NOT NULL, body TEXT, hlc INTEGER NOT NULL, origin TEXT NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(collection, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS system_documents(
+  collection TEXT NOT NULL, id TEXT NOT NULL, body TEXT, hlc INTEGER NOT NULL, origin TEXT NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(collection, id)) WITHOUT ROWID;
+-- `deleted` makes these covering for live-document counts, which then skip the bodies.
+CREATE INDEX IF NOT EXISTS user_documents_by_hlc ON user_documents(collection, hlc, deleted);
+CREATE INDEX IF NOT EXISTS system_documents_by_hlc ON system_documents(collection, hlc, deleted);
+CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
+PRAGMA user_version = 1;
+COMMIT;
+)sql";
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(const std::filesystem::path& path, std::shared_ptr<HybridLogicalClock> hlc, std::string local_peer)
+      : path_(path), hlc_(std::move(hlc)), local_peer_(std::move(local_peer)), db_(open_database(path)) {
+    configure_and_migrate();
+    tables_[0] = std::make_unique<TableStatements>(db_.get(), "user_documents");
+    tables_[1] = std::make_unique<TableStatements>(db_.get(), "system_documents");
+    get_setting_ = prepare(db_.get(), "SELECT value FROM settings WHERE key=?1");
+    put_setting_ = prepare(db_.get(),
+                           "INSERT INTO settings(key, value) VALUES(?1, ?2) "
+                           "ON CONFLICT(key) DO UPDATE SET value=excluded.value");
+    count_live_ = prepare(db_.get(),
+                          "SELECT collection, count(*) FROM user_documents WHERE deleted=0 "
+                          "GROUP BY collection ORDER BY collection LIMIT ?1");
+    restore_clock();
+  }
+
+  Document upsert(std::string_view collection, std::string_view json) override {
+    validate_collection_name(collection);
+    Document doc;
+    {
+      std::lock_guard lock(mutex_);
+      auto parsed = parse_document(parser_, json);
+      if (parsed.id) {
+        doc.id = std::move(*parsed.id);
+        doc.json = std::move(parsed.minified);
+      } else {
+        doc.id = random_id();
+        // The generated _id goes first; minified text starts with '{', and "{}" has no member to follow.
+        doc.json.reserve(parsed.minified.size() + doc.id.size() + 10);
+        doc.json.append("{\"_id\":\"").append(doc.id).append("\"");
+        if (parsed.minified.size() > 2) doc.json.push_back(',');
+        doc.json.append(parsed.minified, 1);
+      }
+      doc.collection = std::string(collection);
+      // Stamped under the lock so HLC order is commit order, which changes_since() relies on.
+      doc.version = {hlc_->now(), local_peer_};
+      // A single statement is its own transaction: no BEGIN/COMMIT round trips on the hot path.
+      Query(db_.get(), table(collection).write, "upsert")
+          .bind(1, collection)
+          .bind(2, doc.id)
+          .bind(3, doc.json)
+          .bind(4, to_column(doc.version.hlc))
+          .bind(5, local_peer_)
+          .run();
+    }
+    notify(doc, ChangeKind::upsert);
+    return doc;
+  }
+
+  bool merge(const Document& incoming) override {
+    validate_collection_name(incoming.collection);
+    if (incoming.id.empty()) throw Error(ErrorCode::validation, "merged document has an empty _id");
+    if (incoming.version.hlc.value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      throw Error(ErrorCode::validation, "merged document has an HLC timestamp out of range");
+    }
+    Document stored = incoming;
+    {
+      std::lock_guard lock(mutex_);
+      if (incoming.deleted) {
+        stored.json.clear();
+      } else {
+        auto parsed = parse_document(parser_, incoming.json);
+        if (parsed.id != incoming.id) {
+          throw Error(ErrorCode::validation, fmt::format("merged document's \"_id\" does not match its id \"{}\"", incoming.id));
+        }
+        stored.json = std::move(parsed.minified);
+      }
+      hlc_->observe(incoming.version.hlc);
+      Query query(db_.get(), table(incoming.collection).merge, "merge");
+      query.bind(1, incoming.collection).bind(2, incoming.id);
+      if (incoming.deleted) {
+        query.bind_null(3);
+      } else {
+        query.bind(3, stored.json);
+      }
+      query.bind(4, to_column(incoming.version.hlc)).bind(5, incoming.version.origin).bind(6, int64_t{incoming.deleted});
+      query.run();
+      if (sqlite3_changes(db_.get()) == 0) return false;
+    }
+    notify(stored, stored.deleted ? ChangeKind::remove : ChangeKind::upsert);
+    return true;
+  }
+
+  [[nodiscard]] std::optional<Document> get(std::string_view collection, std::string_view id,
+                                            bool include_deleted) const override {
+    validate_collection_name(collection);
+    std::lock_guard lock(mutex_);
+    Query query(db_.get(), table(collection).get, "get");
+    query.bind(1, collection).bind(2, id);
+    if (!query.step()) return std::nullopt;
+    const bool deleted = query.integer(3) != 0;
+    if (deleted && !include_deleted) return std::nullopt;
+    return Document{std::string(collection),
+                    std::string(id),
+                    query.text(0),
+                    {{static_cast<uint64_t>(query.integer(1))}, query.text(2)},
+                    deleted};
+  }
+
+  [[nodiscard]] Page list(std::string_view collection, size_t limit, std::string_view after) const override {
+    validate_collection_name(collection);
+    if (limit == 0) throw Error(ErrorCode::invalid_argument, "list limit must be at least 1");
+    // One row past the page tells whether another page follows, so the last page has no next_after.
+    const auto fetch = static_cast<int64_t>(std::min<size_t>(limit, std::numeric_limits<int64_t>::max() - 1)) + 1;
+    Page page;
+    std::lock_guard lock(mutex_);
+    Query query(db_.get(), table(collection).list, "list");
+    query.bind(1, collection).bind(2, after).bind(3, fetch);
+    while (query.step()) {
+      if (page.documents.size() == limit) {
+        page.next_after = page.documents.back().id;
+        break;
+      }
+      page.documents.push_back(Document{std::string(collection),
+                                        query.text(0),
+                                        query.text(1),
+                                        {{static_cast<uint64_t>(query.integer(2))}, query.text(3)},
+                                        false});
+    }
+    return page;
+  }
+
+  bool remove(std::string_view collection, std::string_view id) override {
+    validate_collection_name(collection);
+    Document tombstone{std::string(collection), std::string(id), {}, {}, true};
+    {
+      std::lock_guard lock(mutex_);
+      tombstone.version = {hlc_->now(), local_peer_};
+      Query(db_.get(), table(collection).tombstone, "remove")
+          .bind(1, collection)
+          .bind(2, id)
+          .bind(3, to_column(tombstone.version.hlc))
+          .bind(4, local_peer_)
+          .run();
+      if (sqlite3_changes(db_.get()) == 0) return false;
+    }
+    notify(tombstone, ChangeKind::remove);
+    return true;
+  }
+
+  [[nodiscard]] std::vector<Document> changes_since(std::string_view collection, HlcTimestamp since) const override {
+    validate_collection_name(collection);
+    std::vector<Document> documents;
+    std::lock_guard lock(mutex_);
+    Query query(db_.get(), table(collection).changes, "changes_since");
+    query.bind(1, collection).bind(2, to_column(since));
+    while (query.step()) {
+      documents.push_back(Document{std::string(collection),
+                                   query.text(0),
+                                   query.text(1),
+                                   {{static_cast<uint64_t>(query.integer(2))}, query.text(3)},
+                                   query.integer(4) != 0});
+    }
+    return documents;
+  }
+
+  [[nodiscard]] std::vector<std::string> collection_names(bool system) const override {
+    std::vector<std::string> names;
+    std::lock_guard lock(mutex_);
+    Query query(db_.get(), tables_[system ? 1 : 0]->names, "collection_names");
+    while (query.step()) names.push_back(query.text(0));
+    return names;
+  }
+
+  [[nodiscard]] std::map<std::string, uint64_t> user_collection_counts(size_t max_collections) const override {
+    std::map<std::string, uint64_t> counts;
+    if (max_collections == 0) return counts;
+    std::lock_guard lock(mutex_);
+    Query query(db_.get(), count_live_, "user_collection_counts");
+    query.bind(1, static_cast<int64_t>(std::min<size_t>(max_collections, std::numeric_limits<int64_t>::max())));
+    while (query.step()) counts.emplace(query.text(0), static_cast<uint64_t>(query.integer(1)));
+    return counts;
+  }
+
+  ObserverId observe(std::string collection, Observer observer) override {
+    validate_collection_name(collection);
+    if (!observer) throw Error(ErrorCode::invalid_argument, "observer must not be empty");
+    auto entry = std::make_shared<ObserverEntry>();
+    entry->collection = std::move(collection);
+    entry->callback = std::move(observer);
+    std::lock_guard lock(observers_mutex_);
+    const ObserverId id = next_observer_id_++;
+    observers_.emplace(id, std::move(entry));
+    return id;
+  }
+
+  /// Unknown ids are ignored. From inside an observer, invocations further up the calling thread's
+  /// own stack are not waited for (that would deadlock); they finish after this returns.
+  void unobserve(ObserverId id) override {
+    std::unique_lock lock(observers_mutex_);
+    const auto it = observers_.find(id);
+    if (it == observers_.end()) return;
+    const auto entry = it->second;
+    observers_.erase(it);
+    entry->removed = true;
+    const auto self = std::this_thread::get_id();
+    observers_idle_.wait(lock, [&] {
+      return std::all_of(entry->running_on.begin(), entry->running_on.end(), [&](std::thread::id t) { return t == self; });
+    });
+  }
+
+  [[nodiscard]] std::optional<std::string> setting(std::string_view key) const override {
+    std::lock_guard lock(mutex_);
+    Query query(db_.get(), get_setting_, "reading a setting");
+    query.bind(1, key);
+    if (!query.step()) return std::nullopt;
+    return query.text(0);
+  }
+
+  void set_settings(const std::vector<std::pair<std::string, std::string>>& values) override {
+    std::lock_guard lock(mutex_);
+    Transaction transaction(db_.get());
+    for (const auto& [key, value] : values) {
+      Query(db_.get(), put_setting_, "writing a setting").bind(1, key).bind(2, value).run();
+    }
+    transaction.commit();
+  }
+
+  [[nodiscard]] std::vector<std::filesystem::path> files() const override {
+    std::vector<std::filesystem::path> result;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::filesystem::path file = path_;
+      file += suffix;
+      std::error_code ec;
+      if (std::filesystem::exists(file, ec)) result.push_back(std::move(file));
+    }
+    return result;
+  }
+
+  [[nodiscard]] std::string integrity_check() const override {
+    std::lock_guard lock(mutex_);
+    StatementHandle stmt = prepare(db_.get(), "PRAGMA integrity_check");
+    Query query(db_.get(), stmt, "integrity_check");
+    std::string report;
+    while (query.step()) {
+      if (!report.empty()) report.push_back('\n');
+      report += query.text(0);
+    }
+    return report;
+  }
+
+ private:
+  struct ObserverEntry {
+    std::string collection;
+    Observer callback;
+    bool removed = false;                     // guarded by observers_mutex_
+    std::vector<std::thread::id> running_on;  // guarded by observers_mutex_: one per call in progress
+  };
+
+  static DatabaseHandle open_database(const std::filesystem::path& path) {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    DatabaseHandle db(raw);
+    if (rc != SQLITE_OK) {
+      throw Error(ErrorCode::io, fmt::format("cannot open database {}: {}", path.string(),
+                                             raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    }
+    // SQLite silently falls back to read-only when the file is not writable; we need to write.
+    if (sqlite3_db_readonly(raw, "main") == 1) {
+      throw Error(ErrorCode::io, fmt::format("cannot open database {} for writing", path.string()));
+    }
+    return db;
+  }
+
+  void configure_and_migrate() {
+    sqlite3* db = db_.get();
+    sqlite3_busy_timeout(db, kBusyTimeoutMs);
+    const std::string where = fmt::format("opening database {}", path_.string());
+    {
+      StatementHandle stmt = prepare(db, "PRAGMA journal_mode=WAL", where);
+      Query query(db, stmt, where);
+      if (!query.step() || query.text(0) != "wal") {
+        throw Error(ErrorCode::store, fmt::format("database {} cannot use WAL journal mode", path_.string()));
+      }
+    }
+    // In WAL mode NORMAL only fsyncs at checkpoints: a commit survives a process crash (kill -9), not power loss.
+    exec(db, "PRAGMA synchronous=NORMAL", where);
+    int64_t version = 0;
+    {
+      StatementHandle stmt = prepare(db, "PRAGMA user_version", where);
+      Query query(db, stmt, where);
+      if (query.step()) version = query.integer(0);
+    }
+    if (version > kSchemaVersion) {
+      throw Error(ErrorCode::store, fmt::format("database {} has schema version {}, newer than the {} this version "
+                                                "of SmallPeer reads",
+                                                path_.string(), version, kSchemaVersion));
+    }
+    if (version < kSchemaVersion) {
+      if (sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
+        const std::string message = sqlite3_errmsg(db);
+        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw Error(ErrorCode::store, fmt::format("creating the schema in {} failed: {}", path_.string(), message));
+      }
+    }
+  }
+
+  // Versions must keep increasing across restarts even if the wall clock went backwards.
+  void restore_clock() {
+    HlcTimestamp last;
+    for (const char* sql : {"SELECT max(hlc) FROM user_documents", "SELECT max(hlc) FROM system_documents"}) {
+      StatementHandle stmt = prepare(db_.get(), sql);
+      Query query(db_.get(), stmt, "reading the last HLC timestamp");
+      if (query.step() && !query.is_null(0)) last = std::max(last, HlcTimestamp{static_cast<uint64_t>(query.integer(0))});
+    }
+    hlc_->restore(last);
+  }
+
+  [[nodiscard]] const TableStatements& table(std::string_view collection) const {
+    return *tables_[is_system_collection(collection) ? 1 : 0];
+  }
+
+  void notify(const Document& doc, ChangeKind kind) {
+    std::vector<std::shared_ptr<ObserverEntry>> targets;
+    {
+      std::lock_guard lock(observers_mutex_);
+      for (const auto& [id, entry] : observers_) {
+        if (entry->collection == doc.collection) targets.push_back(entry);
+      }
+    }
+    if (targets.empty()) return;
+    const Change change{doc.collection, doc.id, kind, kind == ChangeKind::remove ? std::string() : doc.json, doc.version};
+    const auto self = std::this_thread::get_id();
+    for (const auto& entry : targets) {
+      {
+        std::lock_guard lock(observers_mutex_);
+        if (entry->removed) continue;
+        entry->running_on.push_back(self);
+      }
+      try {
+        entry->callback(change);
+      } catch (...) {
+        // The change is already committed, so the writer must not see a failure, and one bad
+        // observer must not keep the others from hearing about it.
+      }
+      {
+        std::lock_guard lock(observers_mutex_);
+        entry->running_on.erase(std::find(entry->running_on.begin(), entry->running_on.end(), self));
+      }
+      observers_idle_.notify_all();
+    }
+  }
+
+  const std::filesystem::path path_;
+  const std::shared_ptr<HybridLogicalClock> hlc_;
+  const std::string local_peer_;
+
+  mutable std::mutex mutex_;  // guards the connection, its statements and parser_
+  DatabaseHandle db_;         // declared before the statements, so it is closed after they are finalized
+  std::array<std::unique_ptr<TableStatements>, 2> tables_;  // [0] user, [1] system
+  StatementHandle get_setting_, put_setting_, count_live_;
+  simdjson::dom::parser parser_;
+
+  std::mutex observers_mutex_;
+  std::condition_variable observers_idle_;
+  std::map<ObserverId, std::shared_ptr<ObserverEntry>> observers_;
+  ObserverId next_observer_id_ = 1;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> Store::open(const std::filesystem::path& path, std::shared_ptr<HybridLogicalClock> hlc,
+                                   std::string local_peer) {
+  if (!hlc) throw Error(ErrorCode::invalid_argument, "store needs a clock");
+  if (local_peer.empty()) throw Error(ErrorCode::invalid_argument, "store needs the local peer key");
+  // Safe to call repeatedly and from several threads; random ids need it.
+  if (sodium_init() < 0) throw Error(ErrorCode::internal, "libsodium failed to initialise");
+  return std::make_unique<SqliteStore>(path, std::move(hlc), std::move(local_peer));
+}
+
+bool Store::is_system_collection(std::string_view collection) {
+  return collection.starts_with("__");
+}
+
+void Store::validate_collection_name(std::string_view collection) {
+  if (collection.empty() || collection.size() > kMaxCollectionNameBytes) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("collection name must be 1 to {} bytes, got {}", kMaxCollectionNameBytes, collection.size()));
+  }
+  if (collection.find('\0') != std::string_view::npos) {
+    throw Error(ErrorCode::invalid_argument, "collection name must not contain NUL characters");
+  }
+}
+
+}  // namespace smallpeer

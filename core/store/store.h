@@ -1,0 +1,104 @@
+// The document store: collections of JSON documents in SQLite (WAL), each with an HLC version and
+// its origin peer. Deletes leave tombstones so they replicate. System collections ("__" prefix)
+// live in their own table, apart from user collections.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "clock/hlc.h"
+
+namespace smallpeer {
+
+/// A document's version: last writer wins by HLC, ties broken by origin peer key.
+struct Version {
+  HlcTimestamp hlc;
+  std::string origin;
+  auto operator<=>(const Version&) const = default;
+};
+
+/// One stored document (or its tombstone).
+struct Document {
+  std::string collection;
+  std::string id;
+  std::string json;  // minified JSON object including "_id"; empty for a tombstone
+  Version version;
+  bool deleted = false;
+};
+
+/// What an observer is told after a change commits.
+enum class ChangeKind { upsert, remove };
+
+/// A committed change to one document.
+struct Change {
+  std::string collection;
+  std::string id;
+  ChangeKind kind;
+  std::string json;  // the new document; empty on remove
+  Version version;
+};
+
+/// One page of a collection, ordered by _id.
+struct Page {
+  std::vector<Document> documents;
+  std::optional<std::string> next_after;  // pass as `after` for the next page; nullopt at the end
+};
+
+/// The SQLite-backed document store of one peer. Thread-safe.
+class Store {
+ public:
+  using ObserverId = uint64_t;
+  using Observer = std::function<void(const Change&)>;
+
+  /// Opens (creating if needed) the database file `path` in WAL mode; stamps local writes with
+  /// `hlc` and `local_peer`. Throws Error(store|io) when the file cannot be opened.
+  static std::unique_ptr<Store> open(const std::filesystem::path& path, std::shared_ptr<HybridLogicalClock> hlc,
+                                     std::string local_peer);
+  virtual ~Store() = default;
+
+  /// True for names starting with "__" (system collections such as __small_peer_info).
+  static bool is_system_collection(std::string_view collection);
+  /// Throws Error(invalid_argument) unless `collection` is a usable name (1-256 bytes, no NUL).
+  static void validate_collection_name(std::string_view collection);
+
+  /// Inserts or replaces a document written locally. `json` must be a JSON object; its "_id" must be
+  /// a string if present, and a random one is generated if absent. Returns the stored document.
+  virtual Document upsert(std::string_view collection, std::string_view json) = 0;
+  /// Merges a replicated document (or tombstone) last-writer-wins; true if it was newer and stored.
+  virtual bool merge(const Document& incoming) = 0;
+  /// The live document, or nullopt (also for a tombstone unless `include_deleted`).
+  [[nodiscard]] virtual std::optional<Document> get(std::string_view collection, std::string_view id,
+                                                    bool include_deleted = false) const = 0;
+  /// Up to `limit` live documents with _id greater than `after`, ordered by _id.
+  [[nodiscard]] virtual Page list(std::string_view collection, size_t limit, std::string_view after = {}) const = 0;
+  /// Replaces a live document with a tombstone; false if there was no live document.
+  virtual bool remove(std::string_view collection, std::string_view id) = 0;
+  /// Every document and tombstone in `collection` with an HLC greater than `since` (for replication).
+  [[nodiscard]] virtual std::vector<Document> changes_since(std::string_view collection, HlcTimestamp since) const = 0;
+  /// Names of collections that hold at least one document or tombstone; `system` picks the table.
+  [[nodiscard]] virtual std::vector<std::string> collection_names(bool system) const = 0;
+  /// Live document count per user collection, for at most `max_collections` collections by name.
+  [[nodiscard]] virtual std::map<std::string, uint64_t> user_collection_counts(size_t max_collections) const = 0;
+  /// Calls `observer` after each committed change to `collection`, on the thread that made it.
+  virtual ObserverId observe(std::string collection, Observer observer) = 0;
+  /// Removes an observer; when it returns, that observer is not running and will not run again.
+  virtual void unobserve(ObserverId id) = 0;
+  /// A persisted engine setting, or nullopt.
+  [[nodiscard]] virtual std::optional<std::string> setting(std::string_view key) const = 0;
+  /// Persists several settings in one transaction.
+  virtual void set_settings(const std::vector<std::pair<std::string, std::string>>& values) = 0;
+  /// The files that make up the database (main file, -wal, -shm), for disk usage.
+  [[nodiscard]] virtual std::vector<std::filesystem::path> files() const = 0;
+  /// Runs PRAGMA integrity_check; returns "ok" or SQLite's report.
+  [[nodiscard]] virtual std::string integrity_check() const = 0;
+};
+
+}  // namespace smallpeer

@@ -1,0 +1,580 @@
+#include "store/store.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "clock/clock.h"
+#include "clock/hlc.h"
+#include "common/error.h"
+#include "support/temp_dir.h"
+
+extern char** environ;
+
+namespace smallpeer {
+namespace {
+
+using namespace std::chrono_literals;
+
+using test_support::TempDir;
+
+// Runs `f` and checks that it throws Error with `code` and a message containing `needle`.
+template <class F>
+void expect_error(F&& f, ErrorCode code, std::string_view needle) {
+  try {
+    f();
+    ADD_FAILURE() << "expected an Error mentioning \"" << needle << "\"";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), code) << e.what();
+    EXPECT_NE(std::string_view(e.what()).find(needle), std::string_view::npos) << e.what();
+  }
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  // Each open gets a fresh HLC, as a restarted process would.
+  std::unique_ptr<Store> open(const std::string& peer = "peer-a") {
+    return Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), peer);
+  }
+  [[nodiscard]] std::filesystem::path db_path() const { return dir_.path() / "store.db"; }
+  // A version `ms_ahead` milliseconds past the manual clock, as a remote peer would stamp it.
+  [[nodiscard]] Version remote_version(int64_t ms_ahead, std::string origin, uint16_t counter = 0) const {
+    const auto millis = static_cast<uint64_t>(to_unix_millis(clock_->now()) + ms_ahead);
+    return {HlcTimestamp::from_parts(millis, counter), std::move(origin)};
+  }
+  static Document remote_doc(std::string collection, std::string id, std::string json, Version version, bool deleted = false) {
+    return {std::move(collection), std::move(id), std::move(json), std::move(version), deleted};
+  }
+
+  TempDir dir_;
+  std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
+};
+
+std::vector<std::string> ids_of(const std::vector<Document>& docs) {
+  std::vector<std::string> ids;
+  for (const auto& d : docs) ids.push_back(d.id);
+  return ids;
+}
+
+TEST_F(StoreTest, UpsertStoresMinifiedJsonAndGetReturnsIt) {
+  auto store = open();
+  const auto doc = store->upsert("cars", R"( { "_id" : "car-1", "make" : "Volvo  XC", "price": 1.50,
+                                             "big": 12345678901234567890, "esc": "a\"b\u00e9" } )");
+  EXPECT_EQ(doc.id, "car-1");
+  // Numbers and escapes stay exactly as written; only whitespace outside strings goes.
+  EXPECT_EQ(doc.json, R"({"_id":"car-1","make":"Volvo  XC","price":1.50,"big":12345678901234567890,"esc":"a\"b\u00e9"})");
+  EXPECT_EQ(doc.version.origin, "peer-a");
+  EXPECT_FALSE(doc.deleted);
+
+  const auto got = store->get("cars", "car-1");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->collection, "cars");
+  EXPECT_EQ(got->json, doc.json);
+  EXPECT_EQ(got->version, doc.version);
+  EXPECT_FALSE(got->deleted);
+  EXPECT_FALSE(store->get("cars", "car-2"));
+  EXPECT_FALSE(store->get("boats", "car-1"));
+}
+
+TEST_F(StoreTest, UpsertWithSameIdReplacesWithNewerVersion) {
+  auto store = open();
+  const auto first = store->upsert("cars", R"({"_id":"c","v":1})");
+  const auto second = store->upsert("cars", R"({"_id":"c","v":2})");
+  EXPECT_GT(second.version, first.version);
+  EXPECT_EQ(store->get("cars", "c")->json, R"({"_id":"c","v":2})");
+  EXPECT_EQ(store->list("cars", 10).documents.size(), 1u);
+}
+
+TEST_F(StoreTest, UpsertGeneratesRandomIdAsFirstMember) {
+  auto store = open();
+  const auto a = store->upsert("cars", R"({"make":"Saab"})");
+  const auto b = store->upsert("cars", "{}");
+  ASSERT_EQ(a.id.size(), 32u);
+  EXPECT_TRUE(std::all_of(a.id.begin(), a.id.end(), [](char c) { return std::isxdigit(c) && !std::isupper(c); }));
+  EXPECT_NE(a.id, b.id);
+  EXPECT_EQ(a.json, R"({"_id":")" + a.id + R"(","make":"Saab"})");
+  EXPECT_EQ(b.json, R"({"_id":")" + b.id + R"("})");
+  EXPECT_EQ(store->get("cars", a.id)->json, a.json);
+}
+
+TEST_F(StoreTest, RejectsDocumentsThatAreNotObjectsAndChangesNothing) {
+  auto store = open();
+  const auto existing = store->upsert("cars", R"({"_id":"keep","v":1})");
+  expect_error([&] { store->upsert("cars", "[1,2]"); }, ErrorCode::validation, "must be a JSON object, got an array");
+  expect_error([&] { store->upsert("cars", R"("text")"); }, ErrorCode::validation, "must be a JSON object, got a string");
+  expect_error([&] { store->upsert("cars", "42"); }, ErrorCode::validation, "must be a JSON object, got a number");
+  expect_error([&] { store->upsert("cars", "null"); }, ErrorCode::validation, "must be a JSON object, got null");
+  expect_error([&] { store->upsert("cars", ""); }, ErrorCode::validation, "must be a JSON object");
+  expect_error([&] { store->upsert("cars", R"({"_id":"keep",)"); }, ErrorCode::validation, "not valid JSON");
+  expect_error([&] { store->upsert("new", R"({"a":1} {"b":2})"); }, ErrorCode::validation, "not valid JSON");
+
+  EXPECT_EQ(store->changes_since("cars", {}).size(), 1u);
+  EXPECT_EQ(store->get("cars", "keep")->version, existing.version);
+  EXPECT_EQ(store->collection_names(false), std::vector<std::string>{"cars"});
+}
+
+TEST_F(StoreTest, RejectsIdsThatAreNotNonEmptyStringsAndChangesNothing) {
+  auto store = open();
+  const auto existing = store->upsert("cars", R"({"_id":"7","v":1})");
+  expect_error([&] { store->upsert("cars", R"({"_id":7,"v":2})"); }, ErrorCode::validation,
+               "\"_id\" must be a string, got a number");
+  expect_error([&] { store->upsert("cars", R"({"_id":["7"]})"); }, ErrorCode::validation,
+               "\"_id\" must be a string, got an array");
+  expect_error([&] { store->upsert("cars", R"({"_id":null})"); }, ErrorCode::validation, "\"_id\" must be a string, got null");
+  expect_error([&] { store->upsert("cars", R"({"_id":""})"); }, ErrorCode::validation, "must not be empty");
+  expect_error([&] { store->upsert("cars", R"({"_id":"7","_id":"8"})"); }, ErrorCode::validation, "more than one \"_id\"");
+
+  const auto docs = store->changes_since("cars", {});
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0].json, existing.json);
+  EXPECT_EQ(docs[0].version, existing.version);
+}
+
+TEST_F(StoreTest, CollectionNamesMustBeOneTo256BytesWithoutNul) {
+  auto store = open();
+  expect_error([&] { store->upsert("", "{}"); }, ErrorCode::invalid_argument, "1 to 256 bytes, got 0");
+  expect_error([&] { store->upsert(std::string(257, 'c'), "{}"); }, ErrorCode::invalid_argument, "got 257");
+  expect_error([&] { store->upsert(std::string("a\0b", 3), "{}"); }, ErrorCode::invalid_argument, "NUL");
+  expect_error([&] { (void)store->get("", "x"); }, ErrorCode::invalid_argument, "collection name");
+  EXPECT_NO_THROW(store->upsert(std::string(256, 'c'), "{}"));
+  EXPECT_TRUE(Store::is_system_collection("__small_peer_info"));
+  EXPECT_FALSE(Store::is_system_collection("_cars"));
+  EXPECT_FALSE(Store::is_system_collection("cars__"));
+}
+
+TEST_F(StoreTest, RemoveLeavesATombstoneThatReplicates) {
+  auto store = open();
+  const auto doc = store->upsert("cars", R"({"_id":"c","v":1})");
+  EXPECT_TRUE(store->remove("cars", "c"));
+
+  EXPECT_FALSE(store->get("cars", "c"));
+  const auto tombstone = store->get("cars", "c", /*include_deleted=*/true);
+  ASSERT_TRUE(tombstone);
+  EXPECT_TRUE(tombstone->deleted);
+  EXPECT_EQ(tombstone->json, "");
+  EXPECT_GT(tombstone->version, doc.version);
+
+  const auto changes = store->changes_since("cars", doc.version.hlc);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_TRUE(changes[0].deleted);
+  EXPECT_EQ(changes[0].id, "c");
+  EXPECT_TRUE(store->list("cars", 10).documents.empty());
+
+  EXPECT_FALSE(store->remove("cars", "c"));
+  EXPECT_FALSE(store->remove("cars", "never-existed"));
+  EXPECT_EQ(store->get("cars", "c", true)->version, tombstone->version);
+
+  store->upsert("cars", R"({"_id":"c","v":2})");
+  EXPECT_EQ(store->get("cars", "c")->json, R"({"_id":"c","v":2})");
+}
+
+TEST_F(StoreTest, ListPagesByIdSkippingTombstones) {
+  auto store = open();
+  std::vector<int> order(25);
+  for (int i = 0; i < 25; ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), std::mt19937(42));
+  for (int i : order) store->upsert("cars", R"({"_id":"doc-)" + std::string(i < 10 ? "0" : "") + std::to_string(i) + "\"}");
+  store->remove("cars", "doc-13");
+
+  std::vector<std::string> seen;
+  std::vector<size_t> sizes;
+  std::string after;
+  for (int guard = 0; guard < 10; ++guard) {
+    const auto page = store->list("cars", 10, after);
+    sizes.push_back(page.documents.size());
+    for (const auto& d : page.documents) seen.push_back(d.id);
+    if (!page.next_after) break;
+    EXPECT_EQ(*page.next_after, page.documents.back().id);
+    after = *page.next_after;
+  }
+  EXPECT_EQ(sizes, (std::vector<size_t>{10, 10, 4}));
+  ASSERT_EQ(seen.size(), 24u);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), "doc-13"), 0);
+
+  // A page that ends exactly at the last document says so, instead of leading to an empty page.
+  const auto first = store->list("cars", 12);
+  const auto second = store->list("cars", 12, *first.next_after);
+  EXPECT_EQ(second.documents.size(), 12u);
+  EXPECT_FALSE(second.next_after);
+
+  EXPECT_TRUE(store->list("boats", 10).documents.empty());
+  expect_error([&] { (void)store->list("cars", 0); }, ErrorCode::invalid_argument, "limit");
+}
+
+TEST_F(StoreTest, ChangesSinceReturnsNewerChangesInHlcOrder) {
+  auto store = open();
+  const auto a = store->upsert("cars", R"({"_id":"a"})");
+  clock_->advance(5ms);
+  const auto b = store->upsert("cars", R"({"_id":"b"})");
+  store->upsert("boats", R"({"_id":"x"})");
+  clock_->advance(5ms);
+  const auto a2 = store->upsert("cars", R"({"_id":"a","v":2})");
+
+  EXPECT_EQ(ids_of(store->changes_since("cars", {})), (std::vector<std::string>{"b", "a"}));
+  EXPECT_EQ(ids_of(store->changes_since("cars", b.version.hlc)), std::vector<std::string>{"a"});
+  EXPECT_EQ(store->changes_since("cars", b.version.hlc)[0].json, a2.json);
+  EXPECT_TRUE(store->changes_since("cars", a2.version.hlc).empty());
+  EXPECT_LT(a.version, b.version);
+}
+
+TEST_F(StoreTest, SystemCollectionsAreKeptApartFromUserCollections) {
+  auto store = open();
+  store->upsert("__small_peer_info", R"({"_id":"peer-a","schema_version":1})");
+  store->upsert("cars", R"({"_id":"1"})");
+  store->upsert("cars", R"({"_id":"2"})");
+  store->upsert("cars", R"({"_id":"3"})");
+  store->remove("cars", "3");
+  store->upsert("boats", R"({"_id":"1"})");
+  store->upsert("gone", R"({"_id":"1"})");
+  store->remove("gone", "1");
+
+  EXPECT_EQ(store->collection_names(false), (std::vector<std::string>{"boats", "cars", "gone"}));
+  EXPECT_EQ(store->collection_names(true), std::vector<std::string>{"__small_peer_info"});
+  EXPECT_EQ(store->user_collection_counts(10), (std::map<std::string, uint64_t>{{"boats", 1}, {"cars", 2}}));
+  EXPECT_EQ(store->user_collection_counts(1), (std::map<std::string, uint64_t>{{"boats", 1}}));
+  EXPECT_TRUE(store->user_collection_counts(0).empty());
+  EXPECT_EQ(store->get("__small_peer_info", "peer-a")->json, R"({"_id":"peer-a","schema_version":1})");
+}
+
+TEST_F(StoreTest, MergeKeepsTheNewerVersion) {
+  auto store = open();
+  const auto local = store->upsert("cars", R"({"_id":"c","v":"local"})");
+
+  EXPECT_FALSE(store->merge(remote_doc("cars", "c", R"({"_id":"c","v":"old"})", remote_version(-1000, "peer-b"))));
+  EXPECT_EQ(store->get("cars", "c")->json, local.json);
+
+  const auto newer = remote_version(1000, "peer-b");
+  EXPECT_TRUE(store->merge(remote_doc("cars", "c", R"({ "_id": "c", "v": "new" })", newer)));
+  const auto got = store->get("cars", "c");
+  EXPECT_EQ(got->json, R"({"_id":"c","v":"new"})");
+  EXPECT_EQ(got->version, newer);
+
+  // The same version again is not newer.
+  EXPECT_FALSE(store->merge(remote_doc("cars", "c", R"({"_id":"c","v":"again"})", newer)));
+  EXPECT_EQ(store->get("cars", "c")->json, R"({"_id":"c","v":"new"})");
+
+  // A document nobody had yet is simply stored.
+  EXPECT_TRUE(store->merge(remote_doc("cars", "d", R"({"_id":"d"})", remote_version(-5000, "peer-b"))));
+  EXPECT_TRUE(store->get("cars", "d"));
+}
+
+TEST_F(StoreTest, MergeBreaksHlcTiesByOrigin) {
+  auto store = open();
+  const auto tie = remote_version(1000, "peer-m");
+  ASSERT_TRUE(store->merge(remote_doc("cars", "c", R"({"_id":"c","from":"m"})", tie)));
+  EXPECT_FALSE(store->merge(remote_doc("cars", "c", R"({"_id":"c","from":"b"})", {tie.hlc, "peer-b"})));
+  EXPECT_EQ(store->get("cars", "c")->version.origin, "peer-m");
+  EXPECT_TRUE(store->merge(remote_doc("cars", "c", R"({"_id":"c","from":"z"})", {tie.hlc, "peer-z"})));
+  EXPECT_EQ(store->get("cars", "c")->json, R"({"_id":"c","from":"z"})");
+}
+
+TEST_F(StoreTest, MergedTombstoneBeatsOlderDocumentsAndLosesToNewerOnes) {
+  auto store = open();
+  ASSERT_TRUE(store->merge(remote_doc("cars", "c", R"({"_id":"c"})", remote_version(100, "peer-b"))));
+  EXPECT_TRUE(store->merge(remote_doc("cars", "c", "", remote_version(200, "peer-b"), /*deleted=*/true)));
+  EXPECT_FALSE(store->get("cars", "c"));
+  EXPECT_FALSE(store->merge(remote_doc("cars", "c", R"({"_id":"c","late":1})", remote_version(150, "peer-c"))));
+  EXPECT_FALSE(store->get("cars", "c"));
+  EXPECT_TRUE(store->get("cars", "c", true)->deleted);
+  EXPECT_TRUE(store->merge(remote_doc("cars", "c", R"({"_id":"c","back":1})", remote_version(300, "peer-c"))));
+  EXPECT_EQ(store->get("cars", "c")->json, R"({"_id":"c","back":1})");
+}
+
+TEST_F(StoreTest, MergeMovesTheClockPastRemoteVersions) {
+  auto store = open();
+  // A peer whose wall clock runs a minute ahead: our next local write must still win.
+  const auto far_ahead = remote_version(60'000, "peer-b");
+  ASSERT_TRUE(store->merge(remote_doc("cars", "c", R"({"_id":"c"})", far_ahead)));
+  const auto local = store->upsert("cars", R"({"_id":"c","v":"local"})");
+  EXPECT_GT(local.version.hlc, far_ahead.hlc);
+  EXPECT_EQ(store->get("cars", "c")->json, R"({"_id":"c","v":"local"})");
+}
+
+TEST_F(StoreTest, MergeRejectsBodiesWhoseIdDoesNotMatch) {
+  auto store = open();
+  expect_error([&] { store->merge(remote_doc("cars", "c", R"({"_id":"other"})", remote_version(1, "peer-b"))); },
+               ErrorCode::validation, "does not match");
+  expect_error([&] { store->merge(remote_doc("cars", "c", R"({"v":1})", remote_version(1, "peer-b"))); }, ErrorCode::validation,
+               "does not match");
+  expect_error([&] { store->merge(remote_doc("cars", "c", "[1]", remote_version(1, "peer-b"))); }, ErrorCode::validation,
+               "JSON object");
+  EXPECT_TRUE(store->collection_names(false).empty());
+}
+
+TEST_F(StoreTest, VersionsKeepIncreasingAfterReopenEvenIfTheClockWentBack) {
+  Version before;
+  {
+    auto store = open();
+    store->upsert("cars", R"({"_id":"a"})");
+    before = store->upsert("__small_peer_info", R"({"_id":"p"})").version;
+  }
+  clock_->advance(-1h);
+  auto store = open();
+  EXPECT_EQ(store->get("__small_peer_info", "p")->version, before);
+  EXPECT_GT(store->upsert("cars", R"({"_id":"b"})").version, before);
+}
+
+TEST_F(StoreTest, SettingsPersistAcrossReopen) {
+  {
+    auto store = open();
+    EXPECT_FALSE(store->setting("sync_scope"));
+    store->set_settings({{"sync_scope", "BigPeerOnly"}, {"enabled", "true"}});
+    store->set_settings({{"enabled", "false"}});
+    EXPECT_EQ(store->setting("enabled"), "false");
+  }
+  auto store = open();
+  EXPECT_EQ(store->setting("sync_scope"), "BigPeerOnly");
+  EXPECT_EQ(store->setting("enabled"), "false");
+  EXPECT_FALSE(store->setting("missing"));
+}
+
+TEST_F(StoreTest, ObserversHearCommittedChangesToTheirCollectionUntilRemoved) {
+  auto store = open();
+  std::vector<Change> heard;
+  const auto id = store->observe("cars", [&](const Change& c) {
+    // Called after commit: the change is already visible.
+    EXPECT_EQ(store->get("cars", c.id, true)->version, c.version);
+    heard.push_back(c);
+  });
+
+  const auto doc = store->upsert("cars", R"({"_id":"c","v":1})");
+  store->upsert("boats", R"({"_id":"b"})");
+  store->remove("cars", "c");
+  store->remove("cars", "c");  // nothing live: no change
+  store->merge(remote_doc("cars", "m", R"({"_id":"m"})", remote_version(1000, "peer-b")));
+  store->merge(remote_doc("cars", "m", R"({"_id":"m"})", remote_version(-1000, "peer-b")));  // loses: no change
+
+  ASSERT_EQ(heard.size(), 3u);
+  EXPECT_EQ(heard[0].kind, ChangeKind::upsert);
+  EXPECT_EQ(heard[0].id, "c");
+  EXPECT_EQ(heard[0].json, doc.json);
+  EXPECT_EQ(heard[0].version, doc.version);
+  EXPECT_EQ(heard[1].kind, ChangeKind::remove);
+  EXPECT_EQ(heard[1].json, "");
+  EXPECT_EQ(heard[2].kind, ChangeKind::upsert);
+  EXPECT_EQ(heard[2].id, "m");
+
+  store->unobserve(id);
+  store->upsert("cars", R"({"_id":"after"})");
+  EXPECT_EQ(heard.size(), 3u);
+  store->unobserve(id);  // unknown ids are ignored
+}
+
+TEST_F(StoreTest, ThrowingObserverNeitherFailsTheWriteNorSilencesOthers) {
+  auto store = open();
+  int heard = 0;
+  store->observe("cars", [](const Change&) { throw std::runtime_error("observer bug"); });
+  store->observe("cars", [&](const Change&) { ++heard; });
+  EXPECT_NO_THROW(store->upsert("cars", R"({"_id":"c"})"));
+  EXPECT_EQ(heard, 1);
+  EXPECT_TRUE(store->get("cars", "c"));
+}
+
+TEST_F(StoreTest, ObserverMayUnobserveItselfAndWriteFromItsCallback) {
+  auto store = open();
+  int calls = 0;
+  Store::ObserverId id = 0;
+  id = store->observe("cars", [&](const Change& c) {
+    ++calls;
+    if (c.id == "first") store->upsert("cars", R"({"_id":"nested"})");
+    store->unobserve(id);
+  });
+  store->upsert("cars", R"({"_id":"first"})");
+  store->upsert("cars", R"({"_id":"second"})");
+  EXPECT_EQ(calls, 2);  // "first", then "nested" from inside it; none after unobserve
+  EXPECT_TRUE(store->get("cars", "nested"));
+}
+
+TEST_F(StoreTest, UnobserveWaitsForARunningObserverOnAnotherThread) {
+  auto store = open();
+  std::promise<void> entered;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  std::atomic<bool> finished{false};
+  std::atomic<int> calls{0};
+  const auto id = store->observe("cars", [&](const Change&) {
+    if (calls++ == 0) {
+      entered.set_value();
+      released.wait();
+      std::this_thread::sleep_for(20ms);
+      finished = true;
+    }
+  });
+
+  std::thread writer([&] { store->upsert("cars", R"({"_id":"slow"})"); });
+  entered.get_future().wait();
+  auto unobserved = std::async(std::launch::async, [&] {
+    store->unobserve(id);
+    return finished.load();
+  });
+  EXPECT_EQ(unobserved.wait_for(50ms), std::future_status::timeout);
+  release.set_value();
+  EXPECT_TRUE(unobserved.get());  // the observer had finished when unobserve returned
+  writer.join();
+  store->upsert("cars", R"({"_id":"later"})");
+  EXPECT_EQ(calls.load(), 1);
+}
+
+TEST_F(StoreTest, ConcurrentUpsertsFromEightThreadsAllLand) {
+  auto store = open();
+  std::atomic<int> observed{0};
+  store->observe("cars", [&](const Change&) { ++observed; });
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 100;
+  std::vector<std::vector<Document>> written(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        written[t].push_back(store->upsert("cars", R"({"thread":)" + std::to_string(t) + "}"));
+        if (i % 10 == 0) (void)store->list("cars", 5);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+
+  std::set<std::string> ids;
+  std::set<HlcTimestamp> versions;
+  for (const auto& docs : written) {
+    for (const auto& d : docs) {
+      ids.insert(d.id);
+      versions.insert(d.version.hlc);
+      EXPECT_TRUE(store->get("cars", d.id)) << d.id;
+    }
+  }
+  EXPECT_EQ(ids.size(), size_t{kThreads * kPerThread});
+  EXPECT_EQ(versions.size(), size_t{kThreads * kPerThread});
+  EXPECT_EQ(store->user_collection_counts(10).at("cars"), uint64_t{kThreads * kPerThread});
+  EXPECT_EQ(observed.load(), kThreads * kPerThread);
+}
+
+TEST_F(StoreTest, OpeningInAMissingDirectoryIsAnIoErrorNamingThePath) {
+  const auto path = dir_.path() / "missing" / "store.db";
+  expect_error([&] { Store::open(path, std::make_shared<HybridLogicalClock>(clock_), "peer-a"); }, ErrorCode::io, path.string());
+}
+
+TEST_F(StoreTest, OpeningAFileThatIsNotADatabaseFails) {
+  {
+    std::FILE* f = std::fopen(db_path().c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::fputs("this is not an SQLite database, just some text that is long enough to have a header", f);
+    std::fclose(f);
+  }
+  expect_error([&] { open(); }, ErrorCode::store, db_path().string());
+}
+
+TEST_F(StoreTest, FilesListTheDatabaseAndItsWalAndIntegrityIsOk) {
+  auto store = open();
+  store->upsert("cars", R"({"_id":"c"})");
+  const auto files = store->files();
+  EXPECT_NE(std::find(files.begin(), files.end(), db_path()), files.end());
+  auto wal = db_path();
+  wal += "-wal";
+  EXPECT_NE(std::find(files.begin(), files.end(), wal), files.end());
+  for (const auto& f : files) EXPECT_TRUE(std::filesystem::exists(f)) << f;
+  EXPECT_EQ(store->integrity_check(), "ok");
+}
+
+// The crash writer as a child process whose stdout we read line by line.
+class CrashWriter {
+ public:
+  explicit CrashWriter(const std::filesystem::path& db) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    const std::string program = SMALLPEER_CRASH_WRITER;
+    const std::string arg = db.string();
+    char* argv[] = {const_cast<char*>(program.c_str()), const_cast<char*>(arg.c_str()), nullptr};
+    const int rc = ::posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(fds[1]);
+    fd_ = fds[0];
+    if (rc != 0) {
+      pid_ = -1;
+      throw std::runtime_error("cannot start " + program);
+    }
+  }
+  ~CrashWriter() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    ::close(fd_);
+  }
+  CrashWriter(const CrashWriter&) = delete;
+  CrashWriter& operator=(const CrashWriter&) = delete;
+
+  // Appends complete lines until `lines` holds `count`, or until EOF or `timeout`; true if reached.
+  bool read_until(std::vector<std::string>& lines, size_t count, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (lines.size() < count) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd p{fd_, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+      char buf[4096];
+      const ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n <= 0) return false;
+      pending_.append(buf, static_cast<size_t>(n));
+      for (size_t nl; (nl = pending_.find('\n')) != std::string::npos; pending_.erase(0, nl + 1)) {
+        lines.push_back(pending_.substr(0, nl));
+      }
+    }
+    return true;
+  }
+  // SIGKILLs the writer and reaps it; returns its wait status.
+  int kill_and_wait() {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  std::string pending_;  // a line not yet complete
+};
+
+TEST_F(StoreTest, AcknowledgedWritesSurviveSigkill) {
+  std::vector<std::string> acknowledged;
+  for (int round = 0; round < 3; ++round) {
+    {
+      CrashWriter writer(db_path());
+      ASSERT_TRUE(writer.read_until(acknowledged, acknowledged.size() + 300, 60s))
+          << "the writer stopped after " << acknowledged.size() << " ids";
+      const int status = writer.kill_and_wait();
+      ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
+      // Ids printed between our last read and the kill were acknowledged too.
+      writer.read_until(acknowledged, SIZE_MAX, 5s);
+    }
+    auto store = open();
+    EXPECT_EQ(store->integrity_check(), "ok");
+    size_t missing = 0;
+    for (const auto& id : acknowledged) missing += store->get("crash", id) ? 0 : 1;
+    EXPECT_EQ(missing, 0u) << "of " << acknowledged.size() << " acknowledged writes, round " << round;
+    EXPECT_GE(store->user_collection_counts(1).at("crash"), acknowledged.size());
+  }
+}
+
+}  // namespace
+}  // namespace smallpeer
