@@ -1,0 +1,198 @@
+#include "ditto/ditto.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "common/json.h"
+#include "identity/identity.h"
+#include "spi/system_facts.h"
+
+namespace smallpeer {
+
+namespace {
+constexpr auto kLockFile = "smallpeer.lock";
+constexpr auto kIdentityFile = "peer_identity.key";
+constexpr auto kStoreFile = "store.sqlite3";
+constexpr auto kLogDirectory = "logs";
+
+void validate(const DittoConfig& c) {
+  if (c.persistence_dir.empty()) throw Error(ErrorCode::invalid_argument, "persistence directory must not be empty");
+  if (c.identity.kind == IdentityConfig::Kind::online_playground) {
+    if (c.identity.app_id.empty()) throw Error(ErrorCode::invalid_argument, "online playground identity needs an app id");
+    if (c.identity.token.empty()) throw Error(ErrorCode::invalid_argument, "online playground identity needs a token");
+  }
+  static constexpr std::string_view kLanguages[] = {"Swift", "Kotlin", "Java", "JavaScript", "Python", "C", "C++"};
+  if (std::find(std::begin(kLanguages), std::end(kLanguages), c.sdk_language) == std::end(kLanguages))
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("unknown SDK language '{}'; expected Swift, Kotlin, Java, JavaScript, Python, C or C++", c.sdk_language));
+}
+
+// Takes an exclusive flock on the directory's lock file. flock locks belong to the open file
+// description, so a second open in the same process conflicts just like one in another process.
+int lock_directory(const std::filesystem::path& dir) {
+  const auto path = dir / kLockFile;
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) throw Error(ErrorCode::io, fmt::format("cannot write persistence directory {}: {}", dir.string(), std::strerror(errno)));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK)
+      throw Error(ErrorCode::locked, fmt::format("persistence directory {} is in use by another open Ditto instance", dir.string()));
+    throw Error(ErrorCode::io, fmt::format("cannot lock persistence directory {}: {}", dir.string(), std::strerror(err)));
+  }
+  return fd;
+}
+}  // namespace
+
+template <typename F>
+decltype(auto) Ditto::guarded(F&& f) {
+  if (closing_) throw Error(ErrorCode::closed, "the Ditto instance is closed");
+  std::shared_lock lock(lifecycle_);
+  if (closed_) throw Error(ErrorCode::closed, "the Ditto instance is closed");
+  return f();
+}
+
+std::shared_ptr<Ditto> Ditto::open(DittoConfig config) {
+  validate(config);
+  return std::shared_ptr<Ditto>(new Ditto(std::move(config)));
+}
+
+Ditto::Ditto(DittoConfig config) : config_(std::move(config)) {
+  const auto& dir = config_.persistence_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw Error(ErrorCode::io, fmt::format("cannot create persistence directory {}: {}", dir.string(), ec.message()));
+  lock_fd_ = lock_directory(dir);
+  try {
+    const auto identity = PeerIdentity::load_or_create(dir / kIdentityFile);
+    peer_key_ = identity.peer_key();
+    scheduler_ = config_.scheduler ? config_.scheduler : std::make_shared<AsioScheduler>();
+    log_ = std::make_unique<EngineLog>(dir / kLogDirectory, peer_key_, scheduler_->clock(), config_.log_limits);
+    store_ = Store::open(dir / kStoreFile, std::make_shared<HybridLogicalClock>(scheduler_->clock()), peer_key_);
+    spi_ = std::make_shared<SmallPeerInfoCollector>(
+        SpiSources{
+            .store = *store_,
+            .log = *log_,
+            .presence = presence_,
+            .peer_key = peer_key_,
+            .persistence_dir = dir,
+            .sdk_language = config_.sdk_language,
+            .default_device_name = config_.device_name.value_or(host_name()),
+            .logs_config_json =
+                [] {
+                  const auto& out = UserLogOutput::instance();
+                  JsonWriter w;
+                  w.begin_object().key("enabled").value(out.enabled()).key("minimum_level").value(to_string(out.minimum_level())).end_object();
+                  return w.take();
+                },
+            .transport_config_json = [this] { return transport_config_json(); },
+        },
+        scheduler_);
+    // A device name given at open wins over the persisted one.
+    if (config_.device_name) spi_->set_device_name(*config_.device_name);
+    log_->log(LogLevel::info, "ditto", fmt::format("opened {} as {}", dir.string(), peer_key_));
+    spi_->start();
+  } catch (...) {
+    if (spi_) spi_->shutdown();
+    ::close(lock_fd_);
+    throw;
+  }
+}
+
+Ditto::~Ditto() { close(); }
+
+void Ditto::close() {
+  closing_ = true;
+  std::unique_lock lock(lifecycle_);  // waits for calls in progress
+  if (closed_) return;
+  closed_ = true;
+  spi_->shutdown();
+  log_->log(LogLevel::info, "ditto", "closed");
+  log_->flush();
+  store_.reset();
+  ::close(lock_fd_);
+  lock_fd_ = -1;
+}
+
+bool Ditto::is_closed() const {
+  std::shared_lock lock(lifecycle_);
+  return closed_;
+}
+
+SmallPeerInfoCollector& Ditto::small_peer_info() {
+  return guarded([&]() -> SmallPeerInfoCollector& { return *spi_; });
+}
+
+namespace {
+void refuse_system_write(std::string_view collection) {
+  if (Store::is_system_collection(collection))
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("collection '{}' is a system collection (\"__\" prefix); apps cannot write to it", collection));
+}
+}  // namespace
+
+Document Ditto::upsert(std::string_view collection, std::string_view json) {
+  return guarded([&] {
+    refuse_system_write(collection);
+    return store_->upsert(collection, json);
+  });
+}
+
+std::optional<Document> Ditto::get(std::string_view collection, std::string_view id) {
+  return guarded([&] {
+    Store::validate_collection_name(collection);
+    return store_->get(collection, id);
+  });
+}
+
+Page Ditto::list(std::string_view collection, size_t limit, std::string_view after) {
+  return guarded([&] {
+    Store::validate_collection_name(collection);
+    return store_->list(collection, limit, after);
+  });
+}
+
+bool Ditto::remove(std::string_view collection, std::string_view id) {
+  return guarded([&] {
+    refuse_system_write(collection);
+    return store_->remove(collection, id);
+  });
+}
+
+std::vector<std::string> Ditto::collection_names(bool system) {
+  return guarded([&] { return store_->collection_names(system); });
+}
+
+Store::ObserverId Ditto::observe(std::string collection, Store::Observer observer) {
+  return guarded([&] {
+    Store::validate_collection_name(collection);
+    return store_->observe(std::move(collection), std::move(observer));
+  });
+}
+
+void Ditto::unobserve(Store::ObserverId id) {
+  std::shared_lock lock(lifecycle_);
+  if (!closed_) store_->unobserve(id);
+}
+
+void Ditto::log(LogLevel level, std::string_view component, std::string_view message) {
+  guarded([&] { log_->log(level, component, message); });
+}
+
+LogExportResult Ditto::export_logs(const std::filesystem::path& out, const LogExportOptions& options) {
+  return guarded([&] { return log_->export_gzip(out, options); });
+}
+
+std::string Ditto::transport_config_json() const {
+  // Sync (issue [sync]) fills this in; until then the peer has no transports configured.
+  return R"({"big_peer":{"urls":[]},"lan":{"listen":null,"connect":[]}})";
+}
+
+}  // namespace smallpeer

@@ -1,0 +1,103 @@
+// One open small peer: persistence directory, identity, store, logs, presence and Small Peer Info.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+
+#include "log/log.h"
+#include "presence/presence.h"
+#include "runtime/scheduler.h"
+#include "spi/small_peer_info_collector.h"
+#include "store/store.h"
+
+namespace smallpeer {
+
+/// How the peer proves it belongs to an app (Ditto's playground identities).
+struct IdentityConfig {
+  enum class Kind { offline_playground, online_playground };
+  Kind kind = Kind::offline_playground;
+  std::string app_id;  // optional offline; required online
+  std::string token;   // required online (the app token the Big Peer checks)
+};
+
+/// Everything needed to open a small peer.
+struct DittoConfig {
+  std::filesystem::path persistence_dir;
+  IdentityConfig identity;
+  std::optional<std::string> device_name;  // default: the host name
+  std::string sdk_language = "C";          // reported as ditto_sdk_language
+  std::shared_ptr<Scheduler> scheduler;    // default: an AsioScheduler on the shared runtime
+  EngineLogLimits log_limits;
+};
+
+/// An open small peer. Thread-safe; every call after close() throws Error(closed).
+class Ditto {
+ public:
+  /// Opens (creating) the persistence directory. Throws Error(io) if it cannot be written and
+  /// Error(locked) if another open instance, in this process or another, uses it.
+  static std::shared_ptr<Ditto> open(DittoConfig config);
+  ~Ditto();
+  Ditto(const Ditto&) = delete;
+  Ditto& operator=(const Ditto&) = delete;
+
+  /// Stops background work, closes the store and releases the directory. Idempotent.
+  void close();
+  /// True after close().
+  [[nodiscard]] bool is_closed() const;
+
+  /// This peer's key (derived from its Ed25519 public key).
+  [[nodiscard]] const std::string& peer_key() const { return peer_key_; }
+  /// The configuration the instance was opened with.
+  [[nodiscard]] const DittoConfig& config() const { return config_; }
+  /// The Small Peer Info settings and collector.
+  SmallPeerInfoCollector& small_peer_info();
+  /// Live connections.
+  Presence& presence() { return presence_; }
+
+  /// Upserts into a user collection (system collections are refused); returns the stored document.
+  Document upsert(std::string_view collection, std::string_view json);
+  /// A live document from any collection, or nullopt.
+  std::optional<Document> get(std::string_view collection, std::string_view id);
+  /// A page of live documents from any collection.
+  Page list(std::string_view collection, size_t limit, std::string_view after);
+  /// Removes a document from a user collection; false if it did not exist.
+  bool remove(std::string_view collection, std::string_view id);
+  /// Names of user collections (or system ones) that hold documents.
+  std::vector<std::string> collection_names(bool system);
+  /// Observes committed changes to a collection (on the thread that made the change).
+  Store::ObserverId observe(std::string collection, Store::Observer observer);
+  /// Stops an observer; safe after close().
+  void unobserve(Store::ObserverId id);
+
+  /// Writes a line to this instance's engine log (and the user's log output).
+  void log(LogLevel level, std::string_view component, std::string_view message);
+  /// Exports this instance's engine logs to a gzip JSON Lines file.
+  LogExportResult export_logs(const std::filesystem::path& out, const LogExportOptions& options);
+  /// The active transport configuration as JSON, secrets removed.
+  std::string transport_config_json() const;
+
+ private:
+  explicit Ditto(DittoConfig config);
+  template <typename F>
+  decltype(auto) guarded(F&& f);
+
+  DittoConfig config_;
+  mutable std::shared_mutex lifecycle_;
+  // Set before close() waits for the lock: glibc's rwlock prefers readers, so without it a steady
+  // stream of calls would starve close() forever.
+  std::atomic<bool> closing_{false};
+  bool closed_ = false;
+  int lock_fd_ = -1;
+  std::string peer_key_;
+  Presence presence_;
+  std::shared_ptr<Scheduler> scheduler_;
+  std::unique_ptr<EngineLog> log_;
+  std::unique_ptr<Store> store_;
+  std::shared_ptr<SmallPeerInfoCollector> spi_;
+};
+
+}  // namespace smallpeer

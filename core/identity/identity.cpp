@@ -1,0 +1,84 @@
+#include "identity/identity.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <optional>
+
+#include "common/error.h"
+
+namespace smallpeer {
+
+namespace {
+constexpr std::string_view kPrefix = "pk";
+
+void ensure_sodium() {
+  if (sodium_init() < 0) throw Error(ErrorCode::internal, "libsodium failed to initialise");
+}
+
+std::optional<std::array<unsigned char, 32>> decode_peer_key(std::string_view peer_key) {
+  if (peer_key.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  const std::string b64(peer_key.substr(kPrefix.size()));
+  std::array<unsigned char, 32> pk{};
+  size_t len = 0;
+  if (sodium_base642bin(pk.data(), pk.size(), b64.data(), b64.size(), nullptr, &len, nullptr,
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+      len != pk.size())
+    return std::nullopt;
+  return pk;
+}
+}  // namespace
+
+std::string PeerIdentity::peer_key_for(const std::array<unsigned char, 32>& public_key) {
+  ensure_sodium();
+  std::string b64(sodium_base64_ENCODED_LEN(public_key.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+  sodium_bin2base64(b64.data(), b64.size(), public_key.data(), public_key.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  b64.resize(std::strlen(b64.c_str()));
+  return std::string(kPrefix) + b64;
+}
+
+PeerIdentity PeerIdentity::load_or_create(const std::filesystem::path& file) {
+  ensure_sodium();
+  PeerIdentity id;
+  std::ifstream in(file, std::ios::binary);
+  if (in) {
+    in.read(reinterpret_cast<char*>(id.secret_key_.data()), static_cast<std::streamsize>(id.secret_key_.size()));
+    if (in.gcount() != static_cast<std::streamsize>(id.secret_key_.size()))
+      throw Error(ErrorCode::io, "peer identity file " + file.string() + " is truncated; move it away to make a new identity");
+    crypto_sign_ed25519_sk_to_pk(id.public_key_.data(), id.secret_key_.data());
+  } else {
+    crypto_sign_keypair(id.public_key_.data(), id.secret_key_.data());
+    // Written to a temporary file and renamed, so a crash never leaves half a key behind.
+    const auto tmp = file.string() + ".tmp";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw Error(ErrorCode::io, "cannot create peer identity file " + tmp + ": " + std::strerror(errno));
+    const auto written = ::write(fd, id.secret_key_.data(), id.secret_key_.size());
+    const bool ok = written == static_cast<ssize_t>(id.secret_key_.size()) && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok || std::rename(tmp.c_str(), file.c_str()) != 0)
+      throw Error(ErrorCode::io, "cannot write peer identity file " + file.string() + ": " + std::strerror(errno));
+  }
+  id.peer_key_ = peer_key_for(id.public_key_);
+  return id;
+}
+
+std::array<unsigned char, 64> PeerIdentity::sign(std::string_view message) const {
+  std::array<unsigned char, 64> sig{};
+  crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                       secret_key_.data());
+  return sig;
+}
+
+bool PeerIdentity::verify(std::string_view peer_key, std::string_view message, const std::array<unsigned char, 64>& signature) {
+  ensure_sodium();
+  const auto pk = decode_peer_key(peer_key);
+  if (!pk) return false;
+  return crypto_sign_verify_detached(signature.data(), reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                                     pk->data()) == 0;
+}
+
+}  // namespace smallpeer
