@@ -1,0 +1,70 @@
+#include "callbacks.h"
+
+#include <boost/asio/post.hpp>
+
+namespace smallpeer::capi {
+
+CallbackQueue::CallbackQueue(void* userdata, sp_userdata_free_fn userdata_free) : userdata_(userdata), userdata_free_(userdata_free) {}
+
+CallbackQueue::~CallbackQueue() { close(); }
+
+void CallbackQueue::push(Call call) {
+  std::lock_guard lock(mutex_);
+  if (closed_) return;
+  calls_.push_back(std::move(call));
+  if (draining_) return;
+  draining_ = true;
+  boost::asio::post(runtime_->io(), [self = shared_from_this()] { self->drain(); });
+}
+
+void CallbackQueue::drain() {
+  std::unique_lock lock(mutex_);
+  while (!closed_ && !calls_.empty()) {
+    Call call = std::move(calls_.front());
+    calls_.pop_front();
+    running_on_ = std::this_thread::get_id();
+    lock.unlock();
+    call(userdata_);
+    lock.lock();
+    running_on_ = {};
+  }
+  draining_ = false;
+  if (free_after_running_ && userdata_free_) {
+    // sp_token_free was called from inside this callback: free now that it has returned.
+    free_after_running_ = false;
+    auto free_fn = userdata_free_;
+    userdata_free_ = nullptr;
+    lock.unlock();
+    free_fn(userdata_);
+    lock.lock();
+  }
+  idle_.notify_all();
+}
+
+void CallbackQueue::close() {
+  std::unique_lock lock(mutex_);
+  if (closed_) return;
+  closed_ = true;
+  calls_.clear();
+  if (running_on_ == std::this_thread::get_id()) {
+    free_after_running_ = true;
+    return;
+  }
+  idle_.wait(lock, [&] { return !draining_; });
+  auto free_fn = userdata_free_;
+  userdata_free_ = nullptr;
+  lock.unlock();
+  if (free_fn) free_fn(userdata_);
+}
+
+}  // namespace smallpeer::capi
+
+extern "C" SP_API void sp_token_free(sp_token_t* token) {
+  if (token == nullptr) return;
+  std::unique_ptr<sp_token> owned(token);
+  try {
+    if (owned->unregister) owned->unregister();
+  } catch (...) {
+    // Unregistering never reports failure; the token is released regardless.
+  }
+}

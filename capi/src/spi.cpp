@@ -1,0 +1,88 @@
+// sp_spi_*: Small Peer Info settings and collection.
+#include "guard.h"
+#include "rules/sync_scope.h"
+
+using namespace smallpeer;
+using namespace smallpeer::capi;
+
+extern "C" {
+
+SP_API sp_status_t sp_spi_set_enabled(sp_ditto_t* ditto, bool enabled) {
+  return guard([&] { engine(ditto).small_peer_info().set_enabled(enabled); });
+}
+
+SP_API sp_status_t sp_spi_get_enabled(sp_ditto_t* ditto, bool* out_enabled) {
+  return guard([&] {
+    require_out(out_enabled, "out_enabled");
+    *out_enabled = engine(ditto).small_peer_info().enabled();
+  });
+}
+
+SP_API sp_status_t sp_spi_set_sync_scope(sp_ditto_t* ditto, sp_sync_scope_t scope) {
+  return guard([&] {
+    auto& spi = engine(ditto).small_peer_info();
+    const auto parsed = sync_scope_from_int(scope);
+    if (!parsed)
+      throw Error(ErrorCode::invalid_argument, "unknown sync scope " + std::to_string(scope) +
+                                                   "; expected SP_SYNC_SCOPE_LOCAL_PEER_ONLY (0) or SP_SYNC_SCOPE_BIG_PEER_ONLY (1)");
+    spi.set_sync_scope(*parsed);
+  });
+}
+
+SP_API sp_status_t sp_spi_get_sync_scope(sp_ditto_t* ditto, sp_sync_scope_t* out_scope) {
+  return guard([&] {
+    require_out(out_scope, "out_scope");
+    *out_scope = static_cast<sp_sync_scope_t>(engine(ditto).small_peer_info().sync_scope());
+  });
+}
+
+SP_API sp_status_t sp_spi_set_metadata_json(sp_ditto_t* ditto, const char* metadata_json) {
+  return guard([&] { engine(ditto).small_peer_info().set_metadata_json(required(metadata_json, "metadata_json")); });
+}
+
+SP_API sp_status_t sp_spi_get_metadata_json(sp_ditto_t* ditto, char** out_json) {
+  return guard([&] {
+    require_out(out_json, "out_json");
+    *out_json = to_c_string(engine(ditto).small_peer_info().metadata_json());
+  });
+}
+
+SP_API sp_status_t sp_spi_set_device_name(sp_ditto_t* ditto, const char* device_name) {
+  return guard([&] { engine(ditto).small_peer_info().set_device_name(required(device_name, "device_name")); });
+}
+
+SP_API sp_status_t sp_spi_get_device_name(sp_ditto_t* ditto, char** out_name) {
+  return guard([&] {
+    require_out(out_name, "out_name");
+    *out_name = to_c_string(engine(ditto).small_peer_info().device_name());
+  });
+}
+
+SP_API sp_status_t sp_spi_set_collection_interval_ms(sp_ditto_t* ditto, int64_t interval_ms) {
+  return guard([&] { engine(ditto).small_peer_info().set_interval(std::chrono::milliseconds(interval_ms)); });
+}
+
+SP_API sp_status_t sp_spi_get_collection_interval_ms(sp_ditto_t* ditto, int64_t* out_interval_ms) {
+  return guard([&] {
+    require_out(out_interval_ms, "out_interval_ms");
+    *out_interval_ms = engine(ditto).small_peer_info().interval().count();
+  });
+}
+
+SP_API sp_status_t sp_spi_collect_now(sp_ditto_t* ditto, char** out_json) {
+  return guard([&] {
+    auto doc = engine(ditto).small_peer_info().collect_now();
+    if (out_json != nullptr) *out_json = to_c_string(doc);
+  });
+}
+
+SP_API sp_status_t sp_spi_get_document(sp_ditto_t* ditto, char** out_json) {
+  return guard([&] {
+    require_out(out_json, "out_json");
+    auto doc = engine(ditto).small_peer_info().current_document();
+    if (!doc) throw Error(ErrorCode::not_found, "no small peer info document has been written yet");
+    *out_json = to_c_string(*doc);
+  });
+}
+
+}  // extern "C"

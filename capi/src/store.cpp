@@ -1,0 +1,97 @@
+// sp_store_*: the document store, as apps see it.
+#include "callbacks.h"
+#include "common/json.h"
+#include "guard.h"
+
+using namespace smallpeer;
+using namespace smallpeer::capi;
+
+namespace {
+constexpr int32_t kMaxPageSize = 1000;
+}
+
+extern "C" {
+
+SP_API sp_status_t sp_store_upsert(sp_ditto_t* ditto, const char* collection, const char* document_json, char** out_id) {
+  return guard([&] {
+    auto doc = engine(ditto).upsert(required(collection, "collection"), required(document_json, "document_json"));
+    if (out_id != nullptr) *out_id = to_c_string(doc.id);
+  });
+}
+
+SP_API sp_status_t sp_store_get(sp_ditto_t* ditto, const char* collection, const char* id, char** out_json) {
+  return guard([&] {
+    require_out(out_json, "out_json");
+    const auto c = required(collection, "collection");
+    const auto i = required(id, "id");
+    auto doc = engine(ditto).get(c, i);
+    if (!doc) throw Error(ErrorCode::not_found, "no document with _id '" + std::string(i) + "' in collection '" + std::string(c) + "'");
+    *out_json = to_c_string(doc->json);
+  });
+}
+
+SP_API sp_status_t sp_store_find_all(sp_ditto_t* ditto, const char* collection, int32_t limit, const char* after_id, char** out_json) {
+  return guard([&] {
+    require_out(out_json, "out_json");
+    if (limit < 1 || limit > kMaxPageSize)
+      throw Error(ErrorCode::invalid_argument, "limit must be between 1 and " + std::to_string(kMaxPageSize) + " (got " +
+                                                   std::to_string(limit) + ")");
+    auto page = engine(ditto).list(required(collection, "collection"), static_cast<size_t>(limit), after_id ? after_id : "");
+    JsonWriter w;
+    w.begin_object().key("documents").begin_array();
+    for (const auto& d : page.documents) w.raw(d.json);
+    w.end_array().key("next_after");
+    if (page.next_after) {
+      w.value(*page.next_after);
+    } else {
+      w.null();
+    }
+    w.end_object();
+    *out_json = to_c_string(w.str());
+  });
+}
+
+SP_API sp_status_t sp_store_remove(sp_ditto_t* ditto, const char* collection, const char* id, bool* out_removed) {
+  return guard([&] {
+    const bool removed = engine(ditto).remove(required(collection, "collection"), required(id, "id"));
+    if (out_removed != nullptr) *out_removed = removed;
+  });
+}
+
+SP_API sp_status_t sp_store_collection_names(sp_ditto_t* ditto, char** out_json) {
+  return guard([&] {
+    require_out(out_json, "out_json");
+    JsonWriter w;
+    w.begin_array();
+    for (const auto& name : engine(ditto).collection_names(false)) w.value(name);
+    w.end_array();
+    *out_json = to_c_string(w.str());
+  });
+}
+
+SP_API sp_status_t sp_store_observe(sp_ditto_t* ditto, const char* collection, sp_store_observer_fn callback, void* userdata,
+                                    sp_userdata_free_fn userdata_free, sp_token_t** out_token) {
+  return guard([&] {
+    require_out(out_token, "out_token");
+    if (callback == nullptr) throw Error(ErrorCode::invalid_argument, "callback is NULL");
+    auto& d = engine(ditto);
+    auto queue = std::make_shared<CallbackQueue>(userdata, userdata_free);
+    const auto id = d.observe(std::string(required(collection, "collection")), [queue, callback](const Change& change) {
+      queue->push([callback, change](void* ud) {
+        callback(ud, change.collection.c_str(), change.id.c_str(),
+                 change.kind == ChangeKind::upsert ? SP_CHANGE_UPSERT : SP_CHANGE_REMOVE,
+                 change.kind == ChangeKind::upsert ? change.json.c_str() : nullptr);
+      });
+    });
+    auto token = std::make_unique<sp_token>();
+    // The token keeps the engine alive only weakly: freeing it after the handle is fine.
+    std::weak_ptr<Ditto> weak = ditto->ditto;
+    token->unregister = [weak, id, queue] {
+      if (auto d = weak.lock()) d->unobserve(id);
+      queue->close();
+    };
+    *out_token = token.release();
+  });
+}
+
+}  // extern "C"
