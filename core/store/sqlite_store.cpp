@@ -18,7 +18,7 @@ namespace smallpeer {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 constexpr size_t kMaxCollectionNameBytes = 256;
 constexpr int kBusyTimeoutMs = 5000;
 
@@ -220,26 +220,28 @@ struct TableStatements {
   StatementHandle get, write, merge, tombstone, list, changes, names;
 
   TableStatements(sqlite3* db, std::string_view table)
-      : get(prepare(db, fmt::format("SELECT body, hlc, origin, deleted FROM {} WHERE collection=?1 AND id=?2", table))),
-        write(prepare(db, fmt::format("INSERT INTO {0}(collection, id, body, hlc, origin, deleted) "
-                                      "VALUES(?1, ?2, ?3, ?4, ?5, 0) ON CONFLICT(collection, id) DO UPDATE SET "
-                                      "body=excluded.body, hlc=excluded.hlc, origin=excluded.origin, deleted=0",
+      : get(prepare(db, fmt::format("SELECT body, hlc, origin, deleted, stored_at FROM {} WHERE collection=?1 AND id=?2",
+                                    table))),
+        write(prepare(db, fmt::format("INSERT INTO {0}(collection, id, body, hlc, origin, deleted, stored_at) "
+                                      "VALUES(?1, ?2, ?3, ?4, ?5, 0, ?4) ON CONFLICT(collection, id) DO UPDATE SET "
+                                      "body=excluded.body, hlc=excluded.hlc, origin=excluded.origin, deleted=0, "
+                                      "stored_at=excluded.stored_at",
                                       table))),
         // Last writer wins inside SQLite, so the compare and the write are one atomic statement.
-        merge(prepare(db, fmt::format("INSERT INTO {0}(collection, id, body, hlc, origin, deleted) "
-                                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(collection, id) DO UPDATE SET "
+        merge(prepare(db, fmt::format("INSERT INTO {0}(collection, id, body, hlc, origin, deleted, stored_at) "
+                                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(collection, id) DO UPDATE SET "
                                       "body=excluded.body, hlc=excluded.hlc, origin=excluded.origin, "
-                                      "deleted=excluded.deleted WHERE excluded.hlc > {0}.hlc OR "
+                                      "deleted=excluded.deleted, stored_at=excluded.stored_at WHERE excluded.hlc > {0}.hlc OR "
                                       "(excluded.hlc = {0}.hlc AND excluded.origin > {0}.origin)",
                                       table))),
-        tombstone(prepare(db, fmt::format("UPDATE {} SET body=NULL, hlc=?3, origin=?4, deleted=1 "
+        tombstone(prepare(db, fmt::format("UPDATE {} SET body=NULL, hlc=?3, origin=?4, deleted=1, stored_at=?3 "
                                           "WHERE collection=?1 AND id=?2 AND deleted=0",
                                           table))),
         list(prepare(db, fmt::format("SELECT id, body, hlc, origin FROM {} WHERE collection=?1 AND id>?2 AND "
                                      "deleted=0 ORDER BY id LIMIT ?3",
                                      table))),
-        changes(prepare(db, fmt::format("SELECT id, body, hlc, origin, deleted FROM {} WHERE collection=?1 AND "
-                                        "hlc>?2 ORDER BY hlc, id",
+        changes(prepare(db, fmt::format("SELECT id, body, hlc, origin, deleted, stored_at FROM {} WHERE collection=?1 AND "
+                                        "stored_at>?2 ORDER BY stored_at LIMIT ?3",
                                         table))),
         names(prepare(db, fmt::format("SELECT DISTINCT collection FROM {} ORDER BY collection", table))) {}
 };
@@ -257,6 +259,20 @@ CREATE INDEX IF NOT EXISTS user_documents_by_hlc ON user_documents(collection, h
 CREATE INDEX IF NOT EXISTS system_documents_by_hlc ON system_documents(collection, hlc, deleted);
 CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
 PRAGMA user_version = 1;
+COMMIT;
+)sql";
+
+// Version 2: stored_at, the local HLC of the last store of a row. Replication cursors follow it
+// rather than the document's own (possibly remote, older) version, so relays never skip a merge.
+constexpr const char* kMigrationToV2 = R"sql(
+BEGIN IMMEDIATE;
+ALTER TABLE user_documents ADD COLUMN stored_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE system_documents ADD COLUMN stored_at INTEGER NOT NULL DEFAULT 0;
+UPDATE user_documents SET stored_at = hlc;
+UPDATE system_documents SET stored_at = hlc;
+CREATE INDEX IF NOT EXISTS user_documents_by_stored_at ON user_documents(collection, stored_at);
+CREATE INDEX IF NOT EXISTS system_documents_by_stored_at ON system_documents(collection, stored_at);
+PRAGMA user_version = 2;
 COMMIT;
 )sql";
 
@@ -297,6 +313,7 @@ class SqliteStore final : public Store {
       doc.collection = std::string(collection);
       // Stamped under the lock so HLC order is commit order, which changes_since() relies on.
       doc.version = {hlc_->now(), local_peer_};
+      doc.stored_at = doc.version.hlc;
       // A single statement is its own transaction: no BEGIN/COMMIT round trips on the hot path.
       Query(db_.get(), table(collection).write, "upsert")
           .bind(1, collection)
@@ -311,37 +328,36 @@ class SqliteStore final : public Store {
   }
 
   bool merge(const Document& incoming) override {
-    validate_collection_name(incoming.collection);
-    if (incoming.id.empty()) throw Error(ErrorCode::validation, "merged document has an empty _id");
-    if (incoming.version.hlc.value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      throw Error(ErrorCode::validation, "merged document has an HLC timestamp out of range");
-    }
-    Document stored = incoming;
+    Document stored;
     {
       std::lock_guard lock(mutex_);
-      if (incoming.deleted) {
-        stored.json.clear();
-      } else {
-        auto parsed = parse_document(parser_, incoming.json);
-        if (parsed.id != incoming.id) {
-          throw Error(ErrorCode::validation, fmt::format("merged document's \"_id\" does not match its id \"{}\"", incoming.id));
-        }
-        stored.json = std::move(parsed.minified);
-      }
-      hlc_->observe(incoming.version.hlc);
-      Query query(db_.get(), table(incoming.collection).merge, "merge");
-      query.bind(1, incoming.collection).bind(2, incoming.id);
-      if (incoming.deleted) {
-        query.bind_null(3);
-      } else {
-        query.bind(3, stored.json);
-      }
-      query.bind(4, to_column(incoming.version.hlc)).bind(5, incoming.version.origin).bind(6, int64_t{incoming.deleted});
-      query.run();
-      if (sqlite3_changes(db_.get()) == 0) return false;
+      if (!merge_locked(incoming, stored)) return false;
     }
     notify(stored, stored.deleted ? ChangeKind::remove : ChangeKind::upsert);
     return true;
+  }
+
+  std::vector<bool> merge_batch(const std::vector<Document>& incoming,
+                                const std::vector<std::pair<std::string, std::string>>& settings) override {
+    std::vector<bool> applied(incoming.size(), false);
+    std::vector<Document> stored_docs;
+    {
+      std::lock_guard lock(mutex_);
+      Transaction transaction(db_.get());
+      for (size_t i = 0; i < incoming.size(); ++i) {
+        Document stored;
+        if (merge_locked(incoming[i], stored)) {
+          applied[i] = true;
+          stored_docs.push_back(std::move(stored));
+        }
+      }
+      for (const auto& [key, value] : settings) {
+        Query(db_.get(), put_setting_, "writing a setting").bind(1, key).bind(2, value).run();
+      }
+      transaction.commit();
+    }
+    for (const auto& doc : stored_docs) notify(doc, doc.deleted ? ChangeKind::remove : ChangeKind::upsert);
+    return applied;
   }
 
   [[nodiscard]] std::optional<Document> get(std::string_view collection, std::string_view id,
@@ -357,7 +373,8 @@ class SqliteStore final : public Store {
                     std::string(id),
                     query.text(0),
                     {{static_cast<uint64_t>(query.integer(1))}, query.text(2)},
-                    deleted};
+                    deleted,
+                    {static_cast<uint64_t>(query.integer(4))}};
   }
 
   [[nodiscard]] Page list(std::string_view collection, size_t limit, std::string_view after) const override {
@@ -389,6 +406,7 @@ class SqliteStore final : public Store {
     {
       std::lock_guard lock(mutex_);
       tombstone.version = {hlc_->now(), local_peer_};
+      tombstone.stored_at = tombstone.version.hlc;
       Query(db_.get(), table(collection).tombstone, "remove")
           .bind(1, collection)
           .bind(2, id)
@@ -401,18 +419,22 @@ class SqliteStore final : public Store {
     return true;
   }
 
-  [[nodiscard]] std::vector<Document> changes_since(std::string_view collection, HlcTimestamp since) const override {
+  [[nodiscard]] std::vector<Document> changes_since(std::string_view collection, HlcTimestamp since,
+                                                    size_t limit) const override {
     validate_collection_name(collection);
     std::vector<Document> documents;
     std::lock_guard lock(mutex_);
     Query query(db_.get(), table(collection).changes, "changes_since");
-    query.bind(1, collection).bind(2, to_column(since));
+    query.bind(1, collection)
+        .bind(2, to_column(since))
+        .bind(3, static_cast<int64_t>(std::min<size_t>(limit, std::numeric_limits<int64_t>::max())));
     while (query.step()) {
       documents.push_back(Document{std::string(collection),
                                    query.text(0),
                                    query.text(1),
                                    {{static_cast<uint64_t>(query.integer(2))}, query.text(3)},
-                                   query.integer(4) != 0});
+                                   query.integer(4) != 0,
+                                   {static_cast<uint64_t>(query.integer(5))}});
     }
     return documents;
   }
@@ -440,6 +462,17 @@ class SqliteStore final : public Store {
     if (!observer) throw Error(ErrorCode::invalid_argument, "observer must not be empty");
     auto entry = std::make_shared<ObserverEntry>();
     entry->collection = std::move(collection);
+    entry->callback = std::move(observer);
+    std::lock_guard lock(observers_mutex_);
+    const ObserverId id = next_observer_id_++;
+    observers_.emplace(id, std::move(entry));
+    return id;
+  }
+
+  ObserverId observe_all(Observer observer) override {
+    if (!observer) throw Error(ErrorCode::invalid_argument, "observer must not be empty");
+    auto entry = std::make_shared<ObserverEntry>();
+    entry->all = true;
     entry->callback = std::move(observer);
     std::lock_guard lock(observers_mutex_);
     const ObserverId id = next_observer_id_++;
@@ -505,6 +538,7 @@ class SqliteStore final : public Store {
  private:
   struct ObserverEntry {
     std::string collection;
+    bool all = false;  // observes every collection
     Observer callback;
     bool removed = false;                     // guarded by observers_mutex_
     std::vector<std::thread::id> running_on;  // guarded by observers_mutex_: one per call in progress
@@ -549,24 +583,64 @@ class SqliteStore final : public Store {
                                                 "of SmallPeer reads",
                                                 path_.string(), version, kSchemaVersion));
     }
-    if (version < kSchemaVersion) {
-      if (sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    // Each step moves the schema up one version in its own transaction.
+    const std::array<std::pair<int, const char*>, 2> steps{{{1, kSchema}, {2, kMigrationToV2}}};
+    for (const auto& [target, sql] : steps) {
+      if (version >= target) continue;
+      if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
         const std::string message = sqlite3_errmsg(db);
         sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw Error(ErrorCode::store, fmt::format("creating the schema in {} failed: {}", path_.string(), message));
+        throw Error(ErrorCode::store,
+                    fmt::format("migrating {} to schema version {} failed: {}", path_.string(), target, message));
       }
+      version = target;
     }
   }
 
   // Versions must keep increasing across restarts even if the wall clock went backwards.
   void restore_clock() {
     HlcTimestamp last;
-    for (const char* sql : {"SELECT max(hlc) FROM user_documents", "SELECT max(hlc) FROM system_documents"}) {
+    for (const char* sql : {"SELECT max(hlc) FROM user_documents", "SELECT max(hlc) FROM system_documents",
+                            "SELECT max(stored_at) FROM user_documents", "SELECT max(stored_at) FROM system_documents"}) {
       StatementHandle stmt = prepare(db_.get(), sql);
       Query query(db_.get(), stmt, "reading the last HLC timestamp");
       if (query.step() && !query.is_null(0)) last = std::max(last, HlcTimestamp{static_cast<uint64_t>(query.integer(0))});
     }
     hlc_->restore(last);
+  }
+
+  // Validates and merges one document under mutex_; fills `stored` and returns true if it won.
+  bool merge_locked(const Document& incoming, Document& stored) {
+    validate_collection_name(incoming.collection);
+    if (incoming.id.empty()) throw Error(ErrorCode::validation, "merged document has an empty _id");
+    if (incoming.version.hlc.value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      throw Error(ErrorCode::validation, "merged document has an HLC timestamp out of range");
+    }
+    stored = incoming;
+    if (incoming.deleted) {
+      stored.json.clear();
+    } else {
+      auto parsed = parse_document(parser_, incoming.json);
+      if (parsed.id != incoming.id) {
+        throw Error(ErrorCode::validation, fmt::format("merged document's \"_id\" does not match its id \"{}\"", incoming.id));
+      }
+      stored.json = std::move(parsed.minified);
+    }
+    hlc_->observe(incoming.version.hlc);
+    stored.stored_at = hlc_->now();
+    Query query(db_.get(), table(incoming.collection).merge, "merge");
+    query.bind(1, incoming.collection).bind(2, incoming.id);
+    if (incoming.deleted) {
+      query.bind_null(3);
+    } else {
+      query.bind(3, stored.json);
+    }
+    query.bind(4, to_column(incoming.version.hlc))
+        .bind(5, incoming.version.origin)
+        .bind(6, int64_t{incoming.deleted})
+        .bind(7, to_column(stored.stored_at));
+    query.run();
+    return sqlite3_changes(db_.get()) != 0;
   }
 
   [[nodiscard]] const TableStatements& table(std::string_view collection) const {
@@ -578,7 +652,7 @@ class SqliteStore final : public Store {
     {
       std::lock_guard lock(observers_mutex_);
       for (const auto& [id, entry] : observers_) {
-        if (entry->collection == doc.collection) targets.push_back(entry);
+        if (entry->all || entry->collection == doc.collection) targets.push_back(entry);
       }
     }
     if (targets.empty()) return;

@@ -5,6 +5,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -32,6 +33,7 @@ struct Document {
   std::string json;  // minified JSON object including "_id"; empty for a tombstone
   Version version;
   bool deleted = false;
+  HlcTimestamp stored_at;  // local HLC when this store last stored it: the replication cursor
 };
 
 /// What an observer is told after a change commits.
@@ -81,14 +83,22 @@ class Store {
   [[nodiscard]] virtual Page list(std::string_view collection, size_t limit, std::string_view after = {}) const = 0;
   /// Replaces a live document with a tombstone; false if there was no live document.
   virtual bool remove(std::string_view collection, std::string_view id) = 0;
-  /// Every document and tombstone in `collection` with an HLC greater than `since` (for replication).
-  [[nodiscard]] virtual std::vector<Document> changes_since(std::string_view collection, HlcTimestamp since) const = 0;
+  /// Documents and tombstones of `collection` stored after `since` (by stored_at, oldest first), at
+  /// most `limit`. stored_at is local and only grows, so relayed documents are never skipped.
+  [[nodiscard]] virtual std::vector<Document> changes_since(std::string_view collection, HlcTimestamp since,
+                                                            size_t limit = SIZE_MAX) const = 0;
+  /// Merges replicated documents in one transaction, writing `settings` (replication cursors) in
+  /// the same transaction; returns which documents won and were stored. Observers run after commit.
+  virtual std::vector<bool> merge_batch(const std::vector<Document>& incoming,
+                                        const std::vector<std::pair<std::string, std::string>>& settings) = 0;
   /// Names of collections that hold at least one document or tombstone; `system` picks the table.
   [[nodiscard]] virtual std::vector<std::string> collection_names(bool system) const = 0;
   /// Live document count per user collection, for at most `max_collections` collections by name.
   [[nodiscard]] virtual std::map<std::string, uint64_t> user_collection_counts(size_t max_collections) const = 0;
   /// Calls `observer` after each committed change to `collection`, on the thread that made it.
   virtual ObserverId observe(std::string collection, Observer observer) = 0;
+  /// Calls `observer` after each committed change to any collection, user or system.
+  virtual ObserverId observe_all(Observer observer) = 0;
   /// Removes an observer; when it returns, that observer is not running and will not run again.
   virtual void unobserve(ObserverId id) = 0;
   /// A persisted engine setting, or nullopt.

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -232,6 +233,67 @@ TEST_F(StoreTest, ChangesSinceReturnsNewerChangesInHlcOrder) {
   EXPECT_EQ(store->changes_since("cars", b.version.hlc)[0].json, a2.json);
   EXPECT_TRUE(store->changes_since("cars", a2.version.hlc).empty());
   EXPECT_LT(a.version, b.version);
+}
+
+TEST_F(StoreTest, ChangesSinceFollowsStoredAtSoARelayNeverSkipsAnOlderMergedVersion) {
+  auto relay = open("relay");
+  clock_->advance(60s);
+  const auto local = relay->upsert("cars", R"({"_id":"local"})");
+  // A document written a minute ago elsewhere arrives after the relay's own write: its version is
+  // older than the cursor a neighbour already holds, but it was stored later, so it must be sent.
+  ASSERT_TRUE(relay->merge(remote_doc("cars", "old", R"({"_id":"old"})", remote_version(-60'000, "far-away"))));
+  const auto after_local = relay->changes_since("cars", local.stored_at);
+  ASSERT_EQ(ids_of(after_local), std::vector<std::string>{"old"});
+  EXPECT_GT(after_local[0].stored_at, local.stored_at);
+  EXPECT_LT(after_local[0].version.hlc, local.version.hlc) << "the version stays the writer's";
+  EXPECT_EQ(relay->changes_since("cars", {}, 1).size(), 1u) << "limit caps the page";
+}
+
+TEST_F(StoreTest, MergeBatchStoresWinnersAndCursorsInOneTransaction) {
+  auto store = open();
+  store->upsert("cars", R"({"_id":"mine"})");
+  std::vector<std::string> heard;
+  store->observe_all([&](const Change& c) { heard.push_back(c.collection + "/" + c.id); });
+  const std::vector<Document> batch = {
+      remote_doc("cars", "new", R"({"_id":"new"})", remote_version(1000, "b")),
+      remote_doc("cars", "mine", R"({"_id":"mine","old":true})", remote_version(-100'000, "b")),
+      remote_doc("__small_peer_info", "pkB", R"({"_id":"pkB"})", remote_version(1000, "pkB")),
+  };
+  const auto applied = store->merge_batch(batch, {{"cursor/b/cars", "42"}});
+  EXPECT_EQ(applied, (std::vector<bool>{true, false, true}));
+  EXPECT_EQ(store->setting("cursor/b/cars"), "42");
+  EXPECT_EQ(heard, (std::vector<std::string>{"cars/new", "__small_peer_info/pkB"}));
+
+  // One bad document fails the whole batch, cursor included.
+  const std::vector<Document> bad = {remote_doc("cars", "x", R"({"_id":"x"})", remote_version(2000, "b")),
+                                     remote_doc("cars", "y", R"({"_id":"not-y"})", remote_version(2000, "b"))};
+  EXPECT_THROW(store->merge_batch(bad, {{"cursor/b/cars", "99"}}), Error);
+  EXPECT_FALSE(store->get("cars", "x").has_value());
+  EXPECT_EQ(store->setting("cursor/b/cars"), "42");
+}
+
+TEST_F(StoreTest, MigratesASchemaVersionOneDatabase) {
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw,
+                           "CREATE TABLE user_documents(collection TEXT NOT NULL, id TEXT NOT NULL, body TEXT, hlc INTEGER NOT "
+                           "NULL, origin TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(collection, id)) WITHOUT "
+                           "ROWID; CREATE TABLE system_documents(collection TEXT NOT NULL, id TEXT NOT NULL, body TEXT, hlc "
+                           "INTEGER NOT NULL, origin TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, PRIMARY "
+                           "KEY(collection, id)) WITHOUT ROWID; CREATE TABLE settings(key TEXT PRIMARY KEY NOT NULL, value "
+                           "TEXT NOT NULL) WITHOUT ROWID; INSERT INTO user_documents VALUES('cars','v1','{\"_id\":\"v1\"}',"
+                           "77,'old-peer',0); PRAGMA user_version=1;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  auto store = open();
+  const auto doc = store->get("cars", "v1");
+  ASSERT_TRUE(doc.has_value());
+  EXPECT_EQ(doc->stored_at.value, 77u) << "existing rows take their version as stored_at";
+  EXPECT_EQ(ids_of(store->changes_since("cars", {})), std::vector<std::string>{"v1"});
+  EXPECT_EQ(store->integrity_check(), "ok");
 }
 
 TEST_F(StoreTest, SystemCollectionsAreKeptApartFromUserCollections) {
