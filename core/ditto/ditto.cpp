@@ -21,6 +21,9 @@ constexpr auto kLockFile = "smallpeer.lock";
 constexpr auto kIdentityFile = "peer_identity.key";
 constexpr auto kStoreFile = "store.sqlite3";
 constexpr auto kLogDirectory = "logs";
+constexpr auto kTransportConfigSetting = "sync.transport_config";
+constexpr std::string_view kScopeSettingPrefix = "sync.scope/";
+constexpr std::chrono::milliseconds kConnectivityDebounce{1000};
 
 void validate(const DittoConfig& c) {
   if (c.persistence_dir.empty()) throw Error(ErrorCode::invalid_argument, "persistence directory must not be empty");
@@ -71,8 +74,8 @@ Ditto::Ditto(DittoConfig config) : config_(std::move(config)) {
   if (ec) throw Error(ErrorCode::io, fmt::format("cannot create persistence directory {}: {}", dir.string(), ec.message()));
   lock_fd_ = lock_directory(dir);
   try {
-    const auto identity = PeerIdentity::load_or_create(dir / kIdentityFile);
-    peer_key_ = identity.peer_key();
+    identity_ = PeerIdentity::load_or_create(dir / kIdentityFile);
+    peer_key_ = identity_.peer_key();
     scheduler_ = config_.scheduler ? config_.scheduler : std::make_shared<AsioScheduler>();
     log_ = std::make_unique<EngineLog>(dir / kLogDirectory, peer_key_, scheduler_->clock(), config_.log_limits);
     store_ = Store::open(dir / kStoreFile, std::make_shared<HybridLogicalClock>(scheduler_->clock()), peer_key_);
@@ -97,6 +100,23 @@ Ditto::Ditto(DittoConfig config) : config_(std::move(config)) {
         scheduler_);
     // A device name given at open wins over the persisted one.
     if (config_.device_name) spi_->set_device_name(*config_.device_name);
+    load_scopes();
+    sync_ = std::make_unique<sync::SyncEngine>(sync::SyncDependencies{
+        .store = *store_,
+        .log = *log_,
+        .presence = presence_,
+        .identity = identity_,
+        .app_id = config_.identity.app_id,
+        .app_token = config_.identity.token,
+        .sdk_language = config_.sdk_language,
+        .device_name = [this] { return spi_->device_name(); },
+        .scope_of = [this](std::string_view collection) { return scope_of(collection); },
+    });
+    if (auto saved = store_->setting(kTransportConfigSetting)) sync_->set_config(sync::TransportConfig::parse(*saved));
+    // Reaching or losing the Big Peer is news the fleet should see soon, but not once per flap.
+    presence_.set_big_peer_listener([weak = std::weak_ptr<SmallPeerInfoCollector>(spi_)] {
+      if (auto spi = weak.lock()) spi->request_write(kConnectivityDebounce);
+    });
     log_->log(LogLevel::info, "ditto", fmt::format("opened {} as {}", dir.string(), peer_key_));
     spi_->start();
   } catch (...) {
@@ -113,6 +133,8 @@ void Ditto::close() {
   std::unique_lock lock(lifecycle_);  // waits for calls in progress
   if (closed_) return;
   closed_ = true;
+  sync_->stop();
+  presence_.set_big_peer_listener(nullptr);
   spi_->shutdown();
   log_->log(LogLevel::info, "ditto", "closed");
   log_->flush();
@@ -191,8 +213,73 @@ LogExportResult Ditto::export_logs(const std::filesystem::path& out, const LogEx
 }
 
 std::string Ditto::transport_config_json() const {
-  // Sync (issue [sync]) fills this in; until then the peer has no transports configured.
-  return R"({"big_peer":{"urls":[]},"lan":{"listen":null,"connect":[]}})";
+  if (!sync_) return sync::TransportConfig{}.to_json();
+  return sync_->config().to_json();
+}
+
+void Ditto::set_transport_config(std::string_view json) {
+  guarded([&] {
+    auto config = sync::TransportConfig::parse(json);  // throws before anything changes
+    const std::string normalized = config.to_json();
+    store_->set_settings({{kTransportConfigSetting, normalized}});
+    sync_->set_config(std::move(config));
+    log_->log(LogLevel::info, "sync", "transport config set: " + normalized);
+  });
+}
+
+void Ditto::start_sync() {
+  guarded([&] {
+    if (config_.identity.kind == IdentityConfig::Kind::offline_playground && !sync_->config().big_peer_urls.empty())
+      throw Error(ErrorCode::invalid_argument,
+                  "an offline playground identity cannot sync with a Big Peer; open with an online playground identity (app id and token)");
+    sync_->start();
+  });
+}
+
+void Ditto::stop_sync() {
+  guarded([&] { sync_->stop(); });
+}
+
+bool Ditto::sync_running() {
+  return guarded([&] { return sync_->running(); });
+}
+
+uint16_t Ditto::lan_port() {
+  return guarded([&] { return sync_->lan_port(); });
+}
+
+void Ditto::set_collection_scope(std::string_view collection, SyncScope scope) {
+  guarded([&] {
+    Store::validate_collection_name(collection);
+    if (Store::is_system_collection(collection))
+      throw Error(ErrorCode::invalid_argument,
+                  fmt::format("collection '{}' is a system collection; its sync scope cannot be set (use the small peer info scope)", collection));
+    store_->set_settings({{std::string(kScopeSettingPrefix) + std::string(collection), std::string(to_string(scope))}});
+    std::lock_guard lock(scopes_mutex_);
+    scopes_.insert_or_assign(std::string(collection), scope);
+  });
+}
+
+SyncScope Ditto::collection_scope(std::string_view collection) {
+  return guarded([&] {
+    Store::validate_collection_name(collection);
+    return scope_of(collection);
+  });
+}
+
+SyncScope Ditto::scope_of(std::string_view collection) const {
+  if (collection == kSmallPeerInfoCollection) return spi_->current_sync_scope();
+  if (Store::is_system_collection(collection)) return SyncScope::local_peer_only;
+  std::lock_guard lock(scopes_mutex_);
+  const auto it = scopes_.find(collection);
+  return it == scopes_.end() ? SyncScope::all_peers : it->second;
+}
+
+void Ditto::load_scopes() {
+  // Scopes are few; they are read once here and kept in memory, since every replicated batch asks.
+  for (const auto& [key, value] : store_->settings_with_prefix(kScopeSettingPrefix)) {
+    if (auto scope = parse_sync_scope(value)) scopes_.insert_or_assign(key.substr(kScopeSettingPrefix.size()), *scope);
+  }
 }
 
 }  // namespace smallpeer

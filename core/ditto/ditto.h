@@ -3,16 +3,19 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
 #include <string>
 
+#include "identity/identity.h"
 #include "log/log.h"
 #include "presence/presence.h"
 #include "runtime/scheduler.h"
 #include "spi/small_peer_info_collector.h"
 #include "store/store.h"
+#include "sync/sync_engine.h"
 
 namespace smallpeer {
 
@@ -79,11 +82,28 @@ class Ditto {
   LogExportResult export_logs(const std::filesystem::path& out, const LogExportOptions& options);
   /// The active transport configuration as JSON, secrets removed.
   std::string transport_config_json() const;
+  /// Validates, persists and applies a transport configuration (see sync::TransportConfig).
+  void set_transport_config(std::string_view json);
+  /// Starts sync. Throws Error(invalid_argument) if Big Peer URLs are configured under an offline
+  /// playground identity, Error(io) if the LAN port cannot be bound.
+  void start_sync();
+  /// Stops sync and closes every connection.
+  void stop_sync();
+  /// True while sync runs.
+  bool sync_running();
+  /// The bound LAN TCP port, or 0.
+  uint16_t lan_port();
+  /// Sets a user collection's sync scope (default AllPeers); system collections are refused.
+  void set_collection_scope(std::string_view collection, SyncScope scope);
+  /// A collection's sync scope (for __small_peer_info: the SPI scope).
+  SyncScope collection_scope(std::string_view collection);
 
  private:
   explicit Ditto(DittoConfig config);
   template <typename F>
   decltype(auto) guarded(F&& f);
+  [[nodiscard]] SyncScope scope_of(std::string_view collection) const;
+  void load_scopes();
 
   DittoConfig config_;
   mutable std::shared_mutex lifecycle_;
@@ -92,12 +112,16 @@ class Ditto {
   std::atomic<bool> closing_{false};
   bool closed_ = false;
   int lock_fd_ = -1;
+  PeerIdentity identity_;
   std::string peer_key_;
   Presence presence_;
   std::shared_ptr<Scheduler> scheduler_;
   std::unique_ptr<EngineLog> log_;
   std::unique_ptr<Store> store_;
   std::shared_ptr<SmallPeerInfoCollector> spi_;
+  mutable std::mutex scopes_mutex_;
+  std::map<std::string, SyncScope, std::less<>> scopes_;  // user collections that are not AllPeers
+  std::unique_ptr<sync::SyncEngine> sync_;
 };
 
 }  // namespace smallpeer

@@ -11,6 +11,7 @@ namespace smallpeer {
 /// This peer's Ed25519 key pair and the peer key derived from it.
 class PeerIdentity {
  public:
+  PeerIdentity() = default;
   /// Loads the key pair from `file`, or makes and saves a new one (mode 0600) if there is none.
   static PeerIdentity load_or_create(const std::filesystem::path& file);
   /// The peer key: "pk" followed by the unpadded base64url public key (45 characters).

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/json.h"
+
 namespace smallpeer {
 
 std::string_view to_string(Transport transport) {
@@ -81,6 +83,30 @@ void Presence::notify() {
     listener = listener_;
   }
   if (listener) listener();
+}
+
+void write_connected_peers(JsonWriter& w, const std::vector<ConnectedPeer>& peers, size_t max) {
+  w.begin_array();
+  for (size_t i = 0; i < peers.size() && i < max; ++i) {
+    const auto& p = peers[i];
+    w.begin_object()
+        .key("peer_key").value(p.peer_key)
+        .key("device_name").value(p.device_name)
+        .key("transport").value(to_string(p.transport))
+        .key("is_big_peer").value(p.is_big_peer)
+        .end_object();
+  }
+  w.end_array();
+}
+
+void write_big_peer_history(JsonWriter& w, const std::deque<BigPeerConnectionEvent>& history) {
+  w.begin_array();
+  for (const auto& e : history) {
+    w.begin_object().key("event").value(to_string(e.kind)).key("timestamp").value(format_rfc3339(e.timestamp));
+    if (!e.reason.empty()) w.key("reason").value(e.reason);
+    w.end_object();
+  }
+  w.end_array();
 }
 
 }  // namespace smallpeer

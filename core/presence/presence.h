@@ -74,4 +74,11 @@ class Presence {
   Listener listener_;
 };
 
+class JsonWriter;
+
+/// Writes `peers` as the SPI `connected_peers` array (at most `max` entries).
+void write_connected_peers(JsonWriter& w, const std::vector<ConnectedPeer>& peers, size_t max);
+/// Writes `history` as the SPI `big_peer_connection_history` array.
+void write_big_peer_history(JsonWriter& w, const std::deque<BigPeerConnectionEvent>& history);
+
 }  // namespace smallpeer

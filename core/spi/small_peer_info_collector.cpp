@@ -98,6 +98,11 @@ SyncScope SmallPeerInfoCollector::sync_scope() const {
   return settings_.sync_scope;
 }
 
+SyncScope SmallPeerInfoCollector::current_sync_scope() const {
+  std::lock_guard state(state_mutex_);
+  return settings_.sync_scope;
+}
+
 void SmallPeerInfoCollector::set_sync_scope(SyncScope scope) {
   if (!is_spi_scope(scope))
     throw Error(ErrorCode::invalid_argument, fmt::format("sync scope {} cannot be used for small peer info; use LocalPeerOnly or BigPeerOnly",
@@ -274,26 +279,11 @@ std::string SmallPeerInfoCollector::build_document_locked(uint64_t sequence) con
   for (const auto& [transport, count] : presence.connections_by_transport()) w.key(to_string(transport)).value(uint64_t{count});
   w.end_object();
 
-  w.key("connected_peers").begin_array();
-  for (size_t i = 0; i < presence.peers.size() && i < kMaxListedPeers; ++i) {
-    const auto& p = presence.peers[i];
-    w.begin_object()
-        .key("peer_key").value(p.peer_key)
-        .key("device_name").value(p.device_name)
-        .key("transport").value(to_string(p.transport))
-        .key("is_big_peer").value(p.is_big_peer)
-        .end_object();
-  }
-  w.end_array();
+  w.key("connected_peers");
+  write_connected_peers(w, presence.peers, kMaxListedPeers);
   w.key("connected_peers_truncated").value(presence.peers.size() > kMaxListedPeers);
-
-  w.key("big_peer_connection_history").begin_array();
-  for (const auto& e : presence.big_peer_history) {
-    w.begin_object().key("event").value(to_string(e.kind)).key("timestamp").value(format_rfc3339(e.timestamp));
-    if (!e.reason.empty()) w.key("reason").value(e.reason);
-    w.end_object();
-  }
-  w.end_array();
+  w.key("big_peer_connection_history");
+  write_big_peer_history(w, presence.big_peer_history);
 
   const auto space = file_system_space(src_.persistence_dir);
   uint64_t store_bytes = 0;

@@ -59,6 +59,8 @@ class SmallPeerInfoCollector : public std::enable_shared_from_this<SmallPeerInfo
   void set_enabled(bool enabled);
   /// The SPI sync scope (default LocalPeerOnly).
   [[nodiscard]] SyncScope sync_scope() const;
+  /// The scope without the closed check, for the sync engine's rules (which may run during close).
+  [[nodiscard]] SyncScope current_sync_scope() const;
   /// Sets the scope; throws Error(invalid_argument) for AllPeers or SmallPeersOnly.
   void set_sync_scope(SyncScope scope);
   /// The app's metadata as minified JSON (default "{}").

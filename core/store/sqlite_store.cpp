@@ -284,6 +284,7 @@ class SqliteStore final : public Store {
     tables_[0] = std::make_unique<TableStatements>(db_.get(), "user_documents");
     tables_[1] = std::make_unique<TableStatements>(db_.get(), "system_documents");
     get_setting_ = prepare(db_.get(), "SELECT value FROM settings WHERE key=?1");
+    settings_by_prefix_ = prepare(db_.get(), "SELECT key, value FROM settings WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key");
     put_setting_ = prepare(db_.get(),
                            "INSERT INTO settings(key, value) VALUES(?1, ?2) "
                            "ON CONFLICT(key) DO UPDATE SET value=excluded.value");
@@ -503,6 +504,16 @@ class SqliteStore final : public Store {
     return query.text(0);
   }
 
+  [[nodiscard]] std::vector<std::pair<std::string, std::string>> settings_with_prefix(std::string_view prefix) const override {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::lock_guard lock(mutex_);
+    // substr() compares the key's first bytes to the prefix exactly (LIKE would treat % and _ specially).
+    Query query(db_.get(), settings_by_prefix_, "reading settings");
+    query.bind(1, prefix);
+    while (query.step()) out.emplace_back(query.text(0), query.text(1));
+    return out;
+  }
+
   void set_settings(const std::vector<std::pair<std::string, std::string>>& values) override {
     std::lock_guard lock(mutex_);
     Transaction transaction(db_.get());
@@ -685,7 +696,7 @@ class SqliteStore final : public Store {
   mutable std::mutex mutex_;  // guards the connection, its statements and parser_
   DatabaseHandle db_;         // declared before the statements, so it is closed after they are finalized
   std::array<std::unique_ptr<TableStatements>, 2> tables_;  // [0] user, [1] system
-  StatementHandle get_setting_, put_setting_, count_live_;
+  StatementHandle get_setting_, put_setting_, count_live_, settings_by_prefix_;
   simdjson::dom::parser parser_;
 
   std::mutex observers_mutex_;

@@ -103,6 +103,8 @@ class Store {
   virtual void unobserve(ObserverId id) = 0;
   /// A persisted engine setting, or nullopt.
   [[nodiscard]] virtual std::optional<std::string> setting(std::string_view key) const = 0;
+  /// Every persisted setting whose key starts with `prefix`, ordered by key.
+  [[nodiscard]] virtual std::vector<std::pair<std::string, std::string>> settings_with_prefix(std::string_view prefix) const = 0;
   /// Persists several settings in one transaction.
   virtual void set_settings(const std::vector<std::pair<std::string, std::string>>& values) = 0;
   /// The files that make up the database (main file, -wal, -shm), for disk usage.

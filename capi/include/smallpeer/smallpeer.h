@@ -172,6 +172,44 @@ typedef void (*sp_store_observer_fn)(void *userdata, const char *collection, con
 SP_API sp_status_t sp_store_observe(sp_ditto_t *ditto, const char *collection, sp_store_observer_fn callback, void *userdata,
                                     sp_userdata_free_fn userdata_free, sp_token_t **out_token);
 
+/** Sets a user collection's sync scope (default SP_SYNC_SCOPE_ALL_PEERS); persisted. System collections are refused. */
+SP_API sp_status_t sp_store_set_collection_scope(sp_ditto_t *ditto, const char *collection, sp_sync_scope_t scope);
+/** A collection's sync scope (for "__small_peer_info": the Small Peer Info scope). */
+SP_API sp_status_t sp_store_get_collection_scope(sp_ditto_t *ditto, const char *collection, sp_sync_scope_t *out_scope);
+
+/* ---- Sync ---------------------------------------------------------------------------------- */
+
+/**
+ * Sets (and persists) where this peer connects and listens:
+ *   {"big_peer": {"urls": ["ws://127.0.0.1:8080/sync"]},
+ *    "lan": {"listen": "127.0.0.1:0" | null, "connect": ["127.0.0.1:4040"]}}
+ * A URL or address that does not parse is SP_ERR_INVALID_ARGUMENT and changes nothing. Plain
+ * ws:// is accepted for loopback hosts only. Applies at once if sync is running.
+ */
+SP_API sp_status_t sp_sync_set_transport_config(sp_ditto_t *ditto, const char *config_json);
+/** The active transport configuration. Free *out_json with sp_free. */
+SP_API sp_status_t sp_sync_get_transport_config(sp_ditto_t *ditto, char **out_json);
+/** Starts sync: listens and connects, reconnecting with back-off. Big Peer URLs need an online playground identity. */
+SP_API sp_status_t sp_sync_start(sp_ditto_t *ditto);
+/** Stops sync and closes every connection. */
+SP_API sp_status_t sp_sync_stop(sp_ditto_t *ditto);
+/** Whether sync is running. */
+SP_API sp_status_t sp_sync_is_running(sp_ditto_t *ditto, bool *out_running);
+/** The bound LAN TCP port (useful with "listen": "127.0.0.1:0"), or 0 when not listening. */
+SP_API sp_status_t sp_sync_lan_port(sp_ditto_t *ditto, int32_t *out_port);
+
+/* ---- Presence ------------------------------------------------------------------------------ */
+
+/**
+ * The live connections as JSON:
+ *   {"local_peer_key": "...", "is_connected_to_big_peer": false,
+ *    "connections_by_transport": {"AccessPoint": 0, ...},
+ *    "peers": [{"peer_key", "device_name", "transport", "is_big_peer"}],
+ *    "big_peer_connection_history": [{"event", "timestamp", "reason"?}]}
+ * Free *out_json with sp_free.
+ */
+SP_API sp_status_t sp_presence_get_json(sp_ditto_t *ditto, char **out_json);
+
 /* ---- Logger (process-wide, like Ditto's DittoLogger) --------------------------------------- */
 /* These settings govern console, log-file and callback output only; each instance always keeps
  * its own rotating engine log files (debug and above), which sp_ditto_export_logs reads. */

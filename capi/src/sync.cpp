@@ -1,0 +1,90 @@
+// sp_sync_*, sp_presence_* and collection scopes: replication as apps see it.
+#include <fmt/format.h>
+
+#include "common/json.h"
+#include "guard.h"
+#include "rules/sync_scope.h"
+
+using namespace smallpeer;
+using namespace smallpeer::capi;
+
+namespace {
+SyncScope scope_from(sp_sync_scope_t value) {
+  const auto scope = sync_scope_from_int(value);
+  if (!scope)
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("unknown sync scope {}; expected 0 (LocalPeerOnly), 1 (BigPeerOnly), 2 (AllPeers) or 3 (SmallPeersOnly)", value));
+  return *scope;
+}
+}  // namespace
+
+extern "C" {
+
+SP_API sp_status_t sp_store_set_collection_scope(sp_ditto_t* ditto, const char* collection, sp_sync_scope_t scope) {
+  return guard([&] { engine(ditto).set_collection_scope(required(collection, "collection"), scope_from(scope)); });
+}
+
+SP_API sp_status_t sp_store_get_collection_scope(sp_ditto_t* ditto, const char* collection, sp_sync_scope_t* out_scope) {
+  return guard([&] {
+    require_out(out_scope, "out_scope");
+    *out_scope = static_cast<sp_sync_scope_t>(engine(ditto).collection_scope(required(collection, "collection")));
+  });
+}
+
+SP_API sp_status_t sp_sync_set_transport_config(sp_ditto_t* ditto, const char* config_json) {
+  return guard([&] { engine(ditto).set_transport_config(required(config_json, "config_json")); });
+}
+
+SP_API sp_status_t sp_sync_get_transport_config(sp_ditto_t* ditto, char** out_json) {
+  return guard([&] {
+    require_out(out_json, "out_json");
+    auto& d = engine(ditto);
+    if (d.is_closed()) throw Error(ErrorCode::closed, "the Ditto instance is closed");
+    *out_json = to_c_string(d.transport_config_json());
+  });
+}
+
+SP_API sp_status_t sp_sync_start(sp_ditto_t* ditto) {
+  return guard([&] { engine(ditto).start_sync(); });
+}
+
+SP_API sp_status_t sp_sync_stop(sp_ditto_t* ditto) {
+  return guard([&] { engine(ditto).stop_sync(); });
+}
+
+SP_API sp_status_t sp_sync_is_running(sp_ditto_t* ditto, bool* out_running) {
+  return guard([&] {
+    require_out(out_running, "out_running");
+    *out_running = engine(ditto).sync_running();
+  });
+}
+
+SP_API sp_status_t sp_sync_lan_port(sp_ditto_t* ditto, int32_t* out_port) {
+  return guard([&] {
+    require_out(out_port, "out_port");
+    *out_port = engine(ditto).lan_port();
+  });
+}
+
+SP_API sp_status_t sp_presence_get_json(sp_ditto_t* ditto, char** out_json) {
+  return guard([&] {
+    require_out(out_json, "out_json");
+    auto& d = engine(ditto);
+    if (d.is_closed()) throw Error(ErrorCode::closed, "the Ditto instance is closed");
+    const auto snapshot = d.presence().snapshot();
+    JsonWriter w;
+    w.begin_object()
+        .key("local_peer_key").value(d.peer_key())
+        .key("is_connected_to_big_peer").value(snapshot.connected_to_big_peer())
+        .key("connections_by_transport").begin_object();
+    for (const auto& [transport, count] : snapshot.connections_by_transport()) w.key(to_string(transport)).value(uint64_t{count});
+    w.end_object().key("peers");
+    write_connected_peers(w, snapshot.peers, SIZE_MAX);
+    w.key("big_peer_connection_history");
+    write_big_peer_history(w, snapshot.big_peer_history);
+    w.end_object();
+    *out_json = to_c_string(w.str());
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,355 @@
+#include "sync/channel.h"
+
+#include <deque>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket.hpp>
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "sync/protocol.h"
+
+namespace smallpeer::sync {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+
+namespace {
+
+std::string endpoint_text(const tcp::socket& socket) {
+  boost::system::error_code ec;
+  const auto ep = socket.remote_endpoint(ec);
+  if (ec) return "unknown";
+  return fmt::format("{}:{}", ep.address().to_string(), ep.port());
+}
+
+// What both channel kinds share: the strand, the write queue and the one-time close.
+template <typename Derived>
+class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Derived> {
+ public:
+  // `executor` is the socket's, which is a strand: our handlers and Beast's own timers share it.
+  explicit ChannelBase(net::any_io_executor executor) : strand_(std::move(executor)) {}
+
+  void start(Handlers handlers) override {
+    net::dispatch(strand_, [self = this->shared_from_this(), handlers = std::move(handlers)]() mutable {
+      self->handlers_ = std::move(handlers);
+      self->derived().read_next();
+    });
+  }
+
+  void send(std::string frame) override {
+    pending_ += frame.size();
+    net::dispatch(strand_, [self = this->shared_from_this(), frame = std::move(frame)]() mutable {
+      if (self->closed_ || self->close_reason_) {
+        self->pending_ -= frame.size();
+        return;
+      }
+      self->queue_.push_back(std::move(frame));
+      if (self->queue_.size() == 1) self->derived().write_front();
+    });
+  }
+
+  void close(std::string reason) override {
+    net::dispatch(strand_, [self = this->shared_from_this(), reason = std::move(reason)]() mutable {
+      if (self->queue_.empty()) return self->shut(std::move(reason));
+      // Let queued frames (an error frame, say) go out first, but never wait on a stuck peer.
+      self->close_reason_ = std::move(reason);
+      self->linger_ = std::make_unique<net::steady_timer>(self->strand_, std::chrono::seconds(2));
+      self->linger_->async_wait([self](const boost::system::error_code&) {
+        if (self->close_reason_) self->shut(*self->close_reason_);
+      });
+    });
+  }
+
+  [[nodiscard]] size_t pending_bytes() const override { return pending_.load(); }
+  [[nodiscard]] std::string remote_address() const override { return remote_; }
+  void dispatch(std::function<void()> task) override { net::dispatch(strand_, std::move(task)); }
+  [[nodiscard]] net::any_io_executor executor() const override { return strand_; }
+
+ protected:
+  Derived& derived() { return static_cast<Derived&>(*this); }
+
+  void deliver(std::string frame) {
+    if (!closed_ && handlers_.on_frame) handlers_.on_frame(std::move(frame));
+  }
+
+  void wrote_front() {
+    pending_ -= queue_.front().size();
+    queue_.pop_front();
+    if (!queue_.empty() && !closed_) {
+      derived().write_front();
+    } else if (queue_.empty() && close_reason_) {
+      shut(*close_reason_);
+    }
+  }
+
+  // On the strand: closes once and tells the handler why.
+  void shut(std::string reason) {
+    if (closed_) return;
+    closed_ = true;
+    if (linger_) linger_->cancel();
+    derived().close_transport();
+    for (const auto& f : queue_) pending_ -= f.size();
+    queue_.clear();
+    auto on_closed = std::move(handlers_.on_closed);
+    handlers_ = {};
+    if (on_closed) on_closed(std::move(reason));
+  }
+
+  net::any_io_executor strand_;
+  Handlers handlers_;
+  std::deque<std::string> queue_;
+  std::atomic<size_t> pending_{0};
+  bool closed_ = false;
+  std::optional<std::string> close_reason_;  // set while queued frames drain before closing
+  std::unique_ptr<net::steady_timer> linger_;
+  std::string remote_;
+};
+
+class WebSocketChannel final : public ChannelBase<WebSocketChannel> {
+ public:
+  explicit WebSocketChannel(websocket::stream<beast::tcp_stream> ws)
+      : ChannelBase(ws.get_executor()), ws_(std::move(ws)) {
+    remote_ = endpoint_text(beast::get_lowest_layer(ws_).socket());
+    ws_.binary(true);
+    ws_.read_message_max(kMaxFrameBytes + 5);
+    // Pings keep a quiet connection alive and find a dead one within the idle timeout.
+    websocket::stream_base::timeout t{};
+    t.handshake_timeout = std::chrono::seconds(10);
+    t.idle_timeout = std::chrono::seconds(30);
+    t.keep_alive_pings = true;
+    ws_.set_option(t);
+    beast::get_lowest_layer(ws_).expires_never();
+  }
+
+  void read_next() {
+    ws_.async_read(buffer_, ([self = shared_from_this()](beast::error_code ec, size_t) {
+                     if (ec) {
+                       self->shut(ec == websocket::error::closed ? "closed by peer" : ec.message());
+                       return;
+                     }
+                     std::string frame = beast::buffers_to_string(self->buffer_.data());
+                     self->buffer_.consume(self->buffer_.size());
+                     self->deliver(std::move(frame));
+                     if (!self->closed_) self->read_next();
+                   }));
+  }
+
+  void write_front() {
+    ws_.async_write(net::buffer(queue_.front()),
+                    ([self = shared_from_this()](beast::error_code ec, size_t) {
+                      if (ec) {
+                        self->shut("write failed: " + ec.message());
+                        return;
+                      }
+                      self->wrote_front();
+                    }));
+  }
+
+  void close_transport() {
+    boost::system::error_code ec;
+    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(ws_).close();
+  }
+
+ private:
+  websocket::stream<beast::tcp_stream> ws_;
+  beast::flat_buffer buffer_;
+};
+
+class TcpChannel final : public ChannelBase<TcpChannel> {
+ public:
+  explicit TcpChannel(tcp::socket socket) : ChannelBase(socket.get_executor()), socket_(std::move(socket)) {
+    remote_ = endpoint_text(socket_);
+    boost::system::error_code ec;
+    socket_.set_option(tcp::no_delay(true), ec);
+    socket_.set_option(net::socket_base::keep_alive(true), ec);
+  }
+
+  void read_next() {
+    net::async_read(socket_, net::buffer(header_),
+                    ([self = shared_from_this()](boost::system::error_code ec, size_t) {
+                      if (ec) {
+                        self->shut(ec == net::error::eof ? "closed by peer" : ec.message());
+                        return;
+                      }
+                      const uint32_t len = (uint32_t{self->header_[0]} << 24) | (uint32_t{self->header_[1]} << 16) |
+                                           (uint32_t{self->header_[2]} << 8) | uint32_t{self->header_[3]};
+                      if (len == 0 || len > kMaxFrameBytes) {
+                        self->shut(fmt::format("frame of {} bytes refused (limit {} bytes)", len, kMaxFrameBytes));
+                        return;
+                      }
+                      self->body_.resize(4 + len);
+                      std::copy(self->header_.begin(), self->header_.end(), self->body_.begin());
+                      self->read_body();
+                    }));
+  }
+
+  void write_front() {
+    net::async_write(socket_, net::buffer(queue_.front()),
+                     ([self = shared_from_this()](boost::system::error_code ec, size_t) {
+                       if (ec) {
+                         self->shut("write failed: " + ec.message());
+                         return;
+                       }
+                       self->wrote_front();
+                     }));
+  }
+
+  void close_transport() {
+    boost::system::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+  }
+
+ private:
+  void read_body() {
+    net::async_read(socket_, net::buffer(body_.data() + 4, body_.size() - 4),
+                    ([self = shared_from_this()](boost::system::error_code ec, size_t) {
+                      if (ec) {
+                        self->shut(ec.message());
+                        return;
+                      }
+                      self->deliver(std::move(self->body_));
+                      self->body_.clear();
+                      if (!self->closed_) self->read_next();
+                    }));
+  }
+
+  tcp::socket socket_;
+  std::array<unsigned char, 4> header_{};
+  std::string body_;
+};
+
+bool is_loopback_host(std::string_view host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  const auto address = net::ip::make_address(std::string(host), ec);
+  return !ec && address.is_loopback();
+}
+
+}  // namespace
+
+std::shared_ptr<FrameChannel> make_websocket_channel(websocket::stream<beast::tcp_stream> ws) {
+  return std::make_shared<WebSocketChannel>(std::move(ws));
+}
+
+std::shared_ptr<FrameChannel> make_tcp_channel(tcp::socket socket) { return std::make_shared<TcpChannel>(std::move(socket)); }
+
+std::pair<std::string, uint16_t> parse_host_port(std::string_view text) {
+  std::string_view host;
+  std::string_view port;
+  if (text.starts_with('[')) {  // [::1]:4000
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      throw Error(ErrorCode::invalid_argument, fmt::format("'{}' is not host:port", text));
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) throw Error(ErrorCode::invalid_argument, fmt::format("'{}' is not host:port", text));
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  unsigned value = 0;
+  if (port.empty() || port.size() > 5) throw Error(ErrorCode::invalid_argument, fmt::format("'{}' has no valid port", text));
+  for (char c : port) {
+    if (c < '0' || c > '9') throw Error(ErrorCode::invalid_argument, fmt::format("'{}' has no valid port", text));
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value > 65535) throw Error(ErrorCode::invalid_argument, fmt::format("port {} in '{}' is out of range", value, text));
+  return {std::string(host), static_cast<uint16_t>(value)};
+}
+
+WebSocketUrl parse_websocket_url(std::string_view url) {
+  constexpr std::string_view kWs = "ws://";
+  if (url.starts_with("wss://"))
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("Big Peer URL '{}' uses wss://, which this build does not support yet; use ws:// on loopback", url));
+  if (!url.starts_with(kWs))
+    throw Error(ErrorCode::invalid_argument, fmt::format("Big Peer URL '{}' must start with ws://", url));
+  std::string_view rest = url.substr(kWs.size());
+  const auto slash = rest.find('/');
+  const std::string_view authority = rest.substr(0, slash);
+  WebSocketUrl parsed;
+  parsed.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  if (authority.empty()) throw Error(ErrorCode::invalid_argument, fmt::format("Big Peer URL '{}' has no host", url));
+  if (authority.find(':') == std::string_view::npos || (authority.starts_with('[') && authority.ends_with(']'))) {
+    parsed.host = std::string(authority.starts_with('[') ? authority.substr(1, authority.size() - 2) : authority);
+  } else {
+    try {
+      std::tie(parsed.host, parsed.port) = parse_host_port(authority);
+    } catch (const Error& e) {
+      throw Error(ErrorCode::invalid_argument, fmt::format("Big Peer URL '{}': {}", url, e.what()));
+    }
+  }
+  if (parsed.host.empty()) throw Error(ErrorCode::invalid_argument, fmt::format("Big Peer URL '{}' has no host", url));
+  for (char c : parsed.path)
+    if (c == ' ' || static_cast<unsigned char>(c) < 0x20)
+      throw Error(ErrorCode::invalid_argument, fmt::format("Big Peer URL '{}' has an invalid path", url));
+  // Credentials cross the connection: plain ws:// only where no network can see it.
+  if (!is_loopback_host(parsed.host))
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("Big Peer URL '{}': plain ws:// is only allowed to loopback hosts; other hosts need wss://", url));
+  return parsed;
+}
+
+void connect_websocket(net::io_context& io, const WebSocketUrl& url, std::chrono::milliseconds timeout,
+                       std::function<void(std::shared_ptr<FrameChannel>, std::string)> done) {
+  struct Attempt {
+    tcp::resolver resolver;
+    websocket::stream<beast::tcp_stream> ws;
+    WebSocketUrl url;
+    std::function<void(std::shared_ptr<FrameChannel>, std::string)> done;
+  };
+  auto strand = net::make_strand(io);
+  auto a = std::make_shared<Attempt>(Attempt{tcp::resolver(strand), websocket::stream<beast::tcp_stream>(strand), url, std::move(done)});
+  a->resolver.async_resolve(a->url.host, std::to_string(a->url.port), [a, timeout](beast::error_code ec, tcp::resolver::results_type results) {
+    if (ec) return a->done(nullptr, fmt::format("cannot resolve {}: {}", a->url.host, ec.message()));
+    beast::get_lowest_layer(a->ws).expires_after(timeout);
+    beast::get_lowest_layer(a->ws).async_connect(results, [a](beast::error_code ec, const tcp::endpoint& ep) {
+      if (ec) return a->done(nullptr, fmt::format("cannot connect to {}:{}: {}", a->url.host, a->url.port, ec.message()));
+      const std::string host = fmt::format("{}:{}", a->url.host, ep.port());
+      a->ws.async_handshake(host, a->url.path, [a](beast::error_code ec) {
+        if (ec) return a->done(nullptr, fmt::format("WebSocket handshake with {} failed: {}", a->url.host, ec.message()));
+        a->done(make_websocket_channel(std::move(a->ws)), {});
+      });
+    });
+  });
+}
+
+void connect_tcp(net::io_context& io, const std::string& host, uint16_t port, std::chrono::milliseconds timeout,
+                 std::function<void(std::shared_ptr<FrameChannel>, std::string)> done) {
+  struct Attempt {
+    tcp::resolver resolver;
+    beast::tcp_stream stream;
+    std::string host;
+    uint16_t port;
+    std::function<void(std::shared_ptr<FrameChannel>, std::string)> done;
+  };
+  auto strand = net::make_strand(io);
+  auto a = std::make_shared<Attempt>(Attempt{tcp::resolver(strand), beast::tcp_stream(strand), host, port, std::move(done)});
+  a->resolver.async_resolve(a->host, std::to_string(port), [a, timeout](beast::error_code ec, tcp::resolver::results_type results) {
+    if (ec) return a->done(nullptr, fmt::format("cannot resolve {}: {}", a->host, ec.message()));
+    a->stream.expires_after(timeout);
+    a->stream.async_connect(results, [a](beast::error_code ec, const tcp::endpoint&) {
+      if (ec) return a->done(nullptr, fmt::format("cannot connect to {}:{}: {}", a->host, a->port, ec.message()));
+      a->stream.expires_never();
+      a->done(make_tcp_channel(a->stream.release_socket()), {});
+    });
+  });
+}
+
+}  // namespace smallpeer::sync

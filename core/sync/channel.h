@@ -1,0 +1,66 @@
+// A connection that carries whole protocol frames in order: a WebSocket (to the Big Peer) or a
+// length-prefixed TCP stream (between small peers). Sessions speak the protocol over it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+namespace smallpeer::sync {
+
+/// One connection's frames. Handlers run one at a time, in order, on the channel's strand.
+class FrameChannel {
+ public:
+  struct Handlers {
+    std::function<void(std::string frame)> on_frame;    // one whole frame, length prefix included
+    std::function<void(std::string reason)> on_closed;  // once, after which nothing else runs
+  };
+  virtual ~FrameChannel() = default;
+  /// Starts reading; until then nothing is delivered.
+  virtual void start(Handlers handlers) = 0;
+  /// Queues a frame for sending; thread-safe; dropped once closed.
+  virtual void send(std::string frame) = 0;
+  /// Closes the connection (idempotent); on_closed reports `reason`.
+  virtual void close(std::string reason) = 0;
+  /// Bytes queued and not yet written, for back-pressure.
+  [[nodiscard]] virtual size_t pending_bytes() const = 0;
+  /// "ip:port" of the other end.
+  [[nodiscard]] virtual std::string remote_address() const = 0;
+  /// Runs `task` on the channel's strand (after the handlers already queued there).
+  virtual void dispatch(std::function<void()> task) = 0;
+  /// The channel's strand, for timers whose handlers must not race the frame handlers.
+  [[nodiscard]] virtual boost::asio::any_io_executor executor() const = 0;
+};
+
+/// Wraps a WebSocket that has completed its handshake (client or server side). Its socket must
+/// have been made on a strand (boost::asio::make_strand), as Beast requires for its own timers.
+std::shared_ptr<FrameChannel> make_websocket_channel(boost::beast::websocket::stream<boost::beast::tcp_stream> ws);
+/// Wraps a connected TCP socket that carries length-prefixed frames (socket made on a strand).
+std::shared_ptr<FrameChannel> make_tcp_channel(boost::asio::ip::tcp::socket socket);
+
+/// A parsed Big Peer URL: ws://host:port/path (wss:// is refused until TLS is configured).
+struct WebSocketUrl {
+  std::string host;
+  uint16_t port = 80;
+  std::string path = "/";
+};
+/// Parses and checks a Big Peer URL; throws Error(invalid_argument) naming what is wrong.
+WebSocketUrl parse_websocket_url(std::string_view url);
+/// Parses "host:port"; throws Error(invalid_argument) naming what is wrong.
+std::pair<std::string, uint16_t> parse_host_port(std::string_view text);
+
+/// Connects to a Big Peer URL and completes the WebSocket handshake, or reports why it failed.
+void connect_websocket(boost::asio::io_context& io, const WebSocketUrl& url, std::chrono::milliseconds timeout,
+                       std::function<void(std::shared_ptr<FrameChannel> channel, std::string error)> done);
+/// Connects to a LAN peer's TCP listener, or reports why it failed.
+void connect_tcp(boost::asio::io_context& io, const std::string& host, uint16_t port, std::chrono::milliseconds timeout,
+                 std::function<void(std::shared_ptr<FrameChannel> channel, std::string error)> done);
+
+}  // namespace smallpeer::sync

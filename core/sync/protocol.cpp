@@ -1,0 +1,267 @@
+#include "sync/protocol.h"
+
+#include <fmt/format.h>
+
+namespace smallpeer::sync {
+
+namespace {
+
+class Writer {
+ public:
+  void u8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void u16(uint16_t v) { be(v, 2); }
+  void u32(uint32_t v) { be(v, 4); }
+  void u64(uint64_t v) { be(v, 8); }
+  void str(std::string_view s) {
+    u32(static_cast<uint32_t>(s.size()));
+    out_.append(s);
+  }
+  template <size_t N>
+  void bytes(const std::array<unsigned char, N>& b) {
+    out_.append(reinterpret_cast<const char*>(b.data()), N);
+  }
+  std::string finish(FrameType type) {
+    std::string frame;
+    frame.reserve(out_.size() + 5);
+    const auto len = static_cast<uint32_t>(out_.size() + 1);
+    for (int i = 3; i >= 0; --i) frame.push_back(static_cast<char>((len >> (i * 8)) & 0xff));
+    frame.push_back(static_cast<char>(type));
+    frame += out_;
+    return frame;
+  }
+
+ private:
+  void be(uint64_t v, int n) {
+    for (int i = n - 1; i >= 0; --i) out_.push_back(static_cast<char>((v >> (i * 8)) & 0xff));
+  }
+  std::string out_;
+};
+
+// Reads fields in order; the first short read marks the whole payload malformed.
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  uint8_t u8() { return static_cast<uint8_t>(be(1)); }
+  uint16_t u16() { return static_cast<uint16_t>(be(2)); }
+  uint32_t u32() { return static_cast<uint32_t>(be(4)); }
+  uint64_t u64() { return be(8); }
+  std::string str() {
+    const uint32_t n = u32();
+    if (!ok_ || n > in_.size() - pos_) return fail<std::string>();
+    std::string s(in_.substr(pos_, n));
+    pos_ += n;
+    return s;
+  }
+  template <size_t N>
+  std::array<unsigned char, N> bytes() {
+    std::array<unsigned char, N> b{};
+    if (!ok_ || N > in_.size() - pos_) return fail<std::array<unsigned char, N>>();
+    std::copy_n(reinterpret_cast<const unsigned char*>(in_.data() + pos_), N, b.begin());
+    pos_ += N;
+    return b;
+  }
+  // A count of items that each take at least `min_item_bytes`: refuses counts the payload cannot hold.
+  uint32_t count(size_t min_item_bytes) {
+    const uint32_t n = u32();
+    if (!ok_ || static_cast<uint64_t>(n) * min_item_bytes > in_.size() - pos_) return fail<uint32_t>();
+    return n;
+  }
+  [[nodiscard]] bool ok() const { return ok_; }
+  [[nodiscard]] bool at_end() const { return pos_ == in_.size(); }
+
+ private:
+  uint64_t be(size_t n) {
+    if (!ok_ || n > in_.size() - pos_) return fail<uint64_t>();
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; ++i) v = (v << 8) | static_cast<unsigned char>(in_[pos_ + i]);
+    pos_ += n;
+    return v;
+  }
+  template <typename T>
+  T fail() {
+    ok_ = false;
+    return T{};
+  }
+  std::string_view in_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+struct Encoder {
+  std::string operator()(const Hello& h) const {
+    Writer w;
+    w.u16(h.protocol_version);
+    w.u8(h.role == PeerRole::big_peer ? 1 : 0);
+    for (const auto* s : {&h.app_id, &h.peer_key, &h.device_name, &h.sdk_language, &h.sdk_version, &h.platform}) w.str(*s);
+    w.bytes(h.nonce);
+    return w.finish(FrameType::hello);
+  }
+  std::string operator()(const Auth& a) const {
+    Writer w;
+    w.str(a.app_token);
+    w.bytes(a.signature);
+    return w.finish(FrameType::auth);
+  }
+  std::string operator()(const AuthResult& r) const {
+    Writer w;
+    w.u8(r.ok ? 1 : 0);
+    w.str(r.reason);
+    return w.finish(FrameType::auth_result);
+  }
+  std::string operator()(const Cursors& c) const {
+    Writer w;
+    w.u32(static_cast<uint32_t>(c.since.size()));
+    for (const auto& [collection, hlc] : c.since) {
+      w.str(collection);
+      w.u64(hlc.value);
+    }
+    return w.finish(FrameType::cursors);
+  }
+  std::string operator()(const Docs& d) const {
+    Writer w;
+    w.u64(d.batch_id);
+    w.u32(static_cast<uint32_t>(d.documents.size()));
+    for (const auto& doc : d.documents) {
+      w.str(doc.collection);
+      w.str(doc.id);
+      w.u64(doc.version.hlc.value);
+      w.str(doc.version.origin);
+      w.u8(doc.deleted ? 1 : 0);
+      w.u64(doc.stored_at.value);
+      w.str(doc.json);
+    }
+    return w.finish(FrameType::docs);
+  }
+  std::string operator()(const Ack& a) const {
+    Writer w;
+    w.u64(a.batch_id);
+    return w.finish(FrameType::ack);
+  }
+  std::string operator()(const ErrorFrame& e) const {
+    Writer w;
+    w.str(e.code);
+    w.str(e.message);
+    return w.finish(FrameType::error);
+  }
+};
+
+// The smallest encoded sizes, so a forged count cannot make us allocate more than the frame holds.
+constexpr size_t kMinCursorBytes = 4 + 8;
+constexpr size_t kMinDocBytes = 4 + 4 + 8 + 4 + 1 + 8 + 4;
+
+std::optional<Frame> decode_payload(FrameType type, Reader& r) {
+  switch (type) {
+    case FrameType::hello: {
+      Hello h;
+      h.protocol_version = r.u16();
+      const uint8_t role = r.u8();
+      if (role > 1) return std::nullopt;
+      h.role = role == 1 ? PeerRole::big_peer : PeerRole::small_peer;
+      for (auto* s : {&h.app_id, &h.peer_key, &h.device_name, &h.sdk_language, &h.sdk_version, &h.platform}) *s = r.str();
+      h.nonce = r.bytes<32>();
+      return h;
+    }
+    case FrameType::auth: {
+      Auth a;
+      a.app_token = r.str();
+      a.signature = r.bytes<64>();
+      return a;
+    }
+    case FrameType::auth_result: {
+      AuthResult res;
+      const uint8_t ok = r.u8();
+      if (ok > 1) return std::nullopt;
+      res.ok = ok == 1;
+      res.reason = r.str();
+      return res;
+    }
+    case FrameType::cursors: {
+      Cursors c;
+      const uint32_t n = r.count(kMinCursorBytes);
+      c.since.reserve(n);
+      for (uint32_t i = 0; i < n && r.ok(); ++i) {
+        auto collection = r.str();
+        c.since.emplace_back(std::move(collection), HlcTimestamp{r.u64()});
+      }
+      return c;
+    }
+    case FrameType::docs: {
+      Docs d;
+      d.batch_id = r.u64();
+      const uint32_t n = r.count(kMinDocBytes);
+      d.documents.reserve(n);
+      for (uint32_t i = 0; i < n && r.ok(); ++i) {
+        Document doc;
+        doc.collection = r.str();
+        doc.id = r.str();
+        doc.version.hlc = HlcTimestamp{r.u64()};
+        doc.version.origin = r.str();
+        const uint8_t deleted = r.u8();
+        if (deleted > 1) return std::nullopt;
+        doc.deleted = deleted == 1;
+        doc.stored_at = HlcTimestamp{r.u64()};
+        doc.json = r.str();
+        d.documents.push_back(std::move(doc));
+      }
+      return d;
+    }
+    case FrameType::ack: return Ack{r.u64()};
+    case FrameType::error: {
+      ErrorFrame e;
+      e.code = r.str();
+      e.message = r.str();
+      return e;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string encode(const Frame& frame) { return std::visit(Encoder{}, frame); }
+
+std::optional<Frame> decode(std::string_view bytes, std::string& error) {
+  if (bytes.size() < 5) {
+    error = "frame shorter than its 5-byte header";
+    return std::nullopt;
+  }
+  Reader header(bytes.substr(0, 4));
+  const uint32_t len = header.u32();
+  if (len > kMaxFrameBytes) {
+    error = fmt::format("frame of {} bytes exceeds the limit of {} bytes", len, kMaxFrameBytes);
+    return std::nullopt;
+  }
+  if (len != bytes.size() - 4) {
+    error = fmt::format("frame length {} does not match the {} bytes received", len, bytes.size() - 4);
+    return std::nullopt;
+  }
+  const auto type = static_cast<uint8_t>(bytes[4]);
+  if (type < static_cast<uint8_t>(FrameType::hello) || type > static_cast<uint8_t>(FrameType::error)) {
+    error = fmt::format("unknown frame type {}", type);
+    return std::nullopt;
+  }
+  Reader r(bytes.substr(5));
+  auto frame = decode_payload(static_cast<FrameType>(type), r);
+  if (!frame || !r.ok() || !r.at_end()) {
+    error = fmt::format("malformed {} frame", frame ? frame_name(*frame) : std::string_view("payload of a"));
+    return std::nullopt;
+  }
+  return frame;
+}
+
+std::string auth_message(const std::array<unsigned char, 32>& nonce, std::string_view peer_key, std::string_view app_id) {
+  std::string m = "smallpeer/1 auth\n";
+  m.append(reinterpret_cast<const char*>(nonce.data()), nonce.size());
+  m += '\n';
+  m += peer_key;
+  m += '\n';
+  m += app_id;
+  return m;
+}
+
+std::string_view frame_name(const Frame& frame) {
+  static constexpr std::string_view kNames[] = {"hello", "auth", "auth_result", "cursors", "docs", "ack", "error"};
+  return kNames[frame.index()];
+}
+
+}  // namespace smallpeer::sync

@@ -1,0 +1,355 @@
+#include "sync/session.h"
+
+#include <sodium.h>
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "spi/small_peer_info_collector.h"
+#include "spi/system_facts.h"
+
+namespace smallpeer::sync {
+
+namespace {
+constexpr std::string_view kCursorPrefix = "sync.cursors/";
+
+std::string_view role_name(PeerRole role) { return role == PeerRole::big_peer ? "Big Peer" : "small peer"; }
+}  // namespace
+
+std::shared_ptr<Session> Session::start(SessionConfig config, std::shared_ptr<FrameChannel> channel) {
+  if (config.store == nullptr || config.identity == nullptr || !config.scope_of)
+    throw Error(ErrorCode::invalid_argument, "session needs a store, an identity and scope_of");
+  auto session = std::make_shared<Session>(std::move(config), std::move(channel));
+  session->begin();
+  return session;
+}
+
+Session::Session(SessionConfig config, std::shared_ptr<FrameChannel> channel)
+    : config_(std::move(config)), channel_(std::move(channel)) {
+  if (!config_.apply) {
+    Store* store = config_.store;
+    config_.apply = [store](std::vector<Document> docs, std::vector<std::pair<std::string, std::string>> cursors,
+                            std::function<void(std::exception_ptr)> done) {
+      try {
+        store->merge_batch(docs, cursors);
+        done(nullptr);
+      } catch (...) {
+        done(std::current_exception());
+      }
+    };
+  }
+  if (!config_.authorize) {
+    config_.authorize = [app_id = config_.app_id, token = config_.app_token](const Hello& hello, const Auth& auth) -> std::optional<std::string> {
+      if (hello.app_id != app_id) return fmt::format("unknown app id '{}'", hello.app_id);
+      if (auth.app_token != token) return std::string("wrong app token");
+      return std::nullopt;
+    };
+  }
+}
+
+Session::~Session() {
+  if (observer_) config_.store->unobserve(*observer_);
+}
+
+void Session::log(LogLevel level, const std::string& message) const {
+  if (config_.log != nullptr) config_.log->log(level, "sync", message);
+}
+
+void Session::begin() {
+  randombytes_buf(nonce_.data(), nonce_.size());
+  std::weak_ptr<Session> weak = weak_from_this();
+  handshake_timer_ = std::make_unique<boost::asio::steady_timer>(channel_->executor(), kHandshakeTimeout);
+  handshake_timer_->async_wait([weak](const boost::system::error_code& ec) {
+    if (auto self = weak.lock(); self && !ec && self->state_ != State::established && !self->finished_)
+      self->fail(fmt::format("handshake not completed within {} s", kHandshakeTimeout.count()), false);
+  });
+  channel_->start({
+      .on_frame = [self = shared_from_this()](std::string frame) { self->on_frame(std::move(frame)); },
+      .on_closed = [self = shared_from_this()](std::string reason) { self->finish({std::move(reason), false}); },
+  });
+  Hello hello;
+  hello.role = config_.local_role;
+  hello.app_id = config_.app_id;
+  hello.peer_key = config_.identity->peer_key();
+  hello.device_name = config_.device_name;
+  hello.sdk_language = config_.sdk_language;
+  hello.sdk_version = sdk_version();
+  hello.platform = sdk_platform();
+  hello.nonce = nonce_;
+  channel_->send(encode(hello));
+}
+
+void Session::close(std::string reason) {
+  channel_->dispatch([self = shared_from_this(), reason = std::move(reason)]() mutable {
+    self->channel_->close(reason);
+    self->finish({std::move(reason), false});
+  });
+}
+
+std::optional<Hello> Session::remote() const {
+  std::lock_guard lock(mutex_);
+  return remote_;
+}
+
+bool Session::established() const {
+  std::lock_guard lock(mutex_);
+  return state_ == State::established;
+}
+
+Link Session::link() const {
+  return Link{config_.local_role, remote_ ? remote_->role : PeerRole::small_peer, config_.identity->peer_key(),
+              remote_ ? remote_->peer_key : std::string()};
+}
+
+void Session::on_frame(std::string bytes) {
+  if (finished_) return;
+  std::string error;
+  auto frame = decode(bytes, error);
+  if (!frame) return fail("malformed frame: " + error, true);
+  const auto expect = [&](State state) {
+    if (state_ == state) return true;
+    fail(fmt::format("unexpected {} frame during the handshake", frame_name(*frame)), true);
+    return false;
+  };
+  std::visit(
+      [&](auto&& f) {
+        using T = std::decay_t<decltype(f)>;
+        if constexpr (std::is_same_v<T, Hello>) {
+          if (expect(State::awaiting_hello)) on_hello(std::move(f));
+        } else if constexpr (std::is_same_v<T, Auth>) {
+          if (expect(State::awaiting_auth)) on_auth(f);
+        } else if constexpr (std::is_same_v<T, AuthResult>) {
+          if (state_ == State::established || state_ == State::awaiting_hello)
+            return fail("unexpected auth_result frame", true);
+          on_auth_result(f);
+        } else if constexpr (std::is_same_v<T, ErrorFrame>) {
+          channel_->close("peer reported " + f.code + ": " + f.message);
+          finish({fmt::format("peer reported {}: {}", f.code, f.message), false});
+        } else {
+          if (state_ != State::established) return fail(fmt::format("{} frame before authentication", frame_name(*frame)), true);
+          if constexpr (std::is_same_v<T, Cursors>) {
+            on_cursors(f);
+          } else if constexpr (std::is_same_v<T, Docs>) {
+            on_docs(std::move(f));
+          } else if constexpr (std::is_same_v<T, Ack>) {
+            on_ack(f);
+          }
+        }
+      },
+      std::move(*frame));
+}
+
+void Session::on_hello(Hello hello) {
+  if (hello.protocol_version != kProtocolVersion)
+    return fail(fmt::format("protocol version {} is not supported (this peer speaks {})", hello.protocol_version, kProtocolVersion),
+                false);
+  if (hello.peer_key.empty()) return fail("hello without a peer key", true);
+  if (config_.local_role == PeerRole::big_peer && hello.role == PeerRole::big_peer)
+    return fail("a Big Peer cannot connect to another Big Peer", true);
+  if (hello.peer_key == config_.identity->peer_key()) return fail("connected to itself", false);
+  {
+    std::lock_guard lock(mutex_);
+    remote_ = hello;
+    state_ = State::awaiting_auth;
+  }
+  Auth auth;
+  auth.app_token = config_.app_token;
+  auth.signature = config_.identity->sign(auth_message(hello.nonce, config_.identity->peer_key(), config_.app_id));
+  channel_->send(encode(auth));
+}
+
+void Session::on_auth(const Auth& auth) {
+  std::optional<std::string> refusal;
+  if (!PeerIdentity::verify(remote_->peer_key, auth_message(nonce_, remote_->peer_key, remote_->app_id), auth.signature)) {
+    refusal = fmt::format("signature does not match peer key {}", remote_->peer_key);
+  } else {
+    refusal = config_.authorize(*remote_, auth);
+  }
+  if (refusal) {
+    log(LogLevel::warning, fmt::format("refused {} {} from {}: {}", role_name(remote_->role), remote_->peer_key,
+                                       channel_->remote_address(), *refusal));
+    channel_->send(encode(AuthResult{false, *refusal}));
+    channel_->close("refused: " + *refusal);
+    return finish({"refused: " + *refusal, false});
+  }
+  channel_->send(encode(AuthResult{true, {}}));
+  we_accepted_them_ = true;
+  {
+    std::lock_guard lock(mutex_);
+    state_ = State::awaiting_auth_result;
+  }
+  maybe_established();
+}
+
+void Session::on_auth_result(const AuthResult& result) {
+  if (!result.ok) {
+    channel_->close("refused by peer: " + result.reason);
+    return finish({result.reason, true});
+  }
+  they_accepted_us_ = true;
+  maybe_established();
+}
+
+void Session::maybe_established() {
+  if (!we_accepted_them_ || !they_accepted_us_ || state_ == State::established) return;
+  {
+    std::lock_guard lock(mutex_);
+    state_ = State::established;
+  }
+  handshake_timer_->cancel();
+  load_cursors();
+  Cursors cursors;
+  for (const auto& [collection, hlc] : received_upto_) cursors.since.emplace_back(collection, hlc);
+  channel_->send(encode(cursors));
+  std::weak_ptr<Session> weak = weak_from_this();
+  // Runs on the writer's thread: hop to our strand, and skip what this link can never carry.
+  observer_ = config_.store->observe_all([weak](const Change& change) {
+    auto self = weak.lock();
+    if (!self || !self->may_ever_send(change.collection)) return;
+    self->channel_->dispatch([self, collection = change.collection] { self->on_local_change(collection); });
+  });
+  log(LogLevel::info, fmt::format("connected to {} {} ({}) at {}", role_name(remote_->role), remote_->peer_key, remote_->device_name,
+                                  channel_->remote_address()));
+  if (config_.on_established) config_.on_established(*remote_);
+}
+
+bool Session::may_ever_send(std::string_view collection) const {
+  if (!Store::is_system_collection(collection)) return true;
+  return collection == kSmallPeerInfoCollection && config_.local_role == PeerRole::small_peer && remote_ &&
+         remote_->role == PeerRole::big_peer;
+}
+
+void Session::on_cursors(const Cursors& cursors) {
+  if (cursors_received_) return fail("second cursors frame", true);
+  cursors_received_ = true;
+  for (const auto& [collection, hlc] : cursors.since) sent_upto_[collection] = hlc;
+  for (bool system : {false, true})
+    for (auto& name : config_.store->collection_names(system))
+      if (may_ever_send(name)) dirty_.insert(std::move(name));
+  pump();
+}
+
+void Session::on_local_change(const std::string& collection) {
+  if (finished_ || !cursors_received_) return;
+  dirty_.insert(collection);
+  pump();
+}
+
+void Session::pump() {
+  constexpr size_t kMaxPendingBytes = 8 * 1024 * 1024;
+  const Link l = link();
+  while (!finished_ && !dirty_.empty() && in_flight_.size() < kMaxBatchesInFlight && channel_->pending_bytes() < kMaxPendingBytes) {
+    const std::string collection = *dirty_.begin();
+    auto& upto = sent_upto_[collection];
+    auto docs = config_.store->changes_since(collection, upto, kMaxBatchDocuments);
+    if (docs.size() < kMaxBatchDocuments) dirty_.erase(collection);
+    if (docs.empty()) continue;
+    upto = docs.back().stored_at;
+    const SyncScope scope = config_.scope_of(collection);
+    std::erase_if(docs, [&](const Document& d) { return !may_send(d, scope, l); });
+    if (docs.empty()) continue;
+    const uint64_t id = next_batch_id_++;
+    in_flight_[id] = docs.size();
+    channel_->send(encode(Docs{id, std::move(docs)}));
+  }
+}
+
+void Session::on_ack(const Ack& ack) {
+  if (in_flight_.erase(ack.batch_id) == 0) return fail(fmt::format("ack for unknown batch {}", ack.batch_id), true);
+  pump();
+}
+
+void Session::on_docs(Docs docs) {
+  const Link l = link();
+  std::vector<Document> accepted;
+  accepted.reserve(docs.documents.size());
+  for (auto& doc : docs.documents) {
+    std::string why;
+    const auto decision = may_accept(doc, config_.scope_of(doc.collection), l, why);
+    if (decision == AcceptDecision::violation) return fail(why, true);
+    // Ignored documents still move the cursor: they were seen, and will never be wanted.
+    auto& cursor = received_upto_[doc.collection];
+    cursor = std::max(cursor, doc.stored_at);
+    if (decision == AcceptDecision::accept) accepted.push_back(std::move(doc));
+  }
+  ++applying_;
+  std::weak_ptr<Session> weak = weak_from_this();
+  const uint64_t batch = docs.batch_id;
+  config_.apply(std::move(accepted), {{cursor_key(), encode_cursors()}}, [weak, batch](std::exception_ptr error) {
+    auto self = weak.lock();
+    if (!self) return;
+    self->channel_->dispatch([self, batch, error] {
+      --self->applying_;
+      if (self->finished_) return;
+      if (error) {
+        std::string what = "unknown error";
+        try {
+          std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          what = e.what();
+        }
+        return self->fail("storing received documents failed: " + what, false);
+      }
+      self->channel_->send(encode(Ack{batch}));
+    });
+  });
+}
+
+std::string Session::cursor_key() const { return std::string(kCursorPrefix) + remote_->peer_key; }
+
+// One setting per remote peer: "collection\tstored_at\n" lines.
+std::string Session::encode_cursors() const {
+  std::string out;
+  for (const auto& [collection, hlc] : received_upto_) out += fmt::format("{}\t{}\n", collection, hlc.value);
+  return out;
+}
+
+void Session::load_cursors() {
+  received_upto_.clear();
+  const auto text = config_.store->setting(cursor_key());
+  if (!text) return;
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    const auto nl = rest.find('\n');
+    const std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    const auto tab = line.rfind('\t');
+    if (tab == std::string_view::npos) continue;
+    uint64_t value = 0;
+    const auto digits = line.substr(tab + 1);
+    if (std::from_chars(digits.data(), digits.data() + digits.size(), value).ec == std::errc())
+      received_upto_[std::string(line.substr(0, tab))] = HlcTimestamp{value};
+  }
+}
+
+void Session::fail(std::string reason, bool violation) {
+  if (finished_) return;
+  if (violation) {
+    log(LogLevel::warning, fmt::format("dropping connection from {}: {}", channel_->remote_address(), reason));
+    if (config_.on_violation) config_.on_violation(reason);
+  } else {
+    log(LogLevel::info, fmt::format("closing connection to {}: {}", channel_->remote_address(), reason));
+  }
+  channel_->send(encode(ErrorFrame{violation ? "protocol_violation" : "closing", reason}));
+  channel_->close(reason);
+  finish({std::move(reason), false});
+}
+
+void Session::finish(SessionEnd end) {
+  if (finished_) return;
+  finished_ = true;
+  {
+    std::lock_guard lock(mutex_);
+    state_ = State::closed;
+  }
+  if (handshake_timer_) handshake_timer_->cancel();
+  if (observer_) {
+    config_.store->unobserve(*observer_);
+    observer_.reset();
+  }
+  if (config_.on_closed) config_.on_closed(end);
+}
+
+}  // namespace smallpeer::sync

@@ -1,0 +1,129 @@
+// One replication session over a FrameChannel: handshake and authentication, then documents in
+// both directions under the replication rules, with acknowledgements and back-pressure. Small
+// peers and the Big Peer run the same session; the Big Peer plugs in group commit and its checks.
+#pragma once
+
+#include <deque>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "identity/identity.h"
+#include "log/log.h"
+#include "rules/replication_rules.h"
+#include "store/store.h"
+#include "sync/channel.h"
+#include "sync/protocol.h"
+
+namespace smallpeer::sync {
+
+/// Documents per DOCS frame, at most.
+inline constexpr size_t kMaxBatchDocuments = 256;
+/// Unacknowledged DOCS frames in flight per session, at most (back-pressure).
+inline constexpr size_t kMaxBatchesInFlight = 4;
+/// Time allowed for the handshake before the connection is dropped.
+inline constexpr std::chrono::seconds kHandshakeTimeout{10};
+
+/// Why a session ended.
+struct SessionEnd {
+  std::string reason;
+  bool auth_failed = false;  // our credentials were refused by the other side
+};
+
+/// Everything a session needs; every pointer outlives the session.
+struct SessionConfig {
+  PeerRole local_role = PeerRole::small_peer;
+  std::string app_id;
+  std::string app_token;  // presented to the other side
+  const PeerIdentity* identity = nullptr;
+  std::string device_name;
+  std::string sdk_language = "C";
+  Store* store = nullptr;
+  EngineLog* log = nullptr;  // may be null (the Big Peer logs through spdlog)
+  /// The local scope of a collection (for __small_peer_info: the SPI scope).
+  std::function<SyncScope(std::string_view collection)> scope_of;
+  /// Checks the other side's credentials once its signature has been verified; returns a refusal
+  /// reason, or nullopt to accept. Default: same app id and same app token as ours.
+  std::function<std::optional<std::string>(const Hello& remote, const Auth& auth)> authorize;
+  /// Stores a received batch with the cursors, then calls `done` (from any thread). Default:
+  /// Store::merge_batch inline. The Big Peer groups batches of many sessions into one transaction.
+  std::function<void(std::vector<Document> docs, std::vector<std::pair<std::string, std::string>> cursors,
+                      std::function<void(std::exception_ptr)> done)>
+      apply;
+  /// Called once both sides are authenticated.
+  std::function<void(const Hello& remote)> on_established;
+  /// Called once when the session ends (after on_established or not).
+  std::function<void(const SessionEnd& end)> on_closed;
+  /// Called for a rule violation by the other side, before the connection is dropped.
+  std::function<void(const std::string& why)> on_violation;
+};
+
+/// A running session. Thread-safe; all protocol work happens on the channel's strand.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  /// Starts the handshake over `channel`.
+  static std::shared_ptr<Session> start(SessionConfig config, std::shared_ptr<FrameChannel> channel);
+  ~Session();
+  /// Ends the session (idempotent).
+  void close(std::string reason);
+  /// The other side's HELLO, once received.
+  [[nodiscard]] std::optional<Hello> remote() const;
+  /// True between authentication and close.
+  [[nodiscard]] bool established() const;
+  /// "ip:port" of the other end.
+  [[nodiscard]] std::string remote_address() const { return channel_->remote_address(); }
+
+  Session(SessionConfig config, std::shared_ptr<FrameChannel> channel);  // use start()
+
+ private:
+  enum class State { awaiting_hello, awaiting_auth, awaiting_auth_result, established, closed };
+
+  void begin();
+  void on_frame(std::string bytes);
+  void on_hello(Hello hello);
+  void on_auth(const Auth& auth);
+  void on_auth_result(const AuthResult& result);
+  void on_cursors(const Cursors& cursors);
+  void on_docs(Docs docs);
+  void on_ack(const Ack& ack);
+  void maybe_established();
+  void pump();
+  void on_local_change(const std::string& collection);
+  void fail(std::string reason, bool violation);
+  void finish(SessionEnd end);
+  [[nodiscard]] Link link() const;
+  [[nodiscard]] std::string cursor_key() const;
+  [[nodiscard]] std::string encode_cursors() const;
+  void load_cursors();
+  [[nodiscard]] bool may_ever_send(std::string_view collection) const;
+  void log(LogLevel level, const std::string& message) const;
+
+  SessionConfig config_;
+  std::shared_ptr<FrameChannel> channel_;
+  mutable std::mutex mutex_;  // guards remote_ and state_ for readers on other threads
+  State state_ = State::awaiting_hello;
+  std::optional<Hello> remote_;
+  std::array<unsigned char, 32> nonce_{};
+  bool we_accepted_them_ = false;
+  bool they_accepted_us_ = false;
+  bool cursors_received_ = false;
+  std::optional<Store::ObserverId> observer_;
+  // Sending side (strand only): what the other side has from us, per collection.
+  std::map<std::string, HlcTimestamp> sent_upto_;
+  std::set<std::string> dirty_;
+  std::map<uint64_t, size_t> in_flight_;  // batch id -> documents
+  uint64_t next_batch_id_ = 1;
+  uint64_t applying_ = 0;                 // batches received and not yet stored
+  std::map<std::string, HlcTimestamp> received_upto_;  // our cursors for the other side's documents
+  std::unique_ptr<boost::asio::steady_timer> handshake_timer_;
+  bool finished_ = false;
+};
+
+}  // namespace smallpeer::sync

@@ -1,0 +1,350 @@
+#include "sync/sync_engine.h"
+
+#include <simdjson.h>
+
+#include <condition_variable>
+#include <random>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "common/json.h"
+#include "sync/channel.h"
+#include "sync/session.h"
+
+namespace smallpeer::sync {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+constexpr std::chrono::seconds kConnectTimeout{10};
+
+std::vector<std::string> string_array(simdjson::dom::element value, std::string_view field) {
+  simdjson::dom::array array;
+  if (value.get(array)) throw Error(ErrorCode::invalid_argument, fmt::format("transport config field '{}' must be an array of strings", field));
+  std::vector<std::string> out;
+  for (auto item : array) {
+    std::string_view s;
+    if (item.get(s)) throw Error(ErrorCode::invalid_argument, fmt::format("transport config field '{}' must be an array of strings", field));
+    out.emplace_back(s);
+  }
+  return out;
+}
+
+template <typename F>
+void for_each_field(simdjson::dom::element value, std::string_view where, F&& f) {
+  simdjson::dom::object obj;
+  if (value.get(obj)) throw Error(ErrorCode::invalid_argument, fmt::format("transport config field '{}' must be an object", where));
+  for (auto field : obj) f(std::string_view(field.key), field.value);
+}
+
+// +-20% jitter, so a fleet that lost the Big Peer together does not come back in lockstep.
+std::chrono::milliseconds jittered(std::chrono::milliseconds d) {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  std::uniform_real_distribution<double> factor(0.8, 1.2);
+  return std::chrono::milliseconds(static_cast<int64_t>(static_cast<double>(d.count()) * factor(rng)));
+}
+}  // namespace
+
+TransportConfig TransportConfig::parse(std::string_view json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (auto err = parser.parse(json.data(), json.size()).get(root))
+    throw Error(ErrorCode::invalid_argument, fmt::format("transport config is not valid JSON: {}", simdjson::error_message(err)));
+  TransportConfig config;
+  for_each_field(root, "(root)", [&](std::string_view key, simdjson::dom::element value) {
+    if (key == "big_peer") {
+      for_each_field(value, "big_peer", [&](std::string_view k, simdjson::dom::element v) {
+        if (k != "urls") throw Error(ErrorCode::invalid_argument, fmt::format("unknown transport config field 'big_peer.{}'", k));
+        config.big_peer_urls = string_array(v, "big_peer.urls");
+        for (const auto& url : config.big_peer_urls) parse_websocket_url(url);
+      });
+    } else if (key == "lan") {
+      for_each_field(value, "lan", [&](std::string_view k, simdjson::dom::element v) {
+        if (k == "listen") {
+          if (v.is_null()) return;
+          std::string_view listen;
+          if (v.get(listen)) throw Error(ErrorCode::invalid_argument, "transport config field 'lan.listen' must be \"host:port\" or null");
+          parse_host_port(listen);
+          config.lan_listen = std::string(listen);
+        } else if (k == "connect") {
+          config.lan_connect = string_array(v, "lan.connect");
+          for (const auto& address : config.lan_connect) parse_host_port(address);
+        } else {
+          throw Error(ErrorCode::invalid_argument, fmt::format("unknown transport config field 'lan.{}'", k));
+        }
+      });
+    } else {
+      throw Error(ErrorCode::invalid_argument, fmt::format("unknown transport config field '{}'", key));
+    }
+  });
+  return config;
+}
+
+std::string TransportConfig::to_json() const {
+  JsonWriter w;
+  w.begin_object().key("big_peer").begin_object().key("urls").begin_array();
+  for (const auto& url : big_peer_urls) w.value(url);
+  w.end_array().end_object().key("lan").begin_object().key("listen");
+  if (lan_listen) {
+    w.value(*lan_listen);
+  } else {
+    w.null();
+  }
+  w.key("connect").begin_array();
+  for (const auto& address : lan_connect) w.value(address);
+  w.end_array().end_object().end_object();
+  return w.take();
+}
+
+struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
+  // One outgoing target, reconnected with back-off for as long as the engine runs.
+  struct Connector : std::enable_shared_from_this<Connector> {
+    std::weak_ptr<State> state;
+    uint64_t generation = 0;
+    bool big_peer = false;
+    WebSocketUrl url;
+    std::string host;
+    uint16_t port = 0;
+    std::chrono::milliseconds delay{0};
+    std::unique_ptr<net::steady_timer> timer;
+  };
+
+  SyncDependencies deps;
+  Backoff backoff;
+  std::shared_ptr<Runtime> runtime = Runtime::shared();
+  mutable std::mutex mutex;
+  std::condition_variable sessions_ended;
+  TransportConfig config;
+  bool running = false;
+  uint64_t generation = 0;  // bumped by stop(): callbacks of an older generation do nothing
+  std::unique_ptr<tcp::acceptor> acceptor;
+  uint16_t lan_port = 0;
+  std::set<std::shared_ptr<Session>> sessions;
+  std::vector<std::shared_ptr<Connector>> connectors;
+
+  State(SyncDependencies d, Backoff b) : deps(std::move(d)), backoff(b) {}
+
+  bool current(uint64_t gen) const {
+    std::lock_guard lock(mutex);
+    return running && generation == gen;
+  }
+
+  void log(LogLevel level, const std::string& message) { deps.log.log(level, "sync", message); }
+
+  void accept_next(uint64_t gen) {
+    std::weak_ptr<State> weak = shared_from_this();
+    acceptor->async_accept(net::make_strand(runtime->io()), [weak, gen](const boost::system::error_code& ec, tcp::socket socket) {
+      auto self = weak.lock();
+      if (!self || !self->current(gen)) return;
+      if (!ec) self->start_session(make_tcp_channel(std::move(socket)), Transport::access_point, nullptr, gen);
+      std::lock_guard lock(self->mutex);
+      if (self->acceptor) self->accept_next(gen);
+    });
+  }
+
+  void attempt(const std::shared_ptr<Connector>& c) {
+    auto self = shared_from_this();
+    if (!current(c->generation)) return;
+    auto done = [weak = std::weak_ptr<State>(self), c](std::shared_ptr<FrameChannel> channel, std::string error) {
+      auto self = weak.lock();
+      if (!self || !self->current(c->generation)) {
+        if (channel) channel->close("sync stopped");
+        return;
+      }
+      if (!channel) {
+        self->log(LogLevel::debug, fmt::format("connecting failed: {}", error));
+        return self->retry_later(c);
+      }
+      self->start_session(std::move(channel), c->big_peer ? Transport::websocket : Transport::access_point, c, c->generation);
+    };
+    if (c->big_peer) {
+      connect_websocket(runtime->io(), c->url, kConnectTimeout, std::move(done));
+    } else {
+      connect_tcp(runtime->io(), c->host, c->port, kConnectTimeout, std::move(done));
+    }
+  }
+
+  void retry_later(const std::shared_ptr<Connector>& c) {
+    std::lock_guard lock(mutex);  // stop() cancels timers under the same lock
+    if (!running || generation != c->generation) return;
+    c->delay = c->delay.count() == 0 ? backoff.initial : std::min(backoff.max, c->delay * 2);
+    c->timer = std::make_unique<net::steady_timer>(runtime->io(), jittered(c->delay));
+    std::weak_ptr<State> weak = shared_from_this();
+    c->timer->async_wait([weak, c](const boost::system::error_code& ec) {
+      if (auto self = weak.lock(); self && !ec) self->attempt(c);
+    });
+  }
+
+  void start_session(std::shared_ptr<FrameChannel> channel, Transport transport, std::shared_ptr<Connector> connector, uint64_t gen) {
+    struct Track {
+      std::shared_ptr<Session> session;
+      bool established = false;
+      bool ended = false;
+      std::string peer_key;
+      bool big_peer = false;
+    };
+    auto track = std::make_shared<Track>();
+    std::weak_ptr<State> weak = shared_from_this();
+    SessionConfig config;
+    config.local_role = PeerRole::small_peer;
+    config.app_id = deps.app_id;
+    config.app_token = deps.app_token;
+    config.identity = &deps.identity;
+    config.device_name = deps.device_name();
+    config.sdk_language = deps.sdk_language;
+    config.store = &deps.store;
+    config.log = &deps.log;
+    config.scope_of = deps.scope_of;
+    config.on_established = [weak, track, transport, connector](const Hello& remote) {
+      auto self = weak.lock();
+      if (!self) return;
+      {
+        std::lock_guard lock(self->mutex);
+        track->established = true;
+        track->peer_key = remote.peer_key;
+        track->big_peer = remote.role == PeerRole::big_peer;
+      }
+      if (connector) connector->delay = std::chrono::milliseconds(0);  // healthy again: retry fast next time
+      if (track->big_peer)
+        self->deps.presence.record_big_peer_event({BigPeerConnectionEvent::Kind::connected, std::chrono::system_clock::now(), ""});
+      self->deps.presence.add_peer({remote.peer_key, remote.device_name, transport, track->big_peer});
+    };
+    config.on_closed = [weak, track, transport, connector, gen](const SessionEnd& end) {
+      auto self = weak.lock();
+      if (!self) return;
+      if (track->established) {
+        self->deps.presence.remove_peer(track->peer_key, transport);
+        if (track->big_peer)
+          self->deps.presence.record_big_peer_event(
+              {BigPeerConnectionEvent::Kind::disconnected, std::chrono::system_clock::now(), end.reason});
+      } else if (end.auth_failed && connector && connector->big_peer) {
+        self->deps.presence.record_big_peer_event({BigPeerConnectionEvent::Kind::auth_failed, std::chrono::system_clock::now(), end.reason});
+        self->log(LogLevel::error, fmt::format("the Big Peer refused this peer: {}", end.reason));
+      }
+      {
+        std::lock_guard lock(self->mutex);
+        track->ended = true;
+        if (track->session) self->sessions.erase(track->session);
+        track->session.reset();
+      }
+      self->sessions_ended.notify_all();
+      if (connector) self->retry_later(connector);
+    };
+    auto session = Session::start(std::move(config), std::move(channel));
+    std::lock_guard lock(mutex);
+    if (track->ended) return;
+    track->session = session;
+    sessions.insert(std::move(session));
+  }
+};
+
+SyncEngine::SyncEngine(SyncDependencies deps, Backoff backoff) : state_(std::make_shared<State>(std::move(deps), backoff)) {}
+
+SyncEngine::~SyncEngine() { stop(); }
+
+void SyncEngine::set_config(TransportConfig config) {
+  bool was_running;
+  {
+    std::lock_guard lock(state_->mutex);
+    was_running = state_->running;
+  }
+  if (was_running) stop();
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->config = std::move(config);
+  }
+  if (was_running) start();
+}
+
+TransportConfig SyncEngine::config() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->config;
+}
+
+void SyncEngine::start() {
+  std::vector<std::shared_ptr<State::Connector>> connectors;
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->running) return;
+    const auto gen = ++state_->generation;
+    const auto& config = state_->config;
+    if (config.lan_listen) {
+      const auto [host, port] = parse_host_port(*config.lan_listen);
+      boost::system::error_code ec;
+      const auto address = net::ip::make_address(host, ec);
+      if (ec) throw Error(ErrorCode::invalid_argument, fmt::format("LAN listen address '{}' is not an IP address", host));
+      auto acceptor = std::make_unique<tcp::acceptor>(state_->runtime->io());
+      const tcp::endpoint endpoint(address, port);
+      acceptor->open(endpoint.protocol(), ec);
+      if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+      if (!ec) acceptor->bind(endpoint, ec);
+      if (!ec) acceptor->listen(net::socket_base::max_listen_connections, ec);
+      if (ec) throw Error(ErrorCode::io, fmt::format("cannot listen on {}: {}", *config.lan_listen, ec.message()));
+      state_->lan_port = acceptor->local_endpoint().port();
+      state_->acceptor = std::move(acceptor);
+      state_->accept_next(gen);
+    }
+    for (const auto& url : config.big_peer_urls) {
+      auto c = std::make_shared<State::Connector>();
+      c->state = state_;
+      c->generation = gen;
+      c->big_peer = true;
+      c->url = parse_websocket_url(url);
+      connectors.push_back(c);
+    }
+    for (const auto& address : config.lan_connect) {
+      auto c = std::make_shared<State::Connector>();
+      c->state = state_;
+      c->generation = gen;
+      std::tie(c->host, c->port) = parse_host_port(address);
+      connectors.push_back(c);
+    }
+    state_->connectors = connectors;
+    state_->running = true;
+  }
+  state_->log(LogLevel::info, fmt::format("sync started: {}", state_->config.to_json()));
+  for (const auto& c : connectors) state_->attempt(c);
+}
+
+void SyncEngine::stop() {
+  std::set<std::shared_ptr<Session>> sessions;
+  {
+    std::lock_guard lock(state_->mutex);
+    if (!state_->running) return;
+    state_->running = false;
+    ++state_->generation;
+    if (state_->acceptor) {
+      boost::system::error_code ec;
+      state_->acceptor->close(ec);
+    }
+    // The acceptor's pending accept still refers to it: keep it alive until that completes.
+    net::post(state_->runtime->io(), [acceptor = std::shared_ptr<tcp::acceptor>(std::move(state_->acceptor))] {});
+    state_->lan_port = 0;
+    for (auto& c : state_->connectors)
+      if (c->timer) c->timer->cancel();
+    state_->connectors.clear();
+    sessions = state_->sessions;
+  }
+  for (const auto& s : sessions) s->close("sync stopped");
+  std::unique_lock lock(state_->mutex);
+  state_->sessions_ended.wait_for(lock, std::chrono::seconds(5), [&] { return state_->sessions.empty(); });
+  state_->log(LogLevel::info, "sync stopped");
+}
+
+bool SyncEngine::running() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->running;
+}
+
+uint16_t SyncEngine::lan_port() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->lan_port;
+}
+
+}  // namespace smallpeer::sync

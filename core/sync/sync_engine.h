@@ -1,0 +1,86 @@
+// A small peer's sync: connections to the Big Peer (WebSocket) and to LAN neighbours (TCP), each
+// running a Session; reconnection with exponential back-off and jitter; presence updates.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "identity/identity.h"
+#include "log/log.h"
+#include "presence/presence.h"
+#include "rules/sync_scope.h"
+#include "runtime/runtime.h"
+#include "store/store.h"
+
+namespace smallpeer::sync {
+
+class Session;
+
+/// Where a small peer connects and listens. JSON:
+/// {"big_peer": {"urls": ["ws://127.0.0.1:8080/sync"]},
+///  "lan": {"listen": "127.0.0.1:0" | null, "connect": ["127.0.0.1:4040"]}}
+struct TransportConfig {
+  std::vector<std::string> big_peer_urls;
+  std::optional<std::string> lan_listen;
+  std::vector<std::string> lan_connect;
+
+  /// Parses and validates the JSON above; throws Error(invalid_argument) naming the bad field.
+  static TransportConfig parse(std::string_view json);
+  /// The configuration as JSON (it holds no secrets: the app token lives in the identity).
+  [[nodiscard]] std::string to_json() const;
+};
+
+/// Reconnection timing: first retry after `initial`, doubling up to `max`, each +-20% jitter.
+struct Backoff {
+  std::chrono::milliseconds initial{250};
+  std::chrono::milliseconds max{30'000};
+};
+
+/// What the sync engine needs from its Ditto instance; every reference outlives the engine.
+struct SyncDependencies {
+  Store& store;
+  EngineLog& log;
+  Presence& presence;
+  const PeerIdentity& identity;
+  std::string app_id;
+  std::string app_token;
+  std::string sdk_language;
+  std::function<std::string()> device_name;
+  std::function<SyncScope(std::string_view collection)> scope_of;
+};
+
+/// Runs a small peer's connections. Thread-safe.
+class SyncEngine {
+ public:
+  /// Prepares (does not start) sync on the shared runtime.
+  explicit SyncEngine(SyncDependencies deps, Backoff backoff = {});
+  ~SyncEngine();
+  SyncEngine(const SyncEngine&) = delete;
+  SyncEngine& operator=(const SyncEngine&) = delete;
+
+  /// Replaces the transport configuration; restarts connections if running.
+  void set_config(TransportConfig config);
+  /// The active configuration.
+  [[nodiscard]] TransportConfig config() const;
+  /// Starts listening and connecting (idempotent). Throws Error(io) if the LAN port cannot be bound.
+  void start();
+  /// Closes every connection and stops listening (idempotent); returns when all sessions ended.
+  void stop();
+  /// True between start() and stop().
+  [[nodiscard]] bool running() const;
+  /// The bound LAN port, or 0 when not listening.
+  [[nodiscard]] uint16_t lan_port() const;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace smallpeer::sync
