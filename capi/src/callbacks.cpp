@@ -50,7 +50,9 @@ void CallbackQueue::close() {
     free_after_running_ = true;
     return;
   }
-  idle_.wait(lock, [&] { return !draining_; });
+  // Wait for a call in progress only: a drain that has not started finds closed_ and calls nothing,
+  // and it may be queued behind this very thread (a callback freeing another token).
+  idle_.wait(lock, [&] { return running_on_ == std::thread::id(); });
   auto free_fn = userdata_free_;
   userdata_free_ = nullptr;
   lock.unlock();

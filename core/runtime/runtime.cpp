@@ -21,16 +21,18 @@ std::shared_ptr<Runtime> Runtime::shared() {
   return runtime;
 }
 
-Runtime::Runtime(unsigned threads) : work_(boost::asio::make_work_guard(io_)) {
+Runtime::Runtime(unsigned threads)
+    : io_(std::make_shared<boost::asio::io_context>()), work_(boost::asio::make_work_guard(*io_)) {
   threads_.reserve(threads);
-  for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { io_.run(); });
+  for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([io = io_] { io->run(); });
 }
 
 Runtime::~Runtime() {
   work_.reset();
-  io_.stop();
+  io_->stop();
   for (auto& t : threads_) {
     // The last reference may be dropped by a task on one of our own threads: never join oneself.
+    // That thread keeps the io_context alive until its run() returns.
     if (t.get_id() == std::this_thread::get_id()) {
       t.detach();
     } else if (t.joinable()) {

@@ -22,12 +22,14 @@ class Runtime {
   Runtime& operator=(const Runtime&) = delete;
 
   /// The io_context the pool runs.
-  boost::asio::io_context& io() { return io_; }
+  boost::asio::io_context& io() { return *io_; }
   /// How many threads the pool runs.
   [[nodiscard]] size_t thread_count() const { return threads_.size(); }
 
  private:
-  boost::asio::io_context io_;
+  // Shared with the threads: when a task drops the last reference, ~Runtime runs on a pool thread,
+  // which then still has to return through io_context::run().
+  std::shared_ptr<boost::asio::io_context> io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::vector<std::thread> threads_;
 };

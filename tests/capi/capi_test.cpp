@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "support/temp_dir.h"
@@ -217,6 +218,48 @@ TEST_F(CApiTest, ObserversRunOnAnEngineThreadAndStopWhenTheTokenIsFreed) {
   std::this_thread::sleep_for(100ms);
   std::lock_guard lock(log.m);
   EXPECT_EQ(log.events.size(), 2u);
+}
+
+TEST_F(CApiTest, CallbackMayFreeATokenWhoseCallIsStillQueued) {
+  // Each "first" callback frees a "second" token whose call is queued behind it. With every pool
+  // thread doing that at once, no thread is left to start those calls, so freeing must not wait for
+  // them. 64 pairs cover any pool size (SMALLPEER_THREADS is at most 64).
+  constexpr int kPairs = 64;
+  struct Shared {
+    std::mutex m;
+    std::condition_variable cv;
+    bool go = false;
+    int freed = 0;
+  } shared;
+  struct First {
+    Shared* shared;
+    sp_token_t* second = nullptr;
+  };
+  std::vector<First> firsts(kPairs, First{&shared});
+  std::vector<sp_token_t*> first_tokens(kPairs, nullptr);
+  auto first_cb = [](void* ud, const char*, const char*, sp_change_kind_t, const char*) {
+    auto* f = static_cast<First*>(ud);
+    {
+      std::unique_lock lock(f->shared->m);
+      f->shared->cv.wait(lock, [&] { return f->shared->go; });
+    }
+    sp_token_free(std::exchange(f->second, nullptr));
+    std::lock_guard lock(f->shared->m);
+    ++f->shared->freed;
+    f->shared->cv.notify_all();
+  };
+  auto second_cb = [](void*, const char*, const char*, sp_change_kind_t, const char*) {};
+  for (auto& f : firsts)
+    ASSERT_EQ(sp_store_observe(ditto_, "pairs", first_cb, &f, nullptr, &first_tokens[&f - firsts.data()]), SP_OK);
+  for (auto& f : firsts) ASSERT_EQ(sp_store_observe(ditto_, "pairs", second_cb, nullptr, nullptr, &f.second), SP_OK);
+  ASSERT_EQ(sp_store_upsert(ditto_, "pairs", "{}", nullptr), SP_OK);
+  {
+    std::unique_lock lock(shared.m);
+    shared.go = true;
+    shared.cv.notify_all();
+    ASSERT_TRUE(shared.cv.wait_for(lock, 10s, [&] { return shared.freed == kPairs; })) << "sp_token_free deadlocked";
+  }
+  for (auto* token : first_tokens) sp_token_free(token);
 }
 
 TEST_F(CApiTest, LogCallbackAndExport) {

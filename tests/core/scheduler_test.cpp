@@ -2,8 +2,11 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <vector>
+
+#include <boost/asio/post.hpp>
 
 #include "runtime/scheduler.h"
 
@@ -67,4 +70,18 @@ TEST(AsioScheduler, CancelStopsAPendingTimer) {
   s.cancel(id);
   std::this_thread::sleep_for(150ms);
   EXPECT_FALSE(ran.load());
+}
+
+TEST(Runtime, MayBeReleasedByOneOfItsOwnTasks) {
+  // The task holds the last reference, so ~Runtime runs on the pool thread, which must then still
+  // return safely through io_context::run() (AddressSanitizer saw a heap-use-after-free here).
+  auto runtime = std::make_shared<Runtime>(2);
+  std::weak_ptr<Runtime> weak = runtime;
+  std::promise<void> released;
+  boost::asio::post(runtime->io(), [runtime, done = released.get_future().share()] { done.wait(); });
+  runtime.reset();
+  released.set_value();
+  for (int i = 0; i < 500 && !weak.expired(); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(weak.expired());
+  std::this_thread::sleep_for(100ms);  // lets the detached thread leave run()
 }
