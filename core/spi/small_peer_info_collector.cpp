@@ -15,6 +15,7 @@ namespace smallpeer {
 
 namespace {
 constexpr size_t kMaxDeviceNameBytes = 256;
+constexpr std::chrono::milliseconds kScopeChangeDebounce{100};
 
 // The sequence and time of the document a previous session wrote, so numbering continues.
 void read_previous(const Store& store, const std::string& peer_key, uint64_t& sequence, std::optional<TimePoint>& written) {
@@ -33,6 +34,7 @@ void read_previous(const Store& store, const std::string& peer_key, uint64_t& se
 SmallPeerInfoCollector::SmallPeerInfoCollector(SpiSources sources, std::shared_ptr<Scheduler> scheduler)
     : src_(std::move(sources)), scheduler_(std::move(scheduler)), os_(read_os_facts()) {
   settings_ = load_spi_settings(src_.store, src_.default_device_name);
+  scope_for_rules_ = settings_.sync_scope;
   read_previous(src_.store, src_.peer_key, sequence_, last_write_);
 }
 
@@ -99,21 +101,28 @@ SyncScope SmallPeerInfoCollector::sync_scope() const {
 }
 
 SyncScope SmallPeerInfoCollector::current_sync_scope() const {
-  std::lock_guard state(state_mutex_);
-  return settings_.sync_scope;
+  // Lock-free: the sync engine asks from inside store callbacks that may run under state_mutex_.
+  return scope_for_rules_.load();
 }
 
 void SmallPeerInfoCollector::set_sync_scope(SyncScope scope) {
   if (!is_spi_scope(scope))
     throw Error(ErrorCode::invalid_argument, fmt::format("sync scope {} cannot be used for small peer info; use LocalPeerOnly or BigPeerOnly",
                                                          to_string(scope)));
-  std::lock_guard state(state_mutex_);
-  ensure_open();
-  auto updated = settings_;
-  updated.sync_scope = scope;
-  save_spi_settings(src_.store, updated);
-  settings_ = updated;
+  {
+    std::lock_guard state(state_mutex_);
+    ensure_open();
+    if (settings_.sync_scope == scope) return;
+    auto updated = settings_;
+    updated.sync_scope = scope;
+    save_spi_settings(src_.store, updated);
+    settings_ = updated;
+    scope_for_rules_ = scope;
+  }
   src_.log.log(LogLevel::info, "spi", fmt::format("small peer info sync scope set to {}", to_string(scope)));
+  // The document reports its scope, and a switch to BigPeerOnly should reach the Big Peer now,
+  // not one interval later.
+  request_write(kScopeChangeDebounce);
 }
 
 std::string SmallPeerInfoCollector::metadata_json() const {

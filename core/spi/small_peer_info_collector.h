@@ -2,6 +2,7 @@
 // engine's live state and writes it to __small_peer_info at start, every interval and on demand.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -100,6 +101,7 @@ class SmallPeerInfoCollector : public std::enable_shared_from_this<SmallPeerInfo
   mutable std::mutex write_mutex_;
   mutable std::mutex state_mutex_;
   SpiSettings settings_;
+  std::atomic<SyncScope> scope_for_rules_{SyncScope::local_peer_only};  // settings_.sync_scope, readable without a lock
   bool closed_ = false;
   uint64_t sequence_ = 0;
   std::optional<TimePoint> last_write_;

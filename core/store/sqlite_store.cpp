@@ -460,25 +460,21 @@ class SqliteStore final : public Store {
 
   ObserverId observe(std::string collection, Observer observer) override {
     validate_collection_name(collection);
-    if (!observer) throw Error(ErrorCode::invalid_argument, "observer must not be empty");
     auto entry = std::make_shared<ObserverEntry>();
     entry->collection = std::move(collection);
-    entry->callback = std::move(observer);
-    std::lock_guard lock(observers_mutex_);
-    const ObserverId id = next_observer_id_++;
-    observers_.emplace(id, std::move(entry));
-    return id;
+    return add_observer(std::move(entry), std::move(observer));
   }
 
   ObserverId observe_all(Observer observer) override {
-    if (!observer) throw Error(ErrorCode::invalid_argument, "observer must not be empty");
     auto entry = std::make_shared<ObserverEntry>();
-    entry->all = true;
-    entry->callback = std::move(observer);
-    std::lock_guard lock(observers_mutex_);
-    const ObserverId id = next_observer_id_++;
-    observers_.emplace(id, std::move(entry));
-    return id;
+    entry->kind = ObserverEntry::Kind::all;
+    return add_observer(std::move(entry), std::move(observer));
+  }
+
+  ObserverId observe_user_collections(Observer observer) override {
+    auto entry = std::make_shared<ObserverEntry>();
+    entry->kind = ObserverEntry::Kind::user;
+    return add_observer(std::move(entry), std::move(observer));
   }
 
   /// Unknown ids are ignored. From inside an observer, invocations further up the calling thread's
@@ -489,6 +485,9 @@ class SqliteStore final : public Store {
     if (it == observers_.end()) return;
     const auto entry = it->second;
     observers_.erase(it);
+    auto& list = index_for(*entry);
+    std::erase(list, entry);
+    if (list.empty() && entry->kind == ObserverEntry::Kind::collection) by_collection_.erase(entry->collection);
     entry->removed = true;
     const auto self = std::this_thread::get_id();
     observers_idle_.wait(lock, [&] {
@@ -548,8 +547,9 @@ class SqliteStore final : public Store {
 
  private:
   struct ObserverEntry {
-    std::string collection;
-    bool all = false;  // observes every collection
+    enum class Kind { collection, all, user };
+    Kind kind = Kind::collection;
+    std::string collection;  // for Kind::collection
     Observer callback;
     bool removed = false;                     // guarded by observers_mutex_
     std::vector<std::thread::id> running_on;  // guarded by observers_mutex_: one per call in progress
@@ -662,9 +662,12 @@ class SqliteStore final : public Store {
     std::vector<std::shared_ptr<ObserverEntry>> targets;
     {
       std::lock_guard lock(observers_mutex_);
-      for (const auto& [id, entry] : observers_) {
-        if (entry->all || entry->collection == doc.collection) targets.push_back(entry);
-      }
+      // Indexed by kind and collection, so a Big Peer with a thousand sessions observing user
+      // collections pays nothing per ingested Small Peer Info document.
+      targets = all_observers_;
+      if (!is_system_collection(doc.collection)) targets.insert(targets.end(), user_observers_.begin(), user_observers_.end());
+      if (const auto it = by_collection_.find(doc.collection); it != by_collection_.end())
+        targets.insert(targets.end(), it->second.begin(), it->second.end());
     }
     if (targets.empty()) return;
     const Change change{doc.collection, doc.id, kind, kind == ChangeKind::remove ? std::string() : doc.json, doc.version};
@@ -701,7 +704,30 @@ class SqliteStore final : public Store {
 
   std::mutex observers_mutex_;
   std::condition_variable observers_idle_;
-  std::map<ObserverId, std::shared_ptr<ObserverEntry>> observers_;
+  std::map<ObserverId, std::shared_ptr<ObserverEntry>> observers_;  // by id, for unobserve
+  std::vector<std::shared_ptr<ObserverEntry>> all_observers_;
+  std::vector<std::shared_ptr<ObserverEntry>> user_observers_;
+  std::map<std::string, std::vector<std::shared_ptr<ObserverEntry>>, std::less<>> by_collection_;
+
+  // Under observers_mutex_: the index list an entry belongs to.
+  std::vector<std::shared_ptr<ObserverEntry>>& index_for(const ObserverEntry& entry) {
+    switch (entry.kind) {
+      case ObserverEntry::Kind::all: return all_observers_;
+      case ObserverEntry::Kind::user: return user_observers_;
+      case ObserverEntry::Kind::collection: break;
+    }
+    return by_collection_[entry.collection];
+  }
+
+  ObserverId add_observer(std::shared_ptr<ObserverEntry> entry, Observer observer) {
+    if (!observer) throw Error(ErrorCode::invalid_argument, "observer must not be empty");
+    entry->callback = std::move(observer);
+    std::lock_guard lock(observers_mutex_);
+    const ObserverId id = next_observer_id_++;
+    index_for(*entry).push_back(entry);
+    observers_.emplace(id, std::move(entry));
+    return id;
+  }
   ObserverId next_observer_id_ = 1;
 };
 

@@ -99,6 +99,8 @@ class Store {
   virtual ObserverId observe(std::string collection, Observer observer) = 0;
   /// Calls `observer` after each committed change to any collection, user or system.
   virtual ObserverId observe_all(Observer observer) = 0;
+  /// Calls `observer` after each committed change to any user collection (no "__" prefix).
+  virtual ObserverId observe_user_collections(Observer observer) = 0;
   /// Removes an observer; when it returns, that observer is not running and will not run again.
   virtual void unobserve(ObserverId id) = 0;
   /// A persisted engine setting, or nullopt.

@@ -13,7 +13,10 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <fmt/format.h>
 
 #include "common/error.h"
@@ -118,11 +121,15 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
   std::string remote_;
 };
 
-class WebSocketChannel final : public ChannelBase<WebSocketChannel> {
+// Plain (ws://) or TLS (wss://): Stream is beast::tcp_stream or beast::ssl_stream<beast::tcp_stream>.
+template <typename Stream>
+class WebSocketChannel final : public ChannelBase<WebSocketChannel<Stream>> {
+  using Base = ChannelBase<WebSocketChannel<Stream>>;
+
  public:
-  explicit WebSocketChannel(websocket::stream<beast::tcp_stream> ws)
-      : ChannelBase(ws.get_executor()), ws_(std::move(ws)) {
-    remote_ = endpoint_text(beast::get_lowest_layer(ws_).socket());
+  WebSocketChannel(websocket::stream<Stream> ws, std::shared_ptr<void> keep_alive)
+      : Base(ws.get_executor()), ws_(std::move(ws)), keep_alive_(std::move(keep_alive)) {
+    this->remote_ = endpoint_text(beast::get_lowest_layer(ws_).socket());
     ws_.binary(true);
     ws_.read_message_max(kMaxFrameBytes + 5);
     // Pings keep a quiet connection alive and find a dead one within the idle timeout.
@@ -135,7 +142,7 @@ class WebSocketChannel final : public ChannelBase<WebSocketChannel> {
   }
 
   void read_next() {
-    ws_.async_read(buffer_, ([self = shared_from_this()](beast::error_code ec, size_t) {
+    ws_.async_read(buffer_, ([self = this->shared_from_this()](beast::error_code ec, size_t) {
                      if (ec) {
                        self->shut(ec == websocket::error::closed ? "closed by peer" : ec.message());
                        return;
@@ -148,8 +155,8 @@ class WebSocketChannel final : public ChannelBase<WebSocketChannel> {
   }
 
   void write_front() {
-    ws_.async_write(net::buffer(queue_.front()),
-                    ([self = shared_from_this()](beast::error_code ec, size_t) {
+    ws_.async_write(net::buffer(this->queue_.front()),
+                    ([self = this->shared_from_this()](beast::error_code ec, size_t) {
                       if (ec) {
                         self->shut("write failed: " + ec.message());
                         return;
@@ -165,8 +172,9 @@ class WebSocketChannel final : public ChannelBase<WebSocketChannel> {
   }
 
  private:
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   beast::flat_buffer buffer_;
+  std::shared_ptr<void> keep_alive_;  // the TLS context, for a wss:// channel
 };
 
 class TcpChannel final : public ChannelBase<TcpChannel> {
@@ -243,7 +251,12 @@ bool is_loopback_host(std::string_view host) {
 }  // namespace
 
 std::shared_ptr<FrameChannel> make_websocket_channel(websocket::stream<beast::tcp_stream> ws) {
-  return std::make_shared<WebSocketChannel>(std::move(ws));
+  return std::make_shared<WebSocketChannel<beast::tcp_stream>>(std::move(ws), nullptr);
+}
+
+std::shared_ptr<FrameChannel> make_websocket_channel(websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws,
+                                                     std::shared_ptr<void> keep_alive) {
+  return std::make_shared<WebSocketChannel<beast::ssl_stream<beast::tcp_stream>>>(std::move(ws), std::move(keep_alive));
 }
 
 std::shared_ptr<FrameChannel> make_tcp_channel(tcp::socket socket) { return std::make_shared<TcpChannel>(std::move(socket)); }
@@ -274,16 +287,19 @@ std::pair<std::string, uint16_t> parse_host_port(std::string_view text) {
 }
 
 WebSocketUrl parse_websocket_url(std::string_view url) {
-  constexpr std::string_view kWs = "ws://";
-  if (url.starts_with("wss://"))
-    throw Error(ErrorCode::invalid_argument,
-                fmt::format("Big Peer URL '{}' uses wss://, which this build does not support yet; use ws:// on loopback", url));
-  if (!url.starts_with(kWs))
-    throw Error(ErrorCode::invalid_argument, fmt::format("Big Peer URL '{}' must start with ws://", url));
-  std::string_view rest = url.substr(kWs.size());
+  WebSocketUrl parsed;
+  std::string_view rest;
+  if (url.starts_with("wss://")) {
+    parsed.tls = true;
+    parsed.port = 443;
+    rest = url.substr(6);
+  } else if (url.starts_with("ws://")) {
+    rest = url.substr(5);
+  } else {
+    throw Error(ErrorCode::invalid_argument, fmt::format("Big Peer URL '{}' must start with wss:// or ws://", url));
+  }
   const auto slash = rest.find('/');
   const std::string_view authority = rest.substr(0, slash);
-  WebSocketUrl parsed;
   parsed.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   if (authority.empty()) throw Error(ErrorCode::invalid_argument, fmt::format("Big Peer URL '{}' has no host", url));
   if (authority.find(':') == std::string_view::npos || (authority.starts_with('[') && authority.ends_with(']'))) {
@@ -300,34 +316,81 @@ WebSocketUrl parse_websocket_url(std::string_view url) {
     if (c == ' ' || static_cast<unsigned char>(c) < 0x20)
       throw Error(ErrorCode::invalid_argument, fmt::format("Big Peer URL '{}' has an invalid path", url));
   // Credentials cross the connection: plain ws:// only where no network can see it.
-  if (!is_loopback_host(parsed.host))
+  if (!parsed.tls && !is_loopback_host(parsed.host))
     throw Error(ErrorCode::invalid_argument,
                 fmt::format("Big Peer URL '{}': plain ws:// is only allowed to loopback hosts; other hosts need wss://", url));
   return parsed;
 }
 
-void connect_websocket(net::io_context& io, const WebSocketUrl& url, std::chrono::milliseconds timeout,
-                       std::function<void(std::shared_ptr<FrameChannel>, std::string)> done) {
-  struct Attempt {
-    tcp::resolver resolver;
-    websocket::stream<beast::tcp_stream> ws;
-    WebSocketUrl url;
-    std::function<void(std::shared_ptr<FrameChannel>, std::string)> done;
-  };
-  auto strand = net::make_strand(io);
-  auto a = std::make_shared<Attempt>(Attempt{tcp::resolver(strand), websocket::stream<beast::tcp_stream>(strand), url, std::move(done)});
+namespace {
+template <typename Stream>
+struct WebSocketAttempt {
+  tcp::resolver resolver;
+  websocket::stream<Stream> ws;
+  WebSocketUrl url;
+  std::shared_ptr<void> keep_alive;
+  std::function<void(std::shared_ptr<FrameChannel>, std::string)> done;
+};
+
+template <typename Stream>
+void websocket_handshake(const std::shared_ptr<WebSocketAttempt<Stream>>& a, const tcp::endpoint& ep) {
+  const std::string host = fmt::format("{}:{}", a->url.host, ep.port());
+  a->ws.async_handshake(host, a->url.path, [a](beast::error_code ec) {
+    if (ec) return a->done(nullptr, fmt::format("WebSocket handshake with {} failed: {}", a->url.host, ec.message()));
+    beast::get_lowest_layer(a->ws).expires_never();
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      a->done(make_websocket_channel(std::move(a->ws)), {});
+    } else {
+      a->done(make_websocket_channel(std::move(a->ws), a->keep_alive), {});
+    }
+  });
+}
+
+template <typename Stream>
+void resolve_and_connect(const std::shared_ptr<WebSocketAttempt<Stream>>& a, std::chrono::milliseconds timeout) {
   a->resolver.async_resolve(a->url.host, std::to_string(a->url.port), [a, timeout](beast::error_code ec, tcp::resolver::results_type results) {
     if (ec) return a->done(nullptr, fmt::format("cannot resolve {}: {}", a->url.host, ec.message()));
     beast::get_lowest_layer(a->ws).expires_after(timeout);
     beast::get_lowest_layer(a->ws).async_connect(results, [a](beast::error_code ec, const tcp::endpoint& ep) {
       if (ec) return a->done(nullptr, fmt::format("cannot connect to {}:{}: {}", a->url.host, a->url.port, ec.message()));
-      const std::string host = fmt::format("{}:{}", a->url.host, ep.port());
-      a->ws.async_handshake(host, a->url.path, [a](beast::error_code ec) {
-        if (ec) return a->done(nullptr, fmt::format("WebSocket handshake with {} failed: {}", a->url.host, ec.message()));
-        a->done(make_websocket_channel(std::move(a->ws)), {});
-      });
+      if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+        websocket_handshake(a, ep);
+      } else {
+        // SNI, so a Big Peer behind a name-based load balancer presents the right certificate.
+        if (!SSL_set_tlsext_host_name(a->ws.next_layer().native_handle(), a->url.host.c_str()))
+          return a->done(nullptr, fmt::format("cannot set TLS server name {}", a->url.host));
+        a->ws.next_layer().async_handshake(net::ssl::stream_base::client, [a, ep](beast::error_code ec) {
+          if (ec) return a->done(nullptr, fmt::format("TLS handshake with {} failed: {}", a->url.host, ec.message()));
+          websocket_handshake(a, ep);
+        });
+      }
     });
   });
+}
+}  // namespace
+
+void connect_websocket(net::io_context& io, const WebSocketUrl& url, std::chrono::milliseconds timeout, const TlsClientOptions& tls,
+                       std::function<void(std::shared_ptr<FrameChannel>, std::string)> done) {
+  auto strand = net::make_strand(io);
+  if (!url.tls) {
+    auto a = std::make_shared<WebSocketAttempt<beast::tcp_stream>>(
+        WebSocketAttempt<beast::tcp_stream>{tcp::resolver(strand), websocket::stream<beast::tcp_stream>(strand), url, nullptr, std::move(done)});
+    return resolve_and_connect(a, timeout);
+  }
+  auto context = std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
+  boost::system::error_code ec;
+  context->set_verify_mode(net::ssl::verify_peer, ec);
+  if (tls.ca_file.empty()) {
+    context->set_default_verify_paths(ec);
+  } else {
+    context->load_verify_file(tls.ca_file, ec);
+  }
+  if (ec) return done(nullptr, fmt::format("cannot load trusted certificates {}: {}", tls.ca_file.empty() ? "(system)" : tls.ca_file, ec.message()));
+  using Tls = beast::ssl_stream<beast::tcp_stream>;
+  auto a = std::make_shared<WebSocketAttempt<Tls>>(
+      WebSocketAttempt<Tls>{tcp::resolver(strand), websocket::stream<Tls>(strand, *context), url, context, std::move(done)});
+  a->ws.next_layer().set_verify_callback(net::ssl::host_name_verification(url.host), ec);
+  resolve_and_connect(a, timeout);
 }
 
 void connect_tcp(net::io_context& io, const std::string& host, uint16_t port, std::chrono::milliseconds timeout,

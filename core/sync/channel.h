@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
 namespace smallpeer::sync {
@@ -42,14 +43,23 @@ class FrameChannel {
 /// Wraps a WebSocket that has completed its handshake (client or server side). Its socket must
 /// have been made on a strand (boost::asio::make_strand), as Beast requires for its own timers.
 std::shared_ptr<FrameChannel> make_websocket_channel(boost::beast::websocket::stream<boost::beast::tcp_stream> ws);
+/// Wraps a wss:// WebSocket; `keep_alive` (the TLS context) lives as long as the channel.
+std::shared_ptr<FrameChannel> make_websocket_channel(
+    boost::beast::websocket::stream<boost::beast::ssl_stream<boost::beast::tcp_stream>> ws, std::shared_ptr<void> keep_alive);
 /// Wraps a connected TCP socket that carries length-prefixed frames (socket made on a strand).
 std::shared_ptr<FrameChannel> make_tcp_channel(boost::asio::ip::tcp::socket socket);
 
-/// A parsed Big Peer URL: ws://host:port/path (wss:// is refused until TLS is configured).
+/// A parsed Big Peer URL: wss://host[:port]/path, or ws://host[:port]/path for loopback hosts only.
 struct WebSocketUrl {
+  bool tls = false;
   std::string host;
   uint16_t port = 80;
   std::string path = "/";
+};
+
+/// How a wss:// connection checks the Big Peer's certificate.
+struct TlsClientOptions {
+  std::string ca_file;  // PEM file of trusted certificates; empty means the system's trust store
 };
 /// Parses and checks a Big Peer URL; throws Error(invalid_argument) naming what is wrong.
 WebSocketUrl parse_websocket_url(std::string_view url);
@@ -57,7 +67,9 @@ WebSocketUrl parse_websocket_url(std::string_view url);
 std::pair<std::string, uint16_t> parse_host_port(std::string_view text);
 
 /// Connects to a Big Peer URL and completes the WebSocket handshake, or reports why it failed.
+/// For wss:// the certificate must verify against `tls` and name the URL's host.
 void connect_websocket(boost::asio::io_context& io, const WebSocketUrl& url, std::chrono::milliseconds timeout,
+                       const TlsClientOptions& tls,
                        std::function<void(std::shared_ptr<FrameChannel> channel, std::string error)> done);
 /// Connects to a LAN peer's TCP listener, or reports why it failed.
 void connect_tcp(boost::asio::io_context& io, const std::string& host, uint16_t port, std::chrono::milliseconds timeout,

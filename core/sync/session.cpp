@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include <boost/asio/post.hpp>
+
 #include <fmt/format.h>
 
 #include "common/error.h"
@@ -43,6 +45,9 @@ Session::Session(SessionConfig config, std::shared_ptr<FrameChannel> channel)
   if (!config_.authorize) {
     config_.authorize = [app_id = config_.app_id, token = config_.app_token](const Hello& hello, const Auth& auth) -> std::optional<std::string> {
       if (hello.app_id != app_id) return fmt::format("unknown app id '{}'", hello.app_id);
+      // The Big Peer is the authority on tokens; it proves itself by its signature (and TLS), so a
+      // small peer with a wrong token hears "wrong app token" from it rather than refusing it first.
+      if (hello.role == PeerRole::big_peer) return std::nullopt;
       if (auth.app_token != token) return std::string("wrong app token");
       return std::nullopt;
     };
@@ -65,10 +70,6 @@ void Session::begin() {
     if (auto self = weak.lock(); self && !ec && self->state_ != State::established && !self->finished_)
       self->fail(fmt::format("handshake not completed within {} s", kHandshakeTimeout.count()), false);
   });
-  channel_->start({
-      .on_frame = [self = shared_from_this()](std::string frame) { self->on_frame(std::move(frame)); },
-      .on_closed = [self = shared_from_this()](std::string reason) { self->finish({std::move(reason), false}); },
-  });
   Hello hello;
   hello.role = config_.local_role;
   hello.app_id = config_.app_id;
@@ -78,13 +79,18 @@ void Session::begin() {
   hello.sdk_version = sdk_version();
   hello.platform = sdk_platform();
   hello.nonce = nonce_;
+  // Our HELLO is queued before reading starts, so nothing we send in reply can overtake it.
   channel_->send(encode(hello));
+  channel_->start({
+      .on_frame = [self = shared_from_this()](std::string frame) { self->on_frame(std::move(frame)); },
+      .on_closed = [self = shared_from_this()](std::string reason) { self->finish({std::move(reason), false}); },
+  });
 }
 
 void Session::close(std::string reason) {
   channel_->dispatch([self = shared_from_this(), reason = std::move(reason)]() mutable {
+    self->finish({reason, false});
     self->channel_->close(reason);
-    self->finish({std::move(reason), false});
   });
 }
 
@@ -125,8 +131,10 @@ void Session::on_frame(std::string bytes) {
             return fail("unexpected auth_result frame", true);
           on_auth_result(f);
         } else if constexpr (std::is_same_v<T, ErrorFrame>) {
-          channel_->close("peer reported " + f.code + ": " + f.message);
-          finish({fmt::format("peer reported {}: {}", f.code, f.message), false});
+          // finish() first: closing runs the channel's on_closed inline, which would finish with a vaguer reason.
+          const std::string reason = fmt::format("peer reported {}: {}", f.code, f.message);
+          finish({reason, false});
+          channel_->close(reason);
         } else {
           if (state_ != State::established) return fail(fmt::format("{} frame before authentication", frame_name(*frame)), true);
           if constexpr (std::is_same_v<T, Cursors>) {
@@ -171,8 +179,8 @@ void Session::on_auth(const Auth& auth) {
     log(LogLevel::warning, fmt::format("refused {} {} from {}: {}", role_name(remote_->role), remote_->peer_key,
                                        channel_->remote_address(), *refusal));
     channel_->send(encode(AuthResult{false, *refusal}));
-    channel_->close("refused: " + *refusal);
-    return finish({"refused: " + *refusal, false});
+    finish({"refused: " + *refusal, false});
+    return channel_->close("refused: " + *refusal);
   }
   channel_->send(encode(AuthResult{true, {}}));
   we_accepted_them_ = true;
@@ -185,8 +193,8 @@ void Session::on_auth(const Auth& auth) {
 
 void Session::on_auth_result(const AuthResult& result) {
   if (!result.ok) {
-    channel_->close("refused by peer: " + result.reason);
-    return finish({result.reason, true});
+    finish({result.reason, true});  // before close(), whose on_closed would record a plain disconnect
+    return channel_->close("refused by peer: " + result.reason);
   }
   they_accepted_us_ = true;
   maybe_established();
@@ -205,11 +213,16 @@ void Session::maybe_established() {
   channel_->send(encode(cursors));
   std::weak_ptr<Session> weak = weak_from_this();
   // Runs on the writer's thread: hop to our strand, and skip what this link can never carry.
-  observer_ = config_.store->observe_all([weak](const Change& change) {
+  auto on_change = [weak](const Change& change) {
     auto self = weak.lock();
     if (!self || !self->may_ever_send(change.collection)) return;
-    self->channel_->dispatch([self, collection = change.collection] { self->on_local_change(collection); });
-  });
+    // post, never dispatch: the writer may hold its own locks (the SPI collector does), and pump()
+    // asks for scopes, so running inline here could deadlock.
+    boost::asio::post(self->channel_->executor(), [self, collection = change.collection] { self->on_local_change(collection); });
+  };
+  // Only a small peer's link to the Big Peer can carry a system collection (its SPI document).
+  const bool sends_system = config_.local_role == PeerRole::small_peer && remote_->role == PeerRole::big_peer;
+  observer_ = sends_system ? config_.store->observe_all(on_change) : config_.store->observe_user_collections(on_change);
   log(LogLevel::info, fmt::format("connected to {} {} ({}) at {}", role_name(remote_->role), remote_->peer_key, remote_->device_name,
                                   channel_->remote_address()));
   if (config_.on_established) config_.on_established(*remote_);
@@ -333,8 +346,8 @@ void Session::fail(std::string reason, bool violation) {
     log(LogLevel::info, fmt::format("closing connection to {}: {}", channel_->remote_address(), reason));
   }
   channel_->send(encode(ErrorFrame{violation ? "protocol_violation" : "closing", reason}));
+  finish({reason, false});
   channel_->close(reason);
-  finish({std::move(reason), false});
 }
 
 void Session::finish(SessionEnd end) {

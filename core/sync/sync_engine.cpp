@@ -60,9 +60,16 @@ TransportConfig TransportConfig::parse(std::string_view json) {
   for_each_field(root, "(root)", [&](std::string_view key, simdjson::dom::element value) {
     if (key == "big_peer") {
       for_each_field(value, "big_peer", [&](std::string_view k, simdjson::dom::element v) {
-        if (k != "urls") throw Error(ErrorCode::invalid_argument, fmt::format("unknown transport config field 'big_peer.{}'", k));
-        config.big_peer_urls = string_array(v, "big_peer.urls");
-        for (const auto& url : config.big_peer_urls) parse_websocket_url(url);
+        if (k == "urls") {
+          config.big_peer_urls = string_array(v, "big_peer.urls");
+          for (const auto& url : config.big_peer_urls) parse_websocket_url(url);
+        } else if (k == "ca_file") {
+          std::string_view ca;
+          if (v.get(ca)) throw Error(ErrorCode::invalid_argument, "transport config field 'big_peer.ca_file' must be a string");
+          config.ca_file = std::string(ca);
+        } else {
+          throw Error(ErrorCode::invalid_argument, fmt::format("unknown transport config field 'big_peer.{}'", k));
+        }
       });
     } else if (key == "lan") {
       for_each_field(value, "lan", [&](std::string_view k, simdjson::dom::element v) {
@@ -90,7 +97,9 @@ std::string TransportConfig::to_json() const {
   JsonWriter w;
   w.begin_object().key("big_peer").begin_object().key("urls").begin_array();
   for (const auto& url : big_peer_urls) w.value(url);
-  w.end_array().end_object().key("lan").begin_object().key("listen");
+  w.end_array();
+  if (!ca_file.empty()) w.key("ca_file").value(ca_file);
+  w.end_object().key("lan").begin_object().key("listen");
   if (lan_listen) {
     w.value(*lan_listen);
   } else {
@@ -164,7 +173,7 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
       self->start_session(std::move(channel), c->big_peer ? Transport::websocket : Transport::access_point, c, c->generation);
     };
     if (c->big_peer) {
-      connect_websocket(runtime->io(), c->url, kConnectTimeout, std::move(done));
+      connect_websocket(runtime->io(), c->url, kConnectTimeout, TlsClientOptions{config.ca_file}, std::move(done));
     } else {
       connect_tcp(runtime->io(), c->host, c->port, kConnectTimeout, std::move(done));
     }

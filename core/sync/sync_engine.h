@@ -24,10 +24,11 @@ namespace smallpeer::sync {
 class Session;
 
 /// Where a small peer connects and listens. JSON:
-/// {"big_peer": {"urls": ["ws://127.0.0.1:8080/sync"]},
+/// {"big_peer": {"urls": ["wss://big-peer.example:443/sync"], "ca_file": "/path/ca.pem"},
 ///  "lan": {"listen": "127.0.0.1:0" | null, "connect": ["127.0.0.1:4040"]}}
 struct TransportConfig {
   std::vector<std::string> big_peer_urls;
+  std::string ca_file;  // trusted certificates for wss:// (empty: the system's trust store)
   std::optional<std::string> lan_listen;
   std::vector<std::string> lan_connect;
 
