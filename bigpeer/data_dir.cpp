@@ -1,0 +1,82 @@
+#include "bigpeer/data_dir.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sodium.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace smallpeer::bigpeer {
+
+namespace {
+std::string errno_text() {
+  return std::strerror(errno);
+}
+
+std::string trimmed(std::string text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return {};
+  const auto last = text.find_last_not_of(" \t\r\n");
+  return text.substr(first, last - first + 1);
+}
+}  // namespace
+
+DataDirectory::DataDirectory(std::filesystem::path path) : path_(std::move(path)) {
+  std::error_code ec;
+  std::filesystem::create_directories(path_, ec);
+  if (ec) throw Error(ErrorCode::io, fmt::format("cannot create the data directory {}: {}", path_.string(), ec.message()));
+  const auto lock_file = path_ / "bigpeer.lock";
+  lock_fd_ = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0) throw Error(ErrorCode::io, fmt::format("cannot open {}: {}", lock_file.string(), errno_text()));
+  // flock, not a pid file: the kernel releases it when the process dies, even by kill -9.
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd_);
+    throw Error(ErrorCode::locked, fmt::format("the data directory {} is used by another Big Peer", path_.string()));
+  }
+}
+
+DataDirectory::~DataDirectory() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+std::string DataDirectory::load_or_create_admin_token(bool& created) const {
+  created = false;
+  const auto file = admin_token_file();
+  if (std::ifstream in(file); in) {
+    std::stringstream text;
+    text << in.rdbuf();
+    auto token = trimmed(text.str());
+    if (token.empty())
+      throw Error(ErrorCode::validation, fmt::format("{} is empty; delete it to make a new token", file.string()));
+    return token;
+  }
+  if (sodium_init() < 0) throw Error(ErrorCode::internal, "libsodium failed to initialise");
+  std::array<unsigned char, 32> random{};
+  randombytes_buf(random.data(), random.size());
+  std::array<char, sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)> encoded{};
+  sodium_bin2base64(encoded.data(), encoded.size(), random.data(), random.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  std::string token(encoded.data());
+
+  // Written to a temporary file and renamed, so a crash never leaves a half-written token.
+  const auto temp = file.string() + ".tmp";
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw Error(ErrorCode::io, fmt::format("cannot write {}: {}", temp, errno_text()));
+  const std::string line = token + "\n";
+  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(temp.c_str(), file.c_str()) != 0) {
+    throw Error(ErrorCode::io, fmt::format("cannot write {}: {}", file.string(), errno_text()));
+  }
+  created = true;
+  return token;
+}
+
+}  // namespace smallpeer::bigpeer

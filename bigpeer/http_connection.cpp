@@ -1,0 +1,167 @@
+#include "bigpeer/http_connection.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <memory>
+#include <optional>
+
+namespace smallpeer::bigpeer {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+
+namespace {
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+bool is_http_parse_error(const beast::error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_method).category();
+}
+
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
+/// One accepted connection; keeps itself alive while it has work in flight.
+template <class Stream>
+class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream>> {
+ public:
+  HttpConnection(Stream stream, const HttpServices& services) : stream_(std::move(stream)), services_(services) {}
+
+  void start() {
+    // Start on the connection's strand, so no handler of ours ever runs concurrently with another.
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (std::is_same_v<Stream, TlsStream>) {
+        beast::get_lowest_layer(self->stream_).expires_after(kRequestTimeout);
+        self->stream_.async_handshake(net::ssl::stream_base::server, [self](beast::error_code ec) {
+          if (ec) {
+            spdlog::debug("http: TLS handshake failed: {}", ec.message());
+            return;
+          }
+          self->read_request();
+        });
+      } else {
+        self->read_request();
+      }
+    });
+  }
+
+ private:
+  void read_request() {
+    parser_.emplace();
+    parser_->header_limit(kMaxHeaderBytes);
+    parser_->body_limit(kMaxBodyBytes);
+    beast::get_lowest_layer(stream_).expires_after(kRequestTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) {
+      if (ec == http::error::end_of_stream || ec == http::error::partial_message || !is_http_parse_error(ec)) {
+        // The client went away or sat idle past the timeout: nothing to answer.
+        return;
+      }
+      // The stream cannot be trusted after a parse error: answer once, then close.
+      if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+        respond(error_response(http::status::request_header_fields_too_large, "headers_too_large",
+                               fmt::format("request headers exceed {} bytes", kMaxHeaderBytes)),
+                11, false);
+      } else if (ec == http::error::body_limit) {
+        respond(error_response(http::status::payload_too_large, "payload_too_large",
+                               fmt::format("request body exceeds {} bytes", kMaxBodyBytes)),
+                11, false);
+      } else {
+        respond(error_response(http::status::bad_request, "bad_request", fmt::format("malformed HTTP request: {}", ec.message())),
+                11, false);
+      }
+      return;
+    }
+    auto request = std::make_shared<HttpRequest>(parser_->release());
+    if (beast::websocket::is_upgrade(*request) && path_of(to_std(request->target())) == "/sync") {
+      services_.sync->accept(std::move(stream_), std::move(*request));
+      return;  // the sync endpoint owns the connection now
+    }
+    // Requests may wait for the store (behind a group commit), so they run on the API threads.
+    net::post(*services_.api_threads, [self = this->shared_from_this(), request] {
+      auto response = self->services_.api->handle(*request);
+      net::post(self->stream_.get_executor(), [self, request, response = std::move(response)]() mutable {
+        self->respond(std::move(response), request->version(), request->keep_alive());
+      });
+    });
+  }
+
+  void respond(HttpResponse response, unsigned version, bool keep_alive) {
+    BigPeerMetrics::add(services_.metrics->http_requests);
+    response.version(version);
+    response.keep_alive(keep_alive);
+    response.set(http::field::server, "smallpeer-big-peer");
+    response.prepare_payload();
+    response_ = std::make_shared<HttpResponse>(std::move(response));
+    beast::get_lowest_layer(stream_).expires_after(kRequestTimeout);
+    http::async_write(stream_, *response_, [self = this->shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+      self->response_.reset();
+      if (ec) return;
+      if (keep_alive) {
+        self->read_request();
+      } else {
+        self->finish();
+      }
+    });
+  }
+
+  // Ends the connection after the last answer without destroying it on the way out.
+  void finish() {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+    } else {
+      // Closing with unread input makes the kernel send a reset, which can destroy the answer we
+      // just sent before the client reads it; so say we are done, then read until the client closes.
+      beast::error_code ignored;
+      stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+      drain(std::make_shared<std::array<char, 4096>>());
+    }
+  }
+
+  void drain(std::shared_ptr<std::array<char, 4096>> scratch) {
+    auto buffer = net::buffer(*scratch);
+    stream_.async_read_some(
+        buffer, [self = this->shared_from_this(), scratch = std::move(scratch)](beast::error_code ec, size_t) mutable {
+          if (!ec) self->drain(std::move(scratch));
+        });
+  }
+
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<HttpResponse> response_;  // alive while it is written
+  const HttpServices& services_;
+};
+
+}  // namespace
+
+void serve_http(net::ip::tcp::socket socket, const HttpServices& services) {
+  if (services.tls) {
+    std::make_shared<HttpConnection<TlsStream>>(TlsStream(std::move(socket), *services.tls), services)->start();
+  } else {
+    std::make_shared<HttpConnection<PlainStream>>(PlainStream(std::move(socket)), services)->start();
+  }
+}
+
+}  // namespace smallpeer::bigpeer

@@ -1,0 +1,167 @@
+#include "bigpeer/ingest.h"
+
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+#include <string_view>
+#include <unordered_map>
+
+#include "common/error.h"
+#include "spi/small_peer_info_collector.h"
+
+namespace smallpeer::bigpeer {
+
+IngestQueue::IngestQueue(Store& store, BigPeerMetrics& metrics, size_t max_group_documents)
+    : store_(store), metrics_(metrics), max_group_documents_(std::max<size_t>(1, max_group_documents)) {
+  writer_ = std::thread([this] { run(); });
+}
+
+IngestQueue::~IngestQueue() {
+  stop();
+}
+
+void IngestQueue::submit(std::vector<Document> documents, Cursors cursors, Done done) {
+  bool notify = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_) {
+      queued_documents_ += documents.size();
+      queue_.push_back(Batch{std::move(documents), std::move(cursors), std::move(done)});
+      notify = writer_idle_;
+      writer_idle_ = false;
+      done = nullptr;
+    }
+  }
+  if (notify) wake_.notify_one();
+  // Refused outside the lock: the session must not acknowledge what was never stored.
+  if (done) done(std::make_exception_ptr(Error(ErrorCode::closed, "the Big Peer is shutting down")));
+}
+
+void IngestQueue::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (writer_.joinable()) writer_.join();
+}
+
+uint64_t IngestQueue::queued_documents() const {
+  std::lock_guard lock(mutex_);
+  return queued_documents_;
+}
+
+void IngestQueue::run() {
+  std::vector<Batch> group;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      writer_idle_ = true;
+      wake_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      writer_idle_ = false;
+      // stop() flushes: the loop only ends once the queue is empty.
+      if (queue_.empty()) return;
+      size_t documents = 0;
+      while (!queue_.empty() && (group.empty() || documents + queue_.front().documents.size() <= max_group_documents_)) {
+        documents += queue_.front().documents.size();
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      queued_documents_ -= documents;
+    }
+    commit(group);
+    group.clear();
+  }
+}
+
+void IngestQueue::commit(std::vector<Batch>& group) {
+  // One batch (the common case under light load) goes straight in; several are moved (not copied)
+  // into one vector for one transaction.
+  std::vector<Document> merged;
+  Cursors cursors;
+  const std::vector<Document>* documents = &group.front().documents;
+  const Cursors* settings = &group.front().cursors;
+  if (group.size() > 1) {
+    size_t total = 0, total_cursors = 0;
+    for (const auto& b : group) {
+      total += b.documents.size();
+      total_cursors += b.cursors.size();
+    }
+    merged.reserve(total);
+    cursors.reserve(total_cursors);
+    // A session sends a cursor with every batch; only its newest one per key needs writing.
+    std::unordered_map<std::string_view, size_t> cursor_at;
+    cursor_at.reserve(total_cursors);
+    for (auto& b : group) {
+      std::move(b.documents.begin(), b.documents.end(), std::back_inserter(merged));
+      // Copied (a few short strings) so a one-by-one retry still has them; in queue order, so a
+      // later cursor for the same key replaces an earlier one.
+      for (const auto& [key, value] : b.cursors) {
+        const auto [it, inserted] = cursor_at.try_emplace(key, cursors.size());
+        if (inserted) {
+          cursors.emplace_back(key, value);
+        } else {
+          cursors[it->second].second = value;
+        }
+      }
+    }
+    documents = &merged;
+    settings = &cursors;
+  }
+  try {
+    store_.merge_batch(*documents, *settings);
+  } catch (const std::exception& e) {
+    if (group.size() == 1) {
+      spdlog::warn("ingest: a batch of {} documents was refused: {}", documents->size(), e.what());
+      BigPeerMetrics::add(metrics_.ingest_failures);
+      finish(group.front(), std::current_exception());
+      return;
+    }
+    // One session's bad document must not fail everyone else's: retry each batch on its own.
+    spdlog::warn("ingest: a group of {} batches failed ({}); committing them one by one", group.size(), e.what());
+    commit_one_by_one(group, merged);
+    return;
+  }
+  BigPeerMetrics::add(metrics_.ingest_batches);
+  count_committed(*documents);
+  for (auto& b : group) finish(b, nullptr);
+}
+
+void IngestQueue::finish(Batch& batch, std::exception_ptr failure) {
+  try {
+    if (batch.done) batch.done(std::move(failure));
+  } catch (const std::exception& e) {
+    // The writer thread serves every session; one callback's failure must not end it.
+    spdlog::error("ingest: a completion callback threw: {}", e.what());
+  }
+}
+
+void IngestQueue::commit_one_by_one(std::vector<Batch>& group, std::vector<Document>& merged) {
+  // The documents were moved into `merged` in group order; give each batch its range back.
+  auto next = merged.begin();
+  for (auto& b : group) {
+    const auto count = static_cast<std::ptrdiff_t>(b.documents.size());
+    b.documents.assign(std::make_move_iterator(next), std::make_move_iterator(next + count));
+    next += count;
+    std::exception_ptr failure;
+    try {
+      store_.merge_batch(b.documents, b.cursors);
+      BigPeerMetrics::add(metrics_.ingest_batches);
+      count_committed(b.documents);
+    } catch (const std::exception& e) {
+      spdlog::warn("ingest: a batch of {} documents was refused: {}", b.documents.size(), e.what());
+      BigPeerMetrics::add(metrics_.ingest_failures);
+      failure = std::current_exception();
+    }
+    finish(b, failure);
+  }
+}
+
+void IngestQueue::count_committed(const std::vector<Document>& documents) {
+  uint64_t spi = 0;
+  for (const auto& d : documents) spi += d.collection == kSmallPeerInfoCollection ? 1 : 0;
+  BigPeerMetrics::add(metrics_.documents_ingested, documents.size());
+  BigPeerMetrics::add(metrics_.spi_reports, spi);
+}
+
+}  // namespace smallpeer::bigpeer

@@ -1,0 +1,73 @@
+// Group commit for replicated documents: every session's received batches go into one queue, and
+// a single writer thread commits whatever has accumulated in one Store::merge_batch transaction.
+// One fsync-bound transaction per group instead of per batch is what lets one Big Peer keep up
+// with a whole fleet reporting at once, and sessions' I/O threads never wait for SQLite.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "bigpeer/metrics.h"
+#include "store/store.h"
+
+namespace smallpeer::bigpeer {
+
+/// The writer thread and its queue. Thread-safe.
+class IngestQueue {
+ public:
+  using Cursors = std::vector<std::pair<std::string, std::string>>;
+  using Done = std::function<void(std::exception_ptr)>;
+
+  /// A group takes everything queued up to this many documents (one session batch is never split).
+  static constexpr size_t kDefaultMaxGroupDocuments = 4096;
+
+  /// Starts the writer thread; `store` and `metrics` outlive the queue.
+  IngestQueue(Store& store, BigPeerMetrics& metrics, size_t max_group_documents = kDefaultMaxGroupDocuments);
+  /// Stops after committing everything queued (as stop()).
+  ~IngestQueue();
+  IngestQueue(const IngestQueue&) = delete;
+  IngestQueue& operator=(const IngestQueue&) = delete;
+
+  /// Queues one session batch; `done` runs on the writer thread once it is committed (nullptr) or
+  /// refused (the store's exception). After stop(), `done` runs at once with an error.
+  void submit(std::vector<Document> documents, Cursors cursors, Done done);
+  /// Commits everything queued, then ends the writer thread. Idempotent.
+  void stop();
+  /// Documents queued and not yet committed.
+  [[nodiscard]] uint64_t queued_documents() const;
+
+ private:
+  struct Batch {
+    std::vector<Document> documents;
+    Cursors cursors;
+    Done done;
+  };
+
+  void run();
+  void commit(std::vector<Batch>& group);
+  void commit_one_by_one(std::vector<Batch>& group, std::vector<Document>& merged);
+  void count_committed(const std::vector<Document>& documents);
+  static void finish(Batch& batch, std::exception_ptr failure);
+
+  Store& store_;
+  BigPeerMetrics& metrics_;
+  const size_t max_group_documents_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Batch> queue_;
+  uint64_t queued_documents_ = 0;
+  bool writer_idle_ = false;  // only then does submit() pay for a notify
+  bool stopping_ = false;
+  std::thread writer_;
+};
+
+}  // namespace smallpeer::bigpeer

@@ -1,0 +1,41 @@
+#include "bigpeer/metrics.h"
+
+#include <fmt/format.h>
+
+#include <iterator>
+
+namespace smallpeer::bigpeer {
+
+namespace {
+void append_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help, uint64_t value) {
+  fmt::format_to(std::back_inserter(out), "# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help, type, value);
+}
+uint64_t read(const std::atomic<uint64_t>& counter) {
+  return counter.load(std::memory_order_relaxed);
+}
+}  // namespace
+
+std::string render_prometheus(const BigPeerMetrics& m, const MetricsGauges& g) {
+  std::string out;
+  out.reserve(2048);
+  append_metric(out, "smallpeer_connections", "gauge", "Live authenticated small peer sessions.", g.connections);
+  append_metric(out, "smallpeer_sessions_total", "counter", "Small peer sessions that completed authentication.",
+                read(m.sessions));
+  append_metric(out, "smallpeer_auth_refusals_total", "counter", "Sessions refused for a wrong app id or app token.",
+                read(m.auth_refusals));
+  append_metric(out, "smallpeer_rule_violations_total", "counter",
+                "Replication rule violations by small peers (each drops the connection).", read(m.rule_violations));
+  append_metric(out, "smallpeer_documents_ingested_total", "counter", "Replicated documents committed to the store.",
+                read(m.documents_ingested));
+  append_metric(out, "smallpeer_spi_reports_total", "counter", "Small Peer Info documents committed to the store.",
+                read(m.spi_reports));
+  append_metric(out, "smallpeer_ingest_batches_total", "counter", "Group-commit transactions written by the ingest queue.",
+                read(m.ingest_batches));
+  append_metric(out, "smallpeer_ingest_failures_total", "counter", "Session batches the store refused.", read(m.ingest_failures));
+  append_metric(out, "smallpeer_ingest_queue_documents", "gauge", "Documents received and not yet committed.",
+                g.ingest_queue_documents);
+  append_metric(out, "smallpeer_http_requests_total", "counter", "HTTP requests answered.", read(m.http_requests));
+  return out;
+}
+
+}  // namespace smallpeer::bigpeer

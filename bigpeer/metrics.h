@@ -1,0 +1,34 @@
+// The Big Peer's counters, rendered for Prometheus at GET /metrics.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace smallpeer::bigpeer {
+
+/// Process-lifetime counters; every field is updated with relaxed atomics from any thread.
+struct BigPeerMetrics {
+  std::atomic<uint64_t> documents_ingested{0};  // documents committed by the ingest writer
+  std::atomic<uint64_t> spi_reports{0};         // __small_peer_info documents among them
+  std::atomic<uint64_t> ingest_batches{0};      // group-commit transactions
+  std::atomic<uint64_t> ingest_failures{0};     // session batches whose commit failed
+  std::atomic<uint64_t> sessions{0};            // sessions that completed authentication
+  std::atomic<uint64_t> auth_refusals{0};       // sessions refused by app id or app token
+  std::atomic<uint64_t> rule_violations{0};     // replication rule violations by small peers
+  std::atomic<uint64_t> http_requests{0};       // HTTP requests answered (API, metrics, errors)
+
+  /// Adds `n` to a counter.
+  static void add(std::atomic<uint64_t>& counter, uint64_t n = 1) { counter.fetch_add(n, std::memory_order_relaxed); }
+};
+
+/// Gauges read at scrape time from the parts that own them.
+struct MetricsGauges {
+  uint64_t connections = 0;             // live authenticated sessions
+  uint64_t ingest_queue_documents = 0;  // received, not yet committed
+};
+
+/// The Prometheus text exposition format (version 0.0.4) of `metrics` and `gauges`.
+std::string render_prometheus(const BigPeerMetrics& metrics, const MetricsGauges& gauges);
+
+}  // namespace smallpeer::bigpeer

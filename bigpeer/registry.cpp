@@ -1,0 +1,136 @@
+#include "bigpeer/registry.h"
+
+#include <vector>
+
+namespace smallpeer::bigpeer {
+
+std::optional<ConnectionRegistry::ConnectionId> ConnectionRegistry::add(std::string remote_address) {
+  std::lock_guard lock(mutex_);
+  if (closing_) return std::nullopt;
+  const ConnectionId id = next_id_++;
+  connections_.emplace(id, Connection{std::move(remote_address), nullptr, std::nullopt, {}});
+  return id;
+}
+
+void ConnectionRegistry::attach(ConnectionId id, std::shared_ptr<sync::Session> session) {
+  std::shared_ptr<sync::Session> late;
+  {
+    std::lock_guard lock(mutex_);
+    const auto it = connections_.find(id);
+    if (it == connections_.end()) return;  // it ended before start() returned
+    it->second.session = std::move(session);
+    if (closing_) late = it->second.session;
+  }
+  // close_all() ran between add() and attach(), so it could not reach this session.
+  if (late) late->close("the Big Peer is shutting down");
+}
+
+void ConnectionRegistry::established(ConnectionId id, const sync::Hello& remote, TimePoint now) {
+  std::lock_guard lock(mutex_);
+  const auto it = connections_.find(id);
+  if (it == connections_.end() || it->second.remote) return;
+  it->second.remote = remote;
+  it->second.established_at = now;
+  auto& peer = peers_[remote.peer_key];
+  peer.sessions += 1;
+  peer.newest = id;
+  ++established_;
+}
+
+ConnectionRegistry::Removed ConnectionRegistry::remove(ConnectionId id, TimePoint now) {
+  Removed removed;
+  {
+    std::lock_guard lock(mutex_);
+    const auto it = connections_.find(id);
+    if (it == connections_.end()) return removed;
+    removed.session = std::move(it->second.session);
+    if (it->second.remote) {
+      removed.peer_key = it->second.remote->peer_key;
+      --established_;
+      auto& peer = peers_[it->second.remote->peer_key];
+      peer.sessions -= 1;
+      peer.disconnected_at = now;
+      if (peer.newest == id) {
+        // Another live session of the same peer becomes the one we describe.
+        peer.newest = 0;
+        for (const auto& [other_id, other] : connections_) {
+          if (other_id != id && other.remote && other.remote->peer_key == it->second.remote->peer_key) {
+            peer.newest = std::max(peer.newest, other_id);
+          }
+        }
+      }
+    }
+    connections_.erase(it);
+    if (connections_.empty()) emptied_.notify_all();
+  }
+  return removed;
+}
+
+void ConnectionRegistry::release_all() {
+  std::unordered_map<ConnectionId, Connection> connections;
+  {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+    connections.swap(connections_);
+    established_ = 0;
+    for (auto& [key, peer] : peers_) peer.sessions = 0;
+    emptied_.notify_all();
+  }
+  // Destroyed outside the lock: a session's destructor may call back into the registry.
+}
+
+PeerConnectionState ConnectionRegistry::state_of(const PeerRecord& record) const {
+  PeerConnectionState state;
+  state.online = record.sessions > 0;
+  state.sessions = record.sessions;
+  state.disconnected_at = record.disconnected_at;
+  if (const auto it = connections_.find(record.newest); it != connections_.end() && it->second.remote) {
+    const auto& hello = *it->second.remote;
+    state.device_name = hello.device_name;
+    state.sdk_language = hello.sdk_language;
+    state.sdk_version = hello.sdk_version;
+    state.platform = hello.platform;
+    state.remote_address = it->second.remote_address;
+    state.connected_at = it->second.established_at;
+  }
+  return state;
+}
+
+std::map<std::string, PeerConnectionState> ConnectionRegistry::peers() const {
+  std::map<std::string, PeerConnectionState> out;
+  std::lock_guard lock(mutex_);
+  for (const auto& [key, record] : peers_) out.emplace_hint(out.end(), key, state_of(record));
+  return out;
+}
+
+std::optional<PeerConnectionState> ConnectionRegistry::peer(const std::string& peer_key) const {
+  std::lock_guard lock(mutex_);
+  const auto it = peers_.find(peer_key);
+  if (it == peers_.end()) return std::nullopt;
+  return state_of(it->second);
+}
+
+size_t ConnectionRegistry::established_count() const {
+  std::lock_guard lock(mutex_);
+  return established_;
+}
+
+void ConnectionRegistry::close_all(const std::string& reason) {
+  std::vector<std::shared_ptr<sync::Session>> sessions;
+  {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+    for (const auto& [id, connection] : connections_) {
+      if (connection.session) sessions.push_back(connection.session);
+    }
+  }
+  // Outside the lock: close() may run on_closed, which calls remove(), on this thread.
+  for (const auto& s : sessions) s->close(reason);
+}
+
+bool ConnectionRegistry::wait_until_empty(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return emptied_.wait_for(lock, timeout, [&] { return connections_.empty(); });
+}
+
+}  // namespace smallpeer::bigpeer

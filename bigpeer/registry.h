@@ -1,0 +1,89 @@
+// The live connection registry: which small peers have a session with this Big Peer right now,
+// and when each peer was last connected. Feeds the fleet's online state and the connections gauge,
+// and lets shutdown close every session.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "clock/clock.h"
+#include "sync/session.h"
+
+namespace smallpeer::bigpeer {
+
+/// What the Big Peer knows about one small peer's connection(s).
+struct PeerConnectionState {
+  bool online = false;      // has an authenticated session now
+  size_t sessions = 0;      // authenticated sessions now (a peer may reconnect before the old one ends)
+  std::string device_name;  // from the newest session's HELLO
+  std::string sdk_language, sdk_version, platform;
+  std::string remote_address;
+  TimePoint connected_at;                    // when the newest live session authenticated
+  std::optional<TimePoint> disconnected_at;  // when its last session ended (this process's lifetime)
+};
+
+/// Thread-safe record of every session, from the WebSocket handshake to its end.
+class ConnectionRegistry {
+ public:
+  using ConnectionId = uint64_t;
+
+  /// Registers a connection whose session is about to start; nullopt once close_all() has run.
+  std::optional<ConnectionId> add(std::string remote_address);
+  /// Keeps `session` so close_all() can reach it; ignored if the connection already ended.
+  void attach(ConnectionId id, std::shared_ptr<sync::Session> session);
+  /// Marks the connection authenticated as `remote`'s peer key.
+  void established(ConnectionId id, const sync::Hello& remote, TimePoint now);
+  /// What remove() hands back.
+  struct Removed {
+    std::shared_ptr<sync::Session> session;  // for the caller to release off the session's own stack
+    std::string peer_key;                    // empty if it never authenticated
+  };
+  /// Forgets the connection.
+  Removed remove(ConnectionId id, TimePoint now);
+  /// Drops every session still held (after the I/O threads stopped, before their io_context goes).
+  void release_all();
+
+  /// Every peer that is online or was connected during this process's lifetime, by peer key.
+  [[nodiscard]] std::map<std::string, PeerConnectionState> peers() const;
+  /// One peer's state, or nullopt if it has not connected since start.
+  [[nodiscard]] std::optional<PeerConnectionState> peer(const std::string& peer_key) const;
+  /// Authenticated sessions now.
+  [[nodiscard]] size_t established_count() const;
+
+  /// Refuses new connections and closes every session with `reason`.
+  void close_all(const std::string& reason);
+  /// Waits until every connection has ended; false on timeout.
+  bool wait_until_empty(std::chrono::milliseconds timeout);
+
+ private:
+  struct Connection {
+    std::string remote_address;
+    std::shared_ptr<sync::Session> session;
+    std::optional<sync::Hello> remote;  // set once authenticated
+    TimePoint established_at;
+  };
+  struct PeerRecord {
+    size_t sessions = 0;
+    ConnectionId newest = 0;
+    std::optional<TimePoint> disconnected_at;
+  };
+
+  [[nodiscard]] PeerConnectionState state_of(const PeerRecord& record) const;
+
+  mutable std::mutex mutex_;
+  std::condition_variable emptied_;
+  std::unordered_map<ConnectionId, Connection> connections_;
+  std::map<std::string, PeerRecord> peers_;
+  ConnectionId next_id_ = 1;
+  size_t established_ = 0;
+  bool closing_ = false;
+};
+
+}  // namespace smallpeer::bigpeer

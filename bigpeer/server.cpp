@@ -1,0 +1,225 @@
+#include "bigpeer/server.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <charconv>
+#include <csignal>
+
+#include "common/error.h"
+
+namespace smallpeer::bigpeer {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+/// How long shutdown waits for sessions to say goodbye before it stops the I/O threads anyway.
+constexpr std::chrono::seconds kSessionCloseGrace{3};
+
+// The server's TLS settings: TLS 1.2 or later, the certificate chain and key the operator gave.
+std::shared_ptr<net::ssl::context> make_tls_context(const BigPeerOptions& options) {
+  if (options.tls_cert.empty() && options.tls_key.empty()) return nullptr;
+  if (options.tls_cert.empty() || options.tls_key.empty()) {
+    throw Error(ErrorCode::invalid_argument, "TLS needs both a certificate (--tls-cert) and its key (--tls-key)");
+  }
+  auto context = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
+  context->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 | net::ssl::context::no_sslv3 |
+                       net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
+  boost::system::error_code ec;
+  context->use_certificate_chain_file(options.tls_cert.string(), ec);
+  if (ec)
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("cannot load the TLS certificate {}: {}", options.tls_cert.string(), ec.message()));
+  context->use_private_key_file(options.tls_key.string(), net::ssl::context::pem, ec);
+  if (ec)
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("cannot load the TLS key {}: {}", options.tls_key.string(), ec.message()));
+  return context;
+}
+
+std::filesystem::path required_data_dir(const BigPeerOptions& options) {
+  if (options.data_dir.empty()) throw Error(ErrorCode::invalid_argument, "the Big Peer needs a data directory (--data)");
+  return options.data_dir;
+}
+}  // namespace
+
+std::pair<std::string, uint16_t> parse_listen_address(std::string_view text) {
+  std::string_view host, port;
+  if (text.starts_with('[')) {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      throw Error(ErrorCode::invalid_argument, fmt::format("listen address '{}' must look like [::1]:8080", text));
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      throw Error(ErrorCode::invalid_argument, fmt::format("listen address '{}' must look like host:port", text));
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  uint16_t number = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+  if (host.empty() || port.empty() || ec != std::errc() || end != port.data() + port.size()) {
+    throw Error(ErrorCode::invalid_argument, fmt::format("listen address '{}' needs a host and a port from 0 to 65535", text));
+  }
+  return {std::string(host), number};
+}
+
+BigPeer::BigPeer(BigPeerOptions options)
+    : options_(std::move(options)),
+      data_dir_(required_data_dir(options_)),
+      identity_(PeerIdentity::load_or_create(data_dir_.identity_file())),
+      clock_(std::make_shared<SystemClock>()),
+      store_(Store::open(data_dir_.store_file(), std::make_shared<HybridLogicalClock>(clock_), identity_.peer_key())) {
+  if (options_.admin_token) {
+    if (options_.admin_token->empty()) throw Error(ErrorCode::invalid_argument, "the admin token must not be empty");
+    admin_token_ = *options_.admin_token;
+  } else {
+    admin_token_ = data_dir_.load_or_create_admin_token(admin_token_generated_);
+  }
+  if (options_.app_id.empty() || options_.app_token.empty()) {
+    throw Error(ErrorCode::invalid_argument, "the app id and the app token must not be empty");
+  }
+  tls_ = make_tls_context(options_);
+  ingest_ = std::make_unique<IngestQueue>(*store_, metrics_);
+  io_ = std::make_unique<net::io_context>(static_cast<int>(std::max(1u, options_.threads)));
+  api_threads_ = std::make_unique<net::thread_pool>(std::max(1u, options_.api_threads));
+  api_ = std::make_unique<HttpApi>(*store_, registry_, AdminAuth(admin_token_), clock_, [this] {
+    return render_prometheus(metrics_, {registry_.established_count(), ingest_->queued_documents()});
+  });
+  sync_ =
+      std::make_unique<SyncEndpoint>(SyncEndpointConfig{options_.app_id, options_.app_token, &identity_, store_.get(),
+                                                        ingest_.get(), &registry_, &metrics_, clock_, io_->get_executor(), tls_});
+  services_ = HttpServices{api_.get(), api_threads_.get(), sync_.get(), &metrics_, tls_.get()};
+}
+
+std::unique_ptr<BigPeer> BigPeer::start(BigPeerOptions options) {
+  auto peer = std::make_unique<BigPeer>(std::move(options));
+  peer->listen();
+  return peer;
+}
+
+void BigPeer::listen() {
+  const auto [host, port] = parse_listen_address(options_.listen);
+  boost::system::error_code ec;
+  tcp::endpoint endpoint;
+  if (const auto address = net::ip::make_address(host, ec); !ec) {
+    endpoint = tcp::endpoint(address, port);
+  } else {
+    tcp::resolver resolver(*io_);
+    const auto results = resolver.resolve(host, std::to_string(port), ec);
+    if (ec || results.empty()) {
+      throw Error(ErrorCode::invalid_argument, fmt::format("cannot resolve listen host '{}': {}", host, ec.message()));
+    }
+    endpoint = results.begin()->endpoint();
+  }
+  // The acceptor lives on a strand so shutdown can close it while an accept is in flight.
+  acceptor_.emplace(net::make_strand(*io_));
+  const auto fail = [&](std::string_view what) {
+    throw Error(ErrorCode::io, fmt::format("cannot listen on {}: {} failed: {}", options_.listen, what, ec.message()));
+  };
+  acceptor_->open(endpoint.protocol(), ec);
+  if (ec) fail("open");
+  acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (ec) fail("SO_REUSEADDR");
+  acceptor_->bind(endpoint, ec);
+  if (ec) fail("bind");
+  acceptor_->listen(net::socket_base::max_listen_connections, ec);
+  if (ec) fail("listen");
+  endpoint_ = acceptor_->local_endpoint();
+  accept_backoff_.emplace(acceptor_->get_executor());
+
+  if (options_.handle_signals) {
+    signals_.emplace(*io_, SIGINT, SIGTERM);
+    signals_->async_wait([this](const boost::system::error_code& error, int signal_number) {
+      if (error) return;
+      spdlog::info("big-peer: received signal {}", signal_number);
+      if (!stop_signalled_.exchange(true)) stop_requested_.set_value(signal_number);
+    });
+  }
+  work_.emplace(io_->get_executor());
+  accept_next();
+  threads_.reserve(std::max(1u, options_.threads));
+  for (unsigned i = 0; i < std::max(1u, options_.threads); ++i) threads_.emplace_back([this] { io_->run(); });
+}
+
+void BigPeer::accept_next() {
+  acceptor_->async_accept(net::make_strand(*io_), [this](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_->is_open()) return;
+    if (ec) {
+      // Out of file descriptors, for instance: retrying at once would spin.
+      spdlog::warn("big-peer: accepting a connection failed: {}", ec.message());
+      accept_backoff_->expires_after(std::chrono::milliseconds(100));
+      accept_backoff_->async_wait([this](boost::system::error_code e) {
+        if (!e) accept_next();
+      });
+      return;
+    }
+    // Sync frames are small and latency matters more than packet count.
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    serve_http(std::move(socket), services_);
+    accept_next();
+  });
+}
+
+int BigPeer::wait_for_signal() {
+  return stop_future_.get();
+}
+
+void BigPeer::shutdown() {
+  if (shut_down_.exchange(true)) return;
+  spdlog::info("big-peer: shutting down");
+  // 1. No new connections.
+  if (acceptor_ && threads_.empty()) {
+    boost::system::error_code ignored;
+    acceptor_->close(ignored);
+  } else if (acceptor_) {
+    auto closed = std::make_shared<std::promise<void>>();
+    net::post(acceptor_->get_executor(), [this, closed] {
+      boost::system::error_code ignored;
+      acceptor_->close(ignored);
+      accept_backoff_->cancel();
+      closed->set_value();
+    });
+    closed->get_future().wait_for(std::chrono::seconds(2));
+  }
+  // 2. Close every session, so no new batches arrive.
+  registry_.close_all("the Big Peer is shutting down");
+  if (!registry_.wait_until_empty(kSessionCloseGrace)) {
+    spdlog::warn("big-peer: some sessions did not close within {} s", kSessionCloseGrace.count());
+  }
+  // 3. Commit everything received: only committed batches were ever acknowledged, and none is dropped.
+  ingest_->stop();
+  // 4. Stop the threads.
+  work_.reset();
+  io_->stop();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  api_threads_->stop();
+  api_threads_->join();
+  registry_.release_all();
+  if (!stop_signalled_.exchange(true)) stop_requested_.set_value(0);
+  spdlog::info("big-peer: stopped");
+}
+
+BigPeer::~BigPeer() {
+  shutdown();
+  // Everything bound to the io_context goes before it; its pending handlers (connections, ended
+  // sessions) go with it, while the store and the endpoint they use still exist.
+  signals_.reset();
+  accept_backoff_.reset();
+  acceptor_.reset();
+  io_.reset();
+  api_threads_.reset();
+}
+
+}  // namespace smallpeer::bigpeer

@@ -1,0 +1,134 @@
+#include "bigpeer/sync_endpoint.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/role.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include "bigpeer/admin_auth.h"
+#include "spi/small_peer_info_collector.h"
+#include "sync/channel.h"
+#include "sync/protocol.h"
+
+namespace smallpeer::bigpeer {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+
+namespace {
+std::string address_of(const beast::tcp_stream& stream) {
+  boost::system::error_code ec;
+  const auto endpoint = stream.socket().remote_endpoint(ec);
+  if (ec) return "unknown";
+  return fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
+}
+}  // namespace
+
+void SyncEndpoint::accept(beast::tcp_stream stream, HttpRequest request) {
+  accept_on(std::move(stream), std::move(request));
+}
+
+void SyncEndpoint::accept(beast::ssl_stream<beast::tcp_stream> stream, HttpRequest request) {
+  accept_on(std::move(stream), std::move(request));
+}
+
+template <class Stream>
+void SyncEndpoint::accept_on(Stream stream, HttpRequest request) {
+  std::string remote_address = address_of(beast::get_lowest_layer(stream));
+  auto ws = std::make_shared<websocket::stream<Stream>>(std::move(stream));
+  // The WebSocket stream has its own timeouts (handshake, idle pings); the HTTP read deadline must go.
+  beast::get_lowest_layer(*ws).expires_never();
+  ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  ws->set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& response) { response.set(beast::http::field::server, "smallpeer-big-peer"); }));
+  ws->read_message_max(sync::kMaxFrameBytes);
+  ws->binary(true);
+  auto upgrade = std::make_shared<HttpRequest>(std::move(request));
+  ws->async_accept(*upgrade, [this, ws, upgrade, remote_address = std::move(remote_address)](beast::error_code ec) {
+    if (ec) {
+      spdlog::debug("sync: WebSocket handshake with {} failed: {}", remote_address, ec.message());
+      return;
+    }
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      start_session(sync::make_websocket_channel(std::move(*ws)), remote_address);
+    } else {
+      start_session(sync::make_websocket_channel(std::move(*ws), config_.tls), remote_address);
+    }
+  });
+}
+
+void SyncEndpoint::start_session(std::shared_ptr<sync::FrameChannel> channel, const std::string& remote_address) {
+  const auto id = config_.registry->add(remote_address);
+  if (!id) {
+    channel->close("the Big Peer is shutting down");
+    return;
+  }
+  auto session = sync::Session::start(session_config(*id), std::move(channel));
+  config_.registry->attach(*id, std::move(session));
+}
+
+sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionId id) const {
+  sync::SessionConfig c;
+  c.local_role = PeerRole::big_peer;
+  c.app_id = config_.app_id;
+  c.app_token = config_.app_token;
+  c.identity = config_.identity;
+  c.device_name = "big-peer";
+  c.sdk_language = "C++";
+  c.store = config_.store;
+  c.scope_of = &SyncEndpoint::scope_of;
+  c.authorize = [this](const sync::Hello& remote, const sync::Auth& auth) { return authorize(remote, auth); };
+  IngestQueue* ingest = config_.ingest;
+  c.apply = [ingest](std::vector<Document> docs, std::vector<std::pair<std::string, std::string>> cursors,
+                     std::function<void(std::exception_ptr)> done) {
+    ingest->submit(std::move(docs), std::move(cursors), std::move(done));
+  };
+  ConnectionRegistry* registry = config_.registry;
+  BigPeerMetrics* metrics = config_.metrics;
+  auto clock = config_.clock;
+  c.on_established = [registry, metrics, clock, id](const sync::Hello& remote) {
+    registry->established(id, remote, clock->now());
+    BigPeerMetrics::add(metrics->sessions);
+    spdlog::info("sync: {} ({}, {} {}) connected", remote.peer_key, remote.device_name, remote.sdk_language, remote.sdk_version);
+  };
+  auto executor = config_.executor;
+  c.on_closed = [registry, clock, executor, id](const sync::SessionEnd& end) {
+    auto removed = registry->remove(id, clock->now());
+    spdlog::info("sync: session with {} ended: {}", removed.peer_key.empty() ? "a small peer" : removed.peer_key, end.reason);
+    // The session is running this callback; let the last reference go after it returns.
+    if (removed.session) boost::asio::post(executor, [session = std::move(removed.session)] {});
+  };
+  c.on_violation = [metrics](const std::string& why) {
+    BigPeerMetrics::add(metrics->rule_violations);
+    spdlog::warn("sync: replication rule violation, dropping the connection: {}", why);
+  };
+  return c;
+}
+
+std::optional<std::string> SyncEndpoint::authorize(const sync::Hello& remote, const sync::Auth& auth) const {
+  std::optional<std::string> refusal;
+  if (remote.role != PeerRole::small_peer) {
+    refusal = "only small peers connect to the Big Peer's /sync endpoint";
+  } else if (remote.app_id != config_.app_id) {
+    refusal = fmt::format("unknown app id '{}'", remote.app_id.substr(0, 128));
+  } else if (!constant_time_equal(auth.app_token, config_.app_token)) {
+    refusal = "wrong app token";
+  }
+  if (refusal) {
+    BigPeerMetrics::add(config_.metrics->auth_refusals);
+    spdlog::info("sync: refused {} ({}): {}", remote.peer_key, remote.device_name, *refusal);
+  }
+  return refusal;
+}
+
+SyncScope SyncEndpoint::scope_of(std::string_view collection) {
+  if (collection == kSmallPeerInfoCollection) return SyncScope::big_peer_only;
+  if (Store::is_system_collection(collection)) return SyncScope::local_peer_only;
+  return SyncScope::all_peers;
+}
+
+}  // namespace smallpeer::bigpeer

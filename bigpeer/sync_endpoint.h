@@ -1,0 +1,67 @@
+// The /sync WebSocket endpoint: small peers' replication sessions, with the Big Peer's checks
+// (app id, app token, the SPI rule) and its group-commit ingest plugged into core's Session.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "bigpeer/http_api.h"
+#include "bigpeer/ingest.h"
+#include "bigpeer/metrics.h"
+#include "bigpeer/registry.h"
+#include "clock/clock.h"
+#include "identity/identity.h"
+#include "rules/sync_scope.h"
+#include "store/store.h"
+#include "sync/session.h"
+
+namespace smallpeer::bigpeer {
+
+/// What the endpoint needs; every pointer outlives the endpoint and its sessions.
+struct SyncEndpointConfig {
+  std::string app_id;
+  std::string app_token;
+  const PeerIdentity* identity = nullptr;
+  Store* store = nullptr;
+  IngestQueue* ingest = nullptr;
+  ConnectionRegistry* registry = nullptr;
+  BigPeerMetrics* metrics = nullptr;
+  std::shared_ptr<const Clock> clock;
+  boost::asio::any_io_executor executor;           // where ended sessions are released
+  std::shared_ptr<boost::asio::ssl::context> tls;  // the server's TLS context when serving wss
+};
+
+/// Accepts small peers' WebSocket connections and runs one replication session for each.
+class SyncEndpoint {
+ public:
+  /// Serves with `config`.
+  explicit SyncEndpoint(SyncEndpointConfig config) : config_(std::move(config)) {}
+  /// Completes the WebSocket handshake of `request` (an upgrade to /sync, already read from
+  /// `stream`) and starts a session; a failed handshake just closes the connection.
+  void accept(boost::beast::tcp_stream stream, HttpRequest request);
+  /// The same over TLS (wss://).
+  void accept(boost::beast::ssl_stream<boost::beast::tcp_stream> stream, HttpRequest request);
+  /// The session settings for connection `id`.
+  [[nodiscard]] sync::SessionConfig session_config(ConnectionRegistry::ConnectionId id) const;
+  /// Why a small peer's credentials are refused, or nullopt to accept them.
+  [[nodiscard]] std::optional<std::string> authorize(const sync::Hello& remote, const sync::Auth& auth) const;
+  /// The Big Peer's scope of a collection: user collections replicate with everyone, and Small Peer
+  /// Info is BigPeerOnly (accepted from its own peer, never sent on).
+  static SyncScope scope_of(std::string_view collection);
+
+ private:
+  template <class Stream>
+  void accept_on(Stream stream, HttpRequest request);
+  void start_session(std::shared_ptr<sync::FrameChannel> channel, const std::string& remote_address);
+
+  SyncEndpointConfig config_;
+};
+
+}  // namespace smallpeer::bigpeer

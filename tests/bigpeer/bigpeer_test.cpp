@@ -1,0 +1,889 @@
+// The Big Peer: its HTTP API, metrics, shutdown and robustness against a real `smallpeer big-peer`
+// process, and its group-commit ingest, registry and checks in-process.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <simdjson.h>
+
+#include <atomic>
+#include <boost/beast/websocket.hpp>
+#include <condition_variable>
+#include <fstream>
+#include <future>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bigpeer/admin_auth.h"
+#include "bigpeer/ingest.h"
+#include "bigpeer/metrics.h"
+#include "bigpeer/registry.h"
+#include "bigpeer/server.h"
+#include "bigpeer/sync_endpoint.h"
+#include "clock/clock.h"
+#include "clock/hlc.h"
+#include "common/error.h"
+#include "identity/identity.h"
+#include "spi/small_peer_info_collector.h"
+#include "store/store.h"
+#include "support/big_peer_process.h"
+#include "support/temp_dir.h"
+#include "sync/channel.h"
+#include "sync/session.h"
+
+namespace smallpeer::bigpeer {
+namespace {
+
+using namespace std::chrono_literals;
+using test_support::BigPeerProcess;
+using test_support::BigPeerProcessOptions;
+using test_support::HttpResult;
+using test_support::TempDir;
+
+namespace http = boost::beast::http;
+
+std::unique_ptr<Store> open_store(const std::filesystem::path& file, const std::string& peer = "pkSeeder") {
+  return Store::open(file, std::make_shared<HybridLogicalClock>(std::make_shared<SystemClock>()), peer);
+}
+
+// Writes documents into the Big Peer's store before it starts, as earlier sessions would have.
+void seed(const std::filesystem::path& data_dir, const std::vector<std::pair<std::string, std::string>>& documents) {
+  auto store = open_store(data_dir / "bigpeer.sqlite3");
+  for (const auto& [collection, json] : documents) store->upsert(collection, json);
+}
+
+std::string spi_doc(const std::string& peer_key, const std::string& device_name, const std::string& last_updated_at,
+                    int sequence = 1) {
+  return R"({"_id":")" + peer_key + R"(","schema_version":1,"sequence":)" + std::to_string(sequence) + R"(,"last_updated_at":")" +
+         last_updated_at + R"(","device_name":")" + device_name +
+         R"(","ditto_sdk_language":"Swift","ditto_sdk_platform":"iOS","ditto_sdk_version":"0.1.0",)"
+         R"("os":{"name":"Darwin","version":"23.1","arch":"arm64"},"sync_scope":"BigPeerOnly",)"
+         R"("connections_by_transport":{"AccessPoint":0,"Bluetooth":0,"P2PWiFi":0,"WebSocket":1},"metadata":{"site":"north"}})";
+}
+
+// Parses a response body; the parser must outlive the element.
+simdjson::dom::element parse(simdjson::dom::parser& parser, const std::string& body) {
+  simdjson::dom::element element;
+  const auto error = parser.parse(body).get(element);
+  EXPECT_EQ(error, simdjson::SUCCESS) << body;
+  return element;
+}
+
+std::string error_code_of(const HttpResult& r) {
+  simdjson::dom::parser parser;
+  std::string_view code;
+  if (parser.parse(r.body)["error"]["code"].get(code) != simdjson::SUCCESS) return "(no error code in " + r.body + ")";
+  return std::string(code);
+}
+
+std::vector<std::string> ids_of(simdjson::dom::array array, const char* field) {
+  std::vector<std::string> ids;
+  for (auto item : array) ids.emplace_back(std::string_view(item[field]));
+  return ids;
+}
+
+bool is_null(simdjson::dom::element e) {
+  return e.is_null();
+}
+
+// ---------------------------------------------------------------------------------------------
+// A real `smallpeer big-peer` process.
+
+class BigPeerServerTest : public ::testing::Test {
+ protected:
+  BigPeerProcess& start(BigPeerProcessOptions options = {}) {
+    if (options.data_dir.empty()) options.data_dir = dir_.path();
+    process_ = std::make_unique<BigPeerProcess>(std::move(options));
+    return *process_;
+  }
+  BigPeerProcess& peer() { return *process_; }
+
+  TempDir dir_{"bigpeer-test"};
+  std::unique_ptr<BigPeerProcess> process_;
+};
+
+TEST_F(BigPeerServerTest, HealthAnswersWithoutAToken) {
+  auto& bp = start();
+  const auto r = bp.get("/api/v1/health", false);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "application/json");
+  simdjson::dom::parser parser;
+  EXPECT_EQ(std::string_view(parse(parser, r.body)["status"]), "ok");
+}
+
+TEST_F(BigPeerServerTest, ApiRefusesAMissingOrWrongAdminToken) {
+  auto& bp = start();
+  for (const std::string target :
+       {"/api/v1/collections", "/api/v1/devices", "/api/v1/devices/pkX", "/api/v1/collections/cars/documents"}) {
+    const auto missing = bp.get(target, false);
+    EXPECT_EQ(missing.status, 401) << target;
+    EXPECT_EQ(error_code_of(missing), "unauthorized") << target;
+    EXPECT_NE(missing.www_authenticate.find("Bearer"), std::string::npos);
+    const auto wrong = test_support::http_get(bp.port(), target, bp.admin_token() + "x");
+    EXPECT_EQ(wrong.status, 401) << target;
+    EXPECT_NE(wrong.body.find("wrong admin token"), std::string::npos) << wrong.body;
+  }
+  EXPECT_EQ(bp.get("/api/v1/collections").status, 200);
+}
+
+TEST_F(BigPeerServerTest, BadParametersGet400NamingTheParameter) {
+  seed(dir_.path(), {{"cars", R"({"_id":"car-1"})"}});
+  auto& bp = start();
+  for (const std::string query : {"limit=0", "limit=1001", "limit=abc", "limit=5x", "limit=-1", "limit="}) {
+    for (const std::string path : {"/api/v1/devices?", "/api/v1/collections/cars/documents?"}) {
+      const auto r = bp.get(path + query);
+      EXPECT_EQ(r.status, 400) << path << query;
+      EXPECT_EQ(error_code_of(r), "invalid_parameter");
+      EXPECT_NE(r.body.find("limit must be an integer from 1 to 1000"), std::string::npos) << r.body;
+    }
+  }
+  for (const std::string query : {"online=yes", "online=1", "online=TRUE", "online="}) {
+    const auto r = bp.get("/api/v1/devices?" + query);
+    EXPECT_EQ(r.status, 400) << query;
+    EXPECT_NE(r.body.find("online must be true or false"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(bp.get("/api/v1/devices?limit=%zz").status, 400);
+  EXPECT_EQ(bp.get("/api/v1/devices?limit=1000&online=true").status, 200);
+}
+
+TEST_F(BigPeerServerTest, UnknownThingsGet404) {
+  seed(dir_.path(), {{"cars", R"({"_id":"car-1"})"}});
+  auto& bp = start();
+  for (const std::string target : {"/api/v1/collections/boats/documents", "/api/v1/collections/boats/documents/x",
+                                   "/api/v1/collections/cars/documents/car-2", "/api/v1/devices/pkNobody", "/api/v1/nothing",
+                                   "/api/v2/health", "/api/v1/health/", "/nothing", "/"}) {
+    const auto r = bp.get(target);
+    EXPECT_EQ(r.status, 404) << target;
+    EXPECT_EQ(error_code_of(r), "not_found") << target;
+  }
+  // Wrong method on a known route, and /sync without an upgrade.
+  const auto post = test_support::http_request(bp.port(), http::verb::post, "/api/v1/collections", bp.admin_token(), "{}");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(post.allow, "GET");
+  EXPECT_EQ(error_code_of(post), "method_not_allowed");
+  EXPECT_EQ(bp.get("/sync", false).status, 426);
+}
+
+TEST_F(BigPeerServerTest, CollectionsAndPagedDocuments) {
+  std::vector<std::pair<std::string, std::string>> docs;
+  for (int i = 1; i <= 5; ++i) docs.emplace_back("cars", R"({"_id":"car-)" + std::to_string(i) + R"(","wheels":4})");
+  docs.emplace_back("cars", R"({"_id":"a b/c","wheels":3})");
+  docs.emplace_back("people", R"({"_id":"p-1","name":"Ada"})");
+  docs.emplace_back(std::string(kSmallPeerInfoCollection), spi_doc("pkA", "one", "2026-01-01T00:00:00.000Z"));
+  seed(dir_.path(), docs);
+  auto& bp = start();
+  simdjson::dom::parser parser;
+
+  const auto collections = bp.get("/api/v1/collections");
+  ASSERT_EQ(collections.status, 200) << collections.body;
+  auto list = parse(parser, collections.body)["collections"].get_array().value();
+  std::map<std::string, std::pair<bool, int64_t>> seen;
+  for (auto c : list) {
+    int64_t count = -1;
+    if (c["document_count"].get(count) != simdjson::SUCCESS) count = -1;
+    seen[std::string(std::string_view(c["name"]))] = {bool(c["system"]), count};
+  }
+  EXPECT_EQ(seen["cars"], std::make_pair(false, int64_t{6}));
+  EXPECT_EQ(seen["people"], std::make_pair(false, int64_t{1}));
+  EXPECT_TRUE(seen["__small_peer_info"].first);
+
+  // Pages in _id order, each naming where the next starts, the last naming none.
+  std::vector<std::string> all;
+  std::string after;
+  int pages = 0;
+  for (;;) {
+    const auto r = bp.get("/api/v1/collections/cars/documents?limit=2" + (after.empty() ? "" : "&after=" + after));
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto page = parse(parser, r.body);
+    EXPECT_EQ(std::string_view(page["collection"]), "cars");
+    const auto ids = ids_of(page["documents"].get_array().value(), "_id");
+    EXPECT_LE(ids.size(), 2u);
+    all.insert(all.end(), ids.begin(), ids.end());
+    ++pages;
+    if (is_null(page["next_after"])) break;
+    after = std::string(std::string_view(page["next_after"]));
+    EXPECT_EQ(after, ids.back());
+    // Ids travel percent-encoded.
+    std::string encoded;
+    for (char ch : after) encoded += ch == ' ' ? "%20" : ch == '/' ? "%2F" : std::string(1, ch);
+    after = encoded;
+    ASSERT_LT(pages, 10);
+  }
+  EXPECT_EQ(all, (std::vector<std::string>{"a b/c", "car-1", "car-2", "car-3", "car-4", "car-5"}));
+  EXPECT_EQ(pages, 3);
+
+  const auto whole = parse(parser, bp.get("/api/v1/collections/cars/documents").body);
+  EXPECT_EQ(ids_of(whole["documents"].get_array().value(), "_id").size(), 6u);
+
+  const auto one = bp.get("/api/v1/collections/cars/documents/car-3");
+  ASSERT_EQ(one.status, 200) << one.body;
+  auto doc = parse(parser, one.body);
+  EXPECT_EQ(std::string_view(doc["id"]), "car-3");
+  EXPECT_EQ(int64_t(doc["document"]["wheels"]), 4);
+  EXPECT_EQ(std::string_view(doc["version"]["origin"]), "pkSeeder");
+  EXPECT_FALSE(std::string_view(doc["version"]["hlc"]).empty());
+
+  const auto odd = bp.get("/api/v1/collections/cars/documents/a%20b%2Fc");
+  ASSERT_EQ(odd.status, 200) << odd.body;
+  EXPECT_EQ(int64_t(parse(parser, odd.body)["document"]["wheels"]), 3);
+}
+
+TEST_F(BigPeerServerTest, DevicesComeFromSmallPeerInfoWithSearchFiltersAndPaging) {
+  seed(dir_.path(), {{std::string(kSmallPeerInfoCollection), spi_doc("pkAlpha", "Forklift-7", "2026-03-01T10:00:00.000Z", 7)},
+                     {std::string(kSmallPeerInfoCollection), spi_doc("pkBravo", "scanner-2", "2026-03-02T10:00:00.000Z")},
+                     {std::string(kSmallPeerInfoCollection), spi_doc("pkCharlie", "FORKLIFT-9", "2026-03-03T10:00:00.000Z")}});
+  auto& bp = start();
+  simdjson::dom::parser parser;
+  const auto keys = [&](const std::string& query) {
+    const auto r = bp.get("/api/v1/devices" + query);
+    EXPECT_EQ(r.status, 200) << query << ": " << r.body;
+    auto page = parse(parser, r.body);
+    std::vector<std::string> out = ids_of(page["devices"].get_array().value(), "peer_key");
+    if (!is_null(page["next_after"])) out.push_back("next:" + std::string(std::string_view(page["next_after"])));
+    return out;
+  };
+  EXPECT_EQ(keys(""), (std::vector<std::string>{"pkAlpha", "pkBravo", "pkCharlie"}));
+  EXPECT_EQ(keys("?q=forklift"), (std::vector<std::string>{"pkAlpha", "pkCharlie"}));
+  EXPECT_EQ(keys("?q=PKBR"), (std::vector<std::string>{"pkBravo"}));
+  EXPECT_EQ(keys("?q=nothing-like-it"), std::vector<std::string>{});
+  EXPECT_EQ(keys("?online=false"), (std::vector<std::string>{"pkAlpha", "pkBravo", "pkCharlie"}));
+  EXPECT_EQ(keys("?online=true"), std::vector<std::string>{});
+  EXPECT_EQ(keys("?limit=2"), (std::vector<std::string>{"pkAlpha", "pkBravo", "next:pkBravo"}));
+  EXPECT_EQ(keys("?limit=2&after=pkBravo"), (std::vector<std::string>{"pkCharlie"}));
+  EXPECT_EQ(keys("?q=forklift&limit=1"), (std::vector<std::string>{"pkAlpha", "next:pkAlpha"}));
+  EXPECT_EQ(keys("?q=forklift&limit=1&after=pkAlpha"), (std::vector<std::string>{"pkCharlie"}));
+
+  auto first = parse(parser, bp.get("/api/v1/devices?limit=1").body)["devices"].get_array().value().at(0).value();
+  EXPECT_EQ(std::string_view(first["device_name"]), "Forklift-7");
+  EXPECT_FALSE(bool(first["online"]));
+  EXPECT_EQ(std::string_view(first["last_seen"]), "2026-03-01T10:00:00.000Z");
+  EXPECT_EQ(std::string_view(first["last_updated_at"]), "2026-03-01T10:00:00.000Z");
+  EXPECT_EQ(int64_t(first["sequence"]), 7);
+  EXPECT_EQ(std::string_view(first["ditto_sdk_language"]), "Swift");
+  EXPECT_EQ(std::string_view(first["os"]["arch"]), "arm64");
+  EXPECT_EQ(int64_t(first["connections_by_transport"]["WebSocket"]), 1);
+  EXPECT_TRUE(is_null(first["connection"]));
+
+  const auto detail = bp.get("/api/v1/devices/pkBravo");
+  ASSERT_EQ(detail.status, 200) << detail.body;
+  auto device = parse(parser, detail.body);
+  EXPECT_EQ(std::string_view(device["peer_key"]), "pkBravo");
+  EXPECT_FALSE(bool(device["online"]));
+  EXPECT_EQ(std::string_view(device["small_peer_info"]["device_name"]), "scanner-2");
+  EXPECT_EQ(std::string_view(device["small_peer_info"]["metadata"]["site"]), "north");
+}
+
+TEST_F(BigPeerServerTest, MetricsAreInPrometheusTextFormatWithoutAToken) {
+  auto& bp = start();
+  const auto r = bp.get("/metrics", false);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  const std::regex sample(R"(^[a-z_]+ [0-9]+$)");
+  const std::regex type(R"(^# TYPE ([a-z_]+) (gauge|counter)$)");
+  std::map<std::string, std::string> types;
+  std::set<std::string> samples;
+  std::istringstream lines(r.body);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (std::regex_match(line, m, type)) {
+      types[m[1]] = m[2];
+    } else if (line.rfind("# HELP ", 0) == 0) {
+      continue;
+    } else {
+      EXPECT_TRUE(std::regex_match(line, sample)) << line;
+      samples.insert(line.substr(0, line.find(' ')));
+    }
+  }
+  const std::map<std::string, std::string> expected = {{"smallpeer_connections", "gauge"},
+                                                       {"smallpeer_documents_ingested_total", "counter"},
+                                                       {"smallpeer_spi_reports_total", "counter"},
+                                                       {"smallpeer_sessions_total", "counter"},
+                                                       {"smallpeer_rule_violations_total", "counter"},
+                                                       {"smallpeer_ingest_batches_total", "counter"}};
+  for (const auto& [name, kind] : expected) {
+    EXPECT_EQ(types[name], kind) << name;
+    EXPECT_TRUE(samples.count(name)) << name;
+  }
+  EXPECT_NE(r.body.find("\nsmallpeer_connections 0\n"), std::string::npos);
+}
+
+TEST_F(BigPeerServerTest, AGeneratedAdminTokenIsKeptAcrossRestartsAndAGivenOneWins) {
+  std::string first;
+  {
+    auto& bp = start();
+    first = bp.admin_token();
+    EXPECT_EQ(first.size(), 43u);  // 256 random bits, base64url
+    std::ifstream file(dir_.path() / "admin_token");
+    std::string stored;
+    file >> stored;
+    EXPECT_EQ(stored, first);
+    EXPECT_EQ(std::filesystem::status(dir_.path() / "admin_token").permissions() & std::filesystem::perms::group_all,
+              std::filesystem::perms::none);
+    bp.stop();
+  }
+  {
+    auto& bp = start();
+    EXPECT_EQ(bp.admin_token(), first);
+    EXPECT_EQ(bp.get("/api/v1/collections").status, 200);
+    bp.stop();
+  }
+  {
+    BigPeerProcessOptions options;
+    options.admin_token = "given-token";
+    auto& bp = start(options);
+    EXPECT_EQ(bp.get("/api/v1/collections").status, 200);
+    EXPECT_EQ(test_support::http_get(bp.port(), "/api/v1/collections", first).status, 401);
+  }
+}
+
+TEST_F(BigPeerServerTest, SigtermExitsZeroPromptly) {
+  auto& bp = start();
+  EXPECT_EQ(bp.get("/api/v1/health", false).status, 200);
+  const auto exit = bp.stop();
+  EXPECT_TRUE(exit.exited);
+  EXPECT_EQ(exit.code, 0);
+  EXPECT_LT(exit.took, 5s);
+  const auto out = bp.output();
+  EXPECT_EQ(out.back(), "big-peer: stopped");
+}
+
+TEST_F(BigPeerServerTest, ASecondBigPeerOnTheSameDataDirectoryIsRefused) {
+  start();
+  try {
+    BigPeerProcessOptions same_directory;
+    same_directory.data_dir = dir_.path();
+    BigPeerProcess second(std::move(same_directory));
+    FAIL() << "a second Big Peer started on the same directory";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("used by another Big Peer"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(peer().get("/api/v1/health", false).status, 200);
+}
+
+TEST_F(BigPeerServerTest, MalformedRequestsGetAnErrorAndTheServerKeepsServing) {
+  auto& bp = start();
+  const auto garbage = test_support::raw_exchange(bp.port(), "GARBAGE\r\n\r\n");
+  EXPECT_EQ(garbage.rfind("HTTP/1.1 400", 0), 0u) << garbage;
+  EXPECT_NE(garbage.find("\"bad_request\""), std::string::npos) << garbage;
+
+  const auto binary =
+      test_support::raw_exchange(bp.port(), std::string("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 11) + "\r\n\r\n");
+  EXPECT_EQ(binary.rfind("HTTP/1.1 400", 0), 0u) << binary;
+
+  const auto huge_header = test_support::raw_exchange(
+      bp.port(), "GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
+  EXPECT_EQ(huge_header.rfind("HTTP/1.1 431", 0), 0u) << huge_header.substr(0, 200);
+
+  const auto huge_body = test_support::raw_exchange(
+      bp.port(), "POST /api/v1/collections HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n" + std::string(1000, 'a'));
+  EXPECT_EQ(huge_body.rfind("HTTP/1.1 413", 0), 0u) << huge_body.substr(0, 200);
+
+  EXPECT_EQ(bp.get("/api/v1/health", false).status, 200);
+}
+
+TEST_F(BigPeerServerTest, KeepAliveAnswersSeveralRequestsOnOneConnection) {
+  auto& bp = start();
+  const std::string auth = "Authorization: Bearer " + bp.admin_token() + "\r\n";
+  const auto replies = test_support::raw_exchange(bp.port(),
+                                                  "GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
+                                                  "GET /api/v1/collections HTTP/1.1\r\nHost: x\r\n" +
+                                                      auth +
+                                                      "\r\n"
+                                                      "GET /api/v1/devices HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+                                                      auth + "\r\n");
+  size_t count = 0;
+  for (size_t at = replies.find("HTTP/1.1 200 OK"); at != std::string::npos; at = replies.find("HTTP/1.1 200 OK", at + 1))
+    ++count;
+  EXPECT_EQ(count, 3u) << replies;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small peers on /sync (core's session, against the real process).
+
+/// A small peer's side of one session, driven from the test.
+class SmallPeerClient {
+ public:
+  SmallPeerClient(const std::filesystem::path& dir, std::string app_id, std::string app_token)
+      : identity_(PeerIdentity::load_or_create(dir / "identity.key")),
+        store_(open_store(dir / "small.sqlite3", identity_.peer_key())) {
+    config_.local_role = PeerRole::small_peer;
+    config_.app_id = std::move(app_id);
+    config_.app_token = std::move(app_token);
+    config_.identity = &identity_;
+    config_.device_name = "test-device";
+    config_.store = store_.get();
+    config_.scope_of = [](std::string_view c) {
+      return c == kSmallPeerInfoCollection ? SyncScope::big_peer_only : SyncScope::all_peers;
+    };
+    config_.authorize = [](const sync::Hello&, const sync::Auth&) { return std::optional<std::string>(); };
+    config_.on_established = [this](const sync::Hello&) { established_.set_value(); };
+    config_.on_closed = [this](const sync::SessionEnd& end) { ended_.set_value(end); };
+    work_.emplace(io_.get_executor());
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~SmallPeerClient() {
+    if (session_) session_->close("test over");
+    if (ended_future_.valid()) ended_future_.wait_for(5s);
+    session_.reset();
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+
+  /// Connects to `url` and starts the session.
+  void connect(const std::string& url, const std::filesystem::path& ca_file = {}) {
+    std::promise<std::shared_ptr<sync::Session>> session;
+    sync::connect_websocket(io_, sync::parse_websocket_url(url), 5s, sync::TlsClientOptions{ca_file.string()},
+                            [&](std::shared_ptr<sync::FrameChannel> c, std::string error) {
+                              if (!c) ADD_FAILURE() << error;
+                              // Started on the channel's strand, as the sync engine does.
+                              session.set_value(c ? sync::Session::start(config_, std::move(c)) : nullptr);
+                            });
+    session_ = session.get_future().get();
+    ASSERT_TRUE(session_);
+  }
+  bool wait_established(std::chrono::milliseconds t = 10s) {
+    return established_future_.wait_for(t) == std::future_status::ready;
+  }
+  std::optional<sync::SessionEnd> wait_ended(std::chrono::milliseconds t = 10s) {
+    if (ended_future_.wait_for(t) != std::future_status::ready) return std::nullopt;
+    return ended_future_.get();
+  }
+  void close() { session_->close("test closes"); }
+  Store& store() { return *store_; }
+  const std::string& peer_key() const { return identity_.peer_key(); }
+
+ private:
+  PeerIdentity identity_;
+  std::unique_ptr<Store> store_;
+  sync::SessionConfig config_;
+  std::promise<void> established_;
+  std::future<void> established_future_ = established_.get_future();
+  std::promise<sync::SessionEnd> ended_;
+  std::future<sync::SessionEnd> ended_future_ = ended_.get_future();
+  boost::asio::io_context io_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::thread thread_;
+  std::shared_ptr<sync::Session> session_;
+};
+
+// Polls `condition` until it holds or `timeout` passes.
+template <class F>
+bool eventually(F&& condition, std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return condition();
+}
+
+int64_t metric(const BigPeerProcess& bp, const std::string& name) {
+  const auto body = bp.get("/metrics", false).body;
+  const auto at = body.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stoll(body.substr(at + name.size() + 2));
+}
+
+TEST_F(BigPeerServerTest, WebSocketGarbageOnSyncIsDroppedAndHttpKeepsServing) {
+  auto& bp = start();
+  namespace websocket = boost::beast::websocket;
+  boost::asio::io_context io;
+  websocket::stream<boost::beast::tcp_stream> ws(io);
+  boost::beast::get_lowest_layer(ws).connect({boost::asio::ip::make_address("127.0.0.1"), bp.port()});
+  ws.handshake("127.0.0.1", "/sync");
+  ws.binary(true);
+  ws.write(boost::asio::buffer(std::string("\x00\x00\x00\x02\x63garbage", 12)));
+  // The server answers with an error frame at most, then closes; reading must end in an error.
+  boost::beast::flat_buffer buffer;
+  boost::beast::error_code ec;
+  boost::beast::get_lowest_layer(ws).expires_after(10s);
+  std::promise<boost::beast::error_code> closed;
+  std::function<void()> read_until_closed = [&] {
+    ws.async_read(buffer, [&](boost::beast::error_code e, size_t) {
+      if (e) return closed.set_value(e);
+      buffer.clear();
+      read_until_closed();
+    });
+  };
+  read_until_closed();
+  io.run();
+  const auto why = closed.get_future().get();
+  EXPECT_NE(why, boost::beast::error::timeout) << "the server kept a connection that spoke garbage";
+  EXPECT_EQ(bp.get("/api/v1/health", false).status, 200);
+  EXPECT_TRUE(eventually([&] { return metric(bp, "smallpeer_rule_violations_total") == 1; }));
+  EXPECT_EQ(metric(bp, "smallpeer_connections"), 0);
+}
+
+TEST_F(BigPeerServerTest, AWrongAppTokenOrAppIdIsRefusedWithTheReason) {
+  auto& bp = start();
+  {
+    TempDir small("bigpeer-small");
+    SmallPeerClient client(small.path(), bp.app_id(), "not-the-token");
+    client.connect(bp.sync_url());
+    const auto end = client.wait_ended();
+    ASSERT_TRUE(end);
+    EXPECT_TRUE(end->auth_failed);
+    EXPECT_EQ(end->reason, "wrong app token");
+  }
+  {
+    TempDir small("bigpeer-small");
+    SmallPeerClient client(small.path(), "other-app", bp.app_token());
+    client.connect(bp.sync_url());
+    const auto end = client.wait_ended();
+    ASSERT_TRUE(end);
+    EXPECT_TRUE(end->auth_failed);
+    EXPECT_EQ(end->reason, "unknown app id 'other-app'");
+  }
+  EXPECT_EQ(metric(bp, "smallpeer_sessions_total"), 0);
+}
+
+TEST_F(BigPeerServerTest, ASmallPeersReportIsIngestedAndItsDeviceShowsOnline) {
+  auto& bp = start();
+  TempDir small("bigpeer-small");
+  SmallPeerClient client(small.path(), bp.app_id(), bp.app_token());
+  client.store().upsert(kSmallPeerInfoCollection, spi_doc(client.peer_key(), "sync-device", "2026-04-01T12:00:00.000Z", 3));
+  client.store().upsert("cars", R"({"_id":"from-small","wheels":2})");
+  client.connect(bp.sync_url());
+  ASSERT_TRUE(client.wait_established());
+
+  simdjson::dom::parser parser;
+  const std::string device_url = "/api/v1/devices/" + client.peer_key();
+  ASSERT_TRUE(eventually([&] {
+    const auto r = bp.get(device_url);
+    return r.status == 200 && r.body.find("\"small_peer_info\":{") != std::string::npos;
+  })) << bp.get(device_url).body;
+  auto device = parse(parser, bp.get(device_url).body);
+  EXPECT_TRUE(bool(device["online"]));
+  EXPECT_EQ(std::string_view(device["device_name"]), "sync-device");
+  EXPECT_EQ(int64_t(device["connection"]["sessions"]), 1);
+  EXPECT_EQ(int64_t(device["small_peer_info"]["sequence"]), 3);
+  EXPECT_TRUE(eventually([&] { return bp.get("/api/v1/collections/cars/documents/from-small").status == 200; }));
+
+  const auto online = parse(parser, bp.get("/api/v1/devices?online=true").body);
+  EXPECT_EQ(ids_of(online["devices"].get_array().value(), "peer_key"), std::vector<std::string>{client.peer_key()});
+  EXPECT_EQ(metric(bp, "smallpeer_connections"), 1);
+  EXPECT_EQ(metric(bp, "smallpeer_sessions_total"), 1);
+  EXPECT_EQ(metric(bp, "smallpeer_spi_reports_total"), 1);
+  EXPECT_GE(metric(bp, "smallpeer_documents_ingested_total"), 2);
+
+  client.close();
+  ASSERT_TRUE(client.wait_ended());
+  ASSERT_TRUE(eventually([&] { return metric(bp, "smallpeer_connections") == 0; }));
+  device = parse(parser, bp.get(device_url).body);
+  EXPECT_FALSE(bool(device["online"]));
+  EXPECT_FALSE(is_null(device["last_disconnected_at"]));
+  EXPECT_EQ(std::string_view(device["last_seen"]), std::string_view(device["last_disconnected_at"]));
+  const auto offline = parse(parser, bp.get("/api/v1/devices?online=false").body);
+  EXPECT_EQ(ids_of(offline["devices"].get_array().value(), "peer_key"), std::vector<std::string>{client.peer_key()});
+
+  // Everything acknowledged is still there after a SIGTERM.
+  EXPECT_EQ(bp.stop().code, 0);
+  auto store = open_store(dir_.path() / "bigpeer.sqlite3");
+  EXPECT_TRUE(store->get(kSmallPeerInfoCollection, client.peer_key()));
+  EXPECT_TRUE(store->get("cars", "from-small"));
+}
+
+TEST_F(BigPeerServerTest, SigtermClosesLiveSessionsAndExitsZero) {
+  auto& bp = start();
+  TempDir small("bigpeer-small");
+  SmallPeerClient client(small.path(), bp.app_id(), bp.app_token());
+  client.store().upsert(kSmallPeerInfoCollection, spi_doc(client.peer_key(), "leaving", "2026-04-01T12:00:00.000Z"));
+  client.connect(bp.sync_url());
+  ASSERT_TRUE(client.wait_established());
+  ASSERT_TRUE(eventually([&] { return metric(bp, "smallpeer_spi_reports_total") == 1; }));
+  const auto exit = bp.stop();
+  EXPECT_TRUE(exit.exited);
+  EXPECT_EQ(exit.code, 0);
+  EXPECT_LT(exit.took, 5s);
+  EXPECT_TRUE(client.wait_ended(5s));
+  auto store = open_store(dir_.path() / "bigpeer.sqlite3");
+  EXPECT_TRUE(store->get(kSmallPeerInfoCollection, client.peer_key()));
+}
+
+// Writes a self-signed certificate for 127.0.0.1 and localhost (P-256) and its key as PEM files.
+void write_self_signed_certificate(const std::filesystem::path& cert_file, const std::filesystem::path& key_file) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  ASSERT_NE(key, nullptr);
+  X509* cert = X509_new();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+  for (const auto& [nid, value] :
+       {std::pair{NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost"}, std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+    ASSERT_NE(ext, nullptr);
+    X509_add_ext(cert, ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  ASSERT_GT(X509_sign(cert, key, EVP_sha256()), 0);
+  FILE* out = std::fopen(cert_file.c_str(), "w");
+  PEM_write_X509(out, cert);
+  std::fclose(out);
+  out = std::fopen(key_file.c_str(), "w");
+  PEM_write_PrivateKey(out, key, nullptr, nullptr, 0, nullptr, nullptr);
+  std::fclose(out);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+}
+
+TEST_F(BigPeerServerTest, WithACertificateItServesHttpsAndWssOnly) {
+  TempDir certs("bigpeer-certs");
+  BigPeerProcessOptions options;
+  options.tls_cert = certs.path() / "cert.pem";
+  options.tls_key = certs.path() / "key.pem";
+  write_self_signed_certificate(options.tls_cert, options.tls_key);
+  auto& bp = start(options);
+  EXPECT_NE(bp.output().front().find("https://127.0.0.1:"), std::string::npos);
+  EXPECT_EQ(bp.get("/api/v1/health", false).status, 200);
+  EXPECT_EQ(bp.get("/api/v1/devices").status, 200);
+  EXPECT_EQ(bp.get("/api/v1/devices", false).status, 401);
+  // Plain HTTP on the TLS port gets no answer, and the server keeps serving.
+  EXPECT_EQ(test_support::raw_exchange(bp.port(), "GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n", 3s).find("HTTP/1.1 200"),
+            std::string::npos);
+
+  TempDir small("bigpeer-small");
+  SmallPeerClient client(small.path(), bp.app_id(), bp.app_token());
+  client.store().upsert(kSmallPeerInfoCollection, spi_doc(client.peer_key(), "tls-device", "2026-04-01T12:00:00.000Z"));
+  client.connect(bp.sync_url(), options.tls_cert);
+  ASSERT_TRUE(client.wait_established());
+  EXPECT_TRUE(
+      eventually([&] { return bp.get("/api/v1/devices/" + client.peer_key()).body.find("tls-device") != std::string::npos; }));
+  EXPECT_EQ(metric(bp, "smallpeer_connections"), 1);
+}
+
+TEST_F(BigPeerServerTest, ACertificateWithoutItsKeyIsRefused) {
+  TempDir certs("bigpeer-certs");
+  write_self_signed_certificate(certs.path() / "cert.pem", certs.path() / "key.pem");
+  BigPeerProcessOptions options;
+  options.extra_args = {"--tls-cert", (certs.path() / "cert.pem").string()};
+  try {
+    start(options);
+    FAIL() << "started with a certificate and no key";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("TLS needs both a certificate (--tls-cert) and its key (--tls-key)"), std::string::npos)
+        << e.what();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// In-process: group commit, the registry and the checks.
+
+Document replicated(const std::string& collection, const std::string& id, uint16_t counter = 0) {
+  const auto millis = static_cast<uint64_t>(to_unix_millis(std::chrono::system_clock::now()));
+  return Document{collection, id, R"({"_id":")" + id + R"("})", {HlcTimestamp::from_parts(millis, counter), "pkRemote"},
+                  false,      {}};
+}
+
+class BigPeerIngestTest : public ::testing::Test {
+ protected:
+  ~BigPeerIngestTest() override {
+    if (!released_flag_) release();
+    queue_.reset();
+  }
+  // Submits a batch whose completion holds the writer thread until release() and waits until it
+  // does, so everything submitted meanwhile is queued together and forms the next groups.
+  void hold_writer() {
+    queue_->submit({replicated("cars", "holder")}, {}, [this](std::exception_ptr) { released_.wait(); });
+    ASSERT_TRUE(eventually([&] { return metrics_.ingest_batches.load() == 1; }));
+  }
+  void release() {
+    released_flag_ = true;
+    release_.set_value();
+  }
+
+  std::promise<void> release_;
+  std::shared_future<void> released_ = release_.get_future().share();
+  bool released_flag_ = false;
+  TempDir dir_{"bigpeer-ingest"};
+  std::unique_ptr<Store> store_ = open_store(dir_.path() / "big.sqlite3", "pkBig");
+  BigPeerMetrics metrics_;
+  std::unique_ptr<IngestQueue> queue_ = std::make_unique<IngestQueue>(*store_, metrics_);
+};
+
+TEST_F(BigPeerIngestTest, BatchesFromManySessionsCommitTogether) {
+  hold_writer();
+  constexpr int kThreads = 4, kBatchesPerThread = 25, kDocsPerBatch = 10;
+  std::atomic<int> done{0}, failed{0};
+  std::vector<std::thread> sessions;
+  for (int t = 0; t < kThreads; ++t) {
+    sessions.emplace_back([&, t] {
+      for (int b = 0; b < kBatchesPerThread; ++b) {
+        std::vector<Document> docs;
+        for (int d = 0; d < kDocsPerBatch; ++d) docs.push_back(replicated("cars", fmt::format("t{}-b{}-d{}", t, b, d)));
+        queue_->submit(std::move(docs), {{fmt::format("cursor/{}", t), std::to_string(b)}}, [&](std::exception_ptr e) {
+          if (e) ++failed;
+          ++done;
+        });
+      }
+    });
+  }
+  for (auto& s : sessions) s.join();
+  EXPECT_EQ(queue_->queued_documents(), uint64_t{kThreads * kBatchesPerThread * kDocsPerBatch});
+  release();
+  ASSERT_TRUE(eventually([&] { return done.load() == kThreads * kBatchesPerThread; }));
+  EXPECT_EQ(failed.load(), 0);
+  // 1,000 queued documents fit in one group: one transaction after the holder's.
+  EXPECT_EQ(metrics_.ingest_batches.load(), 2u);
+  EXPECT_EQ(metrics_.documents_ingested.load(), uint64_t{1 + kThreads * kBatchesPerThread * kDocsPerBatch});
+  EXPECT_EQ(store_->user_collection_counts(10).at("cars"), uint64_t{1 + kThreads * kBatchesPerThread * kDocsPerBatch});
+  // Each session's last cursor wins.
+  for (int t = 0; t < kThreads; ++t)
+    EXPECT_EQ(store_->setting(fmt::format("cursor/{}", t)), std::to_string(kBatchesPerThread - 1));
+  EXPECT_EQ(queue_->queued_documents(), 0u);
+}
+
+TEST_F(BigPeerIngestTest, AGroupStopsAtTheDocumentLimitWithoutSplittingABatch) {
+  queue_ = std::make_unique<IngestQueue>(*store_, metrics_, 50);
+  hold_writer();
+  std::atomic<int> done{0};
+  for (int b = 0; b < 10; ++b) {
+    std::vector<Document> docs;
+    for (int d = 0; d < 20; ++d) docs.push_back(replicated("cars", fmt::format("b{}-d{}", b, d)));
+    queue_->submit(std::move(docs), {}, [&](std::exception_ptr) { ++done; });
+  }
+  release();
+  ASSERT_TRUE(eventually([&] { return done.load() == 10; }));
+  // Two 20-document batches per group of at most 50: five groups after the holder's.
+  EXPECT_EQ(metrics_.ingest_batches.load(), 6u);
+}
+
+TEST_F(BigPeerIngestTest, ABadBatchFailsAloneAndTheOthersAreStored) {
+  hold_writer();
+  std::promise<std::exception_ptr> a, bad, c;
+  queue_->submit({replicated("cars", "a")}, {}, [&](std::exception_ptr e) { a.set_value(e); });
+  Document spoofed = replicated("cars", "b");
+  spoofed.json = R"({"_id":"not-b"})";
+  queue_->submit({replicated("cars", "b2"), spoofed}, {}, [&](std::exception_ptr e) { bad.set_value(e); });
+  queue_->submit({replicated(std::string(kSmallPeerInfoCollection), "pkC")}, {}, [&](std::exception_ptr e) { c.set_value(e); });
+  release();
+  EXPECT_FALSE(a.get_future().get());
+  EXPECT_TRUE(bad.get_future().get());
+  EXPECT_FALSE(c.get_future().get());
+  EXPECT_TRUE(store_->get("cars", "a"));
+  EXPECT_FALSE(store_->get("cars", "b2"));  // the bad batch is all or nothing
+  EXPECT_TRUE(store_->get(kSmallPeerInfoCollection, "pkC"));
+  EXPECT_EQ(metrics_.ingest_failures.load(), 1u);
+  EXPECT_EQ(metrics_.spi_reports.load(), 1u);
+}
+
+TEST_F(BigPeerIngestTest, StopCommitsEverythingQueuedAndRefusesLaterBatches) {
+  hold_writer();
+  std::atomic<int> committed{0};
+  for (int i = 0; i < 100; ++i) {
+    queue_->submit({replicated("cars", fmt::format("d{}", i))}, {}, [&](std::exception_ptr e) {
+      if (!e) ++committed;
+    });
+  }
+  auto stopping = std::async(std::launch::async, [&] { queue_->stop(); });
+  std::this_thread::sleep_for(50ms);
+  release();
+  stopping.get();
+  EXPECT_EQ(committed.load(), 100);
+  EXPECT_EQ(store_->user_collection_counts(10).at("cars"), 101u);
+  std::exception_ptr late;
+  queue_->submit({replicated("cars", "late")}, {}, [&](std::exception_ptr e) { late = e; });
+  ASSERT_TRUE(late);
+  EXPECT_FALSE(store_->get("cars", "late"));
+}
+
+TEST(BigPeerRegistryTest, TracksSessionsPerPeerAndLastDisconnect) {
+  ConnectionRegistry registry;
+  const TimePoint t0 = std::chrono::system_clock::now();
+  const auto first = registry.add("10.0.0.1:1000");
+  const auto pending = registry.add("10.0.0.2:2000");
+  ASSERT_TRUE(first && pending);
+  EXPECT_FALSE(registry.peer("pkA"));
+  sync::Hello hello;
+  hello.peer_key = "pkA";
+  hello.device_name = "dev-a";
+  hello.sdk_language = "Python";
+  registry.established(*first, hello, t0);
+  EXPECT_EQ(registry.established_count(), 1u);
+  auto state = registry.peer("pkA");
+  ASSERT_TRUE(state);
+  EXPECT_TRUE(state->online);
+  EXPECT_EQ(state->device_name, "dev-a");
+  EXPECT_EQ(state->remote_address, "10.0.0.1:1000");
+  EXPECT_EQ(state->connected_at, t0);
+
+  // The same peer reconnects before its old session ends.
+  const auto second = registry.add("10.0.0.1:1001");
+  registry.established(*second, hello, t0 + 1s);
+  EXPECT_EQ(registry.peer("pkA")->sessions, 2u);
+  EXPECT_EQ(registry.remove(*second, t0 + 2s).peer_key, "pkA");
+  state = registry.peer("pkA");
+  EXPECT_TRUE(state->online);
+  EXPECT_EQ(state->remote_address, "10.0.0.1:1000");
+  registry.remove(*first, t0 + 3s);
+  state = registry.peer("pkA");
+  EXPECT_FALSE(state->online);
+  EXPECT_EQ(state->disconnected_at, t0 + 3s);
+  EXPECT_EQ(registry.established_count(), 0u);
+  EXPECT_EQ(registry.peers().size(), 1u);
+
+  EXPECT_FALSE(registry.wait_until_empty(10ms));  // the pending handshake
+  registry.close_all("bye");
+  EXPECT_FALSE(registry.add("10.0.0.3:3000"));
+  EXPECT_TRUE(registry.remove(*pending, t0 + 4s).peer_key.empty());
+  EXPECT_TRUE(registry.wait_until_empty(10ms));
+}
+
+TEST(BigPeerChecksTest, AuthorizeRefusesOtherAppsAndWrongTokensWithAReason) {
+  BigPeerMetrics metrics;
+  SyncEndpoint endpoint(
+      SyncEndpointConfig{"app-1", "secret", nullptr, nullptr, nullptr, nullptr, &metrics, nullptr, {}, nullptr});
+  sync::Hello hello;
+  hello.app_id = "app-1";
+  sync::Auth auth;
+  auth.app_token = "secret";
+  EXPECT_EQ(endpoint.authorize(hello, auth), std::nullopt);
+  auth.app_token = "Secret";
+  EXPECT_EQ(endpoint.authorize(hello, auth), "wrong app token");
+  hello.app_id = "app-2";
+  EXPECT_EQ(endpoint.authorize(hello, auth), "unknown app id 'app-2'");
+  hello.app_id = "app-1";
+  auth.app_token = "secret";
+  hello.role = PeerRole::big_peer;
+  EXPECT_TRUE(endpoint.authorize(hello, auth));
+  EXPECT_EQ(metrics.auth_refusals.load(), 3u);
+
+  EXPECT_EQ(SyncEndpoint::scope_of(kSmallPeerInfoCollection), SyncScope::big_peer_only);
+  EXPECT_EQ(SyncEndpoint::scope_of("cars"), SyncScope::all_peers);
+  EXPECT_EQ(SyncEndpoint::scope_of("__other"), SyncScope::local_peer_only);
+}
+
+TEST(BigPeerChecksTest, ListenAddressesAndBearerTokensParse) {
+  EXPECT_EQ(parse_listen_address("127.0.0.1:0"), std::make_pair(std::string("127.0.0.1"), uint16_t{0}));
+  EXPECT_EQ(parse_listen_address("[::1]:8080"), std::make_pair(std::string("::1"), uint16_t{8080}));
+  EXPECT_EQ(parse_listen_address("localhost:65535"), std::make_pair(std::string("localhost"), uint16_t{65535}));
+  for (const char* bad : {"127.0.0.1", ":80", "host:65536", "host:80x", "host:", "[::1]8080", "[::1"}) {
+    EXPECT_THROW(parse_listen_address(bad), Error) << bad;
+  }
+  EXPECT_EQ(bearer_token("Bearer abc"), "abc");
+  EXPECT_EQ(bearer_token("bearer abc "), "abc");
+  EXPECT_EQ(bearer_token("Basic abc"), std::nullopt);
+  EXPECT_EQ(bearer_token("Bearer "), std::nullopt);
+  EXPECT_EQ(bearer_token("Bearerabc"), std::nullopt);
+  EXPECT_TRUE(constant_time_equal("same", "same"));
+  EXPECT_FALSE(constant_time_equal("same", "sane"));
+  EXPECT_FALSE(constant_time_equal("same", "same!"));
+}
+
+}  // namespace
+}  // namespace smallpeer::bigpeer
