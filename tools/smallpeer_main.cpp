@@ -1,12 +1,16 @@
-// The `smallpeer` command line: small peer inspection now; big-peer and fleet come with sync.
+// The `smallpeer` command line: small peer inspection and the Big Peer server.
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <iostream>
 
+#include "bigpeer/server.h"
 #include "common/error.h"
 #include "common/json.h"
 #include "ditto/ditto.h"
+#include "fleet_command.h"
 
 namespace {
 
@@ -59,6 +63,39 @@ int spi_show(const SpiOptions& o) {
   return 0;
 }
 
+// Runs the Big Peer until SIGINT or SIGTERM. stdout carries one "big-peer: ..." fact per line
+// (tests read the port from the first); logs go to stderr.
+int big_peer(bigpeer::BigPeerOptions options, const std::string& log_level) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("big-peer"));
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  auto peer = bigpeer::BigPeer::start(std::move(options));
+  const auto& endpoint = peer->endpoint();
+  const auto address = endpoint.address();
+  const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+  const std::string authority = host + ":" + std::to_string(endpoint.port());
+  const bool tls = peer->tls();
+  std::cout << "big-peer: listening on " << (tls ? "https://" : "http://") << authority << std::endl;
+  std::cout << "big-peer: sync endpoint " << (tls ? "wss://" : "ws://") << authority << "/sync" << std::endl;
+  std::cout << "big-peer: app id: " << peer->options().app_id << std::endl;
+  if (peer->options().admin_token) {
+    std::cout << "big-peer: admin token: (given with --admin-token)" << std::endl;
+  } else {
+    std::cout << "big-peer: admin token: " << peer->admin_token()
+              << (peer->admin_token_generated() ? " (generated, kept in " : " (kept in ")
+              << (peer->options().data_dir / "admin_token").string() << ")" << std::endl;
+  }
+  std::cout << "big-peer: peer key: " << peer->peer_key() << std::endl;
+  std::cout << "big-peer: data directory: " << peer->options().data_dir.string() << std::endl;
+  if (!tls && !address.is_loopback()) {
+    spdlog::warn("serving plain http:// and ws:// on a non-loopback address; give --tls-cert and --tls-key");
+  }
+  std::cout << "big-peer: ready" << std::endl;
+  peer->wait_for_signal();
+  peer->shutdown();
+  std::cout << "big-peer: stopped" << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,10 +115,38 @@ int main(int argc, char** argv) {
   auto* show = spi->add_subcommand("show", "Print the small peer's last Small Peer Info document");
   show->add_option("--dir", show_opts.dir, "Persistence directory of the small peer")->required();
 
+  bigpeer::BigPeerOptions big_opts;
+  std::string admin_token;
+  std::string log_level = "info";
+  auto* big = app.add_subcommand("big-peer",
+                                 "Run the Big Peer: small peers' sync WebSocket (/sync), the HTTP API (/api/v1) and "
+                                 "Prometheus metrics (/metrics) on one port");
+  big->add_option("--listen", big_opts.listen, "host:port to listen on; port 0 picks a free port")->capture_default_str();
+  big->add_option("--data", big_opts.data_dir, "Data directory: store, identity and admin token")->required();
+  big->add_option("--app-id", big_opts.app_id, "The app id small peers must present")->capture_default_str();
+  big->add_option("--app-token", big_opts.app_token, "The app token small peers must present")->capture_default_str();
+  big->add_option("--admin-token", admin_token,
+                  "Admin token for the HTTP API (default: generated at first start and kept in the data directory)");
+  big->add_option("--tls-cert", big_opts.tls_cert, "PEM certificate chain: serve https:// and wss:// (with --tls-key)")
+      ->check(CLI::ExistingFile);
+  big->add_option("--tls-key", big_opts.tls_key, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
+  big->add_option("--threads", big_opts.threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 64));
+  big->add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+
+  smallpeer::tools::FleetOptions fleet_opts;
+  auto* fleet = smallpeer::tools::add_fleet_command(app, fleet_opts);
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*collect) return spi_collect(collect_opts);
     if (*show) return spi_show(show_opts);
+    if (*fleet) return smallpeer::tools::run_fleet_command(fleet_opts);
+    if (*big) {
+      if (!admin_token.empty()) big_opts.admin_token = admin_token;
+      return big_peer(std::move(big_opts), log_level);
+    }
   } catch (const smallpeer::Error& e) {
     std::cerr << "smallpeer: " << e.what() << '\n';
     return 2;
