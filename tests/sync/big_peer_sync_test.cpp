@@ -1,0 +1,285 @@
+// Small peers against a real Big Peer process on 127.0.0.1: the SPI scope table, user scopes,
+// authentication failures, forged and spoofed peers, malformed frames and a Big Peer restart.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <fmt/format.h>
+
+#include "ditto/ditto.h"
+#include "spi/small_peer_info_collector.h"
+#include "support/big_peer_process.h"
+#include "support/raw_sync_client.h"
+#include "support/temp_dir.h"
+#include "support/wait.h"
+
+using namespace smallpeer;
+using namespace std::chrono_literals;
+using test_support::BigPeerProcess;
+using test_support::BigPeerProcessOptions;
+using test_support::RawSyncClient;
+using test_support::TempDir;
+using test_support::wait_until;
+
+namespace {
+
+class BigPeerSyncTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    UserLogOutput::instance().set_console_enabled(false);
+    big_peer_ = std::make_unique<BigPeerProcess>(BigPeerProcessOptions{.data_dir = dir_.path() / "big-peer"});
+  }
+  void TearDown() override {
+    for (auto& p : peers_) p->close();
+  }
+
+  struct PeerOptions {
+    bool big_peer = true;          // connect to the Big Peer
+    bool lan_listen = false;       // listen on a LAN port
+    std::vector<std::shared_ptr<Ditto>> lan_connect;
+    std::string token;             // default: the right app token
+  };
+
+  std::shared_ptr<Ditto> peer(const std::string& name) { return peer(name, PeerOptions{}); }
+
+  std::shared_ptr<Ditto> peer(const std::string& name, PeerOptions o) {
+    DittoConfig config;
+    config.persistence_dir = dir_.path() / name;
+    config.device_name = name;
+    config.identity = {IdentityConfig::Kind::online_playground, big_peer_->app_id(), o.token.empty() ? big_peer_->app_token() : o.token};
+    auto d = Ditto::open(config);
+    std::string connect;
+    for (const auto& other : o.lan_connect) connect += fmt::format("{}\"127.0.0.1:{}\"", connect.empty() ? "" : ",", other->lan_port());
+    d->set_transport_config(fmt::format(R"({{"big_peer":{{"urls":[{}]}},"lan":{{"listen":{},"connect":[{}]}}}})",
+                                        o.big_peer ? "\"" + big_peer_->sync_url() + "\"" : "",
+                                        o.lan_listen ? "\"127.0.0.1:0\"" : "null", connect));
+    d->start_sync();
+    peers_.push_back(d);
+    return d;
+  }
+
+  // The Big Peer's copy of a document, or nullopt (HTTP 404).
+  std::optional<std::string> at_big_peer(std::string_view collection, std::string_view id) {
+    const auto r = big_peer_->get(fmt::format("/api/v1/collections/{}/documents/{}", collection, id));
+    if (r.status == 404) return std::nullopt;
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.body;
+  }
+
+  // The `sequence` of a peer's SPI document at the Big Peer (0 if absent).
+  int64_t big_peer_sequence(const std::shared_ptr<Ditto>& d) {
+    const auto body = at_big_peer(kSmallPeerInfoCollection, d->peer_key());
+    if (!body) return 0;
+    simdjson::dom::parser parser;
+    simdjson::dom::element root = parser.parse(*body).value();
+    // The API may wrap the document; accept both shapes.
+    int64_t seq = 0;
+    if (!root["sequence"].get(seq)) return seq;
+    if (!root["document"]["sequence"].get(seq)) return seq;
+    ADD_FAILURE() << "no sequence in " << *body;
+    return 0;
+  }
+
+  static bool connected(const std::shared_ptr<Ditto>& d) { return d->presence().snapshot().connected_to_big_peer(); }
+
+  TempDir dir_{"big-peer-sync"};
+  std::unique_ptr<BigPeerProcess> big_peer_;
+  std::vector<std::shared_ptr<Ditto>> peers_;
+};
+
+TEST_F(BigPeerSyncTest, TheTwoDocumentedLinesDeliverTheDocumentWithinOneInterval) {
+  auto d = peer("tablet");
+  d->small_peer_info().set_interval(1s);
+  ASSERT_TRUE(wait_until([&] { return connected(d); }));
+  d->small_peer_info().set_enabled(true);                      // ditto.smallPeerInfo.isEnabled = true
+  d->small_peer_info().set_sync_scope(SyncScope::big_peer_only);  // ditto.smallPeerInfo.syncScope = .bigPeerOnly
+  // A document written just before the switch may arrive first; the one reporting the new scope
+  // must follow within one interval.
+  std::optional<std::string> body;
+  ASSERT_TRUE(wait_until([&] {
+    body = at_big_peer(kSmallPeerInfoCollection, d->peer_key());
+    return body && body->find(R"("sync_scope":"BigPeerOnly")") != std::string::npos;
+  }, 1500ms)) << "not there within one interval: " << body.value_or("(absent)");
+  EXPECT_NE(body->find(R"("is_connected_to_big_peer":true)"), std::string::npos) << *body;
+  // Later cycles keep arriving.
+  const auto first = big_peer_sequence(d);
+  EXPECT_TRUE(wait_until([&] { return big_peer_sequence(d) > first; }, 3s));
+}
+
+TEST_F(BigPeerSyncTest, LocalPeerOnlyNeverLeavesTheDevice) {
+  auto d = peer("scanner");
+  d->small_peer_info().set_interval(1s);
+  d->small_peer_info().set_enabled(true);
+  ASSERT_TRUE(wait_until([&] { return connected(d); }));
+  d->upsert("markers", R"({"_id":"m1"})");
+  ASSERT_TRUE(wait_until([&] { return at_big_peer("markers", "m1").has_value(); }));
+  std::this_thread::sleep_for(1500ms);  // more than one interval of SPI writes
+  EXPECT_GE(d->small_peer_info().sequence(), 2u);
+  EXPECT_FALSE(at_big_peer(kSmallPeerInfoCollection, d->peer_key()).has_value());
+}
+
+TEST_F(BigPeerSyncTest, SwitchingBackToLocalPeerOnlyStopsReplication) {
+  auto d = peer("forklift");
+  d->small_peer_info().set_interval(1s);
+  d->small_peer_info().set_sync_scope(SyncScope::big_peer_only);
+  d->small_peer_info().set_enabled(true);
+  ASSERT_TRUE(wait_until([&] { return big_peer_sequence(d) >= 2; }, 5s));
+  d->small_peer_info().set_sync_scope(SyncScope::local_peer_only);
+  std::this_thread::sleep_for(300ms);  // a batch already in flight may still land
+  const auto frozen = big_peer_sequence(d);
+  const auto local = d->small_peer_info().sequence();
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_GE(d->small_peer_info().sequence(), local + 2) << "the device keeps collecting";
+  EXPECT_EQ(big_peer_sequence(d), frozen) << "but nothing more reaches the Big Peer";
+}
+
+TEST_F(BigPeerSyncTest, ANeighbourThatIsTheOnlyPathNeverCarriesTheDocument) {
+  auto gateway = peer("gateway", {.big_peer = true, .lan_listen = true});
+  auto isolated = peer("isolated", {.big_peer = false, .lan_connect = {gateway}});
+  gateway->small_peer_info().set_sync_scope(SyncScope::big_peer_only);
+  gateway->small_peer_info().set_enabled(true);
+  isolated->small_peer_info().set_sync_scope(SyncScope::big_peer_only);
+  isolated->small_peer_info().set_interval(1s);
+  isolated->small_peer_info().set_enabled(true);
+  // The path works: a user document from the isolated peer reaches the Big Peer through the gateway.
+  isolated->upsert("orders", R"({"_id":"via-gateway"})");
+  ASSERT_TRUE(wait_until([&] { return at_big_peer("orders", "via-gateway").has_value(); }));
+  ASSERT_TRUE(wait_until([&] { return big_peer_sequence(gateway) > 0; }));
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_GE(isolated->small_peer_info().sequence(), 2u);
+  EXPECT_FALSE(gateway->get(kSmallPeerInfoCollection, isolated->peer_key()).has_value()) << "the neighbour never holds it";
+  EXPECT_FALSE(at_big_peer(kSmallPeerInfoCollection, isolated->peer_key()).has_value()) << "nor is it relayed";
+}
+
+TEST_F(BigPeerSyncTest, UserScopesAgainstTheBigPeer) {
+  auto d = peer("pos");
+  d->set_collection_scope("telemetry", SyncScope::big_peer_only);
+  d->set_collection_scope("mesh", SyncScope::small_peers_only);
+  d->set_collection_scope("diary", SyncScope::local_peer_only);
+  d->upsert("telemetry", R"({"_id":"t"})");
+  d->upsert("mesh", R"({"_id":"m"})");
+  d->upsert("diary", R"({"_id":"d"})");
+  d->upsert("orders", R"({"_id":"o"})");
+  EXPECT_TRUE(wait_until([&] { return at_big_peer("telemetry", "t").has_value(); })) << "BigPeerOnly reaches it";
+  EXPECT_TRUE(wait_until([&] { return at_big_peer("orders", "o").has_value(); })) << "AllPeers reaches it";
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(at_big_peer("mesh", "m").has_value()) << "SmallPeersOnly does not";
+  EXPECT_FALSE(at_big_peer("diary", "d").has_value()) << "LocalPeerOnly does not";
+  // And the Big Peer sends AllPeers and BigPeerOnly data back down to other small peers.
+  auto other = peer("other");
+  other->set_collection_scope("telemetry", SyncScope::big_peer_only);
+  EXPECT_TRUE(wait_until([&] { return other->get("orders", "o").has_value(); }));
+  EXPECT_TRUE(wait_until([&] { return other->get("telemetry", "t").has_value(); }));
+}
+
+TEST_F(BigPeerSyncTest, AWrongAppTokenIsRefusedAndTheReasonIsInTheHistory) {
+  auto d = peer("intruder", {.token = "not-the-token"});
+  ASSERT_TRUE(wait_until([&] {
+    for (const auto& e : d->presence().snapshot().big_peer_history)
+      if (e.kind == BigPeerConnectionEvent::Kind::auth_failed) return true;
+    return false;
+  }));
+  EXPECT_FALSE(connected(d));
+  const auto doc = d->small_peer_info().collect_now();
+  EXPECT_NE(doc.find(R"("event":"auth_failed")"), std::string::npos) << doc;
+  EXPECT_NE(doc.find("wrong app token"), std::string::npos) << doc;
+}
+
+TEST_F(BigPeerSyncTest, AForgedPeerKeyIsRefused) {
+  TempDir keys;
+  const auto victim = PeerIdentity::load_or_create(keys.path() / "victim.key");
+  const auto attacker = PeerIdentity::load_or_create(keys.path() / "attacker.key");
+  RawSyncClient client(big_peer_->port());
+  const auto result = client.handshake(attacker, big_peer_->app_id(), big_peer_->app_token(), victim.peer_key());
+  ASSERT_TRUE(result.has_value());
+  EXPECT_FALSE(result->ok);
+  EXPECT_NE(result->reason.find("signature does not match"), std::string::npos) << result->reason;
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+TEST_F(BigPeerSyncTest, ASpoofedSmallPeerInfoDocumentIsRefusedAndLogged) {
+  TempDir keys;
+  const auto honest = PeerIdentity::load_or_create(keys.path() / "honest.key");
+  const std::string other = PeerIdentity::load_or_create(keys.path() / "other.key").peer_key();
+  RawSyncClient client(big_peer_->port());
+  const auto result = client.handshake(honest, big_peer_->app_id(), big_peer_->app_token());
+  ASSERT_TRUE(result && result->ok) << (result ? result->reason : "no answer");
+  ASSERT_TRUE(client.establish());
+  Document spoof{std::string(kSmallPeerInfoCollection), other, fmt::format(R"({{"_id":"{}","sequence":1}})", other),
+                 {HlcTimestamp::from_parts(1, 0), honest.peer_key()}, false, HlcTimestamp::from_parts(1, 0)};
+  ASSERT_TRUE(client.send(sync::Docs{1, {spoof}}));
+  EXPECT_TRUE(client.closed_by_server());
+  EXPECT_FALSE(at_big_peer(kSmallPeerInfoCollection, other).has_value());
+  EXPECT_TRUE(wait_until([&] { return big_peer_->log_text().find("spoofed") != std::string::npos; })) << big_peer_->log_text();
+  const auto metrics = big_peer_->get("/metrics").body;
+  EXPECT_NE(metrics.find("smallpeer_rule_violations_total 1"), std::string::npos) << metrics;
+}
+
+TEST_F(BigPeerSyncTest, MalformedOversizedAndOutOfOrderFramesDropOnlyThatConnection) {
+  auto good = peer("good");
+  good->small_peer_info().set_interval(1s);
+  good->small_peer_info().set_sync_scope(SyncScope::big_peer_only);
+  good->small_peer_info().set_enabled(true);
+  ASSERT_TRUE(wait_until([&] { return big_peer_sequence(good) > 0; }));
+
+  std::string oversized(16, '\0');
+  oversized[0] = 0x7f;  // claims a 2 GB frame
+  oversized[4] = 5;
+  TempDir keys;
+  const auto key = PeerIdentity::load_or_create(keys.path() / "k.key");
+  const std::vector<std::pair<std::string, std::string>> attacks = {
+      {"garbage", "this is not a frame at all"},
+      {"truncated", std::string("\x00\x00\x00\x09\x01\x00", 6)},
+      {"oversized", oversized},
+      {"docs before hello", sync::encode(sync::Docs{1, {}})},
+      {"unknown type", std::string("\x00\x00\x00\x01\x63", 5)},
+  };
+  for (const auto& [name, bytes] : attacks) {
+    RawSyncClient client(big_peer_->port());
+    ASSERT_TRUE(client.send_raw(bytes)) << name;
+    EXPECT_TRUE(client.closed_by_server()) << name;
+  }
+  {  // a second hello after a good handshake
+    RawSyncClient client(big_peer_->port());
+    ASSERT_TRUE(client.handshake(key, big_peer_->app_id(), big_peer_->app_token()));
+    ASSERT_TRUE(client.establish());
+    sync::Hello again;
+    again.peer_key = key.peer_key();
+    ASSERT_TRUE(client.send(again));
+    EXPECT_TRUE(client.closed_by_server()) << "hello after the handshake";
+  }
+  // The server kept serving: HTTP answers and the honest peer keeps reporting.
+  EXPECT_EQ(big_peer_->get("/api/v1/health", false).status, 200);
+  const auto before = big_peer_sequence(good);
+  EXPECT_TRUE(wait_until([&] { return big_peer_sequence(good) > before; }, 4s));
+  EXPECT_TRUE(connected(good));
+}
+
+TEST_F(BigPeerSyncTest, AfterABigPeerRestartPeersReconnectAndTheLatestStateArrivesOnce) {
+  std::vector<std::shared_ptr<Ditto>> fleet;
+  for (int i = 0; i < 3; ++i) {
+    auto d = peer(fmt::format("peer-{}", i));
+    d->small_peer_info().set_interval(1s);
+    d->small_peer_info().set_sync_scope(SyncScope::big_peer_only);
+    d->small_peer_info().set_enabled(true);
+    fleet.push_back(d);
+  }
+  for (auto& d : fleet) ASSERT_TRUE(wait_until([&] { return big_peer_sequence(d) > 0; }));
+  const uint16_t port = big_peer_->port();
+  const auto exit = big_peer_->stop();
+  EXPECT_TRUE(exit.exited && exit.code == 0) << "SIGTERM is a clean shutdown";
+  for (auto& d : fleet) ASSERT_TRUE(wait_until([&] { return !connected(d); }));
+  std::this_thread::sleep_for(2s);  // the peers keep collecting while the Big Peer is away
+  big_peer_ = std::make_unique<BigPeerProcess>(
+      BigPeerProcessOptions{.data_dir = dir_.path() / "big-peer", .admin_token = big_peer_->admin_token(), .listen_port = port});
+  for (auto& d : fleet) {
+    ASSERT_TRUE(wait_until([&] { return connected(d); }, 40s)) << "reconnected";
+    const auto local = static_cast<int64_t>(d->small_peer_info().sequence());
+    EXPECT_TRUE(wait_until([&] { return big_peer_sequence(d) >= local; }, 5s)) << "latest state arrived";
+  }
+  const auto body = big_peer_->get("/api/v1/collections/__small_peer_info/documents?limit=100").body;
+  size_t count = 0;
+  for (size_t at = body.find("\"schema_version\""); at != std::string::npos; at = body.find("\"schema_version\"", at + 1)) ++count;
+  EXPECT_EQ(count, fleet.size()) << "one document per peer, no duplicates: " << body.substr(0, 400);
+}
+
+}  // namespace
