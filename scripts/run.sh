@@ -1,12 +1,55 @@
 #!/usr/bin/env bash
-# The main job. Builds, opens a small peer in a data folder, enables Small Peer Info, collects once
-# and prints the document. (With the Big Peer, issue [sync], this becomes a Big Peer and a fleet.)
+# The main job: a Big Peer on embedded SQLite and a simulated fleet of 50 small peers reporting
+# Small Peer Info to it. Prints the URL and the admin token; Ctrl-C stops both.
+#   SMALLPEER_PORT (default 8080), SMALLPEER_PEERS (50), SMALLPEER_INTERVAL (10 s), SMALLPEER_DATA (.smallpeer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-data="${SMALLPEER_DATA:-$PWD/.smallpeer/demo-peer}"
+port="${SMALLPEER_PORT:-8080}"
+peers="${SMALLPEER_PEERS:-50}"
+interval="${SMALLPEER_INTERVAL:-10}"
+data="${SMALLPEER_DATA:-$PWD/.smallpeer}"
+app_id=smallpeer-demo
+app_token=demo-token
+
 echo "run: building"
 cmake --preset dev >/dev/null
 cmake --build --preset dev --target smallpeer_cli
-echo "run: small peer in $data"
-exec build/dev/tools/smallpeer spi collect --dir "$data" "$@"
+cli=build/dev/tools/smallpeer
+mkdir -p "$data"
+
+big_peer_out="$data/big-peer.out"
+"$cli" big-peer --listen "127.0.0.1:$port" --data "$data/big-peer" --app-id "$app_id" --app-token "$app_token" \
+  >"$big_peer_out" 2>"$data/big-peer.log" &
+big_peer_pid=$!
+fleet_pid=""
+cleanup() {
+  [[ -n $fleet_pid ]] && kill -TERM "$fleet_pid" 2>/dev/null && wait "$fleet_pid" 2>/dev/null
+  kill -TERM "$big_peer_pid" 2>/dev/null && wait "$big_peer_pid" 2>/dev/null
+  echo "run: stopped"
+}
+trap cleanup EXIT
+trap 'exit 0' INT TERM
+
+for _ in $(seq 1 100); do
+  grep -q "big-peer: ready" "$big_peer_out" 2>/dev/null && break
+  kill -0 "$big_peer_pid" 2>/dev/null || { echo "run: the Big Peer did not start:"; cat "$data/big-peer.log"; exit 1; }
+  sleep 0.1
+done
+admin_token=$(sed -n 's/^big-peer: admin token: \([^ ]*\).*/\1/p' "$big_peer_out")
+
+"$cli" fleet --big-peer "ws://127.0.0.1:$port/sync" --app-id "$app_id" --app-token "$app_token" \
+  --peers "$peers" --interval "$interval" --data "$data/fleet" &
+fleet_pid=$!
+
+cat <<INFO
+
+  Big Peer:     http://127.0.0.1:$port/
+  Admin token:  $admin_token
+  Fleet:        $peers small peers, Small Peer Info every $interval s (BigPeerOnly)
+
+  Try:  curl -H "Authorization: Bearer $admin_token" http://127.0.0.1:$port/api/v1/devices?limit=5
+  Logs: $data/big-peer.log        Ctrl-C stops everything.
+
+INFO
+wait "$fleet_pid"
