@@ -2,10 +2,6 @@
 // process, and its group-commit ingest, registry and checks in-process.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 #include <simdjson.h>
 
 #include <atomic>
@@ -34,6 +30,7 @@
 #include "spi/small_peer_info_collector.h"
 #include "store/store.h"
 #include "support/big_peer_process.h"
+#include "support/certificates.h"
 #include "support/temp_dir.h"
 #include "sync/channel.h"
 #include "sync/session.h"
@@ -608,46 +605,12 @@ TEST_F(BigPeerServerTest, SigtermClosesLiveSessionsAndExitsZero) {
   EXPECT_TRUE(store->get(kSmallPeerInfoCollection, client.peer_key()));
 }
 
-// Writes a self-signed certificate for 127.0.0.1 and localhost (P-256) and its key as PEM files.
-void write_self_signed_certificate(const std::filesystem::path& cert_file, const std::filesystem::path& key_file) {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  ASSERT_NE(key, nullptr);
-  X509* cert = X509_new();
-  X509_set_version(cert, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
-  X509_set_pubkey(cert, key);
-  X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
-  X509_set_issuer_name(cert, name);
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-  for (const auto& [nid, value] :
-       {std::pair{NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost"}, std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-    ASSERT_NE(ext, nullptr);
-    X509_add_ext(cert, ext, -1);
-    X509_EXTENSION_free(ext);
-  }
-  ASSERT_GT(X509_sign(cert, key, EVP_sha256()), 0);
-  FILE* out = std::fopen(cert_file.c_str(), "w");
-  PEM_write_X509(out, cert);
-  std::fclose(out);
-  out = std::fopen(key_file.c_str(), "w");
-  PEM_write_PrivateKey(out, key, nullptr, nullptr, 0, nullptr, nullptr);
-  std::fclose(out);
-  X509_free(cert);
-  EVP_PKEY_free(key);
-}
-
 TEST_F(BigPeerServerTest, WithACertificateItServesHttpsAndWssOnly) {
   TempDir certs("bigpeer-certs");
   BigPeerProcessOptions options;
   options.tls_cert = certs.path() / "cert.pem";
   options.tls_key = certs.path() / "key.pem";
-  write_self_signed_certificate(options.tls_cert, options.tls_key);
+  test_support::write_self_signed_certificate(options.tls_cert, options.tls_key);
   auto& bp = start(options);
   EXPECT_NE(bp.output().front().find("https://127.0.0.1:"), std::string::npos);
   EXPECT_EQ(bp.get("/api/v1/health", false).status, 200);
@@ -669,7 +632,7 @@ TEST_F(BigPeerServerTest, WithACertificateItServesHttpsAndWssOnly) {
 
 TEST_F(BigPeerServerTest, ACertificateWithoutItsKeyIsRefused) {
   TempDir certs("bigpeer-certs");
-  write_self_signed_certificate(certs.path() / "cert.pem", certs.path() / "key.pem");
+  test_support::write_self_signed_certificate(certs.path() / "cert.pem", certs.path() / "key.pem");
   BigPeerProcessOptions options;
   options.extra_args = {"--tls-cert", (certs.path() / "cert.pem").string()};
   try {

@@ -8,6 +8,7 @@
 #include "ditto/ditto.h"
 #include "spi/small_peer_info_collector.h"
 #include "support/big_peer_process.h"
+#include "support/certificates.h"
 #include "support/raw_sync_client.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
@@ -280,6 +281,38 @@ TEST_F(BigPeerSyncTest, AfterABigPeerRestartPeersReconnectAndTheLatestStateArriv
   size_t count = 0;
   for (size_t at = body.find("\"schema_version\""); at != std::string::npos; at = body.find("\"schema_version\"", at + 1)) ++count;
   EXPECT_EQ(count, fleet.size()) << "one document per peer, no duplicates: " << body.substr(0, 400);
+}
+
+TEST_F(BigPeerSyncTest, OverWssTheCertificateMustVerify) {
+  TempDir certs("sync-certs");
+  const auto cert = certs.path() / "cert.pem";
+  test_support::write_self_signed_certificate(cert, certs.path() / "key.pem");
+  BigPeerProcess tls_peer(BigPeerProcessOptions{.data_dir = dir_.path() / "tls-big-peer",
+                                                .tls_cert = cert,
+                                                .tls_key = certs.path() / "key.pem"});
+  ASSERT_TRUE(tls_peer.sync_url().starts_with("wss://"));
+  const auto open_peer = [&](const std::string& name, const std::string& ca_file) {
+    DittoConfig config;
+    config.persistence_dir = dir_.path() / name;
+    config.identity = {IdentityConfig::Kind::online_playground, tls_peer.app_id(), tls_peer.app_token()};
+    auto d = Ditto::open(config);
+    d->set_transport_config(ca_file.empty() ? fmt::format(R"({{"big_peer":{{"urls":["{}"]}}}})", tls_peer.sync_url())
+                                            : fmt::format(R"({{"big_peer":{{"urls":["{}"],"ca_file":"{}"}}}})", tls_peer.sync_url(), ca_file));
+    d->small_peer_info().set_sync_scope(SyncScope::big_peer_only);
+    d->small_peer_info().set_enabled(true);
+    d->start_sync();
+    peers_.push_back(d);
+    return d;
+  };
+  auto trusting = open_peer("trusting", cert.string());
+  auto untrusting = open_peer("untrusting", "");  // the system trust store does not know our certificate
+  ASSERT_TRUE(wait_until([&] { return connected(trusting); })) << "wss with the right CA connects";
+  EXPECT_TRUE(wait_until([&] {
+    return tls_peer.get("/api/v1/collections/__small_peer_info/documents/" + trusting->peer_key()).status == 200;
+  })) << "and its document arrives";
+  std::this_thread::sleep_for(500ms);
+  EXPECT_FALSE(connected(untrusting)) << "an unverifiable certificate is never accepted";
+  EXPECT_EQ(tls_peer.get("/api/v1/collections/__small_peer_info/documents/" + untrusting->peer_key()).status, 404);
 }
 
 }  // namespace
