@@ -53,10 +53,7 @@ void SmallPeerInfoCollector::shutdown() {
     std::lock_guard state(state_mutex_);
     if (closed_) return;
     closed_ = true;
-    if (timer_) scheduler_->cancel(*timer_);
-    if (debounce_timer_) scheduler_->cancel(*debounce_timer_);
-    timer_.reset();
-    debounce_timer_.reset();
+    cancel_timers_locked();
   }
   // Wait for a collection that a timer started before we closed.
   std::lock_guard write(write_mutex_);
@@ -77,19 +74,13 @@ void SmallPeerInfoCollector::set_enabled(bool enabled) {
   std::lock_guard state(state_mutex_);
   ensure_open();
   if (settings_.enabled == enabled) return;
-  auto updated = settings_;
-  updated.enabled = enabled;
-  save_spi_settings(src_.store, updated);
-  settings_ = updated;
+  update_settings_locked([&](SpiSettings& s) { s.enabled = enabled; });
   if (enabled) {
     write_locked();
     schedule_locked(*last_write_ + settings_.interval);
     src_.log.log(LogLevel::info, "spi", "small peer info enabled");
   } else {
-    if (timer_) scheduler_->cancel(*timer_);
-    if (debounce_timer_) scheduler_->cancel(*debounce_timer_);
-    timer_.reset();
-    debounce_timer_.reset();
+    cancel_timers_locked();
     src_.log.log(LogLevel::info, "spi", "small peer info disabled");
   }
 }
@@ -113,10 +104,7 @@ void SmallPeerInfoCollector::set_sync_scope(SyncScope scope) {
     std::lock_guard state(state_mutex_);
     ensure_open();
     if (settings_.sync_scope == scope) return;
-    auto updated = settings_;
-    updated.sync_scope = scope;
-    save_spi_settings(src_.store, updated);
-    settings_ = updated;
+    update_settings_locked([&](SpiSettings& s) { s.sync_scope = scope; });
     scope_for_rules_ = scope;
   }
   src_.log.log(LogLevel::info, "spi", fmt::format("small peer info sync scope set to {}", to_string(scope)));
@@ -135,10 +123,7 @@ void SmallPeerInfoCollector::set_metadata_json(std::string_view json) {
   std::string minified = validate_metadata(json);  // throws before anything changes
   std::lock_guard state(state_mutex_);
   ensure_open();
-  auto updated = settings_;
-  updated.metadata_json = std::move(minified);
-  save_spi_settings(src_.store, updated);
-  settings_ = std::move(updated);
+  update_settings_locked([&](SpiSettings& s) { s.metadata_json = std::move(minified); });
 }
 
 std::string SmallPeerInfoCollector::device_name() const {
@@ -153,10 +138,7 @@ void SmallPeerInfoCollector::set_device_name(std::string_view name) {
                 fmt::format("device name must be 1 to {} bytes without NUL characters (got {} bytes)", kMaxDeviceNameBytes, name.size()));
   std::lock_guard state(state_mutex_);
   ensure_open();
-  auto updated = settings_;
-  updated.device_name = std::string(name);
-  save_spi_settings(src_.store, updated);
-  settings_ = std::move(updated);
+  update_settings_locked([&](SpiSettings& s) { s.device_name = std::string(name); });
 }
 
 std::chrono::milliseconds SmallPeerInfoCollector::interval() const {
@@ -171,10 +153,7 @@ void SmallPeerInfoCollector::set_interval(std::chrono::milliseconds interval) {
                 fmt::format("collection interval must be at least {} ms (got {} ms)", kMinCollectionInterval.count(), interval.count()));
   std::lock_guard state(state_mutex_);
   ensure_open();
-  auto updated = settings_;
-  updated.interval = interval;
-  save_spi_settings(src_.store, updated);
-  settings_ = updated;
+  update_settings_locked([&](SpiSettings& s) { s.interval = interval; });
   if (timer_) {
     scheduler_->cancel(*timer_);
     timer_.reset();
@@ -226,6 +205,13 @@ void SmallPeerInfoCollector::request_write(std::chrono::milliseconds debounce) {
       self->src_.log.log(LogLevel::error, "spi", fmt::format("small peer info write failed: {}", e.what()));
     }
   });
+}
+
+void SmallPeerInfoCollector::cancel_timers_locked() {
+  if (timer_) scheduler_->cancel(*timer_);
+  if (debounce_timer_) scheduler_->cancel(*debounce_timer_);
+  timer_.reset();
+  debounce_timer_.reset();
 }
 
 void SmallPeerInfoCollector::schedule_locked(TimePoint when) {

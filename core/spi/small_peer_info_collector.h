@@ -91,6 +91,15 @@ class SmallPeerInfoCollector : public std::enable_shared_from_this<SmallPeerInfo
   std::string build_document_locked(uint64_t sequence) const;
   std::string write_locked();
   void schedule_locked(TimePoint when);
+  void cancel_timers_locked();
+  // Persists settings_ changed by `mutate`; settings_ changes only once the store has them.
+  template <typename F>
+  void update_settings_locked(F&& mutate) {
+    SpiSettings updated = settings_;
+    mutate(updated);
+    save_spi_settings(src_.store, updated);
+    settings_ = std::move(updated);
+  }
   void on_timer();
   void ensure_open() const;
 

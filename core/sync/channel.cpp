@@ -88,6 +88,14 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
     if (!closed_ && handlers_.on_frame) handlers_.on_frame(std::move(frame));
   }
 
+  // Completes the write of queue_.front(): the next one starts, or the channel closes on error.
+  auto write_handler() {
+    return [self = this->shared_from_this()](boost::system::error_code ec, size_t) {
+      if (ec) return self->shut("write failed: " + ec.message());
+      self->wrote_front();
+    };
+  }
+
   void wrote_front() {
     pending_ -= queue_.front().size();
     queue_.pop_front();
@@ -155,14 +163,7 @@ class WebSocketChannel final : public ChannelBase<WebSocketChannel<Stream>> {
   }
 
   void write_front() {
-    ws_.async_write(net::buffer(this->queue_.front()),
-                    ([self = this->shared_from_this()](beast::error_code ec, size_t) {
-                      if (ec) {
-                        self->shut("write failed: " + ec.message());
-                        return;
-                      }
-                      self->wrote_front();
-                    }));
+    ws_.async_write(net::buffer(this->queue_.front()), this->write_handler());
   }
 
   void close_transport() {
@@ -206,14 +207,7 @@ class TcpChannel final : public ChannelBase<TcpChannel> {
   }
 
   void write_front() {
-    net::async_write(socket_, net::buffer(queue_.front()),
-                     ([self = shared_from_this()](boost::system::error_code ec, size_t) {
-                       if (ec) {
-                         self->shut("write failed: " + ec.message());
-                         return;
-                       }
-                       self->wrote_front();
-                     }));
+    net::async_write(socket_, net::buffer(queue_.front()), write_handler());
   }
 
   void close_transport() {
