@@ -9,6 +9,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsodium-dev zlib1g-dev libcli11-dev libboost-dev libssl-dev
   clang-format clang-tidy
+  python3 python3-venv python3-dev
 )
 
 missing=()

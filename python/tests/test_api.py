@@ -1,0 +1,290 @@
+"""Every row of the SPEC section 3 API table, through the Python names."""
+
+from __future__ import annotations
+
+import datetime
+import gzip
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Iterator, List, Optional, Tuple
+
+import pytest
+
+import smallpeer
+from smallpeer import ChangeKind, Ditto, Identity, Logger, LogLevel, SyncScope
+
+
+@pytest.fixture
+def ditto(tmp_path: Path) -> Iterator[Ditto]:
+    d = Ditto(str(tmp_path / "peer"), device_name="py-test")
+    yield d
+    d.close()
+
+
+def test_open_as_context_manager(tmp_path: Path) -> None:
+    with Ditto(str(tmp_path / "p"), identity=Identity.offline_playground()) as d:
+        assert d.presence.local_peer_key.startswith("pk")
+        assert len(d.presence.local_peer_key) == 45
+    assert d.is_closed
+
+
+def test_identities() -> None:
+    assert Identity.offline_playground().type == "offline_playground"
+    online = Identity.online_playground("app", "secret")
+    assert (online.type, online.app_id, online.token) == ("online_playground", "app", "secret")
+    assert "secret" not in repr(online)
+
+
+def test_spi_enabled_default_off_then_on(ditto: Ditto) -> None:
+    spi = ditto.small_peer_info
+    assert spi.is_enabled is False
+    spi.is_enabled = True
+    assert spi.is_enabled is True
+    deadline = time.monotonic() + 10
+    while spi.document is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    doc = spi.document
+    assert doc is not None and doc["_id"] == ditto.presence.local_peer_key
+    assert doc["ditto_sdk_language"] == "Python"
+
+
+def test_spi_sync_scope(ditto: Ditto) -> None:
+    spi = ditto.small_peer_info
+    assert spi.sync_scope is SyncScope.LOCAL_PEER_ONLY
+    spi.sync_scope = SyncScope.BIG_PEER_ONLY
+    assert spi.sync_scope is SyncScope.BIG_PEER_ONLY
+    assert ditto.store.sync_scope("__small_peer_info") is SyncScope.BIG_PEER_ONLY
+
+
+def test_spi_metadata(ditto: Ditto) -> None:
+    spi = ditto.small_peer_info
+    assert spi.metadata == {}
+    spi.metadata = {"site": "north", "n": [1, 2, {"x": True}]}
+    assert spi.metadata == {"site": "north", "n": [1, 2, {"x": True}]}
+    assert json.loads(spi.metadata_json_string) == spi.metadata
+    spi.metadata_json_string = '{"a": 1}'
+    assert spi.metadata == {"a": 1}
+
+
+def test_device_name(ditto: Ditto) -> None:
+    assert ditto.small_peer_info.device_name == "py-test"
+    ditto.small_peer_info.device_name = "renamed"
+    assert ditto.small_peer_info.device_name == "renamed"
+
+
+def test_collection_interval(ditto: Ditto) -> None:
+    spi = ditto.small_peer_info
+    assert spi.collection_interval == datetime.timedelta(seconds=300)
+    spi.collection_interval = 1.5
+    assert spi.collection_interval == datetime.timedelta(seconds=1.5)
+    spi.collection_interval = datetime.timedelta(minutes=2)
+    assert spi.collection_interval.total_seconds() == 120
+
+
+def test_collect_now(ditto: Ditto) -> None:
+    ditto.small_peer_info.metadata = {"k": "v"}
+    doc = ditto.small_peer_info.collect_now()
+    assert doc["metadata"] == {"k": "v"}
+    again = ditto.small_peer_info.collect_now()
+    assert again["sequence"] == doc["sequence"] + 1
+    assert ditto.small_peer_info.document == again
+
+
+def test_transport_config(ditto: Ditto) -> None:
+    ditto.transport_config = {"big_peer": {"urls": ["ws://127.0.0.1:9/sync"]}, "lan": {"listen": "127.0.0.1:0", "connect": []}}
+    cfg = ditto.transport_config
+    assert cfg["big_peer"]["urls"] == ["ws://127.0.0.1:9/sync"]
+
+
+def test_start_stop_sync_lan(tmp_path: Path) -> None:
+    with Ditto(str(tmp_path / "p")) as d:
+        d.transport_config = {"lan": {"listen": "127.0.0.1:0"}}
+        assert not d.is_sync_active
+        d.start_sync()
+        assert d.is_sync_active
+        assert d.lan_port > 0
+        d.stop_sync()
+        assert not d.is_sync_active
+
+
+def test_store_crud(ditto: Ditto) -> None:
+    cars = ditto.store.collection("cars")
+    id = cars.upsert({"_id": "a", "make": "vw"})
+    assert id == "a"
+    generated = cars.upsert({"make": "bmw"})
+    assert generated and generated != "a"
+    assert cars.find_by_id("a") == {"_id": "a", "make": "vw"}
+    assert cars.find_by_id("missing") is None
+    assert {d["_id"] for d in cars.find_all()} == {"a", generated}
+    assert {d["_id"] for d in cars.find_all(page_size=1)} == {"a", generated}
+    assert cars.remove("a") is True
+    assert cars.remove("a") is False
+    assert cars.find_by_id("a") is None
+    assert ditto.store.collection_names() == ["cars"]
+
+
+def test_user_collection_sync_scope(ditto: Ditto) -> None:
+    assert ditto.store.sync_scope("cars") is SyncScope.ALL_PEERS
+    ditto.store.set_sync_scope("cars", SyncScope.SMALL_PEERS_ONLY)
+    assert ditto.store.collection("cars").sync_scope is SyncScope.SMALL_PEERS_ONLY
+
+
+def test_presence(ditto: Ditto) -> None:
+    graph = ditto.presence.graph
+    assert graph["local_peer_key"] == ditto.presence.local_peer_key
+    assert ditto.presence.connected_peers == []
+    assert ditto.presence.is_connected_to_big_peer is False
+
+
+def test_observer_from_engine_thread_while_python_thread_runs(ditto: Ditto) -> None:
+    seen: List[Tuple[str, ChangeKind, Optional[dict[str, object]], int]] = []
+    got = threading.Event()
+    stop = threading.Event()
+    spins = [0]
+
+    def busy() -> None:  # another Python thread holding and releasing the GIL
+        while not stop.is_set():
+            spins[0] += 1
+
+    def on_change(id: str, kind: ChangeKind, doc: Optional[dict[str, object]]) -> None:
+        seen.append((id, kind, doc, threading.get_ident()))
+        if len(seen) == 20:
+            got.set()
+
+    spinner = threading.Thread(target=busy)
+    spinner.start()
+    try:
+        coll = ditto.store.collection("obs")
+        with coll.observe(on_change) as handle:
+            for i in range(10):
+                coll.upsert({"_id": f"d{i}", "i": i})
+            for i in range(10):
+                coll.remove(f"d{i}")
+            assert got.wait(10)
+        assert not handle.active
+    finally:
+        stop.set()
+        spinner.join()
+    assert spins[0] > 0
+    assert [s[0] for s in seen[:10]] == [f"d{i}" for i in range(10)]
+    assert all(s[1] is ChangeKind.UPSERT for s in seen[:10])
+    assert all(s[1] is ChangeKind.REMOVE and s[2] is None for s in seen[10:])
+    assert all(s[3] != threading.main_thread().ident for s in seen)
+    count = len(seen)
+    coll.upsert({"_id": "after-cancel"})
+    time.sleep(0.2)
+    assert len(seen) == count
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_observer_exception_does_not_break_engine(ditto: Ditto) -> None:
+    calls: List[str] = []
+
+    def bad(id: str, kind: ChangeKind, doc: Optional[dict[str, object]]) -> None:
+        calls.append(id)
+        raise RuntimeError("boom")
+
+    coll = ditto.store.collection("bad")
+    h = coll.observe(bad)
+    coll.upsert({"_id": "x"})
+    deadline = time.monotonic() + 5
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.02)
+    h.cancel()
+    assert calls == ["x"]
+    assert coll.find_by_id("x") == {"_id": "x"}
+
+
+def test_logger_settings_and_callback(ditto: Ditto, tmp_path: Path) -> None:
+    old_level, old_enabled = Logger.minimum_level, Logger.enabled
+    try:
+        Logger.enabled = True
+        Logger.minimum_level = LogLevel.DEBUG
+        assert Logger.minimum_level is LogLevel.DEBUG
+        Logger.set_console_enabled(False)
+        log_file = tmp_path / "out.log"
+        Logger.set_log_file(str(log_file))
+        messages: List[Tuple[LogLevel, str]] = []
+        got = threading.Event()
+
+        def cb(level: LogLevel, msg: str) -> None:
+            messages.append((level, msg))
+            if "hello from python" in msg:
+                got.set()
+
+        Logger.set_custom_log_callback(cb)
+        ditto.log(LogLevel.WARNING, "hello from python")
+        assert got.wait(5)
+        assert any(lvl is LogLevel.WARNING for lvl, m in messages if "hello from python" in m)
+        Logger.set_custom_log_callback(None)
+        Logger.set_log_file(None)
+        assert "hello from python" in log_file.read_text()
+        Logger.enabled = False
+        assert Logger.enabled is False
+    finally:
+        Logger.enabled = old_enabled
+        Logger.minimum_level = old_level
+        Logger.set_console_enabled(True)
+
+
+def test_export_logs(ditto: Ditto, tmp_path: Path) -> None:
+    ditto.log(LogLevel.INFO, "exported line")
+    out = tmp_path / "logs.jsonl.gz"
+    n = Logger.export_to_file(ditto, str(out))
+    assert n > 0
+    lines = gzip.decompress(out.read_bytes()).decode().splitlines()
+    assert len(lines) == n
+    assert any("exported line" in line for line in lines)
+
+
+def test_version() -> None:
+    assert smallpeer.__version__
+
+
+def test_observer_calls_back_into_api(ditto: Ditto) -> None:
+    coll = ditto.store.collection("reentrant")
+    found: List[Optional[dict[str, object]]] = []
+    done = threading.Event()
+
+    def on_change(id: str, kind: ChangeKind, doc: Optional[dict[str, object]]) -> None:
+        if kind is ChangeKind.UPSERT and id == "src":
+            found.append(coll.find_by_id("src"))
+            coll.upsert({"_id": "echo"})
+            done.set()
+
+    with coll.observe(on_change):
+        coll.upsert({"_id": "src", "v": 1})
+        assert done.wait(5)
+    assert found == [{"_id": "src", "v": 1}]
+    assert coll.find_by_id("echo") == {"_id": "echo"}
+
+
+def test_log_callback_while_other_threads_change_logger(ditto: Ditto) -> None:
+    old = Logger.minimum_level
+    got: List[str] = []
+    Logger.set_console_enabled(False)
+    Logger.set_custom_log_callback(lambda level, msg: got.append(msg))
+    stop = threading.Event()
+
+    def toggler() -> None:
+        while not stop.is_set():
+            Logger.minimum_level = LogLevel.INFO
+            _ = Logger.enabled
+
+    t = threading.Thread(target=toggler)
+    t.start()
+    try:
+        for i in range(200):
+            ditto.log(LogLevel.ERROR, f"line {i}")
+        deadline = time.monotonic() + 5
+        while sum(1 for m in got if "line " in m) < 200 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        t.join()
+        Logger.set_custom_log_callback(None)
+        Logger.set_console_enabled(True)
+        Logger.minimum_level = old
+    assert sum(1 for m in got if "line " in m) == 200

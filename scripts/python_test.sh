@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The Python package's tests: (re)uses .venv at the repo root, installs ./python (scikit-build-core
+# builds the engine and the pybind11 module), runs mypy on the tests, then pytest against the real
+# `smallpeer` command line (SMALLPEER_CLI, default build/dev/tools/smallpeer).
+# Extra arguments go to pytest. pytest's exit status 5 (no tests collected) fails this script like any other failure.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+VENV="$ROOT/.venv"
+[[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
+PY="$VENV/bin/python"
+export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+"$PY" -m pip install -q ./python pytest mypy
+
+export SMALLPEER_CLI="${SMALLPEER_CLI:-$ROOT/build/dev/tools/smallpeer}"
+[[ -x "$SMALLPEER_CLI" ]] || { echo "python_test: $SMALLPEER_CLI not found (build the dev preset first)" >&2; exit 1; }
+
+echo "python_test: mypy"
+(cd python && "$PY" -m mypy tests)
+
+echo "python_test: pytest"
+set +e
+(cd python && "$PY" -m pytest -q -p no:cacheprovider tests "$@")
+rc=$?
+set -e
+if [[ $rc -eq 5 ]]; then
+  echo "python_test: pytest collected no tests" >&2
+  exit 1
+fi
+exit $rc
