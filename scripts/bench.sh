@@ -1,8 +1,29 @@
 #!/usr/bin/env bash
-# Runs the benchmarks under bench/ on an optimised build and prints their figures.
+# Runs the benchmarks under bench/ on an optimised build and prints their figures:
+#   1. smallpeer_core_bench   (Google Benchmark: store upserts, SPI collection cycles)
+#   2. smallpeer_ingest_bench (a real Big Peer fed by a 1,000-peer fleet, against the store ceiling)
+# Arguments starting with --benchmark_ go to the core bench (e.g. --benchmark_filter=Collection),
+# all others to the ingest bench (e.g. --peers 200 --seconds 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cmake --preset release -DSMALLPEER_BUILD_BENCH=ON >/dev/null
-cmake --build --preset release --target smallpeer_core_bench
-build/release/bench/smallpeer_core_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true "$@"
+
+core_args=()
+ingest_args=()
+for arg in "$@"; do
+  if [[ $arg == --benchmark_* ]]; then core_args+=("$arg"); else ingest_args+=("$arg"); fi
+done
+
+jobs="${SMALLPEER_BUILD_JOBS:-$(nproc)}"
+echo "bench: configuring and building the release preset (-j${jobs})"
+cmake --preset release -DSMALLPEER_BUILD_BENCH=ON -DSMALLPEER_BUILD_TOOLS=ON >/dev/null
+cmake --build --preset release -j"${jobs}" --target smallpeer_core_bench smallpeer_ingest_bench smallpeer_cli
+
+echo
+echo "bench: [1/2] smallpeer_core_bench"
+build/release/bench/smallpeer_core_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+  ${core_args[@]+"${core_args[@]}"}
+
+echo
+echo "bench: [2/2] smallpeer_ingest_bench ${ingest_args[*]+${ingest_args[*]}}"
+build/release/bench/smallpeer_ingest_bench ${ingest_args[@]+"${ingest_args[@]}"}

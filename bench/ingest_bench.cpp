@@ -1,0 +1,541 @@
+// The ingest benchmark. One run:
+//   1. starts a real `smallpeer big-peer` process (tests/support/big_peer_process.h);
+//   2. opens a fleet of real small peers in this process (tools/fleet.h), waits until every one is
+//      connected, then makes them write Small Peer Info documents as fast as the machine sustains
+//      (Fleet::collect_all_once in a loop) and measures, after a warm-up, the reports per second
+//      the Big Peer committed: its own smallpeer_spi_reports_total counter from GET /metrics at
+//      the start and end of the window, not what the fleet wrote;
+//   3. samples the Big Peer's VmRSS during the window (peak) and the CPU time of both processes;
+//   4. merges the same documents (the peers' stored SPI documents) into a fresh Store in this
+//      process with Store::merge_batch, in transactions like the ingest's group commit (with the
+//      sessions' cursor settings), every version newer so every merge wins: the store ceiling;
+//   5. prints the figures, their ratio and each against its target.
+// A measurement, not a test: it exits 0 whatever the figures, and 1 only if the setup fails.
+#include <fmt/format.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "clock/clock.h"
+#include "clock/hlc.h"
+#include "fleet.h"
+#include "log/log.h"
+#include "spi/small_peer_info_collector.h"
+#include "store/store.h"
+#include "support/big_peer_process.h"
+#include "support/temp_dir.h"
+#include "sync/session.h"
+
+namespace ingest_bench {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+// The targets of the "[sync]" issue.
+constexpr double kTargetReportsPerSecond = 20'000;
+constexpr double kTargetRatioOfCeiling = 0.5;
+constexpr uint64_t kTargetRssMiB = 300;
+constexpr uint64_t kMiB = 1024 * 1024;
+// The ingest's largest group (bigpeer::IngestQueue::kDefaultMaxGroupDocuments).
+constexpr size_t kMaxGroupDocuments = 4096;
+
+struct Options {
+  size_t peers = 1000;
+  double seconds = 20;           // the measured window
+  double warmup = 5;             // load before the window starts
+  size_t collect_threads = 0;    // Fleet::collect_all_once's threads; 0: the shared runtime's size
+  double ceiling_seconds = 3;    // per transaction size measured for the store ceiling
+  double connect_timeout = 180;  // for opening the fleet and for every peer to connect
+  double progress = 4;           // seconds between progress lines
+};
+
+const char* const kUsage =
+    "usage: smallpeer_ingest_bench [--peers N] [--seconds S] [--warmup S] [--collect-threads N]\n"
+    "                              [--ceiling-seconds S] [--connect-timeout S] [--progress S]\n"
+    "  --peers            small peers in the fleet (default 1000)\n"
+    "  --seconds          measured load window (default 20)\n"
+    "  --warmup           load before the window starts (default 5)\n"
+    "  --collect-threads  threads writing SPI documents (default 0: as many as the engine runtime)\n"
+    "  --ceiling-seconds  time per transaction size for the store ceiling (default 3)\n"
+    "  --connect-timeout  limit for opening the fleet and connecting every peer (default 180)\n"
+    "  --progress         seconds between progress lines (default 4)\n";
+
+template <typename T>
+T parse_number(const std::string& name, const std::string& text, double min) {
+  double value = 0;
+  size_t used = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || !(value >= min))
+    throw std::invalid_argument(fmt::format("{} needs a number >= {} (got '{}')", name, min, text));
+  return static_cast<T>(value);
+}
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  using Setter = std::function<void(const std::string&, const std::string&)>;
+  const std::map<std::string, Setter> setters = {
+      {"--peers", [&](const auto& n, const auto& v) { o.peers = parse_number<size_t>(n, v, 1); }},
+      {"--seconds", [&](const auto& n, const auto& v) { o.seconds = parse_number<double>(n, v, 1); }},
+      {"--warmup", [&](const auto& n, const auto& v) { o.warmup = parse_number<double>(n, v, 0); }},
+      {"--collect-threads", [&](const auto& n, const auto& v) { o.collect_threads = parse_number<size_t>(n, v, 0); }},
+      {"--ceiling-seconds", [&](const auto& n, const auto& v) { o.ceiling_seconds = parse_number<double>(n, v, 0.1); }},
+      {"--connect-timeout", [&](const auto& n, const auto& v) { o.connect_timeout = parse_number<double>(n, v, 1); }},
+      {"--progress", [&](const auto& n, const auto& v) { o.progress = parse_number<double>(n, v, 0.5); }},
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      std::exit(0);
+    }
+    std::string value;
+    if (const auto eq = arg.find('='); eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg.resize(eq);
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      throw std::invalid_argument(arg + " needs a value");
+    }
+    const auto setter = setters.find(arg);
+    if (setter == setters.end()) throw std::invalid_argument("unknown option " + arg + "\n" + kUsage);
+    setter->second(arg, value);
+  }
+  return o;
+}
+
+double seconds_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// ---- /proc ---------------------------------------------------------------------------------------
+
+// VmRSS of `pid` in bytes (0 if it is gone).
+uint64_t rss_bytes(pid_t pid) {
+  std::ifstream status(fmt::format("/proc/{}/status", pid));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
+  }
+  return 0;
+}
+
+// User + system CPU seconds `pid` has used (all its threads, live and ended).
+double cpu_seconds(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');  // the command name may hold spaces and parentheses
+  if (close == std::string::npos) throw std::runtime_error(fmt::format("cannot read /proc/{}/stat", pid));
+  std::istringstream fields(text.substr(close + 2));
+  std::vector<std::string> f;
+  for (std::string s; fields >> s;) f.push_back(s);
+  // After the name: state(3) ... utime(14) stime(15), so indexes 11 and 12 here.
+  if (f.size() < 13) throw std::runtime_error(fmt::format("short /proc/{}/stat", pid));
+  return static_cast<double>(std::stoull(f[11]) + std::stoull(f[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// Busy CPU seconds of the whole machine (every process), from the first line of /proc/stat.
+double machine_busy_seconds() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+  return static_cast<double>(user + nice + system + irq + softirq + steal) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+struct CpuSample {
+  Clock::time_point at;
+  double big_peer = 0;
+  double bench = 0;
+  double machine = 0;
+};
+
+CpuSample sample_cpu(pid_t big_peer) {
+  return {Clock::now(), cpu_seconds(big_peer), cpu_seconds(::getpid()), machine_busy_seconds()};
+}
+
+// ---- the Big Peer's /metrics ------------------------------------------------------------------
+
+struct Metrics {
+  Clock::time_point at;
+  std::map<std::string, double> values;
+  [[nodiscard]] double operator[](const std::string& name) const {
+    const auto it = values.find(name);
+    if (it == values.end()) throw std::runtime_error("the Big Peer's /metrics has no " + name);
+    return it->second;
+  }
+};
+
+Metrics read_metrics(const smallpeer::test_support::BigPeerProcess& big_peer) {
+  const auto response = big_peer.get("/metrics", false);
+  Metrics m;
+  m.at = Clock::now();
+  if (response.status != 200) throw std::runtime_error(fmt::format("GET /metrics answered {}", response.status));
+  std::istringstream lines(response.body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto space = line.rfind(' ');
+    if (space == std::string::npos) continue;
+    m.values[line.substr(0, space)] = std::stod(line.substr(space + 1));
+  }
+  return m;
+}
+
+// ---- the store ceiling ------------------------------------------------------------------------
+
+struct CeilingResult {
+  size_t group = 0;   // documents per transaction
+  uint64_t docs = 0;  // merged (all won)
+  double seconds = 0;
+  [[nodiscard]] double rate() const { return seconds > 0 ? static_cast<double>(docs) / seconds : 0; }
+};
+
+// Merges `reports` over and over into a fresh store in transactions of `group` documents, each
+// copy with a newer version than the last so every merge wins, plus one cursor setting per peer
+// in the transaction as the ingest writes them (its group commit keeps each session's newest).
+CeilingResult measure_ceiling(const std::vector<smallpeer::Document>& reports, size_t group, double seconds,
+                              const fs::path& dir) {
+  auto store = smallpeer::Store::open(dir / fmt::format("ceiling-{}.sqlite3", group),
+                                      std::make_shared<smallpeer::HybridLogicalClock>(std::make_shared<smallpeer::SystemClock>()),
+                                      "ceiling-big-peer");
+  std::vector<smallpeer::Document> batch;
+  batch.reserve(group);
+  uint64_t next_version = 0;
+  for (size_t i = 0; i < group; ++i) {
+    batch.push_back(reports[i % reports.size()]);
+    next_version = std::max(next_version, batch.back().version.hlc.value + 1);
+  }
+  std::vector<std::pair<std::string, std::string>> cursors;
+  for (size_t i = 0; i < std::min(group, reports.size()); ++i) {
+    cursors.emplace_back("sync.cursors/" + reports[i].id,
+                         fmt::format("{}\t{}\n", smallpeer::kSmallPeerInfoCollection, reports[i].stored_at.value));
+  }
+  CeilingResult result;
+  result.group = group;
+  const auto merge_round = [&] {
+    for (auto& d : batch) d.version.hlc.value = next_version++;
+    const auto won = store->merge_batch(batch, cursors);
+    const auto wins = static_cast<uint64_t>(std::count(won.begin(), won.end(), true));
+    if (wins != batch.size())
+      throw std::runtime_error(fmt::format("store ceiling: only {} of {} merges won", wins, batch.size()));
+    return wins;
+  };
+  merge_round();  // first round inserts; every later one replaces, as at a Big Peer that knows its fleet
+  merge_round();
+  const auto start = Clock::now();
+  while (seconds_between(start, Clock::now()) < seconds) result.docs += merge_round();
+  result.seconds = seconds_between(start, Clock::now());
+  return result;
+}
+
+// ---- output -------------------------------------------------------------------------------------
+
+std::string verdict(bool pass) {
+  return pass ? "PASS" : "MISS";
+}
+
+void say(const std::string& line) {
+  std::cout << line << std::endl;
+}
+
+int run(const Options& o) {
+  using smallpeer::test_support::BigPeerProcess;
+  using smallpeer::test_support::BigPeerProcessOptions;
+  namespace tools = smallpeer::tools;
+
+  // A thousand peers on the console would bury the progress lines; their engine logs keep it all.
+  smallpeer::UserLogOutput::instance().set_console_enabled(false);
+  // Raised before the Big Peer starts, so the child inherits a limit that fits every connection.
+  tools::ensure_open_file_limit(o.peers);
+
+  smallpeer::test_support::TempDir scratch("smallpeer-ingest-bench");
+  const auto began = Clock::now();
+  say(fmt::format("ingest bench: {} peers, {:.0f} s warm-up, {:.1f} s window, {} CPU cores online", o.peers, o.warmup, o.seconds,
+                  std::thread::hardware_concurrency()));
+
+  BigPeerProcessOptions bp_options;
+  bp_options.data_dir = scratch.path() / "big-peer";
+  BigPeerProcess big_peer(bp_options);
+  const pid_t bp_pid = big_peer.pid();
+  say(fmt::format("big peer: pid {}, {}, RSS {} MB at start", bp_pid, big_peer.sync_url(), rss_bytes(bp_pid) / kMiB));
+
+  tools::FleetOptions fleet_options;
+  fleet_options.big_peer_url = big_peer.sync_url();
+  fleet_options.app_id = big_peer.app_id();
+  fleet_options.app_token = big_peer.app_token();
+  fleet_options.peers = o.peers;
+  fleet_options.data_dir = scratch.path() / "fleet";
+  fleet_options.log_rate = 0;  // app log lines never reach the Big Peer; they would only take fleet CPU
+  tools::Fleet fleet(fleet_options);
+
+  // ---- open the fleet and wait for every connection ----
+  const auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.connect_timeout));
+  std::exception_ptr start_error;
+  std::atomic<bool> start_done{false};
+  std::thread starter([&] {
+    try {
+      fleet.start();
+    } catch (...) {
+      start_error = std::current_exception();
+    }
+    start_done = true;
+  });
+  struct JoinStarter {
+    std::thread& t;
+    tools::Fleet& f;
+    ~JoinStarter() {
+      if (t.joinable()) {
+        f.stop();
+        t.join();
+      }
+    }
+  } join_starter{starter, fleet};
+  auto next_progress = Clock::now();
+  double bp_connections = 0;
+  for (;;) {
+    const auto stats = fleet.stats();
+    bp_connections = read_metrics(big_peer)["smallpeer_connections"];
+    const bool all = start_done && stats.connected == o.peers && bp_connections >= static_cast<double>(o.peers);
+    if (Clock::now() >= next_progress || all) {
+      say(fmt::format("  [{:5.1f} s] fleet: {}/{} open, {} connected; big peer: {:.0f} sessions, RSS {} MB",
+                      seconds_between(began, Clock::now()), stats.opened, o.peers, stats.connected, bp_connections,
+                      rss_bytes(bp_pid) / kMiB));
+      next_progress = Clock::now() + 2s;
+    }
+    if (start_done && start_error) {
+      starter.join();
+      std::rethrow_exception(start_error);
+    }
+    if (all) break;
+    if (Clock::now() > deadline)
+      throw std::runtime_error(fmt::format("only {} of {} peers connected within {:.0f} s (big peer: {:.0f} sessions)",
+                                           stats.connected, o.peers, o.connect_timeout, bp_connections));
+    std::this_thread::sleep_for(250ms);
+  }
+  starter.join();
+  // Connecting makes every peer write a report (debounced by 1 s); let those land first.
+  std::this_thread::sleep_for(1500ms);
+  for (int i = 0; i < 100 && read_metrics(big_peer)["smallpeer_ingest_queue_documents"] > 0; ++i)
+    std::this_thread::sleep_for(100ms);
+  const uint64_t idle_rss = rss_bytes(bp_pid);
+  say(fmt::format("all {} peers connected after {:.1f} s; big peer RSS {} MB idle, bench process RSS {} MB", o.peers,
+                  seconds_between(began, Clock::now()), idle_rss / kMiB, tools::resident_set_bytes() / kMiB));
+
+  // ---- load: every peer writes its SPI document, over and over ----
+  std::atomic<bool> stop_load{false};
+  std::atomic<uint64_t> written{0};
+  std::atomic<uint64_t> rounds{0};
+  std::exception_ptr load_error;  // written by the driver before it sets load_failed
+  std::atomic<bool> load_failed{false};
+  std::thread driver([&] {
+    try {
+      while (!stop_load) {
+        written += fleet.collect_all_once(o.collect_threads);
+        ++rounds;
+      }
+    } catch (...) {
+      load_error = std::current_exception();
+      load_failed = true;
+    }
+  });
+  // The Big Peer's RSS, sampled every 100 ms; the peak is reset when the window starts.
+  std::atomic<uint64_t> peak_rss{0};
+  std::atomic<bool> stop_sampler{false};
+  std::thread sampler([&] {
+    while (!stop_sampler) {
+      const uint64_t rss = rss_bytes(bp_pid);
+      uint64_t seen = peak_rss.load();
+      while (rss > seen && !peak_rss.compare_exchange_weak(seen, rss)) {
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+  });
+  struct StopThreads {
+    std::atomic<bool>& a;
+    std::atomic<bool>& b;
+    std::thread& t1;
+    std::thread& t2;
+    ~StopThreads() {
+      a = true;
+      b = true;
+      if (t1.joinable()) t1.join();
+      if (t2.joinable()) t2.join();
+    }
+  } stop_threads{stop_load, stop_sampler, driver, sampler};
+
+  // One progress line: what the Big Peer committed and the fleet wrote since the last one.
+  struct Mark {
+    Metrics metrics;
+    uint64_t written;
+  };
+  const auto progress_line = [&](const char* phase, const Mark& from, const Mark& to) {
+    const double dt = seconds_between(from.metrics.at, to.metrics.at);
+    return fmt::format(
+        "  [{:5.1f} s] {}: {:7.0f} reports/s committed, {:7.0f} written/s by the fleet, queue {:5.0f}, "
+        "{:.0f} sessions, big peer RSS {} MB",
+        seconds_between(began, to.metrics.at), phase,
+        (to.metrics["smallpeer_spi_reports_total"] - from.metrics["smallpeer_spi_reports_total"]) / dt,
+        static_cast<double>(to.written - from.written) / dt, to.metrics["smallpeer_ingest_queue_documents"],
+        to.metrics["smallpeer_connections"], rss_bytes(bp_pid) / kMiB);
+  };
+  const auto run_phase = [&](const char* phase, double seconds, Mark from) {
+    const auto end = from.metrics.at + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    const auto step = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.progress));
+    for (auto next = from.metrics.at + step;; next += step) {
+      std::this_thread::sleep_until(std::min(next, end));
+      if (load_failed) std::rethrow_exception(load_error);
+      Mark now{read_metrics(big_peer), written.load()};
+      say(progress_line(phase, from, now));
+      from = now;
+      if (Clock::now() >= end) return now;
+    }
+  };
+
+  say(fmt::format("load: {} peers writing SPI documents as fast as they can ({} collect threads)", o.peers,
+                  o.collect_threads == 0 ? std::string("runtime-sized") : std::to_string(o.collect_threads)));
+  Mark warm{read_metrics(big_peer), written.load()};
+  if (o.warmup > 0) warm = run_phase("warm-up", o.warmup, warm);
+
+  const Metrics m0 = read_metrics(big_peer);
+  const uint64_t written0 = written.load();
+  const CpuSample cpu0 = sample_cpu(bp_pid);
+  peak_rss = rss_bytes(bp_pid);
+  const Mark last = run_phase("window ", o.seconds, Mark{m0, written0});
+  const Metrics& m1 = last.metrics;
+  const CpuSample cpu1 = sample_cpu(bp_pid);
+  const uint64_t written1 = written.load();
+  const uint64_t window_peak_rss = std::max<uint64_t>(peak_rss.load(), rss_bytes(bp_pid));
+
+  stop_load = true;
+  driver.join();
+  stop_sampler = true;
+  sampler.join();
+  if (load_error) std::rethrow_exception(load_error);
+
+  const double window = seconds_between(m0.at, m1.at);
+  const double reports = m1["smallpeer_spi_reports_total"] - m0["smallpeer_spi_reports_total"];
+  const double documents = m1["smallpeer_documents_ingested_total"] - m0["smallpeer_documents_ingested_total"];
+  const double groups = m1["smallpeer_ingest_batches_total"] - m0["smallpeer_ingest_batches_total"];
+  const double failures = m1["smallpeer_ingest_failures_total"] - m0["smallpeer_ingest_failures_total"];
+  const double sessions_after = m1["smallpeer_connections"];
+  const double ingest_rate = reports / window;
+  const double fleet_rate = static_cast<double>(written1 - written0) / window;
+  const double avg_group = groups > 0 ? documents / groups : 0;
+  const double cpu_window = seconds_between(cpu0.at, cpu1.at);
+  const double bp_cpu = cpu1.big_peer - cpu0.big_peer;
+  const double bench_cpu = cpu1.bench - cpu0.bench;
+  const double machine_cpu = cpu1.machine - cpu0.machine;
+  const double other_cpu = std::max(0.0, machine_cpu - bp_cpu - bench_cpu);
+  say(
+      fmt::format("load done: {:.0f} SPI reports committed in {:.1f} s ({:.0f} documents in {:.0f} group commits, "
+                  "{:.1f} per commit; {:.0f} failures); the fleet wrote {} ({:.0f}/s, {} rounds in all)",
+                  reports, window, documents, groups, avg_group, failures, written1 - written0, fleet_rate, rounds.load()));
+
+  // ---- the same documents for the store ceiling, taken from the peers before they close ----
+  std::vector<smallpeer::Document> spi_docs;
+  for (const auto& peer : fleet.peers()) {
+    if (auto doc = peer->get(smallpeer::kSmallPeerInfoCollection, peer->peer_key())) spi_docs.push_back(std::move(*doc));
+  }
+  if (spi_docs.empty()) throw std::runtime_error("no peer has an SPI document");
+  size_t json_bytes = 0;
+  for (const auto& d : spi_docs) json_bytes += d.json.size();
+
+  const auto closing = Clock::now();
+  fleet.stop();
+  const auto bp_exit = big_peer.stop();
+  say(fmt::format("fleet closed in {:.1f} s; big peer stopped in {:.1f} s (exit {})", seconds_between(closing, Clock::now()),
+                  static_cast<double>(bp_exit.took.count()) / 1000.0, bp_exit.exited ? bp_exit.code : -bp_exit.signal));
+
+  // ---- store ceiling: both cores are free again ----
+  say(
+      fmt::format("store ceiling: merging {} SPI documents (avg {} bytes of JSON) into a fresh store, {:.0f} s per "
+                  "transaction size",
+                  spi_docs.size(), json_bytes / spi_docs.size(), o.ceiling_seconds));
+  // One report per peer, and the largest group the ingest can form from this fleet: a session has
+  // at most kMaxBatchesInFlight batches unacknowledged, and a peer's SPI batch is one document.
+  const size_t largest = std::min(kMaxGroupDocuments, smallpeer::sync::kMaxBatchesInFlight * spi_docs.size());
+  std::set<size_t> sizes = {std::min(spi_docs.size(), largest), largest};
+  if (avg_group >= 1) sizes.insert(static_cast<size_t>(avg_group + 0.5));
+  CeilingResult best;
+  for (const size_t size : sizes) {
+    const auto r = measure_ceiling(spi_docs, size, o.ceiling_seconds, scratch.path());
+    say(fmt::format("  {:5} documents per transaction: {:7.0f} merges/s ({} in {:.1f} s){}", size, r.rate(), r.docs, r.seconds,
+                    size == static_cast<size_t>(avg_group + 0.5) ? "  <- the ingest's average group" : ""));
+    if (r.rate() > best.rate()) best = r;
+  }
+
+  // ---- the figures ----
+  const double ratio = best.rate() > 0 ? ingest_rate / best.rate() : 0;
+  const uint64_t peak_mib = window_peak_rss / kMiB;
+  say("");
+  say("==== ingest benchmark ====");
+  say(fmt::format("ingest: {} peers, {:.1f} s window: {:.0f} SPI reports/s accepted by the Big Peer   {} (target >= {:.0f})",
+                  o.peers, window, ingest_rate, verdict(ingest_rate >= kTargetReportsPerSecond), kTargetReportsPerSecond));
+  say(fmt::format("store ceiling: {:.0f} merges/s (in-process merge_batch, {} per transaction)", best.rate(), best.group));
+  say(fmt::format("ratio: {:.2f} of the store ceiling   {} (target >= {:.2f})", ratio, verdict(ratio >= kTargetRatioOfCeiling),
+                  kTargetRatioOfCeiling));
+  say(fmt::format("big peer RSS with {} peers connected: {} MB (peak; {} MB idle)   {} (target < {} MB)", o.peers, peak_mib,
+                  idle_rss / kMiB, verdict(peak_mib < kTargetRssMiB), kTargetRssMiB));
+  say(
+      fmt::format("cpu over the window ({:.1f} s, {} cores = {:.0f}%): big peer {:.0f}%, fleet (this process) {:.0f}%, "
+                  "other processes {:.0f}%",
+                  cpu_window, std::thread::hardware_concurrency(), 100.0 * std::thread::hardware_concurrency(),
+                  100 * bp_cpu / cpu_window, 100 * bench_cpu / cpu_window, 100 * other_cpu / cpu_window));
+  if (reports > 0 && fleet_rate > 0) {
+    say(
+        fmt::format("cpu per accepted report: big peer {:.1f} us, fleet {:.1f} us; fleet wrote {:.0f}/s ({:.2f} writes per "
+                    "accepted report)",
+                    1e6 * bp_cpu / reports, 1e6 * bench_cpu / reports, fleet_rate, fleet_rate / ingest_rate));
+  }
+  if (other_cpu / cpu_window > 0.10)
+    say(
+        fmt::format("note: other processes used {:.0f}% CPU (of {:.0f}%) during the window, so the load figures are lower "
+                    "than a quiet machine gives",
+                    100 * other_cpu / cpu_window, 100.0 * std::thread::hardware_concurrency()));
+  if (sessions_after < static_cast<double>(o.peers))
+    say(fmt::format("note: only {:.0f} of {} sessions were live at the end of the window", sessions_after, o.peers));
+  return 0;
+}
+
+}  // namespace ingest_bench
+
+int main(int argc, char** argv) {
+  ingest_bench::Options options;
+  try {
+    options = ingest_bench::parse_options(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "smallpeer_ingest_bench: " << e.what() << std::endl;
+    return 2;
+  }
+  try {
+    return ingest_bench::run(options);
+  } catch (const std::exception& e) {
+    std::cerr << "smallpeer_ingest_bench: setup failed: " << e.what() << std::endl;
+    return 1;
+  }
+}
