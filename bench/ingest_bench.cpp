@@ -295,49 +295,27 @@ int run(const Options& o) {
   // ---- open the fleet and wait for every connection ----
   const auto deadline =
       Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.connect_timeout));
-  std::exception_ptr start_error;
-  std::atomic<bool> start_done{false};
-  std::thread starter([&] {
-    try {
-      fleet.start();
-    } catch (...) {
-      start_error = std::current_exception();
-    }
-    start_done = true;
-  });
-  struct JoinStarter {
-    std::thread& t;
-    tools::Fleet& f;
-    ~JoinStarter() {
-      if (t.joinable()) {
-        f.stop();
-        t.join();
-      }
-    }
-  } join_starter{starter, fleet};
+  tools::BackgroundStart starting(fleet);
   auto next_progress = Clock::now();
   double bp_connections = 0;
   for (;;) {
     const auto stats = fleet.stats();
     bp_connections = read_metrics(big_peer)["smallpeer_connections"];
-    const bool all = start_done && stats.connected == o.peers && bp_connections >= static_cast<double>(o.peers);
+    const bool all = starting.done() && stats.connected == o.peers && bp_connections >= static_cast<double>(o.peers);
     if (Clock::now() >= next_progress || all) {
       say(fmt::format("  [{:5.1f} s] fleet: {}/{} open, {} connected; big peer: {:.0f} sessions, RSS {} MB",
                       seconds_between(began, Clock::now()), stats.opened, o.peers, stats.connected, bp_connections,
                       rss_bytes(bp_pid) / kMiB));
       next_progress = Clock::now() + 2s;
     }
-    if (start_done && start_error) {
-      starter.join();
-      std::rethrow_exception(start_error);
-    }
+    if (starting.failed()) starting.finish();  // rethrows why the fleet could not start
     if (all) break;
     if (Clock::now() > deadline)
       throw std::runtime_error(fmt::format("only {} of {} peers connected within {:.0f} s (big peer: {:.0f} sessions)",
                                            stats.connected, o.peers, o.connect_timeout, bp_connections));
     std::this_thread::sleep_for(250ms);
   }
-  starter.join();
+  starting.finish();
   // Connecting makes every peer write a report (debounced by 1 s); let those land first.
   std::this_thread::sleep_for(1500ms);
   for (int i = 0; i < 100 && read_metrics(big_peer)["smallpeer_ingest_queue_documents"] > 0; ++i)

@@ -483,4 +483,26 @@ std::vector<std::shared_ptr<Ditto>> Fleet::peers() const {
   return out;
 }
 
+BackgroundStart::BackgroundStart(Fleet& fleet) : fleet_(fleet) {
+  thread_ = std::thread([this] {
+    try {
+      fleet_.start();
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+    done_ = true;
+  });
+}
+
+BackgroundStart::~BackgroundStart() {
+  if (!thread_.joinable()) return;
+  fleet_.stop();
+  thread_.join();
+}
+
+void BackgroundStart::finish() {
+  if (thread_.joinable()) thread_.join();
+  if (error_) std::rethrow_exception(error_);
+}
+
 }  // namespace smallpeer::tools

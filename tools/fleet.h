@@ -7,11 +7,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ditto/ditto.h"
@@ -122,6 +124,29 @@ class Fleet {
   std::vector<std::shared_ptr<Peer>> peers_;  // by index; null until that peer is open
   std::filesystem::path data_dir_;
   std::optional<FleetStats> final_stats_;
+};
+
+/// Fleet::start() on its own thread, so the caller can show progress while a thousand peers open.
+class BackgroundStart {
+ public:
+  /// Starts `fleet.start()` on a new thread.
+  explicit BackgroundStart(Fleet& fleet);
+  /// If start() is still running: stops the fleet (which cuts start() short) and waits for it.
+  ~BackgroundStart();
+  BackgroundStart(const BackgroundStart&) = delete;
+  BackgroundStart& operator=(const BackgroundStart&) = delete;
+  /// True once start() has returned or thrown.
+  [[nodiscard]] bool done() const { return done_; }
+  /// True once start() has thrown.
+  [[nodiscard]] bool failed() const { return done_ && error_ != nullptr; }
+  /// Waits for start() to end and rethrows its error, if any.
+  void finish();
+
+ private:
+  Fleet& fleet_;
+  std::exception_ptr error_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
 };
 
 }  // namespace smallpeer::tools

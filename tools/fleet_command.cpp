@@ -133,16 +133,7 @@ int run_fleet_command(const FleetOptions& options) {
   ensure_open_file_limit(options.peers);
   Progress progress;
   const auto began = Clock::now();
-  std::exception_ptr start_error;
-  std::atomic<bool> start_done{false};
-  std::thread starter([&] {
-    try {
-      fleet.start();
-    } catch (...) {
-      start_error = std::current_exception();
-    }
-    start_done = true;
-  });
+  BackgroundStart starting(fleet);
 
   std::optional<Clock::time_point> running_since;
   auto next_report = began;
@@ -153,8 +144,8 @@ int run_fleet_command(const FleetOptions& options) {
       progress.show(progress_line(fleet.stats(), options.peers, now - began));
       next_report = now + progress.period();
     }
-    if (start_done && !running_since) {
-      if (start_error) break;
+    if (starting.done() && !running_since) {
+      if (starting.failed()) break;
       running_since = Clock::now();
       progress.finish_line();
       std::cout << fmt::format("fleet: {} peers open in {} (data directory {}, RSS {} MB)", options.peers,
@@ -178,8 +169,7 @@ int run_fleet_command(const FleetOptions& options) {
   }
   const auto stopping = Clock::now();
   fleet.stop();  // also makes a start() still in progress return
-  starter.join();
-  if (start_error) std::rethrow_exception(start_error);
+  starting.finish();
   const auto s = fleet.stats();
   std::cout << fmt::format("fleet: stopped after {} (closing took {}): {} SPI documents, {} log lines",
                            format_seconds(Clock::now() - began), format_seconds(Clock::now() - stopping), s.spi_writes,
