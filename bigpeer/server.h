@@ -80,6 +80,7 @@ class BigPeer {
  private:
   void listen();
   void accept_next();
+  void expire_log_requests();
 
   BigPeerOptions options_;
   DataDirectory data_dir_;
@@ -92,6 +93,7 @@ class BigPeer {
   BigPeerMetrics metrics_;
   ConnectionRegistry registry_;
   std::unique_ptr<IngestQueue> ingest_;
+  std::unique_ptr<LogRequests> log_requests_;
   std::unique_ptr<HttpApi> api_;
   std::unique_ptr<SyncEndpoint> sync_;
   HttpServices services_;
@@ -102,6 +104,7 @@ class BigPeer {
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
   std::optional<boost::asio::steady_timer> accept_backoff_;
+  std::optional<boost::asio::steady_timer> expiry_timer_;
   std::optional<boost::asio::signal_set> signals_;
   boost::asio::ip::tcp::endpoint endpoint_;
   std::vector<std::thread> threads_;
