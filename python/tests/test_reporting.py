@@ -12,5 +12,5 @@ def test_device_reports_to_big_peer(big_peer: BigPeer, small_peer: SmallPeerFact
 
     doc = big_peer.wait_for_document("__small_peer_info", ditto.presence.local_peer_key, timeout=20)
     assert doc is not None, "\n".join(big_peer.output)  # the Big Peer's own log explains a failure
-    assert doc["device_name"] == "till-7"
-    assert doc["metadata"] == {"store": "north"}
+    assert doc["document"]["device_name"] == "till-7"
+    assert doc["document"]["metadata"] == {"store": "north"}

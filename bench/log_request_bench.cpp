@@ -1,0 +1,128 @@
+// The log request latency benchmark (issue [logs-portal]). One run:
+//   1. starts a real `smallpeer big-peer` process and one small peer in this process, connected;
+//   2. fills the peer's engine log with about 11 MB of realistic JSON Lines (kept: the engine keeps
+//      up to 15 files of 1 MB);
+//   3. for 1 MB and 10 MB (the request's max_bytes cap on uncompressed lines), five times each:
+//      POST a log request, poll GET /api/v1/log-requests/{id} every 5 ms until `ready`, then GET
+//      the download; the latency is from the POST to the last byte of the download;
+//   4. baseline in the same run: the same bundle built locally with Ditto::export_logs (what the
+//      device must do anyway), so the figures show what delivery and upload add;
+//   5. prints medians against the target: at most 2 s for 1 MB.
+// A measurement, not a test: exit status 0 whatever the figures, 1 only if the setup fails.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ditto/ditto.h"
+#include "support/big_peer_process.h"
+#include "support/temp_dir.h"
+
+namespace log_request_bench {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+using smallpeer::test_support::BigPeerProcess;
+using smallpeer::test_support::BigPeerProcessOptions;
+namespace http = boost::beast::http;
+
+constexpr double kTargetSecondsFor1MB = 2.0;
+constexpr int kRuns = 5;
+constexpr uint64_t kMB = 1024 * 1024;
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+std::string json_string_field(const std::string& body, const std::string& key) {
+  const auto at = body.find("\"" + key + "\":\"");
+  if (at == std::string::npos) return "";
+  const auto start = at + key.size() + 4;
+  return body.substr(start, body.find('"', start) - start);
+}
+
+int run() {
+  smallpeer::UserLogOutput::instance().set_console_enabled(false);
+  smallpeer::test_support::TempDir dir("log-request-bench");
+  BigPeerProcess big_peer(BigPeerProcessOptions{.data_dir = dir.path() / "big-peer"});
+  smallpeer::DittoConfig config;
+  config.persistence_dir = dir.path() / "device";
+  config.device_name = "bench-device";
+  config.identity = {smallpeer::IdentityConfig::Kind::online_playground, big_peer.app_id(), big_peer.app_token()};
+  auto ditto = smallpeer::Ditto::open(config);
+  ditto->set_transport_config(fmt::format(R"({{"big_peer":{{"urls":["{}"]}}}})", big_peer.sync_url()));
+  ditto->start_sync();
+
+  std::cout << "log_request_bench: writing ~11 MB of engine log lines" << std::flush;
+  std::mt19937_64 rng(7);
+  const char* components[] = {"sync", "store", "app", "spi", "presence"};
+  for (int i = 0; i < 52'000; ++i) {
+    ditto->log(i % 10 == 0 ? smallpeer::LogLevel::warning : smallpeer::LogLevel::info, components[i % 5],
+               fmt::format("order {} synced in {} ms from peer pk{:016x}; queue depth {}", i, rng() % 500, rng(), rng() % 64));
+    if (i % 10'000 == 0) std::cout << "." << std::flush;
+  }
+  std::cout << " " << ditto->export_logs(dir.path() / "all.jsonl.gz", {}).uncompressed_bytes / kMB << " MB kept\n";
+
+  const auto deadline = Clock::now() + 20s;
+  while (big_peer.get("/api/v1/devices/" + ditto->peer_key()).body.find(R"("online":true)") == std::string::npos) {
+    if (Clock::now() > deadline) throw std::runtime_error("the device did not connect to the Big Peer");
+    std::this_thread::sleep_for(20ms);
+  }
+
+  fmt::print("\n{:<8}{:>16}{:>16}{:>14}{:>18}  target\n", "logs", "request->file", "local export", "bundle", "upload throughput");
+  for (const uint64_t mb : {uint64_t{1}, uint64_t{10}}) {
+    std::vector<double> latency, local;
+    uint64_t bundle_bytes = 0;
+    for (int run = 0; run < kRuns; ++run) {
+      smallpeer::LogExportOptions options;
+      options.max_bytes = mb * kMB;
+      const auto l0 = Clock::now();
+      ditto->export_logs(dir.path() / fmt::format("local-{}.jsonl.gz", run), options);
+      local.push_back(std::chrono::duration<double>(Clock::now() - l0).count());
+
+      const auto t0 = Clock::now();
+      const auto created = smallpeer::test_support::http_request(
+          big_peer.port(), http::verb::post, fmt::format("/api/v1/devices/{}/log-requests", ditto->peer_key()),
+          big_peer.admin_token(), fmt::format(R"({{"max_bytes":{}}})", mb * kMB));
+      if (created.status != 202) throw std::runtime_error("POST log-requests: " + created.body);
+      const auto id = json_string_field(created.body, "id");
+      for (;;) {
+        const auto status = big_peer.get("/api/v1/log-requests/" + id);
+        const auto state = json_string_field(status.body, "state");
+        if (state == "ready") break;
+        if (state == "failed" || state == "expired") throw std::runtime_error("log request " + state + ": " + status.body);
+        if (Clock::now() - t0 > 120s) throw std::runtime_error("log request not ready after 120 s: " + status.body);
+        std::this_thread::sleep_for(5ms);
+      }
+      const auto download = big_peer.get(fmt::format("/api/v1/log-requests/{}/download", id));
+      if (download.status != 200) throw std::runtime_error("download: " + download.body);
+      latency.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+      bundle_bytes = download.body.size();
+    }
+    const double m = median(latency);
+    fmt::print("{:<8}{:>14.0f}ms{:>14.0f}ms{:>11.0f} KB{:>13.1f} MB/s  {}\n", fmt::format("{} MB", mb), m * 1000,
+               median(local) * 1000, static_cast<double>(bundle_bytes) / 1024,
+               static_cast<double>(bundle_bytes) / kMB / m,
+               mb == 1 ? (m <= kTargetSecondsFor1MB ? "PASS (<= 2 s)" : "MISS (> 2 s)") : "(no target; Ditto: up to 5 min)");
+  }
+  std::cout << "\nmedian of " << kRuns << " runs each; 'logs' is the request's cap on uncompressed log lines\n";
+  ditto->close();
+  return 0;
+}
+
+}  // namespace log_request_bench
+
+int main() {
+  try {
+    return log_request_bench::run();
+  } catch (const std::exception& e) {
+    std::cerr << "log_request_bench: " << e.what() << "\n";
+    return 1;
+  }
+}
