@@ -40,6 +40,7 @@ extension SmallPeerTests {
             #expect(received["device_name"] as? String == "swift-small-peer")
             #expect(await eventually { ditto.presence.graph.isConnectedToBigPeer })
             #expect(ditto.presence.graph.remotePeers.contains { $0.isBigPeer })
+            #expect(bigPeer.stop(), "the Big Peer ignored SIGTERM")
         }
 
         @Test func withTheDefaultScopeTheDocumentStaysLocal() async throws {
@@ -52,7 +53,7 @@ extension SmallPeerTests {
             reporting.smallPeerInfo.isEnabled = true
             reporting.smallPeerInfo.syncScope = .bigPeerOnly
             #expect(try await bigPeer.waitForDocument(collection: "__small_peer_info", id: reporting.presence.localPeerKey) != nil)
-            #expect(try await bigPeer.get("/api/v1/collections/__small_peer_info/documents/\(local.presence.localPeerKey)") == nil)
+            #expect(try await bigPeer.document(collection: "__small_peer_info", id: local.presence.localPeerKey) == nil)
         }
 
         @Test func aWrongTokenIsRefusedAndTheHistorySaysWhy() async throws {

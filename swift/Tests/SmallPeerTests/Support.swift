@@ -75,6 +75,13 @@ final class BigPeerProcess: @unchecked Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
+        // Dispatch's worker threads (where tests run) block signals, and a child inherits the mask:
+        // spawn with none blocked, or the Big Peer would never see the SIGTERM that stops it.
+        var unblocked = sigset_t()
+        var previous = sigset_t()
+        sigemptyset(&unblocked)
+        pthread_sigmask(SIG_SETMASK, &unblocked, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
         try process.run()
         self.process = process
 
@@ -142,22 +149,37 @@ final class BigPeerProcess: @unchecked Sendable {
         return try JSONSerialization.jsonObject(with: data) as? [String: Any]
     }
 
+    /// The stored document (the `document` field of the API's answer), or `nil` while the Big Peer has none.
+    func document(collection: String, id: String) async throws -> [String: Any]? {
+        guard let answer = try await get("/api/v1/collections/\(collection)/documents/\(id)") else { return nil }
+        guard let document = answer["document"] as? [String: Any] else {
+            throw HarnessError(description: "the Big Peer's answer has no document: \(answer)")
+        }
+        return document
+    }
+
     /// Polls for a document until it arrives (and satisfies `predicate`) or 20 s pass.
     func waitForDocument(collection: String, id: String, timeout: TimeInterval = 20,
                          where predicate: ([String: Any]) -> Bool = { _ in true }) async throws -> [String: Any]? {
         let deadline = Date().addingTimeInterval(timeout)
         repeat {
-            if let doc = try await get("/api/v1/collections/\(collection)/documents/\(id)"), predicate(doc) { return doc }
+            if let doc = try await document(collection: collection, id: id), predicate(doc) { return doc }
             try await Task.sleep(nanoseconds: 100_000_000)
         } while Date() < deadline
         return nil
     }
 
-    /// Stops the process with SIGTERM and waits for it.
-    func stop() {
-        guard process.isRunning else { return }
+    /// Stops the process with SIGTERM, waiting up to 15 s before SIGKILL; returns whether SIGTERM stopped it.
+    @discardableResult
+    func stop() -> Bool {
+        guard process.isRunning else { return true }
         process.terminate()
-        process.waitUntilExit()
+        let deadline = Date().addingTimeInterval(15)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        guard process.isRunning else { return true }
+        kill(process.processIdentifier, SIGKILL)
+        while process.isRunning { usleep(20_000) }
+        return false
     }
 
     deinit { stop() }
