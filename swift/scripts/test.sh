@@ -9,8 +9,9 @@
 set -euo pipefail
 PKG="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROOT="$(cd "$PKG/.." && pwd)"
-BUILD="${SMALLPEER_SWIFT_BUILD_DIR:-$ROOT/build/dev/swift}"
-LIB_DIR="${SMALLPEER_LIB_DIR:-$ROOT/build/dev/capi}"
+# Absolute paths: SwiftPM ignores a relative PKG_CONFIG_PATH.
+BUILD="$(realpath -m "${SMALLPEER_SWIFT_BUILD_DIR:-$ROOT/build/dev/swift}")"
+LIB_DIR="$(realpath -m "${SMALLPEER_LIB_DIR:-$ROOT/build/dev/capi}")"
 export SMALLPEER_CLI="${SMALLPEER_CLI:-$ROOT/build/dev/tools/smallpeer}"
 SWIFT="${SMALLPEER_SWIFT:-$(command -v swift || echo /opt/swift/usr/bin/swift)}"
 

@@ -114,6 +114,33 @@ extension SmallPeerTests {
             #expect(error?.status == SP_ERR_IO)
         }
 
+        @Test func theConsoleOutputCanBeTurnedOff() async throws {
+            // Capture standard error in a file for the length of the test.
+            let capture = scratch.path("stderr.txt")
+            #expect(FileManager.default.createFile(atPath: capture.path, contents: nil))
+            let file = open(capture.path, O_WRONLY)
+            let saved = dup(STDERR_FILENO)
+            #expect(file >= 0 && saved >= 0)
+            dup2(file, STDERR_FILENO)
+            defer {
+                dup2(saved, STDERR_FILENO)
+                close(saved)
+                close(file)
+                DittoLogger.setConsoleEnabled(false)
+            }
+            func captured() -> String { (try? String(contentsOf: capture, encoding: .utf8)) ?? "" }
+
+            DittoLogger.setConsoleEnabled(true)
+            ditto.log("swift-console one", level: .error)
+            #expect(await eventually { captured().contains("swift-console one") })
+            DittoLogger.setConsoleEnabled(false)
+            ditto.log("swift-console two", level: .error)
+            DittoLogger.setConsoleEnabled(true)
+            ditto.log("swift-console three", level: .error)
+            #expect(await eventually { captured().contains("swift-console three") })
+            #expect(!captured().contains("swift-console two"))
+        }
+
         @Test func exportWritesGzipJSONLinesFilteredByTheOptions() throws {
             for i in 0..<5 { ditto.log("swift-export line \(i)", level: .info) }
             ditto.log("swift-export failure", level: .error)
