@@ -1,0 +1,109 @@
+import CSmallPeer
+import Foundation
+
+/// Owns one `sp_ditto_t`: every object of an open `Ditto` shares it, and the last one to go frees it.
+///
+/// `@unchecked Sendable` is true here: the pointer never changes and the C API is thread-safe.
+final class NativeDitto: @unchecked Sendable {
+    let raw: OpaquePointer
+
+    init(raw: OpaquePointer) { self.raw = raw }
+
+    deinit { sp_ditto_free(raw) }
+
+    /// Writes `message` to this instance's engine log (and the user's log output) at error level.
+    ///
+    /// Property setters cannot throw in Swift; this is where their failures are reported.
+    func reportFailure(_ what: String, _ error: Error) {
+        let text = "SmallPeer: \(what) failed: \(error)"
+        _ = text.withCString { sp_ditto_log(raw, SP_LOG_ERROR, $0) }
+    }
+}
+
+/// Throws the `DittoError` for a failed C status (read from this thread's `sp_last_error_message()`).
+func check(_ status: sp_status_t) throws(DittoError) {
+    guard status != SP_OK else { return }
+    throw DittoError(status: status, message: String(cString: sp_last_error_message()))
+}
+
+/// Calls a C function that returns an owned string through `char **`, and frees it after copying.
+func ownedString(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> sp_status_t) throws(DittoError) -> String {
+    var out: UnsafeMutablePointer<CChar>?
+    try check(body(&out))
+    guard let out else { throw DittoError.internal(message: "the engine returned success without a string") }
+    defer { sp_free(out) }
+    return String(cString: out)
+}
+
+/// Reads a value the engine always has for an open instance (settings held in memory).
+///
+/// `Ditto` has no `close()`, so the handle is open for as long as anything can call this; a failure
+/// therefore means the engine broke its own contract, and stopping with its message is the honest answer.
+func engineRead<T>(_ what: String, _ body: () throws -> T) -> T {
+    do {
+        return try body()
+    } catch {
+        preconditionFailure("SmallPeer: reading \(what) failed: \(error)")
+    }
+}
+
+/// Runs blocking engine work off the caller's executor, for the `async` variants of long operations.
+func offloaded<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global(qos: .userInitiated).async {
+            continuation.resume(with: Result { try body() })
+        }
+    }
+}
+
+/// A value guarded by a lock, for the little mutable state the Swift layer keeps (tokens, flags).
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    /// Runs `body` with exclusive access to the value.
+    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}
+
+/// JSON text <-> Foundation objects, with the errors this package reports.
+enum JSONText {
+    /// Minified JSON for a Foundation object (`[String: Any]`, arrays, strings, numbers, booleans, `NSNull`).
+    static func encode(_ object: Any, what: String) throws(DittoError) -> String {
+        guard JSONSerialization.isValidJSONObject(object) else {
+            throw DittoError.invalidArgument(message: "\(what) is not a JSON object of strings, numbers, booleans, arrays, dictionaries and NSNull")
+        }
+        do {
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])
+            return String(decoding: data, as: UTF8.self)
+        } catch {
+            throw DittoError.invalidArgument(message: "\(what) cannot be written as JSON: \(error.localizedDescription)")
+        }
+    }
+
+    /// Parses JSON text from the engine.
+    static func decode(_ text: String) -> Any? {
+        try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+    }
+
+    /// Parses a JSON object from the engine; the engine only ever returns objects where this is used.
+    static func object(_ text: String) -> [String: Any] {
+        decode(text) as? [String: Any] ?? [:]
+    }
+
+    /// Decodes an engine JSON document into a `Decodable` type (snake_case keys).
+    static func decode<T: Decodable>(_ type: T.Type, from text: String) throws(DittoError) -> T {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        do {
+            return try decoder.decode(type, from: Data(text.utf8))
+        } catch {
+            throw DittoError.internal(message: "unexpected JSON from the engine for \(T.self): \(error)")
+        }
+    }
+}

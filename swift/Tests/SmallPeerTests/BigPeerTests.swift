@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+@testable import SmallPeer
+
+extension SmallPeerTests {
+    /// The documented two lines against a real Big Peer process (`$SMALLPEER_CLI big-peer`).
+    @Suite final class BigPeerTests {
+        let scratch: Scratch
+        let bigPeer: BigPeerProcess
+
+        init() throws {
+            scratch = try Scratch()
+            bigPeer = try BigPeerProcess(dataDirectory: scratch.path("big-peer"))
+        }
+
+        deinit { bigPeer.stop() }
+
+        /// A small peer with an online playground identity pointed at the Big Peer, syncing.
+        func smallPeer(_ name: String, token: String = BigPeerProcess.appToken) throws -> Ditto {
+            let ditto = try Ditto(identity: .onlinePlayground(appID: BigPeerProcess.appID, token: token),
+                                  persistenceDirectory: scratch.path(name), deviceName: name)
+            try ditto.updateTransportConfig { $0.bigPeer.urls = [bigPeer.syncURL] }
+            try ditto.startSync()
+            return ditto
+        }
+
+        @Test func theTwoDocumentedLinesDeliverTheDocumentToTheBigPeer() async throws {
+            let ditto = try smallPeer("swift-small-peer")
+
+            ditto.smallPeerInfo.isEnabled = true
+            ditto.smallPeerInfo.syncScope = .bigPeerOnly
+
+            let peerKey = ditto.presence.localPeerKey
+            let doc = try await bigPeer.waitForDocument(collection: "__small_peer_info", id: peerKey) {
+                $0["sync_scope"] as? String == "BigPeerOnly"
+            }
+            let received = try #require(doc, "the Big Peer never received the document; it printed:\n\(bigPeer.printed.joined(separator: "\n"))")
+            #expect(received["_id"] as? String == peerKey)
+            #expect(received["ditto_sdk_language"] as? String == "Swift")
+            #expect(received["device_name"] as? String == "swift-small-peer")
+            #expect(await eventually { ditto.presence.graph.isConnectedToBigPeer })
+            #expect(ditto.presence.graph.remotePeers.contains { $0.isBigPeer })
+            #expect(bigPeer.stop(), "the Big Peer ignored SIGTERM")
+        }
+
+        @Test func withTheDefaultScopeTheDocumentStaysLocal() async throws {
+            let local = try smallPeer("swift-local-only")
+            local.smallPeerInfo.isEnabled = true
+            #expect(local.smallPeerInfo.syncScope == .localPeerOnly)
+            // A second peer with BigPeerOnly is the barrier: once its document is there, the first had its chance.
+            let reporting = try smallPeer("swift-reporting")
+            #expect(await eventually { local.presence.graph.isConnectedToBigPeer })
+            reporting.smallPeerInfo.isEnabled = true
+            reporting.smallPeerInfo.syncScope = .bigPeerOnly
+            #expect(try await bigPeer.waitForDocument(collection: "__small_peer_info", id: reporting.presence.localPeerKey) != nil)
+            #expect(try await bigPeer.document(collection: "__small_peer_info", id: local.presence.localPeerKey) == nil)
+        }
+
+        @Test func aWrongTokenIsRefusedAndTheHistorySaysWhy() async throws {
+            let ditto = try smallPeer("swift-wrong-token", token: "not-the-token")
+            #expect(await eventually {
+                ditto.presence.graph.bigPeerConnectionHistory.contains { $0.event == "auth_failed" && $0.reason?.isEmpty == false }
+            })
+            #expect(ditto.presence.graph.isConnectedToBigPeer == false)
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import CSmallPeer
+import Dispatch
+import Foundation
+import Testing
+@testable import SmallPeer
+
+extension SmallPeerTests {
+    /// `ditto.store`: collections, documents, observers and sync scopes.
+    @Suite final class StoreTests {
+        let scratch: Scratch
+        let ditto: Ditto
+
+        init() throws {
+            scratch = try Scratch()
+            ditto = try Ditto(persistenceDirectory: scratch.path("peer"))
+        }
+
+        @Test func upsertFindByIDAndReplace() throws {
+            let cars = ditto.store.collection("cars")
+            #expect(cars.name == "cars")
+            #expect(try cars.upsert(["_id": "car-1", "make": "Volvo", "seats": 5]) == "car-1")
+            let doc = try #require(try cars.findByID("car-1"))
+            #expect(doc.id == "car-1")
+            #expect(doc["make"] as? String == "Volvo")
+            #expect(doc["seats"] as? Int == 5)
+            try cars.upsert(["_id": "car-1", "make": "Saab"])
+            #expect(try cars.findByID("car-1")?["make"] as? String == "Saab")
+            #expect(try cars.findByID("car-1")?["seats"] == nil)
+            #expect(try cars.findByID("no-such-car") == nil)
+        }
+
+        @Test func upsertWithoutAnIDGeneratesOne() throws {
+            let cars = ditto.store.collection("cars")
+            let id = try cars.upsert(["make": "Fiat"])
+            #expect(!id.isEmpty)
+            #expect(try cars.findByID(id)?["make"] as? String == "Fiat")
+        }
+
+        @Test func badDocumentsAndNamesAreRefused() throws {
+            let cars = ditto.store.collection("cars")
+            let nonStringID = #expect(throws: DittoError.self) { try cars.upsert(["_id": 7]) }
+            #expect(nonStringID?.status == SP_ERR_VALIDATION)
+            let system = #expect(throws: DittoError.self) { try self.ditto.store.collection("__small_peer_info").upsert(["a": 1]) }
+            #expect(system?.status == SP_ERR_INVALID_ARGUMENT)
+            let empty = #expect(throws: DittoError.self) { try self.ditto.store.collection("").upsert(["a": 1]) }
+            #expect(empty?.status == SP_ERR_INVALID_ARGUMENT)
+            #expect(try ditto.store.collectionNames() == [])
+        }
+
+        @Test func findAllReadsEveryPageInIDOrder() throws {
+            let items = ditto.store.collection("items")
+            let ids = (0..<25).map { String(format: "item-%02d", $0) }
+            for id in ids.shuffled() { try items.upsert(["_id": id]) }
+            #expect(try items.findAll(pageSize: 10).map(\.id) == ids)
+            #expect(try items.findAll(pageSize: 25).map(\.id) == ids)
+            #expect(try items.findAll().map(\.id) == ids)
+            #expect(try ditto.store.collection("empty").findAll() == [])
+        }
+
+        @Test func findAllHasAnAsyncVariant() async throws {
+            let items = ditto.store.collection("items")
+            for id in ["b", "a", "c"] { try items.upsert(["_id": id, "v": id]) }
+            let documents = try await items.findAll()
+            #expect(documents.map(\.id) == ["a", "b", "c"])
+            #expect(documents.map { $0["v"] as? String } == ["a", "b", "c"])
+        }
+
+        @Test func removeLeavesNothingToFind() throws {
+            let cars = ditto.store.collection("cars")
+            try cars.upsert(["_id": "a"])
+            try cars.upsert(["_id": "b"])
+            #expect(try cars.remove(id: "a") == true)
+            #expect(try cars.remove(id: "a") == false)
+            #expect(try cars.findByID("a") == nil)
+            #expect(try cars.findAll().map(\.id) == ["b"])
+        }
+
+        @Test func collectionNamesListUserCollectionsOnly() throws {
+            ditto.smallPeerInfo.isEnabled = true
+            try ditto.store.collection("people").upsert(["name": "Ada"])
+            try ditto.store.collection("cars").upsert(["make": "Volvo"])
+            #expect(try ditto.store.collectionNames() == ["cars", "people"])
+        }
+
+        @Test func collectionSyncScopesDefaultToAllPeersAndPersist() throws {
+            #expect(DittoSyncScope.allCases.map(\.rawValue) == [SP_SYNC_SCOPE_LOCAL_PEER_ONLY, SP_SYNC_SCOPE_BIG_PEER_ONLY,
+                                                                SP_SYNC_SCOPE_ALL_PEERS, SP_SYNC_SCOPE_SMALL_PEERS_ONLY])
+            let cars = ditto.store.collection("cars")
+            #expect(cars.syncScope == .allPeers)
+            try cars.setSyncScope(.smallPeersOnly)
+            #expect(cars.syncScope == .smallPeersOnly)
+            #expect(ditto.store.collection("cars").syncScope == .smallPeersOnly)
+            let error = #expect(throws: DittoError.self) {
+                try self.ditto.store.collection("__small_peer_info").setSyncScope(.allPeers)
+            }
+            #expect(error?.status == SP_ERR_INVALID_ARGUMENT)
+            #expect(ditto.store.collection("__small_peer_info").syncScope == .localPeerOnly)
+        }
+
+        @Test func observersDeliverEveryChangeInOrderOnTheChosenQueue() async throws {
+            let queue = DispatchQueue(label: "smallpeer.test.observer")
+            let key = DispatchSpecificKey<String>()
+            queue.setSpecific(key: key, value: "observer-queue")
+            let changes = Recorder<DittoCollectionChange>()
+            let onQueue = Recorder<Bool>()
+            let cars = ditto.store.collection("cars")
+            let observer = try cars.observe(deliverOn: queue) { change in
+                dispatchPrecondition(condition: .onQueue(queue))
+                onQueue.append(DispatchQueue.getSpecific(key: key) == "observer-queue")
+                changes.append(change)
+            }
+            try cars.upsert(["_id": "a", "n": 1])
+            try cars.upsert(["_id": "b", "n": 2])
+            try cars.remove(id: "a")
+            try ditto.store.collection("other").upsert(["_id": "x"])
+            #expect(await eventually { changes.values.count >= 3 })
+            let seen = changes.values
+            #expect(seen.map(\.id) == ["a", "b", "a"])
+            #expect(seen.map(\.kind) == [.upsert, .upsert, .remove])
+            #expect(seen.allSatisfy { $0.collection == "cars" })
+            #expect(seen[0].document?["n"] as? Int == 1)
+            #expect(seen[2].document == nil)
+            #expect(onQueue.values.allSatisfy { $0 } && onQueue.values.count == seen.count)
+            #expect(!observer.isCancelled)
+            observer.cancel()
+            #expect(observer.isCancelled)
+        }
+
+        @Test func aCancelledObserverIsNeverCalledAgain() async throws {
+            let queue = DispatchQueue(label: "smallpeer.test.cancel")
+            let cars = ditto.store.collection("cars")
+            let cancelled = Recorder<String>()
+            let live = Recorder<String>()
+            let first = try cars.observe(deliverOn: queue) { cancelled.append($0.id) }
+            let second = try cars.observe(deliverOn: queue) { live.append($0.id) }
+            try cars.upsert(["_id": "before"])
+            #expect(await eventually { cancelled.values == ["before"] && live.values == ["before"] })
+            first.cancel()
+            first.cancel()
+            try cars.upsert(["_id": "after"])
+            #expect(await eventually { live.values == ["before", "after"] })
+            queue.sync {}
+            #expect(cancelled.values == ["before"])
+            withExtendedLifetime(second) {}
+        }
+
+        @Test func releasingAnObserverUnregistersItAndFreesItsHandler() async throws {
+            final class Witness: Sendable {}
+            let baseline = CallbackRegistry.count
+            weak var weakWitness: Witness?
+            let queue = DispatchQueue(label: "smallpeer.test.release")
+            let seen = Recorder<String>()
+            do {
+                let witness = Witness()
+                weakWitness = witness
+                let observer = try ditto.store.collection("cars").observe(deliverOn: queue) { change in
+                    withExtendedLifetime(witness) { seen.append(change.id) }
+                }
+                #expect(CallbackRegistry.count == baseline + 1)
+                try ditto.store.collection("cars").upsert(["_id": "one"])
+                #expect(await eventually { seen.values == ["one"] })
+                withExtendedLifetime(observer) {}
+            }
+            queue.sync {}
+            #expect(CallbackRegistry.count == baseline)
+            #expect(weakWitness == nil)
+        }
+    }
+}
