@@ -167,7 +167,8 @@ class JavaApiTest {
       DittoLogger.setLogFile(logFile);
       DittoLogger.setCustomLogCallback((level, message) -> messages.add(level + " " + message));
       ditto.log(DittoLogLevel.WARNING, "java warning line");
-      assertTrue(BigPeer.eventually(5000, () -> messages.contains("WARNING java warning line")), messages.toString());
+      assertTrue(BigPeer.eventually(5000, () -> messages.stream().anyMatch(m -> m.startsWith("WARNING ") && m.contains("java warning line"))),
+          messages.toString());
       assertTrue(BigPeer.eventually(5000, () -> read(logFile).contains("java warning line")));
     } finally {
       DittoLogger.setCustomLogCallback(null);

@@ -34,13 +34,18 @@ class BigPeer @JvmOverloads constructor(
             "--app-id", appId, "--app-token", appToken).redirectErrorStream(true).start()
         val ready = CountDownLatch(1)
         val pump = Thread({
-            process.inputStream.bufferedReader().forEachLine { line ->
-                output.append(line).append('\n')
-                Regex("big-peer: listening on (http://127\\.0\\.0\\.1:\\d+)").find(line)?.let { httpUrl = it.groupValues[1] }
-                Regex("big-peer: admin token: (\\S+)").find(line)?.let { token = it.groupValues[1] }
-                if (line.contains("big-peer: ready")) ready.countDown()
+            try {
+                process.inputStream.bufferedReader().forEachLine { line ->
+                    output.append(line).append('\n')
+                    Regex("big-peer: listening on (http://127\\.0\\.0\\.1:\\d+)").find(line)?.let { httpUrl = it.groupValues[1] }
+                    Regex("big-peer: admin token: (\\S+)").find(line)?.let { token = it.groupValues[1] }
+                    if (line.contains("big-peer: ready")) ready.countDown()
+                }
+            } catch (e: java.io.IOException) {
+                // The JDK closes the pipe once the process has exited and been reaped: the end of the output.
+            } finally {
+                ready.countDown()
             }
-            ready.countDown()
         }, "big-peer-output")
         pump.isDaemon = true
         pump.start()
@@ -83,8 +88,12 @@ class BigPeer @JvmOverloads constructor(
         }
     }
 
-    /** The document as the Big Peer has it, or null. */
-    fun document(collection: String, id: String): Map<String, Any?>? = get("/api/v1/collections/$collection/documents/$id")
+    /** The document as the Big Peer has it (the API's `document` member), or null. */
+    fun document(collection: String, id: String): Map<String, Any?>? {
+        val record = get("/api/v1/collections/$collection/documents/$id") ?: return null
+        @Suppress("UNCHECKED_CAST")
+        return record["document"] as Map<String, Any?>?
+    }
 
     /** Polls until the document exists and satisfies [predicate], or [timeoutMillis] passes (then null). */
     @JvmOverloads

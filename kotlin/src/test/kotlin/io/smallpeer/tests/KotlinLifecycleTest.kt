@@ -77,7 +77,7 @@ class KotlinLifecycleTest {
 
     @Test
     fun `the jar carries the native libraries and no SWIG pointer types`() {
-        val jar = ZipFile(System.getProperty("smallpeer.jar"))
+        val jar = ZipFile(property("smallpeer.jar"))
         val names = jar.entries().toList().map { it.name }
         assertTrue(names.any { it.matches(Regex("io/smallpeer/internal/native/linux-[^/]+/libsmallpeer_jni\\.so")) }, names.toString())
         assertTrue(names.any { it.matches(Regex("io/smallpeer/internal/native/linux-[^/]+/libsmallpeer\\.so")) }, names.toString())
@@ -88,8 +88,8 @@ class KotlinLifecycleTest {
 
     @Test
     fun `the AAR has classes, a manifest and the host ABI's libraries`() {
-        val abi = System.getProperty("smallpeer.android.abi")
-        ZipFile(System.getProperty("smallpeer.aar")).use { aar ->
+        val abi = property("smallpeer.android.abi")
+        ZipFile(property("smallpeer.aar")).use { aar ->
             val names = aar.entries().toList().map { it.name }.toSet()
             for (entry in listOf("classes.jar", "AndroidManifest.xml", "jni/$abi/libsmallpeer.so", "jni/$abi/libsmallpeer_jni.so")) {
                 assertTrue(entry in names, "$entry missing from $names")
@@ -106,4 +106,7 @@ class KotlinLifecycleTest {
             classes.delete()
         }
     }
+
+    private fun property(name: String): String =
+        System.getProperty(name) ?: throw IllegalStateException("run with -D$name=... (ctest passes it)")
 }
