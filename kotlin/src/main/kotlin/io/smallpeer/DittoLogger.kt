@@ -40,6 +40,7 @@ interface DittoLogCallback {
  * callback. It does not affect each instance's own engine log files, which [exportToFile] reads.
  */
 object DittoLogger {
+    /** The registered custom callback, guarded by this object's monitor. */
     private var callbackToken: NativeToken? = null
 
     /** Whether log output is on (default on). */
@@ -69,13 +70,12 @@ object DittoLogger {
      */
     @JvmStatic
     fun setCustomLogCallback(callback: DittoLogCallback?) {
-        synchronized(this) {
-            callbackToken?.free()
-            callbackToken = null
-            if (callback == null) return
-            val adapter = NativeLogCallback { level, message -> callback.log(DittoLogLevel.of(level), message) }
-            callbackToken = NativeToken(native { outLong { SmallPeerNative.sp_logger_add_callback(adapter, it) } })
-        }
+        // Tokens are freed outside the lock: freeing waits for a running callback, which may call this.
+        synchronized(this) { callbackToken.also { callbackToken = null } }?.free()
+        if (callback == null) return
+        val adapter = NativeLogCallback { level, message -> callback.log(DittoLogLevel.of(level), message) }
+        val token = NativeToken(native { outLong { SmallPeerNative.sp_logger_add_callback(adapter, it) } })
+        synchronized(this) { callbackToken.also { callbackToken = token } }?.free()
     }
 
     /** Kotlin lambdas: `DittoLogger.setCustomLogCallback { level, message -> ... }`. */

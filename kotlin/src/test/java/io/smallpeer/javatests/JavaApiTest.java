@@ -63,8 +63,11 @@ class JavaApiTest {
     Map<String, Object> doc = ditto.getSmallPeerInfo().collectNow();
     assertEquals("Java", doc.get("ditto_sdk_language"));
     assertEquals(ditto.getPresence().getLocalPeerKey(), doc.get("_id"));
-    try (Ditto defaults = new Ditto(BigPeer.tempDirectory())) {
+    File other = BigPeer.tempDirectory();
+    try (Ditto defaults = new Ditto(other)) {
       assertTrue(defaults.getIdentity() instanceof DittoIdentity.OfflinePlayground);
+    } finally {
+      BigPeerFiles.delete(other);
     }
   }
 
