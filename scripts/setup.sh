@@ -10,6 +10,7 @@ APT_PACKAGES=(
   libsodium-dev zlib1g-dev libcli11-dev libboost-dev libssl-dev
   clang-format clang-tidy
   python3 python3-venv python3-dev
+  swig openjdk-17-jdk-headless kotlin junit5 libgoogle-gson-java  # JVM binding: SWIG JNI layer, kotlinc, JUnit 5, Gson
 )
 
 missing=()

@@ -1,0 +1,84 @@
+package io.smallpeer
+
+import io.smallpeer.internal.SmallPeerNative
+import io.smallpeer.internal.SmallPeerNativeConstants as C
+import java.time.Duration
+
+/** Where the Small Peer Info document goes: kept on this device only (the default) or sent to the Big Peer. */
+enum class DittoSmallPeerInfoSyncScope(internal val value: Int) {
+    /** Sent to the Big Peer over a direct connection, never to other small peers. */
+    BigPeerOnly(C.SP_SYNC_SCOPE_BIG_PEER_ONLY),
+
+    /** Kept on this device only (the default). */
+    LocalPeerOnly(C.SP_SYNC_SCOPE_LOCAL_PEER_ONLY);
+
+    internal companion object {
+        fun of(value: Int): DittoSmallPeerInfoSyncScope =
+            values().firstOrNull { it.value == value } ?: throw IllegalStateException("unknown Small Peer Info scope $value")
+    }
+}
+
+/**
+ * `ditto.smallPeerInfo`: the Small Peer Info settings of one small peer. When enabled, a document
+ * describing the device is written at once and then every [collectionInterval].
+ */
+class DittoSmallPeerInfo internal constructor(private val native: NativeDitto) {
+    /** Whether Small Peer Info is on (off by default). Java: `isEnabled()` / `setEnabled(boolean)`. */
+    var isEnabled: Boolean
+        get() = native.call { h -> outBoolean { SmallPeerNative.sp_spi_get_enabled(h, it) } }
+        set(value) = native.call { h -> SmallPeerNative.sp_spi_set_enabled(h, value) }
+
+    /** Where the document goes; [DittoSmallPeerInfoSyncScope.LocalPeerOnly] by default. */
+    var syncScope: DittoSmallPeerInfoSyncScope
+        get() = DittoSmallPeerInfoSyncScope.of(native.call { h -> outInt { SmallPeerNative.sp_spi_get_sync_scope(h, it) } })
+        set(value) = native.call { h -> SmallPeerNative.sp_spi_set_sync_scope(h, value.value) }
+
+    /**
+     * The app's metadata, reported in the document: JSON values only (Map, List, String, Number,
+     * Boolean, null), at most 128 KB as minified JSON and 64 levels deep; otherwise the setter
+     * throws and the old metadata stays.
+     */
+    var metadata: Map<String, Any?>
+        get() = Json.decodeObject(metadataJsonString)
+        @Throws(DittoError::class)
+        set(value) {
+            metadataJsonString = Json.encodeObject(value, "metadata")
+        }
+
+    /** The metadata as JSON text (minified when read); setting it requires a JSON object. */
+    var metadataJsonString: String
+        get() = native.call { h -> outString { SmallPeerNative.sp_spi_get_metadata_json(h, it) } }
+        @Throws(DittoError::class)
+        set(value) = native.call { h -> SmallPeerNative.sp_spi_set_metadata_json(h, value) }
+
+    /** The device name reported in the document (1 to 256 bytes of UTF-8). */
+    var deviceName: String
+        get() = native.call { h -> outString { SmallPeerNative.sp_spi_get_device_name(h, it) } }
+        @Throws(DittoError::class)
+        set(value) = native.call { h -> SmallPeerNative.sp_spi_set_device_name(h, value) }
+
+    /** How often the document is written: 5 minutes by default, at least 1 second, in whole milliseconds. */
+    var collectionInterval: Duration
+        get() = Duration.ofMillis(native.call { h -> outLong { SmallPeerNative.sp_spi_get_collection_interval_ms(h, it) } })
+        @Throws(DittoError::class)
+        set(value) {
+            val millis = try {
+                value.toMillis()
+            } catch (e: ArithmeticException) {
+                throw DittoError.Validation("collection interval $value is too long")
+            }
+            native.call { h -> SmallPeerNative.sp_spi_set_collection_interval_ms(h, millis) }
+        }
+
+    /** Builds and writes the document now (enabled or not) and returns it. */
+    @Throws(DittoError::class)
+    fun collectNow(): Map<String, Any?> = Json.decodeObject(native.call { h -> outString { SmallPeerNative.sp_spi_collect_now(h, it) } })
+
+    /** The last written document, or null before the first write. */
+    val document: Map<String, Any?>?
+        get() = try {
+            Json.decodeObject(native.call { h -> outString { SmallPeerNative.sp_spi_get_document(h, it) } })
+        } catch (e: DittoError.NotFound) {
+            null
+        }
+}

@@ -1,0 +1,80 @@
+package io.smallpeer.tests
+
+import io.smallpeer.Ditto
+import io.smallpeer.DittoIdentity
+import io.smallpeer.DittoSmallPeerInfoSyncScope
+import io.smallpeer.testing.BigPeer
+import org.junit.jupiter.api.AfterEach
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertNotNull
+import org.junit.jupiter.api.Assertions.assertNull
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.BeforeEach
+import org.junit.jupiter.api.Test
+import java.io.File
+
+/** The documented Kotlin lines against a real Big Peer process. */
+class KotlinBigPeerTest {
+    private lateinit var bigPeer: BigPeer
+    private lateinit var dir: File
+
+    @BeforeEach
+    fun start() {
+        bigPeer = BigPeer()
+        dir = BigPeer.tempDirectory()
+    }
+
+    @AfterEach
+    fun stop() {
+        bigPeer.close()
+        dir.deleteRecursively()
+    }
+
+    @Test
+    fun `the documented Kotlin lines send the Small Peer Info document to the Big Peer`() {
+        Ditto(dir, bigPeer.identity(), deviceName = "kotlin-documented").use { ditto ->
+            ditto.transportConfig = bigPeer.transportConfig()
+            ditto.startSync()
+            ditto.smallPeerInfo.metadata = mapOf("suite" to "kotlin")
+
+            ditto.smallPeerInfo.isEnabled = true
+            ditto.smallPeerInfo.syncScope = DittoSmallPeerInfoSyncScope.BigPeerOnly
+
+            val key = ditto.presence.localPeerKey
+            val doc = bigPeer.waitForDocument("__small_peer_info", key) { it["sync_scope"] == "BigPeerOnly" }
+            assertNotNull(doc, "the Big Peer never received $key:\n${bigPeer.log}")
+            assertEquals(key, doc!!["_id"])
+            assertEquals("Kotlin", doc["ditto_sdk_language"])
+            assertEquals("kotlin-documented", doc["device_name"])
+            assertEquals(mapOf("suite" to "kotlin"), doc["metadata"])
+            assertTrue(BigPeer.eventually(20_000) { ditto.presence.graph.isConnectedToBigPeer })
+        }
+    }
+
+    @Test
+    fun `LocalPeerOnly keeps the document off the Big Peer`() {
+        Ditto(dir, bigPeer.identity()).use { ditto ->
+            ditto.transportConfig = bigPeer.transportConfig()
+            ditto.startSync()
+            ditto.smallPeerInfo.isEnabled = true
+            assertTrue(BigPeer.eventually(20_000) { ditto.presence.graph.isConnectedToBigPeer })
+            // A user document with the default scope arrives; the SPI document, sent over the same connection, must not.
+            ditto.store.collection("probe").upsert(mapOf("_id" to "p"))
+            assertNotNull(bigPeer.waitForDocument("probe", "p"))
+            assertNotNull(ditto.smallPeerInfo.collectNow())
+            assertNull(bigPeer.document("__small_peer_info", ditto.presence.localPeerKey))
+        }
+    }
+
+    @Test
+    fun `a wrong app token is refused and the history says so`() {
+        Ditto(dir, DittoIdentity.OnlinePlayground(bigPeer.appId, "wrong-token")).use { ditto ->
+            ditto.transportConfig = bigPeer.transportConfig()
+            ditto.startSync()
+            assertTrue(BigPeer.eventually(20_000) { ditto.presence.graph.bigPeerConnectionHistory.any { it.event == "auth_failed" } },
+                ditto.presence.graph.toString())
+            val refusal = ditto.presence.graph.bigPeerConnectionHistory.first { it.event == "auth_failed" }
+            assertNotNull(refusal.reason)
+        }
+    }
+}
