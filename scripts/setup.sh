@@ -10,6 +10,8 @@ APT_PACKAGES=(
   libsodium-dev zlib1g-dev libcli11-dev libboost-dev libssl-dev
   clang-format clang-tidy
   python3 python3-venv python3-dev
+  # Node binding (js/): node, tsc, and npm + N-API headers only where the installed nodejs lacks them (Debian's does)
+  nodejs node-typescript $(command -v npm >/dev/null || echo npm) $([[ -e /usr/include/node/node_api.h ]] || echo libnode-dev)
 )
 
 missing=()

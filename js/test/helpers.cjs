@@ -92,9 +92,10 @@ class BigPeer {
     const res = await fetch(`${this.url}/api/v1/collections/${collection}/documents/${encodeURIComponent(id)}`, {
       headers: { Authorization: `Bearer ${this.adminToken}` },
     });
+    const body = await res.text();
     if (res.status === 404) return null;
-    assert.equal(res.status, 200, await res.text());
-    return res.json();
+    assert.equal(res.status, 200, body);
+    return JSON.parse(body);
   }
 
   /** Stops the process with SIGTERM and waits for it. */
