@@ -12,8 +12,9 @@
  * - Keeping the process alive: only an open Ditto with sync running or with active observers
  *   holds a reference on the event loop (one thread-safe function per Ditto, ref'd while needed).
  *   close() drops it, cancels the observers and releases their thread-safe functions.
- * - Finalizers only free native memory and call the C library (sp_ditto_free); they never call
- *   into JavaScript. A failed C call becomes a DittoError carrying `code` and `status`.
+ * - GC finalizers only free native memory, call the C library (sp_ditto_free) and use the N-API
+ *   calls allowed there (thread-safe function release/unref); they never call into JavaScript or
+ *   delete references. A failed C call becomes a DittoError carrying `code` and `status`.
  */
 #include <node_api.h>
 #include <smallpeer/smallpeer.h>
@@ -377,8 +378,9 @@ static void observer_tsfn_finalize(napi_env env, void *data, void *hint) {
   observer_unref(o);
 }
 
-/* JS thread: stop an observer; after this its callback never runs again. */
-static void observer_cancel(napi_env env, observer *o) {
+/* JS thread: stop an observer; after this its callback never runs again. From a GC finalizer
+ * (`in_finalizer`), napi_delete_reference is not allowed: the reference is left to the env. */
+static void observer_cancel(napi_env env, observer *o, bool in_finalizer) {
   if (o->token) {
     sp_token_t *token = o->token;
     o->token = NULL;
@@ -391,10 +393,8 @@ static void observer_cancel(napi_env env, observer *o) {
   }
   ditto_handle *h = o->owner;
   observer_unlink(o);
-  if (o->owner_ref) {
-    napi_delete_reference(env, o->owner_ref);
-    o->owner_ref = NULL;
-  }
+  if (o->owner_ref && !in_finalizer) napi_delete_reference(env, o->owner_ref);
+  o->owner_ref = NULL;
   if (h) update_alive(env, h);
 }
 
@@ -406,8 +406,8 @@ static void observer_wrapper_finalize(napi_env env, void *data, void *hint) {
 
 /* ---- Ditto handle lifetime ----------------------------------------------------------------- */
 
-static void cancel_observers(napi_env env, ditto_handle *h) {
-  while (h->observers) observer_cancel(env, h->observers);
+static void cancel_observers(napi_env env, ditto_handle *h, bool in_finalizer) {
+  while (h->observers) observer_cancel(env, h->observers, in_finalizer);
 }
 
 static void unlink_ditto(ditto_handle *h) {
@@ -462,7 +462,7 @@ static void ditto_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   ditto_handle *h = data;
   h->closing = true;
-  cancel_observers(env, h); /* normally none: each observer keeps its Ditto reachable */
+  cancel_observers(env, h, true); /* none outside env teardown: each observer keeps its Ditto reachable */
   release_alive(env, h);
   unlink_ditto(h);
   if (h->d && h->inflight == 0) sp_ditto_free(h->d);
@@ -724,7 +724,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   napi_value p = queue_call(env, a.argv[0], h, c);
   if (!p) return NULL;
   h->closing = true;
-  cancel_observers(env, h);
+  cancel_observers(env, h, false);
   release_alive(env, h);
   return p;
 }
@@ -976,7 +976,7 @@ static napi_value js_store_observer_cancel(napi_env env, napi_callback_info info
   if (!get_args(env, info, &a, 1)) return NULL;
   observer *o = unwrap_tagged(env, a.argv[0], &kObserverTag, "store observer");
   if (!o) return NULL;
-  observer_cancel(env, o);
+  observer_cancel(env, o, false);
   return undefined(env);
 }
 
@@ -1277,12 +1277,13 @@ static void env_cleanup(void *arg) {
   }
 }
 
+/* The env is going away with its references (error_class included): only native memory is freed here. */
 static void state_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
   (void)hint;
   addon_state *state = data;
   for (ditto_handle *h = state->dittos; h; h = h->next) h->state = NULL;
   for (log_callback *l = state->loggers; l; l = l->next) l->state = NULL;
-  if (state->error_class) napi_delete_reference(env, state->error_class);
   free(state);
 }
 

@@ -25,8 +25,13 @@ test('the documented lines: the Big Peer receives the Small Peer Info document',
   await ditto.smallPeerInfo.setSyncScope('BigPeerOnly');
 
   const key = ditto.presence.localPeerKey;
-  const found = await waitFor(() => bp.document('__small_peer_info', key), 30000);
-  assert.ok(found, `the Big Peer never received the document:\n${bp.output.join('\n')}`);
+  // The document written by `isEnabled = true` may arrive first (it says LocalPeerOnly); the
+  // rewrite the scope change triggers follows within the engine's debounce.
+  const found = await waitFor(async () => {
+    const d = await bp.document('__small_peer_info', key);
+    return d?.document.sync_scope === 'BigPeerOnly' ? d : null;
+  }, 30000);
+  assert.ok(found, `the Big Peer never received the BigPeerOnly document:\n${bp.output.join('\n')}`);
   const doc = found.document;
   assert.equal(doc._id, key);
   assert.equal(doc.ditto_sdk_language, 'JavaScript');
