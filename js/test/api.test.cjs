@@ -261,6 +261,11 @@ test('Logger: enabled, minimumLogLevel, custom callback, log file, exportToFile'
   await waitFor(() => received.some(([, m]) => m.includes('js-enabled-again')), 10000, 10);
   assert.ok(!received.some(([, m]) => m.includes('js-while-disabled')));
 
+  Logger.setLogFile(null);
+  ditto.log('Error', 'js-after-log-file');
+  await waitFor(() => received.some(([, m]) => m.includes('js-after-log-file')), 10000, 10);
+  assert.doesNotMatch(fs.readFileSync(logFile, 'utf8'), /js-after-log-file/);
+
   await Logger.setCustomLogCallback(null);
   const count = received.length;
   ditto.log('Error', 'js-after-removal');
@@ -275,6 +280,12 @@ test('Logger: enabled, minimumLogLevel, custom callback, log file, exportToFile'
   assert.ok(text.some((l) => JSON.parse(l).msg.includes('js-info-hidden')), 'the engine log keeps every level');
   const errorsOnly = await Logger.exportToFile(path.join(dir, 'errors.gz'), { ditto, minimumLogLevel: 'Error' });
   assert.ok(errorsOnly > 0 && errorsOnly < lines);
+  assert.equal(await Logger.exportToFile(path.join(dir, 'future.gz'), { ditto, since: new Date(Date.now() + 3600e3) }), 0);
+  assert.equal(await Logger.exportToFile(path.join(dir, 'past.gz'), { ditto, until: new Date(0) }), 0);
+  const capped = await Logger.exportToFile(path.join(dir, 'capped.gz'), { ditto, maxBytes: 400 });
+  assert.ok(capped > 0 && capped < lines, `${capped} of ${lines}`);
+  assert.ok(zlib.gunzipSync(fs.readFileSync(path.join(dir, 'capped.gz'))).length <= 400);
+  await assert.rejects(Logger.exportToFile(path.join(dir, 'x.gz'), { ditto, since: 'yesterday' }), { name: 'TypeError' });
 });
 
 test('Logger.exportToFile without options.ditto uses the only open instance, else asks for one', async (t) => {
