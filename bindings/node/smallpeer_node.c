@@ -10,8 +10,9 @@
  *   on unbounded thread-safe functions, so an engine thread never waits for the JS thread (and
  *   sp_token_free on the JS thread can never deadlock against a callback in progress).
  * - Keeping the process alive: only an open Ditto with sync running or with active observers
- *   holds a reference on the event loop (one thread-safe function per Ditto, ref'd while needed).
- *   close() drops it, cancels the observers and releases their thread-safe functions.
+ *   holds a reference on the event loop (one thread-safe function per Ditto, ref'd while needed),
+ *   and a strong reference to its handle object, so garbage collection cannot stop it either.
+ *   close() drops both, cancels the observers and releases their thread-safe functions.
  * - GC finalizers only free native memory, call the C library (sp_ditto_free) and use the N-API
  *   calls allowed there (thread-safe function release/unref); they never call into JavaScript or
  *   delete references. A failed C call becomes a DittoError carrying `code` and `status`.
@@ -48,6 +49,7 @@ struct ditto_handle {
   sp_ditto_t *d;                  /* NULL once freed */
   bool closing;                   /* close() was called: every later call fails with SP_ERR_CLOSED */
   bool sync_running;              /* sync started through this binding and not stopped */
+  napi_ref sync_ref;              /* keeps the handle object (so the engine) alive while sync runs */
   int inflight;                   /* queued async calls that still use d */
   observer *observers;            /* active observers */
   napi_threadsafe_function alive; /* ref'd while sync runs or observers are active; NULL once released */
@@ -269,6 +271,13 @@ static napi_value take_str(napi_env env, char *s) {
 
 /* ---- Keeping the event loop alive ------------------------------------------------------------ */
 
+/* JS thread: sync stopped or the Ditto closing; the handle may be collected again. */
+static void drop_sync_ref(napi_env env, ditto_handle *h) {
+  if (h->sync_ref) napi_delete_reference(env, h->sync_ref);
+  h->sync_ref = NULL;
+  h->sync_running = false;
+}
+
 static void update_alive(napi_env env, ditto_handle *h) {
   if (!h->alive) return;
   bool want = !h->closing && (h->sync_running || h->observers != NULL);
@@ -463,6 +472,7 @@ static void ditto_finalize(napi_env env, void *data, void *hint) {
   ditto_handle *h = data;
   h->closing = true;
   cancel_observers(env, h, true); /* none outside env teardown: each observer keeps its Ditto reachable */
+  h->sync_ref = NULL;             /* likewise; a finalizer may not delete references */
   release_alive(env, h);
   unlink_ditto(h);
   if (h->d && h->inflight == 0) sp_ditto_free(h->d);
@@ -725,6 +735,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   if (!p) return NULL;
   h->closing = true;
   cancel_observers(env, h, false);
+  drop_sync_ref(env, h);
   release_alive(env, h);
   return p;
 }
@@ -1002,6 +1013,7 @@ static napi_value js_sync_start(napi_env env, napi_callback_info info) {
   ditto_handle *h = get_ditto(env, a.argv[0]);
   if (!h || failed(env, sp_sync_start(h->d))) return NULL;
   h->sync_running = true;
+  if (!h->sync_ref) napi_create_reference(env, a.argv[0], 1, &h->sync_ref);
   update_alive(env, h);
   return undefined(env);
 }
@@ -1011,7 +1023,7 @@ static napi_value js_sync_stop(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, &a, 1)) return NULL;
   ditto_handle *h = get_ditto(env, a.argv[0]);
   if (!h || failed(env, sp_sync_stop(h->d))) return NULL;
-  h->sync_running = false;
+  drop_sync_ref(env, h);
   update_alive(env, h);
   return undefined(env);
 }
@@ -1257,6 +1269,7 @@ static napi_value js_export_logs(napi_env env, napi_callback_info info) {
 }
 
 /* ---- Module -------------------------------------------------------------------------------- */
+/* The exports below (one per C function, plus setErrorClass) are internal: js/index.js is their only caller. */
 
 /* Environment teardown (process exit or a worker ending): no engine thread may call into this env again. */
 static void env_cleanup(void *arg) {

@@ -3,6 +3,7 @@
 // alive only while sync runs or observers are active, and never after close().
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
+const net = require('node:net');
 const path = require('node:path');
 const readline = require('node:readline');
 const { test } = require('node:test');
@@ -11,7 +12,7 @@ const { smallpeer, APP_ID, tempDir, waitFor } = require('./helpers.cjs');
 
 /** Runs fixtures/child.cjs in `mode`; `lines` fills with its stdout, `exited` resolves to { code, signal }. */
 function runChild(t, mode) {
-  const proc = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'child.cjs'), mode, tempDir(t)], {
+  const proc = spawn(process.execPath, ['--expose-gc', path.join(__dirname, 'fixtures', 'child.cjs'), mode, tempDir(t)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines = [];
@@ -38,6 +39,18 @@ test('sync and an observer keep the process alive; after close() it exits by its
   assert.ok(status, 'the child did not exit within 15 s of close()');
   assert.deepEqual(status, { code: 0, signal: null }, child.errors.join('\n'));
   assert.ok(child.lines.includes('closed'));
+});
+
+test('a syncing Ditto nothing refers to survives garbage collection (its LAN listener still accepts)', async (t) => {
+  const child = runChild(t, 'sync-unreferenced');
+  const collected = await waitFor(() => child.lines.includes('collected') || child.proc.exitCode !== null, 20000, 20);
+  assert.ok(collected && child.lines.includes('collected'), `child failed: ${child.errors.join('\n')}`);
+  const port = Number(/^port (\d+)$/.exec(child.lines[0])[1]);
+  await new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(); });
+    socket.on('error', reject);
+  });
+  assert.equal(child.proc.exitCode, null, 'sync keeps the child alive');
 });
 
 test('an open Ditto with no sync and no observers does not hold the process; teardown is clean', async (t) => {
