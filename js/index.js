@@ -43,6 +43,7 @@ const COLLECTION_SCOPES = Object.freeze({ LocalPeerOnly: 0, BigPeerOnly: 1, AllP
 /** Log levels, most severe first (C enum values). */
 const LOG_LEVELS = Object.freeze({ Error: 1, Warning: 2, Info: 3, Debug: 4, Verbose: 5 });
 
+/** A short description of a value for error messages. */
 function describe(value) {
   if (value === null) return 'null';
   if (typeof value === 'string') return `'${value}'`;
@@ -50,6 +51,7 @@ function describe(value) {
   return typeof value === 'object' || typeof value === 'function' ? `a ${typeof value}` : `${typeof value} ${String(value)}`;
 }
 
+/** A TypeError (ERR_INVALID_ARG_TYPE) for an argument of the wrong type. */
 function typeError(what, expected, value) {
   const e = new TypeError(`${what} must be ${expected}, got ${describe(value)}`);
   e.code = 'ERR_INVALID_ARG_TYPE';
@@ -64,35 +66,42 @@ function valueError(what, table, value) {
   return e;
 }
 
+/** Returns `value` if it is a string, else throws a TypeError. */
 function requireString(value, what) {
   if (typeof value !== 'string') throw typeError(what, 'a string', value);
   return value;
 }
 
+/** Returns `value` if it is a boolean, else throws a TypeError. */
 function requireBoolean(value, what) {
   if (typeof value !== 'boolean') throw typeError(what, 'a boolean', value);
   return value;
 }
 
+/** Returns `value` if it is a function, else throws a TypeError. */
 function requireFunction(value, what) {
   if (typeof value !== 'function') throw typeError(what, 'a function', value);
   return value;
 }
 
+/** Whether `value` is an object that is neither null nor an array. */
 function isPlainObject(value) {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/** Returns `value` if it is a plain object, else throws a TypeError. */
 function requireObject(value, what) {
   if (!isPlainObject(value)) throw typeError(what, 'an object', value);
   return value;
 }
 
+/** The C value of an enumeration name; any other value is a TypeError naming the allowed ones. */
 function enumValue(table, value, what) {
   if (typeof value !== 'string' || !Object.hasOwn(table, value)) throw valueError(what, table, value);
   return table[value];
 }
 
+/** The name of a C enumeration value the engine returned. */
 function enumName(table, number) {
   const name = Object.keys(table).find((k) => table[k] === number);
   if (name === undefined) throw new DittoError(`unknown value ${number} from the engine`, 'SP_ERR_INTERNAL', 8);
@@ -331,6 +340,7 @@ class Presence {
   }
 }
 
+/** The C config's identity object for a Ditto-style identity; unknown keys and types are refused. */
 function identityJSON(identity) {
   requireObject(identity, 'identity');
   for (const key of Object.keys(identity)) {
@@ -448,6 +458,7 @@ class Ditto {
 
 }
 
+/** The native handle of the current custom log callback, or null. */
 let customLogCallback = null;
 
 /** Process-wide log output, like Ditto's Logger: console, log file and a custom callback. */
@@ -505,7 +516,12 @@ class Logger {
     requireObject(options, 'options');
     let ditto = options.ditto;
     if (ditto === undefined) {
-      const open = [...openDittos].map((r) => r.deref()).filter((d) => d !== undefined && !d.isClosed);
+      const open = [];
+      for (const ref of openDittos) {
+        const d = ref.deref();
+        if (d === undefined) openDittos.delete(ref); // collected without close()
+        else if (!d.isClosed) open.push(d);
+      }
       if (open.length !== 1) {
         const e = new TypeError(`options.ditto is required when ${open.length} Ditto instances are open`);
         e.code = 'ERR_INVALID_ARG_VALUE';
