@@ -1,0 +1,259 @@
+// Type definitions for the `smallpeer` npm package (hand-written; checked by tsc in the test run).
+
+/** A JSON value as the engine stores it. */
+export type JSONValue = string | number | boolean | null | JSONValue[] | { [key: string]: JSONValue };
+/** A JSON object (documents, metadata, configuration). */
+export type JSONObject = { [key: string]: JSONValue };
+
+/** Who the peer is: an offline playground (no Big Peer) or an online playground (app id + token). */
+export type Identity = IdentityOfflinePlayground | IdentityOnlinePlayground;
+
+/** An offline playground identity; the app id is optional. */
+export interface IdentityOfflinePlayground {
+  /** Discriminant. */
+  type: 'offlinePlayground';
+  /** The app id (optional offline). */
+  appID?: string;
+}
+
+/** An online playground identity: the app token proves membership of the app to the Big Peer. */
+export interface IdentityOnlinePlayground {
+  /** Discriminant. */
+  type: 'onlinePlayground';
+  /** The app id. */
+  appID: string;
+  /** The app token. */
+  token: string;
+}
+
+/** The sync scopes Small Peer Info accepts. */
+export type SmallPeerInfoSyncScope = 'LocalPeerOnly' | 'BigPeerOnly';
+/** The sync scopes of user collections. */
+export type SyncScope = 'LocalPeerOnly' | 'BigPeerOnly' | 'AllPeers' | 'SmallPeersOnly';
+/** Log levels, most severe first. */
+export type LogLevel = 'Error' | 'Warning' | 'Info' | 'Debug' | 'Verbose';
+/** The C status names a DittoError carries. */
+export type DittoErrorCode =
+  | 'SP_ERR_INVALID_ARGUMENT'
+  | 'SP_ERR_VALIDATION'
+  | 'SP_ERR_NOT_FOUND'
+  | 'SP_ERR_CLOSED'
+  | 'SP_ERR_IO'
+  | 'SP_ERR_LOCKED'
+  | 'SP_ERR_STORE'
+  | 'SP_ERR_INTERNAL'
+  | 'SP_ERR_UNKNOWN';
+
+/** An engine failure: `code` names the C status, `status` is its number. */
+export declare class DittoError extends Error {
+  /** Built by the addon for each failed C call. */
+  constructor(message: string, code: DittoErrorCode, status: number);
+  /** The C status name, e.g. 'SP_ERR_VALIDATION'. */
+  readonly code: DittoErrorCode;
+  /** The C status number (sp_status_t). */
+  readonly status: number;
+}
+
+/** Where this peer connects and listens. */
+export interface TransportConfig {
+  /** Big Peer WebSocket URLs (plain ws:// only on loopback). */
+  big_peer?: { urls: string[] };
+  /** LAN TCP: an address to listen on ("127.0.0.1:0" picks a port) and addresses to connect to. */
+  lan?: { listen?: string | null; connect?: string[] };
+}
+
+/** A connected peer as presence reports it. */
+export interface ConnectedPeer {
+  /** The remote peer's key. */
+  peer_key: string;
+  /** The remote peer's device name. */
+  device_name: string;
+  /** The transport, e.g. 'WebSocket' or 'AccessPoint'. */
+  transport: string;
+  /** Whether the remote peer is a Big Peer. */
+  is_big_peer: boolean;
+}
+
+/** One entry of the Big Peer connection history. */
+export interface BigPeerConnectionEvent {
+  /** What happened. */
+  event: 'connected' | 'disconnected' | 'auth_failed';
+  /** RFC 3339 UTC time. */
+  timestamp: string;
+  /** Why, when known. */
+  reason?: string;
+}
+
+/** The live connections of one peer. */
+export interface PresenceGraph {
+  /** This peer's key. */
+  local_peer_key: string;
+  /** Whether a Big Peer connection is up. */
+  is_connected_to_big_peer: boolean;
+  /** Connection counts per transport. */
+  connections_by_transport: { [transport: string]: number };
+  /** The connected peers. */
+  peers: ConnectedPeer[];
+  /** The last Big Peer connection events. */
+  big_peer_connection_history: BigPeerConnectionEvent[];
+}
+
+/** A committed change, as a store observer receives it. */
+export interface ChangeEvent {
+  /** The collection changed. */
+  collection: string;
+  /** The document's `_id`. */
+  id: string;
+  /** What happened. */
+  kind: 'upsert' | 'remove';
+  /** The new document, or null on remove. */
+  document: JSONObject | null;
+}
+
+/** `ditto.smallPeerInfo`: the Small Peer Info settings of one small peer. */
+export declare class SmallPeerInfo {
+  private constructor();
+  /** Whether Small Peer Info is on (default false); turning it on writes the document at once. */
+  isEnabled: boolean;
+  /** Sets the document's sync scope; any other string rejects with a TypeError naming the allowed values. */
+  setSyncScope(syncScope: SmallPeerInfoSyncScope): Promise<void>;
+  /** The document's sync scope (default 'LocalPeerOnly'). */
+  getSyncScope(): Promise<SmallPeerInfoSyncScope>;
+  /** The app's metadata: an object of at most 128 KB (minified JSON) and 64 levels. */
+  metadata: JSONObject;
+  /** The metadata as minified JSON text; setting it takes JSON text of an object. */
+  metadataJSONString: string;
+  /** How often the document is written, in milliseconds (default 300000, at least 1000). */
+  collectionInterval: number;
+  /** Builds and writes the document now (enabled or not) and returns it. */
+  collectNow(): Promise<JSONObject>;
+  /** The last written document, or null before the first write. */
+  getDocument(): Promise<JSONObject | null>;
+}
+
+/** Returned by Collection.observe(). */
+export declare class StoreObserver {
+  private constructor();
+  /** Stops the callbacks: none runs after stop() returns. Idempotent. */
+  stop(): void;
+  /** Whether stop() was called or the Ditto instance was closed. */
+  readonly isStopped: boolean;
+}
+
+/** A user collection. */
+export declare class Collection {
+  private constructor();
+  /** The collection's name. */
+  readonly name: string;
+  /** Inserts or replaces a document; resolves to its `_id` (generated when absent). */
+  upsert(document: JSONObject): Promise<string>;
+  /** The document with this `_id`, or null. */
+  findByID(id: string): Promise<JSONObject | null>;
+  /** Every live document, ordered by `_id`. */
+  findAll(): Promise<JSONObject[]>;
+  /** Removes a document; resolves to whether one was there. */
+  remove(id: string): Promise<boolean>;
+  /** Calls `callback` on the JS thread for each committed change until stopped or the Ditto is closed. */
+  observe(callback: (change: ChangeEvent) => void): StoreObserver;
+}
+
+/** `ditto.store`: the user collections. */
+export declare class Store {
+  private constructor();
+  /** The collection with this name. */
+  collection(name: string): Collection;
+  /** The names of the user collections that hold documents. */
+  collectionNames(): Promise<string[]>;
+  /** Sets (and persists) a user collection's sync scope (default 'AllPeers'); system collections are refused. */
+  setSyncScope(collection: string, syncScope: SyncScope): Promise<void>;
+  /** A collection's sync scope. */
+  getSyncScope(collection: string): Promise<SyncScope>;
+}
+
+/** `ditto.presence`: who this peer is connected to. */
+export declare class Presence {
+  private constructor();
+  /** The live connections. */
+  readonly graph: PresenceGraph;
+  /** This peer's key (the `_id` of its Small Peer Info document). */
+  readonly localPeerKey: string;
+  /** The connected peers. */
+  readonly connectedPeers: ConnectedPeer[];
+  /** Whether a Big Peer connection is up. */
+  readonly isConnectedToBigPeer: boolean;
+}
+
+/** One open small peer. Release it with `await ditto.close()`. */
+export declare class Ditto {
+  /** Opens a small peer (default identity: offline playground; default directory: ./ditto). */
+  constructor(identity?: Identity, persistenceDirectory?: string);
+  /** How many native Ditto handles this process holds. */
+  static liveHandleCount(): number;
+  /** The identity the instance was opened with. */
+  readonly identity: Readonly<Identity>;
+  /** The absolute persistence directory. */
+  readonly persistenceDirectory: string;
+  /** Small Peer Info settings. */
+  readonly smallPeerInfo: SmallPeerInfo;
+  /** User collections. */
+  readonly store: Store;
+  /** Live connections. */
+  readonly presence: Presence;
+  /** Stops sync and observers and closes the store; later calls fail with SP_ERR_CLOSED. Idempotent. */
+  close(): Promise<void>;
+  /** Whether close() was called. */
+  readonly isClosed: boolean;
+  /** The device name in the Small Peer Info document (1-256 bytes). */
+  deviceName: string;
+  /** The active transport configuration. */
+  readonly transportConfig: TransportConfig;
+  /** Sets (and persists) the transport configuration; applies at once if sync is running. */
+  setTransportConfig(transportConfig: TransportConfig): void;
+  /** Starts sync; keeps the process alive until stopSync() or close(). */
+  startSync(): void;
+  /** Stops sync. */
+  stopSync(): void;
+  /** Whether sync is running. */
+  readonly isSyncActive: boolean;
+  /** The bound LAN TCP port, or 0 when not listening. */
+  readonly lanPort: number;
+  /** Writes a message to this instance's engine log. */
+  log(level: LogLevel, message: string): void;
+}
+
+/** Options of Logger.exportToFile. */
+export interface ExportLogsOptions {
+  /** Whose engine logs (default: the only open Ditto). */
+  ditto?: Ditto;
+  /** Only lines at this level or more severe. */
+  minimumLogLevel?: LogLevel;
+  /** Only lines at or after this time. */
+  since?: Date;
+  /** Only lines at or before this time. */
+  until?: Date;
+  /** At most this many bytes (the newest lines are kept). */
+  maxBytes?: number;
+}
+
+/** A custom log callback: runs on the JS thread. */
+export type CustomLogCallback = (level: LogLevel, message: string) => void;
+
+/** Process-wide log output, like Ditto's Logger. */
+export declare class Logger {
+  private constructor();
+  /** Whether log output is on (default true). */
+  static enabled: boolean;
+  /** The least severe level shown (default 'Info'). */
+  static minimumLogLevel: LogLevel;
+  /** Also appends shown messages to this file; null stops that. */
+  static setLogFile(filePath: string | null): void;
+  /** Turns the console (stderr) output on or off. */
+  static setConsoleEnabled(enabled: boolean): void;
+  /** Replaces the custom log callback (null removes it); it never keeps the process alive. */
+  static setCustomLogCallback(callback: CustomLogCallback | null): Promise<void>;
+  /** Exports engine logs to `filePath` as gzip JSON Lines; resolves to the number of lines. */
+  static exportToFile(filePath: string, options?: ExportLogsOptions): Promise<number>;
+}
+
+/** The engine library's version, e.g. "0.1.0". */
+export declare const version: string;

@@ -1,0 +1,108 @@
+'use strict';
+// Shared by the node:test files: the staged package under test and a real Big Peer process.
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const readline = require('node:readline');
+
+/** The staged package directory (CMake sets SMALLPEER_PACKAGE to <build>/js/package). */
+const packageDir = process.env.SMALLPEER_PACKAGE;
+if (!packageDir) throw new Error('set SMALLPEER_PACKAGE to the staged package (ctest does: <build>/js/package)');
+const smallpeer = require(packageDir);
+// The engine's console lines would drown the test report; Logger tests use the callback and log file.
+smallpeer.Logger.setConsoleEnabled(false);
+
+const APP_ID = 'smallpeer-js-test';
+const APP_TOKEN = 'smallpeer-js-test-token';
+
+/** A fresh temporary directory, removed when the test ends. */
+function tempDir(t, prefix = 'smallpeer-js-') {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Opens an offline-playground Ditto in a fresh directory, closed when the test ends. */
+function openDitto(t, identity = { type: 'offlinePlayground', appID: APP_ID }) {
+  const ditto = new smallpeer.Ditto(identity, tempDir(t));
+  t.after(() => ditto.close());
+  return ditto;
+}
+
+/** Polls `probe` until it returns a truthy value or `timeoutMs` passes; returns the last value. */
+async function waitFor(probe, timeoutMs = 20000, intervalMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value || Date.now() >= deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Asserts that `promiseOrFn` throws/rejects with a DittoError of this code. */
+async function rejectsWithCode(promiseOrFn, code) {
+  await assert.rejects(async () => (typeof promiseOrFn === 'function' ? promiseOrFn() : promiseOrFn), (e) => {
+    assert.ok(e instanceof smallpeer.DittoError, `expected a DittoError, got ${e}`);
+    assert.equal(e.code, code);
+    assert.equal(typeof e.status, 'number');
+    return true;
+  });
+}
+
+/** A running `smallpeer big-peer` (env SMALLPEER_CLI) on a free loopback port. */
+class BigPeer {
+  /** Starts the process and waits for `big-peer: ready`. */
+  static async start(t) {
+    const cli = process.env.SMALLPEER_CLI;
+    if (!cli) throw new Error('set SMALLPEER_CLI to the smallpeer command line');
+    const bp = new BigPeer();
+    bp.output = [];
+    bp.proc = spawn(cli, ['big-peer', '--listen', '127.0.0.1:0', '--data', tempDir(t, 'smallpeer-bp-'),
+      '--app-id', APP_ID, '--app-token', APP_TOKEN], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => bp.stop());
+    bp.exited = new Promise((resolve) => bp.proc.on('exit', resolve));
+    const lines = readline.createInterface({ input: bp.proc.stdout });
+    readline.createInterface({ input: bp.proc.stderr }).on('line', (l) => bp.output.push(l));
+    const ready = new Promise((resolve, reject) => {
+      lines.on('line', (line) => {
+        bp.output.push(line);
+        let m = /big-peer: listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+        if (m) bp.url = m[1];
+        m = /big-peer: admin token: (\S+)/.exec(line);
+        if (m) bp.adminToken = m[1];
+        if (line.includes('big-peer: ready')) resolve();
+      });
+      bp.proc.on('exit', (code) => reject(new Error(`big peer exited (${code}):\n${bp.output.join('\n')}`)));
+    });
+    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('big peer did not start in 30 s')), 30000).unref());
+    await Promise.race([ready, timeout]);
+    assert.ok(bp.url && bp.adminToken, bp.output.join('\n'));
+    return bp;
+  }
+
+  /** ws://127.0.0.1:PORT/sync */
+  get syncURL() {
+    return `${this.url.replace('http://', 'ws://')}/sync`;
+  }
+
+  /** A document through the HTTP API, or null on 404. */
+  async document(collection, id) {
+    const res = await fetch(`${this.url}/api/v1/collections/${collection}/documents/${encodeURIComponent(id)}`, {
+      headers: { Authorization: `Bearer ${this.adminToken}` },
+    });
+    const body = await res.text();
+    if (res.status === 404) return null;
+    assert.equal(res.status, 200, body);
+    return JSON.parse(body);
+  }
+
+  /** Stops the process with SIGTERM and waits for it. */
+  async stop() {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGTERM');
+    await this.exited;
+  }
+}
+
+module.exports = { smallpeer, packageDir, APP_ID, APP_TOKEN, tempDir, openDitto, waitFor, rejectsWithCode, BigPeer };

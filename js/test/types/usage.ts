@@ -1,0 +1,96 @@
+// Typed usage of the whole API: `tsc -p js/test/types` must accept every line, and each line marked
+// as an expected error must really be one (else tsc reports the directive as unused).
+import { Collection, Ditto, DittoError, Identity, JSONObject, Logger, LogLevel, SmallPeerInfoSyncScope, StoreObserver, SyncScope, version } from 'smallpeer';
+
+declare function report(...values: unknown[]): void;
+
+async function main(): Promise<void> {
+  const identity: Identity = { type: 'onlinePlayground', appID: 'app', token: 'token' };
+  const ditto = new Ditto(identity, '/tmp/typed');
+  const offline = new Ditto({ type: 'offlinePlayground' });
+  const defaults = new Ditto();
+
+  // The documented lines.
+  ditto.smallPeerInfo.isEnabled = true;
+  await ditto.smallPeerInfo.setSyncScope('BigPeerOnly');
+
+  const scope: SmallPeerInfoSyncScope = await ditto.smallPeerInfo.getSyncScope();
+  ditto.smallPeerInfo.metadata = { site: 'north', rack: { row: 3, tags: ['a'] }, ok: true, none: null };
+  const metadata: JSONObject = ditto.smallPeerInfo.metadata;
+  const text: string = ditto.smallPeerInfo.metadataJSONString;
+  ditto.smallPeerInfo.metadataJSONString = '{"site":"south"}';
+  ditto.smallPeerInfo.collectionInterval = 60_000;
+  const interval: number = ditto.smallPeerInfo.collectionInterval;
+  const doc: JSONObject = await ditto.smallPeerInfo.collectNow();
+  const last: JSONObject | null = await ditto.smallPeerInfo.getDocument();
+  ditto.deviceName = 'typed';
+
+  ditto.setTransportConfig({ big_peer: { urls: ['ws://127.0.0.1:8080/sync'] }, lan: { listen: '127.0.0.1:0', connect: [] } });
+  const urls: string[] | undefined = ditto.transportConfig.big_peer?.urls;
+  ditto.startSync();
+  const active: boolean = ditto.isSyncActive;
+  const port: number = ditto.lanPort;
+  ditto.stopSync();
+
+  const cars: Collection = ditto.store.collection('cars');
+  const id: string = await cars.upsert({ make: 'Volvo' });
+  const car: JSONObject | null = await cars.findByID(id);
+  const all: JSONObject[] = await cars.findAll();
+  const removed: boolean = await cars.remove(id);
+  const names: string[] = await ditto.store.collectionNames();
+  const userScope: SyncScope = await ditto.store.getSyncScope('cars');
+  await ditto.store.setSyncScope('cars', 'SmallPeersOnly');
+  const observer: StoreObserver = cars.observe((change) => {
+    const kind: 'upsert' | 'remove' = change.kind;
+    const body: JSONObject | null = change.document;
+    report(change.collection, change.id, kind, body);
+  });
+  observer.stop();
+  const stopped: boolean = observer.isStopped;
+
+  const key: string = ditto.presence.localPeerKey;
+  const connected: boolean = ditto.presence.isConnectedToBigPeer;
+  for (const peer of ditto.presence.connectedPeers) report(peer.peer_key, peer.device_name, peer.transport, peer.is_big_peer);
+  for (const event of ditto.presence.graph.big_peer_connection_history) report(event.event, event.timestamp, event.reason);
+
+  Logger.enabled = true;
+  Logger.minimumLogLevel = 'Debug';
+  const level: LogLevel = Logger.minimumLogLevel;
+  Logger.setLogFile('/tmp/typed.log');
+  Logger.setLogFile(null);
+  Logger.setConsoleEnabled(false);
+  await Logger.setCustomLogCallback((logLevel: LogLevel, message: string) => report(logLevel, message));
+  await Logger.setCustomLogCallback(null);
+  const lines: number = await Logger.exportToFile('/tmp/typed.jsonl.gz', { ditto, minimumLogLevel: 'Info', since: new Date(0), maxBytes: 1024 });
+  ditto.log('Warning', 'typed');
+
+  try {
+    await ditto.close();
+  } catch (e) {
+    if (e instanceof DittoError) report(e.code, e.status, e.message);
+  }
+  const closed: boolean = ditto.isClosed;
+  const handles: number = Ditto.liveHandleCount();
+  report(version, scope, metadata, text, interval, doc, last, urls, active, port, car, all, removed, names, userScope, stopped, key,
+    connected, level, lines, closed, handles, offline, defaults);
+
+  // Mistakes the types catch.
+  // @ts-expect-error: scope names are case-sensitive
+  await ditto.smallPeerInfo.setSyncScope('bigpeeronly');
+  // @ts-expect-error: Small Peer Info takes only LocalPeerOnly or BigPeerOnly
+  await ditto.smallPeerInfo.setSyncScope('AllPeers');
+  // @ts-expect-error: isEnabled is a boolean
+  ditto.smallPeerInfo.isEnabled = 'yes';
+  // @ts-expect-error: metadata is an object of JSON values
+  ditto.smallPeerInfo.metadata = { when: new Date() };
+  // @ts-expect-error: an online playground needs a token
+  new Ditto({ type: 'onlinePlayground', appID: 'app' });
+  // @ts-expect-error: log levels are capitalised
+  Logger.minimumLogLevel = 'debug';
+  // @ts-expect-error: the presence graph is read-only
+  ditto.presence.graph = ditto.presence.graph;
+  // @ts-expect-error: handles come from the API, not from constructors
+  new StoreObserver();
+}
+
+report(main);
