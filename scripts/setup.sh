@@ -10,6 +10,7 @@ APT_PACKAGES=(
   libsodium-dev zlib1g-dev libcli11-dev libboost-dev libssl-dev
   clang-format clang-tidy
   python3 python3-venv python3-dev
+  libjs-chart.js chromium  # the portal: Chart.js embedded in the Big Peer; headless Chromium for its browser tests
 )
 
 missing=()
