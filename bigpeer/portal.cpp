@@ -113,10 +113,8 @@ HttpResponse Portal::static_file(const HttpRequest& request, std::string_view pa
     response.body() = std::string(file.bytes);
     return response;
   }
-  HttpResponse response{http::status::not_found, 11};
-  response.set(http::field::content_type, "text/plain; charset=utf-8");
-  response.body() = fmt::format("404: the portal has no page {}\n", path.substr(0, 80));
-  return response;
+  // The same JSON 404 as the API's, so a client sees one error format on the whole port.
+  return error_response(http::status::not_found, "not_found", fmt::format("no such endpoint or page: {}", path.substr(0, 80)));
 }
 
 }  // namespace smallpeer::bigpeer

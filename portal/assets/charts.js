@@ -51,10 +51,12 @@ async function refresh() {
     ], { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } });
     table("sdk-data", ["SDK", "Devices"], versions);
     const samples = history.samples;
+    // Points show while there are few samples, so a young history is not an empty chart.
+    const pointRadius = samples.length < 30 ? 3 : 0;
     const labels = samples.map((s) => new Date(s.t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
     show("online", "line", labels, [
-      { label: "Online", data: samples.map((s) => s.online), borderColor: COLORS[1], backgroundColor: COLORS[1], pointRadius: 0, stepped: true },
-      { label: "Total", data: samples.map((s) => s.total), borderColor: COLORS[8], backgroundColor: COLORS[8], pointRadius: 0, stepped: true },
+      { label: "Online", data: samples.map((s) => s.online), borderColor: COLORS[1], backgroundColor: COLORS[1], pointRadius, stepped: true },
+      { label: "Total", data: samples.map((s) => s.total), borderColor: COLORS[8], backgroundColor: COLORS[8], pointRadius, stepped: true },
     ], { scales: { y: { beginAtZero: true, ticks: { precision: 0 } }, x: { ticks: { maxTicksLimit: 12 } } } });
     table("online-data", ["Time", "Online", "Total"], samples.slice(-20).reverse().map((s) => [new Date(s.t).toLocaleString(), s.online, s.total]));
     setStatus($("status"), `${devices.length} devices, ${samples.length} history samples. Updated ${new Date().toLocaleTimeString()}, refreshing every ${REFRESH_MS / 1000} s.`);

@@ -162,7 +162,9 @@ TEST_F(PortalTest, ServesTheEmbeddedFilesWithTheirTypesAndSecurityHeaders) {
   chart_bytes << chart.rdbuf();
   EXPECT_EQ(handle(request(http::verb::get, "/assets/vendor/chart.min.js")).body(), chart_bytes.str());
 
-  EXPECT_EQ(handle(request(http::verb::get, "/nope.html")).result(), http::status::not_found);
+  const auto missing = handle(request(http::verb::get, "/nope.html"));
+  EXPECT_EQ(missing.result(), http::status::not_found);
+  EXPECT_EQ(error_code_of(missing), "not_found");
   EXPECT_EQ(handle(request(http::verb::get, "/assets/../index.html")).result(), http::status::not_found);
   const auto post = handle(request(http::verb::post, "/index.html"));
   EXPECT_EQ(post.result(), http::status::method_not_allowed);

@@ -223,9 +223,17 @@ def test_the_fleet_charts_draw_from_the_fleet_and_its_history(page: Page, big_pe
     assert history["samples"], "the Big Peer samples the fleet at start"
     sample = history["samples"][0]
     assert set(sample) == {"t", "online", "total"} and sample["t"].endswith("Z")
+    # The sampler (every 10 s) sees the fleet come online.
+    deadline = time.monotonic() + 30
+    while not any(s["online"] == 3 and s["total"] == 3 for s in big_peer.get("/api/v1/fleet/history")["samples"]):
+        assert time.monotonic() < deadline, "no fleet history sample shows the three devices online"
+        time.sleep(0.5)
     log_in(page, big_peer)
     page.get_by_role("link", name="Charts").click()
     expect(page.locator("#status")).to_contain_text("3 devices")
+    newest = page.locator("#online-data tbody tr").first.locator("td")
+    expect(newest.nth(1)).to_have_text("3")  # online
+    expect(newest.nth(2)).to_have_text("3")  # total
     expect(page.locator("#platform-data")).to_contain_text("Linux")
     expect(page.locator("#platform-data tbody tr").first).to_contain_text("3")
     expect(page.locator("#sdk-data tbody tr")).to_have_count(1)
