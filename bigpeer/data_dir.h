@@ -24,6 +24,8 @@ class DataDirectory {
   [[nodiscard]] std::filesystem::path store_file() const { return path_ / "bigpeer.sqlite3"; }
   /// The Big Peer's Ed25519 key pair (big_peer_identity.key).
   [[nodiscard]] std::filesystem::path identity_file() const { return path_ / "big_peer_identity.key"; }
+  /// Uploaded log bundles (log-bundles/).
+  [[nodiscard]] std::filesystem::path log_bundle_dir() const { return path_ / "log-bundles"; }
   /// The generated admin token (admin_token, mode 0600).
   [[nodiscard]] std::filesystem::path admin_token_file() const { return path_ / "admin_token"; }
 

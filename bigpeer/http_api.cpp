@@ -8,6 +8,7 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <charconv>
+#include <fstream>
 #include <optional>
 #include <vector>
 
@@ -281,12 +282,25 @@ struct DeviceView {
   }
 };
 
-enum class RouteId { metrics, sync, health, collections, documents, document, devices, device };
+enum class RouteId {
+  metrics,
+  sync,
+  health,
+  collections,
+  documents,
+  document,
+  devices,
+  device,
+  device_log_requests,
+  log_request,
+  log_request_download
+};
 
 struct Route {
   RouteId id;
   bool needs_admin = true;
   std::vector<std::string_view> captures;
+  bool allows_post = false;  // every route answers GET; these also POST
 };
 
 std::optional<Route> match(const std::vector<std::string>& s) {
@@ -301,6 +315,9 @@ std::optional<Route> match(const std::vector<std::string>& s) {
   if (n == 4 && at(0) == "collections" && at(2) == "documents") return Route{RouteId::document, true, {at(1), at(3)}};
   if (n == 1 && at(0) == "devices") return Route{RouteId::devices, true, {}};
   if (n == 2 && at(0) == "devices") return Route{RouteId::device, true, {at(1)}};
+  if (n == 3 && at(0) == "devices" && at(2) == "log-requests") return Route{RouteId::device_log_requests, true, {at(1)}, true};
+  if (n == 2 && at(0) == "log-requests") return Route{RouteId::log_request, true, {at(1)}};
+  if (n == 3 && at(0) == "log-requests" && at(2) == "download") return Route{RouteId::log_request_download, true, {at(1)}};
   return std::nullopt;
 }
 
@@ -312,10 +329,11 @@ HttpResponse error_response(http::status status, std::string_view code, std::str
   return json_response(status, w.take());
 }
 
-HttpApi::HttpApi(const Store& store, const ConnectionRegistry& registry, AdminAuth auth, std::shared_ptr<const Clock> clock,
-                 std::function<std::string()> metrics_text, const Portal* portal)
+HttpApi::HttpApi(const Store& store, const ConnectionRegistry& registry, LogRequests& log_requests, AdminAuth auth,
+                 std::shared_ptr<const Clock> clock, std::function<std::string()> metrics_text, const Portal* portal)
     : store_(store),
       registry_(registry),
+      log_requests_(log_requests),
       auth_(std::move(auth)),
       clock_(std::move(clock)),
       metrics_text_(std::move(metrics_text)),
@@ -329,10 +347,12 @@ HttpResponse HttpApi::handle(const HttpRequest& request) const {
     const Target target = parse_target(to_std(request.target()));
     const auto route = match(target.segments);
     if (!route) throw not_found(fmt::format("no such endpoint: {}", shortened(to_std(request.target()))));
-    if (request.method() != http::verb::get) {
+    const bool post = request.method() == http::verb::post && route->allows_post;
+    if (request.method() != http::verb::get && !post) {
+      const char* allowed = route->allows_post ? "GET, POST" : "GET";
       auto response = error_response(http::status::method_not_allowed, "method_not_allowed",
-                                     fmt::format("{} only answers GET", shortened(to_std(request.target()))));
-      response.set(http::field::allow, "GET");
+                                     fmt::format("{} only answers {}", shortened(to_std(request.target())), allowed));
+      response.set(http::field::allow, allowed);
       return response;
     }
     if (route->needs_admin) {
@@ -495,6 +515,23 @@ HttpResponse HttpApi::handle(const HttpRequest& request) const {
         w.end_object();
         break;
       }
+      case RouteId::device_log_requests: {
+        const std::string key(route->captures[0]);
+        if (post) return create_log_request(key, request);
+        if (!store_.get(kSmallPeerInfoCollection, key) && !registry_.peer(key))
+          throw not_found(fmt::format("no device with peer key '{}'", shortened(key)));
+        w.begin_object().key("log_requests").begin_array();
+        for (const auto& record : log_requests_.for_peer(key)) w.raw(record.to_json());
+        w.end_array().end_object();
+        break;
+      }
+      case RouteId::log_request: {
+        const auto record = log_requests_.get(std::string(route->captures[0]));
+        if (!record) throw not_found(fmt::format("no log request '{}'", shortened(route->captures[0])));
+        return json_response(http::status::ok, record->to_json());
+      }
+      case RouteId::log_request_download:
+        return download_log_bundle(std::string(route->captures[0]));
     }
     return json_response(http::status::ok, w.take());
   } catch (const ApiError& e) {
@@ -507,6 +544,76 @@ HttpResponse HttpApi::handle(const HttpRequest& request) const {
     spdlog::error("http: {} {} failed: {}", to_std(request.method_string()), to_std(request.target()), e.what());
     return error_response(http::status::internal_server_error, "internal", "internal error");
   }
+}
+
+HttpResponse HttpApi::create_log_request(const std::string& peer_key, const HttpRequest& request) const {
+  LogRequestFilters filters;
+  std::chrono::seconds ttl = kDefaultLogRequestTtl;
+  const std::string& body = request.body();
+  if (!body.empty()) {
+    simdjson::dom::parser parser;
+    simdjson::dom::object obj;
+    if (auto err = parser.parse(body.data(), body.size()).get(obj))
+      throw bad_parameter(fmt::format("the body must be a JSON object: {}", simdjson::error_message(err)));
+    for (auto field : obj) {
+      const std::string_view key = field.key;
+      std::string_view text;
+      if (field.value.is_null()) continue;
+      if (key == "min_level") {
+        const auto level = field.value.get(text) ? std::nullopt : parse_log_level(text);
+        if (!level) throw bad_parameter("min_level must be one of error, warning, info, debug, verbose");
+        filters.min_level = *level;
+      } else if (key == "since" || key == "until") {
+        const auto t = field.value.get(text) ? std::nullopt : parse_rfc3339(text);
+        if (!t) throw bad_parameter(fmt::format("{} must be an RFC 3339 time such as 2026-11-26T09:00:00Z", key));
+        (key == "since" ? filters.since : filters.until) = *t;
+      } else if (key == "max_bytes") {
+        uint64_t n = 0;
+        if (field.value.get(n) || n < 1024)
+          throw bad_parameter("max_bytes must be an integer of at least 1024 (bytes of uncompressed log lines)");
+        filters.max_bytes = n;
+      } else if (key == "ttl_seconds") {
+        uint64_t n = 0;
+        if (field.value.get(n) || n < 1 || n > static_cast<uint64_t>(kMaxLogRequestTtl.count()))
+          throw bad_parameter(fmt::format("ttl_seconds must be an integer from 1 to {}", kMaxLogRequestTtl.count()));
+        ttl = std::chrono::seconds(n);
+      } else {
+        throw bad_parameter(fmt::format("unknown field '{}'; expected min_level, since, until, max_bytes, ttl_seconds",
+                                        shortened(key)));
+      }
+    }
+  }
+  if (filters.since && filters.until && *filters.since > *filters.until) throw bad_parameter("since is after until");
+  const auto doc = store_.get(kSmallPeerInfoCollection, peer_key);
+  const auto connection = registry_.peer(peer_key);
+  if (!doc && !connection) throw not_found(fmt::format("no device with peer key '{}'", shortened(peer_key)));
+  std::string device_name = connection ? connection->device_name : "";
+  if (doc) {
+    if (auto name = summarize(doc->json).device_name) device_name = *name;
+  }
+  const auto record = log_requests_.create(peer_key, device_name, filters, ttl, "admin");
+  auto response = json_response(http::status::accepted, record.to_json());
+  response.set(http::field::location, fmt::format("/api/v1/log-requests/{}", record.id));
+  return response;
+}
+
+HttpResponse HttpApi::download_log_bundle(const std::string& id) const {
+  const auto record = log_requests_.get(id);
+  if (!record) throw not_found(fmt::format("no log request '{}'", shortened(id)));
+  if (record->state != LogRequestState::ready) {
+    return error_response(http::status::conflict, "not_ready",
+                          fmt::format("log request {} is {}, not ready{}{}", id, to_string(record->state),
+                                      record->reason.empty() ? "" : ": ", record->reason));
+  }
+  std::ifstream in(log_requests_.bundle_path(id), std::ios::binary);
+  if (!in) throw Error(ErrorCode::io, fmt::format("the bundle of log request {} is missing", id));
+  HttpResponse response{http::status::ok, 11};
+  response.set(http::field::content_type, "application/gzip");
+  response.set(http::field::cache_control, "no-store");
+  response.set(http::field::content_disposition, fmt::format("attachment; filename=\"{}\"", record->file_name()));
+  add_security_headers(response);
+  response.body().assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return response;
 }
 
 }  // namespace smallpeer::bigpeer

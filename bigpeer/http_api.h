@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "bigpeer/admin_auth.h"
+#include "bigpeer/log_requests.h"
 #include "bigpeer/registry.h"
 #include "clock/clock.h"
 #include "store/store.h"
@@ -32,16 +33,22 @@ class Portal;
 /// Answers HTTP requests other than the /sync upgrade. Stateless besides what it reads; thread-safe.
 class HttpApi {
  public:
-  /// Reads from `store` and `registry` (both outlive the API); `metrics_text` renders GET /metrics;
-  /// `portal` (if given, outliving the API) answers the requests that are the portal's first.
-  HttpApi(const Store& store, const ConnectionRegistry& registry, AdminAuth auth, std::shared_ptr<const Clock> clock,
-          std::function<std::string()> metrics_text, const Portal* portal = nullptr);
+  /// Reads from `store` and `registry` and serves `log_requests` (all outlive the API);
+  /// `metrics_text` renders GET /metrics; `portal` (if given, outliving the API) answers the
+  /// requests that are the portal's first.
+  HttpApi(const Store& store, const ConnectionRegistry& registry, LogRequests& log_requests, AdminAuth auth,
+          std::shared_ptr<const Clock> clock, std::function<std::string()> metrics_text, const Portal* portal = nullptr);
   /// The response to `request` (version and keep-alive are the caller's); may wait for the store.
   [[nodiscard]] HttpResponse handle(const HttpRequest& request) const;
 
  private:
+  [[nodiscard]] HttpResponse create_log_request(const std::string& peer_key, const HttpRequest& request) const;
+  [[nodiscard]] HttpResponse download_log_bundle(const std::string& id) const;
+
+ private:
   const Store& store_;
   const ConnectionRegistry& registry_;
+  LogRequests& log_requests_;
   AdminAuth auth_;
   std::shared_ptr<const Clock> clock_;
   std::function<std::string()> metrics_text_;

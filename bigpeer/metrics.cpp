@@ -35,6 +35,11 @@ std::string render_prometheus(const BigPeerMetrics& m, const MetricsGauges& g) {
   append_metric(out, "smallpeer_ingest_queue_documents", "gauge", "Documents received and not yet committed.",
                 g.ingest_queue_documents);
   append_metric(out, "smallpeer_http_requests_total", "counter", "HTTP requests answered.", read(m.http_requests));
+  if (!g.log_requests_by_state.empty()) {
+    out += "# HELP smallpeer_log_requests Log requests by state.\n# TYPE smallpeer_log_requests gauge\n";
+    for (const auto& [state, count] : g.log_requests_by_state)
+      fmt::format_to(std::back_inserter(out), "smallpeer_log_requests{{state=\"{}\"}} {}\n", state, count);
+  }
   return out;
 }
 

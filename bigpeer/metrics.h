@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace smallpeer::bigpeer {
@@ -26,6 +27,7 @@ struct BigPeerMetrics {
 struct MetricsGauges {
   uint64_t connections = 0;             // live authenticated sessions
   uint64_t ingest_queue_documents = 0;  // received, not yet committed
+  std::map<std::string, uint64_t> log_requests_by_state;  // "pending" -> count, ...
 };
 
 /// The Prometheus text exposition format (version 0.0.4) of `metrics` and `gauges`.

@@ -25,6 +25,14 @@ void ConnectionRegistry::attach(ConnectionId id, std::shared_ptr<sync::Session> 
   if (late) late->close("the Big Peer is shutting down");
 }
 
+std::shared_ptr<sync::Session> ConnectionRegistry::session_of(const std::string& peer_key) const {
+  std::lock_guard lock(mutex_);
+  const auto peer = peers_.find(peer_key);
+  if (peer == peers_.end() || peer->second.sessions == 0) return nullptr;
+  const auto it = connections_.find(peer->second.newest);
+  return it == connections_.end() ? nullptr : it->second.session;
+}
+
 void ConnectionRegistry::established(ConnectionId id, const sync::Hello& remote, TimePoint now) {
   std::lock_guard lock(mutex_);
   const auto it = connections_.find(id);

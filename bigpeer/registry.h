@@ -54,6 +54,8 @@ class ConnectionRegistry {
   [[nodiscard]] std::map<std::string, PeerConnectionState> peers() const;
   /// One peer's state, or nullopt if it has not connected since start.
   [[nodiscard]] std::optional<PeerConnectionState> peer(const std::string& peer_key) const;
+  /// The newest authenticated session of `peer_key`, or nullptr if it is offline.
+  [[nodiscard]] std::shared_ptr<sync::Session> session_of(const std::string& peer_key) const;
   /// Authenticated sessions now.
   [[nodiscard]] size_t established_count() const;
 

@@ -90,18 +90,24 @@ BigPeer::BigPeer(BigPeerOptions options)
   }
   tls_ = make_tls_context(options_);
   ingest_ = std::make_unique<IngestQueue>(*store_, metrics_);
+  log_requests_ = std::make_unique<LogRequests>(*store_, data_dir_.log_bundle_dir(), registry_, clock_);
   io_ = std::make_unique<net::io_context>(static_cast<int>(std::max(1u, options_.threads)));
   api_threads_ = std::make_unique<net::thread_pool>(std::max(1u, options_.api_threads));
   fleet_history_ = std::make_unique<FleetHistory>([this] { return count_fleet(); }, clock_);
   const AdminAuth auth(admin_token_);  // the API's and the portal's copies share the login sessions
   portal_ = std::make_unique<Portal>(auth, *fleet_history_, tls_ != nullptr);
   api_ = std::make_unique<HttpApi>(
-      *store_, registry_, auth, clock_,
-      [this] { return render_prometheus(metrics_, {registry_.established_count(), ingest_->queued_documents()}); },
+      *store_, registry_, *log_requests_, auth, clock_,
+      [this] {
+        MetricsGauges gauges{registry_.established_count(), ingest_->queued_documents(), {}};
+        for (const auto& [state, count] : log_requests_->counts()) gauges.log_requests_by_state[std::string(to_string(state))] = count;
+        return render_prometheus(metrics_, gauges);
+      },
       portal_.get());
   sync_ =
       std::make_unique<SyncEndpoint>(SyncEndpointConfig{options_.app_id, options_.app_token, &identity_, store_.get(),
-                                                        ingest_.get(), &registry_, &metrics_, clock_, io_->get_executor(), tls_});
+                                                        ingest_.get(), &registry_, log_requests_.get(), &metrics_, clock_,
+                                                        io_->get_executor(), tls_});
   services_ = HttpServices{api_.get(), api_threads_.get(), sync_.get(), &metrics_, tls_.get()};
 }
 
@@ -171,6 +177,8 @@ void BigPeer::listen() {
   }
   work_.emplace(io_->get_executor());
   accept_next();
+  expiry_timer_.emplace(net::make_strand(*io_));
+  expire_log_requests();
   threads_.reserve(std::max(1u, options_.threads));
   for (unsigned i = 0; i < std::max(1u, options_.threads); ++i) threads_.emplace_back([this] { io_->run(); });
 }
@@ -192,6 +200,19 @@ void BigPeer::accept_next() {
     socket.set_option(tcp::no_delay(true), ignored);
     serve_http(std::move(socket), services_);
     accept_next();
+  });
+}
+
+// Once a second: requests nobody picked up within their time to live become `expired`.
+void BigPeer::expire_log_requests() {
+  try {
+    log_requests_->expire_due();
+  } catch (const std::exception& e) {
+    spdlog::error("logs: expiring log requests failed: {}", e.what());
+  }
+  expiry_timer_->expires_after(std::chrono::seconds(1));
+  expiry_timer_->async_wait([this](boost::system::error_code ec) {
+    if (!ec && !shut_down_) expire_log_requests();
   });
 }
 
@@ -242,6 +263,7 @@ BigPeer::~BigPeer() {
   // sessions) go with it, while the store and the endpoint they use still exist.
   signals_.reset();
   accept_backoff_.reset();
+  expiry_timer_.reset();
   acceptor_.reset();
   io_.reset();
   api_threads_.reset();

@@ -82,6 +82,7 @@ class BigPeer {
  private:
   void listen();
   void accept_next();
+  void expire_log_requests();
   /// Online and total devices now, for the fleet history.
   [[nodiscard]] FleetSample count_fleet() const;
 
@@ -96,6 +97,7 @@ class BigPeer {
   BigPeerMetrics metrics_;
   ConnectionRegistry registry_;
   std::unique_ptr<IngestQueue> ingest_;
+  std::unique_ptr<LogRequests> log_requests_;
   std::unique_ptr<FleetHistory> fleet_history_;
   std::unique_ptr<Portal> portal_;
   std::unique_ptr<HttpApi> api_;
@@ -108,6 +110,7 @@ class BigPeer {
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
   std::optional<boost::asio::steady_timer> accept_backoff_;
+  std::optional<boost::asio::steady_timer> expiry_timer_;
   std::optional<boost::asio::signal_set> signals_;
   boost::asio::ip::tcp::endpoint endpoint_;
   std::vector<std::thread> threads_;

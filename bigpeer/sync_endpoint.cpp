@@ -90,8 +90,10 @@ sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionI
   ConnectionRegistry* registry = config_.registry;
   BigPeerMetrics* metrics = config_.metrics;
   auto clock = config_.clock;
-  c.on_established = [registry, metrics, clock, id](const sync::Hello& remote) {
+  LogRequests* logs = config_.log_requests;
+  c.on_established = [registry, metrics, clock, logs, id](sync::Session& session, const sync::Hello& remote) {
     registry->established(id, remote, clock->now());
+    logs->on_established(session, remote.peer_key);
     BigPeerMetrics::add(metrics->sessions);
     spdlog::info("sync: {} ({}, {} {}) connected", remote.peer_key, remote.device_name, remote.sdk_language, remote.sdk_version);
   };
@@ -101,6 +103,16 @@ sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionI
     spdlog::info("sync: session with {} ended: {}", removed.peer_key.empty() ? "a small peer" : removed.peer_key, end.reason);
     // The session is running this callback; let the last reference go after it returns.
     if (removed.session) boost::asio::post(executor, [session = std::move(removed.session)] {});
+  };
+  // Log frames arrive only after authentication, so remote() is set.
+  c.on_log_chunk = [logs](sync::Session& session, const sync::LogChunk& chunk) {
+    logs->on_chunk(session, session.remote()->peer_key, chunk);
+  };
+  c.on_log_offer = [logs](sync::Session& session, const sync::LogOffer& offer) {
+    logs->on_offer(session, session.remote()->peer_key, offer);
+  };
+  c.on_log_result = [logs](sync::Session& session, const sync::LogResult& result) {
+    logs->on_result(session.remote()->peer_key, result);
   };
   c.on_violation = [metrics](const std::string& why) {
     BigPeerMetrics::add(metrics->rule_violations);

@@ -14,6 +14,7 @@
 
 #include "bigpeer/http_api.h"
 #include "bigpeer/ingest.h"
+#include "bigpeer/log_requests.h"
 #include "bigpeer/metrics.h"
 #include "bigpeer/registry.h"
 #include "clock/clock.h"
@@ -32,6 +33,7 @@ struct SyncEndpointConfig {
   Store* store = nullptr;
   IngestQueue* ingest = nullptr;
   ConnectionRegistry* registry = nullptr;
+  LogRequests* log_requests = nullptr;
   BigPeerMetrics* metrics = nullptr;
   std::shared_ptr<const Clock> clock;
   boost::asio::any_io_executor executor;           // where ended sessions are released

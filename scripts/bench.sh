@@ -2,6 +2,7 @@
 # Runs the benchmarks under bench/ on an optimised build and prints their figures:
 #   1. smallpeer_core_bench   (Google Benchmark: store upserts, SPI collection cycles)
 #   2. smallpeer_ingest_bench (a real Big Peer fed by a 1,000-peer fleet, against the store ceiling)
+#   3. bench/python_call_bench.py (Python property get/set against the same C call)
 # Arguments starting with --benchmark_ go to the core bench (e.g. --benchmark_filter=Collection),
 # all others to the ingest bench (e.g. --peers 200 --seconds 10).
 set -euo pipefail
@@ -17,13 +18,21 @@ done
 jobs="${SMALLPEER_BUILD_JOBS:-$(nproc)}"
 echo "bench: configuring and building the release preset (-j${jobs})"
 cmake --preset release -DSMALLPEER_BUILD_BENCH=ON -DSMALLPEER_BUILD_TOOLS=ON >/dev/null
-cmake --build --preset release -j"${jobs}" --target smallpeer_core_bench smallpeer_ingest_bench smallpeer_cli
+cmake --build --preset release -j"${jobs}" --target smallpeer_core_bench smallpeer_ingest_bench smallpeer_cli \
+  smallpeer_capi_call_bench
 
 echo
-echo "bench: [1/2] smallpeer_core_bench"
+echo "bench: [1/3] smallpeer_core_bench"
 build/release/bench/smallpeer_core_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
   ${core_args[@]+"${core_args[@]}"}
 
 echo
-echo "bench: [2/2] smallpeer_ingest_bench ${ingest_args[*]+${ingest_args[*]}}"
+echo "bench: [2/3] smallpeer_ingest_bench ${ingest_args[*]+${ingest_args[*]}}"
 build/release/bench/smallpeer_ingest_bench ${ingest_args[@]+"${ingest_args[@]}"}
+
+echo
+echo "bench: [3/3] python_call_bench (Python property vs the same C call)"
+# shellcheck source=python_env.sh
+source scripts/python_env.sh
+python_env_install
+"$PY" bench/python_call_bench.py --c-bench build/release/bench/smallpeer_capi_call_bench

@@ -7,12 +7,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-VENV="$ROOT/.venv"
-[[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
-PY="$VENV/bin/python"
-export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
-export PIP_DISABLE_PIP_VERSION_CHECK=1
-"$PY" -m pip install -q ./python pytest mypy
+# shellcheck source=python_env.sh
+source "$ROOT/scripts/python_env.sh"
+python_env_install pytest mypy
 
 export SMALLPEER_CLI="${SMALLPEER_CLI:-$ROOT/build/dev/tools/smallpeer}"
 [[ -x "$SMALLPEER_CLI" ]] || { echo "python_test: $SMALLPEER_CLI not found (build the dev preset first)" >&2; exit 1; }

@@ -288,7 +288,14 @@ PYBIND11_MODULE(_smallpeer, m) {
              }));
              return lines;
            },
-           py::arg("path"), py::arg("options_json") = py::none());
+           py::arg("path"), py::arg("options_json") = py::none())
+      .def("send_logs",
+           [](Ditto &d, std::optional<std::string> options) {
+             char *id = nullptr;
+             check(nogil([&] { return sp_ditto_send_logs(d.h(), options ? options->c_str() : nullptr, &id); }));
+             return take_string(id);
+           },
+           py::arg("options_json") = py::none());
 
   // Logger (process-wide)
   m.def("logger_set_enabled", [](bool on) { check(nogil([&] { return sp_logger_set_enabled(on); })); });

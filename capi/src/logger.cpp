@@ -123,4 +123,11 @@ SP_API sp_status_t sp_ditto_export_logs(sp_ditto_t* ditto, const char* path, con
   });
 }
 
+SP_API sp_status_t sp_ditto_send_logs(sp_ditto_t* ditto, const char* options_json, char** out_request_id) {
+  return guard([&] {
+    const auto id = engine(ditto).send_logs(parse_export_options(options_json));
+    if (out_request_id != nullptr) *out_request_id = to_c_string(id);
+  });
+}
+
 }  // extern "C"

@@ -21,6 +21,7 @@ constexpr auto kLockFile = "smallpeer.lock";
 constexpr auto kIdentityFile = "peer_identity.key";
 constexpr auto kStoreFile = "store.sqlite3";
 constexpr auto kLogDirectory = "logs";
+constexpr auto kLogOutboxDirectory = "log-outbox";
 constexpr auto kTransportConfigSetting = "sync.transport_config";
 constexpr std::string_view kScopeSettingPrefix = "sync.scope/";
 constexpr std::chrono::milliseconds kConnectivityDebounce{1000};
@@ -78,6 +79,7 @@ Ditto::Ditto(DittoConfig config) : config_(std::move(config)) {
     peer_key_ = identity_.peer_key();
     scheduler_ = config_.scheduler ? config_.scheduler : std::make_shared<AsioScheduler>();
     log_ = std::make_unique<EngineLog>(dir / kLogDirectory, peer_key_, scheduler_->clock(), config_.log_limits);
+    log_outbox_ = std::make_unique<sync::LogOutbox>(dir / kLogOutboxDirectory, *log_);
     store_ = Store::open(dir / kStoreFile, std::make_shared<HybridLogicalClock>(scheduler_->clock()), peer_key_);
     spi_ = std::make_shared<SmallPeerInfoCollector>(
         SpiSources{
@@ -111,6 +113,7 @@ Ditto::Ditto(DittoConfig config) : config_(std::move(config)) {
         .sdk_language = config_.sdk_language,
         .device_name = [this] { return spi_->device_name(); },
         .scope_of = [this](std::string_view collection) { return scope_of(collection); },
+        .log_outbox = *log_outbox_,
     });
     if (auto saved = store_->setting(kTransportConfigSetting)) sync_->set_config(sync::TransportConfig::parse(*saved));
     // Reaching or losing the Big Peer is news the fleet should see soon, but not once per flap.
@@ -206,6 +209,15 @@ void Ditto::unobserve(Store::ObserverId id) {
 
 void Ditto::log(LogLevel level, std::string_view component, std::string_view message) {
   guarded([&] { log_->log(level, component, message); });
+}
+
+std::string Ditto::send_logs(const LogExportOptions& options) {
+  return guarded([&] {
+    const auto entry = log_outbox_->create_device_bundle(options);
+    log_->log(LogLevel::info, "logs", fmt::format("log bundle {} ({} bytes) queued for the Big Peer", entry.id, entry.size));
+    sync_->offer_log_bundle(entry);
+    return entry.id;
+  });
 }
 
 LogExportResult Ditto::export_logs(const std::filesystem::path& out, const LogExportOptions& options) {

@@ -80,6 +80,9 @@ class Ditto {
   void log(LogLevel level, std::string_view component, std::string_view message);
   /// Exports this instance's engine logs to a gzip JSON Lines file.
   LogExportResult export_logs(const std::filesystem::path& out, const LogExportOptions& options);
+  /// Builds a log bundle now and sends it to the Big Peer on the app's own initiative (at once if
+  /// connected, else on the next connection); returns the bundle's request id ("dev_...").
+  std::string send_logs(const LogExportOptions& options);
   /// The active transport configuration as JSON, secrets removed.
   std::string transport_config_json() const;
   /// Validates, persists and applies a transport configuration (see sync::TransportConfig).
@@ -117,6 +120,7 @@ class Ditto {
   Presence presence_;
   std::shared_ptr<Scheduler> scheduler_;
   std::unique_ptr<EngineLog> log_;
+  std::unique_ptr<sync::LogOutbox> log_outbox_;
   std::unique_ptr<Store> store_;
   std::shared_ptr<SmallPeerInfoCollector> spi_;
   mutable std::mutex scopes_mutex_;

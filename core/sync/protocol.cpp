@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace smallpeer::sync {
 
 namespace {
@@ -143,7 +145,40 @@ struct Encoder {
     w.str(e.message);
     return w.finish(FrameType::error);
   }
+  std::string operator()(const LogRequest& q) const {
+    Writer w;
+    w.str(q.request_id);
+    w.u8(q.min_level);
+    w.str(q.since);
+    w.str(q.until);
+    w.u64(q.max_bytes);
+    w.u64(q.resume_offset);
+    return w.finish(FrameType::log_request);
+  }
+  std::string operator()(const LogChunk& c) const {
+    Writer w;
+    w.str(c.request_id);
+    w.u64(c.offset);
+    w.u64(c.total);
+    w.str(c.data);
+    return w.finish(FrameType::log_chunk);
+  }
+  std::string operator()(const LogResult& r) const {
+    Writer w;
+    w.str(r.request_id);
+    w.u8(r.ok ? 1 : 0);
+    w.str(r.reason);
+    return w.finish(FrameType::log_result);
+  }
+  std::string operator()(const LogOffer& o) const {
+    Writer w;
+    w.str(o.request_id);
+    w.u64(o.total);
+    w.u8(o.device_initiated ? 1 : 0);
+    return w.finish(FrameType::log_offer);
+  }
 };
+
 
 // The smallest encoded sizes, so a forged count cannot make us allocate more than the frame holds.
 constexpr size_t kMinCursorBytes = 4 + 8;
@@ -212,11 +247,60 @@ std::optional<Frame> decode_payload(FrameType type, Reader& r) {
       e.message = r.str();
       return e;
     }
+    case FrameType::log_request: {
+      LogRequest q;
+      q.request_id = r.str();
+      q.min_level = r.u8();
+      q.since = r.str();
+      q.until = r.str();
+      q.max_bytes = r.u64();
+      q.resume_offset = r.u64();
+      if (r.ok() && (!is_valid_log_request_id(q.request_id) || q.min_level < 1 || q.min_level > 5)) return std::nullopt;
+      return q;
+    }
+    case FrameType::log_chunk: {
+      LogChunk c;
+      c.request_id = r.str();
+      c.offset = r.u64();
+      c.total = r.u64();
+      c.data = r.str();
+      if (r.ok() && (!is_valid_log_request_id(c.request_id) || c.data.size() > kMaxLogChunkBytes || c.offset > c.total ||
+                     c.data.size() > c.total - c.offset))
+        return std::nullopt;
+      return c;
+    }
+    case FrameType::log_result: {
+      LogResult res;
+      res.request_id = r.str();
+      const uint8_t ok = r.u8();
+      if (ok > 1) return std::nullopt;
+      res.ok = ok == 1;
+      res.reason = r.str();
+      if (r.ok() && !is_valid_log_request_id(res.request_id)) return std::nullopt;
+      return res;
+    }
+    case FrameType::log_offer: {
+      LogOffer o;
+      o.request_id = r.str();
+      o.total = r.u64();
+      const uint8_t device = r.u8();
+      if (device > 1) return std::nullopt;
+      o.device_initiated = device == 1;
+      if (r.ok() && !is_valid_log_request_id(o.request_id)) return std::nullopt;
+      return o;
+    }
   }
   return std::nullopt;
 }
 
 }  // namespace
+
+bool is_valid_log_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
 
 std::string encode(const Frame& frame) { return std::visit(Encoder{}, frame); }
 
@@ -236,7 +320,7 @@ std::optional<Frame> decode(std::string_view bytes, std::string& error) {
     return std::nullopt;
   }
   const auto type = static_cast<uint8_t>(bytes[4]);
-  if (type < static_cast<uint8_t>(FrameType::hello) || type > static_cast<uint8_t>(FrameType::error)) {
+  if (type < static_cast<uint8_t>(FrameType::hello) || type > static_cast<uint8_t>(FrameType::log_offer)) {
     error = fmt::format("unknown frame type {}", type);
     return std::nullopt;
   }
@@ -260,7 +344,8 @@ std::string auth_message(const std::array<unsigned char, 32>& nonce, std::string
 }
 
 std::string_view frame_name(const Frame& frame) {
-  static constexpr std::string_view kNames[] = {"hello", "auth", "auth_result", "cursors", "docs", "ack", "error"};
+  static constexpr std::string_view kNames[] = {"hello",  "auth",      "auth_result", "cursors",    "docs",     "ack",
+                                                   "error",  "log_request", "log_chunk", "log_result", "log_offer"};
   return kNames[frame.index()];
 }
 

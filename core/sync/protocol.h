@@ -8,6 +8,13 @@
 // and an Ed25519 signature over the other side's nonce) -> AUTH_RESULT both ways -> CURSORS both
 // ways -> DOCS/ACK in both directions for as long as it lives. Anything out of that order, an
 // unknown type, a malformed payload or an oversized frame ends the connection.
+//
+// Log requests (SPEC section 6) ride on an established small peer <-> Big Peer connection:
+//   Big Peer -> peer: LOG_REQUEST (build or resume a bundle, send from resume_offset), LOG_RESULT
+//                     (the bundle is stored, or refused: the peer deletes its copy)
+//   peer -> Big Peer: LOG_CHUNK (bytes at an offset of a bundle of known size), LOG_OFFER (a bundle
+//                     waiting in the peer's outbox, e.g. one it sent on its own initiative)
+// Any of them on a LAN link, or in the wrong direction, is a protocol violation.
 #pragma once
 
 #include <array>
@@ -37,6 +44,10 @@ enum class FrameType : uint8_t {
   docs = 5,
   ack = 6,
   error = 7,
+  log_request = 8,
+  log_chunk = 9,
+  log_result = 10,
+  log_offer = 11,
 };
 
 /// First frame each side sends.
@@ -87,9 +98,49 @@ struct ErrorFrame {
   std::string message;
 };
 
-/// Any decoded frame.
-using Frame = std::variant<Hello, Auth, AuthResult, Cursors, Docs, Ack, ErrorFrame>;
+/// Log chunks carry at most this many bytes of a bundle.
+inline constexpr uint32_t kMaxLogChunkBytes = 1024 * 1024;
 
+/// Big Peer -> small peer: send the log bundle `request_id` (building it with these filters if the
+/// peer has no copy yet), starting at byte `resume_offset`.
+struct LogRequest {
+  std::string request_id;
+  uint8_t min_level = 5;   // LogLevel value: keep this level and more severe
+  std::string since;       // RFC 3339, or empty for no lower bound
+  std::string until;       // RFC 3339, or empty for no upper bound
+  uint64_t max_bytes = 0;  // cap on uncompressed bytes, 0 for none
+  uint64_t resume_offset = 0;
+};
+
+/// Small peer -> Big Peer: bytes [offset, offset + data.size()) of a bundle of `total` bytes.
+struct LogChunk {
+  std::string request_id;
+  uint64_t offset = 0;
+  uint64_t total = 0;
+  std::string data;
+};
+
+/// Either direction: the bundle's upload ended. From the Big Peer: stored (ok) or refused (the peer
+/// drops its copy either way). From a small peer: it could not build the bundle (ok = false).
+struct LogResult {
+  std::string request_id;
+  bool ok = false;
+  std::string reason;
+};
+
+/// Small peer -> Big Peer: a bundle of `total` bytes waits in the outbox; `device_initiated` when
+/// the app asked to send it (the Big Peer then creates the request if it does not know it).
+struct LogOffer {
+  std::string request_id;
+  uint64_t total = 0;
+  bool device_initiated = false;
+};
+
+/// Any decoded frame.
+using Frame = std::variant<Hello, Auth, AuthResult, Cursors, Docs, Ack, ErrorFrame, LogRequest, LogChunk, LogResult, LogOffer>;
+
+/// True for a usable log request id: 1-64 bytes of [A-Za-z0-9_-] (it names files on both sides).
+bool is_valid_log_request_id(std::string_view id);
 /// Encodes a frame, length prefix included.
 std::string encode(const Frame& frame);
 /// Decodes one whole frame (length prefix included); nullopt with `error` set if malformed.

@@ -143,6 +143,8 @@ void Session::on_frame(std::string bytes) {
             on_docs(std::move(f));
           } else if constexpr (std::is_same_v<T, Ack>) {
             on_ack(f);
+          } else {
+            on_log_frame(f);
           }
         }
       },
@@ -225,7 +227,7 @@ void Session::maybe_established() {
   observer_ = sends_system ? config_.store->observe_all(on_change) : config_.store->observe_user_collections(on_change);
   log(LogLevel::info, fmt::format("connected to {} {} ({}) at {}", role_name(remote_->role), remote_->peer_key, remote_->device_name,
                                   channel_->remote_address()));
-  if (config_.on_established) config_.on_established(*remote_);
+  if (config_.on_established) config_.on_established(*this, *remote_);
 }
 
 bool Session::may_ever_send(std::string_view collection) const {
@@ -272,6 +274,39 @@ void Session::pump() {
 void Session::on_ack(const Ack& ack) {
   if (in_flight_.erase(ack.batch_id) == 0) return fail(fmt::format("ack for unknown batch {}", ack.batch_id), true);
   pump();
+}
+
+template <typename T>
+void Session::on_log_frame(const T& frame) {
+  const bool from_big_peer = remote_->role == PeerRole::big_peer;
+  const bool to_big_peer = config_.local_role == PeerRole::big_peer;
+  const char* name = nullptr;
+  bool allowed = false;
+  if constexpr (std::is_same_v<T, LogRequest>) {
+    name = "log_request";
+    allowed = from_big_peer && config_.on_log_request;
+    if (allowed) config_.on_log_request(*this, frame);
+  } else if constexpr (std::is_same_v<T, LogChunk>) {
+    name = "log_chunk";
+    allowed = to_big_peer && config_.on_log_chunk;
+    if (allowed) config_.on_log_chunk(*this, frame);
+  } else if constexpr (std::is_same_v<T, LogOffer>) {
+    name = "log_offer";
+    allowed = to_big_peer && config_.on_log_offer;
+    if (allowed) config_.on_log_offer(*this, frame);
+  } else {
+    static_assert(std::is_same_v<T, LogResult>);
+    name = "log_result";
+    allowed = (from_big_peer || to_big_peer) && config_.on_log_result;
+    if (allowed) config_.on_log_result(*this, frame);
+  }
+  if (!allowed) fail(fmt::format("unexpected {} frame on this link", name), true);
+}
+
+bool Session::send_log_frame(Frame frame) {
+  if (!established()) return false;
+  channel_->send(encode(frame));
+  return true;
 }
 
 void Session::on_docs(Docs docs) {

@@ -31,6 +31,8 @@ inline constexpr size_t kMaxBatchesInFlight = 4;
 /// Time allowed for the handshake before the connection is dropped.
 inline constexpr std::chrono::seconds kHandshakeTimeout{10};
 
+class Session;
+
 /// Why a session ended.
 struct SessionEnd {
   std::string reason;
@@ -57,12 +59,20 @@ struct SessionConfig {
   std::function<void(std::vector<Document> docs, std::vector<std::pair<std::string, std::string>> cursors,
                       std::function<void(std::exception_ptr)> done)>
       apply;
-  /// Called once both sides are authenticated.
-  std::function<void(const Hello& remote)> on_established;
+  /// Called once both sides are authenticated, on the session's strand.
+  std::function<void(Session& session, const Hello& remote)> on_established;
   /// Called once when the session ends (after on_established or not).
   std::function<void(const SessionEnd& end)> on_closed;
   /// Called for a rule violation by the other side, before the connection is dropped.
   std::function<void(const std::string& why)> on_violation;
+  /// Log request frames (protocol.h), called on the session's strand once established. Each is
+  /// accepted only on a small peer <-> Big Peer link in its own direction, and only if its handler
+  /// is set here; anything else is a protocol violation. A small peer sets on_log_request and
+  /// on_log_result; the Big Peer sets on_log_chunk, on_log_offer and on_log_result.
+  std::function<void(Session& session, const LogRequest&)> on_log_request;
+  std::function<void(Session& session, const LogChunk&)> on_log_chunk;
+  std::function<void(Session& session, const LogOffer&)> on_log_offer;
+  std::function<void(Session& session, const LogResult&)> on_log_result;
 };
 
 /// A running session. Thread-safe; all protocol work happens on the channel's strand.
@@ -79,6 +89,12 @@ class Session : public std::enable_shared_from_this<Session> {
   [[nodiscard]] bool established() const;
   /// "ip:port" of the other end.
   [[nodiscard]] std::string remote_address() const { return channel_->remote_address(); }
+  /// Queues a log request frame (from any thread) if the session is established; false otherwise.
+  bool send_log_frame(Frame frame);
+  /// Bytes queued on the connection and not yet written (for pacing uploads).
+  [[nodiscard]] size_t pending_bytes() const { return channel_->pending_bytes(); }
+  /// The session's strand: timers that drive it must run here.
+  [[nodiscard]] boost::asio::any_io_executor executor() const { return channel_->executor(); }
 
   Session(SessionConfig config, std::shared_ptr<FrameChannel> channel);  // use start()
 
@@ -93,6 +109,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_cursors(const Cursors& cursors);
   void on_docs(Docs docs);
   void on_ack(const Ack& ack);
+  template <typename T>
+  void on_log_frame(const T& frame);
   void maybe_established();
   void pump();
   void on_local_change(const std::string& collection);

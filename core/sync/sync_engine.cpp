@@ -86,6 +86,23 @@ TransportConfig TransportConfig::parse(std::string_view json) {
           throw Error(ErrorCode::invalid_argument, fmt::format("unknown transport config field 'lan.{}'", k));
         }
       });
+    } else if (key == "log_upload") {
+      for_each_field(value, "log_upload", [&](std::string_view k, simdjson::dom::element v) {
+        uint64_t n = 0;
+        if (k == "chunk_bytes") {
+          if (v.get(n) || n < 1024 || n > kMaxLogChunkBytes)
+            throw Error(ErrorCode::invalid_argument,
+                        fmt::format("transport config field 'log_upload.chunk_bytes' must be an integer from 1024 to {}", kMaxLogChunkBytes));
+          config.log_upload.chunk_bytes = static_cast<uint32_t>(n);
+        } else if (k == "max_bytes_per_second") {
+          if (v.get(n))
+            throw Error(ErrorCode::invalid_argument,
+                        "transport config field 'log_upload.max_bytes_per_second' must be a non-negative integer (0: no cap)");
+          config.log_upload.max_bytes_per_second = n;
+        } else {
+          throw Error(ErrorCode::invalid_argument, fmt::format("unknown transport config field 'log_upload.{}'", k));
+        }
+      });
     } else {
       throw Error(ErrorCode::invalid_argument, fmt::format("unknown transport config field '{}'", key));
     }
@@ -107,7 +124,13 @@ std::string TransportConfig::to_json() const {
   }
   w.key("connect").begin_array();
   for (const auto& address : lan_connect) w.value(address);
-  w.end_array().end_object().end_object();
+  w.end_array().end_object();
+  const LogUploadSettings defaults;
+  if (log_upload.chunk_bytes != defaults.chunk_bytes || log_upload.max_bytes_per_second != defaults.max_bytes_per_second) {
+    w.key("log_upload").begin_object().key("chunk_bytes").value(static_cast<uint64_t>(log_upload.chunk_bytes));
+    w.key("max_bytes_per_second").value(log_upload.max_bytes_per_second).end_object();
+  }
+  w.end_object();
   return w.take();
 }
 
@@ -138,6 +161,11 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
   std::vector<std::shared_ptr<Connector>> connectors;
 
   State(SyncDependencies d, Backoff b) : deps(std::move(d)), backoff(b) {}
+
+  TransportConfig config_copy() const {
+    std::lock_guard lock(mutex);
+    return config;
+  }
 
   bool current(uint64_t gen) const {
     std::lock_guard lock(mutex);
@@ -197,6 +225,7 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
       bool ended = false;
       std::string peer_key;
       bool big_peer = false;
+      std::shared_ptr<LogUploader> uploader;  // Big Peer links only; strand only
     };
     auto track = std::make_shared<Track>();
     std::weak_ptr<State> weak = shared_from_this();
@@ -210,21 +239,35 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
     config.store = &deps.store;
     config.log = &deps.log;
     config.scope_of = deps.scope_of;
-    config.on_established = [weak, track, transport, connector](const Hello& remote) {
+    config.on_established = [weak, track, transport, connector](Session& session, const Hello& remote) {
       auto self = weak.lock();
       if (!self) return;
+      std::shared_ptr<LogUploader> uploader;
+      if (remote.role == PeerRole::big_peer)
+        uploader = std::make_shared<LogUploader>(session.weak_from_this(), self->deps.log_outbox, self->deps.log,
+                                                 self->config_copy().log_upload);
       {
         std::lock_guard lock(self->mutex);
         track->established = true;
         track->peer_key = remote.peer_key;
         track->big_peer = remote.role == PeerRole::big_peer;
+        track->uploader = uploader;
       }
+      if (uploader) uploader->start();
       if (connector) connector->delay = std::chrono::milliseconds(0);  // healthy again: retry fast next time
       if (track->big_peer)
         self->deps.presence.record_big_peer_event({BigPeerConnectionEvent::Kind::connected, std::chrono::system_clock::now(), ""});
       self->deps.presence.add_peer({remote.peer_key, remote.device_name, transport, track->big_peer});
     };
+    // Log request frames arrive on the strand, after on_established: the uploader is there.
+    config.on_log_request = [track](Session&, const LogRequest& request) {
+      if (track->uploader) track->uploader->on_request(request);
+    };
+    config.on_log_result = [track](Session&, const LogResult& result) {
+      if (track->uploader) track->uploader->on_result(result);
+    };
     config.on_closed = [weak, track, transport, connector, gen](const SessionEnd& end) {
+      if (track->uploader) track->uploader->stop();
       auto self = weak.lock();
       if (!self) return;
       if (track->established) {
@@ -354,6 +397,19 @@ bool SyncEngine::running() const {
 uint16_t SyncEngine::lan_port() const {
   std::lock_guard lock(state_->mutex);
   return state_->lan_port;
+}
+
+void SyncEngine::offer_log_bundle(const LogOutbox::Entry& entry) {
+  std::vector<std::shared_ptr<Session>> sessions;
+  {
+    std::lock_guard lock(state_->mutex);
+    sessions.assign(state_->sessions.begin(), state_->sessions.end());
+  }
+  // Only Big Peer links carry log frames; the Big Peer answers an offer with a LOG_REQUEST.
+  for (const auto& session : sessions) {
+    const auto remote = session->remote();
+    if (remote && remote->role == PeerRole::big_peer) session->send_log_frame(LogOffer{entry.id, entry.size, entry.device_initiated});
+  }
 }
 
 }  // namespace smallpeer::sync

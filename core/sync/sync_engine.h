@@ -18,6 +18,7 @@
 #include "rules/sync_scope.h"
 #include "runtime/runtime.h"
 #include "store/store.h"
+#include "sync/log_upload.h"
 
 namespace smallpeer::sync {
 
@@ -25,12 +26,14 @@ class Session;
 
 /// Where a small peer connects and listens. JSON:
 /// {"big_peer": {"urls": ["wss://big-peer.example:443/sync"], "ca_file": "/path/ca.pem"},
-///  "lan": {"listen": "127.0.0.1:0" | null, "connect": ["127.0.0.1:4040"]}}
+///  "lan": {"listen": "127.0.0.1:0" | null, "connect": ["127.0.0.1:4040"]},
+///  "log_upload": {"chunk_bytes": 262144, "max_bytes_per_second": 0}}      optional pacing of log uploads
 struct TransportConfig {
   std::vector<std::string> big_peer_urls;
   std::string ca_file;  // trusted certificates for wss:// (empty: the system's trust store)
   std::optional<std::string> lan_listen;
   std::vector<std::string> lan_connect;
+  LogUploadSettings log_upload;
 
   /// Parses and validates the JSON above; throws Error(invalid_argument) naming the bad field.
   static TransportConfig parse(std::string_view json);
@@ -55,6 +58,7 @@ struct SyncDependencies {
   std::string sdk_language;
   std::function<std::string()> device_name;
   std::function<SyncScope(std::string_view collection)> scope_of;
+  LogOutbox& log_outbox;
 };
 
 /// Runs a small peer's connections. Thread-safe.
@@ -78,6 +82,9 @@ class SyncEngine {
   [[nodiscard]] bool running() const;
   /// The bound LAN port, or 0 when not listening.
   [[nodiscard]] uint16_t lan_port() const;
+  /// Offers a bundle that just entered the outbox to every connected Big Peer (the others get it
+  /// when they connect).
+  void offer_log_bundle(const LogOutbox::Entry& entry);
 
  private:
   struct State;

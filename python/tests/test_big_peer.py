@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from smallpeer import SyncScope
+import gzip
+import time
+
+import pytest
+
+import smallpeer
+from smallpeer import LogLevel, SyncScope
 from smallpeer.testing import BigPeer, SmallPeerFactory
 
 
@@ -50,3 +56,28 @@ def test_wrong_app_token_is_refused(big_peer: BigPeer, tmp_path: object) -> None
             time.sleep(0.1)
         assert any(h.get("reason") for h in history), history
         assert not d.presence.is_connected_to_big_peer
+
+
+def test_send_logs_reaches_big_peer(big_peer: BigPeer, small_peer: SmallPeerFactory) -> None:
+    ditto = small_peer(device_name="support-button")
+    marker = f"the user pressed send logs {time.time_ns()}"
+    ditto.log(LogLevel.ERROR, marker)
+    request_id = ditto.send_logs(min_level="warning")
+    assert request_id.startswith("dev_")
+    deadline = time.monotonic() + 30
+    state = None
+    while time.monotonic() < deadline:
+        state = big_peer.get(f"/api/v1/log-requests/{request_id}")
+        if state is not None and state["state"] == "ready":
+            break
+        time.sleep(0.1)
+    assert state is not None and state["state"] == "ready", (state, "\n".join(big_peer.output))
+    assert state["requested_by"] == "device"
+    lines = gzip.decompress(big_peer.get_bytes(state["download_url"])).decode()
+    assert marker in lines
+
+
+def test_send_logs_refuses_bad_options(small_peer: SmallPeerFactory) -> None:
+    ditto = small_peer(start_sync=False)
+    with pytest.raises(smallpeer.InvalidArgumentError, match="unknown log level"):
+        ditto.send_logs(min_level="loud")

@@ -282,7 +282,7 @@ TEST_F(BigPeerServerTest, MetricsAreInPrometheusTextFormatWithoutAToken) {
   const auto r = bp.get("/metrics", false);
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
-  const std::regex sample(R"(^[a-z_]+ [0-9]+$)");
+  const std::regex sample(R"(^[a-z_]+(\{[a-z_]+="[a-z_]+"\})? [0-9]+$)");  // name, optional label, value
   const std::regex type(R"(^# TYPE ([a-z_]+) (gauge|counter)$)");
   std::map<std::string, std::string> types;
   std::set<std::string> samples;
@@ -295,7 +295,7 @@ TEST_F(BigPeerServerTest, MetricsAreInPrometheusTextFormatWithoutAToken) {
       continue;
     } else {
       EXPECT_TRUE(std::regex_match(line, sample)) << line;
-      samples.insert(line.substr(0, line.find(' ')));
+      samples.insert(line.substr(0, line.find_first_of("{ ")));
     }
   }
   const std::map<std::string, std::string> expected = {{"smallpeer_connections", "gauge"},
@@ -303,12 +303,15 @@ TEST_F(BigPeerServerTest, MetricsAreInPrometheusTextFormatWithoutAToken) {
                                                        {"smallpeer_spi_reports_total", "counter"},
                                                        {"smallpeer_sessions_total", "counter"},
                                                        {"smallpeer_rule_violations_total", "counter"},
-                                                       {"smallpeer_ingest_batches_total", "counter"}};
+                                                       {"smallpeer_ingest_batches_total", "counter"},
+                                                       {"smallpeer_log_requests", "gauge"}};
   for (const auto& [name, kind] : expected) {
     EXPECT_EQ(types[name], kind) << name;
     EXPECT_TRUE(samples.count(name)) << name;
   }
   EXPECT_NE(r.body.find("\nsmallpeer_connections 0\n"), std::string::npos);
+  for (const char* state : {"pending", "delivered", "uploading", "ready", "failed", "expired"})
+    EXPECT_NE(r.body.find(fmt::format("\nsmallpeer_log_requests{{state=\"{}\"}} 0\n", state)), std::string::npos) << state;
 }
 
 TEST_F(BigPeerServerTest, AGeneratedAdminTokenIsKeptAcrossRestartsAndAGivenOneWins) {
@@ -420,7 +423,7 @@ class SmallPeerClient {
       return c == kSmallPeerInfoCollection ? SyncScope::big_peer_only : SyncScope::all_peers;
     };
     config_.authorize = [](const sync::Hello&, const sync::Auth&) { return std::optional<std::string>(); };
-    config_.on_established = [this](const sync::Hello&) { established_.set_value(); };
+    config_.on_established = [this](sync::Session&, const sync::Hello&) { established_.set_value(); };
     config_.on_closed = [this](const sync::SessionEnd& end) { ended_.set_value(end); };
     work_.emplace(io_.get_executor());
     thread_ = std::thread([this] { io_.run(); });
@@ -810,7 +813,7 @@ TEST(BigPeerRegistryTest, TracksSessionsPerPeerAndLastDisconnect) {
 TEST(BigPeerChecksTest, AuthorizeRefusesOtherAppsAndWrongTokensWithAReason) {
   BigPeerMetrics metrics;
   SyncEndpoint endpoint(
-      SyncEndpointConfig{"app-1", "secret", nullptr, nullptr, nullptr, nullptr, &metrics, nullptr, {}, nullptr});
+      SyncEndpointConfig{.app_id = "app-1", .app_token = "secret", .metrics = &metrics});
   sync::Hello hello;
   hello.app_id = "app-1";
   sync::Auth auth;

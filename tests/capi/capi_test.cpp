@@ -147,6 +147,7 @@ TEST_F(CApiTest, CallsOnAClosedHandleFailCleanly) {
   EXPECT_EQ(sp_store_get(ditto_, "orders", "x", &s.p), SP_ERR_CLOSED);
   EXPECT_EQ(sp_ditto_peer_key(ditto_, &s.p), SP_ERR_CLOSED);
   EXPECT_EQ(sp_ditto_log(ditto_, SP_LOG_INFO, "x"), SP_ERR_CLOSED);
+  EXPECT_EQ(sp_ditto_send_logs(ditto_, nullptr, &s.p), SP_ERR_CLOSED);
   EXPECT_EQ(sp_spi_set_enabled(nullptr, true), SP_ERR_INVALID_ARGUMENT);
 }
 
@@ -298,6 +299,15 @@ TEST_F(CApiTest, LogCallbackAndExport) {
   EXPECT_EQ(sp_ditto_export_logs(ditto_, out.c_str(), R"({"min_level":"loud"})", &lines), SP_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(sp_last_error_message()).find("unknown log level 'loud'"), std::string::npos);
   EXPECT_EQ(sp_ditto_export_logs(ditto_, out.c_str(), R"({"since":"yesterday"})", &lines), SP_ERR_INVALID_ARGUMENT);
+
+  // "Send logs to support" without a Big Peer: the bundle waits in the outbox; bad options change nothing.
+  const auto outbox = dir_.path() / "peer" / "log-outbox";
+  CString id;
+  EXPECT_EQ(sp_ditto_send_logs(ditto_, R"({"min_level":"loud"})", &id.p), SP_ERR_INVALID_ARGUMENT);
+  EXPECT_FALSE(std::filesystem::exists(outbox) && !std::filesystem::is_empty(outbox));
+  ASSERT_EQ(sp_ditto_send_logs(ditto_, R"({"min_level":"warning"})", &id.p), SP_OK) << sp_last_error_message();
+  EXPECT_EQ(id.str().rfind("dev_", 0), 0u) << id.str();
+  EXPECT_TRUE(std::filesystem::exists(outbox / (id.str() + ".jsonl.gz")));
 }
 
 TEST_F(CApiTest, ConcurrentCallsFromEightThreads) {

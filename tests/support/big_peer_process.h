@@ -56,6 +56,7 @@ struct HttpResult {
   std::string content_type;
   std::string www_authenticate;
   std::string allow;
+  std::string content_disposition;
 };
 
 /// Sends one HTTP/1.1 request to 127.0.0.1:`port` and reads the answer; over TLS trusting
@@ -117,7 +118,8 @@ inline HttpResult http_request(uint16_t port, boost::beast::http::verb method, c
   }
   if (failure) throw std::runtime_error("HTTP " + target + " failed: " + failure.message());
   return {static_cast<int>(response.result_int()), response.body(), std::string(response[http::field::content_type]),
-          std::string(response[http::field::www_authenticate]), std::string(response[http::field::allow])};
+          std::string(response[http::field::www_authenticate]), std::string(response[http::field::allow]),
+          std::string(response[http::field::content_disposition])};
 }
 
 /// GET `target` with an optional bearer token.

@@ -241,6 +241,15 @@ SP_API sp_status_t sp_ditto_log(sp_ditto_t *ditto, sp_log_level_t level, const c
  * is not NULL it receives the number of lines written.
  */
 SP_API sp_status_t sp_ditto_export_logs(sp_ditto_t *ditto, const char *path, const char *options_json, uint64_t *out_lines);
+/**
+ * Sends this instance's engine logs to the Big Peer on the app's own initiative (a "send logs to
+ * support" button): builds a gzip JSON Lines bundle now (`options_json` as for
+ * sp_ditto_export_logs), keeps it in the persistence directory, and uploads it at once if the Big
+ * Peer is connected, else when it next connects; an interrupted upload resumes. If
+ * out_request_id is not NULL it receives the log request id the Big Peer lists it under
+ * ("dev_..."); free it with sp_free.
+ */
+SP_API sp_status_t sp_ditto_send_logs(sp_ditto_t *ditto, const char *options_json, char **out_request_id);
 
 #ifdef __cplusplus
 }

@@ -427,6 +427,16 @@ class Ditto:
             options["max_bytes"] = max_bytes
         return self._h.native.export_logs(str(path), json.dumps(options) if options else None)
 
+    def send_logs(self, *, min_level: Optional[str] = None, max_bytes: Optional[int] = None) -> str:
+        """Sends this instance's engine logs to the Big Peer now ("send logs to support"); returns the
+        log request id the Big Peer lists it under. Uploads at once if connected, else on reconnect."""
+        options: JSONObject = {}
+        if min_level is not None:
+            options["min_level"] = min_level
+        if max_bytes is not None:
+            options["max_bytes"] = max_bytes
+        return self._h.native.send_logs(json.dumps(options) if options else None)
+
 
 LogCallback = Callable[[LogLevel, str], None]
 

@@ -91,6 +91,13 @@ class BigPeer:
                 return None
             raise
 
+    def get_bytes(self, path: str) -> bytes:
+        """GET a Big Peer API path with the admin token; returns the raw body (raises on HTTP errors)."""
+        req = urllib.request.Request(self.url + path, headers={"Authorization": f"Bearer {self.admin_token}"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            body: bytes = resp.read()
+            return body
+
     def document(self, collection: str, id: str) -> Optional[Dict[str, Any]]:
         doc: Optional[Dict[str, Any]] = self.get(f"/api/v1/collections/{collection}/documents/{id}")
         return doc

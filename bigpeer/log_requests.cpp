@@ -1,0 +1,419 @@
+#include "bigpeer/log_requests.h"
+
+#include <sodium.h>
+#include <zlib.h>
+
+#include <fmt/format.h>
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+
+#include "common/error.h"
+#include "common/json.h"
+
+namespace smallpeer::bigpeer {
+
+namespace {
+constexpr std::string_view kStates[] = {"pending", "delivered", "uploading", "ready", "failed", "expired"};
+// Progress is saved at most this often while chunks stream in (and always at the end).
+constexpr auto kProgressSaveInterval = std::chrono::milliseconds(250);
+
+std::optional<LogRequestState> parse_state(std::string_view name) {
+  for (size_t i = 0; i < std::size(kStates); ++i)
+    if (kStates[i] == name) return static_cast<LogRequestState>(i);
+  return std::nullopt;
+}
+
+void time_or_null(JsonWriter& w, std::string_view key, const std::optional<TimePoint>& t) {
+  w.key(key);
+  if (t) {
+    w.value(format_rfc3339(*t));
+  } else {
+    w.null();
+  }
+}
+
+std::string new_request_id() {
+  std::array<unsigned char, 12> random{};
+  randombytes_buf(random.data(), random.size());
+  std::string id = "lr_";
+  for (unsigned char b : random) id += fmt::format("{:02x}", b);
+  return id;
+}
+
+// A file name part: letters, digits, '-' and '_' only, at most 48 characters.
+std::string file_name_part(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (out.size() == 48) break;
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    out.push_back(keep ? c : '-');
+  }
+  return out.empty() ? std::string("device") : out;
+}
+}  // namespace
+
+std::string_view to_string(LogRequestState state) { return kStates[static_cast<size_t>(state)]; }
+
+bool is_terminal(LogRequestState state) {
+  return state == LogRequestState::ready || state == LogRequestState::failed || state == LogRequestState::expired;
+}
+
+std::string LogRequestRecord::to_json() const {
+  JsonWriter w;
+  w.begin_object().key("_id").value(id).key("id").value(id).key("peer_key").value(peer_key);
+  w.key("device_name").value(device_name).key("state").value(to_string(state));
+  w.key("requested_by").value(requested_by).key("requested_at").value(format_rfc3339(requested_at));
+  w.key("expires_at").value(format_rfc3339(expires_at));
+  time_or_null(w, "delivered_at", delivered_at);
+  time_or_null(w, "completed_at", completed_at);
+  w.key("min_level").value(smallpeer::to_string(filters.min_level));
+  time_or_null(w, "since", filters.since);
+  time_or_null(w, "until", filters.until);
+  w.key("max_bytes");
+  if (filters.max_bytes) {
+    w.value(*filters.max_bytes);
+  } else {
+    w.null();
+  }
+  w.key("bytes_received").value(bytes_received).key("bytes_total");
+  if (bytes_total) {
+    w.value(*bytes_total);
+  } else {
+    w.null();
+  }
+  w.key("reason");
+  if (reason.empty()) {
+    w.null();
+  } else {
+    w.value(reason);
+  }
+  w.key("download_url");
+  if (state == LogRequestState::ready) {
+    w.value(fmt::format("/api/v1/log-requests/{}/download", id));
+  } else {
+    w.null();
+  }
+  w.end_object();
+  return w.take();
+}
+
+std::optional<LogRequestRecord> LogRequestRecord::from_json(std::string_view json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object obj;
+  if (parser.parse(json.data(), json.size()).get(obj)) return std::nullopt;
+  LogRequestRecord r;
+  std::string_view text;
+  const auto str = [&](const char* key, std::string& out) {
+    if (obj[key].get(text)) return false;
+    out = std::string(text);
+    return true;
+  };
+  const auto time = [&](const char* key, std::optional<TimePoint>& out) {
+    if (obj[key].get(text)) return;
+    out = parse_rfc3339(text);
+  };
+  std::string state, level, requested_at, expires_at;
+  if (!str("id", r.id) || !str("peer_key", r.peer_key) || !str("state", state) || !str("requested_at", requested_at) ||
+      !str("expires_at", expires_at))
+    return std::nullopt;
+  str("device_name", r.device_name);
+  str("requested_by", r.requested_by);
+  str("reason", r.reason);
+  const auto parsed_state = parse_state(state);
+  const auto req = parse_rfc3339(requested_at);
+  const auto exp = parse_rfc3339(expires_at);
+  if (!parsed_state || !req || !exp) return std::nullopt;
+  r.state = *parsed_state;
+  r.requested_at = *req;
+  r.expires_at = *exp;
+  time("delivered_at", r.delivered_at);
+  time("completed_at", r.completed_at);
+  if (str("min_level", level)) r.filters.min_level = parse_log_level(level).value_or(LogLevel::debug);
+  time("since", r.filters.since);
+  time("until", r.filters.until);
+  uint64_t n = 0;
+  if (!obj["max_bytes"].get(n)) r.filters.max_bytes = n;
+  if (!obj["bytes_received"].get(n)) r.bytes_received = n;
+  if (!obj["bytes_total"].get(n)) r.bytes_total = n;
+  return r;
+}
+
+std::string LogRequestRecord::file_name() const {
+  const auto stamp = format_rfc3339(completed_at.value_or(requested_at));  // 2026-11-26T21:15:38.123Z
+  std::string compact;
+  for (char c : stamp.substr(0, 19))
+    if (c != '-' && c != ':') compact.push_back(c);
+  return fmt::format("{}_{}_{}Z.jsonl.gz", file_name_part(device_name), file_name_part(peer_key.substr(0, 12)), compact);
+}
+
+std::string check_gzip_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "the bundle cannot be read";
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 16) != Z_OK) return "zlib failed to start";
+  std::array<char, 64 * 1024> input{};
+  std::array<unsigned char, 64 * 1024> output{};
+  int rc = Z_OK;
+  bool ended = false;
+  while (!ended && in) {
+    in.read(input.data(), input.size());
+    z.next_in = reinterpret_cast<Bytef*>(input.data());
+    z.avail_in = static_cast<uInt>(in.gcount());
+    if (z.avail_in == 0) break;
+    while (z.avail_in > 0) {
+      z.next_out = output.data();
+      z.avail_out = output.size();
+      rc = inflate(&z, Z_NO_FLUSH);
+      if (rc == Z_STREAM_END) {
+        // Concatenated gzip members are valid gzip too.
+        if (z.avail_in == 0) {
+          ended = true;
+          break;
+        }
+        inflateReset(&z);
+      } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+        inflateEnd(&z);
+        return fmt::format("the bundle is not valid gzip ({})", z.msg ? z.msg : "corrupt data");
+      }
+    }
+  }
+  const bool complete = rc == Z_STREAM_END && in.peek() == std::char_traits<char>::eof();
+  inflateEnd(&z);
+  return complete ? "" : "the bundle is not valid gzip (truncated)";
+}
+
+LogRequests::LogRequests(Store& store, std::filesystem::path bundle_dir, const ConnectionRegistry& registry,
+                         std::shared_ptr<const Clock> clock)
+    : store_(store), bundle_dir_(std::move(bundle_dir)), registry_(registry), clock_(std::move(clock)) {
+  std::error_code ec;
+  std::filesystem::create_directories(bundle_dir_, ec);
+  if (ec) throw Error(ErrorCode::io, fmt::format("cannot create {}: {}", bundle_dir_.string(), ec.message()));
+  for (std::string after;;) {
+    auto page = store_.list(kLogRequestsCollection, 1000, after);
+    for (const auto& doc : page.documents) {
+      auto record = LogRequestRecord::from_json(doc.json);
+      if (!record) {
+        spdlog::warn("logs: ignoring malformed log request document {}", doc.id);
+        continue;
+      }
+      // An upload in progress before a restart continues from the bytes on disk.
+      if (!is_terminal(record->state)) {
+        std::error_code size_ec;
+        const auto size = std::filesystem::file_size(part_path(record->id), size_ec);
+        record->bytes_received = size_ec ? 0 : size;
+      }
+      const std::string id = record->id;  // the right-hand side below is evaluated (and moves) first
+      entries_[id] = Entry{std::move(*record)};
+    }
+    if (!page.next_after) break;
+    after = *page.next_after;
+  }
+}
+
+std::filesystem::path LogRequests::bundle_path(const std::string& id) const { return bundle_dir_ / (id + ".jsonl.gz"); }
+std::filesystem::path LogRequests::part_path(const std::string& id) const { return bundle_dir_ / (id + ".jsonl.gz.part"); }
+
+void LogRequests::save(Entry& entry) {
+  store_.upsert(kLogRequestsCollection, entry.record.to_json());
+  entry.saved_progress_at = std::chrono::steady_clock::now();
+}
+
+sync::LogRequest LogRequests::request_frame(const Entry& entry) {
+  const auto& f = entry.record.filters;
+  sync::LogRequest q;
+  q.request_id = entry.record.id;
+  q.min_level = static_cast<uint8_t>(f.min_level);
+  q.since = f.since ? format_rfc3339(*f.since) : "";
+  q.until = f.until ? format_rfc3339(*f.until) : "";
+  q.max_bytes = f.max_bytes.value_or(0);
+  q.resume_offset = entry.record.bytes_received;
+  return q;
+}
+
+void LogRequests::deliver(sync::Session& session, Entry& entry) {
+  if (!session.send_log_frame(request_frame(entry))) return;
+  entry.resume_asked_at = entry.record.bytes_received;
+  if (entry.record.state == LogRequestState::pending) {
+    entry.record.state = LogRequestState::delivered;
+    entry.record.delivered_at = clock_->now();
+    save(entry);
+  }
+  spdlog::info("logs: request {} sent to {} (from byte {})", entry.record.id, entry.record.peer_key, entry.record.bytes_received);
+}
+
+void LogRequests::finish(Entry& entry, LogRequestState state, std::string reason) {
+  entry.record.state = state;
+  entry.record.reason = std::move(reason);
+  entry.record.completed_at = clock_->now();
+  save(entry);
+  spdlog::info("logs: request {} is {}{}{}", entry.record.id, to_string(state), entry.record.reason.empty() ? "" : ": ",
+               entry.record.reason);
+}
+
+LogRequestRecord LogRequests::create(const std::string& peer_key, const std::string& device_name, LogRequestFilters filters,
+                                     std::chrono::seconds ttl, std::string requested_by) {
+  std::shared_ptr<sync::Session> session = registry_.session_of(peer_key);
+  std::lock_guard lock(mutex_);
+  Entry entry;
+  entry.record.id = new_request_id();
+  entry.record.peer_key = peer_key;
+  entry.record.device_name = device_name;
+  entry.record.requested_by = std::move(requested_by);
+  entry.record.requested_at = clock_->now();
+  entry.record.expires_at = entry.record.requested_at + ttl;
+  entry.record.filters = filters;
+  save(entry);
+  const std::string id = entry.record.id;
+  auto& stored = entries_[id] = std::move(entry);
+  if (session) deliver(*session, stored);
+  return stored.record;
+}
+
+std::optional<LogRequestRecord> LogRequests::get(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  const auto it = entries_.find(id);
+  if (it == entries_.end()) return std::nullopt;
+  return it->second.record;
+}
+
+std::vector<LogRequestRecord> LogRequests::for_peer(const std::string& peer_key) const {
+  std::vector<LogRequestRecord> out;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, entry] : entries_)
+      if (entry.record.peer_key == peer_key) out.push_back(entry.record);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.requested_at != b.requested_at ? a.requested_at > b.requested_at : a.id > b.id;
+  });
+  return out;
+}
+
+LogRequestCounts LogRequests::counts() const {
+  LogRequestCounts out;
+  for (size_t i = 0; i < std::size(kStates); ++i) out[static_cast<LogRequestState>(i)] = 0;
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, entry] : entries_) ++out[entry.record.state];
+  return out;
+}
+
+size_t LogRequests::expire_due() {
+  const TimePoint now = clock_->now();
+  size_t expired = 0;
+  std::lock_guard lock(mutex_);
+  for (auto& [id, entry] : entries_) {
+    auto& r = entry.record;
+    // Only requests nobody picked up expire; an upload under way is left to finish.
+    if ((r.state == LogRequestState::pending || r.state == LogRequestState::delivered) && r.bytes_received == 0 &&
+        now >= r.expires_at) {
+      finish(entry,
+             LogRequestState::expired,
+             r.state == LogRequestState::pending ? "the device did not connect before the request expired"
+                                                 : "the device did not start the upload before the request expired");
+      ++expired;
+    }
+  }
+  return expired;
+}
+
+void LogRequests::on_established(sync::Session& session, const std::string& peer_key) {
+  std::lock_guard lock(mutex_);
+  for (auto& [id, entry] : entries_)
+    if (entry.record.peer_key == peer_key && !is_terminal(entry.record.state)) deliver(session, entry);
+}
+
+void LogRequests::on_offer(sync::Session& session, const std::string& peer_key, const sync::LogOffer& offer) {
+  std::lock_guard lock(mutex_);
+  const auto it = entries_.find(offer.request_id);
+  if (it == entries_.end()) {
+    if (!offer.device_initiated) {
+      session.send_log_frame(sync::LogResult{offer.request_id, false, "this Big Peer has no such log request"});
+      return;
+    }
+    Entry entry;
+    entry.record.id = offer.request_id;
+    entry.record.peer_key = peer_key;
+    if (const auto remote = session.remote()) entry.record.device_name = remote->device_name;
+    entry.record.requested_by = "device";
+    entry.record.requested_at = clock_->now();
+    entry.record.expires_at = entry.record.requested_at + kDefaultLogRequestTtl;
+    entry.record.bytes_total = offer.total;
+    auto& stored = entries_[offer.request_id] = std::move(entry);  // offer outlives the move
+    spdlog::info("logs: {} offers log bundle {} ({} bytes)", peer_key, offer.request_id, offer.total);
+    deliver(session, stored);  // saves it as delivered
+    return;
+  }
+  auto& entry = it->second;
+  if (entry.record.peer_key != peer_key) {
+    session.send_log_frame(sync::LogResult{offer.request_id, false, "this log request belongs to another device"});
+  } else if (is_terminal(entry.record.state)) {
+    // The device missed our result (it disconnected): tell it again so it drops its copy.
+    session.send_log_frame(sync::LogResult{offer.request_id, entry.record.state == LogRequestState::ready, entry.record.reason});
+  }
+  // An unfinished one was sent again when the session was established.
+}
+
+void LogRequests::on_result(const std::string& peer_key, const sync::LogResult& result) {
+  std::lock_guard lock(mutex_);
+  const auto it = entries_.find(result.request_id);
+  if (it == entries_.end() || it->second.record.peer_key != peer_key || is_terminal(it->second.record.state)) return;
+  if (!result.ok) finish(it->second, LogRequestState::failed, "the device could not build the bundle: " + result.reason);
+}
+
+void LogRequests::on_chunk(sync::Session& session, const std::string& peer_key, const sync::LogChunk& chunk) {
+  std::lock_guard lock(mutex_);
+  const auto it = entries_.find(chunk.request_id);
+  if (it == entries_.end() || it->second.record.peer_key != peer_key) {
+    session.send_log_frame(sync::LogResult{chunk.request_id, false, "this Big Peer has no such log request for this device"});
+    return;
+  }
+  auto& entry = it->second;
+  auto& r = entry.record;
+  if (is_terminal(r.state)) {
+    session.send_log_frame(sync::LogResult{r.id, r.state == LogRequestState::ready, r.reason});
+    return;
+  }
+  const auto refuse = [&](std::string reason) {
+    std::error_code ec;
+    std::filesystem::remove(part_path(r.id), ec);
+    finish(entry, LogRequestState::failed, reason);
+    session.send_log_frame(sync::LogResult{r.id, false, reason});
+  };
+  if (chunk.total > kMaxLogBundleBytes)
+    return refuse(fmt::format("the bundle of {} bytes exceeds the limit of {} bytes", chunk.total, kMaxLogBundleBytes));
+  if (r.bytes_total && *r.bytes_total != chunk.total && r.bytes_received > 0)
+    return refuse(fmt::format("the bundle changed size during the upload ({} then {} bytes)", *r.bytes_total, chunk.total));
+  r.bytes_total = chunk.total;
+  const uint64_t end = chunk.offset + chunk.data.size();
+  if (chunk.offset > r.bytes_received) {
+    // A gap (chunks lost with an earlier connection): ask once for the bytes from where we are.
+    if (entry.resume_asked_at != r.bytes_received) deliver(session, entry);
+    return;
+  }
+  if (end > r.bytes_received) {
+    std::ofstream out(part_path(r.id), std::ios::binary | std::ios::app);
+    const size_t skip = static_cast<size_t>(r.bytes_received - chunk.offset);  // bytes we already have
+    out.write(chunk.data.data() + skip, static_cast<std::streamsize>(chunk.data.size() - skip));
+    out.flush();
+    if (!out) return refuse(fmt::format("the Big Peer cannot write {}", part_path(r.id).string()));
+    r.bytes_received = end;
+  }
+  const bool first = r.state != LogRequestState::uploading;
+  r.state = LogRequestState::uploading;
+  if (r.bytes_received < *r.bytes_total) {
+    if (first || std::chrono::steady_clock::now() - entry.saved_progress_at >= kProgressSaveInterval) save(entry);
+    return;
+  }
+  if (auto error = check_gzip_file(part_path(r.id)); !error.empty()) return refuse(error);
+  std::error_code ec;
+  std::filesystem::rename(part_path(r.id), bundle_path(r.id), ec);
+  if (ec) return refuse(fmt::format("the Big Peer cannot store the bundle: {}", ec.message()));
+  finish(entry, LogRequestState::ready, "");
+  session.send_log_frame(sync::LogResult{r.id, true, ""});
+}
+
+}  // namespace smallpeer::bigpeer
