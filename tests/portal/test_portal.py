@@ -299,6 +299,8 @@ def test_logs_are_requested_downloaded_and_hold_a_line_logged_after_the_test_sta
     expect(dialog).to_be_hidden()
     row = page.locator("#log-requests tbody tr[data-id]").first
     expect(row).to_have_attribute("data-state", "ready", timeout=60_000)
+    expect(row.locator("progress")).to_have_attribute("aria-label", "Progress 100%")
+    page.screenshot(path=str(screenshot_dir() / "device-log-request.png"), full_page=True)
     with page.expect_download() as info:
         row.get_by_role("link", name="Download").click()
     download = info.value
