@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <array>
 #include <boost/beast/http/field.hpp>
 #include <cctype>
 
@@ -9,14 +10,78 @@ namespace smallpeer::bigpeer {
 
 namespace http = boost::beast::http;
 
+namespace {
+// Sessions are kept by a hash of their id, so looking one up reveals nothing about a guess's bytes.
+std::string session_key(std::string_view id) {
+  std::array<unsigned char, crypto_generichash_BYTES> hash{};
+  crypto_generichash(hash.data(), hash.size(), reinterpret_cast<const unsigned char*>(id.data()), id.size(), nullptr, 0);
+  return {reinterpret_cast<const char*>(hash.data()), hash.size()};
+}
+}  // namespace
+
+AdminAuth::AdminAuth(std::string token) : token_(std::move(token)), sessions_(std::make_shared<Sessions>()) {}
+
 AdminAuth::Result AdminAuth::check(const http::request<http::string_body>& request) const {
   const auto header = request.find(http::field::authorization);
   if (header != request.end()) {
     const auto token = bearer_token(to_std(header->value()));
-    return token && constant_time_equal(*token, token_) ? Result::allowed : Result::wrong;
+    return token && token_matches(*token) ? Result::allowed : Result::wrong;
   }
-  // The portal's session cookie will be checked here.
+  const auto cookies = request.equal_range(http::field::cookie);
+  for (auto it = cookies.first; it != cookies.second; ++it) {
+    if (const auto id = cookie_value(to_std(it->value()), kSessionCookie)) {
+      return session_valid(*id) ? Result::allowed : Result::wrong;
+    }
+  }
   return Result::missing;
+}
+
+bool AdminAuth::token_matches(std::string_view token) const {
+  return constant_time_equal(token, token_);
+}
+
+std::string AdminAuth::open_session() const {
+  std::array<unsigned char, 32> random{};
+  randombytes_buf(random.data(), random.size());
+  std::array<char, sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)> encoded{};
+  sodium_bin2base64(encoded.data(), encoded.size(), random.data(), random.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  std::string id(encoded.data());
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(sessions_->mutex);
+  auto& expiry = sessions_->expiry;
+  std::erase_if(expiry, [&](const auto& entry) { return entry.second <= now; });
+  if (expiry.size() >= kMaxSessions) {
+    // Every session has the same lifetime, so the one ending first is the oldest.
+    auto oldest = expiry.begin();
+    for (auto it = expiry.begin(); it != expiry.end(); ++it) {
+      if (it->second < oldest->second) oldest = it;
+    }
+    expiry.erase(oldest);
+  }
+  expiry.emplace(session_key(id), now + kSessionLifetime);
+  return id;
+}
+
+void AdminAuth::close_session(const http::request<http::string_body>& request) const {
+  const auto cookies = request.equal_range(http::field::cookie);
+  for (auto it = cookies.first; it != cookies.second; ++it) {
+    if (const auto id = cookie_value(to_std(it->value()), kSessionCookie)) {
+      std::lock_guard lock(sessions_->mutex);
+      sessions_->expiry.erase(session_key(*id));
+    }
+  }
+}
+
+bool AdminAuth::session_valid(std::string_view id) const {
+  const auto key = session_key(id);
+  std::lock_guard lock(sessions_->mutex);
+  const auto it = sessions_->expiry.find(key);
+  if (it == sessions_->expiry.end()) return false;
+  if (it->second <= std::chrono::steady_clock::now()) {
+    sessions_->expiry.erase(it);
+    return false;
+  }
+  return true;
 }
 
 std::optional<std::string_view> bearer_token(std::string_view authorization) {
@@ -31,6 +96,20 @@ std::optional<std::string_view> bearer_token(std::string_view authorization) {
   while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
   if (token.empty()) return std::nullopt;
   return token;
+}
+
+std::optional<std::string_view> cookie_value(std::string_view cookie_header, std::string_view name) {
+  // RFC 6265 section 5.4: "name=value" pairs separated by "; ".
+  while (!cookie_header.empty()) {
+    const auto semicolon = cookie_header.find(';');
+    auto pair = cookie_header.substr(0, semicolon);
+    cookie_header = semicolon == std::string_view::npos ? std::string_view() : cookie_header.substr(semicolon + 1);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    while (!pair.empty() && pair.back() == ' ') pair.remove_suffix(1);
+    const auto eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
+  }
+  return std::nullopt;
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {

@@ -1,28 +1,54 @@
 // Who may use the HTTP API: holders of the admin token. The token arrives as a bearer header from
-// scripts; the portal's login cookie becomes a second source here when the portal lands.
+// scripts, or the portal's login exchanges it for a session cookie (HttpOnly, SameSite=Strict).
 #pragma once
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace smallpeer::bigpeer {
 
-/// Checks requests for the admin token.
+/// The portal's session cookie name.
+inline constexpr std::string_view kSessionCookie = "sp_session";
+/// How long a portal session lasts after login.
+inline constexpr std::chrono::hours kSessionLifetime{12};
+/// Sessions kept at most; a login beyond this ends the oldest session.
+inline constexpr size_t kMaxSessions = 1000;
+
+/// Checks requests for the admin token or a portal session. Copies share their sessions.
 class AdminAuth {
  public:
   /// What a request proved.
   enum class Result { allowed, missing, wrong };
 
-  /// Accepts requests carrying `token`.
-  explicit AdminAuth(std::string token) : token_(std::move(token)) {}
-  /// Looks at every credential source in turn; the first one present decides.
+  /// Accepts requests carrying `token`, or a session opened with it.
+  explicit AdminAuth(std::string token);
+  /// Looks at every credential source in turn (bearer header, then session cookie); the first one
+  /// present decides.
   [[nodiscard]] Result check(const boost::beast::http::request<boost::beast::http::string_body>& request) const;
+  /// True if `token` is the admin token.
+  [[nodiscard]] bool token_matches(std::string_view token) const;
+  /// Opens a session for the portal's login (the caller checked the token) and returns its id: 256
+  /// random bits, base64url. Sessions live in memory only, so a restart logs everyone out.
+  [[nodiscard]] std::string open_session() const;
+  /// Ends the session whose id `request`'s cookie carries, if any.
+  void close_session(const boost::beast::http::request<boost::beast::http::string_body>& request) const;
 
  private:
+  struct Sessions {
+    std::mutex mutex;
+    std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> expiry;  // id -> end
+  };
+  [[nodiscard]] bool session_valid(std::string_view id) const;
+
   std::string token_;
+  std::shared_ptr<Sessions> sessions_;
 };
 
 /// Beast 1.74 has its own string_view; this views the same characters as a std::string_view.
@@ -31,6 +57,8 @@ inline std::string_view to_std(boost::beast::string_view text) {
 }
 /// The token of an `Authorization: Bearer <token>` header, or nullopt if there is none.
 std::optional<std::string_view> bearer_token(std::string_view authorization);
+/// The value of cookie `name` in a `Cookie:` header, or nullopt if it is not there.
+std::optional<std::string_view> cookie_value(std::string_view cookie_header, std::string_view name);
 /// Compares in time that depends only on the lengths, so a token cannot be guessed byte by byte.
 bool constant_time_equal(std::string_view a, std::string_view b);
 

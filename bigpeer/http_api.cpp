@@ -12,6 +12,7 @@
 #include <optional>
 #include <vector>
 
+#include "bigpeer/portal.h"
 #include "common/error.h"
 #include "common/json.h"
 #include "spi/small_peer_info_collector.h"
@@ -49,6 +50,7 @@ HttpResponse json_response(http::status status, std::string body) {
   HttpResponse response{status, 11};
   response.set(http::field::content_type, "application/json");
   response.set(http::field::cache_control, "no-store");
+  add_security_headers(response);
   response.body() = std::move(body);
   return response;
 }
@@ -328,16 +330,20 @@ HttpResponse error_response(http::status status, std::string_view code, std::str
 }
 
 HttpApi::HttpApi(const Store& store, const ConnectionRegistry& registry, LogRequests& log_requests, AdminAuth auth,
-                 std::shared_ptr<const Clock> clock, std::function<std::string()> metrics_text)
+                 std::shared_ptr<const Clock> clock, std::function<std::string()> metrics_text, const Portal* portal)
     : store_(store),
       registry_(registry),
       log_requests_(log_requests),
       auth_(std::move(auth)),
       clock_(std::move(clock)),
-      metrics_text_(std::move(metrics_text)) {}
+      metrics_text_(std::move(metrics_text)),
+      portal_(portal) {}
 
 HttpResponse HttpApi::handle(const HttpRequest& request) const {
   try {
+    if (portal_) {
+      if (auto response = portal_->handle(request)) return std::move(*response);
+    }
     const Target target = parse_target(to_std(request.target()));
     const auto route = match(target.segments);
     if (!route) throw not_found(fmt::format("no such endpoint: {}", shortened(to_std(request.target()))));
@@ -605,6 +611,7 @@ HttpResponse HttpApi::download_log_bundle(const std::string& id) const {
   response.set(http::field::content_type, "application/gzip");
   response.set(http::field::cache_control, "no-store");
   response.set(http::field::content_disposition, fmt::format("attachment; filename=\"{}\"", record->file_name()));
+  add_security_headers(response);
   response.body().assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   return response;
 }

@@ -28,13 +28,16 @@ inline constexpr size_t kDefaultPageSize = 100;
 /// A JSON error response {"error":{"code":...,"message":...}}.
 HttpResponse error_response(boost::beast::http::status status, std::string_view code, std::string_view message);
 
+class Portal;
+
 /// Answers HTTP requests other than the /sync upgrade. Stateless besides what it reads; thread-safe.
 class HttpApi {
  public:
   /// Reads from `store` and `registry` and serves `log_requests` (all outlive the API);
-  /// `metrics_text` renders GET /metrics.
+  /// `metrics_text` renders GET /metrics; `portal` (if given, outliving the API) answers the
+  /// requests that are the portal's first.
   HttpApi(const Store& store, const ConnectionRegistry& registry, LogRequests& log_requests, AdminAuth auth,
-          std::shared_ptr<const Clock> clock, std::function<std::string()> metrics_text);
+          std::shared_ptr<const Clock> clock, std::function<std::string()> metrics_text, const Portal* portal = nullptr);
   /// The response to `request` (version and keep-alive are the caller's); may wait for the store.
   [[nodiscard]] HttpResponse handle(const HttpRequest& request) const;
 
@@ -49,6 +52,7 @@ class HttpApi {
   AdminAuth auth_;
   std::shared_ptr<const Clock> clock_;
   std::function<std::string()> metrics_text_;
+  const Portal* portal_;
 };
 
 }  // namespace smallpeer::bigpeer

@@ -10,6 +10,7 @@
 #include <csignal>
 
 #include "common/error.h"
+#include "spi/small_peer_info_collector.h"
 
 namespace smallpeer::bigpeer {
 
@@ -92,16 +93,42 @@ BigPeer::BigPeer(BigPeerOptions options)
   log_requests_ = std::make_unique<LogRequests>(*store_, data_dir_.log_bundle_dir(), registry_, clock_);
   io_ = std::make_unique<net::io_context>(static_cast<int>(std::max(1u, options_.threads)));
   api_threads_ = std::make_unique<net::thread_pool>(std::max(1u, options_.api_threads));
-  api_ = std::make_unique<HttpApi>(*store_, registry_, *log_requests_, AdminAuth(admin_token_), clock_, [this] {
-    MetricsGauges gauges{registry_.established_count(), ingest_->queued_documents(), {}};
-    for (const auto& [state, count] : log_requests_->counts()) gauges.log_requests_by_state[std::string(to_string(state))] = count;
-    return render_prometheus(metrics_, gauges);
-  });
+  fleet_history_ = std::make_unique<FleetHistory>([this] { return count_fleet(); }, clock_);
+  const AdminAuth auth(admin_token_);  // the API's and the portal's copies share the login sessions
+  portal_ = std::make_unique<Portal>(auth, *fleet_history_, tls_ != nullptr);
+  api_ = std::make_unique<HttpApi>(
+      *store_, registry_, *log_requests_, auth, clock_,
+      [this] {
+        MetricsGauges gauges{registry_.established_count(), ingest_->queued_documents(), {}};
+        for (const auto& [state, count] : log_requests_->counts()) gauges.log_requests_by_state[std::string(to_string(state))] = count;
+        return render_prometheus(metrics_, gauges);
+      },
+      portal_.get());
   sync_ =
       std::make_unique<SyncEndpoint>(SyncEndpointConfig{options_.app_id, options_.app_token, &identity_, store_.get(),
                                                         ingest_.get(), &registry_, log_requests_.get(), &metrics_, clock_,
                                                         io_->get_executor(), tls_});
   services_ = HttpServices{api_.get(), api_threads_.get(), sync_.get(), &metrics_, tls_.get()};
+}
+
+FleetSample BigPeer::count_fleet() const {
+  // The same fleet GET /api/v1/devices lists: Small Peer Info reporters plus peers connected since start.
+  FleetSample sample;
+  const auto peers = registry_.peers();
+  for (const auto& [key, state] : peers) {
+    if (state.online) ++sample.online;
+  }
+  sample.total = peers.size();
+  std::string after;
+  for (;;) {
+    const auto page = store_->list(kSmallPeerInfoCollection, 1000, after);
+    for (const auto& doc : page.documents) {
+      if (!peers.contains(doc.id)) ++sample.total;
+    }
+    if (!page.next_after) break;
+    after = *page.next_after;
+  }
+  return sample;
 }
 
 std::unique_ptr<BigPeer> BigPeer::start(BigPeerOptions options) {

@@ -19,10 +19,12 @@
 #include <vector>
 
 #include "bigpeer/data_dir.h"
+#include "bigpeer/fleet_history.h"
 #include "bigpeer/http_api.h"
 #include "bigpeer/http_connection.h"
 #include "bigpeer/ingest.h"
 #include "bigpeer/metrics.h"
+#include "bigpeer/portal.h"
 #include "bigpeer/registry.h"
 #include "bigpeer/sync_endpoint.h"
 #include "clock/hlc.h"
@@ -81,6 +83,8 @@ class BigPeer {
   void listen();
   void accept_next();
   void expire_log_requests();
+  /// Online and total devices now, for the fleet history.
+  [[nodiscard]] FleetSample count_fleet() const;
 
   BigPeerOptions options_;
   DataDirectory data_dir_;
@@ -94,6 +98,8 @@ class BigPeer {
   ConnectionRegistry registry_;
   std::unique_ptr<IngestQueue> ingest_;
   std::unique_ptr<LogRequests> log_requests_;
+  std::unique_ptr<FleetHistory> fleet_history_;
+  std::unique_ptr<Portal> portal_;
   std::unique_ptr<HttpApi> api_;
   std::unique_ptr<SyncEndpoint> sync_;
   HttpServices services_;

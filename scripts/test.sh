@@ -8,7 +8,7 @@ cmake --preset dev >/dev/null
 echo "test: building"
 cmake --build --preset dev
 echo "test: running ctest"
-ctest --preset dev --parallel 2 -E '^python_package$' -LE '^binding$'
+ctest --preset dev --parallel 2 -E '^(python_package|portal_browser)$' -LE '^binding$'
 # The language bindings' suites (ctest label `binding`) run one at a time and verbosely, so their
 # own summaries (Swift Testing, JUnit, node:test, tsc) appear in this output.
 echo "test: running the language bindings' suites"
@@ -16,3 +16,6 @@ ctest --preset dev -L '^binding$' --no-tests=ignore --verbose
 # The Python package's suite is also the ctest `python_package`; run directly, its pytest summary shows.
 echo "test: running the Python package's tests"
 scripts/python_test.sh
+# The portal's browser tests are also the ctest `portal_browser`; run directly, their pytest summary shows.
+echo "test: running the portal's browser tests"
+scripts/portal_test.sh

@@ -1,0 +1,315 @@
+"""The portal in a real headless Chromium against a real Big Peer and real small peers: login and
+its refusals, the Device Dashboard, the device page, the Data Browser, the fleet charts, keyboard
+use and labels, and the log-request flow from the dialog to the downloaded bundle."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+from typing import Any, Dict, Optional, Tuple
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from smallpeer import LogLevel
+from smallpeer.testing import BigPeer
+
+from conftest import FLEET_NAMES, Fleet, log_in, screenshot_dir
+
+Response = Tuple[int, Dict[str, str], bytes]
+PAGES = ["/", "/charts.html", "/data.html", "/login.html"]
+
+
+def http(big_peer: BigPeer, method: str, path: str, body: Optional[Any] = None,
+         headers: Optional[Dict[str, str]] = None) -> Response:
+    """One request to the Big Peer without a browser; returns status, headers (lower-case names) and body."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(big_peer.url + path, data=data, method=method, headers=headers or {})
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+def error_of(body: bytes) -> Dict[str, str]:
+    error: Dict[str, str] = json.loads(body)["error"]
+    return error
+
+
+# --- refusals, cookie and headers (no browser needed) ---
+
+def test_api_calls_without_the_cookie_or_token_get_401(big_peer: BigPeer) -> None:
+    for path in ["/api/v1/devices", "/api/v1/collections", "/api/v1/fleet/history"]:
+        status, headers, body = http(big_peer, "GET", path)
+        assert status == 401, path
+        assert error_of(body)["code"] == "unauthorized"
+        assert headers["content-type"] == "application/json"
+    status, _, body = http(big_peer, "GET", "/api/v1/devices", headers={"Cookie": "sp_session=forged"})
+    assert status == 401 and error_of(body)["code"] == "unauthorized"
+
+
+def test_a_wrong_token_is_refused_by_the_session_endpoint(big_peer: BigPeer) -> None:
+    status, headers, body = http(big_peer, "POST", "/api/v1/session", {"token": big_peer.admin_token + "x"})
+    assert status == 401
+    assert error_of(body) == {"code": "unauthorized", "message": "wrong admin token"}
+    assert "set-cookie" not in headers
+    status, _, body = http(big_peer, "POST", "/api/v1/session", {"tok": "x"})
+    assert status == 400 and "token must be a non-empty string" in error_of(body)["message"]
+    status, _, body = http(big_peer, "GET", "/api/v1/session")
+    assert status == 405
+
+
+def test_login_sets_an_httponly_samesite_strict_cookie_that_logout_ends(big_peer: BigPeer) -> None:
+    status, headers, _ = http(big_peer, "POST", "/api/v1/session", {"token": big_peer.admin_token})
+    assert status == 204
+    cookie = headers["set-cookie"]
+    attributes = [a.strip() for a in cookie.split(";")]
+    assert attributes[0].startswith("sp_session=") and len(attributes[0]) > len("sp_session=") + 40
+    assert "HttpOnly" in attributes and "SameSite=Strict" in attributes and "Path=/" in attributes
+    assert big_peer.admin_token not in cookie
+    session = {"Cookie": attributes[0]}
+    status, headers, _ = http(big_peer, "GET", "/api/v1/devices", headers=session)
+    assert status == 200 and headers["cache-control"] == "no-store"
+    status, headers, _ = http(big_peer, "DELETE", "/api/v1/session", headers=session)
+    assert status == 204 and "Max-Age=0" in headers["set-cookie"]
+    status, _, _ = http(big_peer, "GET", "/api/v1/devices", headers=session)
+    assert status == 401
+
+
+def test_pages_and_assets_have_content_types_and_security_headers(big_peer: BigPeer) -> None:
+    expected = {
+        "/": "text/html; charset=utf-8",
+        "/device.html": "text/html; charset=utf-8",
+        "/assets/style.css": "text/css; charset=utf-8",
+        "/assets/dashboard.js": "text/javascript; charset=utf-8",
+        "/assets/vendor/chart.min.js": "text/javascript; charset=utf-8",
+    }
+    for path, content_type in expected.items():
+        status, headers, body = http(big_peer, "GET", path)
+        assert status == 200, path
+        assert headers["content-type"] == content_type, path
+        assert headers["x-content-type-options"] == "nosniff"
+        csp = headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "script-src 'self'" in csp and "unsafe" not in csp
+        assert body
+    _, _, chart = http(big_peer, "GET", "/assets/vendor/chart.min.js")
+    with open("/usr/share/javascript/chart.js/chart.min.js", "rb") as f:
+        assert chart == f.read()
+    status, headers, _ = http(big_peer, "GET", "/api/v1/health")
+    assert headers["x-content-type-options"] == "nosniff" and headers["cache-control"] == "no-store"
+    status, _, _ = http(big_peer, "GET", "/no-such-page.html")
+    assert status == 404
+
+
+# --- the browser ---
+
+def test_a_wrong_token_is_refused_at_login(page: Page, big_peer: BigPeer) -> None:
+    page.goto(big_peer.url + "/")
+    page.wait_for_url("**/login.html?next=%2F")
+    page.get_by_label("Admin token").fill("not-the-token")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_have_text("Login refused: wrong admin token")
+    assert page.url.startswith(big_peer.url + "/login.html")
+    assert page.context.cookies() == []
+
+
+def test_the_dashboard_lists_the_fleet_with_search_filters_sorting_and_live_updates(
+        page: Page, big_peer: BigPeer, fleet: Fleet, small_peer: Any) -> None:
+    log_in(page, big_peer)
+    rows = page.locator("#devices tbody tr[data-peer-key]")
+    expect(rows).to_have_count(3)
+    for name, ditto in fleet.items():
+        row = page.locator(f'#devices tbody tr[data-peer-key="{ditto.presence.local_peer_key}"]')
+        expect(row.get_by_role("link", name=name)).to_be_visible()
+        expect(row).to_contain_text("Online")
+        expect(row).to_contain_text("Python")
+        expect(row).to_contain_text("BigPeerOnly")
+        expect(row).to_contain_text(ditto.presence.local_peer_key[:12])
+    page.screenshot(path=str(screenshot_dir() / "dashboard.png"))
+
+    page.get_by_label("Search").fill("BETA")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("portal-beta")
+    page.get_by_label("Search").fill(fleet["portal-gamma"].presence.local_peer_key[:16])
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("portal-gamma")
+    page.get_by_label("Search").fill("")
+    page.get_by_label("Connection").select_option("offline")
+    expect(page.locator("#devices tbody")).to_contain_text("No device matches.")
+    page.get_by_label("Connection").select_option("online")
+    expect(rows).to_have_count(3)
+    page.get_by_label("Platform").select_option("Linux")
+    expect(rows).to_have_count(3)
+    sdk_options = page.get_by_label("SDK version").locator("option").all_inner_texts()
+    assert len(sdk_options) == 2 and sdk_options[0] == "All"
+
+    # Sorted by name ascending at first; the header button reverses it.
+    expect(rows.first).to_contain_text("portal-alpha")
+    page.get_by_role("button", name="Device name").click()
+    expect(rows.first).to_contain_text("portal-gamma")
+    expect(page.locator("th", has=page.get_by_role("button", name="Device name"))).to_have_attribute("aria-sort", "descending")
+
+    page.get_by_label("Per page").select_option("10")
+    expect(page.locator("#page-info")).to_have_text("Page 1 of 1")
+
+    # Live: a device that appears later shows up without a reload.
+    late = small_peer(device_name="portal-delta")
+    late.small_peer_info.is_enabled = True
+    expect(page.get_by_role("link", name="portal-delta")).to_be_visible(timeout=30_000)
+
+
+def test_the_device_page_shows_the_spi_json_history_and_metadata(page: Page, big_peer: BigPeer, fleet: Fleet) -> None:
+    fleet["portal-beta"].small_peer_info.metadata = {"site": "depot-7"}
+    fleet["portal-beta"].small_peer_info.collect_now()
+    key = fleet["portal-beta"].presence.local_peer_key
+    assert big_peer.wait_for_document("__small_peer_info", key,
+                                      predicate=lambda d: d["document"].get("metadata") == {"site": "depot-7"})
+    log_in(page, big_peer)
+    page.get_by_role("link", name="portal-beta").click()
+    page.wait_for_url(f"**/device.html?key={key}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("portal-beta")
+    expect(page.locator("#spi")).to_contain_text('"device_name": "portal-beta"')
+    spi = json.loads(page.locator("#spi").inner_text())
+    assert spi["_id"] == key and spi["sync_scope"] == "BigPeerOnly"
+    assert json.loads(page.locator("#metadata").inner_text()) == {"site": "depot-7"}
+    expect(page.locator("#history tbody")).to_contain_text("connected")
+    expect(page.locator("#summary")).to_contain_text(key)
+    page.screenshot(path=str(screenshot_dir() / "device.png"), full_page=True)
+
+    # The dialog opens with its labelled controls and closes with Escape.
+    page.get_by_role("button", name="Request logs…").click()
+    dialog = page.get_by_role("dialog", name="Request logs")
+    expect(dialog).to_be_visible()
+    for label in ["Minimum level", "From", "To", "Size cap in KiB (optional, at least 1)"]:
+        expect(dialog.get_by_label(label)).to_be_visible()
+    expect(dialog.get_by_label("Minimum level")).to_be_focused()
+    dialog.get_by_label("Size cap in KiB (optional, at least 1)").fill("0")
+    dialog.get_by_role("button", name="Request").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("at least 1")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+
+
+def test_the_data_browser_lists_collections_and_shows_a_document(page: Page, big_peer: BigPeer, fleet: Fleet) -> None:
+    cars = fleet["portal-alpha"].store.collection("cars")
+    cars.upsert({"_id": "car-1", "make": "Volvo", "year": 2021})
+    cars.upsert({"_id": "car-2", "make": "Saab"})
+    assert big_peer.wait_for_document("cars", "car-1") and big_peer.wait_for_document("cars", "car-2")
+    log_in(page, big_peer)
+    page.get_by_role("link", name="Data").click()
+    collections = page.locator("#collections")
+    expect(collections.get_by_role("button", name="cars (2)")).to_be_visible()
+    expect(collections.get_by_role("button", name="__small_peer_info (system)")).to_be_visible()
+    collections.get_by_role("button", name="cars (2)").click()
+    documents = page.locator("#documents")
+    expect(documents.get_by_role("button")).to_have_count(2)
+    documents.get_by_role("button", name="car-1").click()
+    expect(page.locator("#document")).to_contain_text('"make": "Volvo"')
+    assert json.loads(page.locator("#document").inner_text()) == {"_id": "car-1", "make": "Volvo", "year": 2021}
+    # The choice is in the URL, so a reload shows the same document.
+    page.reload()
+    expect(page.locator("#document")).to_contain_text('"make": "Volvo"')
+
+
+def test_the_fleet_charts_draw_from_the_fleet_and_its_history(page: Page, big_peer: BigPeer, fleet: Fleet) -> None:
+    history = big_peer.get("/api/v1/fleet/history")
+    assert history["samples"], "the Big Peer samples the fleet at start"
+    sample = history["samples"][0]
+    assert set(sample) == {"t", "online", "total"} and sample["t"].endswith("Z")
+    # The sampler (every 10 s) sees the fleet come online.
+    deadline = time.monotonic() + 30
+    while not any(s["online"] == 3 and s["total"] == 3 for s in big_peer.get("/api/v1/fleet/history")["samples"]):
+        assert time.monotonic() < deadline, "no fleet history sample shows the three devices online"
+        time.sleep(0.5)
+    log_in(page, big_peer)
+    page.get_by_role("link", name="Charts").click()
+    expect(page.locator("#status")).to_contain_text("3 devices")
+    newest = page.locator("#online-data tbody tr").first.locator("td")
+    expect(newest.nth(1)).to_have_text("3")  # online
+    expect(newest.nth(2)).to_have_text("3")  # total
+    expect(page.locator("#platform-data")).to_contain_text("Linux")
+    expect(page.locator("#platform-data tbody tr").first).to_contain_text("3")
+    expect(page.locator("#sdk-data tbody tr")).to_have_count(1)
+    expect(page.locator("#sdk-data tbody tr")).to_contain_text("Python")
+    for canvas in ["#by-platform", "#by-sdk", "#online"]:
+        drawn = page.evaluate(
+            """(sel) => { const c = document.querySelector(sel); const ctx = c.getContext('2d');
+                 const px = ctx.getImageData(0, 0, c.width, c.height).data;
+                 for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) return true; return false; }""", canvas)
+        assert drawn, f"{canvas} is blank"
+    page.screenshot(path=str(screenshot_dir() / "charts.png"))
+
+
+def test_every_page_is_keyboard_usable_labelled_and_fits_1280x800(page: Page, big_peer: BigPeer, fleet: Fleet) -> None:
+    # Log in with the keyboard only.
+    page.goto(big_peer.url + "/login.html")
+    expect(page.get_by_label("Admin token")).to_be_focused()
+    page.keyboard.type(big_peer.admin_token)
+    page.keyboard.press("Enter")
+    page.wait_for_url(big_peer.url + "/")
+    expect(page.get_by_role("link", name="portal-alpha")).to_be_visible()
+    # Tab from the top: the skip link first, then on to the search box; Enter on a name opens the device.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "search":
+            break
+    expect(page.get_by_label("Search")).to_be_focused()
+    page.keyboard.type("gamma")
+    expect(page.locator("#devices tbody tr[data-peer-key]")).to_have_count(1)
+    page.get_by_role("link", name="portal-gamma").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/device.html?key=*")
+    expect(page.locator("#spi")).to_contain_text("portal-gamma")
+
+    device_page = page.url.replace(big_peer.url, "")
+    for path in PAGES + [device_page]:
+        page.goto(big_peer.url + path)
+        page.wait_for_load_state("networkidle")
+        unlabelled = page.evaluate(
+            """() => [...document.querySelectorAll('input, select, textarea, button')]
+                 .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                              && !e.getAttribute('aria-labelledby') && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+                 .map(e => e.outerHTML)""")
+        assert unlabelled == [], f"{path}: {unlabelled}"
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 1280, f"{path} is {width} px wide at a 1280x800 viewport"
+
+
+def test_logs_are_requested_downloaded_and_hold_a_line_logged_after_the_test_started(
+        page: Page, big_peer: BigPeer, fleet: Fleet) -> None:
+    started = datetime.now(timezone.utc)
+    marker = f"portal-log-marker-{time.monotonic_ns()}"
+    fleet["portal-gamma"].log(LogLevel.INFO, marker)
+    log_in(page, big_peer)
+    page.get_by_label("Search").fill("portal-gamma")
+    page.get_by_role("link", name="portal-gamma").click()
+    page.get_by_role("button", name="Request logs…").click()
+    dialog = page.get_by_role("dialog", name="Request logs")
+    dialog.get_by_label("Minimum level").select_option("debug")
+    dialog.get_by_role("button", name="Request").click()
+    expect(dialog).to_be_hidden()
+    row = page.locator("#log-requests tbody tr[data-id]").first
+    expect(row).to_have_attribute("data-state", "ready", timeout=60_000)
+    expect(row.locator("progress")).to_have_attribute("aria-label", "Progress 100%")
+    page.screenshot(path=str(screenshot_dir() / "device-log-request.png"), full_page=True)
+    with page.expect_download() as info:
+        row.get_by_role("link", name="Download").click()
+    download = info.value
+    assert download.suggested_filename.startswith("portal-gamma_") and download.suggested_filename.endswith(".jsonl.gz")
+    path = screenshot_dir().parent / "portal-logs" / download.suggested_filename
+    download.save_as(str(path))
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        lines = [json.loads(line) for line in f if line.strip()]
+    found = [line for line in lines if line.get("msg") == marker]
+    assert found, f"the bundle ({len(lines)} lines) lacks the line logged after the test started"
+    assert found[0]["level"] == "info"
+    assert datetime.fromisoformat(found[0]["ts"].replace("Z", "+00:00")) >= started.replace(microsecond=0)
