@@ -160,4 +160,29 @@ public final class Ditto: Sendable {
             preconditionFailure("SmallPeer: log(_:level:) failed: \(error)")
         }
     }
+
+    /// Sends this peer's engine logs to the Big Peer ("send logs to support") and returns the log request id it is listed under.
+    ///
+    /// The gzip JSON Lines bundle is built now (filtered by `options`, as for `DittoLogger.export`) and kept
+    /// in the persistence directory; it uploads at once if the Big Peer is connected, else when it next
+    /// connects, and an interrupted upload resumes. The id starts with `dev_`.
+    ///
+    /// - Throws: `DittoError.invalidArgument` for contradictory options, `.io` if the bundle cannot be written.
+    @discardableResult
+    public func sendLogs(options: DittoLogExportOptions = DittoLogExportOptions()) throws -> String {
+        let optionsJSON = try options.json()
+        return try ownedString { out in
+            if let optionsJSON {
+                optionsJSON.withCString { sp_ditto_send_logs(native.raw, $0, out) }
+            } else {
+                sp_ditto_send_logs(native.raw, nil, out)
+            }
+        }
+    }
+
+    /// Sends this peer's engine logs to the Big Peer, building the bundle off the caller's executor; returns the log request id.
+    @discardableResult
+    public func sendLogs(options: DittoLogExportOptions = DittoLogExportOptions()) async throws -> String {
+        try await offloaded { try self.sendLogs(options: options) }
+    }
 }

@@ -56,6 +56,37 @@ extension SmallPeerTests {
             #expect(try await bigPeer.document(collection: "__small_peer_info", id: local.presence.localPeerKey) == nil)
         }
 
+        @Test func sendLogsUploadsABundleTheOperatorCanDownload() async throws {
+            let ditto = try smallPeer("swift-support-button")
+            let marker = "the user pressed send logs \(UUID().uuidString)"
+            ditto.log(marker, level: .error)
+            let requestID = try await ditto.sendLogs(options: DittoLogExportOptions(minimumLogLevel: .warning))
+            #expect(requestID.hasPrefix("dev_"))
+            var state: [String: Any]?
+            let ready = try await eventuallyAsync {
+                state = try await self.bigPeer.get("/api/v1/log-requests/\(requestID)")
+                return state?["state"] as? String == "ready"
+            }
+            #expect(ready, "the request never became ready: \(String(describing: state)); the Big Peer printed:\n\(bigPeer.printed.joined(separator: "\n"))")
+            #expect(state?["requested_by"] as? String == "device")
+            let downloadURL = try #require(state?["download_url"] as? String)
+            let gzip = try await bigPeer.getBytes(downloadURL)
+            #expect(gzip.starts(with: [0x1f, 0x8b]), "the download is not gzip")
+            // Decompress with the system's gzip: Foundation has no gzip reader on Linux.
+            let lines = try gunzip(gzip)
+            #expect(lines.contains(marker))
+            #expect(!lines.contains("\"level\":\"info\""), "min level warning let an info line through")
+        }
+
+        @Test func sendLogsRefusesBadOptionsWithoutSending() throws {
+            let ditto = try smallPeer("swift-bad-send")
+            #expect(throws: DittoError.self) {
+                try ditto.sendLogs(options: DittoLogExportOptions(maxBytes: 0))
+            }
+            let outbox = scratch.path("swift-bad-send").appendingPathComponent("log-outbox").path
+            #expect((try? FileManager.default.contentsOfDirectory(atPath: outbox))?.isEmpty ?? true, "a refused send left a bundle")
+        }
+
         @Test func aWrongTokenIsRefusedAndTheHistorySaysWhy() async throws {
             let ditto = try smallPeer("swift-wrong-token", token: "not-the-token")
             #expect(await eventually {

@@ -46,6 +46,33 @@ func eventually(timeout: TimeInterval = 20, _ condition: () throws -> Bool) asyn
     return try condition()
 }
 
+/// Polls an async `condition` until it holds or `timeout` seconds pass; returns whether it held.
+func eventuallyAsync(timeout: TimeInterval = 30, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(nanoseconds: 100_000_000)
+    }
+    return try await condition()
+}
+
+/// Decompresses gzip data with the system's `gzip -dc` (Foundation has no gzip reader on Linux).
+func gunzip(_ data: Data) throws -> String {
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("smallpeer-\(UUID().uuidString).gz")
+    try data.write(to: file)
+    defer { try? FileManager.default.removeItem(at: file) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/gzip")
+    process.arguments = ["-dc", file.path]
+    let stdout = Pipe()
+    process.standardOutput = stdout
+    try process.run()
+    let output = stdout.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw HarnessError(description: "gzip -dc failed: \(process.terminationStatus)") }
+    return String(decoding: output, as: UTF8.self)
+}
+
 /// A failure in the test harness itself.
 struct HarnessError: Error, CustomStringConvertible {
     let description: String
@@ -147,6 +174,19 @@ final class BigPeerProcess: @unchecked Sendable {
             throw HarnessError(description: "GET \(path): HTTP \(status): \(String(decoding: data, as: UTF8.self))")
         }
         return try JSONSerialization.jsonObject(with: data) as? [String: Any]
+    }
+
+    /// GETs an API path with the admin token and returns the body's bytes (for downloads); throws unless HTTP 200.
+    func getBytes(_ path: String) async throws -> Data {
+        var request = URLRequest(url: URL(string: url + path)!)
+        request.setValue("Bearer \(adminToken)", forHTTPHeaderField: "Authorization")
+        request.timeoutInterval = 10
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard status == 200 else {
+            throw HarnessError(description: "GET \(path): HTTP \(status): \(String(decoding: data, as: UTF8.self))")
+        }
+        return data
     }
 
     /// The stored document (the `document` field of the API's answer), or `nil` while the Big Peer has none.
