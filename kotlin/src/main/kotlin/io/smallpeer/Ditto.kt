@@ -4,6 +4,7 @@ import io.smallpeer.internal.SmallPeerNative
 import java.io.Closeable
 import java.io.File
 import java.lang.ref.Cleaner
+import java.time.Instant
 
 /**
  * One open small peer, as in Ditto's Kotlin SDK:
@@ -80,6 +81,23 @@ class Ditto @JvmOverloads @Throws(DittoError::class) constructor(
     /** Writes a message to this instance's engine log (and to the log output, if it passes [DittoLogger]'s level). */
     @Throws(DittoError::class)
     fun log(level: DittoLogLevel, message: String) = native.call { h -> SmallPeerNative.sp_ditto_log(h, level.value, message) }
+
+    /**
+     * Sends this instance's engine logs to the Big Peer now ("send logs to support"), filtered as in
+     * [DittoLogger.exportToFile]; uploads at once if connected, else on reconnect, resuming an
+     * interrupted upload. Returns the log request id the Big Peer lists it under (`dev_…`).
+     */
+    @JvmOverloads
+    @Throws(DittoError::class)
+    fun sendLogs(
+        minimumLevel: DittoLogLevel? = null,
+        since: Instant? = null,
+        until: Instant? = null,
+        maxBytes: Long? = null
+    ): String {
+        val json = logOptionsJson(minimumLevel, since, until, maxBytes)
+        return native.call { h -> outString { SmallPeerNative.sp_ditto_send_logs(h, json, it) } }
+    }
 
     /** Whether [close] has been called. */
     val isClosed: Boolean get() = native.isClosed

@@ -100,12 +100,17 @@ object DittoLogger {
         until: Instant? = null,
         maxBytes: Long? = null
     ): Long {
-        val options = LinkedHashMap<String, Any?>()
-        if (minimumLevel != null) options["min_level"] = minimumLevel.name.toLowerCase(Locale.ROOT)
-        if (since != null) options["since"] = since.toString()
-        if (until != null) options["until"] = until.toString()
-        if (maxBytes != null) options["max_bytes"] = maxBytes
-        val json = if (options.isEmpty()) null else Json.encodeObject(options, "options")
+        val json = logOptionsJson(minimumLevel, since, until, maxBytes)
         return ditto.call { h -> outLong { SmallPeerNative.sp_ditto_export_logs(h, file.path, json, it) } }
     }
+}
+
+/** The `options_json` of `sp_ditto_export_logs` / `sp_ditto_send_logs`, or null for the defaults. */
+internal fun logOptionsJson(minimumLevel: DittoLogLevel?, since: Instant?, until: Instant?, maxBytes: Long?): String? {
+    val options = LinkedHashMap<String, Any?>()
+    if (minimumLevel != null) options["min_level"] = minimumLevel.name.toLowerCase(Locale.ROOT)
+    if (since != null) options["since"] = since.toString()
+    if (until != null) options["until"] = until.toString()
+    if (maxBytes != null) options["max_bytes"] = maxBytes
+    return if (options.isEmpty()) null else Json.encodeObject(options, "options")
 }

@@ -88,6 +88,21 @@ class BigPeer @JvmOverloads constructor(
         }
     }
 
+    /** GET an API path with the admin token and return the body's bytes (downloads); fails unless HTTP 200. */
+    fun getBytes(path: String): ByteArray {
+        val connection = URL(url + path).openConnection() as HttpURLConnection
+        connection.setRequestProperty("Authorization", "Bearer $token")
+        connection.connectTimeout = 5000
+        connection.readTimeout = 10000
+        try {
+            val status = connection.responseCode
+            check(status == 200) { "GET $path: HTTP $status" }
+            return connection.inputStream.readBytes()
+        } finally {
+            connection.disconnect()
+        }
+    }
+
     /** The document as the Big Peer has it (the API's `document` member), or null. */
     fun document(collection: String, id: String): Map<String, Any?>? {
         val record = get("/api/v1/collections/$collection/documents/$id") ?: return null

@@ -1,17 +1,23 @@
 package io.smallpeer.tests
 
 import io.smallpeer.Ditto
+import io.smallpeer.DittoError
 import io.smallpeer.DittoIdentity
+import io.smallpeer.DittoLogLevel
 import io.smallpeer.DittoSmallPeerInfoSyncScope
 import io.smallpeer.testing.BigPeer
 import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertNotNull
 import org.junit.jupiter.api.Assertions.assertNull
+import org.junit.jupiter.api.Assertions.assertThrows
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
+import java.io.ByteArrayInputStream
 import java.io.File
+import java.util.zip.GZIPInputStream
 
 /** The documented Kotlin lines against a real Big Peer process. */
 class KotlinBigPeerTest {
@@ -63,6 +69,37 @@ class KotlinBigPeerTest {
             assertNotNull(bigPeer.waitForDocument("probe", "p"))
             assertNotNull(ditto.smallPeerInfo.collectNow())
             assertNull(bigPeer.document("__small_peer_info", ditto.presence.localPeerKey))
+        }
+    }
+
+    @Test
+    fun `sendLogs uploads a bundle the operator can download`() {
+        Ditto(dir, bigPeer.identity(), deviceName = "kotlin-support-button").use { ditto ->
+            ditto.transportConfig = bigPeer.transportConfig()
+            ditto.startSync()
+            val marker = "the user pressed send logs ${System.nanoTime()}"
+            ditto.log(DittoLogLevel.ERROR, marker)
+            val requestId = ditto.sendLogs(minimumLevel = DittoLogLevel.WARNING)
+            assertTrue(requestId.startsWith("dev_"), requestId)
+            var state: Map<String, Any?>? = null
+            assertTrue(BigPeer.eventually(30_000) {
+                state = bigPeer.get("/api/v1/log-requests/$requestId")
+                state?.get("state") == "ready"
+            }, "never ready: $state\n${bigPeer.log}")
+            assertEquals("device", state!!["requested_by"])
+            val gzip = bigPeer.getBytes(state!!["download_url"] as String)
+            val lines = GZIPInputStream(ByteArrayInputStream(gzip)).bufferedReader().readText()
+            assertTrue(lines.contains(marker), "the bundle lacks the marker")
+            assertFalse(lines.contains("\"level\":\"info\""), "min level warning let an info line through")
+        }
+    }
+
+    @Test
+    fun `sendLogs refuses bad options and leaves nothing to send`() {
+        Ditto(dir, bigPeer.identity()).use { ditto ->
+            val error = assertThrows(DittoError::class.java) { ditto.sendLogs(maxBytes = 0L) }
+            assertTrue(error.message!!.contains("max_bytes"), error.message)
+            assertTrue(File(dir, "log-outbox").list().isNullOrEmpty(), "a refused send left a bundle")
         }
     }
 
