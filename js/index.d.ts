@@ -219,6 +219,8 @@ export declare class Ditto {
   readonly lanPort: number;
   /** Writes a message to this instance's engine log. */
   log(level: LogLevel, message: string): void;
+  /** Sends this instance's engine logs to the Big Peer (now, or on reconnect); resolves to the log request id ("dev_..."). */
+  sendLogs(options?: SendLogsOptions): Promise<string>;
 }
 
 /** Options of Logger.exportToFile. */
@@ -234,6 +236,9 @@ export interface ExportLogsOptions {
   /** At most this many bytes (the newest lines are kept). */
   maxBytes?: number;
 }
+
+/** Options of Ditto#sendLogs: the filters of Logger.exportToFile. */
+export type SendLogsOptions = Omit<ExportLogsOptions, 'ditto'>;
 
 /** A custom log callback: runs on the JS thread. */
 export type CustomLogCallback = (level: LogLevel, message: string) => void;

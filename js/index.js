@@ -456,6 +456,16 @@ class Ditto {
     native.log(this.#h, enumValue(LOG_LEVELS, level, 'level'), requireString(message, 'message'));
   }
 
+  /**
+   * Sends this instance's engine logs to the Big Peer ("send logs to support"), filtered like
+   * Logger.exportToFile; uploads at once if connected, else on reconnect. Resolves to the log
+   * request id the Big Peer lists it under ("dev_...").
+   */
+  async sendLogs(options = {}) {
+    requireObject(options, 'options');
+    return native.sendLogs(this.#h, logFilterJSON(options));
+  }
+
 }
 
 /** The native handle of the current custom log callback, or null. */
@@ -531,23 +541,31 @@ class Logger {
     } else if (!(ditto instanceof Ditto)) {
       throw typeError('options.ditto', 'a Ditto', ditto);
     }
-    const filter = {};
-    if (options.minimumLogLevel !== undefined) {
-      enumValue(LOG_LEVELS, options.minimumLogLevel, 'options.minimumLogLevel');
-      filter.min_level = options.minimumLogLevel.toLowerCase();
-    }
-    for (const key of ['since', 'until']) {
-      const v = options[key];
-      if (v === undefined) continue;
-      if (!(v instanceof Date) || Number.isNaN(v.getTime())) throw typeError(`options.${key}`, 'a valid Date', v);
-      filter[key] = v.toISOString();
-    }
-    if (options.maxBytes !== undefined) {
-      if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < 0) throw typeError('options.maxBytes', 'a non-negative integer', options.maxBytes);
-      filter.max_bytes = options.maxBytes;
-    }
-    return native.exportLogs(handles.get(ditto), path.resolve(filePath), Object.keys(filter).length ? JSON.stringify(filter) : null);
+    return native.exportLogs(handles.get(ditto), path.resolve(filePath), logFilterJSON(options));
   }
+}
+
+/**
+ * The engine's log filter (`min_level`, `since`, `until`, `max_bytes`) from the options of
+ * Logger.exportToFile and Ditto#sendLogs, as JSON, or null when none is set.
+ */
+function logFilterJSON(options) {
+  const filter = {};
+  if (options.minimumLogLevel !== undefined) {
+    enumValue(LOG_LEVELS, options.minimumLogLevel, 'options.minimumLogLevel');
+    filter.min_level = options.minimumLogLevel.toLowerCase();
+  }
+  for (const key of ['since', 'until']) {
+    const v = options[key];
+    if (v === undefined) continue;
+    if (!(v instanceof Date) || Number.isNaN(v.getTime())) throw typeError(`options.${key}`, 'a valid Date', v);
+    filter[key] = v.toISOString();
+  }
+  if (options.maxBytes !== undefined) {
+    if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < 0) throw typeError('options.maxBytes', 'a non-negative integer', options.maxBytes);
+    filter.max_bytes = options.maxBytes;
+  }
+  return Object.keys(filter).length ? JSON.stringify(filter) : null;
 }
 
 /** The engine library's version, e.g. "0.1.0". */

@@ -509,6 +509,7 @@ typedef enum {
   OP_STORE_SET_SCOPE,
   OP_STORE_GET_SCOPE,
   OP_EXPORT_LOGS,
+  OP_SEND_LOGS,
 } op_t;
 
 typedef enum { RESULT_UNDEFINED, RESULT_STRING, RESULT_BOOL, RESULT_INT } result_kind;
@@ -589,6 +590,10 @@ static void async_execute(napi_env env, void* data) {
       st = sp_ditto_export_logs(c->d, c->s1, c->s2, &lines);
       c->kind = RESULT_INT;
       c->out_int = (int64_t)lines;
+      break;
+    case OP_SEND_LOGS:
+      st = sp_ditto_send_logs(c->d, c->s1, &c->out_str);
+      c->kind = RESULT_STRING;
       break;
   }
   c->status = st;
@@ -1319,6 +1324,23 @@ static napi_value js_export_logs(napi_env env, napi_callback_info info) {
   return queue_call(env, a.argv[0], h, c);
 }
 
+/* sendLogs(h, optionsJSON | null) -> Promise<log request id>. */
+static napi_value js_send_logs(napi_env env, napi_callback_info info) {
+  args_t a;
+  if (!get_args(env, info, &a, 1)) return NULL;
+  ditto_handle* h = get_ditto(env, a.argv[0]);
+  if (!h) return NULL;
+  char* options = NULL;
+  if (!is_nullish(env, a.argv[1]) && !(options = get_string(env, a.argv[1], "options"))) return NULL;
+  async_call* c = new_call(env, OP_SEND_LOGS);
+  if (!c) {
+    free(options);
+    return NULL;
+  }
+  c->s1 = options;
+  return queue_call(env, a.argv[0], h, c);
+}
+
 /* ---- Module -------------------------------------------------------------------------------- */
 /* The exports below (one per C function, plus setErrorClass) are internal: js/index.js is their only caller. */
 
@@ -1417,6 +1439,7 @@ NAPI_MODULE_INIT() {
       {"loggerRemoveCallback", js_logger_remove_callback},
       {"log", js_log},
       {"exportLogs", js_export_logs},
+      {"sendLogs", js_send_logs},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; ++i) {
     napi_value f;

@@ -1,14 +1,17 @@
 'use strict';
 // The two documented lines of SPEC against a real Big Peer process (env SMALLPEER_CLI).
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const zlib = require('node:zlib');
 const { test } = require('node:test');
-const { smallpeer, APP_ID, APP_TOKEN, tempDir, waitFor, BigPeer } = require('./helpers.cjs');
+const { smallpeer, APP_ID, APP_TOKEN, tempDir, waitFor, rejectsWithCode, BigPeer } = require('./helpers.cjs');
 
 const { Ditto } = smallpeer;
 
 /** An online-playground small peer pointed at `bp`, syncing, closed when the test ends. */
-function smallPeer(t, bp, token = APP_TOKEN) {
-  const ditto = new Ditto({ type: 'onlinePlayground', appID: APP_ID, token }, tempDir(t));
+function smallPeer(t, bp, token = APP_TOKEN, dir = tempDir(t)) {
+  const ditto = new Ditto({ type: 'onlinePlayground', appID: APP_ID, token }, dir);
   t.after(() => ditto.close());
   ditto.setTransportConfig({ big_peer: { urls: [bp.syncURL] } });
   ditto.startSync();
@@ -62,4 +65,32 @@ test('a wrong app token is refused and the reason shows in the connection histor
   }, 15000);
   assert.ok(history, 'no refusal recorded');
   assert.equal(ditto.presence.isConnectedToBigPeer, false);
+});
+
+test('sendLogs uploads a bundle the operator can download', async (t) => {
+  const bp = await BigPeer.start(t);
+  const ditto = smallPeer(t, bp);
+  const marker = `the user pressed send logs ${process.hrtime.bigint()}`;
+  ditto.log('Error', marker);
+  const requestID = await ditto.sendLogs({ minimumLogLevel: 'Warning' });
+  assert.match(requestID, /^dev_/);
+  const state = await waitFor(async () => {
+    const s = await bp.get(`/api/v1/log-requests/${requestID}`);
+    return s?.state === 'ready' ? s : null;
+  }, 30000);
+  assert.ok(state, `the request never became ready:\n${bp.output.join('\n')}`);
+  assert.equal(state.requested_by, 'device');
+  const lines = zlib.gunzipSync(await bp.getBytes(state.download_url)).toString();
+  assert.ok(lines.includes(marker), 'the bundle lacks the marker');
+  assert.ok(!lines.includes('"level":"info"'), 'min level Warning let an info line through');
+});
+
+test('sendLogs refuses bad options and leaves nothing to send', async (t) => {
+  const bp = await BigPeer.start(t);
+  const dir = tempDir(t);
+  const ditto = smallPeer(t, bp, APP_TOKEN, dir);
+  await rejectsWithCode(ditto.sendLogs({ maxBytes: 0 }), 'SP_ERR_INVALID_ARGUMENT');
+  await assert.rejects(ditto.sendLogs({ minimumLogLevel: 'loud' }), TypeError);
+  const outbox = path.join(dir, 'log-outbox');
+  assert.deepEqual(fs.existsSync(outbox) ? fs.readdirSync(outbox) : [], [], 'a refused send left a bundle');
 });

@@ -87,15 +87,26 @@ class BigPeer {
     return `${this.url.replace('http://', 'ws://')}/sync`;
   }
 
-  /** A document through the HTTP API, or null on 404. */
-  async document(collection, id) {
-    const res = await fetch(`${this.url}/api/v1/collections/${collection}/documents/${encodeURIComponent(id)}`, {
-      headers: { Authorization: `Bearer ${this.adminToken}` },
-    });
+  /** GETs an API path with the admin token: the parsed JSON body, or null on 404. */
+  async get(apiPath) {
+    const res = await fetch(`${this.url}${apiPath}`, { headers: { Authorization: `Bearer ${this.adminToken}` } });
     const body = await res.text();
     if (res.status === 404) return null;
     assert.equal(res.status, 200, body);
     return JSON.parse(body);
+  }
+
+  /** GETs an API path with the admin token and returns the body's bytes (downloads); asserts HTTP 200. */
+  async getBytes(apiPath) {
+    const res = await fetch(`${this.url}${apiPath}`, { headers: { Authorization: `Bearer ${this.adminToken}` } });
+    const body = Buffer.from(await res.arrayBuffer());
+    assert.equal(res.status, 200, body.toString());
+    return body;
+  }
+
+  /** A document through the HTTP API, or null on 404. */
+  async document(collection, id) {
+    return this.get(`/api/v1/collections/${collection}/documents/${encodeURIComponent(id)}`);
   }
 
   /** Stops the process with SIGTERM and waits for it. */

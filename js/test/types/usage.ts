@@ -63,6 +63,7 @@ async function main(): Promise<void> {
   await Logger.setCustomLogCallback(null);
   const lines: number = await Logger.exportToFile('/tmp/typed.jsonl.gz', { ditto, minimumLogLevel: 'Info', since: new Date(0), maxBytes: 1024 });
   ditto.log('Warning', 'typed');
+  const requestID: string = await ditto.sendLogs({ minimumLogLevel: 'Warning', maxBytes: 4096 });
 
   try {
     await ditto.close();
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
   const closed: boolean = ditto.isClosed;
   const handles: number = Ditto.liveHandleCount();
   report(version, scope, metadata, text, interval, doc, last, urls, active, port, car, all, removed, names, userScope, stopped, key,
-    connected, level, lines, closed, handles, offline, defaults);
+    connected, level, lines, requestID, closed, handles, offline, defaults);
 
   // Mistakes the types catch.
   // @ts-expect-error: scope names are case-sensitive
@@ -89,6 +90,8 @@ async function main(): Promise<void> {
   Logger.minimumLogLevel = 'debug';
   // @ts-expect-error: the presence graph is read-only
   ditto.presence.graph = ditto.presence.graph;
+  // @ts-expect-error: sendLogs acts on its own instance, it takes no ditto
+  await ditto.sendLogs({ ditto });
   // @ts-expect-error: handles come from the API, not from constructors
   new StoreObserver();
 }
