@@ -280,21 +280,27 @@ std::string SmallPeerInfoCollector::build_document_locked(uint64_t sequence) con
   w.key("big_peer_connection_history");
   write_big_peer_history(w, presence.big_peer_history);
 
-  const auto space = file_system_space(src_.persistence_dir);
-  uint64_t store_bytes = 0;
-  for (const auto& f : src_.store.files()) {
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(f, ec);
-    if (!ec) store_bytes += size;
+  const auto now = scheduler_->clock()->now();
+  if (!disk_usage_at_ || now - *disk_usage_at_ >= kDiskUsageMaxAge || now < *disk_usage_at_) {
+    const auto space = file_system_space(src_.persistence_dir);
+    uint64_t store_bytes = 0;
+    for (const auto& f : src_.store.files()) {
+      std::error_code ec;
+      const auto size = std::filesystem::file_size(f, ec);
+      if (!ec) store_bytes += size;
+    }
+    JsonWriter usage;
+    usage.begin_object()
+        .key("device_available").value(space.available)
+        .key("device_total").value(space.total)
+        .key("ditto_store").value(store_bytes)
+        .key("ditto_logs").value(src_.log.total_bytes())
+        .key("ditto_total").value(directory_bytes(src_.persistence_dir))
+        .end_object();
+    disk_usage_json_ = usage.take();
+    disk_usage_at_ = now;
   }
-  w.key("device_disk_usage")
-      .begin_object()
-      .key("device_available").value(space.available)
-      .key("device_total").value(space.total)
-      .key("ditto_store").value(store_bytes)
-      .key("ditto_logs").value(src_.log.total_bytes())
-      .key("ditto_total").value(directory_bytes(src_.persistence_dir))
-      .end_object();
+  w.key("device_disk_usage").raw(disk_usage_json_);
 
   const auto counts = src_.store.user_collection_counts(kMaxListedCollections + 1);
   w.key("store").begin_object().key("user_collections").begin_object();

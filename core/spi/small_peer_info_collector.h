@@ -22,6 +22,9 @@ class Presence;
 
 /// The system collection that holds this peer's SPI document.
 inline constexpr std::string_view kSmallPeerInfoCollection = "__small_peer_info";
+/// How long a measured `device_disk_usage` is reused: walking the persistence directory costs more
+/// than the rest of the document, and disk use moves slowly next to the 5-minute default interval.
+inline constexpr std::chrono::seconds kDiskUsageMaxAge{30};
 /// The document schema this collector writes.
 inline constexpr int kSpiSchemaVersion = 1;
 /// At most this many connected peers are listed; the rest set connected_peers_truncated.
@@ -116,6 +119,10 @@ class SmallPeerInfoCollector : public std::enable_shared_from_this<SmallPeerInfo
   std::optional<TimePoint> last_write_;
   std::optional<Scheduler::TimerId> timer_;
   std::optional<Scheduler::TimerId> debounce_timer_;
+  // device_disk_usage as last measured (a statvfs and a walk of the persistence directory), and
+  // when: documents written within kDiskUsageMaxAge of it reuse the figures. Guarded by state_mutex_.
+  mutable std::string disk_usage_json_;
+  mutable std::optional<TimePoint> disk_usage_at_;
 };
 
 }  // namespace smallpeer

@@ -41,6 +41,22 @@ class SmallPeerInfoTest : public ::testing::Test {
   std::vector<std::string> docs_;
 };
 
+TEST_F(SmallPeerInfoTest, DiskUsageIsMeasuredAtMostEveryThirtySeconds) {
+  auto d = open();
+  d->small_peer_info().set_enabled(true);
+  auto ditto_total = [&] { return stored(*d)["device_disk_usage"]["ditto_total"].get_uint64().value(); };
+  const uint64_t before = ditto_total();
+  {
+    std::ofstream blob(dir_.path() / "peer" / "blob.bin", std::ios::binary);
+    blob << std::string(1 << 20, 'x');
+  }
+  d->small_peer_info().collect_now();
+  EXPECT_EQ(ditto_total(), before) << "a write within kDiskUsageMaxAge reuses the measured figures";
+  scheduler_->advance(kDiskUsageMaxAge);
+  d->small_peer_info().collect_now();
+  EXPECT_GE(ditto_total(), before + (1u << 20)) << "after kDiskUsageMaxAge the directory is measured again";
+}
+
 TEST_F(SmallPeerInfoTest, DefaultsAreOffLocalPeerOnlyAndFiveMinutes) {
   auto d = open();
   auto& spi = d->small_peer_info();
