@@ -100,7 +100,7 @@ void LogUploader::start() {
   auto session = session_.lock();
   if (!session) return;
   for (const auto& entry : outbox_.entries())
-    session->send_log_frame(LogOffer{entry.id, entry.size, entry.device_initiated});
+    session->send_log_frame(entry.offer());
 }
 
 void LogUploader::on_request(const LogRequest& request) {

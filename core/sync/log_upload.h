@@ -40,6 +40,8 @@ class LogOutbox {
     std::string id;
     uint64_t size = 0;
     bool device_initiated = false;  // ids starting with "dev_": sent on the app's own initiative
+    /// The LOG_OFFER frame announcing this bundle to the Big Peer.
+    [[nodiscard]] LogOffer offer() const { return LogOffer{id, size, device_initiated}; }
   };
 
   /// The size of bundle `id`, building it first from the engine log with `options` if it is not

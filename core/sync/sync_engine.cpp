@@ -408,7 +408,7 @@ void SyncEngine::offer_log_bundle(const LogOutbox::Entry& entry) {
   // Only Big Peer links carry log frames; the Big Peer answers an offer with a LOG_REQUEST.
   for (const auto& session : sessions) {
     const auto remote = session->remote();
-    if (remote && remote->role == PeerRole::big_peer) session->send_log_frame(LogOffer{entry.id, entry.size, entry.device_initiated});
+    if (remote && remote->role == PeerRole::big_peer) session->send_log_frame(entry.offer());
   }
 }
 
