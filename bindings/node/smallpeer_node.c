@@ -17,6 +17,7 @@
  *   calls allowed there (thread-safe function release/unref); they never call into JavaScript or
  *   delete references. A failed C call becomes a DittoError carrying `code` and `status`.
  */
+#include <math.h>
 #include <node_api.h>
 #include <smallpeer/smallpeer.h>
 #include <stdbool.h>
@@ -184,6 +185,13 @@ static char* get_string(napi_env env, napi_value v, const char* what) {
     return NULL;
   }
   napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  if (strlen(s) != len) { /* C would cut the string at its first NUL */
+    free(s);
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s must not contain NUL characters", what);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", buf);
+    return NULL;
+  }
   return s;
 }
 
@@ -197,7 +205,9 @@ static bool get_bool(napi_env env, napi_value v, const char* what, bool* out) {
 
 static bool get_int64(napi_env env, napi_value v, const char* what, int64_t* out) {
   double d;
-  if (napi_get_value_double(env, v, &d) == napi_ok && d == (double)(int64_t)d) {
+  /* Range first: converting NaN or a double beyond int64's range is undefined behaviour in C. */
+  if (napi_get_value_double(env, v, &d) == napi_ok && isfinite(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+      d == (double)(int64_t)d) {
     *out = (int64_t)d;
     return true;
   }

@@ -157,3 +157,22 @@ test('arguments of the wrong type are TypeErrors with Node codes', async (t) => 
   assert.throws(() => ditto.log('info', 'x'), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' });
   await assert.rejects(smallpeer.Logger.setCustomLogCallback('nope'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
 });
+
+test('a NUL in a collection name or id is refused, not cut short; nothing is written', async (t) => {
+  const ditto = openDitto(t);
+  await ditto.store.collection('cars').upsert({ _id: 'a' });
+  const nul = { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: /must not contain NUL/ };
+  await assert.rejects(ditto.store.collection('cars\0x').findByID('a'), nul);
+  await assert.rejects(ditto.store.collection('cars').findByID('a\0b'), nul);
+  await assert.rejects(ditto.store.collection('cars\0x').upsert({ _id: 'b' }), nul);
+  assert.equal(await ditto.store.collection('cars').findByID('b'), null);
+});
+
+test('integers beyond the engine range are refused with a TypeError, not converted', (t) => {
+  const spi = openDitto(t).smallPeerInfo;
+  const before = spi.collectionInterval;
+  for (const bad of [1e300, -1e300, Number.MAX_VALUE]) {
+    assert.throws(() => { spi.collectionInterval = bad; }, (e) => e instanceof TypeError || e instanceof DittoError, String(bad));
+  }
+  assert.equal(spi.collectionInterval, before);
+});

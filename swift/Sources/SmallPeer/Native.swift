@@ -26,6 +26,11 @@ func check(_ status: sp_status_t) throws(DittoError) {
     throw DittoError(status: status, message: String(cString: sp_last_error_message()))
 }
 
+/// Throws `.invalidArgument` if `text` contains NUL, where C would silently cut it short.
+func requireNoNUL(_ text: String, _ what: String) throws(DittoError) {
+    if text.utf8.contains(0) { throw DittoError.invalidArgument(message: "\(what) must not contain NUL characters") }
+}
+
 /// Calls a C function that returns an owned string through `char **`, and frees it after copying.
 func ownedString(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> sp_status_t) throws(DittoError) -> String {
     var out: UnsafeMutablePointer<CChar>?

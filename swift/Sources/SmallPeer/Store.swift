@@ -92,6 +92,7 @@ public final class DittoCollection: Sendable {
     ///   JSON-serializable or the collection name is empty or a system collection's.
     @discardableResult
     public func upsert(_ document: [String: Any]) throws -> String {
+        try requireNoNUL(name, "the collection name")
         let json = try JSONText.encode(document, what: "the document")
         return try ownedString { out in
             name.withCString { c in json.withCString { sp_store_upsert(native.raw, c, $0, out) } }
@@ -100,6 +101,8 @@ public final class DittoCollection: Sendable {
 
     /// The live document with this `_id`, or `nil`.
     public func findByID(_ id: String) throws -> DittoDocument? {
+        try requireNoNUL(name, "the collection name")
+        try requireNoNUL(id, "the id")
         do {
             let text = try ownedString { out in
                 name.withCString { c in id.withCString { sp_store_get(native.raw, c, $0, out) } }
@@ -126,6 +129,7 @@ public final class DittoCollection: Sendable {
             let documents: [JSONFragment]
             let nextAfter: String?
         }
+        try requireNoNUL(name, "the collection name")
         var documents: [DittoDocument] = []
         var after: String?
         repeat {
@@ -148,6 +152,8 @@ public final class DittoCollection: Sendable {
     /// Removes the document with this `_id` (leaving a tombstone that syncs); returns whether one was there.
     @discardableResult
     public func remove(id: String) throws -> Bool {
+        try requireNoNUL(name, "the collection name")
+        try requireNoNUL(id, "the id")
         var removed = false
         try check(name.withCString { c in id.withCString { sp_store_remove(native.raw, c, $0, &removed) } })
         return removed
@@ -164,6 +170,7 @@ public final class DittoCollection: Sendable {
         deliverOn queue: DispatchQueue = .main,
         handler: @escaping @Sendable (DittoCollectionChange) -> Void
     ) throws -> DittoStoreObserver {
+        try requireNoNUL(name, "the collection name")
         let delivery = Delivery(queue: queue, handler: handler)
         let userdata = CallbackRegistry.register(delivery)
         var token: OpaquePointer?
@@ -190,8 +197,11 @@ public final class DittoCollection: Sendable {
     }
 
     /// This collection's sync scope (for `__small_peer_info`: the Small Peer Info scope).
+    ///
+    /// - Throws: `DittoError.invalidArgument` if the collection name is unusable (empty, over 256 bytes, or containing NUL).
     public var syncScope: DittoSyncScope {
-        engineRead("collection(\"\(name)\").syncScope") {
+        get throws {
+            try requireNoNUL(name, "the collection name")
             var scope: sp_sync_scope_t = 0
             try check(name.withCString { sp_store_get_collection_scope(native.raw, $0, &scope) })
             guard let value = DittoSyncScope(rawValue: scope) else {
@@ -206,6 +216,7 @@ public final class DittoCollection: Sendable {
     /// - Throws: `DittoError.invalidArgument` for a system collection such as `__small_peer_info`
     ///   (use `smallPeerInfo.syncScope`) or an empty name.
     public func setSyncScope(_ scope: DittoSyncScope) throws {
+        try requireNoNUL(name, "the collection name")
         try check(name.withCString { sp_store_set_collection_scope(native.raw, $0, scope.rawValue) })
     }
 }

@@ -44,7 +44,7 @@ extension SmallPeerTests {
             #expect(DittoSmallPeerInfoSyncScope.bigPeerOnly.rawValue == UInt(SP_SYNC_SCOPE_BIG_PEER_ONLY))
             ditto.smallPeerInfo.syncScope = .bigPeerOnly
             #expect(ditto.smallPeerInfo.syncScope == .bigPeerOnly)
-            #expect(ditto.store.collection("__small_peer_info").syncScope == .bigPeerOnly)
+            #expect(try ditto.store.collection("__small_peer_info").syncScope == .bigPeerOnly)
             #expect(try ditto.smallPeerInfo.collectNow()["sync_scope"] as? String == "BigPeerOnly")
             ditto.smallPeerInfo.syncScope = .localPeerOnly
             #expect(ditto.smallPeerInfo.syncScope == .localPeerOnly)

@@ -86,15 +86,26 @@ extension SmallPeerTests {
             #expect(DittoSyncScope.allCases.map(\.rawValue) == [SP_SYNC_SCOPE_LOCAL_PEER_ONLY, SP_SYNC_SCOPE_BIG_PEER_ONLY,
                                                                 SP_SYNC_SCOPE_ALL_PEERS, SP_SYNC_SCOPE_SMALL_PEERS_ONLY])
             let cars = ditto.store.collection("cars")
-            #expect(cars.syncScope == .allPeers)
+            #expect(try cars.syncScope == .allPeers)
             try cars.setSyncScope(.smallPeersOnly)
-            #expect(cars.syncScope == .smallPeersOnly)
-            #expect(ditto.store.collection("cars").syncScope == .smallPeersOnly)
+            #expect(try cars.syncScope == .smallPeersOnly)
+            #expect(try ditto.store.collection("cars").syncScope == .smallPeersOnly)
             let error = #expect(throws: DittoError.self) {
                 try self.ditto.store.collection("__small_peer_info").setSyncScope(.allPeers)
             }
             #expect(error?.status == SP_ERR_INVALID_ARGUMENT)
-            #expect(ditto.store.collection("__small_peer_info").syncScope == .localPeerOnly)
+            #expect(try ditto.store.collection("__small_peer_info").syncScope == .localPeerOnly)
+            // A name the engine refuses is an error, not a crash.
+            let bad = #expect(throws: DittoError.self) { try self.ditto.store.collection("").syncScope }
+            #expect(bad?.status == SP_ERR_INVALID_ARGUMENT)
+        }
+
+        @Test func aNULInANameOrIdIsRefusedNotCutShort() throws {
+            try ditto.store.collection("cars").upsert(["_id": "a"])
+            #expect(throws: DittoError.self) { try self.ditto.store.collection("cars\0x").findByID("a") }
+            #expect(throws: DittoError.self) { try self.ditto.store.collection("cars").findByID("a\0b") }
+            #expect(throws: DittoError.self) { try self.ditto.store.collection("cars\0x").upsert(["_id": "b"]) }
+            #expect(try ditto.store.collection("cars").findByID("b") == nil, "a refused upsert wrote nothing")
         }
 
         @Test func observersDeliverEveryChangeInOrderOnTheChosenQueue() async throws {
