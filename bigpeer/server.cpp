@@ -9,6 +9,7 @@
 #include <charconv>
 #include <csignal>
 
+#include "bigpeer/postgres_store.h"
 #include "common/error.h"
 #include "spi/small_peer_info_collector.h"
 
@@ -42,8 +43,18 @@ std::shared_ptr<net::ssl::context> make_tls_context(const BigPeerOptions& option
   return context;
 }
 
+// SQLite in the data directory, or PostgreSQL when given a URL.
+std::unique_ptr<Store> open_store(const BigPeerOptions& options, const DataDirectory& data_dir, const std::string& peer_key,
+                                  const std::shared_ptr<const Clock>& clock) {
+  auto hlc = std::make_shared<HybridLogicalClock>(clock);
+  if (options.postgres_url.empty()) return Store::open(data_dir.store_file(), std::move(hlc), peer_key);
+  return std::make_unique<PostgresStore>(options.postgres_url, std::move(hlc), peer_key);
+}
+
 std::filesystem::path required_data_dir(const BigPeerOptions& options) {
   if (options.data_dir.empty()) throw Error(ErrorCode::invalid_argument, "the Big Peer needs a data directory (--data)");
+  // A bad URL, an unreachable server or a newer schema is refused before anything is created.
+  if (!options.postgres_url.empty()) PostgresStore::check_database(options.postgres_url);
   return options.data_dir;
 }
 }  // namespace
@@ -78,7 +89,7 @@ BigPeer::BigPeer(BigPeerOptions options)
       data_dir_(required_data_dir(options_)),
       identity_(PeerIdentity::load_or_create(data_dir_.identity_file())),
       clock_(std::make_shared<SystemClock>()),
-      store_(Store::open(data_dir_.store_file(), std::make_shared<HybridLogicalClock>(clock_), identity_.peer_key())) {
+      store_(open_store(options_, data_dir_, identity_.peer_key(), clock_)) {
   if (options_.admin_token) {
     if (options_.admin_token->empty()) throw Error(ErrorCode::invalid_argument, "the admin token must not be empty");
     admin_token_ = *options_.admin_token;
@@ -109,6 +120,11 @@ BigPeer::BigPeer(BigPeerOptions options)
                                                         ingest_.get(), &registry_, log_requests_.get(), &metrics_, clock_,
                                                         io_->get_executor(), tls_});
   services_ = HttpServices{api_.get(), api_threads_.get(), sync_.get(), &metrics_, tls_.get()};
+}
+
+std::string BigPeer::storage_description() const {
+  if (options_.postgres_url.empty()) return data_dir_.store_file().string();
+  return pg::redacted(options_.postgres_url);
 }
 
 FleetSample BigPeer::count_fleet() const {

@@ -37,6 +37,7 @@ namespace smallpeer::bigpeer {
 struct BigPeerOptions {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
   std::filesystem::path data_dir;
+  std::string postgres_url;  // store in this PostgreSQL database instead of SQLite in data_dir
   std::string app_id = "smallpeer-demo";
   std::string app_token = "demo-token";
   std::optional<std::string> admin_token;  // generated and kept in the data directory if absent
@@ -68,6 +69,8 @@ class BigPeer {
   [[nodiscard]] const std::string& peer_key() const { return identity_.peer_key(); }
   /// True when the port serves https and wss.
   [[nodiscard]] bool tls() const { return tls_ != nullptr; }
+  /// Where the store is: the SQLite file, or the PostgreSQL URL without its password.
+  [[nodiscard]] std::string storage_description() const;
   /// The options it runs with.
   [[nodiscard]] const BigPeerOptions& options() const { return options_; }
 
