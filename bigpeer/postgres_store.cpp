@@ -43,8 +43,8 @@ INSERT INTO store_clock VALUES (1, 0);
 -- Big Peer nodes sharing this database, each with a heartbeat.
 CREATE TABLE nodes(node_id TEXT PRIMARY KEY, listen TEXT NOT NULL, started_at TIMESTAMPTZ NOT NULL,
   heartbeat_at TIMESTAMPTZ NOT NULL);
--- Live sessions per node and peer; a dead node's rows go with its nodes row.
-CREATE TABLE device_sessions(node_id TEXT NOT NULL REFERENCES nodes(node_id) ON DELETE CASCADE,
+-- Live sessions per node and peer; a live node's heartbeat makes them count (bigpeer/cluster.h).
+CREATE TABLE device_sessions(node_id TEXT NOT NULL,
   peer_key TEXT COLLATE "C" NOT NULL, sessions INT NOT NULL, device_name TEXT NOT NULL,
   sdk_language TEXT NOT NULL, sdk_version TEXT NOT NULL, platform TEXT NOT NULL, remote_address TEXT NOT NULL,
   connected_at_ms BIGINT NOT NULL, PRIMARY KEY(node_id, peer_key));
@@ -200,8 +200,12 @@ PostgresStore::PostgresStore(const std::string& url, std::shared_ptr<HybridLogic
 }
 
 PostgresStore::~PostgresStore() {
+  stop_listening();
+}
+
+void PostgresStore::stop_listening() {
   stopping_ = true;
-  if (listen_thread_.joinable()) listen_thread_.join();
+  if (listen_thread_.joinable() && listen_thread_.get_id() != std::this_thread::get_id()) listen_thread_.join();
 }
 
 void PostgresStore::check_database(const std::string& url) {

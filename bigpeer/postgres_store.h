@@ -66,6 +66,8 @@ class PostgresStore final : public Store {
   [[nodiscard]] const std::string& node_id() const { return node_id_; }
   /// Calls `handler(payload)` for every NOTIFY on `channel` by another node, on the listener thread.
   void listen(const std::string& channel, std::function<void(const std::string& payload)> handler);
+  /// Stops the listener thread: no handler runs after this returns. Idempotent.
+  void stop_listening();
   /// Sends NOTIFY `channel` with `payload` (delivered to the other nodes).
   void notify_nodes(const std::string& channel, const std::string& payload);
 

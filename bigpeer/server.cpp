@@ -9,7 +9,7 @@
 #include <charconv>
 #include <csignal>
 
-#include "bigpeer/postgres_store.h"
+#include "bigpeer/postgres_bundles.h"
 #include "common/error.h"
 #include "spi/small_peer_info_collector.h"
 
@@ -19,6 +19,8 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 namespace {
+/// The channel on which nodes announce a saved log request (payload: its id).
+constexpr const char* kLogRequestsChannel = "smallpeer_log_requests";
 /// How long shutdown waits for sessions to say goodbye before it stops the I/O threads anyway.
 constexpr std::chrono::seconds kSessionCloseGrace{3};
 
@@ -101,7 +103,21 @@ BigPeer::BigPeer(BigPeerOptions options)
   }
   tls_ = make_tls_context(options_);
   ingest_ = std::make_unique<IngestQueue>(*store_, metrics_);
-  log_requests_ = std::make_unique<LogRequests>(*store_, data_dir_.log_bundle_dir(), registry_, clock_);
+  postgres_ = dynamic_cast<PostgresStore*>(store_.get());
+  if (postgres_ != nullptr) {
+    // Several nodes may share the database: bundles live in it, every saved log request is
+    // announced (LISTEN/NOTIFY) so the node holding the peer's session pushes it at once, and the
+    // nodes publish their sessions for each other's online state.
+    log_requests_ = std::make_unique<LogRequests>(
+        *store_, make_postgres_bundle_store(options_.postgres_url), registry_, clock_,
+        [store = postgres_](const std::string& id) { store->notify_nodes(kLogRequestsChannel, id); });
+    postgres_->listen(kLogRequestsChannel, [this](const std::string& id) { log_requests_->refresh(id); });
+    cluster_ = std::make_unique<ClusterPresence>(options_.postgres_url, postgres_->node_id(), options_.listen, registry_);
+    registry_.set_cluster([this](const std::string& peer_key) { cluster_->peer_changed(peer_key); },
+                          [this] { return cluster_->remote_peers(); });
+  } else {
+    log_requests_ = std::make_unique<LogRequests>(*store_, make_file_bundle_store(data_dir_.log_bundle_dir()), registry_, clock_);
+  }
   io_ = std::make_unique<net::io_context>(static_cast<int>(std::max(1u, options_.threads)));
   api_threads_ = std::make_unique<net::thread_pool>(std::max(1u, options_.api_threads));
   fleet_history_ = std::make_unique<FleetHistory>([this] { return count_fleet(); }, clock_);
@@ -111,14 +127,14 @@ BigPeer::BigPeer(BigPeerOptions options)
       *store_, registry_, *log_requests_, auth, clock_,
       [this] {
         MetricsGauges gauges{registry_.established_count(), ingest_->queued_documents(), {}};
-        for (const auto& [state, count] : log_requests_->counts()) gauges.log_requests_by_state[std::string(to_string(state))] = count;
+        for (const auto& [state, count] : log_requests_->counts())
+          gauges.log_requests_by_state[std::string(to_string(state))] = count;
         return render_prometheus(metrics_, gauges);
       },
       portal_.get());
-  sync_ =
-      std::make_unique<SyncEndpoint>(SyncEndpointConfig{options_.app_id, options_.app_token, &identity_, store_.get(),
-                                                        ingest_.get(), &registry_, log_requests_.get(), &metrics_, clock_,
-                                                        io_->get_executor(), tls_});
+  sync_ = std::make_unique<SyncEndpoint>(SyncEndpointConfig{options_.app_id, options_.app_token, &identity_, store_.get(),
+                                                            ingest_.get(), &registry_, log_requests_.get(), &metrics_, clock_,
+                                                            io_->get_executor(), tls_});
   services_ = HttpServices{api_.get(), api_threads_.get(), sync_.get(), &metrics_, tls_.get()};
 }
 
@@ -269,6 +285,8 @@ void BigPeer::shutdown() {
   api_threads_->stop();
   api_threads_->join();
   registry_.release_all();
+  if (postgres_ != nullptr) postgres_->stop_listening();
+  if (cluster_) cluster_->leave();  // removes this node and its sessions from the shared database
   if (!stop_signalled_.exchange(true)) stop_requested_.set_value(0);
   spdlog::info("big-peer: stopped");
 }

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "bigpeer/cluster.h"
 #include "bigpeer/data_dir.h"
 #include "bigpeer/fleet_history.h"
 #include "bigpeer/http_api.h"
@@ -25,6 +26,7 @@
 #include "bigpeer/ingest.h"
 #include "bigpeer/metrics.h"
 #include "bigpeer/portal.h"
+#include "bigpeer/postgres_store.h"
 #include "bigpeer/registry.h"
 #include "bigpeer/sync_endpoint.h"
 #include "clock/hlc.h"
@@ -101,6 +103,8 @@ class BigPeer {
   ConnectionRegistry registry_;
   std::unique_ptr<IngestQueue> ingest_;
   std::unique_ptr<LogRequests> log_requests_;
+  PostgresStore* postgres_ = nullptr;         // store_ when it is PostgreSQL
+  std::unique_ptr<ClusterPresence> cluster_;  // with PostgreSQL: this node among the others
   std::unique_ptr<FleetHistory> fleet_history_;
   std::unique_ptr<Portal> portal_;
   std::unique_ptr<HttpApi> api_;
