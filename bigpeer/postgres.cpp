@@ -1,6 +1,7 @@
 #include "bigpeer/postgres.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <charconv>
@@ -81,7 +82,7 @@ std::string redacted(const std::string& conninfo) {
                      port.empty() ? "" : ":" + port, dbname);
 }
 
-Connection::Connection(const std::string& conninfo) {
+Connection::Connection(const std::string& conninfo) : conninfo_(conninfo) {
   check_conninfo(conninfo);
   conn_.reset(PQconnectdb(conninfo.c_str()));
   if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
@@ -101,8 +102,35 @@ void Connection::check(const Result&, PGresult* raw, std::string_view what) cons
   throw Error(ErrorCode::store, fmt::format("{} failed: {}", what, message));
 }
 
+void Connection::ensure_open() {
+  if (PQstatus(conn_.get()) == CONNECTION_OK) return;
+  PQreset(conn_.get());
+  if (PQstatus(conn_.get()) != CONNECTION_OK) {
+    throw Error(ErrorCode::io, fmt::format("lost the connection to PostgreSQL at {}: {}", redacted(conninfo_),
+                                           trimmed(PQerrorMessage(conn_.get()))));
+  }
+  spdlog::warn("store: reconnected to PostgreSQL at {}", redacted(conninfo_));
+  for (const auto& [name, sql] : prepared_) {
+    PGresult* raw = PQprepare(conn_.get(), name.c_str(), sql.c_str(), 0, nullptr);
+    Result result(raw);
+    check(result, raw, fmt::format("preparing {}", name));
+  }
+}
+
+bool Connection::retry_after_drop(bool was_idle) {
+  if (!was_idle || PQstatus(conn_.get()) == CONNECTION_OK) return false;
+  ensure_open();
+  return true;
+}
+
 Result Connection::exec(const std::string& sql, std::string_view what) {
+  const bool idle = PQtransactionStatus(conn_.get()) == PQTRANS_IDLE || PQstatus(conn_.get()) != CONNECTION_OK;
+  ensure_open();
   PGresult* raw = PQexec(conn_.get(), sql.c_str());
+  if (PQresultStatus(raw) == PGRES_FATAL_ERROR && retry_after_drop(idle)) {
+    PQclear(raw);
+    raw = PQexec(conn_.get(), sql.c_str());
+  }
   Result result(raw);
   check(result, raw, what);
   return result;
@@ -110,8 +138,17 @@ Result Connection::exec(const std::string& sql, std::string_view what) {
 
 Result Connection::exec(const std::string& sql, const std::vector<Param>& params, std::string_view what, bool binary_result) {
   const ParamArrays a(params);
-  PGresult* raw = PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(params.size()), nullptr, a.values.data(),
-                               a.lengths.data(), a.formats.data(), binary_result ? 1 : 0);
+  const bool idle = PQtransactionStatus(conn_.get()) == PQTRANS_IDLE || PQstatus(conn_.get()) != CONNECTION_OK;
+  ensure_open();
+  const auto send = [&] {
+    return PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(params.size()), nullptr, a.values.data(), a.lengths.data(),
+                        a.formats.data(), binary_result ? 1 : 0);
+  };
+  PGresult* raw = send();
+  if (PQresultStatus(raw) == PGRES_FATAL_ERROR && retry_after_drop(idle)) {
+    PQclear(raw);
+    raw = send();
+  }
   Result result(raw);
   check(result, raw, what);
   return result;
@@ -126,8 +163,17 @@ void Connection::prepare(const std::string& name, const std::string& sql) {
 
 Result Connection::run(const std::string& name, const std::vector<Param>& params, std::string_view what, bool binary_result) {
   const ParamArrays a(params);
-  PGresult* raw = PQexecPrepared(conn_.get(), name.c_str(), static_cast<int>(params.size()), a.values.data(), a.lengths.data(),
-                                 a.formats.data(), binary_result ? 1 : 0);
+  const bool idle = PQtransactionStatus(conn_.get()) == PQTRANS_IDLE || PQstatus(conn_.get()) != CONNECTION_OK;
+  ensure_open();
+  const auto send = [&] {
+    return PQexecPrepared(conn_.get(), name.c_str(), static_cast<int>(params.size()), a.values.data(), a.lengths.data(),
+                          a.formats.data(), binary_result ? 1 : 0);
+  };
+  PGresult* raw = send();
+  if (PQresultStatus(raw) == PGRES_FATAL_ERROR && retry_after_drop(idle)) {
+    PQclear(raw);
+    raw = send();
+  }
   Result result(raw);
   check(result, raw, what);
   return result;

@@ -58,7 +58,9 @@ void check_conninfo(const std::string& conninfo);
 /// The URL without its password, for messages and logs.
 std::string redacted(const std::string& conninfo);
 
-/// One libpq connection. Not thread-safe: its owner serialises use.
+/// One libpq connection. Not thread-safe: its owner serialises use. A connection the server
+/// dropped (restart, pg_terminate_backend) is re-opened at the next use outside a transaction, with
+/// its prepared statements; a statement that failed because of it is retried once.
 class Connection {
  public:
   /// Connects; throws Error(invalid_argument) for a malformed URL and Error(io) if the server
@@ -81,6 +83,11 @@ class Connection {
 
  private:
   void check(const Result& result, PGresult* raw, std::string_view what) const;
+  /// Re-opens a dropped connection (outside a transaction); throws Error(io) if it cannot.
+  void ensure_open();
+  /// True if `raw` failed because the connection dropped, and it is safe to run again.
+  bool retry_after_drop(bool was_idle);
+  std::string conninfo_;
   std::unique_ptr<PGconn, ConnectionDeleter> conn_;
   std::map<std::string, std::string> prepared_;
 };

@@ -251,7 +251,9 @@ void PostgresStore::listen_loop() {
       PGconn* c = listener_->raw();
       if (PQstatus(c) != CONNECTION_OK || PQconsumeInput(c) == 0) {
         // The server went away or restarted: reconnect and listen again (notifications in between are lost).
-        spdlog::warn("store: the LISTEN connection to PostgreSQL failed ({}); reconnecting", PQerrorMessage(c));
+        std::string reason = PQerrorMessage(c);
+        while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
+        spdlog::warn("store: the LISTEN connection to PostgreSQL failed ({}); reconnecting", reason);
         PQreset(c);
         if (PQstatus(c) == CONNECTION_OK) {
           for (const auto& [channel, fns] : handlers_) PQclear(PQexec(c, ("LISTEN " + pg::quote_identifier(c, channel)).c_str()));

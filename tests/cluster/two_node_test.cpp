@@ -190,6 +190,40 @@ TEST_F(TwoNodeTest, APeerMovesToNodeTwoAfterNodeOneIsKilled) {
   EXPECT_EQ(online(*node3, steady), "true");
 }
 
+TEST_F(TwoNodeTest, ANodeCarriesOnAfterTheDatabaseDropsItsConnections) {
+  auto d = peer("kiosk-cut", *node1_);
+  ASSERT_TRUE(wait_until([&] { return online(*node2_, d) == "true"; }, kOnlineStateWait)) << online(*node2_, d);
+  // What a database restart or an operator's pg_terminate_backend does to every node.
+  const std::string name = url_.substr(url_.rfind('/') + 1);
+  PostgresServer::shared().execute(
+      name,
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> "
+      "pg_backend_pid()");
+  // The nodes reconnect: the peer's writes are stored, both APIs answer, and a log request created
+  // on node 2 still reaches the peer on node 1 (LISTEN again after the reconnect).
+  d->upsert("notes", R"({"_id":"after-the-cut","text":"still here"})");
+  EXPECT_TRUE(wait_until([&] { return node2_->get("/api/v1/collections/notes/documents/after-the-cut").status == 200; }, 30s))
+      << node1_->log_text();
+  EXPECT_TRUE(wait_until([&] { return online(*node2_, d) == "true" && online(*node1_, d) == "true"; }, kOnlineStateWait));
+  std::string id;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto created = test_support::http_request(node2_->port(), http::verb::post,
+                                                        fmt::format("/api/v1/devices/{}/log-requests", d->peer_key()),
+                                                        std::string("cluster-admin"), "{}");
+        if (created.status != 202) return false;
+        simdjson::dom::parser parser;
+        std::string_view id_view;
+        if (parser.parse(created.body).value()["id"].get(id_view)) return false;
+        id = std::string(id_view);
+        return true;
+      },
+      30s));
+  EXPECT_TRUE(wait_until([&] { return field(*node2_, id, "state") == R"("ready")"; }, 30s))
+      << field(*node2_, id, "state") << "\n--- node 1 ---\n"
+      << node1_->log_text();
+}
+
 // --postgres refusals: the process exits 2 with the reason and creates no data directory.
 class PostgresRefusalTest : public ::testing::Test {
  protected:
