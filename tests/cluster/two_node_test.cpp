@@ -135,6 +135,18 @@ TEST_F(TwoNodeTest, EveryNodeShowsEachDevicesOnlineState) {
   }
 }
 
+TEST_F(TwoNodeTest, ADocumentWrittenThroughOneNodeReachesAPeerOnTheOther) {
+  auto writer = peer("writer", *node1_);
+  auto reader = peer("reader", *node2_);
+  ASSERT_TRUE(wait_until([&] { return online(*node2_, writer) == "true" && online(*node1_, reader) == "true"; },
+                         kOnlineStateWait));
+  // Both are connected and idle: only node 1's NOTIFY can make node 2's session send it on.
+  writer->upsert("orders", R"({"_id":"o-17","qty":3})");
+  EXPECT_TRUE(wait_until([&] { return reader->get("orders", "o-17").has_value(); }, 20s)) << node2_->log_text();
+  writer->remove("orders", "o-17");
+  EXPECT_TRUE(wait_until([&] { return !reader->get("orders", "o-17").has_value(); }, 20s));
+}
+
 TEST_F(TwoNodeTest, ALogRequestCreatedOnNodeOneReachesAPeerOnNodeTwo) {
   auto d = peer("kiosk-remote", *node2_);
   ASSERT_TRUE(wait_until([&] { return online(*node1_, d) == "true"; }, kOnlineStateWait)) << online(*node1_, d);
