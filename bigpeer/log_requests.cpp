@@ -281,12 +281,27 @@ void LogRequests::save(Entry& entry) {
 void LogRequests::refresh(const std::string& id) {
   const auto doc = store_.get(kLogRequestsCollection, id);
   if (!doc) return;
-  auto record = LogRequestRecord::from_json(doc->json);
-  if (!record) return;
-  std::shared_ptr<sync::Session> session = registry_.session_of(record->peer_key);
+  if (auto record = LogRequestRecord::from_json(doc->json)) apply(std::move(*record));
+}
+
+void LogRequests::refresh_all() {
+  for (std::string after;;) {
+    auto page = store_.list(kLogRequestsCollection, 1000, after);
+    for (const auto& doc : page.documents)
+      if (auto record = LogRequestRecord::from_json(doc.json)) apply(std::move(*record));
+    if (!page.next_after) break;
+    after = *page.next_after;
+  }
+}
+
+void LogRequests::apply(LogRequestRecord record) {
+  std::shared_ptr<sync::Session> session = registry_.session_of(record.peer_key);
   std::lock_guard lock(mutex_);
+  const std::string id = record.id;
   auto& entry = entries_[id];
-  entry.record = std::move(*record);
+  // An upload this node receives is ahead of what it last saved: keep its own progress.
+  if (entry.record.state == LogRequestState::uploading && record.state == LogRequestState::uploading) return;
+  entry.record = std::move(record);
   // Created on another node for a peer connected here: this node pushes it.
   if (session && entry.record.state == LogRequestState::pending) deliver(*session, entry);
 }

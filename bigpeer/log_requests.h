@@ -122,6 +122,8 @@ class LogRequests {
   /// Another node saved request `id`: reload it from the store, and deliver it if its peer has a
   /// session here and nobody delivered it yet.
   void refresh(const std::string& id);
+  /// Reloads every request from the store (after missing announcements), delivering as refresh().
+  void refresh_all();
   /// How many requests are in each state.
   [[nodiscard]] LogRequestCounts counts() const;
   /// Marks requests that nobody picked up within their TTL as expired; returns how many.
@@ -144,6 +146,7 @@ class LogRequests {
     uint64_t resume_asked_at = UINT64_MAX;  // the size we last asked the peer to resume from
   };
   void save(Entry& entry);
+  void apply(LogRequestRecord record);
   void deliver(sync::Session& session, Entry& entry);
   void finish(Entry& entry, LogRequestState state, std::string reason);
   [[nodiscard]] static sync::LogRequest request_frame(const Entry& entry);

@@ -246,25 +246,41 @@ void PostgresStore::listen_loop() {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     std::vector<std::pair<std::string, std::string>> received;
+    bool relistened = false;
     {
       std::lock_guard lock(listen_mutex_);
       PGconn* c = listener_->raw();
       if (PQstatus(c) != CONNECTION_OK || PQconsumeInput(c) == 0) {
-        // The server went away or restarted: reconnect and listen again (notifications in between are lost).
+        // The server went away or restarted: reconnect and listen again; what was announced in
+        // between is lost, so on_relisten_ reloads.
         std::string reason = PQerrorMessage(c);
         while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
         spdlog::warn("store: the LISTEN connection to PostgreSQL failed ({}); reconnecting", reason);
         PQreset(c);
         if (PQstatus(c) == CONNECTION_OK) {
           for (const auto& [channel, fns] : handlers_) PQclear(PQexec(c, ("LISTEN " + pg::quote_identifier(c, channel)).c_str()));
+          relistened = true;
         } else {
           std::this_thread::sleep_for(std::chrono::seconds(1));
         }
-        continue;
+      } else {
+        while (PGnotify* n = PQnotifies(c)) {
+          received.emplace_back(n->relname, n->extra);
+          PQfreemem(n);
+        }
       }
-      while (PGnotify* n = PQnotifies(c)) {
-        received.emplace_back(n->relname, n->extra);
-        PQfreemem(n);
+    }
+    if (relistened) {
+      try {
+        // Wake every session for every user collection, in case another node committed meanwhile.
+        for (const auto& collection : collection_names(false)) {
+          Document doc;
+          doc.collection = collection;
+          observers_.notify(doc, ChangeKind::upsert);
+        }
+        if (on_relisten_) on_relisten_();
+      } catch (const std::exception& e) {
+        spdlog::warn("store: reloading after listening again failed: {}", e.what());
       }
     }
     for (const auto& [channel, payload] : received) {

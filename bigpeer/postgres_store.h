@@ -66,6 +66,9 @@ class PostgresStore final : public Store {
   [[nodiscard]] const std::string& node_id() const { return node_id_; }
   /// Calls `handler(payload)` for every NOTIFY on `channel` by another node, on the listener thread.
   void listen(const std::string& channel, std::function<void(const std::string& payload)> handler);
+  /// Calls `handler` on the listener thread after it listened again on a new connection (the
+  /// notifications sent in between were lost). Set before serving.
+  void on_relisten(std::function<void()> handler) { on_relisten_ = std::move(handler); }
   /// Stops the listener thread: no handler runs after this returns. Idempotent.
   void stop_listening();
   /// Sends NOTIFY `channel` with `payload` (delivered to the other nodes).
@@ -91,6 +94,7 @@ class PostgresStore final : public Store {
   std::mutex listen_mutex_;  // guards listener_ and handlers_
   std::unique_ptr<pg::Connection> listener_;
   std::map<std::string, std::vector<std::function<void(const std::string&)>>> handlers_;
+  std::function<void()> on_relisten_;
   std::atomic<bool> stopping_{false};
   std::thread listen_thread_;
 

@@ -112,6 +112,7 @@ BigPeer::BigPeer(BigPeerOptions options)
         *store_, make_postgres_bundle_store(options_.postgres_url), registry_, clock_,
         [store = postgres_](const std::string& id) { store->notify_nodes(kLogRequestsChannel, id); });
     postgres_->listen(kLogRequestsChannel, [this](const std::string& id) { log_requests_->refresh(id); });
+    postgres_->on_relisten([this] { log_requests_->refresh_all(); });
     cluster_ = std::make_unique<ClusterPresence>(options_.postgres_url, postgres_->node_id(), options_.listen, registry_);
     registry_.set_cluster([this](const std::string& peer_key) { cluster_->peer_changed(peer_key); },
                           [this] { return cluster_->remote_peers(); });
