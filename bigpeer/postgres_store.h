@@ -32,6 +32,7 @@ class PostgresStore final : public Store {
   PostgresStore(const PostgresStore&) = delete;
   PostgresStore& operator=(const PostgresStore&) = delete;
 
+  // The Store interface; store/store.h documents each function, and they behave as on SQLite.
   Document upsert(std::string_view collection, std::string_view json) override;
   bool merge(const Document& incoming) override;
   [[nodiscard]] std::optional<Document> get(std::string_view collection, std::string_view id,
