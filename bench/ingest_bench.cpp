@@ -10,6 +10,10 @@
 //      process with Store::merge_batch, in transactions like the ingest's group commit (with the
 //      sessions' cursor settings), every version newer so every merge wins: the store ceiling;
 //   5. prints the figures, their ratio and each against its target.
+// With --compare-backends it instead measures the committed reports per second of the same fleet
+// against one SQLite Big Peer, one PostgreSQL Big Peer and two PostgreSQL Big Peers sharing one
+// database (the fleet split between them), in one run on a PostgreSQL server it starts
+// (tests/support/postgres_server.h), and prints the ratios.
 // A measurement, not a test: it exits 0 whatever the figures, and 1 only if the setup fails.
 #include <fmt/format.h>
 #include <sys/types.h>
@@ -42,6 +46,7 @@
 #include "spi/small_peer_info_collector.h"
 #include "store/store.h"
 #include "support/big_peer_process.h"
+#include "support/postgres_server.h"
 #include "support/temp_dir.h"
 #include "sync/session.h"
 
@@ -67,18 +72,21 @@ struct Options {
   double ceiling_seconds = 3;    // per transaction size measured for the store ceiling
   double connect_timeout = 180;  // for opening the fleet and for every peer to connect
   double progress = 4;           // seconds between progress lines
+  bool compare_backends = false;
 };
 
 const char* const kUsage =
     "usage: smallpeer_ingest_bench [--peers N] [--seconds S] [--warmup S] [--collect-threads N]\n"
     "                              [--ceiling-seconds S] [--connect-timeout S] [--progress S]\n"
+    "                              [--compare-backends]\n"
     "  --peers            small peers in the fleet (default 1000)\n"
     "  --seconds          measured load window (default 20)\n"
     "  --warmup           load before the window starts (default 5)\n"
     "  --collect-threads  threads writing SPI documents (default 0: as many as the engine runtime)\n"
     "  --ceiling-seconds  time per transaction size for the store ceiling (default 3)\n"
     "  --connect-timeout  limit for opening the fleet and connecting every peer (default 180)\n"
-    "  --progress         seconds between progress lines (default 4)\n";
+    "  --progress         seconds between progress lines (default 4)\n"
+    "  --compare-backends SQLite vs PostgreSQL, and two PostgreSQL nodes vs one, same fleet, one run\n";
 
 template <typename T>
 T parse_number(const std::string& name, const std::string& text, double min) {
@@ -111,6 +119,10 @@ Options parse_options(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") {
       std::cout << kUsage;
       std::exit(0);
+    }
+    if (arg == "--compare-backends") {
+      o.compare_backends = true;
+      continue;
     }
     std::string value;
     if (const auto eq = arg.find('='); eq != std::string::npos) {
@@ -500,6 +512,130 @@ int run(const Options& o) {
   return 0;
 }
 
+// ---- --compare-backends -----------------------------------------------------------------------
+
+/// One setup's committed rate.
+struct BackendResult {
+  std::string name;
+  double reports_per_second = 0;
+  double written_per_second = 0;
+};
+
+/// Committed SPI reports per second of `o.peers` peers split evenly over `nodes` Big Peers that use
+/// `postgres_url` (SQLite when empty), measured like run() does for one.
+BackendResult measure_backend(const Options& o, const std::string& name, size_t nodes, const std::string& postgres_url) {
+  using smallpeer::test_support::BigPeerProcess;
+  using smallpeer::test_support::BigPeerProcessOptions;
+  namespace tools = smallpeer::tools;
+  smallpeer::test_support::TempDir scratch("smallpeer-ingest-compare");
+  say(fmt::format("-- {}: {} peers over {} node(s)", name, o.peers, nodes));
+  std::vector<std::unique_ptr<BigPeerProcess>> big_peers;
+  std::vector<std::unique_ptr<tools::Fleet>> fleets;
+  for (size_t i = 0; i < nodes; ++i) {
+    BigPeerProcessOptions options;
+    options.data_dir = scratch.path() / fmt::format("big-peer-{}", i);
+    if (!postgres_url.empty()) options.extra_args = {"--postgres", postgres_url};
+    big_peers.push_back(std::make_unique<BigPeerProcess>(options));
+  }
+  for (size_t i = 0; i < nodes; ++i) {
+    tools::FleetOptions fleet_options;
+    fleet_options.big_peer_url = big_peers[i]->sync_url();
+    fleet_options.app_id = big_peers[i]->app_id();
+    fleet_options.app_token = big_peers[i]->app_token();
+    fleet_options.peers = o.peers / nodes + (i < o.peers % nodes ? 1 : 0);
+    fleet_options.data_dir = scratch.path() / fmt::format("fleet-{}", i);
+    fleet_options.log_rate = 0;
+    fleets.push_back(std::make_unique<tools::Fleet>(fleet_options));
+  }
+  const auto sum = [&](const char* metric) {
+    double total = 0;
+    for (const auto& bp : big_peers) total += read_metrics(*bp)[metric];
+    return total;
+  };
+  {
+    std::vector<std::unique_ptr<tools::BackgroundStart>> starting;
+    for (auto& f : fleets) starting.push_back(std::make_unique<tools::BackgroundStart>(*f));
+    const auto deadline =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.connect_timeout));
+    for (;;) {
+      bool done = true;
+      for (auto& s : starting) {
+        if (s->failed()) s->finish();
+        done = done && s->done();
+      }
+      if (done && sum("smallpeer_connections") >= static_cast<double>(o.peers)) break;
+      if (Clock::now() > deadline) throw std::runtime_error(fmt::format("{}: not every peer connected in time", name));
+      std::this_thread::sleep_for(250ms);
+    }
+    for (auto& s : starting) s->finish();
+  }
+  say(fmt::format("   all {} peers connected", o.peers));
+  std::this_thread::sleep_for(1500ms);
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> written{0};
+  std::exception_ptr error;
+  std::vector<std::thread> drivers;
+  std::mutex error_mutex;
+  for (auto& f : fleets) {
+    drivers.emplace_back([&, fleet = f.get()] {
+      try {
+        while (!stop) written += fleet->collect_all_once(o.collect_threads);
+      } catch (...) {
+        std::lock_guard lock(error_mutex);
+        error = std::current_exception();
+      }
+    });
+  }
+  const auto stop_drivers = [&] {
+    stop = true;
+    for (auto& t : drivers)
+      if (t.joinable()) t.join();
+  };
+  BackendResult result{name};
+  try {
+    std::this_thread::sleep_for(std::chrono::duration<double>(o.warmup));
+    const double r0 = sum("smallpeer_spi_reports_total");
+    const uint64_t w0 = written.load();
+    const auto t0 = Clock::now();
+    std::this_thread::sleep_for(std::chrono::duration<double>(o.seconds));
+    const double r1 = sum("smallpeer_spi_reports_total");
+    const uint64_t w1 = written.load();
+    const double window = seconds_between(t0, Clock::now());
+    result.reports_per_second = (r1 - r0) / window;
+    result.written_per_second = static_cast<double>(w1 - w0) / window;
+  } catch (...) {
+    stop_drivers();
+    throw;
+  }
+  stop_drivers();
+  if (error) std::rethrow_exception(error);
+  say(fmt::format("   {:.0f} reports/s committed ({:.0f} written/s by the fleet)", result.reports_per_second,
+                  result.written_per_second));
+  for (auto& f : fleets) f->stop();
+  return result;
+}
+
+int compare_backends(const Options& o) {
+  smallpeer::UserLogOutput::instance().set_console_enabled(false);
+  smallpeer::tools::ensure_open_file_limit(o.peers);
+  say(fmt::format("ingest bench, backends: {} peers, {:.0f} s warm-up, {:.1f} s window each, {} CPU cores online", o.peers,
+                  o.warmup, o.seconds, std::thread::hardware_concurrency()));
+  auto& server = smallpeer::test_support::PostgresServer::shared();
+  say(fmt::format("postgresql-15 started on 127.0.0.1:{} (fsync off, as in the tests)", server.port()));
+  const auto sqlite = measure_backend(o, "SQLite, 1 node", 1, "");
+  const auto pg1 = measure_backend(o, "PostgreSQL, 1 node", 1, server.create_database());
+  const auto pg2 = measure_backend(o, "PostgreSQL, 2 nodes", 2, server.create_database());
+  say("");
+  say(fmt::format("{:<22} {:>12} {:>12}", "setup", "reports/s", "written/s"));
+  for (const auto& r : {sqlite, pg1, pg2})
+    say(fmt::format("{:<22} {:>12.0f} {:>12.0f}", r.name, r.reports_per_second, r.written_per_second));
+  const auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+  say(fmt::format("ratio PostgreSQL / SQLite (1 node each):   {:.2f}", ratio(pg1.reports_per_second, sqlite.reports_per_second)));
+  say(fmt::format("ratio 2 nodes / 1 node (PostgreSQL):       {:.2f}", ratio(pg2.reports_per_second, pg1.reports_per_second)));
+  say("note: the fleet shares this machine with the Big Peers and PostgreSQL; on few cores it is the limit");
+  return 0;
+}
+
 }  // namespace ingest_bench
 
 int main(int argc, char** argv) {
@@ -511,7 +647,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    return ingest_bench::run(options);
+    return options.compare_backends ? ingest_bench::compare_backends(options) : ingest_bench::run(options);
   } catch (const std::exception& e) {
     std::cerr << "smallpeer_ingest_bench: setup failed: " << e.what() << std::endl;
     return 1;

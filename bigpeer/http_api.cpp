@@ -578,8 +578,8 @@ HttpResponse HttpApi::create_log_request(const std::string& peer_key, const Http
           throw bad_parameter(fmt::format("ttl_seconds must be an integer from 1 to {}", kMaxLogRequestTtl.count()));
         ttl = std::chrono::seconds(n);
       } else {
-        throw bad_parameter(fmt::format("unknown field '{}'; expected min_level, since, until, max_bytes, ttl_seconds",
-                                        shortened(key)));
+        throw bad_parameter(
+            fmt::format("unknown field '{}'; expected min_level, since, until, max_bytes, ttl_seconds", shortened(key)));
       }
     }
   }
@@ -605,14 +605,13 @@ HttpResponse HttpApi::download_log_bundle(const std::string& id) const {
                           fmt::format("log request {} is {}, not ready{}{}", id, to_string(record->state),
                                       record->reason.empty() ? "" : ": ", record->reason));
   }
-  std::ifstream in(log_requests_.bundle_path(id), std::ios::binary);
-  if (!in) throw Error(ErrorCode::io, fmt::format("the bundle of log request {} is missing", id));
+  std::string bundle = log_requests_.read_bundle(id);
   HttpResponse response{http::status::ok, 11};
   response.set(http::field::content_type, "application/gzip");
   response.set(http::field::cache_control, "no-store");
   response.set(http::field::content_disposition, fmt::format("attachment; filename=\"{}\"", record->file_name()));
   add_security_headers(response);
-  response.body().assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  response.body() = std::move(bundle);
   return response;
 }
 

@@ -1,11 +1,10 @@
 #include "bigpeer/log_requests.h"
 
-#include <sodium.h>
-#include <zlib.h>
-
 #include <fmt/format.h>
 #include <simdjson.h>
+#include <sodium.h>
 #include <spdlog/spdlog.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -56,7 +55,9 @@ std::string file_name_part(std::string_view text) {
 }
 }  // namespace
 
-std::string_view to_string(LogRequestState state) { return kStates[static_cast<size_t>(state)]; }
+std::string_view to_string(LogRequestState state) {
+  return kStates[static_cast<size_t>(state)];
+}
 
 bool is_terminal(LogRequestState state) {
   return state == LogRequestState::ready || state == LogRequestState::failed || state == LogRequestState::expired;
@@ -150,19 +151,16 @@ std::string LogRequestRecord::file_name() const {
   return fmt::format("{}_{}_{}Z.jsonl.gz", file_name_part(device_name), file_name_part(peer_key.substr(0, 12)), compact);
 }
 
-std::string check_gzip_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "the bundle cannot be read";
+std::string check_gzip(const std::function<size_t(char* buffer, size_t capacity)>& read) {
   z_stream z{};
   if (inflateInit2(&z, 15 + 16) != Z_OK) return "zlib failed to start";
   std::array<char, 64 * 1024> input{};
   std::array<unsigned char, 64 * 1024> output{};
   int rc = Z_OK;
   bool ended = false;
-  while (!ended && in) {
-    in.read(input.data(), input.size());
+  while (!ended) {
     z.next_in = reinterpret_cast<Bytef*>(input.data());
-    z.avail_in = static_cast<uInt>(in.gcount());
+    z.avail_in = static_cast<uInt>(read(input.data(), input.size()));
     if (z.avail_in == 0) break;
     while (z.avail_in > 0) {
       z.next_out = output.data();
@@ -181,17 +179,71 @@ std::string check_gzip_file(const std::filesystem::path& path) {
       }
     }
   }
-  const bool complete = rc == Z_STREAM_END && in.peek() == std::char_traits<char>::eof();
+  char extra = 0;
+  const bool complete = rc == Z_STREAM_END && read(&extra, 1) == 0;
   inflateEnd(&z);
   return complete ? "" : "the bundle is not valid gzip (truncated)";
 }
 
-LogRequests::LogRequests(Store& store, std::filesystem::path bundle_dir, const ConnectionRegistry& registry,
-                         std::shared_ptr<const Clock> clock)
-    : store_(store), bundle_dir_(std::move(bundle_dir)), registry_(registry), clock_(std::move(clock)) {
-  std::error_code ec;
-  std::filesystem::create_directories(bundle_dir_, ec);
-  if (ec) throw Error(ErrorCode::io, fmt::format("cannot create {}: {}", bundle_dir_.string(), ec.message()));
+std::string check_gzip_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "the bundle cannot be read";
+  return check_gzip([&](char* buffer, size_t capacity) {
+    in.read(buffer, static_cast<std::streamsize>(capacity));
+    return static_cast<size_t>(in.gcount());
+  });
+}
+
+namespace {
+/// Bundles as files: <id>.jsonl.gz.part while uploading, renamed to <id>.jsonl.gz when complete.
+class FileBundleStore final : public LogBundleStore {
+ public:
+  explicit FileBundleStore(std::filesystem::path dir) : dir_(std::move(dir)) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) throw Error(ErrorCode::io, fmt::format("cannot create {}: {}", dir_.string(), ec.message()));
+  }
+  uint64_t size(const std::string& id) override {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(part(id), ec);
+    return ec ? 0 : size;
+  }
+  void append(const std::string& id, uint64_t, std::string_view data) override {
+    std::ofstream out(part(id), std::ios::binary | std::ios::app);
+    out.write(data.data(), static_cast<std::streamsize>(data.size()));
+    out.flush();
+    if (!out) throw Error(ErrorCode::io, fmt::format("the Big Peer cannot write {}", part(id).string()));
+  }
+  std::string check(const std::string& id) override { return check_gzip_file(part(id)); }
+  void complete(const std::string& id) override {
+    std::error_code ec;
+    std::filesystem::rename(part(id), final_path(id), ec);
+    if (ec) throw Error(ErrorCode::io, fmt::format("the Big Peer cannot store the bundle: {}", ec.message()));
+  }
+  void discard(const std::string& id) override {
+    std::error_code ec;
+    std::filesystem::remove(part(id), ec);
+  }
+  std::string read(const std::string& id) override {
+    std::ifstream in(final_path(id), std::ios::binary);
+    if (!in) throw Error(ErrorCode::io, fmt::format("the bundle of log request {} is missing", id));
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+
+ private:
+  [[nodiscard]] std::filesystem::path part(const std::string& id) const { return dir_ / (id + ".jsonl.gz.part"); }
+  [[nodiscard]] std::filesystem::path final_path(const std::string& id) const { return dir_ / (id + ".jsonl.gz"); }
+  std::filesystem::path dir_;
+};
+}  // namespace
+
+std::unique_ptr<LogBundleStore> make_file_bundle_store(std::filesystem::path dir) {
+  return std::make_unique<FileBundleStore>(std::move(dir));
+}
+
+LogRequests::LogRequests(Store& store, std::unique_ptr<LogBundleStore> bundles, const ConnectionRegistry& registry,
+                         std::shared_ptr<const Clock> clock, std::function<void(const std::string& id)> on_saved)
+    : store_(store), bundles_(std::move(bundles)), on_saved_(std::move(on_saved)), registry_(registry), clock_(std::move(clock)) {
   for (std::string after;;) {
     auto page = store_.list(kLogRequestsCollection, 1000, after);
     for (const auto& doc : page.documents) {
@@ -200,12 +252,8 @@ LogRequests::LogRequests(Store& store, std::filesystem::path bundle_dir, const C
         spdlog::warn("logs: ignoring malformed log request document {}", doc.id);
         continue;
       }
-      // An upload in progress before a restart continues from the bytes on disk.
-      if (!is_terminal(record->state)) {
-        std::error_code size_ec;
-        const auto size = std::filesystem::file_size(part_path(record->id), size_ec);
-        record->bytes_received = size_ec ? 0 : size;
-      }
+      // An upload in progress before a restart continues from the bytes stored.
+      if (!is_terminal(record->state)) record->bytes_received = bundles_->size(record->id);
       const std::string id = record->id;  // the right-hand side below is evaluated (and moves) first
       entries_[id] = Entry{std::move(*record)};
     }
@@ -214,12 +262,48 @@ LogRequests::LogRequests(Store& store, std::filesystem::path bundle_dir, const C
   }
 }
 
-std::filesystem::path LogRequests::bundle_path(const std::string& id) const { return bundle_dir_ / (id + ".jsonl.gz"); }
-std::filesystem::path LogRequests::part_path(const std::string& id) const { return bundle_dir_ / (id + ".jsonl.gz.part"); }
+std::string LogRequests::read_bundle(const std::string& id) const {
+  return bundles_->read(id);
+}
 
 void LogRequests::save(Entry& entry) {
   store_.upsert(kLogRequestsCollection, entry.record.to_json());
   entry.saved_progress_at = std::chrono::steady_clock::now();
+  if (on_saved_) {
+    try {
+      on_saved_(entry.record.id);
+    } catch (const std::exception& e) {
+      spdlog::warn("logs: telling the other nodes about request {} failed: {}", entry.record.id, e.what());
+    }
+  }
+}
+
+void LogRequests::refresh(const std::string& id) {
+  const auto doc = store_.get(kLogRequestsCollection, id);
+  if (!doc) return;
+  if (auto record = LogRequestRecord::from_json(doc->json)) apply(std::move(*record));
+}
+
+void LogRequests::refresh_all() {
+  for (std::string after;;) {
+    auto page = store_.list(kLogRequestsCollection, 1000, after);
+    for (const auto& doc : page.documents)
+      if (auto record = LogRequestRecord::from_json(doc.json)) apply(std::move(*record));
+    if (!page.next_after) break;
+    after = *page.next_after;
+  }
+}
+
+void LogRequests::apply(LogRequestRecord record) {
+  std::shared_ptr<sync::Session> session = registry_.session_of(record.peer_key);
+  std::lock_guard lock(mutex_);
+  const std::string id = record.id;
+  auto& entry = entries_[id];
+  // An upload this node receives is ahead of what it last saved: keep its own progress.
+  if (entry.record.state == LogRequestState::uploading && record.state == LogRequestState::uploading) return;
+  entry.record = std::move(record);
+  // Created on another node for a peer connected here: this node pushes it.
+  if (session && entry.record.state == LogRequestState::pending) deliver(*session, entry);
 }
 
 sync::LogRequest LogRequests::request_frame(const Entry& entry) {
@@ -310,8 +394,7 @@ size_t LogRequests::expire_due() {
     // Only requests nobody picked up expire; an upload under way is left to finish.
     if ((r.state == LogRequestState::pending || r.state == LogRequestState::delivered) && r.bytes_received == 0 &&
         now >= r.expires_at) {
-      finish(entry,
-             LogRequestState::expired,
+      finish(entry, LogRequestState::expired,
              r.state == LogRequestState::pending ? "the device did not connect before the request expired"
                                                  : "the device did not start the upload before the request expired");
       ++expired;
@@ -322,8 +405,12 @@ size_t LogRequests::expire_due() {
 
 void LogRequests::on_established(sync::Session& session, const std::string& peer_key) {
   std::lock_guard lock(mutex_);
-  for (auto& [id, entry] : entries_)
-    if (entry.record.peer_key == peer_key && !is_terminal(entry.record.state)) deliver(session, entry);
+  for (auto& [id, entry] : entries_) {
+    if (entry.record.peer_key != peer_key || is_terminal(entry.record.state)) continue;
+    // The upload may have started on another node (or before a restart): resume from what is stored.
+    if (entry.record.state == LogRequestState::uploading) entry.record.bytes_received = bundles_->size(id);
+    deliver(session, entry);
+  }
 }
 
 void LogRequests::on_offer(sync::Session& session, const std::string& peer_key, const sync::LogOffer& offer) {
@@ -378,8 +465,7 @@ void LogRequests::on_chunk(sync::Session& session, const std::string& peer_key, 
     return;
   }
   const auto refuse = [&](std::string reason) {
-    std::error_code ec;
-    std::filesystem::remove(part_path(r.id), ec);
+    bundles_->discard(r.id);
     finish(entry, LogRequestState::failed, reason);
     session.send_log_frame(sync::LogResult{r.id, false, reason});
   };
@@ -395,11 +481,12 @@ void LogRequests::on_chunk(sync::Session& session, const std::string& peer_key, 
     return;
   }
   if (end > r.bytes_received) {
-    std::ofstream out(part_path(r.id), std::ios::binary | std::ios::app);
     const size_t skip = static_cast<size_t>(r.bytes_received - chunk.offset);  // bytes we already have
-    out.write(chunk.data.data() + skip, static_cast<std::streamsize>(chunk.data.size() - skip));
-    out.flush();
-    if (!out) return refuse(fmt::format("the Big Peer cannot write {}", part_path(r.id).string()));
+    try {
+      bundles_->append(r.id, r.bytes_received, std::string_view(chunk.data).substr(skip));
+    } catch (const std::exception& e) {
+      return refuse(e.what());
+    }
     r.bytes_received = end;
   }
   const bool first = r.state != LogRequestState::uploading;
@@ -408,10 +495,12 @@ void LogRequests::on_chunk(sync::Session& session, const std::string& peer_key, 
     if (first || std::chrono::steady_clock::now() - entry.saved_progress_at >= kProgressSaveInterval) save(entry);
     return;
   }
-  if (auto error = check_gzip_file(part_path(r.id)); !error.empty()) return refuse(error);
-  std::error_code ec;
-  std::filesystem::rename(part_path(r.id), bundle_path(r.id), ec);
-  if (ec) return refuse(fmt::format("the Big Peer cannot store the bundle: {}", ec.message()));
+  if (auto error = bundles_->check(r.id); !error.empty()) return refuse(error);
+  try {
+    bundles_->complete(r.id);
+  } catch (const std::exception& e) {
+    return refuse(e.what());
+  }
   finish(entry, LogRequestState::ready, "");
   session.send_log_frame(sync::LogResult{r.id, true, ""});
 }

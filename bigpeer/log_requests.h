@@ -13,7 +13,9 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -55,7 +57,7 @@ struct LogRequestFilters {
 struct LogRequestRecord {
   std::string id;
   std::string peer_key;
-  std::string device_name;   // at creation, for the download's file name
+  std::string device_name;  // at creation, for the download's file name
   LogRequestState state = LogRequestState::pending;
   std::string requested_by;  // "admin" or "device"
   TimePoint requested_at;
@@ -75,15 +77,38 @@ struct LogRequestRecord {
   [[nodiscard]] std::string file_name() const;
 };
 
+/// Where uploaded bundles are kept: files in the data directory (SQLite), or the PostgreSQL
+/// database, so every node sharing it can serve the download. Thread-safe.
+class LogBundleStore {
+ public:
+  virtual ~LogBundleStore() = default;
+  /// Bytes stored so far for request `id` (0 if none).
+  virtual uint64_t size(const std::string& id) = 0;
+  /// Appends `data`, which starts at byte `offset` (the current size); throws Error on failure.
+  virtual void append(const std::string& id, uint64_t offset, std::string_view data) = 0;
+  /// "" if the stored bytes are complete, valid gzip, else why not.
+  virtual std::string check(const std::string& id) = 0;
+  /// Marks the bundle complete (downloadable); throws Error on failure.
+  virtual void complete(const std::string& id) = 0;
+  /// Drops whatever is stored for `id`.
+  virtual void discard(const std::string& id) = 0;
+  /// The complete bundle; throws Error(io) if it is missing.
+  virtual std::string read(const std::string& id) = 0;
+};
+
+/// Bundles as files in `dir` (<id>.jsonl.gz, <id>.jsonl.gz.part while uploading); creates `dir`.
+std::unique_ptr<LogBundleStore> make_file_bundle_store(std::filesystem::path dir);
+
 /// Counts of requests per state, for /metrics.
 using LogRequestCounts = std::map<LogRequestState, uint64_t>;
 
 /// Every log request of this Big Peer. Thread-safe.
 class LogRequests {
  public:
-  /// Keeps metadata in `store` and bundles in `bundle_dir`; reaches live sessions through `registry`.
-  LogRequests(Store& store, std::filesystem::path bundle_dir, const ConnectionRegistry& registry,
-              std::shared_ptr<const Clock> clock);
+  /// Keeps metadata in `store` and bundles in `bundles`; reaches live sessions through `registry`.
+  /// `on_saved` (optional) hears the id of every request saved, to tell other Big Peer nodes.
+  LogRequests(Store& store, std::unique_ptr<LogBundleStore> bundles, const ConnectionRegistry& registry,
+              std::shared_ptr<const Clock> clock, std::function<void(const std::string& id)> on_saved = {});
 
   /// Creates a request for `peer_key` and delivers it at once if the peer is connected.
   LogRequestRecord create(const std::string& peer_key, const std::string& device_name, LogRequestFilters filters,
@@ -92,8 +117,13 @@ class LogRequests {
   [[nodiscard]] std::optional<LogRequestRecord> get(const std::string& id) const;
   /// A peer's requests, newest first.
   [[nodiscard]] std::vector<LogRequestRecord> for_peer(const std::string& peer_key) const;
-  /// Where a ready request's bundle is.
-  [[nodiscard]] std::filesystem::path bundle_path(const std::string& id) const;
+  /// A ready request's bundle; throws Error(io) if it is missing.
+  [[nodiscard]] std::string read_bundle(const std::string& id) const;
+  /// Another node saved request `id`: reload it from the store, and deliver it if its peer has a
+  /// session here and nobody delivered it yet.
+  void refresh(const std::string& id);
+  /// Reloads every request from the store (after missing announcements), delivering as refresh().
+  void refresh_all();
   /// How many requests are in each state.
   [[nodiscard]] LogRequestCounts counts() const;
   /// Marks requests that nobody picked up within their TTL as expired; returns how many.
@@ -116,13 +146,14 @@ class LogRequests {
     uint64_t resume_asked_at = UINT64_MAX;  // the size we last asked the peer to resume from
   };
   void save(Entry& entry);
+  void apply(LogRequestRecord record);
   void deliver(sync::Session& session, Entry& entry);
   void finish(Entry& entry, LogRequestState state, std::string reason);
-  [[nodiscard]] std::filesystem::path part_path(const std::string& id) const;
   [[nodiscard]] static sync::LogRequest request_frame(const Entry& entry);
 
   Store& store_;
-  std::filesystem::path bundle_dir_;
+  std::unique_ptr<LogBundleStore> bundles_;
+  std::function<void(const std::string&)> on_saved_;
   const ConnectionRegistry& registry_;
   std::shared_ptr<const Clock> clock_;
   mutable std::mutex mutex_;
@@ -131,5 +162,7 @@ class LogRequests {
 
 /// Checks that `path` holds complete, valid gzip data; returns an error message or "".
 std::string check_gzip_file(const std::filesystem::path& path);
+/// Checks that the bytes `read(buffer, capacity)` yields (0 at the end) are complete, valid gzip.
+std::string check_gzip(const std::function<size_t(char* buffer, size_t capacity)>& read);
 
 }  // namespace smallpeer::bigpeer

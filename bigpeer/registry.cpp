@@ -1,5 +1,7 @@
 #include "bigpeer/registry.h"
 
+#include <spdlog/spdlog.h>
+
 #include <vector>
 
 namespace smallpeer::bigpeer {
@@ -33,16 +35,24 @@ std::shared_ptr<sync::Session> ConnectionRegistry::session_of(const std::string&
   return it == connections_.end() ? nullptr : it->second.session;
 }
 
+void ConnectionRegistry::set_cluster(PeerChanged changed, RemotePeers remote) {
+  changed_ = std::move(changed);
+  remote_ = std::move(remote);
+}
+
 void ConnectionRegistry::established(ConnectionId id, const sync::Hello& remote, TimePoint now) {
-  std::lock_guard lock(mutex_);
-  const auto it = connections_.find(id);
-  if (it == connections_.end() || it->second.remote) return;
-  it->second.remote = remote;
-  it->second.established_at = now;
-  auto& peer = peers_[remote.peer_key];
-  peer.sessions += 1;
-  peer.newest = id;
-  ++established_;
+  {
+    std::lock_guard lock(mutex_);
+    const auto it = connections_.find(id);
+    if (it == connections_.end() || it->second.remote) return;
+    it->second.remote = remote;
+    it->second.established_at = now;
+    auto& peer = peers_[remote.peer_key];
+    peer.sessions += 1;
+    peer.newest = id;
+    ++established_;
+  }
+  if (changed_) changed_(remote.peer_key);
 }
 
 ConnectionRegistry::Removed ConnectionRegistry::remove(ConnectionId id, TimePoint now) {
@@ -71,6 +81,7 @@ ConnectionRegistry::Removed ConnectionRegistry::remove(ConnectionId id, TimePoin
     connections_.erase(it);
     if (connections_.empty()) emptied_.notify_all();
   }
+  if (changed_ && !removed.peer_key.empty()) changed_(removed.peer_key);
   return removed;
 }
 
@@ -104,18 +115,63 @@ PeerConnectionState ConnectionRegistry::state_of(const PeerRecord& record) const
   return state;
 }
 
-std::map<std::string, PeerConnectionState> ConnectionRegistry::peers() const {
+std::map<std::string, PeerConnectionState> ConnectionRegistry::local_peers() const {
   std::map<std::string, PeerConnectionState> out;
   std::lock_guard lock(mutex_);
   for (const auto& [key, record] : peers_) out.emplace_hint(out.end(), key, state_of(record));
   return out;
 }
 
+namespace {
+// One peer as this node and the others see it: online anywhere, described by its newest session.
+void merge_remote(PeerConnectionState& local, const PeerConnectionState& remote) {
+  if (remote.online && (!local.online || remote.connected_at > local.connected_at)) {
+    local.device_name = remote.device_name;
+    local.sdk_language = remote.sdk_language;
+    local.sdk_version = remote.sdk_version;
+    local.platform = remote.platform;
+    local.remote_address = remote.remote_address;
+    local.connected_at = remote.connected_at;
+  }
+  local.online = local.online || remote.online;
+  local.sessions += remote.sessions;
+  if (remote.disconnected_at && (!local.disconnected_at || *remote.disconnected_at > *local.disconnected_at))
+    local.disconnected_at = remote.disconnected_at;
+}
+}  // namespace
+
+std::map<std::string, PeerConnectionState> ConnectionRegistry::remote_or_local_only() const {
+  if (!remote_) return {};
+  try {
+    return remote_();
+  } catch (const std::exception& e) {
+    // The shared database is away: this node still answers with what it knows itself.
+    spdlog::warn("registry: cannot read the other nodes' sessions: {}", e.what());
+    return {};
+  }
+}
+
+std::map<std::string, PeerConnectionState> ConnectionRegistry::peers() const {
+  auto out = local_peers();
+  for (const auto& [key, state] : remote_or_local_only()) {
+    const auto [it, inserted] = out.try_emplace(key, state);
+    if (!inserted) merge_remote(it->second, state);
+  }
+  return out;
+}
+
 std::optional<PeerConnectionState> ConnectionRegistry::peer(const std::string& peer_key) const {
-  std::lock_guard lock(mutex_);
-  const auto it = peers_.find(peer_key);
-  if (it == peers_.end()) return std::nullopt;
-  return state_of(it->second);
+  std::optional<PeerConnectionState> out;
+  {
+    std::lock_guard lock(mutex_);
+    if (const auto it = peers_.find(peer_key); it != peers_.end()) out = state_of(it->second);
+  }
+  const auto remote = remote_or_local_only();
+  const auto it = remote.find(peer_key);
+  if (it == remote.end()) return out;
+  if (!out) return it->second;
+  merge_remote(*out, it->second);
+  return out;
 }
 
 size_t ConnectionRegistry::established_count() const {

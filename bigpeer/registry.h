@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -50,10 +51,21 @@ class ConnectionRegistry {
   /// Drops every session still held (after the I/O threads stopped, before their io_context goes).
   void release_all();
 
-  /// Every peer that is online or was connected during this process's lifetime, by peer key.
+  /// Hears the key of a peer whose local sessions changed (called outside the registry's lock).
+  using PeerChanged = std::function<void(const std::string& peer_key)>;
+  /// What other Big Peer nodes sharing the database report (online peers and last disconnects).
+  using RemotePeers = std::function<std::map<std::string, PeerConnectionState>()>;
+  /// Joins a cluster of nodes: `changed` publishes this node's sessions, `remote` is merged into
+  /// peers() and peer(). Call before serving.
+  void set_cluster(PeerChanged changed, RemotePeers remote);
+
+  /// Every peer that is online or was connected during this process's lifetime, by peer key, with
+  /// what the other nodes report merged in.
   [[nodiscard]] std::map<std::string, PeerConnectionState> peers() const;
-  /// One peer's state, or nullopt if it has not connected since start.
+  /// One peer's state (merged likewise), or nullopt if it has not connected since start.
   [[nodiscard]] std::optional<PeerConnectionState> peer(const std::string& peer_key) const;
+  /// This process's own sessions only.
+  [[nodiscard]] std::map<std::string, PeerConnectionState> local_peers() const;
   /// The newest authenticated session of `peer_key`, or nullptr if it is offline.
   [[nodiscard]] std::shared_ptr<sync::Session> session_of(const std::string& peer_key) const;
   /// Authenticated sessions now.
@@ -78,7 +90,11 @@ class ConnectionRegistry {
   };
 
   [[nodiscard]] PeerConnectionState state_of(const PeerRecord& record) const;
+  /// The other nodes' report, or nothing if there is no cluster or the database cannot be read.
+  [[nodiscard]] std::map<std::string, PeerConnectionState> remote_or_local_only() const;
 
+  PeerChanged changed_;
+  RemotePeers remote_;
   mutable std::mutex mutex_;
   std::condition_variable emptied_;
   std::unordered_map<ConnectionId, Connection> connections_;

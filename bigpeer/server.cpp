@@ -9,6 +9,7 @@
 #include <charconv>
 #include <csignal>
 
+#include "bigpeer/postgres_bundles.h"
 #include "common/error.h"
 #include "spi/small_peer_info_collector.h"
 
@@ -18,6 +19,8 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 namespace {
+/// The channel on which nodes announce a saved log request (payload: its id).
+constexpr const char* kLogRequestsChannel = "smallpeer_log_requests";
 /// How long shutdown waits for sessions to say goodbye before it stops the I/O threads anyway.
 constexpr std::chrono::seconds kSessionCloseGrace{3};
 
@@ -42,8 +45,18 @@ std::shared_ptr<net::ssl::context> make_tls_context(const BigPeerOptions& option
   return context;
 }
 
+// SQLite in the data directory, or PostgreSQL when given a URL.
+std::unique_ptr<Store> open_store(const BigPeerOptions& options, const DataDirectory& data_dir, const std::string& peer_key,
+                                  const std::shared_ptr<const Clock>& clock) {
+  auto hlc = std::make_shared<HybridLogicalClock>(clock);
+  if (options.postgres_url.empty()) return Store::open(data_dir.store_file(), std::move(hlc), peer_key);
+  return std::make_unique<PostgresStore>(options.postgres_url, std::move(hlc), peer_key);
+}
+
 std::filesystem::path required_data_dir(const BigPeerOptions& options) {
   if (options.data_dir.empty()) throw Error(ErrorCode::invalid_argument, "the Big Peer needs a data directory (--data)");
+  // A bad URL, an unreachable server or a newer schema is refused before anything is created.
+  if (!options.postgres_url.empty()) PostgresStore::check_database(options.postgres_url);
   return options.data_dir;
 }
 }  // namespace
@@ -78,7 +91,7 @@ BigPeer::BigPeer(BigPeerOptions options)
       data_dir_(required_data_dir(options_)),
       identity_(PeerIdentity::load_or_create(data_dir_.identity_file())),
       clock_(std::make_shared<SystemClock>()),
-      store_(Store::open(data_dir_.store_file(), std::make_shared<HybridLogicalClock>(clock_), identity_.peer_key())) {
+      store_(open_store(options_, data_dir_, identity_.peer_key(), clock_)) {
   if (options_.admin_token) {
     if (options_.admin_token->empty()) throw Error(ErrorCode::invalid_argument, "the admin token must not be empty");
     admin_token_ = *options_.admin_token;
@@ -90,7 +103,22 @@ BigPeer::BigPeer(BigPeerOptions options)
   }
   tls_ = make_tls_context(options_);
   ingest_ = std::make_unique<IngestQueue>(*store_, metrics_);
-  log_requests_ = std::make_unique<LogRequests>(*store_, data_dir_.log_bundle_dir(), registry_, clock_);
+  postgres_ = dynamic_cast<PostgresStore*>(store_.get());
+  if (postgres_ != nullptr) {
+    // Several nodes may share the database: bundles live in it, every saved log request is
+    // announced (LISTEN/NOTIFY) so the node holding the peer's session pushes it at once, and the
+    // nodes publish their sessions for each other's online state.
+    log_requests_ = std::make_unique<LogRequests>(
+        *store_, make_postgres_bundle_store(options_.postgres_url), registry_, clock_,
+        [store = postgres_](const std::string& id) { store->notify_nodes(kLogRequestsChannel, id); });
+    postgres_->listen(kLogRequestsChannel, [this](const std::string& id) { log_requests_->refresh(id); });
+    postgres_->on_relisten([this] { log_requests_->refresh_all(); });
+    cluster_ = std::make_unique<ClusterPresence>(options_.postgres_url, postgres_->node_id(), options_.listen, registry_);
+    registry_.set_cluster([this](const std::string& peer_key) { cluster_->peer_changed(peer_key); },
+                          [this] { return cluster_->remote_peers(); });
+  } else {
+    log_requests_ = std::make_unique<LogRequests>(*store_, make_file_bundle_store(data_dir_.log_bundle_dir()), registry_, clock_);
+  }
   io_ = std::make_unique<net::io_context>(static_cast<int>(std::max(1u, options_.threads)));
   api_threads_ = std::make_unique<net::thread_pool>(std::max(1u, options_.api_threads));
   fleet_history_ = std::make_unique<FleetHistory>([this] { return count_fleet(); }, clock_);
@@ -100,15 +128,20 @@ BigPeer::BigPeer(BigPeerOptions options)
       *store_, registry_, *log_requests_, auth, clock_,
       [this] {
         MetricsGauges gauges{registry_.established_count(), ingest_->queued_documents(), {}};
-        for (const auto& [state, count] : log_requests_->counts()) gauges.log_requests_by_state[std::string(to_string(state))] = count;
+        for (const auto& [state, count] : log_requests_->counts())
+          gauges.log_requests_by_state[std::string(to_string(state))] = count;
         return render_prometheus(metrics_, gauges);
       },
       portal_.get());
-  sync_ =
-      std::make_unique<SyncEndpoint>(SyncEndpointConfig{options_.app_id, options_.app_token, &identity_, store_.get(),
-                                                        ingest_.get(), &registry_, log_requests_.get(), &metrics_, clock_,
-                                                        io_->get_executor(), tls_});
+  sync_ = std::make_unique<SyncEndpoint>(SyncEndpointConfig{options_.app_id, options_.app_token, &identity_, store_.get(),
+                                                            ingest_.get(), &registry_, log_requests_.get(), &metrics_, clock_,
+                                                            io_->get_executor(), tls_});
   services_ = HttpServices{api_.get(), api_threads_.get(), sync_.get(), &metrics_, tls_.get()};
+}
+
+std::string BigPeer::storage_description() const {
+  if (options_.postgres_url.empty()) return data_dir_.store_file().string();
+  return pg::redacted(options_.postgres_url);
 }
 
 FleetSample BigPeer::count_fleet() const {
@@ -253,6 +286,8 @@ void BigPeer::shutdown() {
   api_threads_->stop();
   api_threads_->join();
   registry_.release_all();
+  if (postgres_ != nullptr) postgres_->stop_listening();
+  if (cluster_) cluster_->leave();  // removes this node and its sessions from the shared database
   if (!stop_signalled_.exchange(true)) stop_requested_.set_value(0);
   spdlog::info("big-peer: stopped");
 }

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "bigpeer/cluster.h"
 #include "bigpeer/data_dir.h"
 #include "bigpeer/fleet_history.h"
 #include "bigpeer/http_api.h"
@@ -25,6 +26,7 @@
 #include "bigpeer/ingest.h"
 #include "bigpeer/metrics.h"
 #include "bigpeer/portal.h"
+#include "bigpeer/postgres_store.h"
 #include "bigpeer/registry.h"
 #include "bigpeer/sync_endpoint.h"
 #include "clock/hlc.h"
@@ -37,6 +39,7 @@ namespace smallpeer::bigpeer {
 struct BigPeerOptions {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
   std::filesystem::path data_dir;
+  std::string postgres_url;  // store in this PostgreSQL database instead of SQLite in data_dir
   std::string app_id = "smallpeer-demo";
   std::string app_token = "demo-token";
   std::optional<std::string> admin_token;  // generated and kept in the data directory if absent
@@ -68,6 +71,8 @@ class BigPeer {
   [[nodiscard]] const std::string& peer_key() const { return identity_.peer_key(); }
   /// True when the port serves https and wss.
   [[nodiscard]] bool tls() const { return tls_ != nullptr; }
+  /// Where the store is: the SQLite file, or the PostgreSQL URL without its password.
+  [[nodiscard]] std::string storage_description() const;
   /// The options it runs with.
   [[nodiscard]] const BigPeerOptions& options() const { return options_; }
 
@@ -98,6 +103,8 @@ class BigPeer {
   ConnectionRegistry registry_;
   std::unique_ptr<IngestQueue> ingest_;
   std::unique_ptr<LogRequests> log_requests_;
+  PostgresStore* postgres_ = nullptr;         // store_ when it is PostgreSQL
+  std::unique_ptr<ClusterPresence> cluster_;  // with PostgreSQL: this node among the others
   std::unique_ptr<FleetHistory> fleet_history_;
   std::unique_ptr<Portal> portal_;
   std::unique_ptr<HttpApi> api_;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the benchmarks under bench/ on an optimised build and prints their figures:
 #   1. smallpeer_core_bench   (Google Benchmark: store upserts, SPI collection cycles)
-#   2. smallpeer_ingest_bench (a real Big Peer fed by a 1,000-peer fleet, against the store ceiling)
+#   2. smallpeer_ingest_bench (a real Big Peer fed by a 1,000-peer fleet, against the store ceiling),
+#      then again with --compare-backends (SQLite vs PostgreSQL, two PostgreSQL nodes vs one)
 #   3. bench/python_call_bench.py (Python property get/set against the same C call)
 #   4. smallpeer_log_request_bench (log request -> downloadable, 1 MB and 10 MB, against a local export)
 # Arguments starting with --benchmark_ go to the core bench (e.g. --benchmark_filter=Collection),
@@ -30,6 +31,9 @@ build/release/bench/smallpeer_core_bench --benchmark_repetitions=5 --benchmark_r
 echo
 echo "bench: [2/4] smallpeer_ingest_bench ${ingest_args[*]+${ingest_args[*]}}"
 build/release/bench/smallpeer_ingest_bench ${ingest_args[@]+"${ingest_args[@]}"}
+echo
+echo "bench: [2/4] smallpeer_ingest_bench --compare-backends ${ingest_args[*]+${ingest_args[*]}}"
+build/release/bench/smallpeer_ingest_bench --compare-backends ${ingest_args[@]+"${ingest_args[@]}"}
 
 echo
 echo "bench: [3/4] python_call_bench (Python property vs the same C call)"

@@ -86,6 +86,9 @@ int big_peer(bigpeer::BigPeerOptions options, const std::string& log_level) {
   }
   std::cout << "big-peer: peer key: " << peer->peer_key() << std::endl;
   std::cout << "big-peer: data directory: " << peer->options().data_dir.string() << std::endl;
+  if (!peer->options().postgres_url.empty()) {
+    std::cout << "big-peer: storage: PostgreSQL " << peer->storage_description() << std::endl;
+  }
   if (!tls && !address.is_loopback()) {
     spdlog::warn("serving plain http:// and ws:// on a non-loopback address; give --tls-cert and --tls-key");
   }
@@ -130,6 +133,9 @@ int main(int argc, char** argv) {
   big->add_option("--tls-cert", big_opts.tls_cert, "PEM certificate chain: serve https:// and wss:// (with --tls-key)")
       ->check(CLI::ExistingFile);
   big->add_option("--tls-key", big_opts.tls_key, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
+  big->add_option("--postgres", big_opts.postgres_url,
+                  "Store everything in this PostgreSQL database (postgresql://user@host:port/db) instead of SQLite in "
+                  "--data; several Big Peers may share one");
   big->add_option("--threads", big_opts.threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 64));
   big->add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str()

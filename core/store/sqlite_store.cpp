@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "store/store.h"
+#include "store/store_support.h"
 
 namespace smallpeer {
 
@@ -146,75 +147,6 @@ int64_t to_column(HlcTimestamp t) {
   return static_cast<int64_t>(std::min<uint64_t>(t.value, std::numeric_limits<int64_t>::max()));
 }
 
-std::string_view type_name(simdjson::dom::element_type type) {
-  using simdjson::dom::element_type;
-  switch (type) {
-    case element_type::ARRAY:
-      return "an array";
-    case element_type::OBJECT:
-      return "an object";
-    case element_type::INT64:
-    case element_type::UINT64:
-    case element_type::DOUBLE:
-      return "a number";
-    case element_type::STRING:
-      return "a string";
-    case element_type::BOOL:
-      return "a boolean";
-    case element_type::NULL_VALUE:
-      return "null";
-  }
-  return "an unknown value";
-}
-
-/// A document body that passed validation: its _id (if it has one) and its minified text.
-struct ParsedDocument {
-  std::optional<std::string> id;
-  std::string minified;
-};
-
-/// Checks that `json` is an object whose "_id", if present, is a non-empty string; throws Error(validation).
-ParsedDocument parse_document(simdjson::dom::parser& parser, std::string_view json) {
-  if (json.empty()) throw Error(ErrorCode::validation, "document must be a JSON object, got an empty string");
-  simdjson::dom::element root;
-  if (const auto err = parser.parse(json.data(), json.size()).get(root)) {
-    throw Error(ErrorCode::validation, fmt::format("document is not valid JSON: {}", simdjson::error_message(err)));
-  }
-  simdjson::dom::object object;
-  if (root.get_object().get(object)) {
-    throw Error(ErrorCode::validation, fmt::format("document must be a JSON object, got {}", type_name(root.type())));
-  }
-  ParsedDocument parsed;
-  for (const auto field : object) {
-    if (field.key != "_id") continue;
-    if (parsed.id) throw Error(ErrorCode::validation, "document has more than one \"_id\"");
-    std::string_view id;
-    if (field.value.get_string().get(id)) {
-      throw Error(ErrorCode::validation, fmt::format("document \"_id\" must be a string, got {}", type_name(field.value.type())));
-    }
-    // An empty _id could never be paged past: list() starts after "".
-    if (id.empty()) throw Error(ErrorCode::validation, "document \"_id\" must not be empty");
-    parsed.id = std::string(id);
-  }
-  // Minifying the text (not re-serialising the DOM) keeps numbers and escapes exactly as written.
-  parsed.minified.resize(json.size());
-  size_t length = 0;
-  if (const auto err = simdjson::minify(json.data(), json.size(), parsed.minified.data(), length)) {
-    throw Error(ErrorCode::validation, fmt::format("document is not valid JSON: {}", simdjson::error_message(err)));
-  }
-  parsed.minified.resize(length);
-  return parsed;
-}
-
-/// 128 random bits as 32 lowercase hex characters.
-std::string random_id() {
-  std::array<unsigned char, 16> bytes{};
-  randombytes_buf(bytes.data(), bytes.size());
-  std::array<char, 33> hex{};
-  sodium_bin2hex(hex.data(), hex.size(), bytes.data(), bytes.size());
-  return std::string(hex.data(), 32);
-}
-
 /// The statements for one documents table (user or system); both have the same shape.
 struct TableStatements {
   StatementHandle get, write, merge, tombstone, list, changes, names;
@@ -299,18 +231,7 @@ class SqliteStore final : public Store {
     Document doc;
     {
       std::lock_guard lock(mutex_);
-      auto parsed = parse_document(parser_, json);
-      if (parsed.id) {
-        doc.id = std::move(*parsed.id);
-        doc.json = std::move(parsed.minified);
-      } else {
-        doc.id = random_id();
-        // The generated _id goes first; minified text starts with '{', and "{}" has no member to follow.
-        doc.json.reserve(parsed.minified.size() + doc.id.size() + 10);
-        doc.json.append("{\"_id\":\"").append(doc.id).append("\"");
-        if (parsed.minified.size() > 2) doc.json.push_back(',');
-        doc.json.append(parsed.minified, 1);
-      }
+      store_support::fill_local_document(parser_, json, doc);
       doc.collection = std::string(collection);
       // Stamped under the lock so HLC order is commit order, which changes_since() relies on.
       doc.version = {hlc_->now(), local_peer_};
@@ -459,41 +380,13 @@ class SqliteStore final : public Store {
   }
 
   ObserverId observe(std::string collection, Observer observer) override {
-    validate_collection_name(collection);
-    auto entry = std::make_shared<ObserverEntry>();
-    entry->collection = std::move(collection);
-    return add_observer(std::move(entry), std::move(observer));
+    return observers_.observe(std::move(collection), std::move(observer));
   }
-
-  ObserverId observe_all(Observer observer) override {
-    auto entry = std::make_shared<ObserverEntry>();
-    entry->kind = ObserverEntry::Kind::all;
-    return add_observer(std::move(entry), std::move(observer));
-  }
-
+  ObserverId observe_all(Observer observer) override { return observers_.observe_all(std::move(observer)); }
   ObserverId observe_user_collections(Observer observer) override {
-    auto entry = std::make_shared<ObserverEntry>();
-    entry->kind = ObserverEntry::Kind::user;
-    return add_observer(std::move(entry), std::move(observer));
+    return observers_.observe_user_collections(std::move(observer));
   }
-
-  /// Unknown ids are ignored. From inside an observer, invocations further up the calling thread's
-  /// own stack are not waited for (that would deadlock); they finish after this returns.
-  void unobserve(ObserverId id) override {
-    std::unique_lock lock(observers_mutex_);
-    const auto it = observers_.find(id);
-    if (it == observers_.end()) return;
-    const auto entry = it->second;
-    observers_.erase(it);
-    auto& list = index_for(*entry);
-    std::erase(list, entry);
-    if (list.empty() && entry->kind == ObserverEntry::Kind::collection) by_collection_.erase(entry->collection);
-    entry->removed = true;
-    const auto self = std::this_thread::get_id();
-    observers_idle_.wait(lock, [&] {
-      return std::all_of(entry->running_on.begin(), entry->running_on.end(), [&](std::thread::id t) { return t == self; });
-    });
-  }
+  void unobserve(ObserverId id) override { observers_.unobserve(id); }
 
   [[nodiscard]] std::optional<std::string> setting(std::string_view key) const override {
     std::lock_guard lock(mutex_);
@@ -546,15 +439,6 @@ class SqliteStore final : public Store {
   }
 
  private:
-  struct ObserverEntry {
-    enum class Kind { collection, all, user };
-    Kind kind = Kind::collection;
-    std::string collection;  // for Kind::collection
-    Observer callback;
-    bool removed = false;                     // guarded by observers_mutex_
-    std::vector<std::thread::id> running_on;  // guarded by observers_mutex_: one per call in progress
-  };
-
   static DatabaseHandle open_database(const std::filesystem::path& path) {
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -622,21 +506,7 @@ class SqliteStore final : public Store {
 
   // Validates and merges one document under mutex_; fills `stored` and returns true if it won.
   bool merge_locked(const Document& incoming, Document& stored) {
-    validate_collection_name(incoming.collection);
-    if (incoming.id.empty()) throw Error(ErrorCode::validation, "merged document has an empty _id");
-    if (incoming.version.hlc.value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      throw Error(ErrorCode::validation, "merged document has an HLC timestamp out of range");
-    }
-    stored = incoming;
-    if (incoming.deleted) {
-      stored.json.clear();
-    } else {
-      auto parsed = parse_document(parser_, incoming.json);
-      if (parsed.id != incoming.id) {
-        throw Error(ErrorCode::validation, fmt::format("merged document's \"_id\" does not match its id \"{}\"", incoming.id));
-      }
-      stored.json = std::move(parsed.minified);
-    }
+    stored = store_support::checked_incoming(parser_, incoming);
     hlc_->observe(incoming.version.hlc);
     stored.stored_at = hlc_->now();
     Query query(db_.get(), table(incoming.collection).merge, "merge");
@@ -658,39 +528,7 @@ class SqliteStore final : public Store {
     return *tables_[is_system_collection(collection) ? 1 : 0];
   }
 
-  void notify(const Document& doc, ChangeKind kind) {
-    std::vector<std::shared_ptr<ObserverEntry>> targets;
-    {
-      std::lock_guard lock(observers_mutex_);
-      // Indexed by kind and collection, so a Big Peer with a thousand sessions observing user
-      // collections pays nothing per ingested Small Peer Info document.
-      targets = all_observers_;
-      if (!is_system_collection(doc.collection)) targets.insert(targets.end(), user_observers_.begin(), user_observers_.end());
-      if (const auto it = by_collection_.find(doc.collection); it != by_collection_.end())
-        targets.insert(targets.end(), it->second.begin(), it->second.end());
-    }
-    if (targets.empty()) return;
-    const Change change{doc.collection, doc.id, kind, kind == ChangeKind::remove ? std::string() : doc.json, doc.version};
-    const auto self = std::this_thread::get_id();
-    for (const auto& entry : targets) {
-      {
-        std::lock_guard lock(observers_mutex_);
-        if (entry->removed) continue;
-        entry->running_on.push_back(self);
-      }
-      try {
-        entry->callback(change);
-      } catch (...) {
-        // The change is already committed, so the writer must not see a failure, and one bad
-        // observer must not keep the others from hearing about it.
-      }
-      {
-        std::lock_guard lock(observers_mutex_);
-        entry->running_on.erase(std::find(entry->running_on.begin(), entry->running_on.end(), self));
-      }
-      observers_idle_.notify_all();
-    }
-  }
+  void notify(const Document& doc, ChangeKind kind) { observers_.notify(doc, kind); }
 
   const std::filesystem::path path_;
   const std::shared_ptr<HybridLogicalClock> hlc_;
@@ -702,33 +540,7 @@ class SqliteStore final : public Store {
   StatementHandle get_setting_, put_setting_, count_live_, settings_by_prefix_;
   simdjson::dom::parser parser_;
 
-  std::mutex observers_mutex_;
-  std::condition_variable observers_idle_;
-  std::map<ObserverId, std::shared_ptr<ObserverEntry>> observers_;  // by id, for unobserve
-  std::vector<std::shared_ptr<ObserverEntry>> all_observers_;
-  std::vector<std::shared_ptr<ObserverEntry>> user_observers_;
-  std::map<std::string, std::vector<std::shared_ptr<ObserverEntry>>, std::less<>> by_collection_;
-
-  // Under observers_mutex_: the index list an entry belongs to.
-  std::vector<std::shared_ptr<ObserverEntry>>& index_for(const ObserverEntry& entry) {
-    switch (entry.kind) {
-      case ObserverEntry::Kind::all: return all_observers_;
-      case ObserverEntry::Kind::user: return user_observers_;
-      case ObserverEntry::Kind::collection: break;
-    }
-    return by_collection_[entry.collection];
-  }
-
-  ObserverId add_observer(std::shared_ptr<ObserverEntry> entry, Observer observer) {
-    if (!observer) throw Error(ErrorCode::invalid_argument, "observer must not be empty");
-    entry->callback = std::move(observer);
-    std::lock_guard lock(observers_mutex_);
-    const ObserverId id = next_observer_id_++;
-    index_for(*entry).push_back(entry);
-    observers_.emplace(id, std::move(entry));
-    return id;
-  }
-  ObserverId next_observer_id_ = 1;
+  store_support::StoreObservers observers_;
 };
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "bigpeer/admin_auth.h"
 #include "bigpeer/ingest.h"
 #include "bigpeer/metrics.h"
+#include "bigpeer/postgres_store.h"
 #include "bigpeer/registry.h"
 #include "bigpeer/server.h"
 #include "bigpeer/sync_endpoint.h"
@@ -50,9 +51,16 @@ std::unique_ptr<Store> open_store(const std::filesystem::path& file, const std::
   return Store::open(file, std::make_shared<HybridLogicalClock>(std::make_shared<SystemClock>()), peer);
 }
 
+// The Big Peer's own store of `data_dir` (SQLite in it, or its PostgreSQL database), opened beside it.
+std::unique_ptr<Store> open_big_peer_store(const std::filesystem::path& data_dir) {
+  if (!test_support::postgres_backend()) return open_store(data_dir / "bigpeer.sqlite3");
+  return std::make_unique<PostgresStore>(test_support::PostgresServer::shared().database_for(data_dir),
+                                         std::make_shared<HybridLogicalClock>(std::make_shared<SystemClock>()), "pkSeeder");
+}
+
 // Writes documents into the Big Peer's store before it starts, as earlier sessions would have.
 void seed(const std::filesystem::path& data_dir, const std::vector<std::pair<std::string, std::string>>& documents) {
-  auto store = open_store(data_dir / "bigpeer.sqlite3");
+  auto store = open_big_peer_store(data_dir);
   for (const auto& [collection, json] : documents) store->upsert(collection, json);
 }
 
@@ -586,7 +594,7 @@ TEST_F(BigPeerServerTest, ASmallPeersReportIsIngestedAndItsDeviceShowsOnline) {
 
   // Everything acknowledged is still there after a SIGTERM.
   EXPECT_EQ(bp.stop().code, 0);
-  auto store = open_store(dir_.path() / "bigpeer.sqlite3");
+  auto store = open_big_peer_store(dir_.path());
   EXPECT_TRUE(store->get(kSmallPeerInfoCollection, client.peer_key()));
   EXPECT_TRUE(store->get("cars", "from-small"));
 }
@@ -604,7 +612,7 @@ TEST_F(BigPeerServerTest, SigtermClosesLiveSessionsAndExitsZero) {
   EXPECT_EQ(exit.code, 0);
   EXPECT_LT(exit.took, 5s);
   EXPECT_TRUE(client.wait_ended(5s));
-  auto store = open_store(dir_.path() / "bigpeer.sqlite3");
+  auto store = open_big_peer_store(dir_.path());
   EXPECT_TRUE(store->get(kSmallPeerInfoCollection, client.peer_key()));
 }
 

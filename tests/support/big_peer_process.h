@@ -1,6 +1,9 @@
 // A real `smallpeer big-peer` process for end-to-end tests, and blocking HTTP helpers to talk to
 // it. The including target must define SMALLPEER_CLI as the path of the smallpeer executable, e.g.
 //   target_compile_definitions(my_tests PRIVATE SMALLPEER_CLI="$<TARGET_FILE:smallpeer_cli>")
+// and link libpq. With SMALLPEER_TEST_BACKEND=postgres every Big Peer stores in a fresh database of
+// the process's test PostgreSQL server (postgres_server.h), one per data directory, unless the
+// test passes its own --postgres.
 #pragma once
 
 #include <fcntl.h>
@@ -10,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -38,6 +42,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "support/postgres_server.h"
 
 #ifndef SMALLPEER_CLI
 #error "define SMALLPEER_CLI as the path of the smallpeer executable"
@@ -194,6 +200,9 @@ class BigPeerProcess {
       args.insert(args.end(), {"--tls-cert", options_.tls_cert.string(), "--tls-key", options_.tls_key.string()});
     }
     args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
+    if (postgres_backend() && std::find(args.begin(), args.end(), "--postgres") == args.end()) {
+      args.insert(args.end(), {"--postgres", PostgresServer::shared().database_for(options_.data_dir)});
+    }
     spawn(args);
     wait_until_ready();
   }

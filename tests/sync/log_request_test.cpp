@@ -325,6 +325,8 @@ TEST_F(LogRequestTest, ABundleThatIsNotGzipFailsTheRequest) {
   RawSyncClient client(big_peer_->port());
   ASSERT_TRUE(client.handshake(identity, big_peer_->app_id(), big_peer_->app_token()));
   ASSERT_TRUE(client.establish());
+  // The Big Peer records the session just after it sent the client what completes the handshake.
+  ASSERT_TRUE(wait_until([&] { return big_peer_->get("/api/v1/devices/" + identity.peer_key()).status == 200; }, 10s));
   const auto r = post(fmt::format("/api/v1/devices/{}/log-requests", identity.peer_key()), "{}");
   ASSERT_EQ(r.status, 202) << r.body;
   const auto request = next_frame<sync::LogRequest>(client);

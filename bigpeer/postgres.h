@@ -1,0 +1,100 @@
+// A thin RAII layer over libpq (Debian's libpq-dev): one connection, its prepared statements, and
+// results that free themselves. Errors become Error(store) naming what failed.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace smallpeer::bigpeer::pg {
+
+/// Frees a PGresult.
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+/// Closes a PGconn.
+struct ConnectionDeleter {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+
+/// A query's result rows.
+class Result {
+ public:
+  /// Takes ownership of `result`.
+  explicit Result(PGresult* result) : result_(result) {}
+  /// Number of rows.
+  [[nodiscard]] int rows() const { return PQntuples(result_.get()); }
+  /// True if the cell is NULL.
+  [[nodiscard]] bool is_null(int row, int column) const { return PQgetisnull(result_.get(), row, column) != 0; }
+  /// A cell as text (empty for NULL).
+  [[nodiscard]] std::string text(int row, int column) const {
+    return std::string(PQgetvalue(result_.get(), row, column), static_cast<size_t>(PQgetlength(result_.get(), row, column)));
+  }
+  /// A cell as a 64-bit integer (0 for NULL).
+  [[nodiscard]] int64_t integer(int row, int column) const;
+  /// A bytea cell (binary result format) as bytes.
+  [[nodiscard]] std::string bytes(int row, int column) const { return text(row, column); }
+  /// Rows a command changed (INSERT/UPDATE/DELETE).
+  [[nodiscard]] uint64_t affected() const;
+
+ private:
+  std::unique_ptr<PGresult, ResultDeleter> result_;
+};
+
+/// One parameter: text, or NULL when nullopt. `binary` sends the bytes as they are (for bytea).
+struct Param {
+  std::optional<std::string> value;
+  bool binary = false;
+};
+
+/// Validates a connection URL/string without connecting; throws Error(invalid_argument) naming the problem.
+void check_conninfo(const std::string& conninfo);
+/// The URL without its password, for messages and logs.
+std::string redacted(const std::string& conninfo);
+
+/// One libpq connection. Not thread-safe: its owner serialises use. A connection the server
+/// dropped (restart, pg_terminate_backend) is re-opened at the next use outside a transaction, with
+/// its prepared statements; a statement that failed because of it is retried once.
+class Connection {
+ public:
+  /// Connects; throws Error(invalid_argument) for a malformed URL and Error(io) if the server
+  /// cannot be reached, with libpq's reason.
+  explicit Connection(const std::string& conninfo);
+
+  /// Runs SQL without parameters (several statements allowed); throws Error(store) on failure.
+  Result exec(const std::string& sql, std::string_view what);
+  /// Runs SQL with parameters; throws Error(store) on failure.
+  Result exec(const std::string& sql, const std::vector<Param>& params, std::string_view what, bool binary_result = false);
+  /// Prepares `sql` under `name` (once per connection).
+  void prepare(const std::string& name, const std::string& sql);
+  /// Runs a prepared statement; throws Error(store) on failure.
+  Result run(const std::string& name, const std::vector<Param>& params, std::string_view what, bool binary_result = false);
+  /// Runs many executions of prepared statements in one pipeline (one round trip), inside the
+  /// caller's transaction; returns their results in order. Throws Error(store) on the first failure.
+  std::vector<Result> run_pipeline(const std::vector<std::pair<std::string, std::vector<Param>>>& calls, std::string_view what);
+  /// The raw handle (for LISTEN/NOTIFY polling).
+  [[nodiscard]] PGconn* raw() const { return conn_.get(); }
+
+ private:
+  void check(const Result& result, PGresult* raw, std::string_view what) const;
+  /// Re-opens a dropped connection (outside a transaction); throws Error(io) if it cannot.
+  void ensure_open();
+  /// True if `raw` failed because the connection dropped, and it is safe to run again.
+  bool retry_after_drop(bool was_idle);
+  std::string conninfo_;
+  std::unique_ptr<PGconn, ConnectionDeleter> conn_;
+  std::map<std::string, std::string> prepared_;
+};
+
+/// Quotes an identifier (e.g. a channel name) for SQL.
+std::string quote_identifier(PGconn* conn, std::string_view name);
+/// Quotes a literal for SQL.
+std::string quote_literal(PGconn* conn, std::string_view text);
+
+}  // namespace smallpeer::bigpeer::pg

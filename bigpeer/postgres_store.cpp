@@ -1,0 +1,539 @@
+// Store on PostgreSQL. Two connections (one for writes, one for reads, so API reads do not wait
+// behind a group commit) and a third that LISTENs. Every write bumps the one row of store_clock in
+// its own transaction, which serialises writers across nodes: stored_at then follows commit order
+// on every node, so replication cursors (changes_since) never skip a row another node committed.
+#include "bigpeer/postgres_store.h"
+
+#include <fmt/format.h>
+#include <poll.h>
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <limits>
+#include <set>
+
+#include "common/error.h"
+
+namespace smallpeer::bigpeer {
+
+namespace {
+
+/// The channel on which a node says which user collection it changed ("node\ncollection").
+constexpr const char* kDocumentsChannel = "smallpeer_documents";
+
+/// Each entry moves the schema from the previous version to its own, in one transaction.
+const std::array<std::pair<int, const char*>, 1> kMigrations{{
+    {1, R"sql(
+CREATE TABLE user_documents(
+  collection TEXT COLLATE "C" NOT NULL, id TEXT COLLATE "C" NOT NULL, body TEXT, hlc BIGINT NOT NULL,
+  origin TEXT COLLATE "C" NOT NULL, deleted BOOLEAN NOT NULL DEFAULT FALSE, stored_at BIGINT NOT NULL,
+  PRIMARY KEY(collection, id));
+CREATE TABLE system_documents(
+  collection TEXT COLLATE "C" NOT NULL, id TEXT COLLATE "C" NOT NULL, body TEXT, hlc BIGINT NOT NULL,
+  origin TEXT COLLATE "C" NOT NULL, deleted BOOLEAN NOT NULL DEFAULT FALSE, stored_at BIGINT NOT NULL,
+  PRIMARY KEY(collection, id));
+CREATE INDEX user_documents_by_stored_at ON user_documents(collection, stored_at);
+CREATE INDEX system_documents_by_stored_at ON system_documents(collection, stored_at);
+CREATE TABLE settings(key TEXT COLLATE "C" PRIMARY KEY, value TEXT NOT NULL);
+-- One row: the newest stored_at. Writers lock it, so commits and stored_at agree across nodes.
+CREATE TABLE store_clock(id INT PRIMARY KEY CHECK (id = 1), last_stored_at BIGINT NOT NULL);
+INSERT INTO store_clock VALUES (1, 0);
+-- Big Peer nodes sharing this database, each with a heartbeat.
+CREATE TABLE nodes(node_id TEXT PRIMARY KEY, listen TEXT NOT NULL, started_at TIMESTAMPTZ NOT NULL,
+  heartbeat_at TIMESTAMPTZ NOT NULL);
+-- Live sessions per node and peer; a live node's heartbeat makes them count (bigpeer/cluster.h).
+CREATE TABLE device_sessions(node_id TEXT NOT NULL,
+  peer_key TEXT COLLATE "C" NOT NULL, sessions INT NOT NULL, device_name TEXT NOT NULL,
+  sdk_language TEXT NOT NULL, sdk_version TEXT NOT NULL, platform TEXT NOT NULL, remote_address TEXT NOT NULL,
+  connected_at_ms BIGINT NOT NULL, PRIMARY KEY(node_id, peer_key));
+CREATE INDEX device_sessions_by_peer ON device_sessions(peer_key);
+-- When each peer's last session ended, on any node.
+CREATE TABLE device_disconnects(peer_key TEXT COLLATE "C" PRIMARY KEY, disconnected_at_ms BIGINT NOT NULL);
+-- Log bundles, in chunks as they arrive.
+CREATE TABLE log_bundle_chunks(request_id TEXT NOT NULL, offset_bytes BIGINT NOT NULL, data BYTEA NOT NULL,
+  PRIMARY KEY(request_id, offset_bytes));
+)sql"},
+}};
+
+int64_t to_column(HlcTimestamp t) {
+  return static_cast<int64_t>(std::min<uint64_t>(t.value, std::numeric_limits<int64_t>::max()));
+}
+/// The statement name for `base` on the table of `collection`.
+std::string statement(std::string_view base, std::string_view collection) {
+  return std::string(base) + (Store::is_system_collection(collection) ? "_system" : "_user");
+}
+pg::Param text(std::string_view s) {
+  return {std::string(s)};
+}
+pg::Param number(int64_t n) {
+  return {std::to_string(n)};
+}
+int64_t clamp(size_t n) {
+  return static_cast<int64_t>(std::min<size_t>(n, std::numeric_limits<int64_t>::max()));
+}
+
+/// Runs the pending migrations under an advisory lock, so nodes starting together migrate once.
+void migrate(pg::Connection& c, const std::string& where) {
+  c.exec("BEGIN", "starting the schema migration");
+  try {
+    c.exec("SELECT pg_advisory_xact_lock(7318001)", "locking the schema");
+    c.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations(version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL "
+        "DEFAULT now())",
+        "creating schema_migrations");
+    const int version = static_cast<int>(
+        c.exec("SELECT coalesce(max(version), 0) FROM schema_migrations", "reading the schema version").integer(0, 0));
+    if (version > kPostgresSchemaVersion) {
+      throw Error(ErrorCode::store, fmt::format("the database {} has schema version {}, newer than the {} this version of "
+                                                "SmallPeer reads: upgrade the Big Peer",
+                                                where, version, kPostgresSchemaVersion));
+    }
+    for (const auto& [target, sql] : kMigrations) {
+      if (version >= target) continue;
+      spdlog::info("store: migrating {} to schema version {}", where, target);
+      c.exec(sql, fmt::format("migrating {} to schema version {}", where, target));
+      c.exec(fmt::format("INSERT INTO schema_migrations(version) VALUES ({})", target), "recording the migration");
+    }
+    c.exec("COMMIT", "committing the schema migration");
+  } catch (...) {
+    try {
+      c.exec("ROLLBACK", "rolling back the migration");
+    } catch (...) {
+    }
+    throw;
+  }
+}
+
+void prepare_writer(pg::Connection& c) {
+  for (const std::string table : {"user_documents", "system_documents"}) {
+    const std::string suffix = table == "user_documents" ? "_user" : "_system";
+    // The clock bump is a data-modifying CTE: its row lock lasts until commit.
+    const std::string bump =
+        "WITH c AS (UPDATE store_clock SET last_stored_at = GREATEST(last_stored_at + 1, $4::bigint) "
+        "RETURNING last_stored_at) ";
+    c.prepare("write" + suffix,
+              bump + fmt::format("INSERT INTO {0}(collection, id, body, hlc, origin, deleted, stored_at) "
+                                 "SELECT $1, $2, $3, $4, $5, FALSE, c.last_stored_at FROM c "
+                                 "ON CONFLICT(collection, id) DO UPDATE SET body=excluded.body, hlc=excluded.hlc, "
+                                 "origin=excluded.origin, deleted=FALSE, stored_at=excluded.stored_at RETURNING stored_at",
+                                 table));
+    // Last writer wins inside PostgreSQL: the compare and the write are one statement.
+    c.prepare("merge" + suffix,
+              "WITH c AS (UPDATE store_clock SET last_stored_at = GREATEST(last_stored_at + 1, $7::bigint) "
+              "RETURNING last_stored_at) " +
+                  fmt::format("INSERT INTO {0}(collection, id, body, hlc, origin, deleted, stored_at) "
+                              "SELECT $1, $2, $3, $4, $5, $6, c.last_stored_at FROM c "
+                              "ON CONFLICT(collection, id) DO UPDATE SET body=excluded.body, hlc=excluded.hlc, "
+                              "origin=excluded.origin, deleted=excluded.deleted, stored_at=excluded.stored_at "
+                              "WHERE excluded.hlc > {0}.hlc OR (excluded.hlc = {0}.hlc AND excluded.origin > {0}.origin) "
+                              "RETURNING stored_at",
+                              table));
+    c.prepare("tombstone" + suffix,
+              "WITH c AS (UPDATE store_clock SET last_stored_at = GREATEST(last_stored_at + 1, $3::bigint) "
+              "RETURNING last_stored_at) " +
+                  fmt::format("UPDATE {} SET body=NULL, hlc=$3, origin=$4, deleted=TRUE, stored_at=(SELECT last_stored_at "
+                              "FROM c) WHERE collection=$1 AND id=$2 AND NOT deleted RETURNING stored_at",
+                              table));
+  }
+  c.prepare("put_setting", "INSERT INTO settings(key, value) VALUES($1, $2) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
+  c.prepare("notify", "SELECT pg_notify($1, $2)");
+}
+
+void prepare_reader(pg::Connection& c) {
+  for (const std::string table : {"user_documents", "system_documents"}) {
+    const std::string suffix = table == "user_documents" ? "_user" : "_system";
+    c.prepare("get" + suffix,
+              fmt::format("SELECT body, hlc, origin, deleted, stored_at FROM {} WHERE collection=$1 AND id=$2", table));
+    c.prepare("list" + suffix, fmt::format("SELECT id, body, hlc, origin FROM {} WHERE collection=$1 AND id>$2 AND "
+                                           "NOT deleted ORDER BY id LIMIT $3",
+                                           table));
+    c.prepare("changes" + suffix, fmt::format("SELECT id, body, hlc, origin, deleted, stored_at FROM {} WHERE "
+                                              "collection=$1 AND stored_at>$2 ORDER BY stored_at LIMIT $3",
+                                              table));
+    c.prepare("names" + suffix, fmt::format("SELECT DISTINCT collection FROM {} ORDER BY collection", table));
+  }
+  c.prepare("get_setting", "SELECT value FROM settings WHERE key=$1");
+  c.prepare("settings_by_prefix", "SELECT key, value FROM settings WHERE left(key, char_length($1)) = $1 ORDER BY key");
+  c.prepare("count_live",
+            "SELECT collection, count(*) FROM user_documents WHERE NOT deleted GROUP BY collection "
+            "ORDER BY collection LIMIT $1");
+}
+
+/// 64 random bits as hex: a node's id for this run.
+std::string new_node_id() {
+  if (sodium_init() < 0) throw Error(ErrorCode::internal, "libsodium failed to initialise");
+  std::array<unsigned char, 8> bytes{};
+  randombytes_buf(bytes.data(), bytes.size());
+  std::array<char, 17> hex{};
+  sodium_bin2hex(hex.data(), hex.size(), bytes.data(), bytes.size());
+  return std::string(hex.data(), 16);
+}
+
+}  // namespace
+
+PostgresStore::PostgresStore(const std::string& url, std::shared_ptr<HybridLogicalClock> hlc, std::string local_peer)
+    : url_(url), hlc_(std::move(hlc)), local_peer_(std::move(local_peer)), node_id_(new_node_id()) {
+  if (!hlc_) throw Error(ErrorCode::invalid_argument, "store needs a clock");
+  if (local_peer_.empty()) throw Error(ErrorCode::invalid_argument, "store needs the local peer key");
+  writer_ = std::make_unique<pg::Connection>(url_);
+  migrate(*writer_, pg::redacted(url_));
+  prepare_writer(*writer_);
+  reader_ = std::make_unique<pg::Connection>(url_);
+  prepare_reader(*reader_);
+  listener_ = std::make_unique<pg::Connection>(url_);
+  // Versions must keep increasing across restarts even if the wall clock went backwards.
+  const auto last = writer_->exec(
+      "SELECT GREATEST((SELECT max(hlc) FROM user_documents), (SELECT max(hlc) FROM "
+      "system_documents), (SELECT last_stored_at FROM store_clock))",
+      "reading the last HLC timestamp");
+  hlc_->restore(HlcTimestamp{static_cast<uint64_t>(last.integer(0, 0))});
+  listen(kDocumentsChannel, [this](const std::string& collection) {
+    // Another node committed to this user collection: wake this node's sessions, which read the
+    // changes by their cursors. Only the collection matters to them.
+    Document doc;
+    doc.collection = collection;
+    observers_.notify(doc, ChangeKind::upsert);
+  });
+  listen_thread_ = std::thread([this] { listen_loop(); });
+}
+
+PostgresStore::~PostgresStore() {
+  stop_listening();
+}
+
+void PostgresStore::stop_listening() {
+  stopping_ = true;
+  if (listen_thread_.joinable() && listen_thread_.get_id() != std::this_thread::get_id()) listen_thread_.join();
+}
+
+void PostgresStore::check_database(const std::string& url) {
+  pg::Connection c(url);
+  const auto exists = c.exec("SELECT to_regclass('schema_migrations') IS NOT NULL", "reading the schema version");
+  if (exists.text(0, 0) != "t") return;
+  const int version = static_cast<int>(
+      c.exec("SELECT coalesce(max(version), 0) FROM schema_migrations", "reading the schema version").integer(0, 0));
+  if (version > kPostgresSchemaVersion) {
+    throw Error(ErrorCode::store, fmt::format("the database {} has schema version {}, newer than the {} this version of "
+                                              "SmallPeer reads: upgrade the Big Peer",
+                                              pg::redacted(url), version, kPostgresSchemaVersion));
+  }
+}
+
+void PostgresStore::listen(const std::string& channel, std::function<void(const std::string&)> handler) {
+  std::lock_guard lock(listen_mutex_);
+  if (!handlers_.contains(channel)) listener_->exec("LISTEN " + pg::quote_identifier(listener_->raw(), channel), "LISTEN");
+  handlers_[channel].push_back(std::move(handler));
+}
+
+void PostgresStore::notify_nodes(const std::string& channel, const std::string& payload) {
+  std::lock_guard lock(write_mutex_);
+  writer_->run("notify", {text(channel), text(node_id_ + "\n" + payload)}, "NOTIFY");
+}
+
+void PostgresStore::listen_loop() {
+  while (!stopping_) {
+    int fd = -1;
+    {
+      std::lock_guard lock(listen_mutex_);
+      fd = PQsocket(listener_->raw());
+    }
+    if (fd >= 0) {
+      pollfd p{fd, POLLIN, 0};
+      ::poll(&p, 1, 100);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::vector<std::pair<std::string, std::string>> received;
+    bool relistened = false;
+    {
+      std::lock_guard lock(listen_mutex_);
+      PGconn* c = listener_->raw();
+      if (PQstatus(c) != CONNECTION_OK || PQconsumeInput(c) == 0) {
+        // The server went away or restarted: reconnect and listen again; what was announced in
+        // between is lost, so on_relisten_ reloads.
+        std::string reason = PQerrorMessage(c);
+        while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
+        spdlog::warn("store: the LISTEN connection to PostgreSQL failed ({}); reconnecting", reason);
+        PQreset(c);
+        if (PQstatus(c) == CONNECTION_OK) {
+          for (const auto& [channel, fns] : handlers_) PQclear(PQexec(c, ("LISTEN " + pg::quote_identifier(c, channel)).c_str()));
+          relistened = true;
+        } else {
+          std::this_thread::sleep_for(std::chrono::seconds(1));
+        }
+      } else {
+        while (PGnotify* n = PQnotifies(c)) {
+          received.emplace_back(n->relname, n->extra);
+          PQfreemem(n);
+        }
+      }
+    }
+    if (relistened) {
+      try {
+        // Wake every session for every user collection, in case another node committed meanwhile.
+        for (const auto& collection : collection_names(false)) {
+          Document doc;
+          doc.collection = collection;
+          observers_.notify(doc, ChangeKind::upsert);
+        }
+        if (on_relisten_) on_relisten_();
+      } catch (const std::exception& e) {
+        spdlog::warn("store: reloading after listening again failed: {}", e.what());
+      }
+    }
+    for (const auto& [channel, payload] : received) {
+      const auto nl = payload.find('\n');
+      if (nl == std::string::npos || payload.compare(0, nl, node_id_) == 0) continue;  // our own
+      std::vector<std::function<void(const std::string&)>> fns;
+      {
+        std::lock_guard lock(listen_mutex_);
+        if (const auto it = handlers_.find(channel); it != handlers_.end()) fns = it->second;
+      }
+      for (const auto& fn : fns) {
+        try {
+          fn(payload.substr(nl + 1));
+        } catch (const std::exception& e) {
+          spdlog::warn("store: handling a notification on {} failed: {}", channel, e.what());
+        }
+      }
+    }
+  }
+}
+
+void PostgresStore::after_commit(const std::vector<Document>& stored) {
+  for (const auto& doc : stored) observers_.notify(doc, doc.deleted ? ChangeKind::remove : ChangeKind::upsert);
+}
+
+Document PostgresStore::upsert(std::string_view collection, std::string_view json) {
+  validate_collection_name(collection);
+  Document doc;
+  {
+    std::lock_guard lock(write_mutex_);
+    store_support::fill_local_document(parser_, json, doc);
+    doc.collection = std::string(collection);
+    doc.version = {hlc_->now(), local_peer_};
+    std::vector<std::pair<std::string, std::vector<pg::Param>>> calls = {
+        {statement("write", collection),
+         {text(collection), text(doc.id), text(doc.json), number(to_column(doc.version.hlc)), text(local_peer_)}}};
+    if (!is_system_collection(collection))
+      calls.push_back({"notify", {text(kDocumentsChannel), text(node_id_ + "\n" + doc.collection)}});
+    writer_->exec("BEGIN", "upsert");
+    try {
+      const auto results = writer_->run_pipeline(calls, "upsert");
+      doc.stored_at = HlcTimestamp{static_cast<uint64_t>(results[0].integer(0, 0))};
+      writer_->exec("COMMIT", "upsert");
+    } catch (...) {
+      writer_->exec("ROLLBACK", "rolling back");
+      throw;
+    }
+  }
+  after_commit({doc});
+  return doc;
+}
+
+bool PostgresStore::merge(const Document& incoming) {
+  return merge_batch({incoming}, {}).front();
+}
+
+std::vector<bool> PostgresStore::merge_batch(const std::vector<Document>& incoming,
+                                             const std::vector<std::pair<std::string, std::string>>& settings) {
+  std::vector<bool> applied(incoming.size(), false);
+  std::vector<Document> stored_docs;
+  {
+    std::lock_guard lock(write_mutex_);
+    std::vector<Document> checked;
+    checked.reserve(incoming.size());
+    std::vector<std::pair<std::string, std::vector<pg::Param>>> calls;
+    calls.reserve(incoming.size() + settings.size() + 4);
+    std::set<std::string> user_collections;
+    for (const auto& doc : incoming) {
+      checked.push_back(store_support::checked_incoming(parser_, doc));
+      hlc_->observe(doc.version.hlc);
+      const auto& d = checked.back();
+      calls.push_back({statement("merge", d.collection),
+                       {text(d.collection), text(d.id), d.deleted ? pg::Param{} : text(d.json), number(to_column(d.version.hlc)),
+                        text(d.version.origin), text(d.deleted ? "true" : "false"), number(to_column(hlc_->now()))}});
+      if (!is_system_collection(d.collection)) user_collections.insert(d.collection);
+    }
+    for (const auto& [key, value] : settings) calls.push_back({"put_setting", {text(key), text(value)}});
+    for (const auto& collection : user_collections)
+      calls.push_back({"notify", {text(kDocumentsChannel), text(node_id_ + "\n" + collection)}});
+    writer_->exec("BEGIN", "merge_batch");
+    try {
+      const auto results = writer_->run_pipeline(calls, "merge_batch");
+      for (size_t i = 0; i < checked.size(); ++i) {
+        if (results[i].rows() == 0) continue;
+        applied[i] = true;
+        checked[i].stored_at = HlcTimestamp{static_cast<uint64_t>(results[i].integer(0, 0))};
+        stored_docs.push_back(std::move(checked[i]));
+      }
+      writer_->exec("COMMIT", "merge_batch");
+    } catch (...) {
+      try {
+        writer_->exec("ROLLBACK", "rolling back");
+      } catch (...) {
+      }
+      throw;
+    }
+  }
+  after_commit(stored_docs);
+  return applied;
+}
+
+std::optional<Document> PostgresStore::get(std::string_view collection, std::string_view id, bool include_deleted) const {
+  validate_collection_name(collection);
+  std::lock_guard lock(read_mutex_);
+  const auto r = reader_->run(statement("get", collection), {text(collection), text(id)}, "get");
+  if (r.rows() == 0) return std::nullopt;
+  const bool deleted = r.text(0, 3) == "t";
+  if (deleted && !include_deleted) return std::nullopt;
+  return Document{std::string(collection),
+                  std::string(id),
+                  r.text(0, 0),
+                  {{static_cast<uint64_t>(r.integer(0, 1))}, r.text(0, 2)},
+                  deleted,
+                  {static_cast<uint64_t>(r.integer(0, 4))}};
+}
+
+Page PostgresStore::list(std::string_view collection, size_t limit, std::string_view after) const {
+  validate_collection_name(collection);
+  if (limit == 0) throw Error(ErrorCode::invalid_argument, "list limit must be at least 1");
+  const int64_t fetch = clamp(std::min<size_t>(limit, std::numeric_limits<int64_t>::max() - 1)) + 1;
+  Page page;
+  std::lock_guard lock(read_mutex_);
+  const auto r = reader_->run(statement("list", collection), {text(collection), text(after), number(fetch)}, "list");
+  for (int row = 0; row < r.rows(); ++row) {
+    if (page.documents.size() == limit) {
+      page.next_after = page.documents.back().id;
+      break;
+    }
+    page.documents.push_back(Document{std::string(collection),
+                                      r.text(row, 0),
+                                      r.text(row, 1),
+                                      {{static_cast<uint64_t>(r.integer(row, 2))}, r.text(row, 3)},
+                                      false});
+  }
+  return page;
+}
+
+bool PostgresStore::remove(std::string_view collection, std::string_view id) {
+  validate_collection_name(collection);
+  Document tombstone{std::string(collection), std::string(id), {}, {}, true};
+  {
+    std::lock_guard lock(write_mutex_);
+    tombstone.version = {hlc_->now(), local_peer_};
+    std::vector<std::pair<std::string, std::vector<pg::Param>>> calls = {
+        {statement("tombstone", collection),
+         {text(collection), text(id), number(to_column(tombstone.version.hlc)), text(local_peer_)}}};
+    if (!is_system_collection(collection))
+      calls.push_back({"notify", {text(kDocumentsChannel), text(node_id_ + "\n" + tombstone.collection)}});
+    writer_->exec("BEGIN", "remove");
+    try {
+      const auto results = writer_->run_pipeline(calls, "remove");
+      if (results[0].rows() == 0) {
+        writer_->exec("ROLLBACK", "remove");
+        return false;
+      }
+      tombstone.stored_at = HlcTimestamp{static_cast<uint64_t>(results[0].integer(0, 0))};
+      writer_->exec("COMMIT", "remove");
+    } catch (...) {
+      writer_->exec("ROLLBACK", "rolling back");
+      throw;
+    }
+  }
+  after_commit({tombstone});
+  return true;
+}
+
+std::vector<Document> PostgresStore::changes_since(std::string_view collection, HlcTimestamp since, size_t limit) const {
+  validate_collection_name(collection);
+  std::vector<Document> documents;
+  std::lock_guard lock(read_mutex_);
+  const auto r = reader_->run(statement("changes", collection),
+                              {text(collection), number(to_column(since)), number(clamp(limit))}, "changes_since");
+  for (int row = 0; row < r.rows(); ++row) {
+    documents.push_back(Document{std::string(collection),
+                                 r.text(row, 0),
+                                 r.text(row, 1),
+                                 {{static_cast<uint64_t>(r.integer(row, 2))}, r.text(row, 3)},
+                                 r.text(row, 4) == "t",
+                                 {static_cast<uint64_t>(r.integer(row, 5))}});
+  }
+  return documents;
+}
+
+std::vector<std::string> PostgresStore::collection_names(bool system) const {
+  std::vector<std::string> names;
+  std::lock_guard lock(read_mutex_);
+  const auto r = reader_->run(system ? "names_system" : "names_user", {}, "collection_names");
+  for (int row = 0; row < r.rows(); ++row) names.push_back(r.text(row, 0));
+  return names;
+}
+
+std::map<std::string, uint64_t> PostgresStore::user_collection_counts(size_t max_collections) const {
+  std::map<std::string, uint64_t> counts;
+  if (max_collections == 0) return counts;
+  std::lock_guard lock(read_mutex_);
+  const auto r = reader_->run("count_live", {number(clamp(max_collections))}, "user_collection_counts");
+  for (int row = 0; row < r.rows(); ++row) counts.emplace(r.text(row, 0), static_cast<uint64_t>(r.integer(row, 1)));
+  return counts;
+}
+
+Store::ObserverId PostgresStore::observe(std::string collection, Observer observer) {
+  return observers_.observe(std::move(collection), std::move(observer));
+}
+Store::ObserverId PostgresStore::observe_all(Observer observer) {
+  return observers_.observe_all(std::move(observer));
+}
+Store::ObserverId PostgresStore::observe_user_collections(Observer observer) {
+  return observers_.observe_user_collections(std::move(observer));
+}
+void PostgresStore::unobserve(ObserverId id) {
+  observers_.unobserve(id);
+}
+
+std::optional<std::string> PostgresStore::setting(std::string_view key) const {
+  std::lock_guard lock(read_mutex_);
+  const auto r = reader_->run("get_setting", {text(key)}, "reading a setting");
+  if (r.rows() == 0) return std::nullopt;
+  return r.text(0, 0);
+}
+
+std::vector<std::pair<std::string, std::string>> PostgresStore::settings_with_prefix(std::string_view prefix) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::lock_guard lock(read_mutex_);
+  const auto r = reader_->run("settings_by_prefix", {text(prefix)}, "reading settings");
+  for (int row = 0; row < r.rows(); ++row) out.emplace_back(r.text(row, 0), r.text(row, 1));
+  return out;
+}
+
+void PostgresStore::set_settings(const std::vector<std::pair<std::string, std::string>>& values) {
+  std::vector<std::pair<std::string, std::vector<pg::Param>>> calls;
+  for (const auto& [key, value] : values) calls.push_back({"put_setting", {text(key), text(value)}});
+  std::lock_guard lock(write_mutex_);
+  writer_->exec("BEGIN", "set_settings");
+  try {
+    writer_->run_pipeline(calls, "writing settings");
+    writer_->exec("COMMIT", "set_settings");
+  } catch (...) {
+    writer_->exec("ROLLBACK", "rolling back");
+    throw;
+  }
+}
+
+std::vector<std::filesystem::path> PostgresStore::files() const {
+  return {};
+}
+
+std::string PostgresStore::integrity_check() const {
+  std::lock_guard lock(read_mutex_);
+  reader_->exec(
+      "SELECT count(*) FROM user_documents UNION ALL SELECT count(*) FROM system_documents UNION ALL "
+      "SELECT count(*) FROM settings",
+      "integrity_check");
+  return "ok";
+}
+
+}  // namespace smallpeer::bigpeer

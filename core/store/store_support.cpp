@@ -1,0 +1,206 @@
+#include "store/store_support.h"
+
+#include <fmt/format.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <array>
+#include <limits>
+
+#include "common/error.h"
+
+namespace smallpeer::store_support {
+
+namespace {
+std::string_view type_name(simdjson::dom::element_type type) {
+  using simdjson::dom::element_type;
+  switch (type) {
+    case element_type::ARRAY:
+      return "an array";
+    case element_type::OBJECT:
+      return "an object";
+    case element_type::INT64:
+    case element_type::UINT64:
+    case element_type::DOUBLE:
+      return "a number";
+    case element_type::STRING:
+      return "a string";
+    case element_type::BOOL:
+      return "a boolean";
+    case element_type::NULL_VALUE:
+      return "null";
+  }
+  return "an unknown value";
+}
+}  // namespace
+
+ParsedDocument parse_document(simdjson::dom::parser& parser, std::string_view json) {
+  if (json.empty()) throw Error(ErrorCode::validation, "document must be a JSON object, got an empty string");
+  simdjson::dom::element root;
+  if (const auto err = parser.parse(json.data(), json.size()).get(root)) {
+    throw Error(ErrorCode::validation, fmt::format("document is not valid JSON: {}", simdjson::error_message(err)));
+  }
+  simdjson::dom::object object;
+  if (root.get_object().get(object)) {
+    throw Error(ErrorCode::validation, fmt::format("document must be a JSON object, got {}", type_name(root.type())));
+  }
+  ParsedDocument parsed;
+  for (const auto field : object) {
+    if (field.key != "_id") continue;
+    if (parsed.id) throw Error(ErrorCode::validation, "document has more than one \"_id\"");
+    std::string_view id;
+    if (field.value.get_string().get(id)) {
+      throw Error(ErrorCode::validation, fmt::format("document \"_id\" must be a string, got {}", type_name(field.value.type())));
+    }
+    // An empty _id could never be paged past: list() starts after "".
+    if (id.empty()) throw Error(ErrorCode::validation, "document \"_id\" must not be empty");
+    parsed.id = std::string(id);
+  }
+  // Minifying the text (not re-serialising the DOM) keeps numbers and escapes exactly as written.
+  parsed.minified.resize(json.size());
+  size_t length = 0;
+  if (const auto err = simdjson::minify(json.data(), json.size(), parsed.minified.data(), length)) {
+    throw Error(ErrorCode::validation, fmt::format("document is not valid JSON: {}", simdjson::error_message(err)));
+  }
+  parsed.minified.resize(length);
+  return parsed;
+}
+
+std::string random_id() {
+  std::array<unsigned char, 16> bytes{};
+  randombytes_buf(bytes.data(), bytes.size());
+  std::array<char, 33> hex{};
+  sodium_bin2hex(hex.data(), hex.size(), bytes.data(), bytes.size());
+  return std::string(hex.data(), 32);
+}
+
+void fill_local_document(simdjson::dom::parser& parser, std::string_view json, Document& doc) {
+  auto parsed = parse_document(parser, json);
+  if (parsed.id) {
+    doc.id = std::move(*parsed.id);
+    doc.json = std::move(parsed.minified);
+    return;
+  }
+  doc.id = random_id();
+  // The generated _id goes first; minified text starts with '{', and "{}" has no member to follow.
+  doc.json.clear();
+  doc.json.reserve(parsed.minified.size() + doc.id.size() + 10);
+  doc.json.append("{\"_id\":\"").append(doc.id).append("\"");
+  if (parsed.minified.size() > 2) doc.json.push_back(',');
+  doc.json.append(parsed.minified, 1);
+}
+
+Document checked_incoming(simdjson::dom::parser& parser, const Document& incoming) {
+  Store::validate_collection_name(incoming.collection);
+  if (incoming.id.empty()) throw Error(ErrorCode::validation, "merged document has an empty _id");
+  if (incoming.version.hlc.value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    throw Error(ErrorCode::validation, "merged document has an HLC timestamp out of range");
+  }
+  Document stored = incoming;
+  if (incoming.deleted) {
+    stored.json.clear();
+  } else {
+    auto parsed = parse_document(parser, incoming.json);
+    if (parsed.id != incoming.id) {
+      throw Error(ErrorCode::validation, fmt::format("merged document's \"_id\" does not match its id \"{}\"", incoming.id));
+    }
+    stored.json = std::move(parsed.minified);
+  }
+  return stored;
+}
+
+Store::ObserverId StoreObservers::observe(std::string collection, Store::Observer observer) {
+  Store::validate_collection_name(collection);
+  auto entry = std::make_shared<Entry>();
+  entry->collection = std::move(collection);
+  return add(std::move(entry), std::move(observer));
+}
+
+Store::ObserverId StoreObservers::observe_all(Store::Observer observer) {
+  auto entry = std::make_shared<Entry>();
+  entry->kind = Entry::Kind::all;
+  return add(std::move(entry), std::move(observer));
+}
+
+Store::ObserverId StoreObservers::observe_user_collections(Store::Observer observer) {
+  auto entry = std::make_shared<Entry>();
+  entry->kind = Entry::Kind::user;
+  return add(std::move(entry), std::move(observer));
+}
+
+// Unknown ids are ignored. From inside an observer, invocations further up the calling thread's
+// own stack are not waited for (that would deadlock); they finish after this returns.
+void StoreObservers::unobserve(Store::ObserverId id) {
+  std::unique_lock lock(mutex_);
+  const auto it = observers_.find(id);
+  if (it == observers_.end()) return;
+  const auto entry = it->second;
+  observers_.erase(it);
+  auto& list = index_for(*entry);
+  std::erase(list, entry);
+  if (list.empty() && entry->kind == Entry::Kind::collection) by_collection_.erase(entry->collection);
+  entry->removed = true;
+  const auto self = std::this_thread::get_id();
+  idle_.wait(lock, [&] {
+    return std::all_of(entry->running_on.begin(), entry->running_on.end(), [&](std::thread::id t) { return t == self; });
+  });
+}
+
+void StoreObservers::notify(const Document& doc, ChangeKind kind) {
+  std::vector<std::shared_ptr<Entry>> targets;
+  {
+    std::lock_guard lock(mutex_);
+    // Indexed by kind and collection, so a Big Peer with a thousand sessions observing user
+    // collections pays nothing per ingested Small Peer Info document.
+    targets = all_;
+    if (!Store::is_system_collection(doc.collection)) targets.insert(targets.end(), user_.begin(), user_.end());
+    if (const auto it = by_collection_.find(doc.collection); it != by_collection_.end())
+      targets.insert(targets.end(), it->second.begin(), it->second.end());
+  }
+  if (targets.empty()) return;
+  const Change change{doc.collection, doc.id, kind, kind == ChangeKind::remove ? std::string() : doc.json, doc.version};
+  const auto self = std::this_thread::get_id();
+  for (const auto& entry : targets) {
+    {
+      std::lock_guard lock(mutex_);
+      if (entry->removed) continue;
+      entry->running_on.push_back(self);
+    }
+    try {
+      entry->callback(change);
+    } catch (...) {
+      // The change is already committed, so the writer must not see a failure, and one bad
+      // observer must not keep the others from hearing about it.
+    }
+    {
+      std::lock_guard lock(mutex_);
+      entry->running_on.erase(std::find(entry->running_on.begin(), entry->running_on.end(), self));
+    }
+    idle_.notify_all();
+  }
+}
+
+// Under mutex_: the index list an entry belongs to.
+std::vector<std::shared_ptr<StoreObservers::Entry>>& StoreObservers::index_for(const Entry& entry) {
+  switch (entry.kind) {
+    case Entry::Kind::all:
+      return all_;
+    case Entry::Kind::user:
+      return user_;
+    case Entry::Kind::collection:
+      break;
+  }
+  return by_collection_[entry.collection];
+}
+
+Store::ObserverId StoreObservers::add(std::shared_ptr<Entry> entry, Store::Observer observer) {
+  if (!observer) throw Error(ErrorCode::invalid_argument, "observer must not be empty");
+  entry->callback = std::move(observer);
+  std::lock_guard lock(mutex_);
+  const Store::ObserverId id = next_id_++;
+  index_for(*entry).push_back(entry);
+  observers_.emplace(id, std::move(entry));
+  return id;
+}
+
+}  // namespace smallpeer::store_support

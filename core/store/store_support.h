@@ -1,0 +1,75 @@
+// Pieces every Store backend shares: document validation and minifying, generated ids, and the
+// observer registry that runs callbacks after a commit.
+#pragma once
+
+#include <simdjson.h>
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "store/store.h"
+
+namespace smallpeer::store_support {
+
+/// A document body that passed validation: its _id (if it has one) and its minified text.
+struct ParsedDocument {
+  std::optional<std::string> id;
+  std::string minified;
+};
+
+/// Checks that `json` is an object whose "_id", if present, is a non-empty string; throws Error(validation).
+ParsedDocument parse_document(simdjson::dom::parser& parser, std::string_view json);
+
+/// 128 random bits as 32 lowercase hex characters (libsodium must be initialised).
+std::string random_id();
+
+/// Builds a locally written document from `json`: its id (generated first in the text if absent)
+/// and its minified body. Throws Error(validation) like parse_document.
+void fill_local_document(simdjson::dom::parser& parser, std::string_view json, Document& doc);
+
+/// Validates a replicated document and returns the copy to store (minified body, empty for a tombstone).
+Document checked_incoming(simdjson::dom::parser& parser, const Document& incoming);
+
+/// The observers of one store, indexed by kind and collection. Thread-safe.
+class StoreObservers {
+ public:
+  /// Adds an observer of one collection.
+  Store::ObserverId observe(std::string collection, Store::Observer observer);
+  /// Adds an observer of every collection.
+  Store::ObserverId observe_all(Store::Observer observer);
+  /// Adds an observer of user collections.
+  Store::ObserverId observe_user_collections(Store::Observer observer);
+  /// Removes an observer and waits until it is not running (except on the calling thread's stack).
+  void unobserve(Store::ObserverId id);
+  /// Calls the observers of `doc`'s collection with the change; exceptions are swallowed.
+  void notify(const Document& doc, ChangeKind kind);
+
+ private:
+  struct Entry {
+    enum class Kind { collection, all, user };
+    Kind kind = Kind::collection;
+    std::string collection;  // for Kind::collection
+    Store::Observer callback;
+    bool removed = false;                     // guarded by mutex_
+    std::vector<std::thread::id> running_on;  // guarded by mutex_: one per call in progress
+  };
+  std::vector<std::shared_ptr<Entry>>& index_for(const Entry& entry);
+  Store::ObserverId add(std::shared_ptr<Entry> entry, Store::Observer observer);
+
+  std::mutex mutex_;
+  std::condition_variable idle_;
+  std::map<Store::ObserverId, std::shared_ptr<Entry>> observers_;  // by id, for unobserve
+  std::vector<std::shared_ptr<Entry>> all_;
+  std::vector<std::shared_ptr<Entry>> user_;
+  std::map<std::string, std::vector<std::shared_ptr<Entry>>, std::less<>> by_collection_;
+  Store::ObserverId next_id_ = 1;
+};
+
+}  // namespace smallpeer::store_support
