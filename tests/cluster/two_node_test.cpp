@@ -6,12 +6,12 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <simdjson.h>
-#include <zlib.h>
 
 #include <random>
 
 #include "ditto/ditto.h"
 #include "support/big_peer_process.h"
+#include "support/gunzip.h"
 #include "support/postgres_server.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
@@ -22,6 +22,7 @@ using test_support::BigPeerProcess;
 using test_support::BigPeerProcessOptions;
 using test_support::PostgresServer;
 using test_support::TempDir;
+using test_support::gunzip;
 using test_support::wait_until;
 namespace http = boost::beast::http;
 
@@ -30,29 +31,6 @@ namespace {
 /// Longer than the documented bound (bigpeer/cluster.h: kNodeTimeout, 5 s, after the last
 /// heartbeat) with room for a busy machine; the tests wait for the state, they do not time it.
 constexpr auto kOnlineStateWait = 30s;
-
-std::string gunzip(const std::string& data) {
-  z_stream z{};
-  EXPECT_EQ(inflateInit2(&z, 15 + 16), Z_OK);
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  std::string out;
-  std::array<char, 64 * 1024> buffer{};
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END || z.avail_in > 0) {
-    if (rc == Z_STREAM_END) inflateReset(&z);
-    z.next_out = reinterpret_cast<Bytef*>(buffer.data());
-    z.avail_out = buffer.size();
-    rc = inflate(&z, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      ADD_FAILURE() << "not valid gzip: inflate returned " << rc;
-      break;
-    }
-    out.append(buffer.data(), buffer.size() - z.avail_out);
-  }
-  inflateEnd(&z);
-  return out;
-}
 
 class TwoNodeTest : public ::testing::Test {
  protected:

@@ -3,7 +3,6 @@
 // device-initiated sends, and the HTTP API's refusals.
 #include <gtest/gtest.h>
 #include <simdjson.h>
-#include <zlib.h>
 
 #include <fmt/format.h>
 
@@ -11,6 +10,7 @@
 
 #include "ditto/ditto.h"
 #include "support/big_peer_process.h"
+#include "support/gunzip.h"
 #include "support/raw_sync_client.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
@@ -22,34 +22,11 @@ using test_support::BigPeerProcessOptions;
 using test_support::HttpResult;
 using test_support::RawSyncClient;
 using test_support::TempDir;
+using test_support::gunzip;
 using test_support::wait_until;
 namespace http = boost::beast::http;
 
 namespace {
-
-// The whole decompressed content of gzip `data` (all members); fails the test if it is not valid gzip.
-std::string gunzip(const std::string& data) {
-  z_stream z{};
-  EXPECT_EQ(inflateInit2(&z, 15 + 16), Z_OK);
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  std::string out;
-  std::array<char, 64 * 1024> buffer{};
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END || z.avail_in > 0) {
-    if (rc == Z_STREAM_END) inflateReset(&z);
-    z.next_out = reinterpret_cast<Bytef*>(buffer.data());
-    z.avail_out = buffer.size();
-    rc = inflate(&z, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      ADD_FAILURE() << "not valid gzip: inflate returned " << rc;
-      break;
-    }
-    out.append(buffer.data(), buffer.size() - z.avail_out);
-  }
-  inflateEnd(&z);
-  return out;
-}
 
 class LogRequestTest : public ::testing::Test {
  protected:
