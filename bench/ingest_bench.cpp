@@ -233,7 +233,7 @@ CeilingResult measure_ceiling(const std::vector<smallpeer::Document>& reports, s
                               const fs::path& dir) {
   auto store = smallpeer::Store::open(dir / fmt::format("ceiling-{}.sqlite3", group),
                                       std::make_shared<smallpeer::HybridLogicalClock>(std::make_shared<smallpeer::SystemClock>()),
-                                      "ceiling-big-peer");
+                                      "ceiling-big-peer", smallpeer::StoreOptions::for_big_peer());
   std::vector<smallpeer::Document> batch;
   batch.reserve(group);
   uint64_t next_version = 0;

@@ -80,7 +80,8 @@ Ditto::Ditto(DittoConfig config) : config_(std::move(config)) {
     scheduler_ = config_.scheduler ? config_.scheduler : std::make_shared<AsioScheduler>();
     log_ = std::make_unique<EngineLog>(dir / kLogDirectory, peer_key_, scheduler_->clock(), config_.log_limits);
     log_outbox_ = std::make_unique<sync::LogOutbox>(dir / kLogOutboxDirectory, *log_);
-    store_ = Store::open(dir / kStoreFile, std::make_shared<HybridLogicalClock>(scheduler_->clock()), peer_key_);
+    store_ = Store::open(dir / kStoreFile, std::make_shared<HybridLogicalClock>(scheduler_->clock()), peer_key_,
+                         StoreOptions::for_ditto());
     spi_ = std::make_shared<SmallPeerInfoCollector>(
         SpiSources{
             .store = *store_,

@@ -19,7 +19,7 @@ namespace smallpeer {
 
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 constexpr size_t kMaxCollectionNameBytes = 256;
 constexpr int kBusyTimeoutMs = 5000;
 
@@ -208,11 +208,39 @@ PRAGMA user_version = 2;
 COMMIT;
 )sql";
 
+// Version 3: documents in rowid tables, and no HLC index on system documents.
+// A WITHOUT ROWID table keeps at most ~1,000 bytes of a row on its b-tree page, so every SPI
+// document (~1.3 KB) spilled onto an overflow page: an update wrote the leaf, the overflow page and
+// both indexes. A rowid table keeps rows up to ~4,000 bytes on the leaf, and updating a document's
+// body leaves its (collection, id) key index alone. Only live-document counts of user collections
+// read the HLC index; on system documents it was one more b-tree written per SPI report.
+constexpr const char* kMigrationToV3 = R"sql(
+BEGIN IMMEDIATE;
+CREATE TABLE user_documents_v3(
+  collection TEXT NOT NULL, id TEXT NOT NULL, body TEXT, hlc INTEGER NOT NULL, origin TEXT NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0, stored_at INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(collection, id));
+INSERT INTO user_documents_v3 SELECT collection, id, body, hlc, origin, deleted, stored_at FROM user_documents;
+DROP TABLE user_documents;
+ALTER TABLE user_documents_v3 RENAME TO user_documents;
+CREATE INDEX user_documents_by_hlc ON user_documents(collection, hlc, deleted);
+CREATE INDEX user_documents_by_stored_at ON user_documents(collection, stored_at);
+CREATE TABLE system_documents_v3(
+  collection TEXT NOT NULL, id TEXT NOT NULL, body TEXT, hlc INTEGER NOT NULL, origin TEXT NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0, stored_at INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(collection, id));
+INSERT INTO system_documents_v3 SELECT collection, id, body, hlc, origin, deleted, stored_at FROM system_documents;
+DROP TABLE system_documents;
+ALTER TABLE system_documents_v3 RENAME TO system_documents;
+CREATE INDEX system_documents_by_stored_at ON system_documents(collection, stored_at);
+PRAGMA user_version = 3;
+COMMIT;
+)sql";
+
 class SqliteStore final : public Store {
  public:
-  SqliteStore(const std::filesystem::path& path, std::shared_ptr<HybridLogicalClock> hlc, std::string local_peer)
+  SqliteStore(const std::filesystem::path& path, std::shared_ptr<HybridLogicalClock> hlc, std::string local_peer,
+              const StoreOptions& options)
       : path_(path), hlc_(std::move(hlc)), local_peer_(std::move(local_peer)), db_(open_database(path)) {
-    configure_and_migrate();
+    configure_and_migrate(options);
     tables_[0] = std::make_unique<TableStatements>(db_.get(), "user_documents");
     tables_[1] = std::make_unique<TableStatements>(db_.get(), "system_documents");
     get_setting_ = prepare(db_.get(), "SELECT value FROM settings WHERE key=?1");
@@ -454,10 +482,15 @@ class SqliteStore final : public Store {
     return db;
   }
 
-  void configure_and_migrate() {
+  void configure_and_migrate(const StoreOptions& options) {
     sqlite3* db = db_.get();
     sqlite3_busy_timeout(db, kBusyTimeoutMs);
     const std::string where = fmt::format("opening database {}", path_.string());
+    // Before the first access: in exclusive mode the WAL index lives in this process's memory.
+    if (options.exclusive) exec(db, "PRAGMA locking_mode=EXCLUSIVE", where);
+    if (options.cache_kib > 0) exec(db, fmt::format("PRAGMA cache_size=-{}", options.cache_kib).c_str(), where);
+    if (options.wal_autocheckpoint_pages > 0)
+      exec(db, fmt::format("PRAGMA wal_autocheckpoint={}", options.wal_autocheckpoint_pages).c_str(), where);
     {
       StatementHandle stmt = prepare(db, "PRAGMA journal_mode=WAL", where);
       Query query(db, stmt, where);
@@ -479,7 +512,7 @@ class SqliteStore final : public Store {
                                                 path_.string(), version, kSchemaVersion));
     }
     // Each step moves the schema up one version in its own transaction.
-    const std::array<std::pair<int, const char*>, 2> steps{{{1, kSchema}, {2, kMigrationToV2}}};
+    const std::array<std::pair<int, const char*>, 3> steps{{{1, kSchema}, {2, kMigrationToV2}, {3, kMigrationToV3}}};
     for (const auto& [target, sql] : steps) {
       if (version >= target) continue;
       if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
@@ -546,12 +579,12 @@ class SqliteStore final : public Store {
 }  // namespace
 
 std::unique_ptr<Store> Store::open(const std::filesystem::path& path, std::shared_ptr<HybridLogicalClock> hlc,
-                                   std::string local_peer) {
+                                   std::string local_peer, StoreOptions options) {
   if (!hlc) throw Error(ErrorCode::invalid_argument, "store needs a clock");
   if (local_peer.empty()) throw Error(ErrorCode::invalid_argument, "store needs the local peer key");
   // Safe to call repeatedly and from several threads; random ids need it.
   if (sodium_init() < 0) throw Error(ErrorCode::internal, "libsodium failed to initialise");
-  return std::make_unique<SqliteStore>(path, std::move(hlc), std::move(local_peer));
+  return std::make_unique<SqliteStore>(path, std::move(hlc), std::move(local_peer), options);
 }
 
 bool Store::is_system_collection(std::string_view collection) {

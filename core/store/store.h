@@ -5,7 +5,6 @@
 
 #include <compare>
 #include <cstdint>
-#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -54,6 +53,26 @@ struct Page {
   std::optional<std::string> next_after;  // pass as `after` for the next page; nullopt at the end
 };
 
+/// How a SQLite store is tuned for its owner; the defaults suit a test or a tool.
+struct StoreOptions {
+  /// Hold the database's lock for the connection's life (SQLite's locking_mode=EXCLUSIVE): no other
+  /// connection can read it meanwhile, and no transaction pays for the shared-memory locks. For a
+  /// store whose directory its owner already locks (a Ditto instance).
+  bool exclusive = false;
+  /// Page cache size in KiB; 0 keeps SQLite's default (2 MiB).
+  int64_t cache_kib = 0;
+  /// Pages the WAL may hold before a commit checkpoints it; 0 keeps SQLite's default (1,000).
+  int wal_autocheckpoint_pages = 0;
+
+  /// A Ditto instance's store: exclusive (the instance locks its directory), default cache, so a
+  /// process hosting 1,000 small peers stays small.
+  static StoreOptions for_ditto() { return {.exclusive = true}; }
+  /// The Big Peer's store: 64 MiB of page cache, so the fleet's documents and indexes stay in
+  /// memory, and checkpoints every 10,000 pages (40 MB of WAL), so a page rewritten by many group
+  /// commits is copied back once. Not exclusive: operators and tests may read the file beside it.
+  static StoreOptions for_big_peer() { return {.cache_kib = 64 * 1024, .wal_autocheckpoint_pages = 10'000}; }
+};
+
 /// The SQLite-backed document store of one peer. Thread-safe.
 class Store {
  public:
@@ -61,9 +80,9 @@ class Store {
   using Observer = std::function<void(const Change&)>;
 
   /// Opens (creating if needed) the database file `path` in WAL mode; stamps local writes with
-  /// `hlc` and `local_peer`. Throws Error(store|io) when the file cannot be opened.
+  /// `hlc` and `local_peer`, tuned by `options`. Throws Error(store|io) when the file cannot be opened.
   static std::unique_ptr<Store> open(const std::filesystem::path& path, std::shared_ptr<HybridLogicalClock> hlc,
-                                     std::string local_peer);
+                                     std::string local_peer, StoreOptions options = {});
   virtual ~Store() = default;
 
   /// True for names starting with "__" (system collections such as __small_peer_info).

@@ -67,6 +67,28 @@ class StoreTest : public ::testing::Test {
   std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
 };
 
+// "type name" of every table and index in the file (plus " WITHOUT ROWID" where so), sorted;
+// SQLite's automatic key indexes left out.
+std::vector<std::string> schema_of(const std::filesystem::path& path) {
+  sqlite3* raw = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  std::vector<std::string> out;
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(raw, "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name", -1, &stmt,
+                               nullptr),
+            SQLITE_OK);
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    std::string line = std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))) + " " +
+                       reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
+    if (std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 2))).find("WITHOUT ROWID") != std::string_view::npos)
+      line += " WITHOUT ROWID";
+    out.push_back(std::move(line));
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(raw);
+  return out;
+}
+
 std::vector<std::string> ids_of(const std::vector<Document>& docs) {
   std::vector<std::string> ids;
   for (const auto& d : docs) ids.push_back(d.id);
@@ -293,6 +315,99 @@ TEST_F(StoreTest, MigratesASchemaVersionOneDatabase) {
   ASSERT_TRUE(doc.has_value());
   EXPECT_EQ(doc->stored_at.value, 77u) << "existing rows take their version as stored_at";
   EXPECT_EQ(ids_of(store->changes_since("cars", {})), std::vector<std::string>{"v1"});
+  EXPECT_EQ(store->integrity_check(), "ok");
+  store.reset();
+  EXPECT_EQ(schema_of(db_path()), (std::vector<std::string>{
+                                      "index system_documents_by_stored_at",
+                                      "index user_documents_by_hlc",
+                                      "index user_documents_by_stored_at",
+                                      "table settings WITHOUT ROWID",
+                                      "table system_documents",
+                                      "table user_documents",
+                                  }))
+      << "version 3: documents in rowid tables, no HLC index on system documents";
+}
+
+TEST_F(StoreTest, MigratesASchemaVersionTwoDatabaseKeepingEveryRow) {
+  {
+    auto store = open();  // today's schema, then rebuilt below as version 2 left it
+    store.reset();
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw,
+                           "DROP TABLE user_documents; DROP TABLE system_documents; "
+                           "CREATE TABLE user_documents(collection TEXT NOT NULL, id TEXT NOT NULL, body TEXT, hlc INTEGER "
+                           "NOT NULL, origin TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, stored_at INTEGER NOT NULL "
+                           "DEFAULT 0, PRIMARY KEY(collection, id)) WITHOUT ROWID; "
+                           "CREATE TABLE system_documents(collection TEXT NOT NULL, id TEXT NOT NULL, body TEXT, hlc INTEGER "
+                           "NOT NULL, origin TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, stored_at INTEGER NOT NULL "
+                           "DEFAULT 0, PRIMARY KEY(collection, id)) WITHOUT ROWID; "
+                           "CREATE INDEX system_documents_by_hlc ON system_documents(collection, hlc, deleted); "
+                           "INSERT INTO user_documents VALUES('cars','c1','{\"_id\":\"c1\"}',80,'old-peer',0,81); "
+                           "INSERT INTO user_documents VALUES('cars','c2',NULL,82,'old-peer',1,83); "
+                           "INSERT INTO system_documents VALUES('__small_peer_info','pk1','{\"_id\":\"pk1\"}',84,'pk1',0,85); "
+                           "PRAGMA user_version=2;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  auto store = open();
+  const auto c1 = store->get("cars", "c1");
+  ASSERT_TRUE(c1.has_value());
+  EXPECT_EQ(c1->json, R"({"_id":"c1"})");
+  EXPECT_EQ(c1->version.hlc.value, 80u);
+  EXPECT_EQ(c1->stored_at.value, 81u);
+  const auto c2 = store->get("cars", "c2", true);
+  ASSERT_TRUE(c2.has_value());
+  EXPECT_TRUE(c2->deleted) << "tombstones survive the rebuild";
+  const auto spi = store->get("__small_peer_info", "pk1");
+  ASSERT_TRUE(spi.has_value());
+  EXPECT_EQ(spi->stored_at.value, 85u);
+  EXPECT_EQ(ids_of(store->changes_since("cars", {})), (std::vector<std::string>{"c1", "c2"}));
+  EXPECT_EQ(store->user_collection_counts(10).at("cars"), 1u);
+  EXPECT_EQ(store->integrity_check(), "ok");
+}
+
+TEST_F(StoreTest, AnExclusiveStoreKeepsOtherConnectionsOutUntilClosed) {
+  const auto readable_beside = [&] {
+    sqlite3* raw = nullptr;
+    EXPECT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
+    const int rc = sqlite3_exec(raw, "SELECT count(*) FROM user_documents", nullptr, nullptr, nullptr);
+    sqlite3_close(raw);
+    return rc == SQLITE_OK;
+  };
+  {
+    auto store = open();
+    store->upsert("cars", R"({"_id":"shared"})");
+    EXPECT_TRUE(readable_beside()) << "by default another connection may read beside the store";
+  }
+  {
+    auto store = Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "peer-a", StoreOptions::for_ditto());
+    store->upsert("cars", R"({"_id":"mine"})");
+    EXPECT_FALSE(readable_beside()) << "an exclusive store holds its lock while open";
+    EXPECT_EQ(store->get("cars", "shared")->json, R"({"_id":"shared"})");
+  }
+  EXPECT_TRUE(readable_beside()) << "closing releases the lock";
+  auto store = open();
+  EXPECT_TRUE(store->get("cars", "mine").has_value()) << "what the exclusive store committed is there";
+}
+
+TEST_F(StoreTest, TheBigPeerTuningKeepsEveryCommitAcrossAReopen) {
+  const auto options = StoreOptions::for_big_peer();
+  {
+    auto store = Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "big-peer", options);
+    std::vector<Document> batch;
+    for (int i = 0; i < 2000; ++i)
+      batch.push_back(remote_doc("__small_peer_info", "pk" + std::to_string(i),
+                                 "{\"_id\":\"pk" + std::to_string(i) + "\",\"pad\":\"" + std::string(1200, 'x') + "\"}",
+                                 remote_version(1, "pk" + std::to_string(i))));
+    const auto first = store->merge_batch(batch, {});
+    EXPECT_EQ(std::count(first.begin(), first.end(), true), 2000);
+    const auto again = store->merge_batch(batch, {});
+    EXPECT_EQ(std::count(again.begin(), again.end(), true), 0) << "the same versions a second time change nothing";
+  }
+  auto store = Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "big-peer", options);
+  EXPECT_TRUE(store->get("__small_peer_info", "pk1999").has_value());
   EXPECT_EQ(store->integrity_check(), "ok");
 }
 
