@@ -36,6 +36,7 @@ SmallPeerInfoCollector::SmallPeerInfoCollector(SpiSources sources, std::shared_p
   settings_ = load_spi_settings(src_.store, src_.default_device_name);
   scope_for_rules_ = settings_.sync_scope;
   read_previous(src_.store, src_.peer_key, sequence_, last_write_);
+  counts_observer_ = src_.store.observe_user_collections([stale = counts_stale_](const Change&) { *stale = true; });
 }
 
 SmallPeerInfoCollector::~SmallPeerInfoCollector() { shutdown(); }
@@ -54,6 +55,8 @@ void SmallPeerInfoCollector::shutdown() {
     if (closed_) return;
     closed_ = true;
     cancel_timers_locked();
+    if (counts_observer_) src_.store.unobserve(*counts_observer_);
+    counts_observer_.reset();
   }
   // Wait for a collection that a timer started before we closed.
   std::lock_guard write(write_mutex_);
@@ -302,7 +305,15 @@ std::string SmallPeerInfoCollector::build_document_locked(uint64_t sequence) con
   }
   w.key("device_disk_usage").raw(disk_usage_json_);
 
-  const auto counts = src_.store.user_collection_counts(kMaxListedCollections + 1);
+  if (counts_stale_->exchange(false)) {
+    try {
+      user_collection_counts_ = src_.store.user_collection_counts(kMaxListedCollections + 1);
+    } catch (...) {
+      *counts_stale_ = true;  // read again next time
+      throw;
+    }
+  }
+  const auto& counts = user_collection_counts_;
   w.key("store").begin_object().key("user_collections").begin_object();
   size_t listed = 0;
   for (const auto& [name, n] : counts) {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -123,6 +124,12 @@ class SmallPeerInfoCollector : public std::enable_shared_from_this<SmallPeerInfo
   // when: documents written within kDiskUsageMaxAge of it reuse the figures. Guarded by state_mutex_.
   mutable std::string disk_usage_json_;
   mutable std::optional<TimePoint> disk_usage_at_;
+  // The live-document counts of user collections as last read, re-read only after a user
+  // collection changed: a store observer (registered for the collector's life) raises the flag.
+  // Shared with that observer, which may run on any writer's thread. Counts guarded by state_mutex_.
+  std::shared_ptr<std::atomic<bool>> counts_stale_ = std::make_shared<std::atomic<bool>>(true);
+  std::optional<uint64_t> counts_observer_;
+  mutable std::map<std::string, uint64_t> user_collection_counts_;
 };
 
 }  // namespace smallpeer

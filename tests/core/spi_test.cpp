@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <fstream>
+#include <map>
 
 #include "common/error.h"
 #include "ditto/ditto.h"
@@ -237,6 +238,32 @@ TEST_F(SmallPeerInfoTest, DocumentFollowsLiveState) {
   EXPECT_EQ(doc["store"]["user_collections"]["orders"]["num_docs"].get_int64().value(), 1);
   EXPECT_EQ(std::string(doc["logs_config"]["minimum_level"].get_string().value()), "debug");
   UserLogOutput::instance().set_minimum_level(LogLevel::info);
+}
+
+TEST_F(SmallPeerInfoTest, CollectionCountsFollowEveryUserWriteBetweenReports) {
+  // The counts are re-read only after a user collection changed; every kind of change must show.
+  auto d = open();
+  d->small_peer_info().set_enabled(true);
+  auto counts = [&] {
+    d->small_peer_info().collect_now();
+    std::map<std::string, int64_t> out;
+    const auto doc = stored(*d);
+    const simdjson::dom::object collections = doc["store"]["user_collections"].get_object().value();
+    for (const auto field : collections)
+      out[std::string(field.key)] = field.value["num_docs"].get_int64().value();
+    return out;
+  };
+  EXPECT_TRUE(counts().empty());
+  d->upsert("orders", R"({"_id":"o1"})");
+  EXPECT_EQ(counts(), (std::map<std::string, int64_t>{{"orders", 1}}));
+  EXPECT_EQ(counts(), (std::map<std::string, int64_t>{{"orders", 1}})) << "a report without writes in between";
+  d->upsert("orders", R"({"_id":"o2"})");
+  d->upsert("tasks", R"({"_id":"t1"})");
+  EXPECT_EQ(counts(), (std::map<std::string, int64_t>{{"orders", 2}, {"tasks", 1}}));
+  d->upsert("orders", R"({"_id":"o2","done":true})");
+  EXPECT_EQ(counts(), (std::map<std::string, int64_t>{{"orders", 2}, {"tasks", 1}})) << "a replaced document is still one";
+  d->remove("tasks", "t1");
+  EXPECT_EQ(counts(), (std::map<std::string, int64_t>{{"orders", 2}}));
 }
 
 TEST_F(SmallPeerInfoTest, SecondOpenOfTheSameDirectoryIsRefused) {
