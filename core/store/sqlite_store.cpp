@@ -10,6 +10,7 @@
 #include <limits>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "common/error.h"
 #include "store/store.h"
@@ -257,6 +258,7 @@ class SqliteStore final : public Store {
   Document upsert(std::string_view collection, std::string_view json) override {
     validate_collection_name(collection);
     Document doc;
+    std::optional<HlcTimestamp> previous;
     {
       std::lock_guard lock(mutex_);
       store_support::fill_local_document(parser_, json, doc);
@@ -272,18 +274,21 @@ class SqliteStore final : public Store {
           .bind(4, to_column(doc.version.hlc))
           .bind(5, local_peer_)
           .run();
+      previous = chain_locked(doc);
     }
-    notify(doc, ChangeKind::upsert);
+    notify(doc, ChangeKind::upsert, previous);
     return doc;
   }
 
   bool merge(const Document& incoming) override {
     Document stored;
+    std::optional<HlcTimestamp> previous;
     {
       std::lock_guard lock(mutex_);
       if (!merge_locked(incoming, stored)) return false;
+      previous = chain_locked(stored);
     }
-    notify(stored, stored.deleted ? ChangeKind::remove : ChangeKind::upsert);
+    notify(stored, stored.deleted ? ChangeKind::remove : ChangeKind::upsert, previous);
     return true;
   }
 
@@ -291,6 +296,7 @@ class SqliteStore final : public Store {
                                 const std::vector<std::pair<std::string, std::string>>& settings) override {
     std::vector<bool> applied(incoming.size(), false);
     std::vector<Document> stored_docs;
+    std::vector<std::optional<HlcTimestamp>> previous;
     {
       std::lock_guard lock(mutex_);
       Transaction transaction(db_.get());
@@ -305,8 +311,11 @@ class SqliteStore final : public Store {
         Query(db_.get(), put_setting_, "writing a setting").bind(1, key).bind(2, value).run();
       }
       transaction.commit();
+      previous.reserve(stored_docs.size());
+      for (const auto& doc : stored_docs) previous.push_back(chain_locked(doc));  // in commit order
     }
-    for (const auto& doc : stored_docs) notify(doc, doc.deleted ? ChangeKind::remove : ChangeKind::upsert);
+    for (size_t i = 0; i < stored_docs.size(); ++i)
+      notify(stored_docs[i], stored_docs[i].deleted ? ChangeKind::remove : ChangeKind::upsert, previous[i]);
     return applied;
   }
 
@@ -353,6 +362,7 @@ class SqliteStore final : public Store {
   bool remove(std::string_view collection, std::string_view id) override {
     validate_collection_name(collection);
     Document tombstone{std::string(collection), std::string(id), {}, {}, true};
+    std::optional<HlcTimestamp> previous;
     {
       std::lock_guard lock(mutex_);
       tombstone.version = {hlc_->now(), local_peer_};
@@ -364,8 +374,9 @@ class SqliteStore final : public Store {
           .bind(4, local_peer_)
           .run();
       if (sqlite3_changes(db_.get()) == 0) return false;
+      previous = chain_locked(tombstone);
     }
-    notify(tombstone, ChangeKind::remove);
+    notify(tombstone, ChangeKind::remove, previous);
     return true;
   }
 
@@ -561,7 +572,17 @@ class SqliteStore final : public Store {
     return *tables_[is_system_collection(collection) ? 1 : 0];
   }
 
-  void notify(const Document& doc, ChangeKind kind) { observers_.notify(doc, kind); }
+  void notify(const Document& doc, ChangeKind kind, std::optional<HlcTimestamp> previous) {
+    observers_.notify(doc, kind, previous);
+  }
+
+  // Under mutex_, after `doc` committed: the stored_at of the collection's previous change (unknown
+  // for a collection's first change since open), and `doc` becomes that previous change.
+  std::optional<HlcTimestamp> chain_locked(const Document& doc) {
+    auto [it, inserted] = last_stored_at_.try_emplace(doc.collection, doc.stored_at);
+    if (inserted) return std::nullopt;
+    return std::exchange(it->second, doc.stored_at);
+  }
 
   const std::filesystem::path path_;
   const std::shared_ptr<HybridLogicalClock> hlc_;
@@ -572,6 +593,7 @@ class SqliteStore final : public Store {
   std::array<std::unique_ptr<TableStatements>, 2> tables_;  // [0] user, [1] system
   StatementHandle get_setting_, put_setting_, count_live_, settings_by_prefix_;
   simdjson::dom::parser parser_;
+  std::map<std::string, HlcTimestamp, std::less<>> last_stored_at_;  // per collection, for Change::previous_stored_at
 
   store_support::StoreObservers observers_;
 };

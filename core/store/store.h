@@ -45,6 +45,11 @@ struct Change {
   ChangeKind kind;
   std::string json;  // the new document; empty on remove
   Version version;
+  HlcTimestamp stored_at;  // the document's stored_at after this change
+  /// The stored_at of the change committed just before this one in the same collection, when the
+  /// store knows it: a reader that has seen everything up to it has now seen everything up to
+  /// `stored_at` (changes are notified after commit, so they may arrive out of order).
+  std::optional<HlcTimestamp> previous_stored_at;
 };
 
 /// One page of a collection, ordered by _id.

@@ -146,7 +146,7 @@ void StoreObservers::unobserve(Store::ObserverId id) {
   });
 }
 
-void StoreObservers::notify(const Document& doc, ChangeKind kind) {
+void StoreObservers::notify(const Document& doc, ChangeKind kind, std::optional<HlcTimestamp> previous_stored_at) {
   std::vector<std::shared_ptr<Entry>> targets;
   {
     std::lock_guard lock(mutex_);
@@ -158,7 +158,8 @@ void StoreObservers::notify(const Document& doc, ChangeKind kind) {
       targets.insert(targets.end(), it->second.begin(), it->second.end());
   }
   if (targets.empty()) return;
-  const Change change{doc.collection, doc.id, kind, kind == ChangeKind::remove ? std::string() : doc.json, doc.version};
+  const Change change{doc.collection, doc.id,       kind, kind == ChangeKind::remove ? std::string() : doc.json,
+                      doc.version,    doc.stored_at, previous_stored_at};
   const auto self = std::this_thread::get_id();
   for (const auto& entry : targets) {
     {

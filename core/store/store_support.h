@@ -49,7 +49,8 @@ class StoreObservers {
   /// Removes an observer and waits until it is not running (except on the calling thread's stack).
   void unobserve(Store::ObserverId id);
   /// Calls the observers of `doc`'s collection with the change; exceptions are swallowed.
-  void notify(const Document& doc, ChangeKind kind);
+  /// `previous_stored_at` is Change::previous_stored_at (nullopt when the backend does not track it).
+  void notify(const Document& doc, ChangeKind kind, std::optional<HlcTimestamp> previous_stored_at = std::nullopt);
 
  private:
   struct Entry {

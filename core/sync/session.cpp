@@ -220,7 +220,14 @@ void Session::maybe_established() {
     if (!self || !self->may_ever_send(change.collection)) return;
     // post, never dispatch: the writer may hold its own locks (the SPI collector does), and pump()
     // asks for scopes, so running inline here could deadlock.
-    boost::asio::post(self->channel_->executor(), [self, collection = change.collection] { self->on_local_change(collection); });
+    std::optional<Document> doc;
+    if (change.previous_stored_at)  // only then can the change be sent as it is (on_local_change)
+      doc = Document{change.collection, change.id,          change.json, change.version,
+                     change.kind == ChangeKind::remove, change.stored_at};
+    boost::asio::post(self->channel_->executor(),
+                      [self, collection = change.collection, doc = std::move(doc), previous = change.previous_stored_at]() mutable {
+                        self->on_local_change(collection, std::move(doc), previous);
+                      });
   };
   // Only a small peer's link to the Big Peer can carry a system collection (its SPI document).
   const bool sends_system = config_.local_role == PeerRole::small_peer && remote_->role == PeerRole::big_peer;
@@ -246,16 +253,37 @@ void Session::on_cursors(const Cursors& cursors) {
   pump();
 }
 
-void Session::on_local_change(const std::string& collection) {
+void Session::on_local_change(const std::string& collection, std::optional<Document> doc, std::optional<HlcTimestamp> previous) {
   if (finished_ || !cursors_received_) return;
+  // Caught up: everything in the collection up to the change before this one was already sent, so
+  // this change is the only one to send and goes as it is, without reading it back from the store.
+  if (doc && previous && !dirty_.contains(collection) && room_to_send()) {
+    auto& upto = sent_upto_[collection];
+    if (upto == *previous) {
+      upto = doc->stored_at;
+      if (may_send(*doc, config_.scope_of(collection), link())) {
+        const uint64_t id = next_batch_id_++;
+        in_flight_[id] = 1;
+        Docs batch{id, {}};
+        batch.documents.push_back(std::move(*doc));
+        channel_->send(encode(batch));
+      }
+      return;
+    }
+  }
+  // Otherwise (behind, out of order, or the store does not chain its changes) read from the cursor.
   dirty_.insert(collection);
   pump();
 }
 
-void Session::pump() {
+bool Session::room_to_send() const {
   constexpr size_t kMaxPendingBytes = 8 * 1024 * 1024;
+  return in_flight_.size() < kMaxBatchesInFlight && channel_->pending_bytes() < kMaxPendingBytes;
+}
+
+void Session::pump() {
   const Link l = link();
-  while (!finished_ && !dirty_.empty() && in_flight_.size() < kMaxBatchesInFlight && channel_->pending_bytes() < kMaxPendingBytes) {
+  while (!finished_ && !dirty_.empty() && room_to_send()) {
     const std::string collection = *dirty_.begin();
     auto& upto = sent_upto_[collection];
     auto docs = config_.store->changes_since(collection, upto, kMaxBatchDocuments);

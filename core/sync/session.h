@@ -113,7 +113,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_log_frame(const T& frame);
   void maybe_established();
   void pump();
-  void on_local_change(const std::string& collection);
+  void on_local_change(const std::string& collection, std::optional<Document> doc, std::optional<HlcTimestamp> previous);
+  // True while another batch may be sent: under kMaxBatchesInFlight and the channel's byte bound.
+  [[nodiscard]] bool room_to_send() const;
   void fail(std::string reason, bool violation);
   void finish(SessionEnd end);
   [[nodiscard]] Link link() const;

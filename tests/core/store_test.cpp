@@ -564,6 +564,35 @@ TEST_F(StoreTest, ThrowingObserverNeitherFailsTheWriteNorSilencesOthers) {
   EXPECT_TRUE(store->get("cars", "c"));
 }
 
+TEST_F(StoreTest, EachChangeNamesTheStoredAtOfTheCollectionsChangeBeforeIt) {
+  // Sessions send a change as it is only when they have sent everything up to previous_stored_at.
+  auto store = open();
+  std::vector<Change> heard;
+  store->observe_all([&](const Change& c) { heard.push_back(c); });
+  const auto first = store->upsert("cars", R"({"_id":"a"})");
+  store->upsert("boats", R"({"_id":"b"})");
+  const auto second = store->upsert("cars", R"({"_id":"c"})");
+  ASSERT_TRUE(store->remove("cars", "a"));
+  const auto won = store->merge_batch({remote_doc("cars", "d", R"({"_id":"d"})", remote_version(5000, "peer-b")),
+                                       remote_doc("cars", "e", R"({"_id":"e"})", remote_version(-5000, "peer-b")),
+                                       remote_doc("cars", "c", R"({"_id":"c","old":true})", remote_version(-5000, "peer-b"))},
+                                      {});
+  EXPECT_EQ(won, (std::vector<bool>{true, true, false})) << "the older version of c loses and is no change";
+  ASSERT_EQ(heard.size(), 6u);
+  EXPECT_FALSE(heard[0].previous_stored_at.has_value()) << "a collection's first change since open";
+  EXPECT_EQ(heard[0].stored_at, first.stored_at);
+  EXPECT_FALSE(heard[1].previous_stored_at.has_value()) << "each collection is its own chain";
+  EXPECT_EQ(heard[2].previous_stored_at, first.stored_at);
+  EXPECT_EQ(heard[2].stored_at, second.stored_at);
+  EXPECT_EQ(heard[3].kind, ChangeKind::remove);
+  EXPECT_EQ(heard[3].previous_stored_at, second.stored_at);
+  EXPECT_EQ(heard[4].previous_stored_at, heard[3].stored_at) << "merged documents chain in commit order";
+  EXPECT_EQ(heard[5].previous_stored_at, heard[4].stored_at);
+  EXPECT_LT(heard[4].stored_at, heard[5].stored_at) << "stored_at follows commit order, not the documents' versions";
+  // The chain is what changes_since returns: everything after a previous_stored_at is that change on.
+  EXPECT_EQ(ids_of(store->changes_since("cars", *heard[4].previous_stored_at)), (std::vector<std::string>{"d", "e"}));
+}
+
 TEST_F(StoreTest, ObserverMayUnobserveItselfAndWriteFromItsCallback) {
   auto store = open();
   int calls = 0;
