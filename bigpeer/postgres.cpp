@@ -124,26 +124,23 @@ bool Connection::retry_after_drop(bool was_idle) {
 }
 
 Result Connection::exec(const std::string& sql, std::string_view what) {
-  const bool idle = PQtransactionStatus(conn_.get()) == PQTRANS_IDLE || PQstatus(conn_.get()) != CONNECTION_OK;
-  ensure_open();
-  PGresult* raw = PQexec(conn_.get(), sql.c_str());
-  if (PQresultStatus(raw) == PGRES_FATAL_ERROR && retry_after_drop(idle)) {
-    PQclear(raw);
-    raw = PQexec(conn_.get(), sql.c_str());
-  }
-  Result result(raw);
-  check(result, raw, what);
-  return result;
+  return send_once_more_after_drop([&] { return PQexec(conn_.get(), sql.c_str()); }, what);
 }
 
 Result Connection::exec(const std::string& sql, const std::vector<Param>& params, std::string_view what, bool binary_result) {
   const ParamArrays a(params);
+  return send_once_more_after_drop(
+      [&] {
+        return PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(params.size()), nullptr, a.values.data(),
+                            a.lengths.data(), a.formats.data(), binary_result ? 1 : 0);
+      },
+      what);
+}
+
+Result Connection::send_once_more_after_drop(const std::function<PGresult*()>& send, std::string_view what) {
+  // Only a statement outside a transaction may be resent: inside one, the transaction is gone.
   const bool idle = PQtransactionStatus(conn_.get()) == PQTRANS_IDLE || PQstatus(conn_.get()) != CONNECTION_OK;
   ensure_open();
-  const auto send = [&] {
-    return PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(params.size()), nullptr, a.values.data(), a.lengths.data(),
-                        a.formats.data(), binary_result ? 1 : 0);
-  };
   PGresult* raw = send();
   if (PQresultStatus(raw) == PGRES_FATAL_ERROR && retry_after_drop(idle)) {
     PQclear(raw);
@@ -163,20 +160,12 @@ void Connection::prepare(const std::string& name, const std::string& sql) {
 
 Result Connection::run(const std::string& name, const std::vector<Param>& params, std::string_view what, bool binary_result) {
   const ParamArrays a(params);
-  const bool idle = PQtransactionStatus(conn_.get()) == PQTRANS_IDLE || PQstatus(conn_.get()) != CONNECTION_OK;
-  ensure_open();
-  const auto send = [&] {
-    return PQexecPrepared(conn_.get(), name.c_str(), static_cast<int>(params.size()), a.values.data(), a.lengths.data(),
-                          a.formats.data(), binary_result ? 1 : 0);
-  };
-  PGresult* raw = send();
-  if (PQresultStatus(raw) == PGRES_FATAL_ERROR && retry_after_drop(idle)) {
-    PQclear(raw);
-    raw = send();
-  }
-  Result result(raw);
-  check(result, raw, what);
-  return result;
+  return send_once_more_after_drop(
+      [&] {
+        return PQexecPrepared(conn_.get(), name.c_str(), static_cast<int>(params.size()), a.values.data(), a.lengths.data(),
+                              a.formats.data(), binary_result ? 1 : 0);
+      },
+      what);
 }
 
 std::vector<Result> Connection::run_pipeline(const std::vector<std::pair<std::string, std::vector<Param>>>& calls,

@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -87,6 +88,9 @@ class Connection {
   void ensure_open();
   /// True if `raw` failed because the connection dropped, and it is safe to run again.
   bool retry_after_drop(bool was_idle);
+  /// Reopens if needed, calls `send`, and calls it once more if the connection had dropped outside
+  /// a transaction; returns the checked result (failures name `what`).
+  Result send_once_more_after_drop(const std::function<PGresult*()>& send, std::string_view what);
   std::string conninfo_;
   std::unique_ptr<PGconn, ConnectionDeleter> conn_;
   std::map<std::string, std::string> prepared_;
