@@ -24,7 +24,7 @@ namespace {
 constexpr const char* kDocumentsChannel = "smallpeer_documents";
 
 /// Each entry moves the schema from the previous version to its own, in one transaction.
-const std::array<std::pair<int, const char*>, 1> kMigrations{{
+const std::array<std::pair<int, const char*>, 2> kMigrations{{
     {1, R"sql(
 CREATE TABLE user_documents(
   collection TEXT COLLATE "C" NOT NULL, id TEXT COLLATE "C" NOT NULL, body TEXT, hlc BIGINT NOT NULL,
@@ -54,6 +54,11 @@ CREATE TABLE device_disconnects(peer_key TEXT COLLATE "C" PRIMARY KEY, disconnec
 -- Log bundles, in chunks as they arrive.
 CREATE TABLE log_bundle_chunks(request_id TEXT NOT NULL, offset_bytes BIGINT NOT NULL, data BYTEA NOT NULL,
   PRIMARY KEY(request_id, offset_bytes));
+)sql"},
+    // No query reads system documents by stored_at on a Big Peer (sessions never send them on), and
+    // an indexed stored_at made every SPI report's update write a new index entry (no HOT update).
+    {2, R"sql(
+DROP INDEX IF EXISTS system_documents_by_stored_at;
 )sql"},
 }};
 

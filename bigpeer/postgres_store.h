@@ -19,7 +19,7 @@
 namespace smallpeer::bigpeer {
 
 /// The schema version this binary writes; migrations bring older databases up to it at start.
-inline constexpr int kPostgresSchemaVersion = 1;
+inline constexpr int kPostgresSchemaVersion = 2;
 
 /// A Store in a PostgreSQL database. Thread-safe.
 class PostgresStore final : public Store {

@@ -20,7 +20,7 @@ namespace smallpeer {
 
 namespace {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 constexpr size_t kMaxCollectionNameBytes = 256;
 constexpr int kBusyTimeoutMs = 5000;
 
@@ -233,6 +233,18 @@ DROP TABLE system_documents;
 ALTER TABLE system_documents_v3 RENAME TO system_documents;
 CREATE INDEX system_documents_by_stored_at ON system_documents(collection, stored_at);
 PRAGMA user_version = 3;
+COMMIT;
+)sql";
+
+// Version 4: no stored_at index on system documents either. Only a small peer's session to the
+// Big Peer reads a system collection's changes (its own SPI document, one row; see
+// Session::may_ever_send), so the index served no query, yet every SPI report wrote its page: a
+// second WAL frame per device commit and more pages per Big Peer group commit. changes_since on a
+// system collection now finds the rows by the (collection, id) key and sorts them.
+constexpr const char* kMigrationToV4 = R"sql(
+BEGIN IMMEDIATE;
+DROP INDEX IF EXISTS system_documents_by_stored_at;
+PRAGMA user_version = 4;
 COMMIT;
 )sql";
 
@@ -523,7 +535,8 @@ class SqliteStore final : public Store {
                                                 path_.string(), version, kSchemaVersion));
     }
     // Each step moves the schema up one version in its own transaction.
-    const std::array<std::pair<int, const char*>, 3> steps{{{1, kSchema}, {2, kMigrationToV2}, {3, kMigrationToV3}}};
+    const std::array<std::pair<int, const char*>, 4> steps{
+        {{1, kSchema}, {2, kMigrationToV2}, {3, kMigrationToV3}, {4, kMigrationToV4}}};
     for (const auto& [target, sql] : steps) {
       if (version >= target) continue;
       if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {

@@ -257,7 +257,7 @@ TEST_F(PostgresRefusalTest, ASchemaNewerThanTheBinaryIsRefusedAndLeftAlone) {
   server.execute(name, "CREATE TABLE schema_migrations(version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
   server.execute(name, "INSERT INTO schema_migrations(version) VALUES (1), (99)");
   const auto output = refused(url);
-  EXPECT_NE(output.find("has schema version 99, newer than the 1 this version of SmallPeer reads"), std::string::npos) << output;
+  EXPECT_NE(output.find("has schema version 99, newer than the 2 this version of SmallPeer reads"), std::string::npos) << output;
   // Nothing was migrated or created in it.
   EXPECT_THROW(server.execute(name, "SELECT 1 FROM user_documents"), std::runtime_error);
 }
@@ -273,15 +273,35 @@ TEST_F(PostgresRefusalTest, AnOlderSchemaIsMigratedAtStartAndRecorded) {
     BigPeerProcess process(options);
     EXPECT_EQ(process.stop().code, 0);
   }
-  // Version 1 is recorded once; a second start finds nothing to do and starts.
+  // Every version is recorded once; a second start finds nothing to do and starts.
   server.execute(name,
-                 "DO $$ BEGIN IF (SELECT count(*) FROM schema_migrations WHERE version = 1) <> 1 THEN "
-                 "RAISE EXCEPTION 'version 1 not recorded once'; END IF; END $$");
+                 "DO $$ BEGIN IF (SELECT count(*) FROM schema_migrations) <> 2 OR (SELECT count(DISTINCT version) "
+                 "FROM schema_migrations) <> 2 THEN RAISE EXCEPTION 'versions not recorded once'; END IF; END $$");
+  {
+    BigPeerProcessOptions options;
+    options.data_dir = dir_.path() / "second";
+    options.extra_args = {"--postgres", url};
+    BigPeerProcess process(options);
+    EXPECT_EQ(process.stop().code, 0);
+  }
+  // Put the database back to version 1 (its system stored_at index, no version 2), with a row.
+  server.execute(name, "CREATE INDEX system_documents_by_stored_at ON system_documents(collection, stored_at)");
+  server.execute(name, "DELETE FROM schema_migrations WHERE version = 2");
+  server.execute(name,
+                 "INSERT INTO system_documents(collection, id, body, hlc, origin, stored_at) "
+                 "VALUES ('__small_peer_info', 'pk1', '{\"_id\":\"pk1\"}', 5, 'pk1', 5)");
   BigPeerProcessOptions options;
-  options.data_dir = dir_.path() / "second";
+  options.data_dir = dir_.path() / "third";
   options.extra_args = {"--postgres", url};
   BigPeerProcess process(options);
   EXPECT_EQ(process.stop().code, 0);
+  server.execute(name,
+                 "DO $$ BEGIN IF (SELECT count(*) FROM schema_migrations WHERE version = 2) <> 1 THEN "
+                 "RAISE EXCEPTION 'version 2 not recorded'; END IF; "
+                 "IF to_regclass('system_documents_by_stored_at') IS NOT NULL THEN "
+                 "RAISE EXCEPTION 'the version 1 index is still there'; END IF; "
+                 "IF (SELECT count(*) FROM system_documents WHERE id = 'pk1') <> 1 THEN "
+                 "RAISE EXCEPTION 'the row was lost'; END IF; END $$");
 }
 
 }  // namespace

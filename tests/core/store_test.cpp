@@ -318,14 +318,13 @@ TEST_F(StoreTest, MigratesASchemaVersionOneDatabase) {
   EXPECT_EQ(store->integrity_check(), "ok");
   store.reset();
   EXPECT_EQ(schema_of(db_path()), (std::vector<std::string>{
-                                      "index system_documents_by_stored_at",
                                       "index user_documents_by_hlc",
                                       "index user_documents_by_stored_at",
                                       "table settings WITHOUT ROWID",
                                       "table system_documents",
                                       "table user_documents",
                                   }))
-      << "version 3: documents in rowid tables, no HLC index on system documents";
+      << "version 4: documents in rowid tables, no secondary index on system documents";
 }
 
 TEST_F(StoreTest, MigratesASchemaVersionTwoDatabaseKeepingEveryRow) {
@@ -364,8 +363,47 @@ TEST_F(StoreTest, MigratesASchemaVersionTwoDatabaseKeepingEveryRow) {
   ASSERT_TRUE(spi.has_value());
   EXPECT_EQ(spi->stored_at.value, 85u);
   EXPECT_EQ(ids_of(store->changes_since("cars", {})), (std::vector<std::string>{"c1", "c2"}));
+  EXPECT_EQ(ids_of(store->changes_since("__small_peer_info", {})), std::vector<std::string>{"pk1"});
   EXPECT_EQ(store->user_collection_counts(10).at("cars"), 1u);
   EXPECT_EQ(store->integrity_check(), "ok");
+}
+
+TEST_F(StoreTest, MigratesASchemaVersionThreeDatabaseDroppingTheSystemStoredAtIndex) {
+  {
+    auto store = open();
+    store->upsert("__small_peer_info", R"({"_id":"pk1","n":1})");
+    store->upsert("cars", R"({"_id":"c1"})");
+    store.reset();
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw,
+                           "CREATE INDEX system_documents_by_stored_at ON system_documents(collection, stored_at); "
+                           "PRAGMA user_version=3;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  auto store = open();
+  EXPECT_EQ(store->get("__small_peer_info", "pk1")->json, R"({"_id":"pk1","n":1})");
+  EXPECT_EQ(store->get("cars", "c1")->json, R"({"_id":"c1"})");
+  store.reset();
+  const auto schema = schema_of(db_path());
+  EXPECT_EQ(std::count(schema.begin(), schema.end(), "index system_documents_by_stored_at"), 0);
+  EXPECT_EQ(std::count(schema.begin(), schema.end(), "index user_documents_by_stored_at"), 1);
+}
+
+TEST_F(StoreTest, ChangesSinceOnASystemCollectionFollowsStoredAtWithoutAnIndex) {
+  auto store = open();
+  store->upsert("__small_peer_info", R"({"_id":"b"})");
+  clock_->advance(5ms);
+  const auto a = store->upsert("__small_peer_info", R"({"_id":"a"})");
+  clock_->advance(5ms);
+  const auto b2 = store->upsert("__small_peer_info", R"({"_id":"b","v":2})");
+  store->upsert("__log_requests", R"({"_id":"elsewhere"})");
+  EXPECT_EQ(ids_of(store->changes_since("__small_peer_info", {})), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(ids_of(store->changes_since("__small_peer_info", a.stored_at)), std::vector<std::string>{"b"});
+  EXPECT_TRUE(store->changes_since("__small_peer_info", b2.stored_at).empty());
+  EXPECT_EQ(ids_of(store->changes_since("__small_peer_info", {}, 1)), std::vector<std::string>{"a"});
 }
 
 TEST_F(StoreTest, AnExclusiveStoreKeepsOtherConnectionsOutUntilClosed) {
