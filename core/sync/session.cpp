@@ -262,11 +262,9 @@ void Session::on_local_change(const std::string& collection, std::optional<Docum
     if (upto == *previous) {
       upto = doc->stored_at;
       if (may_send(*doc, config_.scope_of(collection), link())) {
-        const uint64_t id = next_batch_id_++;
-        in_flight_[id] = 1;
-        Docs batch{id, {}};
-        batch.documents.push_back(std::move(*doc));
-        channel_->send(encode(batch));
+        std::vector<Document> docs;
+        docs.push_back(std::move(*doc));
+        send_batch(std::move(docs));
       }
       return;
     }
@@ -293,10 +291,14 @@ void Session::pump() {
     const SyncScope scope = config_.scope_of(collection);
     std::erase_if(docs, [&](const Document& d) { return !may_send(d, scope, l); });
     if (docs.empty()) continue;
-    const uint64_t id = next_batch_id_++;
-    in_flight_[id] = docs.size();
-    channel_->send(encode(Docs{id, std::move(docs)}));
+    send_batch(std::move(docs));
   }
+}
+
+void Session::send_batch(std::vector<Document> docs) {
+  const uint64_t id = next_batch_id_++;
+  in_flight_[id] = docs.size();
+  channel_->send(encode(Docs{id, std::move(docs)}));
 }
 
 void Session::on_ack(const Ack& ack) {

@@ -113,6 +113,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_log_frame(const T& frame);
   void maybe_established();
   void pump();
+  // Sends `docs` as the next batch, counted in flight until acknowledged.
+  void send_batch(std::vector<Document> docs);
   void on_local_change(const std::string& collection, std::optional<Document> doc, std::optional<HlcTimestamp> previous);
   // True while another batch may be sent: under kMaxBatchesInFlight and the channel's byte bound.
   [[nodiscard]] bool room_to_send() const;
