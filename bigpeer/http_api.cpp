@@ -184,19 +184,6 @@ SpiSummary summarize(std::string_view json) {
   return s;
 }
 
-void string_or_null(JsonWriter& w, std::string_view key, const std::optional<std::string>& value) {
-  w.key(key);
-  if (value) {
-    w.value(*value);
-  } else {
-    w.null();
-  }
-}
-
-void time_or_null(JsonWriter& w, std::string_view key, const std::optional<TimePoint>& value) {
-  string_or_null(w, key, value ? std::optional(format_rfc3339(*value)) : std::nullopt);
-}
-
 /// One device as the fleet sees it: its last report and its live connection, either may be missing.
 struct DeviceView {
   std::string peer_key;
@@ -238,20 +225,15 @@ struct DeviceView {
       return std::optional<std::string>();
     };
     w.key("peer_key").value(peer_key);
-    string_or_null(w, "device_name", device_name());
+    w.key("device_name").value_or_null(device_name());
     w.key("online").value(online());
-    time_or_null(w, "last_seen", last_seen(now));
-    string_or_null(w, "last_updated_at", spi ? spi->last_updated_at : std::nullopt);
-    w.key("sequence");
-    if (spi && spi->sequence) {
-      w.value(*spi->sequence);
-    } else {
-      w.null();
-    }
-    string_or_null(w, "ditto_sdk_language", from_spi_or_hello(&SpiSummary::sdk_language, &PeerConnectionState::sdk_language));
-    string_or_null(w, "ditto_sdk_version", from_spi_or_hello(&SpiSummary::sdk_version, &PeerConnectionState::sdk_version));
-    string_or_null(w, "ditto_sdk_platform", from_spi_or_hello(&SpiSummary::sdk_platform, &PeerConnectionState::platform));
-    string_or_null(w, "sync_scope", spi ? spi->sync_scope : std::nullopt);
+    w.key("last_seen").value_or_null(format_rfc3339(last_seen(now)));
+    w.key("last_updated_at").value_or_null(spi ? spi->last_updated_at : std::nullopt);
+    w.key("sequence").value_or_null(spi ? spi->sequence : std::nullopt);
+    w.key("ditto_sdk_language").value_or_null(from_spi_or_hello(&SpiSummary::sdk_language, &PeerConnectionState::sdk_language));
+    w.key("ditto_sdk_version").value_or_null(from_spi_or_hello(&SpiSummary::sdk_version, &PeerConnectionState::sdk_version));
+    w.key("ditto_sdk_platform").value_or_null(from_spi_or_hello(&SpiSummary::sdk_platform, &PeerConnectionState::platform));
+    w.key("sync_scope").value_or_null(spi ? spi->sync_scope : std::nullopt);
     w.key("os");
     if (spi && spi->os_json) {
       w.raw(*spi->os_json);
@@ -278,7 +260,7 @@ struct DeviceView {
     } else {
       w.null();
     }
-    time_or_null(w, "last_disconnected_at", connection ? connection->disconnected_at : std::nullopt);
+    w.key("last_disconnected_at").value_or_null(format_rfc3339(connection ? connection->disconnected_at : std::nullopt));
   }
 };
 
@@ -431,7 +413,7 @@ HttpResponse HttpApi::handle(const HttpRequest& request) const {
         w.begin_object().key("collection").value(collection).key("documents").begin_array();
         for (const auto& doc : page.documents) w.raw(doc.json);
         w.end_array();
-        string_or_null(w, "next_after", page.next_after);
+        w.key("next_after").value_or_null(page.next_after);
         w.end_object();
         break;
       }
@@ -491,7 +473,7 @@ HttpResponse HttpApi::handle(const HttpRequest& request) const {
           w.end_object();
         }
         w.end_array();
-        string_or_null(w, "next_after", next_after);
+        w.key("next_after").value_or_null(next_after);
         w.end_object();
         break;
       }

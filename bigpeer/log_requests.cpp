@@ -26,15 +26,6 @@ std::optional<LogRequestState> parse_state(std::string_view name) {
   return std::nullopt;
 }
 
-void time_or_null(JsonWriter& w, std::string_view key, const std::optional<TimePoint>& t) {
-  w.key(key);
-  if (t) {
-    w.value(format_rfc3339(*t));
-  } else {
-    w.null();
-  }
-}
-
 std::string new_request_id() {
   std::array<unsigned char, 12> random{};
   randombytes_buf(random.data(), random.size());
@@ -69,23 +60,13 @@ std::string LogRequestRecord::to_json() const {
   w.key("device_name").value(device_name).key("state").value(to_string(state));
   w.key("requested_by").value(requested_by).key("requested_at").value(format_rfc3339(requested_at));
   w.key("expires_at").value(format_rfc3339(expires_at));
-  time_or_null(w, "delivered_at", delivered_at);
-  time_or_null(w, "completed_at", completed_at);
+  w.key("delivered_at").value_or_null(format_rfc3339(delivered_at));
+  w.key("completed_at").value_or_null(format_rfc3339(completed_at));
   w.key("min_level").value(smallpeer::to_string(filters.min_level));
-  time_or_null(w, "since", filters.since);
-  time_or_null(w, "until", filters.until);
-  w.key("max_bytes");
-  if (filters.max_bytes) {
-    w.value(*filters.max_bytes);
-  } else {
-    w.null();
-  }
-  w.key("bytes_received").value(bytes_received).key("bytes_total");
-  if (bytes_total) {
-    w.value(*bytes_total);
-  } else {
-    w.null();
-  }
+  w.key("since").value_or_null(format_rfc3339(filters.since));
+  w.key("until").value_or_null(format_rfc3339(filters.until));
+  w.key("max_bytes").value_or_null(filters.max_bytes);
+  w.key("bytes_received").value(bytes_received).key("bytes_total").value_or_null(bytes_total);
   w.key("reason");
   if (reason.empty()) {
     w.null();

@@ -44,6 +44,10 @@ class ManualClock final : public Clock {
 
 /// Formats `t` as RFC 3339 UTC with milliseconds, e.g. "2026-11-26T15:14:41.123Z".
 std::string format_rfc3339(TimePoint t);
+/// Formats `t` as format_rfc3339 does, or nullopt when `t` is empty.
+inline std::optional<std::string> format_rfc3339(const std::optional<TimePoint>& t) {
+  return t ? std::optional(format_rfc3339(*t)) : std::nullopt;
+}
 /// Parses RFC 3339 ("2026-11-26T15:14:41Z", fractional seconds and +hh:mm offsets allowed); nullopt if malformed.
 std::optional<TimePoint> parse_rfc3339(std::string_view text);
 /// Milliseconds since the Unix epoch.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,11 @@ class JsonWriter {
   JsonWriter& value(bool v);
   /// Writes null.
   JsonWriter& null();
+  /// Writes `*v`, or null when `v` is empty.
+  template <typename T>
+  JsonWriter& value_or_null(const std::optional<T>& v) {
+    return v ? value(*v) : null();
+  }
   /// Writes `json`, which must already be valid JSON, as the next value.
   JsonWriter& raw(std::string_view json);
   /// The text written so far.
