@@ -10,6 +10,7 @@
 #include "support/big_peer_process.h"
 #include "support/certificates.h"
 #include "support/raw_sync_client.h"
+#include "support/small_peer.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
 
@@ -43,17 +44,13 @@ class BigPeerSyncTest : public ::testing::Test {
   std::shared_ptr<Ditto> peer(const std::string& name) { return peer(name, PeerOptions{}); }
 
   std::shared_ptr<Ditto> peer(const std::string& name, PeerOptions o) {
-    DittoConfig config;
-    config.persistence_dir = dir_.path() / name;
-    config.device_name = name;
-    config.identity = {IdentityConfig::Kind::online_playground, big_peer_->app_id(), o.token.empty() ? big_peer_->app_token() : o.token};
-    auto d = Ditto::open(config);
     std::string connect;
     for (const auto& other : o.lan_connect) connect += fmt::format("{}\"127.0.0.1:{}\"", connect.empty() ? "" : ",", other->lan_port());
-    d->set_transport_config(fmt::format(R"({{"big_peer":{{"urls":[{}]}},"lan":{{"listen":{},"connect":[{}]}}}})",
-                                        o.big_peer ? "\"" + big_peer_->sync_url() + "\"" : "",
-                                        o.lan_listen ? "\"127.0.0.1:0\"" : "null", connect));
-    d->start_sync();
+    auto d = test_support::open_small_peer(
+        *big_peer_, dir_.path(), name,
+        fmt::format(R"({{"big_peer":{{"urls":[{}]}},"lan":{{"listen":{},"connect":[{}]}}}})",
+                    o.big_peer ? "\"" + big_peer_->sync_url() + "\"" : "", o.lan_listen ? "\"127.0.0.1:0\"" : "null", connect),
+        o.token);
     peers_.push_back(d);
     return d;
   }

@@ -12,6 +12,7 @@
 #include "support/big_peer_process.h"
 #include "support/gunzip.h"
 #include "support/raw_sync_client.h"
+#include "support/small_peer.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
 
@@ -40,13 +41,8 @@ class LogRequestTest : public ::testing::Test {
 
   // A small peer pointed at the Big Peer, sync started; `extra` is appended to the transport config.
   std::shared_ptr<Ditto> peer(const std::string& name, const std::string& extra = "") {
-    DittoConfig config;
-    config.persistence_dir = dir_.path() / name;
-    config.device_name = name;
-    config.identity = {IdentityConfig::Kind::online_playground, big_peer_->app_id(), big_peer_->app_token()};
-    auto d = Ditto::open(config);
-    d->set_transport_config(fmt::format(R"({{"big_peer":{{"urls":["{}"]}}{}}})", big_peer_->sync_url(), extra));
-    d->start_sync();
+    auto d = test_support::open_small_peer(*big_peer_, dir_.path(), name,
+                                           fmt::format(R"({{"big_peer":{{"urls":["{}"]}}{}}})", big_peer_->sync_url(), extra));
     peers_.push_back(d);
     return d;
   }
