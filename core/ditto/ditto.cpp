@@ -227,7 +227,7 @@ LogExportResult Ditto::export_logs(const std::filesystem::path& out, const LogEx
 
 std::string Ditto::transport_config_json() const {
   if (!sync_) return sync::TransportConfig{}.to_json();
-  return sync_->config().to_json();
+  return sync_->config_json();
 }
 
 void Ditto::set_transport_config(std::string_view json) {

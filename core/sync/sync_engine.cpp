@@ -153,6 +153,7 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
   mutable std::mutex mutex;
   std::condition_variable sessions_ended;
   TransportConfig config;
+  std::string config_json = TransportConfig{}.to_json();  // config.to_json(), kept: every SPI report reads it
   bool running = false;
   uint64_t generation = 0;  // bumped by stop(): callbacks of an older generation do nothing
   std::unique_ptr<tcp::acceptor> acceptor;
@@ -308,8 +309,10 @@ void SyncEngine::set_config(TransportConfig config) {
   }
   if (was_running) stop();
   {
+    std::string json = config.to_json();
     std::lock_guard lock(state_->mutex);
     state_->config = std::move(config);
+    state_->config_json = std::move(json);
   }
   if (was_running) start();
 }
@@ -317,6 +320,11 @@ void SyncEngine::set_config(TransportConfig config) {
 TransportConfig SyncEngine::config() const {
   std::lock_guard lock(state_->mutex);
   return state_->config;
+}
+
+std::string SyncEngine::config_json() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->config_json;
 }
 
 void SyncEngine::start() {

@@ -74,6 +74,8 @@ class SyncEngine {
   void set_config(TransportConfig config);
   /// The active configuration.
   [[nodiscard]] TransportConfig config() const;
+  /// The active configuration as JSON (config().to_json(), without building it again).
+  [[nodiscard]] std::string config_json() const;
   /// Starts listening and connecting (idempotent). Throws Error(io) if the LAN port cannot be bound.
   void start();
   /// Closes every connection and stops listening (idempotent); returns when all sessions ended.

@@ -154,6 +154,24 @@ TEST_F(LanSyncTest, BadTransportConfigsAreRefusedAndChangeNothing) {
   }
 }
 
+TEST_F(LanSyncTest, TheTransportConfigJsonFollowsEverySetAndReopen) {
+  auto a = peer("a");
+  a->set_transport_config(R"({"lan":{"listen":"127.0.0.1:0","connect":["127.0.0.1:1"]}})");
+  const auto first = a->transport_config_json();
+  EXPECT_NE(first.find(R"("127.0.0.1:1")"), std::string::npos) << first;
+  a->set_transport_config(R"({"lan":{"listen":"127.0.0.1:0","connect":["127.0.0.1:2"]}})");
+  const auto second = a->transport_config_json();
+  EXPECT_EQ(second.find(R"("127.0.0.1:1")"), std::string::npos) << second;
+  EXPECT_NE(second.find(R"("127.0.0.1:2")"), std::string::npos) << second;
+  a->close();
+  DittoConfig config;
+  config.persistence_dir = dir_.path() / "a";
+  config.identity = {IdentityConfig::Kind::offline_playground, "lan-test-app", ""};
+  auto reopened = Ditto::open(config);
+  EXPECT_EQ(reopened->transport_config_json(), second) << "the saved config is the one reported";
+  reopened->close();
+}
+
 TEST_F(LanSyncTest, OfflinePlaygroundCannotUseABigPeer) {
   DittoConfig config;
   config.persistence_dir = dir_.path() / "offline";
