@@ -69,6 +69,7 @@ struct Options {
   double seconds = 20;           // the measured window
   double warmup = 5;             // load before the window starts
   size_t collect_threads = 0;    // Fleet::collect_all_once's threads; 0: the shared runtime's size
+  unsigned big_peer_threads = 0; // the Big Peer's --threads (I/O threads); 0: its default
   double ceiling_seconds = 3;    // per transaction size measured for the store ceiling
   double connect_timeout = 180;  // for opening the fleet and for every peer to connect
   double progress = 4;           // seconds between progress lines
@@ -76,13 +77,14 @@ struct Options {
 };
 
 const char* const kUsage =
-    "usage: smallpeer_ingest_bench [--peers N] [--seconds S] [--warmup S] [--collect-threads N]\n"
+    "usage: smallpeer_ingest_bench [--peers N] [--seconds S] [--warmup S] [--collect-threads N] [--big-peer-threads N]\n"
     "                              [--ceiling-seconds S] [--connect-timeout S] [--progress S]\n"
     "                              [--compare-backends]\n"
     "  --peers            small peers in the fleet (default 1000)\n"
     "  --seconds          measured load window (default 20)\n"
     "  --warmup           load before the window starts (default 5)\n"
     "  --collect-threads  threads writing SPI documents (default 0: as many as the engine runtime)\n"
+    "  --big-peer-threads the Big Peer's I/O threads (its --threads; default 0: the Big Peer's default)\n"
     "  --ceiling-seconds  time per transaction size for the store ceiling (default 3)\n"
     "  --connect-timeout  limit for opening the fleet and connecting every peer (default 180)\n"
     "  --progress         seconds between progress lines (default 4)\n"
@@ -110,6 +112,7 @@ Options parse_options(int argc, char** argv) {
       {"--seconds", [&](const auto& n, const auto& v) { o.seconds = parse_number<double>(n, v, 1); }},
       {"--warmup", [&](const auto& n, const auto& v) { o.warmup = parse_number<double>(n, v, 0); }},
       {"--collect-threads", [&](const auto& n, const auto& v) { o.collect_threads = parse_number<size_t>(n, v, 0); }},
+      {"--big-peer-threads", [&](const auto& n, const auto& v) { o.big_peer_threads = parse_number<unsigned>(n, v, 0); }},
       {"--ceiling-seconds", [&](const auto& n, const auto& v) { o.ceiling_seconds = parse_number<double>(n, v, 0.1); }},
       {"--connect-timeout", [&](const auto& n, const auto& v) { o.connect_timeout = parse_number<double>(n, v, 1); }},
       {"--progress", [&](const auto& n, const auto& v) { o.progress = parse_number<double>(n, v, 0.5); }},
@@ -291,6 +294,7 @@ int run(const Options& o) {
 
   BigPeerProcessOptions bp_options;
   bp_options.data_dir = scratch.path() / "big-peer";
+  if (o.big_peer_threads > 0) bp_options.extra_args = {"--threads", std::to_string(o.big_peer_threads)};
   BigPeerProcess big_peer(bp_options);
   const pid_t bp_pid = big_peer.pid();
   say(fmt::format("big peer: pid {}, {}, RSS {} MB at start", bp_pid, big_peer.sync_url(), rss_bytes(bp_pid) / kMiB));
