@@ -3,22 +3,33 @@
 #include <cctype>
 #include <ctime>
 
-#include <fmt/format.h>
-
 namespace smallpeer {
 
+namespace {
+// Writes `value` as `width` decimal digits at `out`.
+void put_digits(char* out, unsigned value, int width) {
+  for (int i = width - 1; i >= 0; --i, value /= 10) out[i] = static_cast<char>('0' + value % 10);
+}
+}  // namespace
+
+// Every SPI document and log line carries timestamps, so this avoids gmtime_r and fmt: civil
+// calendar arithmetic from <chrono>. A TimePoint (nanoseconds in 64 bits) spans 1677-2262, so the
+// year always has four digits.
 std::string format_rfc3339(TimePoint t) {
-  const auto ms_total = to_unix_millis(t);
-  auto secs = static_cast<std::time_t>(ms_total / 1000);
-  auto ms = ms_total % 1000;
-  if (ms < 0) {
-    ms += 1000;
-    secs -= 1;
-  }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec, ms);
+  using namespace std::chrono;
+  const auto ms_time = floor<milliseconds>(t);
+  const auto day = floor<days>(ms_time);
+  const year_month_day ymd{day};
+  const hh_mm_ss hms{ms_time - day};
+  char text[] = "0000-00-00T00:00:00.000Z";
+  put_digits(text, static_cast<unsigned>(static_cast<int>(ymd.year())), 4);
+  put_digits(text + 5, static_cast<unsigned>(ymd.month()), 2);
+  put_digits(text + 8, static_cast<unsigned>(ymd.day()), 2);
+  put_digits(text + 11, static_cast<unsigned>(hms.hours().count()), 2);
+  put_digits(text + 14, static_cast<unsigned>(hms.minutes().count()), 2);
+  put_digits(text + 17, static_cast<unsigned>(hms.seconds().count()), 2);
+  put_digits(text + 20, static_cast<unsigned>(hms.subseconds().count()), 3);
+  return std::string(text, sizeof(text) - 1);
 }
 
 namespace {

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <ctime>
+#include <random>
+
 #include "clock/clock.h"
 #include "clock/hlc.h"
 
@@ -9,6 +13,32 @@ using namespace std::chrono_literals;
 TEST(Rfc3339, FormatsUtcWithMilliseconds) {
   const TimePoint t = TimePoint(std::chrono::milliseconds(1764170081123));
   EXPECT_EQ(format_rfc3339(t), "2025-11-26T15:14:41.123Z");
+}
+
+// gmtime_r and printf, independent of format_rfc3339's calendar arithmetic.
+std::string reference_rfc3339(int64_t unix_ms) {
+  int64_t secs = unix_ms / 1000, ms = unix_ms % 1000;
+  if (ms < 0) ms += 1000, secs -= 1;
+  const std::time_t tt = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char text[64];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return text;
+}
+
+TEST(Rfc3339, FormatsEveryRepresentableTimeAsGmtimeDoes) {
+  // A TimePoint holds nanoseconds in 64 bits: 1677-09-21 to 2262-04-11.
+  const int64_t first = std::chrono::floor<std::chrono::milliseconds>(TimePoint::min()).time_since_epoch().count() + 1;
+  const int64_t last = std::chrono::floor<std::chrono::milliseconds>(TimePoint::max()).time_since_epoch().count();
+  std::vector<int64_t> cases = {first, last, -1, 0, 1, 951'782'400'000 /* 2000-02-29 */,
+                                4'107'542'399'999 /* 2100-02-28T23:59:59.999 */, -2'208'988'800'001 /* 1899 */};
+  std::mt19937_64 random(20261127);
+  std::uniform_int_distribution<int64_t> any(first, last);
+  for (int i = 0; i < 20'000; ++i) cases.push_back(any(random));
+  for (const int64_t ms : cases)
+    ASSERT_EQ(format_rfc3339(TimePoint(std::chrono::milliseconds(ms))), reference_rfc3339(ms)) << ms;
 }
 
 TEST(Rfc3339, ParsesWhatItFormatsAndOffsets) {
