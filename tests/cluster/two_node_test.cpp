@@ -266,35 +266,27 @@ TEST_F(PostgresRefusalTest, AnOlderSchemaIsMigratedAtStartAndRecorded) {
   auto& server = PostgresServer::shared();
   const std::string url = server.create_database();
   const std::string name = url.substr(url.rfind('/') + 1);
-  {
+  // Starts a Big Peer on the database (its own data directory) and stops it cleanly.
+  const auto start_and_stop = [&](const std::string& data_dir) {
     BigPeerProcessOptions options;
-    options.data_dir = dir_.path() / "first";
+    options.data_dir = dir_.path() / data_dir;
     options.extra_args = {"--postgres", url};
     BigPeerProcess process(options);
     EXPECT_EQ(process.stop().code, 0);
-  }
+  };
+  start_and_stop("first");
   // Every version is recorded once; a second start finds nothing to do and starts.
   server.execute(name,
                  "DO $$ BEGIN IF (SELECT count(*) FROM schema_migrations) <> 2 OR (SELECT count(DISTINCT version) "
                  "FROM schema_migrations) <> 2 THEN RAISE EXCEPTION 'versions not recorded once'; END IF; END $$");
-  {
-    BigPeerProcessOptions options;
-    options.data_dir = dir_.path() / "second";
-    options.extra_args = {"--postgres", url};
-    BigPeerProcess process(options);
-    EXPECT_EQ(process.stop().code, 0);
-  }
+  start_and_stop("second");
   // Put the database back to version 1 (its system stored_at index, no version 2), with a row.
   server.execute(name, "CREATE INDEX system_documents_by_stored_at ON system_documents(collection, stored_at)");
   server.execute(name, "DELETE FROM schema_migrations WHERE version = 2");
   server.execute(name,
                  "INSERT INTO system_documents(collection, id, body, hlc, origin, stored_at) "
                  "VALUES ('__small_peer_info', 'pk1', '{\"_id\":\"pk1\"}', 5, 'pk1', 5)");
-  BigPeerProcessOptions options;
-  options.data_dir = dir_.path() / "third";
-  options.extra_args = {"--postgres", url};
-  BigPeerProcess process(options);
-  EXPECT_EQ(process.stop().code, 0);
+  start_and_stop("third");
   server.execute(name,
                  "DO $$ BEGIN IF (SELECT count(*) FROM schema_migrations WHERE version = 2) <> 1 THEN "
                  "RAISE EXCEPTION 'version 2 not recorded'; END IF; "
