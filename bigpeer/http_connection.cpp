@@ -26,8 +26,8 @@ namespace net = boost::asio;
 
 namespace {
 
-using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using PlainStream = sync::SyncTcpStream;
+using TlsStream = beast::ssl_stream<sync::SyncTcpStream>;
 
 bool is_http_parse_error(const beast::error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_method).category();
@@ -156,7 +156,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
 
 }  // namespace
 
-void serve_http(net::ip::tcp::socket socket, const HttpServices& services) {
+void serve_http(sync::SyncSocket socket, const HttpServices& services) {
   if (services.tls) {
     std::make_shared<HttpConnection<TlsStream>>(TlsStream(std::move(socket), *services.tls), services)->start();
   } else {

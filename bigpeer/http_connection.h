@@ -32,6 +32,6 @@ struct HttpServices {
 };
 
 /// Serves an accepted socket (made on a strand) until the client leaves or upgrades to /sync.
-void serve_http(boost::asio::ip::tcp::socket socket, const HttpServices& services);
+void serve_http(sync::SyncSocket socket, const HttpServices& services);
 
 }  // namespace smallpeer::bigpeer

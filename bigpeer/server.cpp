@@ -218,7 +218,7 @@ void BigPeer::listen() {
 }
 
 void BigPeer::accept_next() {
-  acceptor_->async_accept(net::make_strand(*io_), [this](boost::system::error_code ec, tcp::socket socket) {
+  acceptor_->async_accept(net::make_strand(*io_), [this](boost::system::error_code ec, sync::SyncSocket socket) {
     if (ec == net::error::operation_aborted || !acceptor_->is_open()) return;
     if (ec) {
       // Out of file descriptors, for instance: retrying at once would spin.

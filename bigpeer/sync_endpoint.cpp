@@ -20,7 +20,7 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 
 namespace {
-std::string address_of(const beast::tcp_stream& stream) {
+std::string address_of(const sync::SyncTcpStream& stream) {
   boost::system::error_code ec;
   const auto endpoint = stream.socket().remote_endpoint(ec);
   if (ec) return "unknown";
@@ -28,11 +28,11 @@ std::string address_of(const beast::tcp_stream& stream) {
 }
 }  // namespace
 
-void SyncEndpoint::accept(beast::tcp_stream stream, HttpRequest request) {
+void SyncEndpoint::accept(sync::SyncTcpStream stream, HttpRequest request) {
   accept_on(std::move(stream), std::move(request));
 }
 
-void SyncEndpoint::accept(beast::ssl_stream<beast::tcp_stream> stream, HttpRequest request) {
+void SyncEndpoint::accept(beast::ssl_stream<sync::SyncTcpStream> stream, HttpRequest request) {
   accept_on(std::move(stream), std::move(request));
 }
 
@@ -53,7 +53,7 @@ void SyncEndpoint::accept_on(Stream stream, HttpRequest request) {
       spdlog::debug("sync: WebSocket handshake with {} failed: {}", remote_address, ec.message());
       return;
     }
-    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    if constexpr (std::is_same_v<Stream, sync::SyncTcpStream>) {
       start_session(sync::make_websocket_channel(std::move(*ws)), remote_address);
     } else {
       start_session(sync::make_websocket_channel(std::move(*ws), config_.tls), remote_address);

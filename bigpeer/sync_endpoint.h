@@ -21,6 +21,7 @@
 #include "identity/identity.h"
 #include "rules/sync_scope.h"
 #include "store/store.h"
+#include "sync/channel.h"
 #include "sync/session.h"
 
 namespace smallpeer::bigpeer {
@@ -47,9 +48,9 @@ class SyncEndpoint {
   explicit SyncEndpoint(SyncEndpointConfig config) : config_(std::move(config)) {}
   /// Completes the WebSocket handshake of `request` (an upgrade to /sync, already read from
   /// `stream`) and starts a session; a failed handshake just closes the connection.
-  void accept(boost::beast::tcp_stream stream, HttpRequest request);
+  void accept(sync::SyncTcpStream stream, HttpRequest request);
   /// The same over TLS (wss://).
-  void accept(boost::beast::ssl_stream<boost::beast::tcp_stream> stream, HttpRequest request);
+  void accept(boost::beast::ssl_stream<sync::SyncTcpStream> stream, HttpRequest request);
   /// The session settings for connection `id`.
   [[nodiscard]] sync::SessionConfig session_config(ConnectionRegistry::ConnectionId id) const;
   /// Why a small peer's credentials are refused, or nullopt to accept them.

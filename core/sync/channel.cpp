@@ -31,19 +31,21 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-std::string endpoint_text(const tcp::socket& socket) {
+template <typename Socket>
+std::string endpoint_text(const Socket& socket) {
   boost::system::error_code ec;
   const auto ep = socket.remote_endpoint(ec);
   if (ec) return "unknown";
   return fmt::format("{}:{}", ep.address().to_string(), ep.port());
 }
 
-// What both channel kinds share: the strand, the write queue and the one-time close.
-template <typename Derived>
+// What both channel kinds share: the strand, the write queue and the one-time close. `Executor` is
+// the socket's (a strand): SyncStrand for WebSockets, any_io_executor for LAN TCP.
+template <typename Derived, typename Executor>
 class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Derived> {
  public:
   // `executor` is the socket's, which is a strand: our handlers and Beast's own timers share it.
-  explicit ChannelBase(net::any_io_executor executor) : strand_(std::move(executor)) {}
+  explicit ChannelBase(Executor executor) : strand_(std::move(executor)) {}
 
   void start(Handlers handlers) override {
     net::dispatch(strand_, [self = this->shared_from_this(), handlers = std::move(handlers)]() mutable {
@@ -119,7 +121,7 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
     if (on_closed) on_closed(std::move(reason));
   }
 
-  net::any_io_executor strand_;
+  Executor strand_;
   Handlers handlers_;
   std::deque<std::string> queue_;
   std::atomic<size_t> pending_{0};
@@ -129,10 +131,10 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
   std::string remote_;
 };
 
-// Plain (ws://) or TLS (wss://): Stream is beast::tcp_stream or beast::ssl_stream<beast::tcp_stream>.
+// Plain (ws://) or TLS (wss://): Stream is SyncTcpStream or beast::ssl_stream<SyncTcpStream>.
 template <typename Stream>
-class WebSocketChannel final : public ChannelBase<WebSocketChannel<Stream>> {
-  using Base = ChannelBase<WebSocketChannel<Stream>>;
+class WebSocketChannel final : public ChannelBase<WebSocketChannel<Stream>, SyncStrand> {
+  using Base = ChannelBase<WebSocketChannel<Stream>, SyncStrand>;
 
  public:
   WebSocketChannel(websocket::stream<Stream> ws, std::shared_ptr<void> keep_alive)
@@ -178,7 +180,7 @@ class WebSocketChannel final : public ChannelBase<WebSocketChannel<Stream>> {
   std::shared_ptr<void> keep_alive_;  // the TLS context, for a wss:// channel
 };
 
-class TcpChannel final : public ChannelBase<TcpChannel> {
+class TcpChannel final : public ChannelBase<TcpChannel, net::any_io_executor> {
  public:
   explicit TcpChannel(tcp::socket socket) : ChannelBase(socket.get_executor()), socket_(std::move(socket)) {
     remote_ = endpoint_text(socket_);
@@ -244,13 +246,13 @@ bool is_loopback_host(std::string_view host) {
 
 }  // namespace
 
-std::shared_ptr<FrameChannel> make_websocket_channel(websocket::stream<beast::tcp_stream> ws) {
-  return std::make_shared<WebSocketChannel<beast::tcp_stream>>(std::move(ws), nullptr);
+std::shared_ptr<FrameChannel> make_websocket_channel(websocket::stream<SyncTcpStream> ws) {
+  return std::make_shared<WebSocketChannel<SyncTcpStream>>(std::move(ws), nullptr);
 }
 
-std::shared_ptr<FrameChannel> make_websocket_channel(websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws,
+std::shared_ptr<FrameChannel> make_websocket_channel(websocket::stream<beast::ssl_stream<SyncTcpStream>> ws,
                                                      std::shared_ptr<void> keep_alive) {
-  return std::make_shared<WebSocketChannel<beast::ssl_stream<beast::tcp_stream>>>(std::move(ws), std::move(keep_alive));
+  return std::make_shared<WebSocketChannel<beast::ssl_stream<SyncTcpStream>>>(std::move(ws), std::move(keep_alive));
 }
 
 std::shared_ptr<FrameChannel> make_tcp_channel(tcp::socket socket) { return std::make_shared<TcpChannel>(std::move(socket)); }
@@ -332,7 +334,7 @@ void websocket_handshake(const std::shared_ptr<WebSocketAttempt<Stream>>& a, con
   a->ws.async_handshake(host, a->url.path, [a](beast::error_code ec) {
     if (ec) return a->done(nullptr, fmt::format("WebSocket handshake with {} failed: {}", a->url.host, ec.message()));
     beast::get_lowest_layer(a->ws).expires_never();
-    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    if constexpr (std::is_same_v<Stream, SyncTcpStream>) {
       a->done(make_websocket_channel(std::move(a->ws)), {});
     } else {
       a->done(make_websocket_channel(std::move(a->ws), a->keep_alive), {});
@@ -347,7 +349,7 @@ void resolve_and_connect(const std::shared_ptr<WebSocketAttempt<Stream>>& a, std
     beast::get_lowest_layer(a->ws).expires_after(timeout);
     beast::get_lowest_layer(a->ws).async_connect(results, [a](beast::error_code ec, const tcp::endpoint& ep) {
       if (ec) return a->done(nullptr, fmt::format("cannot connect to {}:{}: {}", a->url.host, a->url.port, ec.message()));
-      if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      if constexpr (std::is_same_v<Stream, SyncTcpStream>) {
         websocket_handshake(a, ep);
       } else {
         // SNI, so a Big Peer behind a name-based load balancer presents the right certificate.
@@ -367,8 +369,8 @@ void connect_websocket(net::io_context& io, const WebSocketUrl& url, std::chrono
                        std::function<void(std::shared_ptr<FrameChannel>, std::string)> done) {
   auto strand = net::make_strand(io);
   if (!url.tls) {
-    auto a = std::make_shared<WebSocketAttempt<beast::tcp_stream>>(
-        WebSocketAttempt<beast::tcp_stream>{tcp::resolver(strand), websocket::stream<beast::tcp_stream>(strand), url, nullptr, std::move(done)});
+    auto a = std::make_shared<WebSocketAttempt<SyncTcpStream>>(
+        WebSocketAttempt<SyncTcpStream>{tcp::resolver(strand), websocket::stream<SyncTcpStream>(strand), url, nullptr, std::move(done)});
     return resolve_and_connect(a, timeout);
   }
   auto context = std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
@@ -380,7 +382,7 @@ void connect_websocket(net::io_context& io, const WebSocketUrl& url, std::chrono
     context->load_verify_file(tls.ca_file, ec);
   }
   if (ec) return done(nullptr, fmt::format("cannot load trusted certificates {}: {}", tls.ca_file.empty() ? "(system)" : tls.ca_file, ec.message()));
-  using Tls = beast::ssl_stream<beast::tcp_stream>;
+  using Tls = beast::ssl_stream<SyncTcpStream>;
   auto a = std::make_shared<WebSocketAttempt<Tls>>(
       WebSocketAttempt<Tls>{tcp::resolver(strand), websocket::stream<Tls>(strand, *context), url, context, std::move(done)});
   a->ws.next_layer().set_verify_callback(net::ssl::host_name_verification(url.host), ec);

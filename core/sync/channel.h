@@ -9,12 +9,23 @@
 #include <string>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
 namespace smallpeer::sync {
+
+/// The strand every WebSocket connection runs on. A concrete type, not any_io_executor: Beast
+/// copies and converts a stream's executor several times per read and write, and through
+/// any_io_executor each is a type-erased call and a shared reference count (~8% of the Big Peer's
+/// profile; interleaved A/B runs of the ingest bench: +8% reports/s, see bigpeer/README.md).
+using SyncStrand = boost::asio::strand<boost::asio::io_context::executor_type>;
+/// A TCP socket on a SyncStrand (what an acceptor given a SyncStrand delivers).
+using SyncSocket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, SyncStrand>;
+/// beast::tcp_stream on a SyncStrand: the lowest layer of every WebSocket connection.
+using SyncTcpStream = boost::beast::basic_stream<boost::asio::ip::tcp, SyncStrand>;
 
 /// One connection's frames. Handlers run one at a time, in order, on the channel's strand.
 class FrameChannel {
@@ -42,10 +53,10 @@ class FrameChannel {
 
 /// Wraps a WebSocket that has completed its handshake (client or server side). Its socket must
 /// have been made on a strand (boost::asio::make_strand), as Beast requires for its own timers.
-std::shared_ptr<FrameChannel> make_websocket_channel(boost::beast::websocket::stream<boost::beast::tcp_stream> ws);
+std::shared_ptr<FrameChannel> make_websocket_channel(boost::beast::websocket::stream<SyncTcpStream> ws);
 /// Wraps a wss:// WebSocket; `keep_alive` (the TLS context) lives as long as the channel.
 std::shared_ptr<FrameChannel> make_websocket_channel(
-    boost::beast::websocket::stream<boost::beast::ssl_stream<boost::beast::tcp_stream>> ws, std::shared_ptr<void> keep_alive);
+    boost::beast::websocket::stream<boost::beast::ssl_stream<SyncTcpStream>> ws, std::shared_ptr<void> keep_alive);
 /// Wraps a connected TCP socket that carries length-prefixed frames (socket made on a strand).
 std::shared_ptr<FrameChannel> make_tcp_channel(boost::asio::ip::tcp::socket socket);
 
