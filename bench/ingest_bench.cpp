@@ -66,13 +66,13 @@ constexpr size_t kMaxGroupDocuments = 4096;
 
 struct Options {
   size_t peers = 1000;
-  double seconds = 20;           // the measured window
-  double warmup = 5;             // load before the window starts
-  size_t collect_threads = 0;    // Fleet::collect_all_once's threads; 0: the shared runtime's size
-  unsigned big_peer_threads = 0; // the Big Peer's --threads (I/O threads); 0: its default
-  double ceiling_seconds = 3;    // per transaction size measured for the store ceiling
-  double connect_timeout = 180;  // for opening the fleet and for every peer to connect
-  double progress = 4;           // seconds between progress lines
+  double seconds = 20;            // the measured window
+  double warmup = 5;              // load before the window starts
+  size_t collect_threads = 0;     // Fleet::collect_all_once's threads; 0: the shared runtime's size
+  unsigned big_peer_threads = 0;  // the Big Peer's --threads (I/O threads); 0: its default
+  double ceiling_seconds = 3;     // per transaction size measured for the store ceiling
+  double connect_timeout = 180;   // for opening the fleet and for every peer to connect
+  double progress = 4;            // seconds between progress lines
   bool compare_backends = false;
 };
 

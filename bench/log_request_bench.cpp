@@ -107,8 +107,7 @@ int run() {
     }
     const double m = median(latency);
     fmt::print("{:<8}{:>14.0f}ms{:>14.0f}ms{:>11.0f} KB{:>13.1f} MB/s  {}\n", fmt::format("{} MB", mb), m * 1000,
-               median(local) * 1000, static_cast<double>(bundle_bytes) / 1024,
-               static_cast<double>(bundle_bytes) / kMB / m,
+               median(local) * 1000, static_cast<double>(bundle_bytes) / 1024, static_cast<double>(bundle_bytes) / kMB / m,
                mb == 1 ? (m <= kTargetSecondsFor1MB ? "PASS (<= 2 s)" : "MISS (> 2 s)") : "(no target; Ditto: up to 5 min)");
   }
   std::cout << "\nmedian of " << kRuns << " runs each; 'logs' is the request's cap on uncompressed log lines\n";

@@ -32,7 +32,8 @@ using FleetCounter = std::function<FleetSample()>;
 class FleetHistory {
  public:
   /// Takes a first sample at once, then one every `interval` until destroyed.
-  FleetHistory(FleetCounter counter, std::shared_ptr<const Clock> clock, std::chrono::milliseconds interval = std::chrono::seconds(10),
+  FleetHistory(FleetCounter counter, std::shared_ptr<const Clock> clock,
+               std::chrono::milliseconds interval = std::chrono::seconds(10),
                std::chrono::milliseconds retention = std::chrono::hours(24));
   /// Stops the sampler thread.
   ~FleetHistory();

@@ -25,8 +25,8 @@ struct BigPeerMetrics {
 
 /// Gauges read at scrape time from the parts that own them.
 struct MetricsGauges {
-  uint64_t connections = 0;             // live authenticated sessions
-  uint64_t ingest_queue_documents = 0;  // received, not yet committed
+  uint64_t connections = 0;                               // live authenticated sessions
+  uint64_t ingest_queue_documents = 0;                    // received, not yet committed
   std::map<std::string, uint64_t> log_requests_by_state;  // "pending" -> count, ...
 };
 

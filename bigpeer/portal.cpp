@@ -57,8 +57,9 @@ std::optional<HttpResponse> Portal::handle(const HttpRequest& request) const {
     if (request.method() != http::verb::get) {
       response = method_not_allowed(path, "GET");
     } else if (const auto result = auth_.check(request); result != AdminAuth::Result::allowed) {
-      response = unauthorized(result == AdminAuth::Result::missing ? "missing admin token: log in or send 'Authorization: Bearer <admin token>'"
-                                                                   : "wrong admin token or expired session");
+      response = unauthorized(result == AdminAuth::Result::missing
+                                  ? "missing admin token: log in or send 'Authorization: Bearer <admin token>'"
+                                  : "wrong admin token or expired session");
     } else {
       response.emplace(http::status::ok, 11);
       response->set(http::field::content_type, "application/json");
@@ -75,7 +76,8 @@ std::optional<HttpResponse> Portal::handle(const HttpRequest& request) const {
 }
 
 HttpResponse Portal::session(const HttpRequest& request) const {
-  const std::string_view flags = secure_cookies_ ? "; Path=/; HttpOnly; SameSite=Strict; Secure" : "; Path=/; HttpOnly; SameSite=Strict";
+  const std::string_view flags =
+      secure_cookies_ ? "; Path=/; HttpOnly; SameSite=Strict; Secure" : "; Path=/; HttpOnly; SameSite=Strict";
   if (request.method() == http::verb::delete_) {
     auth_.close_session(request);
     HttpResponse response{http::status::no_content, 11};
@@ -87,7 +89,8 @@ HttpResponse Portal::session(const HttpRequest& request) const {
   thread_local simdjson::dom::parser parser;
   simdjson::dom::object body;
   if (parser.parse(request.body().data(), request.body().size()).get_object().get(body) != simdjson::SUCCESS) {
-    return error_response(http::status::bad_request, "bad_request", "the body must be a JSON object {\"token\": \"<admin token>\"}");
+    return error_response(http::status::bad_request, "bad_request",
+                          "the body must be a JSON object {\"token\": \"<admin token>\"}");
   }
   std::string_view token;
   if (body["token"].get_string().get(token) != simdjson::SUCCESS || token.empty()) {

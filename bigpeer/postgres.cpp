@@ -131,8 +131,8 @@ Result Connection::exec(const std::string& sql, const std::vector<Param>& params
   const ParamArrays a(params);
   return send_once_more_after_drop(
       [&] {
-        return PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(params.size()), nullptr, a.values.data(),
-                            a.lengths.data(), a.formats.data(), binary_result ? 1 : 0);
+        return PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(params.size()), nullptr, a.values.data(), a.lengths.data(),
+                            a.formats.data(), binary_result ? 1 : 0);
       },
       what);
 }

@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# Formatting is not a review topic: an unformatted C/C++ file fails the run before anything builds.
+scripts/check_format.sh
 echo "test: configuring (preset dev)"
 cmake --preset dev >/dev/null
 echo "test: building"

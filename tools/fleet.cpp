@@ -1,5 +1,6 @@
 #include "fleet.h"
 
+#include <fmt/format.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -14,8 +15,6 @@
 #include <map>
 #include <random>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "common/error.h"
 #include "common/json.h"

@@ -1,5 +1,6 @@
 #include "fleet_command.h"
 
+#include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -11,8 +12,6 @@
 #include <iostream>
 #include <optional>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "common/error.h"
 #include "log/log.h"

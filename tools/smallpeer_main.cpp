@@ -1,8 +1,8 @@
 // The `smallpeer` command line: small peer inspection and the Big Peer server.
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 
@@ -38,7 +38,8 @@ int spi_collect(const SpiOptions& o) {
   if (!o.metadata.empty()) spi.set_metadata_json(o.metadata);
   if (!o.scope.empty()) {
     const auto scope = parse_sync_scope(o.scope);
-    if (!scope) throw Error(ErrorCode::invalid_argument, "unknown sync scope '" + o.scope + "'; expected LocalPeerOnly or BigPeerOnly");
+    if (!scope)
+      throw Error(ErrorCode::invalid_argument, "unknown sync scope '" + o.scope + "'; expected LocalPeerOnly or BigPeerOnly");
     spi.set_sync_scope(*scope);
   }
   // Enabling writes the document at once; collect again only if it was already enabled.
@@ -56,7 +57,8 @@ int spi_show(const SpiOptions& o) {
   auto ditto = Ditto::open(config_for(o));
   const auto doc = ditto->small_peer_info().current_document();
   if (!doc) {
-    std::cerr << "smallpeer: no small peer info document in " << o.dir << " yet (run `smallpeer spi collect --dir " << o.dir << "`)\n";
+    std::cerr << "smallpeer: no small peer info document in " << o.dir << " yet (run `smallpeer spi collect --dir " << o.dir
+              << "`)\n";
     return 1;
   }
   std::cout << pretty_json(*doc) << '\n';
@@ -108,7 +110,8 @@ int main(int argc, char** argv) {
   spi->require_subcommand(1);
 
   SpiOptions collect_opts;
-  auto* collect = spi->add_subcommand("collect", "Open a small peer, enable Small Peer Info, collect once and print the document");
+  auto* collect =
+      spi->add_subcommand("collect", "Open a small peer, enable Small Peer Info, collect once and print the document");
   collect->add_option("--dir", collect_opts.dir, "Persistence directory of the small peer")->required();
   collect->add_option("--device-name", collect_opts.device_name, "Device name to report (default: the host name)");
   collect->add_option("--metadata", collect_opts.metadata, "App metadata as a JSON object");

@@ -13,10 +13,10 @@
 #ifdef __ANDROID__
 #define SPJ_ENV_OUT(env) (&(env))
 #else
-#define SPJ_ENV_OUT(env) ((void **)&(env))
+#define SPJ_ENV_OUT(env) ((void**)&(env))
 #endif
 
-static JavaVM *spj_vm;
+static JavaVM* spj_vm;
 static jclass spj_string_class;
 static jmethodID spj_string_from_bytes; /* String(byte[], Charset) */
 static jmethodID spj_string_get_bytes;  /* String.getBytes(Charset) */
@@ -25,7 +25,7 @@ static jclass spj_native_exception_class;
 static jmethodID spj_native_exception_init; /* NativeException(int, String) */
 static jclass spj_illegal_argument_class;
 
-static jclass spj_global_class(JNIEnv *env, const char *name) {
+static jclass spj_global_class(JNIEnv* env, const char* name) {
   jclass local = (*env)->FindClass(env, name);
   if (local == NULL) return NULL;
   jclass global = (jclass)(*env)->NewGlobalRef(env, local);
@@ -33,10 +33,10 @@ static jclass spj_global_class(JNIEnv *env, const char *name) {
   return global;
 }
 
-JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
+JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM* vm, void* reserved) {
   (void)reserved;
-  JNIEnv *env = NULL;
-  if ((*vm)->GetEnv(vm, (void **)&env, JNI_VERSION_1_6) != JNI_OK) return JNI_ERR;
+  JNIEnv* env = NULL;
+  if ((*vm)->GetEnv(vm, (void**)&env, JNI_VERSION_1_6) != JNI_OK) return JNI_ERR;
   spj_vm = vm;
   spj_string_class = spj_global_class(env, "java/lang/String");
   jclass charsets = (*env)->FindClass(env, "java/nio/charset/StandardCharsets");
@@ -53,16 +53,17 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
   spj_string_from_bytes = (*env)->GetMethodID(env, spj_string_class, "<init>", "([BLjava/nio/charset/Charset;)V");
   spj_string_get_bytes = (*env)->GetMethodID(env, spj_string_class, "getBytes", "(Ljava/nio/charset/Charset;)[B");
   spj_native_exception_init = (*env)->GetMethodID(env, spj_native_exception_class, "<init>", "(ILjava/lang/String;)V");
-  if (spj_utf8_charset == NULL || spj_string_from_bytes == NULL || spj_string_get_bytes == NULL || spj_native_exception_init == NULL)
+  if (spj_utf8_charset == NULL || spj_string_from_bytes == NULL || spj_string_get_bytes == NULL ||
+      spj_native_exception_init == NULL)
     return JNI_ERR;
   return JNI_VERSION_1_6;
 }
 
-void spj_throw_illegal_argument(JNIEnv *env, const char *message) {
+void spj_throw_illegal_argument(JNIEnv* env, const char* message) {
   (*env)->ThrowNew(env, spj_illegal_argument_class, message);
 }
 
-void spj_throw_status(JNIEnv *env, sp_status_t status) {
+void spj_throw_status(JNIEnv* env, sp_status_t status) {
   if ((*env)->ExceptionCheck(env)) return;
   jstring message = spj_string_from_utf8(env, sp_last_error_message());
   if (message == NULL) return; /* out of memory: that exception is pending */
@@ -72,17 +73,17 @@ void spj_throw_status(JNIEnv *env, sp_status_t status) {
   (*env)->DeleteLocalRef(env, message);
 }
 
-char *spj_utf8_from_string(JNIEnv *env, jstring s) {
+char* spj_utf8_from_string(JNIEnv* env, jstring s) {
   jbyteArray bytes = (jbyteArray)(*env)->CallObjectMethod(env, s, spj_string_get_bytes, spj_utf8_charset);
   if (bytes == NULL) return NULL;
   const jsize length = (*env)->GetArrayLength(env, bytes);
-  char *copy = (char *)malloc((size_t)length + 1);
+  char* copy = (char*)malloc((size_t)length + 1);
   if (copy == NULL) {
     (*env)->DeleteLocalRef(env, bytes);
     (*env)->ThrowNew(env, (*env)->FindClass(env, "java/lang/OutOfMemoryError"), "copying a string for the C API");
     return NULL;
   }
-  (*env)->GetByteArrayRegion(env, bytes, 0, length, (jbyte *)copy);
+  (*env)->GetByteArrayRegion(env, bytes, 0, length, (jbyte*)copy);
   (*env)->DeleteLocalRef(env, bytes);
   copy[length] = '\0';
   if (memchr(copy, '\0', (size_t)length) != NULL) {
@@ -93,18 +94,18 @@ char *spj_utf8_from_string(JNIEnv *env, jstring s) {
   return copy;
 }
 
-jstring spj_string_from_utf8(JNIEnv *env, const char *utf8) {
+jstring spj_string_from_utf8(JNIEnv* env, const char* utf8) {
   if (utf8 == NULL) return NULL;
   const size_t length = strlen(utf8);
   jbyteArray bytes = (*env)->NewByteArray(env, (jsize)length);
   if (bytes == NULL) return NULL;
-  (*env)->SetByteArrayRegion(env, bytes, 0, (jsize)length, (const jbyte *)utf8);
+  (*env)->SetByteArrayRegion(env, bytes, 0, (jsize)length, (const jbyte*)utf8);
   jstring s = (jstring)(*env)->NewObject(env, spj_string_class, spj_string_from_bytes, bytes, spj_utf8_charset);
   (*env)->DeleteLocalRef(env, bytes);
   return s;
 }
 
-int spj_check_out_array(JNIEnv *env, jarray out) {
+int spj_check_out_array(JNIEnv* env, jarray out) {
   if (out != NULL && (*env)->GetArrayLength(env, out) < 1) {
     spj_throw_illegal_argument(env, "an output array must have room for one value");
     return 0;
@@ -127,14 +128,14 @@ struct spj_callback {
 };
 
 /* The calling thread's JNIEnv, attaching it (as a daemon named "smallpeer-callback") if needed. */
-static JNIEnv *spj_attach(int *attached) {
-  JNIEnv *env = NULL;
+static JNIEnv* spj_attach(int* attached) {
+  JNIEnv* env = NULL;
   *attached = 0;
   if (spj_vm == NULL) return NULL;
-  jint rc = (*spj_vm)->GetEnv(spj_vm, (void **)&env, JNI_VERSION_1_6);
+  jint rc = (*spj_vm)->GetEnv(spj_vm, (void**)&env, JNI_VERSION_1_6);
   if (rc == JNI_OK) return env;
   if (rc != JNI_EDETACHED) return NULL;
-  JavaVMAttachArgs args = {JNI_VERSION_1_6, (char *)"smallpeer-callback", NULL};
+  JavaVMAttachArgs args = {JNI_VERSION_1_6, (char*)"smallpeer-callback", NULL};
   if ((*spj_vm)->AttachCurrentThreadAsDaemon(spj_vm, SPJ_ENV_OUT(env), &args) != JNI_OK) return NULL;
   *attached = 1;
   return env;
@@ -144,7 +145,7 @@ static void spj_detach(int attached) {
   if (attached) (*spj_vm)->DetachCurrentThread(spj_vm);
 }
 
-spj_callback *spj_callback_new(JNIEnv *env, jobject target, spj_callback_kind kind) {
+spj_callback* spj_callback_new(JNIEnv* env, jobject target, spj_callback_kind kind) {
   if (target == NULL) {
     (*env)->ThrowNew(env, (*env)->FindClass(env, "java/lang/NullPointerException"), "callback is null");
     return NULL;
@@ -155,7 +156,7 @@ spj_callback *spj_callback_new(JNIEnv *env, jobject target, spj_callback_kind ki
                          : (*env)->GetMethodID(env, cls, "onLog", "(ILjava/lang/String;)V");
   (*env)->DeleteLocalRef(env, cls);
   if (method == NULL) return NULL;
-  spj_callback *callback = (spj_callback *)calloc(1, sizeof *callback);
+  spj_callback* callback = (spj_callback*)calloc(1, sizeof *callback);
   if (callback == NULL) {
     (*env)->ThrowNew(env, (*env)->FindClass(env, "java/lang/OutOfMemoryError"), "registering a callback");
     return NULL;
@@ -166,40 +167,40 @@ spj_callback *spj_callback_new(JNIEnv *env, jobject target, spj_callback_kind ki
   return callback;
 }
 
-static void spj_callback_unref(spj_callback *callback) {
+static void spj_callback_unref(spj_callback* callback) {
   if (__atomic_sub_fetch(&callback->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
   int attached;
-  JNIEnv *env = spj_attach(&attached);
+  JNIEnv* env = spj_attach(&attached);
   if (env != NULL) (*env)->DeleteGlobalRef(env, callback->target);
   spj_detach(attached);
   free(callback);
 }
 
-void spj_callback_release(void *userdata) {
-  spj_callback *callback = (spj_callback *)userdata;
+void spj_callback_release(void* userdata) {
+  spj_callback* callback = (spj_callback*)userdata;
   __atomic_store_n(&callback->engine_released, 1, __ATOMIC_RELEASE);
   spj_callback_unref(callback);
 }
 
-void spj_callback_registered(spj_callback *callback, int succeeded) {
+void spj_callback_registered(spj_callback* callback, int succeeded) {
   if (callback == NULL) return;
   if (!succeeded && !__atomic_load_n(&callback->engine_released, __ATOMIC_ACQUIRE)) spj_callback_unref(callback);
   spj_callback_unref(callback);
 }
 
 /* A Java exception thrown by a callback has nowhere to go on an engine thread: print and clear it. */
-static void spj_report_exception(JNIEnv *env) {
+static void spj_report_exception(JNIEnv* env) {
   if ((*env)->ExceptionCheck(env)) {
     (*env)->ExceptionDescribe(env);
     (*env)->ExceptionClear(env);
   }
 }
 
-void spj_store_observer_trampoline(void *userdata, const char *collection, const char *id, sp_change_kind_t kind,
-                                   const char *document_json) {
-  spj_callback *callback = (spj_callback *)userdata;
+void spj_store_observer_trampoline(void* userdata, const char* collection, const char* id, sp_change_kind_t kind,
+                                   const char* document_json) {
+  spj_callback* callback = (spj_callback*)userdata;
   int attached;
-  JNIEnv *env = spj_attach(&attached);
+  JNIEnv* env = spj_attach(&attached);
   if (env == NULL) return;
   (*env)->PushLocalFrame(env, 8);
   jstring jcollection = spj_string_from_utf8(env, collection);
@@ -212,10 +213,10 @@ void spj_store_observer_trampoline(void *userdata, const char *collection, const
   spj_detach(attached);
 }
 
-void spj_log_trampoline(void *userdata, sp_log_level_t level, const char *message) {
-  spj_callback *callback = (spj_callback *)userdata;
+void spj_log_trampoline(void* userdata, sp_log_level_t level, const char* message) {
+  spj_callback* callback = (spj_callback*)userdata;
   int attached;
-  JNIEnv *env = spj_attach(&attached);
+  JNIEnv* env = spj_attach(&attached);
   if (env == NULL) return;
   (*env)->PushLocalFrame(env, 4);
   jstring jmessage = spj_string_from_utf8(env, message);

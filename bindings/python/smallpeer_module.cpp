@@ -24,27 +24,27 @@ void check(sp_status_t status) {
   if (status != SP_OK) throw SpError{status, sp_last_error_message()};
 }
 
-std::string take_string(char *s) {
+std::string take_string(char* s) {
   std::string out = s ? s : "";
   sp_free(s);
   return out;
 }
 
 // Frees a py::object* handed to the engine as userdata; runs on whichever thread unregisters.
-void free_py_object(void *userdata) {
+void free_py_object(void* userdata) {
   if (!Py_IsInitialized()) return;  // interpreter gone: leak rather than crash
   py::gil_scoped_acquire gil;
-  delete static_cast<py::object *>(userdata);
+  delete static_cast<py::object*>(userdata);
 }
 
 class Token {
  public:
-  explicit Token(sp_token_t *t) : token_(t) {}
+  explicit Token(sp_token_t* t) : token_(t) {}
   ~Token() { cancel(); }
-  Token(const Token &) = delete;
-  Token &operator=(const Token &) = delete;
+  Token(const Token&) = delete;
+  Token& operator=(const Token&) = delete;
   void cancel() {
-    sp_token_t *t = token_;
+    sp_token_t* t = token_;
     token_ = nullptr;
     if (t) {
       py::gil_scoped_release nogil;  // waits for a running callback, which needs the GIL
@@ -54,12 +54,12 @@ class Token {
   bool active() const { return token_ != nullptr; }
 
  private:
-  sp_token_t *token_;
+  sp_token_t* token_;
 };
 
 class Ditto {
  public:
-  explicit Ditto(const std::string &config_json) {
+  explicit Ditto(const std::string& config_json) {
     sp_status_t st;
     {
       py::gil_scoped_release nogil;
@@ -68,17 +68,17 @@ class Ditto {
     check(st);
   }
   ~Ditto() {
-    sp_ditto_t *d = d_;
+    sp_ditto_t* d = d_;
     d_ = nullptr;
     if (d) {
       py::gil_scoped_release nogil;
       sp_ditto_free(d);
     }
   }
-  Ditto(const Ditto &) = delete;
-  Ditto &operator=(const Ditto &) = delete;
+  Ditto(const Ditto&) = delete;
+  Ditto& operator=(const Ditto&) = delete;
 
-  sp_ditto_t *h() const { return d_; }
+  sp_ditto_t* h() const { return d_; }
 
   void close() {
     sp_status_t st;
@@ -90,35 +90,34 @@ class Ditto {
   }
 
  private:
-  sp_ditto_t *d_ = nullptr;
+  sp_ditto_t* d_ = nullptr;
 };
 
-void store_trampoline(void *userdata, const char *collection, const char *id, sp_change_kind_t kind,
-                      const char *document_json) {
+void store_trampoline(void* userdata, const char* collection, const char* id, sp_change_kind_t kind, const char* document_json) {
   if (!Py_IsInitialized()) return;
   py::gil_scoped_acquire gil;
   try {
-    auto &fn = *static_cast<py::object *>(userdata);
+    auto& fn = *static_cast<py::object*>(userdata);
     py::object doc = document_json ? py::object(py::str(document_json)) : py::object(py::none());
     fn(py::str(collection ? collection : ""), py::str(id ? id : ""), static_cast<int>(kind), doc);
-  } catch (py::error_already_set &e) {
+  } catch (py::error_already_set& e) {
     e.discard_as_unraisable("smallpeer store observer");
   }
 }
 
-void log_trampoline(void *userdata, sp_log_level_t level, const char *message) {
+void log_trampoline(void* userdata, sp_log_level_t level, const char* message) {
   if (!Py_IsInitialized()) return;
   py::gil_scoped_acquire gil;
   try {
-    auto &fn = *static_cast<py::object *>(userdata);
+    auto& fn = *static_cast<py::object*>(userdata);
     fn(static_cast<int>(level), py::str(message ? message : ""));
-  } catch (py::error_already_set &e) {
+  } catch (py::error_already_set& e) {
     e.discard_as_unraisable("smallpeer log callback");
   }
 }
 
 template <class F>
-sp_status_t nogil(F &&f) {
+sp_status_t nogil(F&& f) {
   py::gil_scoped_release release;
   return f();
 }
@@ -131,10 +130,10 @@ PYBIND11_MODULE(_smallpeer, m) {
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
-    } catch (const SpError &e) {
+    } catch (const SpError& e) {
       py::object make = py::module_::import("smallpeer.errors").attr("_from_status");
       py::object exc = make(e.code, e.message);
-      PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exc.ptr())), exc.ptr());
+      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
     }
   });
 
@@ -143,159 +142,171 @@ PYBIND11_MODULE(_smallpeer, m) {
   m.def("version", [] { return std::string(sp_version()); });
   m.def("live_handles", &sp_ditto_live_handles);
 
-  py::class_<Token>(m, "Token")
-      .def("cancel", &Token::cancel)
-      .def_property_readonly("active", &Token::active);
+  py::class_<Token>(m, "Token").def("cancel", &Token::cancel).def_property_readonly("active", &Token::active);
 
   py::class_<Ditto>(m, "Ditto")
-      .def(py::init<const std::string &>(), py::arg("config_json"))
+      .def(py::init<const std::string&>(), py::arg("config_json"))
       .def("close", &Ditto::close)
-      .def("peer_key", [](Ditto &d) {
-        char *s = nullptr;
-        check(nogil([&] { return sp_ditto_peer_key(d.h(), &s); }));
-        return take_string(s);
-      })
-      // Small Peer Info
-      .def("spi_set_enabled", [](Ditto &d, bool on) { check(nogil([&] { return sp_spi_set_enabled(d.h(), on); })); })
-      .def("spi_get_enabled", [](Ditto &d) {
-        bool v = false;
-        check(nogil([&] { return sp_spi_get_enabled(d.h(), &v); }));
-        return v;
-      })
-      .def("spi_set_sync_scope", [](Ditto &d, int s) { check(nogil([&] { return sp_spi_set_sync_scope(d.h(), s); })); })
-      .def("spi_get_sync_scope", [](Ditto &d) {
-        sp_sync_scope_t v = 0;
-        check(nogil([&] { return sp_spi_get_sync_scope(d.h(), &v); }));
-        return static_cast<int>(v);
-      })
-      .def("spi_set_metadata_json", [](Ditto &d, const std::string &j) {
-        check(nogil([&] { return sp_spi_set_metadata_json(d.h(), j.c_str()); }));
-      })
-      .def("spi_get_metadata_json", [](Ditto &d) {
-        char *s = nullptr;
-        check(nogil([&] { return sp_spi_get_metadata_json(d.h(), &s); }));
-        return take_string(s);
-      })
-      .def("spi_set_device_name", [](Ditto &d, const std::string &n) {
-        check(nogil([&] { return sp_spi_set_device_name(d.h(), n.c_str()); }));
-      })
-      .def("spi_get_device_name", [](Ditto &d) {
-        char *s = nullptr;
-        check(nogil([&] { return sp_spi_get_device_name(d.h(), &s); }));
-        return take_string(s);
-      })
-      .def("spi_set_collection_interval_ms", [](Ditto &d, int64_t ms) {
-        check(nogil([&] { return sp_spi_set_collection_interval_ms(d.h(), ms); }));
-      })
-      .def("spi_get_collection_interval_ms", [](Ditto &d) {
-        int64_t v = 0;
-        check(nogil([&] { return sp_spi_get_collection_interval_ms(d.h(), &v); }));
-        return v;
-      })
-      .def("spi_collect_now", [](Ditto &d) {
-        char *s = nullptr;
-        check(nogil([&] { return sp_spi_collect_now(d.h(), &s); }));
-        return take_string(s);
-      })
-      .def("spi_get_document", [](Ditto &d) {
-        char *s = nullptr;
-        check(nogil([&] { return sp_spi_get_document(d.h(), &s); }));
-        return take_string(s);
-      })
-      // Store
-      .def("store_upsert", [](Ditto &d, const std::string &c, const std::string &doc) {
-        char *s = nullptr;
-        check(nogil([&] { return sp_store_upsert(d.h(), c.c_str(), doc.c_str(), &s); }));
-        return take_string(s);
-      })
-      .def("store_get", [](Ditto &d, const std::string &c, const std::string &id) {
-        char *s = nullptr;
-        check(nogil([&] { return sp_store_get(d.h(), c.c_str(), id.c_str(), &s); }));
-        return take_string(s);
-      })
-      .def("store_find_all",
-           [](Ditto &d, const std::string &c, int32_t limit, std::optional<std::string> after) {
-             char *s = nullptr;
-             check(nogil([&] {
-               return sp_store_find_all(d.h(), c.c_str(), limit, after ? after->c_str() : nullptr, &s);
-             }));
+      .def("peer_key",
+           [](Ditto& d) {
+             char* s = nullptr;
+             check(nogil([&] { return sp_ditto_peer_key(d.h(), &s); }));
              return take_string(s);
-           },
-           py::arg("collection"), py::arg("limit"), py::arg("after_id") = py::none())
-      .def("store_remove", [](Ditto &d, const std::string &c, const std::string &id) {
-        bool removed = false;
-        check(nogil([&] { return sp_store_remove(d.h(), c.c_str(), id.c_str(), &removed); }));
-        return removed;
-      })
-      .def("store_collection_names", [](Ditto &d) {
-        char *s = nullptr;
-        check(nogil([&] { return sp_store_collection_names(d.h(), &s); }));
-        return take_string(s);
-      })
-      .def("store_observe", [](Ditto &d, const std::string &c, py::function fn) {
-        auto *ud = new py::object(std::move(fn));
-        sp_token_t *tok = nullptr;
-        sp_status_t st = nogil([&] { return sp_store_observe(d.h(), c.c_str(), store_trampoline, ud, free_py_object, &tok); });
-        if (st != SP_OK) {
-          // The C ABI writes outputs only on success; whether it called userdata_free is not
-          // promised, so keep the callable alive (a tiny leak) rather than risk a double free.
-          check(st);
-        }
-        return std::make_unique<Token>(tok);
-      })
-      .def("store_set_collection_scope", [](Ditto &d, const std::string &c, int s) {
-        check(nogil([&] { return sp_store_set_collection_scope(d.h(), c.c_str(), s); }));
-      })
-      .def("store_get_collection_scope", [](Ditto &d, const std::string &c) {
-        sp_sync_scope_t v = 0;
-        check(nogil([&] { return sp_store_get_collection_scope(d.h(), c.c_str(), &v); }));
-        return static_cast<int>(v);
-      })
+           })
+      // Small Peer Info
+      .def("spi_set_enabled", [](Ditto& d, bool on) { check(nogil([&] { return sp_spi_set_enabled(d.h(), on); })); })
+      .def("spi_get_enabled",
+           [](Ditto& d) {
+             bool v = false;
+             check(nogil([&] { return sp_spi_get_enabled(d.h(), &v); }));
+             return v;
+           })
+      .def("spi_set_sync_scope", [](Ditto& d, int s) { check(nogil([&] { return sp_spi_set_sync_scope(d.h(), s); })); })
+      .def("spi_get_sync_scope",
+           [](Ditto& d) {
+             sp_sync_scope_t v = 0;
+             check(nogil([&] { return sp_spi_get_sync_scope(d.h(), &v); }));
+             return static_cast<int>(v);
+           })
+      .def("spi_set_metadata_json",
+           [](Ditto& d, const std::string& j) { check(nogil([&] { return sp_spi_set_metadata_json(d.h(), j.c_str()); })); })
+      .def("spi_get_metadata_json",
+           [](Ditto& d) {
+             char* s = nullptr;
+             check(nogil([&] { return sp_spi_get_metadata_json(d.h(), &s); }));
+             return take_string(s);
+           })
+      .def("spi_set_device_name",
+           [](Ditto& d, const std::string& n) { check(nogil([&] { return sp_spi_set_device_name(d.h(), n.c_str()); })); })
+      .def("spi_get_device_name",
+           [](Ditto& d) {
+             char* s = nullptr;
+             check(nogil([&] { return sp_spi_get_device_name(d.h(), &s); }));
+             return take_string(s);
+           })
+      .def("spi_set_collection_interval_ms",
+           [](Ditto& d, int64_t ms) { check(nogil([&] { return sp_spi_set_collection_interval_ms(d.h(), ms); })); })
+      .def("spi_get_collection_interval_ms",
+           [](Ditto& d) {
+             int64_t v = 0;
+             check(nogil([&] { return sp_spi_get_collection_interval_ms(d.h(), &v); }));
+             return v;
+           })
+      .def("spi_collect_now",
+           [](Ditto& d) {
+             char* s = nullptr;
+             check(nogil([&] { return sp_spi_collect_now(d.h(), &s); }));
+             return take_string(s);
+           })
+      .def("spi_get_document",
+           [](Ditto& d) {
+             char* s = nullptr;
+             check(nogil([&] { return sp_spi_get_document(d.h(), &s); }));
+             return take_string(s);
+           })
+      // Store
+      .def("store_upsert",
+           [](Ditto& d, const std::string& c, const std::string& doc) {
+             char* s = nullptr;
+             check(nogil([&] { return sp_store_upsert(d.h(), c.c_str(), doc.c_str(), &s); }));
+             return take_string(s);
+           })
+      .def("store_get",
+           [](Ditto& d, const std::string& c, const std::string& id) {
+             char* s = nullptr;
+             check(nogil([&] { return sp_store_get(d.h(), c.c_str(), id.c_str(), &s); }));
+             return take_string(s);
+           })
+      .def(
+          "store_find_all",
+          [](Ditto& d, const std::string& c, int32_t limit, std::optional<std::string> after) {
+            char* s = nullptr;
+            check(nogil([&] { return sp_store_find_all(d.h(), c.c_str(), limit, after ? after->c_str() : nullptr, &s); }));
+            return take_string(s);
+          },
+          py::arg("collection"), py::arg("limit"), py::arg("after_id") = py::none())
+      .def("store_remove",
+           [](Ditto& d, const std::string& c, const std::string& id) {
+             bool removed = false;
+             check(nogil([&] { return sp_store_remove(d.h(), c.c_str(), id.c_str(), &removed); }));
+             return removed;
+           })
+      .def("store_collection_names",
+           [](Ditto& d) {
+             char* s = nullptr;
+             check(nogil([&] { return sp_store_collection_names(d.h(), &s); }));
+             return take_string(s);
+           })
+      .def("store_observe",
+           [](Ditto& d, const std::string& c, py::function fn) {
+             auto* ud = new py::object(std::move(fn));
+             sp_token_t* tok = nullptr;
+             sp_status_t st =
+                 nogil([&] { return sp_store_observe(d.h(), c.c_str(), store_trampoline, ud, free_py_object, &tok); });
+             if (st != SP_OK) {
+               // The C ABI writes outputs only on success; whether it called userdata_free is not
+               // promised, so keep the callable alive (a tiny leak) rather than risk a double free.
+               check(st);
+             }
+             return std::make_unique<Token>(tok);
+           })
+      .def("store_set_collection_scope",
+           [](Ditto& d, const std::string& c, int s) {
+             check(nogil([&] { return sp_store_set_collection_scope(d.h(), c.c_str(), s); }));
+           })
+      .def("store_get_collection_scope",
+           [](Ditto& d, const std::string& c) {
+             sp_sync_scope_t v = 0;
+             check(nogil([&] { return sp_store_get_collection_scope(d.h(), c.c_str(), &v); }));
+             return static_cast<int>(v);
+           })
       // Sync
-      .def("sync_set_transport_config", [](Ditto &d, const std::string &j) {
-        check(nogil([&] { return sp_sync_set_transport_config(d.h(), j.c_str()); }));
-      })
-      .def("sync_get_transport_config", [](Ditto &d) {
-        char *s = nullptr;
-        check(nogil([&] { return sp_sync_get_transport_config(d.h(), &s); }));
-        return take_string(s);
-      })
-      .def("sync_start", [](Ditto &d) { check(nogil([&] { return sp_sync_start(d.h()); })); })
-      .def("sync_stop", [](Ditto &d) { check(nogil([&] { return sp_sync_stop(d.h()); })); })
-      .def("sync_is_running", [](Ditto &d) {
-        bool v = false;
-        check(nogil([&] { return sp_sync_is_running(d.h(), &v); }));
-        return v;
-      })
-      .def("sync_lan_port", [](Ditto &d) {
-        int32_t v = 0;
-        check(nogil([&] { return sp_sync_lan_port(d.h(), &v); }));
-        return v;
-      })
-      .def("presence_json", [](Ditto &d) {
-        char *s = nullptr;
-        check(nogil([&] { return sp_presence_get_json(d.h(), &s); }));
-        return take_string(s);
-      })
-      .def("log", [](Ditto &d, int level, const std::string &msg) {
-        check(nogil([&] { return sp_ditto_log(d.h(), level, msg.c_str()); }));
-      })
-      .def("export_logs",
-           [](Ditto &d, const std::string &path, std::optional<std::string> options) {
-             uint64_t lines = 0;
-             check(nogil([&] {
-               return sp_ditto_export_logs(d.h(), path.c_str(), options ? options->c_str() : nullptr, &lines);
-             }));
-             return lines;
-           },
-           py::arg("path"), py::arg("options_json") = py::none())
-      .def("send_logs",
-           [](Ditto &d, std::optional<std::string> options) {
-             char *id = nullptr;
-             check(nogil([&] { return sp_ditto_send_logs(d.h(), options ? options->c_str() : nullptr, &id); }));
-             return take_string(id);
-           },
-           py::arg("options_json") = py::none());
+      .def("sync_set_transport_config",
+           [](Ditto& d, const std::string& j) { check(nogil([&] { return sp_sync_set_transport_config(d.h(), j.c_str()); })); })
+      .def("sync_get_transport_config",
+           [](Ditto& d) {
+             char* s = nullptr;
+             check(nogil([&] { return sp_sync_get_transport_config(d.h(), &s); }));
+             return take_string(s);
+           })
+      .def("sync_start", [](Ditto& d) { check(nogil([&] { return sp_sync_start(d.h()); })); })
+      .def("sync_stop", [](Ditto& d) { check(nogil([&] { return sp_sync_stop(d.h()); })); })
+      .def("sync_is_running",
+           [](Ditto& d) {
+             bool v = false;
+             check(nogil([&] { return sp_sync_is_running(d.h(), &v); }));
+             return v;
+           })
+      .def("sync_lan_port",
+           [](Ditto& d) {
+             int32_t v = 0;
+             check(nogil([&] { return sp_sync_lan_port(d.h(), &v); }));
+             return v;
+           })
+      .def("presence_json",
+           [](Ditto& d) {
+             char* s = nullptr;
+             check(nogil([&] { return sp_presence_get_json(d.h(), &s); }));
+             return take_string(s);
+           })
+      .def("log", [](Ditto& d, int level,
+                     const std::string& msg) { check(nogil([&] { return sp_ditto_log(d.h(), level, msg.c_str()); })); })
+      .def(
+          "export_logs",
+          [](Ditto& d, const std::string& path, std::optional<std::string> options) {
+            uint64_t lines = 0;
+            check(nogil([&] { return sp_ditto_export_logs(d.h(), path.c_str(), options ? options->c_str() : nullptr, &lines); }));
+            return lines;
+          },
+          py::arg("path"), py::arg("options_json") = py::none())
+      .def(
+          "send_logs",
+          [](Ditto& d, std::optional<std::string> options) {
+            char* id = nullptr;
+            check(nogil([&] { return sp_ditto_send_logs(d.h(), options ? options->c_str() : nullptr, &id); }));
+            return take_string(id);
+          },
+          py::arg("options_json") = py::none());
 
   // Logger (process-wide)
   m.def("logger_set_enabled", [](bool on) { check(nogil([&] { return sp_logger_set_enabled(on); })); });
@@ -315,8 +326,8 @@ PYBIND11_MODULE(_smallpeer, m) {
   });
   m.def("logger_set_console_enabled", [](bool on) { check(nogil([&] { return sp_logger_set_console_enabled(on); })); });
   m.def("logger_add_callback", [](py::function fn) {
-    auto *ud = new py::object(std::move(fn));
-    sp_token_t *tok = nullptr;
+    auto* ud = new py::object(std::move(fn));
+    sp_token_t* tok = nullptr;
     check(nogil([&] { return sp_logger_add_callback(log_trampoline, ud, free_py_object, &tok); }));
     return std::make_unique<Token>(tok);
   });

@@ -4,9 +4,12 @@
 
 namespace smallpeer::capi {
 
-CallbackQueue::CallbackQueue(void* userdata, sp_userdata_free_fn userdata_free) : userdata_(userdata), userdata_free_(userdata_free) {}
+CallbackQueue::CallbackQueue(void* userdata, sp_userdata_free_fn userdata_free)
+    : userdata_(userdata), userdata_free_(userdata_free) {}
 
-CallbackQueue::~CallbackQueue() { close(); }
+CallbackQueue::~CallbackQueue() {
+  close();
+}
 
 void CallbackQueue::push(Call call) {
   std::lock_guard lock(mutex_);

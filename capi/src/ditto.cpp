@@ -1,9 +1,8 @@
 // sp_ditto_*: opening, closing and identifying a small peer.
+#include <fmt/format.h>
 #include <simdjson.h>
 
 #include <atomic>
-
-#include <fmt/format.h>
 
 #include "guard.h"
 
@@ -74,9 +73,13 @@ DittoConfig parse_config(std::string_view json) {
 
 extern "C" {
 
-SP_API int32_t sp_abi_version(void) { return SP_ABI_VERSION; }
+SP_API int32_t sp_abi_version(void) {
+  return SP_ABI_VERSION;
+}
 
-SP_API const char* sp_version(void) { return SMALLPEER_VERSION; }
+SP_API const char* sp_version(void) {
+  return SMALLPEER_VERSION;
+}
 
 SP_API sp_status_t sp_ditto_open(const char* config_json, sp_ditto_t** out_ditto) {
   return guard([&] {
@@ -100,7 +103,9 @@ SP_API void sp_ditto_free(sp_ditto_t* ditto) {
   --live_handles;
 }
 
-SP_API int64_t sp_ditto_live_handles(void) { return live_handles.load(); }
+SP_API int64_t sp_ditto_live_handles(void) {
+  return live_handles.load();
+}
 
 SP_API sp_status_t sp_ditto_peer_key(sp_ditto_t* ditto, char** out_peer_key) {
   return guard([&] {

@@ -20,14 +20,22 @@ sp_status_t fail(sp_status_t status, std::string_view message) noexcept {
 
 sp_status_t to_status(ErrorCode code) noexcept {
   switch (code) {
-    case ErrorCode::invalid_argument: return SP_ERR_INVALID_ARGUMENT;
-    case ErrorCode::validation: return SP_ERR_VALIDATION;
-    case ErrorCode::not_found: return SP_ERR_NOT_FOUND;
-    case ErrorCode::closed: return SP_ERR_CLOSED;
-    case ErrorCode::io: return SP_ERR_IO;
-    case ErrorCode::locked: return SP_ERR_LOCKED;
-    case ErrorCode::store: return SP_ERR_STORE;
-    case ErrorCode::internal: return SP_ERR_INTERNAL;
+    case ErrorCode::invalid_argument:
+      return SP_ERR_INVALID_ARGUMENT;
+    case ErrorCode::validation:
+      return SP_ERR_VALIDATION;
+    case ErrorCode::not_found:
+      return SP_ERR_NOT_FOUND;
+    case ErrorCode::closed:
+      return SP_ERR_CLOSED;
+    case ErrorCode::io:
+      return SP_ERR_IO;
+    case ErrorCode::locked:
+      return SP_ERR_LOCKED;
+    case ErrorCode::store:
+      return SP_ERR_STORE;
+    case ErrorCode::internal:
+      return SP_ERR_INTERNAL;
   }
   return SP_ERR_INTERNAL;
 }
@@ -58,8 +66,12 @@ char* to_c_string(std::string_view value) {
 
 extern "C" {
 
-SP_API const char* sp_last_error_message(void) { return smallpeer::capi::last_error.c_str(); }
+SP_API const char* sp_last_error_message(void) {
+  return smallpeer::capi::last_error.c_str();
+}
 
-SP_API void sp_free(void* ptr) { std::free(ptr); }
+SP_API void sp_free(void* ptr) {
+  std::free(ptr);
+}
 
 }  // extern "C"

@@ -1,9 +1,8 @@
 // sp_logger_* and sp_ditto_log / sp_ditto_export_logs: log output settings and engine logs.
+#include <fmt/format.h>
 #include <simdjson.h>
 
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "callbacks.h"
 #include "guard.h"
@@ -15,8 +14,7 @@ using namespace smallpeer::capi;
 namespace {
 LogLevel level_from(sp_log_level_t value) {
   if (!is_valid_log_level(value))
-    throw Error(ErrorCode::invalid_argument,
-                fmt::format("unknown log level {}; expected 1 (error) to 5 (verbose)", value));
+    throw Error(ErrorCode::invalid_argument, fmt::format("unknown log level {}; expected 1 (error) to 5 (verbose)", value));
   return static_cast<LogLevel>(value);
 }
 
@@ -26,7 +24,8 @@ LogExportOptions parse_export_options(const char* json) {
   simdjson::dom::parser parser;
   simdjson::dom::object obj;
   if (auto err = parser.parse(json, std::strlen(json)).get(obj))
-    throw Error(ErrorCode::invalid_argument, fmt::format("export options must be a JSON object: {}", simdjson::error_message(err)));
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("export options must be a JSON object: {}", simdjson::error_message(err)));
   for (auto field : obj) {
     const std::string_view key = field.key;
     std::string_view text;
@@ -81,9 +80,7 @@ SP_API sp_status_t sp_logger_get_minimum_level(sp_log_level_t* out_level) {
 }
 
 SP_API sp_status_t sp_logger_set_log_file(const char* path) {
-  return guard([&] {
-    UserLogOutput::instance().set_log_file(path ? std::optional<std::filesystem::path>(path) : std::nullopt);
-  });
+  return guard([&] { UserLogOutput::instance().set_log_file(path ? std::optional<std::filesystem::path>(path) : std::nullopt); });
 }
 
 SP_API sp_status_t sp_logger_set_console_enabled(bool enabled) {

@@ -23,8 +23,9 @@ SP_API sp_status_t sp_spi_set_sync_scope(sp_ditto_t* ditto, sp_sync_scope_t scop
     auto& spi = engine(ditto).small_peer_info();
     const auto parsed = sync_scope_from_int(scope);
     if (!parsed)
-      throw Error(ErrorCode::invalid_argument, "unknown sync scope " + std::to_string(scope) +
-                                                   "; expected SP_SYNC_SCOPE_LOCAL_PEER_ONLY (0) or SP_SYNC_SCOPE_BIG_PEER_ONLY (1)");
+      throw Error(ErrorCode::invalid_argument,
+                  "unknown sync scope " + std::to_string(scope) +
+                      "; expected SP_SYNC_SCOPE_LOCAL_PEER_ONLY (0) or SP_SYNC_SCOPE_BIG_PEER_ONLY (1)");
     spi.set_sync_scope(*parsed);
   });
 }

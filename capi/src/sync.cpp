@@ -12,8 +12,10 @@ namespace {
 SyncScope scope_from(sp_sync_scope_t value) {
   const auto scope = sync_scope_from_int(value);
   if (!scope)
-    throw Error(ErrorCode::invalid_argument,
-                fmt::format("unknown sync scope {}; expected 0 (LocalPeerOnly), 1 (BigPeerOnly), 2 (AllPeers) or 3 (SmallPeersOnly)", value));
+    throw Error(
+        ErrorCode::invalid_argument,
+        fmt::format("unknown sync scope {}; expected 0 (LocalPeerOnly), 1 (BigPeerOnly), 2 (AllPeers) or 3 (SmallPeersOnly)",
+                    value));
   return *scope;
 }
 }  // namespace
@@ -74,9 +76,12 @@ SP_API sp_status_t sp_presence_get_json(sp_ditto_t* ditto, char** out_json) {
     const auto snapshot = d.presence().snapshot();
     JsonWriter w;
     w.begin_object()
-        .key("local_peer_key").value(d.peer_key())
-        .key("is_connected_to_big_peer").value(snapshot.connected_to_big_peer())
-        .key("connections_by_transport").begin_object();
+        .key("local_peer_key")
+        .value(d.peer_key())
+        .key("is_connected_to_big_peer")
+        .value(snapshot.connected_to_big_peer())
+        .key("connections_by_transport")
+        .begin_object();
     for (const auto& [transport, count] : snapshot.connections_by_transport()) w.key(to_string(transport)).value(uint64_t{count});
     w.end_object().key("peers");
     write_connected_peers(w, snapshot.peers, SIZE_MAX);

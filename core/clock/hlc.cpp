@@ -5,7 +5,9 @@
 namespace smallpeer {
 
 namespace {
-uint64_t physical_millis(const Clock& clock) { return static_cast<uint64_t>(std::max<int64_t>(0, to_unix_millis(clock.now()))); }
+uint64_t physical_millis(const Clock& clock) {
+  return static_cast<uint64_t>(std::max<int64_t>(0, to_unix_millis(clock.now())));
+}
 
 // The next timestamp after `last` that is not behind physical time `pt`.
 HlcTimestamp advance(HlcTimestamp last, uint64_t pt) {

@@ -1,13 +1,12 @@
 #include "ditto/ditto.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "common/error.h"
 #include "common/json.h"
@@ -34,8 +33,9 @@ void validate(const DittoConfig& c) {
   }
   static constexpr std::string_view kLanguages[] = {"Swift", "Kotlin", "Java", "JavaScript", "Python", "C", "C++"};
   if (std::find(std::begin(kLanguages), std::end(kLanguages), c.sdk_language) == std::end(kLanguages))
-    throw Error(ErrorCode::invalid_argument,
-                fmt::format("unknown SDK language '{}'; expected Swift, Kotlin, Java, JavaScript, Python, C or C++", c.sdk_language));
+    throw Error(
+        ErrorCode::invalid_argument,
+        fmt::format("unknown SDK language '{}'; expected Swift, Kotlin, Java, JavaScript, Python, C or C++", c.sdk_language));
 }
 
 // Takes an exclusive flock on the directory's lock file. flock locks belong to the open file
@@ -43,12 +43,14 @@ void validate(const DittoConfig& c) {
 int lock_directory(const std::filesystem::path& dir) {
   const auto path = dir / kLockFile;
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) throw Error(ErrorCode::io, fmt::format("cannot write persistence directory {}: {}", dir.string(), std::strerror(errno)));
+  if (fd < 0)
+    throw Error(ErrorCode::io, fmt::format("cannot write persistence directory {}: {}", dir.string(), std::strerror(errno)));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     ::close(fd);
     if (err == EWOULDBLOCK)
-      throw Error(ErrorCode::locked, fmt::format("persistence directory {} is in use by another open Ditto instance", dir.string()));
+      throw Error(ErrorCode::locked,
+                  fmt::format("persistence directory {} is in use by another open Ditto instance", dir.string()));
     throw Error(ErrorCode::io, fmt::format("cannot lock persistence directory {}: {}", dir.string(), std::strerror(err)));
   }
   return fd;
@@ -82,25 +84,29 @@ Ditto::Ditto(DittoConfig config) : config_(std::move(config)) {
     log_outbox_ = std::make_unique<sync::LogOutbox>(dir / kLogOutboxDirectory, *log_);
     store_ = Store::open(dir / kStoreFile, std::make_shared<HybridLogicalClock>(scheduler_->clock()), peer_key_,
                          StoreOptions::for_ditto());
-    spi_ = std::make_shared<SmallPeerInfoCollector>(
-        SpiSources{
-            .store = *store_,
-            .log = *log_,
-            .presence = presence_,
-            .peer_key = peer_key_,
-            .persistence_dir = dir,
-            .sdk_language = config_.sdk_language,
-            .default_device_name = config_.device_name.value_or(host_name()),
-            .logs_config_json =
-                [] {
-                  const auto& out = UserLogOutput::instance();
-                  JsonWriter w;
-                  w.begin_object().key("enabled").value(out.enabled()).key("minimum_level").value(to_string(out.minimum_level())).end_object();
-                  return w.take();
-                },
-            .transport_config_json = [this] { return transport_config_json(); },
-        },
-        scheduler_);
+    spi_ = std::make_shared<SmallPeerInfoCollector>(SpiSources{
+                                                        .store = *store_,
+                                                        .log = *log_,
+                                                        .presence = presence_,
+                                                        .peer_key = peer_key_,
+                                                        .persistence_dir = dir,
+                                                        .sdk_language = config_.sdk_language,
+                                                        .default_device_name = config_.device_name.value_or(host_name()),
+                                                        .logs_config_json =
+                                                            [] {
+                                                              const auto& out = UserLogOutput::instance();
+                                                              JsonWriter w;
+                                                              w.begin_object()
+                                                                  .key("enabled")
+                                                                  .value(out.enabled())
+                                                                  .key("minimum_level")
+                                                                  .value(to_string(out.minimum_level()))
+                                                                  .end_object();
+                                                              return w.take();
+                                                            },
+                                                        .transport_config_json = [this] { return transport_config_json(); },
+                                                    },
+                                                    scheduler_);
     // A device name given at open wins over the persisted one.
     if (config_.device_name) spi_->set_device_name(*config_.device_name);
     load_scopes();
@@ -130,7 +136,9 @@ Ditto::Ditto(DittoConfig config) : config_(std::move(config)) {
   }
 }
 
-Ditto::~Ditto() { close(); }
+Ditto::~Ditto() {
+  close();
+}
 
 void Ditto::close() {
   closing_ = true;
@@ -244,7 +252,8 @@ void Ditto::start_sync() {
   guarded([&] {
     if (config_.identity.kind == IdentityConfig::Kind::offline_playground && !sync_->config().big_peer_urls.empty())
       throw Error(ErrorCode::invalid_argument,
-                  "an offline playground identity cannot sync with a Big Peer; open with an online playground identity (app id and token)");
+                  "an offline playground identity cannot sync with a Big Peer; open with an online playground identity (app id "
+                  "and token)");
     sync_->start();
   });
 }
@@ -265,8 +274,10 @@ void Ditto::set_collection_scope(std::string_view collection, SyncScope scope) {
   guarded([&] {
     Store::validate_collection_name(collection);
     if (Store::is_system_collection(collection))
-      throw Error(ErrorCode::invalid_argument,
-                  fmt::format("collection '{}' is a system collection; its sync scope cannot be set (use the small peer info scope)", collection));
+      throw Error(
+          ErrorCode::invalid_argument,
+          fmt::format("collection '{}' is a system collection; its sync scope cannot be set (use the small peer info scope)",
+                      collection));
     store_->set_settings({{std::string(kScopeSettingPrefix) + std::string(collection), std::string(to_string(scope))}});
     std::lock_guard lock(scopes_mutex_);
     scopes_.insert_or_assign(std::string(collection), scope);

@@ -1,5 +1,14 @@
 #include "log/log.h"
 
+#include <fmt/format.h>
+#include <simdjson.h>
+#include <spdlog/details/file_helper.h>
+#include <spdlog/logger.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/dist_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -15,16 +24,6 @@
 #include <system_error>
 #include <thread>
 
-#include <fmt/format.h>
-#include <simdjson.h>
-#include <spdlog/details/file_helper.h>
-#include <spdlog/logger.h>
-#include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/dist_sink.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-
 #include "common/error.h"
 #include "common/json.h"
 
@@ -38,11 +37,16 @@ constexpr std::string_view kLevelNames[] = {"error", "warning", "info", "debug",
 
 spdlog::level::level_enum to_spdlog(LogLevel level) {
   switch (level) {
-    case LogLevel::error: return spdlog::level::err;
-    case LogLevel::warning: return spdlog::level::warn;
-    case LogLevel::info: return spdlog::level::info;
-    case LogLevel::debug: return spdlog::level::debug;
-    case LogLevel::verbose: break;
+    case LogLevel::error:
+      return spdlog::level::err;
+    case LogLevel::warning:
+      return spdlog::level::warn;
+    case LogLevel::info:
+      return spdlog::level::info;
+    case LogLevel::debug:
+      return spdlog::level::debug;
+    case LogLevel::verbose:
+      break;
   }
   return spdlog::level::trace;
 }
@@ -50,11 +54,16 @@ spdlog::level::level_enum to_spdlog(LogLevel level) {
 LogLevel from_spdlog(spdlog::level::level_enum level) {
   switch (level) {
     case spdlog::level::err:
-    case spdlog::level::critical: return LogLevel::error;
-    case spdlog::level::warn: return LogLevel::warning;
-    case spdlog::level::info: return LogLevel::info;
-    case spdlog::level::debug: return LogLevel::debug;
-    default: return LogLevel::verbose;
+    case spdlog::level::critical:
+      return LogLevel::error;
+    case spdlog::level::warn:
+      return LogLevel::warning;
+    case spdlog::level::info:
+      return LogLevel::info;
+    case spdlog::level::debug:
+      return LogLevel::debug;
+    default:
+      return LogLevel::verbose;
   }
 }
 
@@ -64,7 +73,9 @@ void require_valid(LogLevel level) {
                 fmt::format("log level {} does not exist (1 error ... 5 verbose)", static_cast<int32_t>(level)));
 }
 
-std::string errno_message() { return std::error_code(errno, std::generic_category()).message(); }
+std::string errno_message() {
+  return std::error_code(errno, std::generic_category()).message();
+}
 
 // ---- UserLogOutput helpers ----
 
@@ -75,9 +86,7 @@ class LevelNameFlag final : public spdlog::custom_flag_formatter {
     const auto name = to_string(from_spdlog(msg.level));
     dest.append(name.data(), name.data() + name.size());
   }
-  [[nodiscard]] std::unique_ptr<custom_flag_formatter> clone() const override {
-    return std::make_unique<LevelNameFlag>();
-  }
+  [[nodiscard]] std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<LevelNameFlag>(); }
 };
 
 std::unique_ptr<spdlog::formatter> make_user_formatter() {
@@ -102,11 +111,9 @@ constexpr std::string_view kRotatedPrefix = "smallpeer.log.";
 constexpr std::string_view kSuffix = ".jsonl";
 
 std::optional<uint64_t> rotated_index(const std::string& name) {
-  if (name.size() <= kRotatedPrefix.size() + kSuffix.size() || !name.starts_with(kRotatedPrefix) ||
-      !name.ends_with(kSuffix))
+  if (name.size() <= kRotatedPrefix.size() + kSuffix.size() || !name.starts_with(kRotatedPrefix) || !name.ends_with(kSuffix))
     return std::nullopt;
-  const std::string_view digits(name.data() + kRotatedPrefix.size(),
-                                name.size() - kRotatedPrefix.size() - kSuffix.size());
+  const std::string_view digits(name.data() + kRotatedPrefix.size(), name.size() - kRotatedPrefix.size() - kSuffix.size());
   uint64_t index = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
   if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
@@ -225,14 +232,10 @@ struct ExportSource {
 class JsonLinesFileSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
   JsonLinesFileSink(fs::path directory, std::shared_ptr<const Clock> clock, EngineLogLimits limits)
-      : directory_(std::move(directory)),
-        current_path_(directory_ / kCurrentName),
-        clock_(std::move(clock)),
-        limits_(limits) {
+      : directory_(std::move(directory)), current_path_(directory_ / kCurrentName), clock_(std::move(clock)), limits_(limits) {
     std::error_code ec;
     fs::create_directories(directory_, ec);
-    if (ec)
-      throw Error(ErrorCode::io, fmt::format("cannot create log directory {}: {}", directory_.string(), ec.message()));
+    if (ec) throw Error(ErrorCode::io, fmt::format("cannot create log directory {}: {}", directory_.string(), ec.message()));
     simdjson::dom::parser parser;
     try {
       for (const auto& entry : fs::directory_iterator(directory_)) {
@@ -484,9 +487,13 @@ UserLogOutput& UserLogOutput::instance() {
   return *output;
 }
 
-void UserLogOutput::set_enabled(bool enabled) { impl_->enabled.store(enabled); }
+void UserLogOutput::set_enabled(bool enabled) {
+  impl_->enabled.store(enabled);
+}
 
-bool UserLogOutput::enabled() const { return impl_->enabled.load(); }
+bool UserLogOutput::enabled() const {
+  return impl_->enabled.load();
+}
 
 void UserLogOutput::set_minimum_level(LogLevel level) {
   require_valid(level);
@@ -494,7 +501,9 @@ void UserLogOutput::set_minimum_level(LogLevel level) {
   impl_->logger->set_level(to_spdlog(level));
 }
 
-LogLevel UserLogOutput::minimum_level() const { return impl_->minimum.load(); }
+LogLevel UserLogOutput::minimum_level() const {
+  return impl_->minimum.load();
+}
 
 void UserLogOutput::set_log_file(const std::optional<fs::path>& path) {
   std::shared_ptr<spdlog::sinks::sink> sink;
@@ -539,9 +548,8 @@ void UserLogOutput::remove_callback(CallbackId id) {
   slot->removed = true;
   // Wait for other threads' calls; a call on this thread is our caller, which we must not wait for.
   const auto self = std::this_thread::get_id();
-  impl_->callback_finished.wait(lock, [&] {
-    return std::all_of(slot->running.begin(), slot->running.end(), [&](auto t) { return t == self; });
-  });
+  impl_->callback_finished.wait(
+      lock, [&] { return std::all_of(slot->running.begin(), slot->running.end(), [&](auto t) { return t == self; }); });
   if (slot->running.empty()) doomed = std::move(slot->callback);
 }
 
@@ -595,8 +603,7 @@ struct EngineLog::Impl {
   std::shared_ptr<spdlog::logger> logger;
 };
 
-EngineLog::EngineLog(fs::path directory, std::string peer_key, std::shared_ptr<const Clock> clock,
-                     EngineLogLimits limits)
+EngineLog::EngineLog(fs::path directory, std::string peer_key, std::shared_ptr<const Clock> clock, EngineLogLimits limits)
     : impl_(std::make_unique<Impl>()) {
   if (directory.empty()) throw Error(ErrorCode::invalid_argument, "log directory is empty");
   if (!clock) throw Error(ErrorCode::invalid_argument, "log clock is null");
@@ -638,11 +645,17 @@ void EngineLog::log(LogLevel level, std::string_view component, std::string_view
   UserLogOutput::instance().write(level, std::string_view(text.data(), text.size()));
 }
 
-void EngineLog::flush() { impl_->logger->flush(); }
+void EngineLog::flush() {
+  impl_->logger->flush();
+}
 
-const fs::path& EngineLog::directory() const { return impl_->directory; }
+const fs::path& EngineLog::directory() const {
+  return impl_->directory;
+}
 
-std::vector<fs::path> EngineLog::files() const { return impl_->sink->files(); }
+std::vector<fs::path> EngineLog::files() const {
+  return impl_->sink->files();
+}
 
 uint64_t EngineLog::total_bytes() const {
   uint64_t total = 0;
@@ -666,8 +679,7 @@ LogExportResult EngineLog::export_gzip(const fs::path& out, const LogExportOptio
   std::vector<std::string_view> kept;
   for (auto& source : sources) {
     auto text = read_padded(source.stream, source.size);
-    if (text.size() != source.size)
-      throw Error(ErrorCode::io, fmt::format("cannot read log file {}", source.path.string()));
+    if (text.size() != source.size) throw Error(ErrorCode::io, fmt::format("cannot read log file {}", source.path.string()));
     for (const auto line : split_lines(std::string_view(text.data(), text.size()))) {
       if (line.empty()) continue;
       const auto parsed = parse_line(parser, line);

@@ -90,7 +90,7 @@ struct LogExportResult {
   uint64_t lines = 0;
   uint64_t uncompressed_bytes = 0;
   uint64_t compressed_bytes = 0;
-  bool truncated = false;  // max_bytes dropped older lines
+  bool truncated = false;        // max_bytes dropped older lines
   uint64_t malformed_lines = 0;  // lines that were not JSON with a valid "ts" and "level"; skipped
 };
 

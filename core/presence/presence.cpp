@@ -8,19 +8,26 @@ namespace smallpeer {
 
 std::string_view to_string(Transport transport) {
   switch (transport) {
-    case Transport::access_point: return "AccessPoint";
-    case Transport::bluetooth: return "Bluetooth";
-    case Transport::p2p_wifi: return "P2PWiFi";
-    case Transport::websocket: return "WebSocket";
+    case Transport::access_point:
+      return "AccessPoint";
+    case Transport::bluetooth:
+      return "Bluetooth";
+    case Transport::p2p_wifi:
+      return "P2PWiFi";
+    case Transport::websocket:
+      return "WebSocket";
   }
   return "Unknown";
 }
 
 std::string_view to_string(BigPeerConnectionEvent::Kind kind) {
   switch (kind) {
-    case BigPeerConnectionEvent::Kind::connected: return "connected";
-    case BigPeerConnectionEvent::Kind::disconnected: return "disconnected";
-    case BigPeerConnectionEvent::Kind::auth_failed: return "auth_failed";
+    case BigPeerConnectionEvent::Kind::connected:
+      return "connected";
+    case BigPeerConnectionEvent::Kind::disconnected:
+      return "disconnected";
+    case BigPeerConnectionEvent::Kind::auth_failed:
+      return "auth_failed";
   }
   return "unknown";
 }
@@ -90,10 +97,14 @@ void write_connected_peers(JsonWriter& w, const std::vector<ConnectedPeer>& peer
   for (size_t i = 0; i < peers.size() && i < max; ++i) {
     const auto& p = peers[i];
     w.begin_object()
-        .key("peer_key").value(p.peer_key)
-        .key("device_name").value(p.device_name)
-        .key("transport").value(to_string(p.transport))
-        .key("is_big_peer").value(p.is_big_peer)
+        .key("peer_key")
+        .value(p.peer_key)
+        .key("device_name")
+        .value(p.device_name)
+        .key("transport")
+        .value(to_string(p.transport))
+        .key("is_big_peer")
+        .value(p.is_big_peer)
         .end_object();
   }
   w.end_array();

@@ -7,18 +7,28 @@
 namespace smallpeer {
 
 namespace {
-bool is_spi(const Document& doc) { return doc.collection == kSmallPeerInfoCollection; }
+bool is_spi(const Document& doc) {
+  return doc.collection == kSmallPeerInfoCollection;
+}
 
-bool small_to_big(const Link& link) { return link.local != link.remote; }
-bool small_to_small(const Link& link) { return link.local == PeerRole::small_peer && link.remote == PeerRole::small_peer; }
+bool small_to_big(const Link& link) {
+  return link.local != link.remote;
+}
+bool small_to_small(const Link& link) {
+  return link.local == PeerRole::small_peer && link.remote == PeerRole::small_peer;
+}
 
 // The user-scope table, symmetric for sending and receiving.
 bool scope_allows(SyncScope scope, const Link& link) {
   switch (scope) {
-    case SyncScope::local_peer_only: return false;
-    case SyncScope::big_peer_only: return small_to_big(link);
-    case SyncScope::small_peers_only: return small_to_small(link);
-    case SyncScope::all_peers: return true;
+    case SyncScope::local_peer_only:
+      return false;
+    case SyncScope::big_peer_only:
+      return small_to_big(link);
+    case SyncScope::small_peers_only:
+      return small_to_small(link);
+    case SyncScope::all_peers:
+      return true;
   }
   return false;
 }
@@ -42,8 +52,8 @@ AcceptDecision may_accept(const Document& doc, SyncScope scope, const Link& link
       return AcceptDecision::violation;
     }
     if (link.remote == PeerRole::small_peer && doc.id != link.remote_peer_key) {
-      why = fmt::format("peer {} sent a small peer info document for another peer ({}); refused as spoofed",
-                        link.remote_peer_key, doc.id);
+      why = fmt::format("peer {} sent a small peer info document for another peer ({}); refused as spoofed", link.remote_peer_key,
+                        doc.id);
       return AcceptDecision::violation;
     }
     return link.remote == PeerRole::small_peer ? AcceptDecision::accept : AcceptDecision::ignore;

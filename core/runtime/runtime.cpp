@@ -21,8 +21,7 @@ std::shared_ptr<Runtime> Runtime::shared() {
   return runtime;
 }
 
-Runtime::Runtime(unsigned threads)
-    : io_(std::make_shared<boost::asio::io_context>()), work_(boost::asio::make_work_guard(*io_)) {
+Runtime::Runtime(unsigned threads) : io_(std::make_shared<boost::asio::io_context>()), work_(boost::asio::make_work_guard(*io_)) {
   threads_.reserve(threads);
   for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([io = io_] { io->run(); });
 }

@@ -1,12 +1,11 @@
 // The process-wide thread pool that every engine instance shares (one process hosts 1,000+ peers).
 #pragma once
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <memory>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 
 namespace smallpeer {
 

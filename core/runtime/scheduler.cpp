@@ -50,7 +50,9 @@ void AsioScheduler::cancel(TimerId id) {
   }
 }
 
-void AsioScheduler::post(Task task) { boost::asio::post(runtime_->io(), std::move(task)); }
+void AsioScheduler::post(Task task) {
+  boost::asio::post(runtime_->io(), std::move(task));
+}
 
 ManualScheduler::ManualScheduler(std::shared_ptr<ManualClock> clock) : clock_(std::move(clock)) {}
 
@@ -71,7 +73,9 @@ void ManualScheduler::cancel(TimerId id) {
   }
 }
 
-void ManualScheduler::post(Task task) { call_at(clock_->now(), std::move(task)); }
+void ManualScheduler::post(Task task) {
+  call_at(clock_->now(), std::move(task));
+}
 
 size_t ManualScheduler::run_due() {
   size_t ran = 0;

@@ -1,8 +1,7 @@
 #include "spi/metadata.h"
 
-#include <simdjson.h>
-
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include "common/error.h"
 
@@ -14,10 +13,12 @@ size_t depth_of(simdjson::dom::element e) {
   switch (e.type()) {
     case simdjson::dom::element_type::OBJECT:
       // Copy the handle out of the temporary result before iterating: the range must outlive the loop.
-      for (simdjson::dom::object obj = e.get_object().value_unsafe(); auto field : obj) deepest = std::max(deepest, depth_of(field.value));
+      for (simdjson::dom::object obj = e.get_object().value_unsafe(); auto field : obj)
+        deepest = std::max(deepest, depth_of(field.value));
       return deepest + 1;
     case simdjson::dom::element_type::ARRAY:
-      for (simdjson::dom::array arr = e.get_array().value_unsafe(); auto child : arr) deepest = std::max(deepest, depth_of(child));
+      for (simdjson::dom::array arr = e.get_array().value_unsafe(); auto child : arr)
+        deepest = std::max(deepest, depth_of(child));
       return deepest + 1;
     default:
       return 0;
@@ -26,14 +27,20 @@ size_t depth_of(simdjson::dom::element e) {
 
 std::string_view type_name(simdjson::dom::element_type t) {
   switch (t) {
-    case simdjson::dom::element_type::ARRAY: return "an array";
-    case simdjson::dom::element_type::STRING: return "a string";
+    case simdjson::dom::element_type::ARRAY:
+      return "an array";
+    case simdjson::dom::element_type::STRING:
+      return "a string";
     case simdjson::dom::element_type::INT64:
     case simdjson::dom::element_type::UINT64:
-    case simdjson::dom::element_type::DOUBLE: return "a number";
-    case simdjson::dom::element_type::BOOL: return "a boolean";
-    case simdjson::dom::element_type::NULL_VALUE: return "null";
-    default: return "an object";
+    case simdjson::dom::element_type::DOUBLE:
+      return "a number";
+    case simdjson::dom::element_type::BOOL:
+      return "a boolean";
+    case simdjson::dom::element_type::NULL_VALUE:
+      return "null";
+    default:
+      return "an object";
   }
 }
 }  // namespace
@@ -56,8 +63,8 @@ std::string validate_metadata(std::string_view json) {
                 fmt::format("metadata is nested {} levels deep; the limit is {} levels", depth, kMaxMetadataDepth));
   std::string minified = simdjson::minify(root);
   if (minified.size() > kMaxMetadataBytes)
-    throw Error(ErrorCode::validation, fmt::format("metadata is {} bytes; the limit is {} bytes (128 KB)", minified.size(),
-                                                   kMaxMetadataBytes));
+    throw Error(ErrorCode::validation,
+                fmt::format("metadata is {} bytes; the limit is {} bytes (128 KB)", minified.size(), kMaxMetadataBytes));
   return minified;
 }
 

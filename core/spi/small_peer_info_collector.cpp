@@ -1,8 +1,7 @@
 #include "spi/small_peer_info_collector.h"
 
-#include <simdjson.h>
-
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include "common/error.h"
 #include "common/json.h"
@@ -39,7 +38,9 @@ SmallPeerInfoCollector::SmallPeerInfoCollector(SpiSources sources, std::shared_p
   counts_observer_ = src_.store.observe_user_collections([stale = counts_stale_](const Change&) { *stale = true; });
 }
 
-SmallPeerInfoCollector::~SmallPeerInfoCollector() { shutdown(); }
+SmallPeerInfoCollector::~SmallPeerInfoCollector() {
+  shutdown();
+}
 
 void SmallPeerInfoCollector::start() {
   std::lock_guard write(write_mutex_);
@@ -101,8 +102,9 @@ SyncScope SmallPeerInfoCollector::current_sync_scope() const {
 
 void SmallPeerInfoCollector::set_sync_scope(SyncScope scope) {
   if (!is_spi_scope(scope))
-    throw Error(ErrorCode::invalid_argument, fmt::format("sync scope {} cannot be used for small peer info; use LocalPeerOnly or BigPeerOnly",
-                                                         to_string(scope)));
+    throw Error(
+        ErrorCode::invalid_argument,
+        fmt::format("sync scope {} cannot be used for small peer info; use LocalPeerOnly or BigPeerOnly", to_string(scope)));
   {
     std::lock_guard state(state_mutex_);
     ensure_open();
@@ -137,8 +139,9 @@ std::string SmallPeerInfoCollector::device_name() const {
 
 void SmallPeerInfoCollector::set_device_name(std::string_view name) {
   if (name.empty() || name.size() > kMaxDeviceNameBytes || name.find('\0') != std::string_view::npos)
-    throw Error(ErrorCode::invalid_argument,
-                fmt::format("device name must be 1 to {} bytes without NUL characters (got {} bytes)", kMaxDeviceNameBytes, name.size()));
+    throw Error(
+        ErrorCode::invalid_argument,
+        fmt::format("device name must be 1 to {} bytes without NUL characters (got {} bytes)", kMaxDeviceNameBytes, name.size()));
   std::lock_guard state(state_mutex_);
   ensure_open();
   update_settings_locked([&](SpiSettings& s) { s.device_name = std::string(name); });
@@ -152,8 +155,8 @@ std::chrono::milliseconds SmallPeerInfoCollector::interval() const {
 
 void SmallPeerInfoCollector::set_interval(std::chrono::milliseconds interval) {
   if (interval < kMinCollectionInterval)
-    throw Error(ErrorCode::invalid_argument,
-                fmt::format("collection interval must be at least {} ms (got {} ms)", kMinCollectionInterval.count(), interval.count()));
+    throw Error(ErrorCode::invalid_argument, fmt::format("collection interval must be at least {} ms (got {} ms)",
+                                                         kMinCollectionInterval.count(), interval.count()));
   std::lock_guard state(state_mutex_);
   ensure_open();
   update_settings_locked([&](SpiSettings& s) { s.interval = interval; });
@@ -269,7 +272,15 @@ std::string SmallPeerInfoCollector::build_document_locked(uint64_t sequence) con
   w.key("ditto_sdk_platform").value(sdk_platform());
   w.key("ditto_sdk_version").value(sdk_version());
   w.key("ditto_sdk_commit").value(sdk_commit());
-  w.key("os").begin_object().key("name").value(os_.name).key("version").value(os_.version).key("arch").value(os_.arch).end_object();
+  w.key("os")
+      .begin_object()
+      .key("name")
+      .value(os_.name)
+      .key("version")
+      .value(os_.version)
+      .key("arch")
+      .value(os_.arch)
+      .end_object();
   w.key("sync_scope").value(to_string(s.sync_scope));
   w.key("is_connected_to_big_peer").value(presence.connected_to_big_peer());
 
@@ -294,11 +305,16 @@ std::string SmallPeerInfoCollector::build_document_locked(uint64_t sequence) con
     }
     JsonWriter usage;
     usage.begin_object()
-        .key("device_available").value(space.available)
-        .key("device_total").value(space.total)
-        .key("ditto_store").value(store_bytes)
-        .key("ditto_logs").value(src_.log.total_bytes())
-        .key("ditto_total").value(directory_bytes(src_.persistence_dir))
+        .key("device_available")
+        .value(space.available)
+        .key("device_total")
+        .value(space.total)
+        .key("ditto_store")
+        .value(store_bytes)
+        .key("ditto_logs")
+        .value(src_.log.total_bytes())
+        .key("ditto_total")
+        .value(directory_bytes(src_.persistence_dir))
         .end_object();
     disk_usage_json_ = usage.take();
     disk_usage_at_ = now;

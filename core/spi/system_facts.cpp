@@ -34,8 +34,12 @@ std::string sdk_platform() {
 #endif
 }
 
-std::string sdk_version() { return SMALLPEER_VERSION; }
-std::string sdk_commit() { return SMALLPEER_GIT_COMMIT; }
+std::string sdk_version() {
+  return SMALLPEER_VERSION;
+}
+std::string sdk_commit() {
+  return SMALLPEER_GIT_COMMIT;
+}
 
 std::string host_name() {
   std::array<char, 256> buf{};
@@ -52,8 +56,8 @@ FileSystemSpace file_system_space(const std::filesystem::path& path) {
 uint64_t directory_bytes(const std::filesystem::path& dir) {
   uint64_t total = 0;
   std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec); !ec && it != std::filesystem::recursive_directory_iterator();
-       it.increment(ec)) {
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     std::error_code size_ec;
     if (it->is_regular_file(size_ec)) {
       const auto size = it->file_size(size_ec);

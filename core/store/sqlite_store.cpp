@@ -153,8 +153,8 @@ struct TableStatements {
   StatementHandle get, write, merge, tombstone, list, changes, names;
 
   TableStatements(sqlite3* db, std::string_view table)
-      : get(prepare(db, fmt::format("SELECT body, hlc, origin, deleted, stored_at FROM {} WHERE collection=?1 AND id=?2",
-                                    table))),
+      : get(prepare(db,
+                    fmt::format("SELECT body, hlc, origin, deleted, stored_at FROM {} WHERE collection=?1 AND id=?2", table))),
         write(prepare(db, fmt::format("INSERT INTO {0}(collection, id, body, hlc, origin, deleted, stored_at) "
                                       "VALUES(?1, ?2, ?3, ?4, ?5, 0, ?4) ON CONFLICT(collection, id) DO UPDATE SET "
                                       "body=excluded.body, hlc=excluded.hlc, origin=excluded.origin, deleted=0, "
@@ -257,7 +257,8 @@ class SqliteStore final : public Store {
     tables_[0] = std::make_unique<TableStatements>(db_.get(), "user_documents");
     tables_[1] = std::make_unique<TableStatements>(db_.get(), "system_documents");
     get_setting_ = prepare(db_.get(), "SELECT value FROM settings WHERE key=?1");
-    settings_by_prefix_ = prepare(db_.get(), "SELECT key, value FROM settings WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key");
+    settings_by_prefix_ =
+        prepare(db_.get(), "SELECT key, value FROM settings WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key");
     put_setting_ = prepare(db_.get(),
                            "INSERT INTO settings(key, value) VALUES(?1, ?2) "
                            "ON CONFLICT(key) DO UPDATE SET value=excluded.value");

@@ -158,8 +158,9 @@ void StoreObservers::notify(const Document& doc, ChangeKind kind, std::optional<
       targets.insert(targets.end(), it->second.begin(), it->second.end());
   }
   if (targets.empty()) return;
-  const Change change{doc.collection, doc.id,       kind, kind == ChangeKind::remove ? std::string() : doc.json,
-                      doc.version,    doc.stored_at, previous_stored_at};
+  const Change change{
+      doc.collection,    doc.id, kind, kind == ChangeKind::remove ? std::string() : doc.json, doc.version, doc.stored_at,
+      previous_stored_at};
   const auto self = std::this_thread::get_id();
   for (const auto& entry : targets) {
     {

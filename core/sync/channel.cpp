@@ -1,6 +1,6 @@
 #include "sync/channel.h"
 
-#include <deque>
+#include <fmt/format.h>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/connect.hpp>
@@ -8,16 +8,16 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <fmt/format.h>
+#include <deque>
 
 #include "common/error.h"
 #include "sync/protocol.h"
@@ -164,9 +164,7 @@ class WebSocketChannel final : public ChannelBase<WebSocketChannel<Stream>, Sync
                    }));
   }
 
-  void write_front() {
-    ws_.async_write(net::buffer(this->queue_.front()), this->write_handler());
-  }
+  void write_front() { ws_.async_write(net::buffer(this->queue_.front()), this->write_handler()); }
 
   void close_transport() {
     boost::system::error_code ec;
@@ -190,8 +188,7 @@ class TcpChannel final : public ChannelBase<TcpChannel, net::any_io_executor> {
   }
 
   void read_next() {
-    net::async_read(socket_, net::buffer(header_),
-                    ([self = shared_from_this()](boost::system::error_code ec, size_t) {
+    net::async_read(socket_, net::buffer(header_), ([self = shared_from_this()](boost::system::error_code ec, size_t) {
                       if (ec) {
                         self->shut(ec == net::error::eof ? "closed by peer" : ec.message());
                         return;
@@ -208,9 +205,7 @@ class TcpChannel final : public ChannelBase<TcpChannel, net::any_io_executor> {
                     }));
   }
 
-  void write_front() {
-    net::async_write(socket_, net::buffer(queue_.front()), write_handler());
-  }
+  void write_front() { net::async_write(socket_, net::buffer(queue_.front()), write_handler()); }
 
   void close_transport() {
     boost::system::error_code ec;
@@ -255,7 +250,9 @@ std::shared_ptr<FrameChannel> make_websocket_channel(websocket::stream<beast::ss
   return std::make_shared<WebSocketChannel<beast::ssl_stream<SyncTcpStream>>>(std::move(ws), std::move(keep_alive));
 }
 
-std::shared_ptr<FrameChannel> make_tcp_channel(tcp::socket socket) { return std::make_shared<TcpChannel>(std::move(socket)); }
+std::shared_ptr<FrameChannel> make_tcp_channel(tcp::socket socket) {
+  return std::make_shared<TcpChannel>(std::move(socket));
+}
 
 std::pair<std::string, uint16_t> parse_host_port(std::string_view text) {
   std::string_view host;
@@ -268,7 +265,8 @@ std::pair<std::string, uint16_t> parse_host_port(std::string_view text) {
     port = text.substr(close + 2);
   } else {
     const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos || colon == 0) throw Error(ErrorCode::invalid_argument, fmt::format("'{}' is not host:port", text));
+    if (colon == std::string_view::npos || colon == 0)
+      throw Error(ErrorCode::invalid_argument, fmt::format("'{}' is not host:port", text));
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
   }
@@ -344,33 +342,34 @@ void websocket_handshake(const std::shared_ptr<WebSocketAttempt<Stream>>& a, con
 
 template <typename Stream>
 void resolve_and_connect(const std::shared_ptr<WebSocketAttempt<Stream>>& a, std::chrono::milliseconds timeout) {
-  a->resolver.async_resolve(a->url.host, std::to_string(a->url.port), [a, timeout](beast::error_code ec, tcp::resolver::results_type results) {
-    if (ec) return a->done(nullptr, fmt::format("cannot resolve {}: {}", a->url.host, ec.message()));
-    beast::get_lowest_layer(a->ws).expires_after(timeout);
-    beast::get_lowest_layer(a->ws).async_connect(results, [a](beast::error_code ec, const tcp::endpoint& ep) {
-      if (ec) return a->done(nullptr, fmt::format("cannot connect to {}:{}: {}", a->url.host, a->url.port, ec.message()));
-      if constexpr (std::is_same_v<Stream, SyncTcpStream>) {
-        websocket_handshake(a, ep);
-      } else {
-        // SNI, so a Big Peer behind a name-based load balancer presents the right certificate.
-        if (!SSL_set_tlsext_host_name(a->ws.next_layer().native_handle(), a->url.host.c_str()))
-          return a->done(nullptr, fmt::format("cannot set TLS server name {}", a->url.host));
-        a->ws.next_layer().async_handshake(net::ssl::stream_base::client, [a, ep](beast::error_code ec) {
-          if (ec) return a->done(nullptr, fmt::format("TLS handshake with {} failed: {}", a->url.host, ec.message()));
-          websocket_handshake(a, ep);
+  a->resolver.async_resolve(
+      a->url.host, std::to_string(a->url.port), [a, timeout](beast::error_code ec, tcp::resolver::results_type results) {
+        if (ec) return a->done(nullptr, fmt::format("cannot resolve {}: {}", a->url.host, ec.message()));
+        beast::get_lowest_layer(a->ws).expires_after(timeout);
+        beast::get_lowest_layer(a->ws).async_connect(results, [a](beast::error_code ec, const tcp::endpoint& ep) {
+          if (ec) return a->done(nullptr, fmt::format("cannot connect to {}:{}: {}", a->url.host, a->url.port, ec.message()));
+          if constexpr (std::is_same_v<Stream, SyncTcpStream>) {
+            websocket_handshake(a, ep);
+          } else {
+            // SNI, so a Big Peer behind a name-based load balancer presents the right certificate.
+            if (!SSL_set_tlsext_host_name(a->ws.next_layer().native_handle(), a->url.host.c_str()))
+              return a->done(nullptr, fmt::format("cannot set TLS server name {}", a->url.host));
+            a->ws.next_layer().async_handshake(net::ssl::stream_base::client, [a, ep](beast::error_code ec) {
+              if (ec) return a->done(nullptr, fmt::format("TLS handshake with {} failed: {}", a->url.host, ec.message()));
+              websocket_handshake(a, ep);
+            });
+          }
         });
-      }
-    });
-  });
+      });
 }
 }  // namespace
 
-void connect_websocket(net::io_context& io, const WebSocketUrl& url, std::chrono::milliseconds timeout, const TlsClientOptions& tls,
-                       std::function<void(std::shared_ptr<FrameChannel>, std::string)> done) {
+void connect_websocket(net::io_context& io, const WebSocketUrl& url, std::chrono::milliseconds timeout,
+                       const TlsClientOptions& tls, std::function<void(std::shared_ptr<FrameChannel>, std::string)> done) {
   auto strand = net::make_strand(io);
   if (!url.tls) {
-    auto a = std::make_shared<WebSocketAttempt<SyncTcpStream>>(
-        WebSocketAttempt<SyncTcpStream>{tcp::resolver(strand), websocket::stream<SyncTcpStream>(strand), url, nullptr, std::move(done)});
+    auto a = std::make_shared<WebSocketAttempt<SyncTcpStream>>(WebSocketAttempt<SyncTcpStream>{
+        tcp::resolver(strand), websocket::stream<SyncTcpStream>(strand), url, nullptr, std::move(done)});
     return resolve_and_connect(a, timeout);
   }
   auto context = std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
@@ -381,7 +380,9 @@ void connect_websocket(net::io_context& io, const WebSocketUrl& url, std::chrono
   } else {
     context->load_verify_file(tls.ca_file, ec);
   }
-  if (ec) return done(nullptr, fmt::format("cannot load trusted certificates {}: {}", tls.ca_file.empty() ? "(system)" : tls.ca_file, ec.message()));
+  if (ec)
+    return done(nullptr, fmt::format("cannot load trusted certificates {}: {}", tls.ca_file.empty() ? "(system)" : tls.ca_file,
+                                     ec.message()));
   using Tls = beast::ssl_stream<SyncTcpStream>;
   auto a = std::make_shared<WebSocketAttempt<Tls>>(
       WebSocketAttempt<Tls>{tcp::resolver(strand), websocket::stream<Tls>(strand, *context), url, context, std::move(done)});
@@ -400,15 +401,16 @@ void connect_tcp(net::io_context& io, const std::string& host, uint16_t port, st
   };
   auto strand = net::make_strand(io);
   auto a = std::make_shared<Attempt>(Attempt{tcp::resolver(strand), beast::tcp_stream(strand), host, port, std::move(done)});
-  a->resolver.async_resolve(a->host, std::to_string(port), [a, timeout](beast::error_code ec, tcp::resolver::results_type results) {
-    if (ec) return a->done(nullptr, fmt::format("cannot resolve {}: {}", a->host, ec.message()));
-    a->stream.expires_after(timeout);
-    a->stream.async_connect(results, [a](beast::error_code ec, const tcp::endpoint&) {
-      if (ec) return a->done(nullptr, fmt::format("cannot connect to {}:{}: {}", a->host, a->port, ec.message()));
-      a->stream.expires_never();
-      a->done(make_tcp_channel(a->stream.release_socket()), {});
-    });
-  });
+  a->resolver.async_resolve(
+      a->host, std::to_string(port), [a, timeout](beast::error_code ec, tcp::resolver::results_type results) {
+        if (ec) return a->done(nullptr, fmt::format("cannot resolve {}: {}", a->host, ec.message()));
+        a->stream.expires_after(timeout);
+        a->stream.async_connect(results, [a](beast::error_code ec, const tcp::endpoint&) {
+          if (ec) return a->done(nullptr, fmt::format("cannot connect to {}:{}: {}", a->host, a->port, ec.message()));
+          a->stream.expires_never();
+          a->done(make_tcp_channel(a->stream.release_socket()), {});
+        });
+      });
 }
 
 }  // namespace smallpeer::sync

@@ -2,18 +2,17 @@
 // length-prefixed TCP stream (between small peers). Sessions speak the protocol over it.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/websocket/stream.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
-#include <boost/beast/websocket/stream.hpp>
 
 namespace smallpeer::sync {
 
@@ -55,8 +54,8 @@ class FrameChannel {
 /// have been made on a strand (boost::asio::make_strand), as Beast requires for its own timers.
 std::shared_ptr<FrameChannel> make_websocket_channel(boost::beast::websocket::stream<SyncTcpStream> ws);
 /// Wraps a wss:// WebSocket; `keep_alive` (the TLS context) lives as long as the channel.
-std::shared_ptr<FrameChannel> make_websocket_channel(
-    boost::beast::websocket::stream<boost::beast::ssl_stream<SyncTcpStream>> ws, std::shared_ptr<void> keep_alive);
+std::shared_ptr<FrameChannel> make_websocket_channel(boost::beast::websocket::stream<boost::beast::ssl_stream<SyncTcpStream>> ws,
+                                                     std::shared_ptr<void> keep_alive);
 /// Wraps a connected TCP socket that carries length-prefixed frames (socket made on a strand).
 std::shared_ptr<FrameChannel> make_tcp_channel(boost::asio::ip::tcp::socket socket);
 

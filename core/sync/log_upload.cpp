@@ -1,12 +1,11 @@
 #include "sync/log_upload.h"
 
+#include <fmt/format.h>
 #include <sodium.h>
 
 #include <algorithm>
-#include <fstream>
-
 #include <boost/asio/post.hpp>
-#include <fmt/format.h>
+#include <fstream>
 
 #include "clock/clock.h"
 #include "common/error.h"
@@ -24,7 +23,9 @@ constexpr size_t kMaxQueuedBytes = 1024 * 1024;
 
 LogOutbox::LogOutbox(std::filesystem::path directory, EngineLog& log) : dir_(std::move(directory)), log_(log) {}
 
-std::filesystem::path LogOutbox::path(const std::string& id) const { return dir_ / (id + std::string(kBundleSuffix)); }
+std::filesystem::path LogOutbox::path(const std::string& id) const {
+  return dir_ / (id + std::string(kBundleSuffix));
+}
 
 uint64_t LogOutbox::ensure(const std::string& id, const LogExportOptions& options) {
   if (!is_valid_log_request_id(id)) throw Error(ErrorCode::invalid_argument, fmt::format("invalid log request id '{}'", id));
@@ -99,8 +100,7 @@ LogUploader::LogUploader(std::weak_ptr<Session> session, LogOutbox& outbox, Engi
 void LogUploader::start() {
   auto session = session_.lock();
   if (!session) return;
-  for (const auto& entry : outbox_.entries())
-    session->send_log_frame(entry.offer());
+  for (const auto& entry : outbox_.entries()) session->send_log_frame(entry.offer());
 }
 
 void LogUploader::on_request(const LogRequest& request) {
@@ -193,8 +193,7 @@ void LogUploader::pump() {
     if (!session->send_log_frame(LogChunk{id, upload.offset, upload.total, buffer})) return;
     upload.offset += n;
     if (settings_.max_bytes_per_second > 0) {
-      next_send_ = std::max(next_send_, now) +
-                   std::chrono::microseconds(n * 1'000'000 / settings_.max_bytes_per_second);
+      next_send_ = std::max(next_send_, now) + std::chrono::microseconds(n * 1'000'000 / settings_.max_bytes_per_second);
     }
   }
 }

@@ -5,6 +5,7 @@
 // upload cut by a dropped connection resumes where it stopped, with the same bytes.
 #pragma once
 
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -13,8 +14,6 @@
 #include <mutex>
 #include <string>
 #include <vector>
-
-#include <boost/asio/steady_timer.hpp>
 
 #include "log/log.h"
 #include "sync/protocol.h"

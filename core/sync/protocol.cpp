@@ -179,7 +179,6 @@ struct Encoder {
   }
 };
 
-
 // The smallest encoded sizes, so a forged count cannot make us allocate more than the frame holds.
 constexpr size_t kMinCursorBytes = 4 + 8;
 constexpr size_t kMinDocBytes = 4 + 4 + 8 + 4 + 1 + 8 + 4;
@@ -240,7 +239,8 @@ std::optional<Frame> decode_payload(FrameType type, Reader& r) {
       }
       return d;
     }
-    case FrameType::ack: return Ack{r.u64()};
+    case FrameType::ack:
+      return Ack{r.u64()};
     case FrameType::error: {
       ErrorFrame e;
       e.code = r.str();
@@ -302,7 +302,9 @@ bool is_valid_log_request_id(std::string_view id) {
   });
 }
 
-std::string encode(const Frame& frame) { return std::visit(Encoder{}, frame); }
+std::string encode(const Frame& frame) {
+  return std::visit(Encoder{}, frame);
+}
 
 std::optional<Frame> decode(std::string_view bytes, std::string& error) {
   if (bytes.size() < 5) {
@@ -344,8 +346,8 @@ std::string auth_message(const std::array<unsigned char, 32>& nonce, std::string
 }
 
 std::string_view frame_name(const Frame& frame) {
-  static constexpr std::string_view kNames[] = {"hello",  "auth",      "auth_result", "cursors",    "docs",     "ack",
-                                                   "error",  "log_request", "log_chunk", "log_result", "log_offer"};
+  static constexpr std::string_view kNames[] = {"hello", "auth",        "auth_result", "cursors",    "docs",     "ack",
+                                                "error", "log_request", "log_chunk",   "log_result", "log_offer"};
   return kNames[frame.index()];
 }
 

@@ -1,12 +1,10 @@
 #include "sync/session.h"
 
+#include <fmt/format.h>
 #include <sodium.h>
 
-#include <charconv>
-
 #include <boost/asio/post.hpp>
-
-#include <fmt/format.h>
+#include <charconv>
 
 #include "common/error.h"
 #include "spi/small_peer_info_collector.h"
@@ -17,7 +15,9 @@ namespace smallpeer::sync {
 namespace {
 constexpr std::string_view kCursorPrefix = "sync.cursors/";
 
-std::string_view role_name(PeerRole role) { return role == PeerRole::big_peer ? "Big Peer" : "small peer"; }
+std::string_view role_name(PeerRole role) {
+  return role == PeerRole::big_peer ? "Big Peer" : "small peer";
+}
 }  // namespace
 
 std::shared_ptr<Session> Session::start(SessionConfig config, std::shared_ptr<FrameChannel> channel) {
@@ -43,7 +43,8 @@ Session::Session(SessionConfig config, std::shared_ptr<FrameChannel> channel)
     };
   }
   if (!config_.authorize) {
-    config_.authorize = [app_id = config_.app_id, token = config_.app_token](const Hello& hello, const Auth& auth) -> std::optional<std::string> {
+    config_.authorize = [app_id = config_.app_id, token = config_.app_token](const Hello& hello,
+                                                                             const Auth& auth) -> std::optional<std::string> {
       if (hello.app_id != app_id) return fmt::format("unknown app id '{}'", hello.app_id);
       // The Big Peer is the authority on tokens; it proves itself by its signature (and TLS), so a
       // small peer with a wrong token hears "wrong app token" from it rather than refusing it first.
@@ -83,7 +84,10 @@ void Session::begin() {
   channel_->send(encode(hello));
   channel_->start({
       .on_frame = [self = shared_from_this()](std::string frame) { self->on_frame(std::move(frame)); },
-      .on_closed = [self = shared_from_this()](std::string reason) { self->finish({std::move(reason), false}); },
+      .on_closed =
+          [self = shared_from_this()](std::string reason) {
+            self->finish({std::move(reason), false});
+          },
   });
 }
 
@@ -127,8 +131,7 @@ void Session::on_frame(std::string bytes) {
         } else if constexpr (std::is_same_v<T, Auth>) {
           if (expect(State::awaiting_auth)) on_auth(f);
         } else if constexpr (std::is_same_v<T, AuthResult>) {
-          if (state_ == State::established || state_ == State::awaiting_hello)
-            return fail("unexpected auth_result frame", true);
+          if (state_ == State::established || state_ == State::awaiting_hello) return fail("unexpected auth_result frame", true);
           on_auth_result(f);
         } else if constexpr (std::is_same_v<T, ErrorFrame>) {
           // finish() first: closing runs the channel's on_closed inline, which would finish with a vaguer reason.
@@ -153,8 +156,9 @@ void Session::on_frame(std::string bytes) {
 
 void Session::on_hello(Hello hello) {
   if (hello.protocol_version != kProtocolVersion)
-    return fail(fmt::format("protocol version {} is not supported (this peer speaks {})", hello.protocol_version, kProtocolVersion),
-                false);
+    return fail(
+        fmt::format("protocol version {} is not supported (this peer speaks {})", hello.protocol_version, kProtocolVersion),
+        false);
   if (hello.peer_key.empty()) return fail("hello without a peer key", true);
   if (config_.local_role == PeerRole::big_peer && hello.role == PeerRole::big_peer)
     return fail("a Big Peer cannot connect to another Big Peer", true);
@@ -222,18 +226,18 @@ void Session::maybe_established() {
     // asks for scopes, so running inline here could deadlock.
     std::optional<Document> doc;
     if (change.previous_stored_at)  // only then can the change be sent as it is (on_local_change)
-      doc = Document{change.collection, change.id,          change.json, change.version,
-                     change.kind == ChangeKind::remove, change.stored_at};
-    boost::asio::post(self->channel_->executor(),
-                      [self, collection = change.collection, doc = std::move(doc), previous = change.previous_stored_at]() mutable {
-                        self->on_local_change(collection, std::move(doc), previous);
-                      });
+      doc = Document{change.collection, change.id, change.json, change.version, change.kind == ChangeKind::remove,
+                     change.stored_at};
+    boost::asio::post(self->channel_->executor(), [self, collection = change.collection, doc = std::move(doc),
+                                                   previous = change.previous_stored_at]() mutable {
+      self->on_local_change(collection, std::move(doc), previous);
+    });
   };
   // Only a small peer's link to the Big Peer can carry a system collection (its SPI document).
   const bool sends_system = config_.local_role == PeerRole::small_peer && remote_->role == PeerRole::big_peer;
   observer_ = sends_system ? config_.store->observe_all(on_change) : config_.store->observe_user_collections(on_change);
-  log(LogLevel::info, fmt::format("connected to {} {} ({}) at {}", role_name(remote_->role), remote_->peer_key, remote_->device_name,
-                                  channel_->remote_address()));
+  log(LogLevel::info, fmt::format("connected to {} {} ({}) at {}", role_name(remote_->role), remote_->peer_key,
+                                  remote_->device_name, channel_->remote_address()));
   if (config_.on_established) config_.on_established(*this, *remote_);
 }
 
@@ -375,7 +379,9 @@ void Session::on_docs(Docs docs) {
   });
 }
 
-std::string Session::cursor_key() const { return std::string(kCursorPrefix) + remote_->peer_key; }
+std::string Session::cursor_key() const {
+  return std::string(kCursorPrefix) + remote_->peer_key;
+}
 
 // One setting per remote peer: "collection\tstored_at\n" lines.
 std::string Session::encode_cursors() const {

@@ -3,6 +3,7 @@
 // peers and the Big Peer run the same session; the Big Peer plugs in group commit and its checks.
 #pragma once
 
+#include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <exception>
 #include <functional>
@@ -12,8 +13,6 @@
 #include <optional>
 #include <set>
 #include <string>
-
-#include <boost/asio/steady_timer.hpp>
 
 #include "identity/identity.h"
 #include "log/log.h"
@@ -57,7 +56,7 @@ struct SessionConfig {
   /// Stores a received batch with the cursors, then calls `done` (from any thread). Default:
   /// Store::merge_batch inline. The Big Peer groups batches of many sessions into one transaction.
   std::function<void(std::vector<Document> docs, std::vector<std::pair<std::string, std::string>> cursors,
-                      std::function<void(std::exception_ptr)> done)>
+                     std::function<void(std::exception_ptr)> done)>
       apply;
   /// Called once both sides are authenticated, on the session's strand.
   std::function<void(Session& session, const Hello& remote)> on_established;
@@ -142,7 +141,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::set<std::string> dirty_;
   std::map<uint64_t, size_t> in_flight_;  // batch id -> documents
   uint64_t next_batch_id_ = 1;
-  uint64_t applying_ = 0;                 // batches received and not yet stored
+  uint64_t applying_ = 0;                              // batches received and not yet stored
   std::map<std::string, HlcTimestamp> received_upto_;  // our cursors for the other side's documents
   std::unique_ptr<boost::asio::steady_timer> handshake_timer_;
   bool finished_ = false;

@@ -1,15 +1,14 @@
 #include "sync/sync_engine.h"
 
+#include <fmt/format.h>
 #include <simdjson.h>
-
-#include <condition_variable>
-#include <random>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <fmt/format.h>
+#include <condition_variable>
+#include <random>
 
 #include "common/error.h"
 #include "common/json.h"
@@ -26,11 +25,13 @@ constexpr std::chrono::seconds kConnectTimeout{10};
 
 std::vector<std::string> string_array(simdjson::dom::element value, std::string_view field) {
   simdjson::dom::array array;
-  if (value.get(array)) throw Error(ErrorCode::invalid_argument, fmt::format("transport config field '{}' must be an array of strings", field));
+  if (value.get(array))
+    throw Error(ErrorCode::invalid_argument, fmt::format("transport config field '{}' must be an array of strings", field));
   std::vector<std::string> out;
   for (auto item : array) {
     std::string_view s;
-    if (item.get(s)) throw Error(ErrorCode::invalid_argument, fmt::format("transport config field '{}' must be an array of strings", field));
+    if (item.get(s))
+      throw Error(ErrorCode::invalid_argument, fmt::format("transport config field '{}' must be an array of strings", field));
     out.emplace_back(s);
   }
   return out;
@@ -39,7 +40,8 @@ std::vector<std::string> string_array(simdjson::dom::element value, std::string_
 template <typename F>
 void for_each_field(simdjson::dom::element value, std::string_view where, F&& f) {
   simdjson::dom::object obj;
-  if (value.get(obj)) throw Error(ErrorCode::invalid_argument, fmt::format("transport config field '{}' must be an object", where));
+  if (value.get(obj))
+    throw Error(ErrorCode::invalid_argument, fmt::format("transport config field '{}' must be an object", where));
   for (auto field : obj) f(std::string_view(field.key), field.value);
 }
 
@@ -76,7 +78,8 @@ TransportConfig TransportConfig::parse(std::string_view json) {
         if (k == "listen") {
           if (v.is_null()) return;
           std::string_view listen;
-          if (v.get(listen)) throw Error(ErrorCode::invalid_argument, "transport config field 'lan.listen' must be \"host:port\" or null");
+          if (v.get(listen))
+            throw Error(ErrorCode::invalid_argument, "transport config field 'lan.listen' must be \"host:port\" or null");
           parse_host_port(listen);
           config.lan_listen = std::string(listen);
         } else if (k == "connect") {
@@ -92,7 +95,8 @@ TransportConfig TransportConfig::parse(std::string_view json) {
         if (k == "chunk_bytes") {
           if (v.get(n) || n < 1024 || n > kMaxLogChunkBytes)
             throw Error(ErrorCode::invalid_argument,
-                        fmt::format("transport config field 'log_upload.chunk_bytes' must be an integer from 1024 to {}", kMaxLogChunkBytes));
+                        fmt::format("transport config field 'log_upload.chunk_bytes' must be an integer from 1024 to {}",
+                                    kMaxLogChunkBytes));
           config.log_upload.chunk_bytes = static_cast<uint32_t>(n);
         } else if (k == "max_bytes_per_second") {
           if (v.get(n))
@@ -219,7 +223,8 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
     });
   }
 
-  void start_session(std::shared_ptr<FrameChannel> channel, Transport transport, std::shared_ptr<Connector> connector, uint64_t gen) {
+  void start_session(std::shared_ptr<FrameChannel> channel, Transport transport, std::shared_ptr<Connector> connector,
+                     uint64_t gen) {
     struct Track {
       std::shared_ptr<Session> session;
       bool established = false;
@@ -257,7 +262,8 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
       if (uploader) uploader->start();
       if (connector) connector->delay = std::chrono::milliseconds(0);  // healthy again: retry fast next time
       if (track->big_peer)
-        self->deps.presence.record_big_peer_event({BigPeerConnectionEvent::Kind::connected, std::chrono::system_clock::now(), ""});
+        self->deps.presence.record_big_peer_event(
+            {BigPeerConnectionEvent::Kind::connected, std::chrono::system_clock::now(), ""});
       self->deps.presence.add_peer({remote.peer_key, remote.device_name, transport, track->big_peer});
     };
     // Log request frames arrive on the strand, after on_established: the uploader is there.
@@ -277,7 +283,8 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
           self->deps.presence.record_big_peer_event(
               {BigPeerConnectionEvent::Kind::disconnected, std::chrono::system_clock::now(), end.reason});
       } else if (end.auth_failed && connector && connector->big_peer) {
-        self->deps.presence.record_big_peer_event({BigPeerConnectionEvent::Kind::auth_failed, std::chrono::system_clock::now(), end.reason});
+        self->deps.presence.record_big_peer_event(
+            {BigPeerConnectionEvent::Kind::auth_failed, std::chrono::system_clock::now(), end.reason});
         self->log(LogLevel::error, fmt::format("the Big Peer refused this peer: {}", end.reason));
       }
       {
@@ -299,7 +306,9 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
 
 SyncEngine::SyncEngine(SyncDependencies deps, Backoff backoff) : state_(std::make_shared<State>(std::move(deps), backoff)) {}
 
-SyncEngine::~SyncEngine() { stop(); }
+SyncEngine::~SyncEngine() {
+  stop();
+}
 
 void SyncEngine::set_config(TransportConfig config) {
   bool was_running;

@@ -820,8 +820,7 @@ TEST(BigPeerRegistryTest, TracksSessionsPerPeerAndLastDisconnect) {
 
 TEST(BigPeerChecksTest, AuthorizeRefusesOtherAppsAndWrongTokensWithAReason) {
   BigPeerMetrics metrics;
-  SyncEndpoint endpoint(
-      SyncEndpointConfig{.app_id = "app-1", .app_token = "secret", .metrics = &metrics});
+  SyncEndpoint endpoint(SyncEndpointConfig{.app_id = "app-1", .app_token = "secret", .metrics = &metrics});
   sync::Hello hello;
   hello.app_id = "app-1";
   sync::Auth auth;

@@ -1,6 +1,8 @@
 // The portal's server side, part of the Big Peer suite (smallpeer_bigpeer_tests): login sessions and
 // the cookie as a second credential, the embedded static files with their headers, the fleet
 // history sampler, and the real `smallpeer big-peer` process serving the portal.
+#include "bigpeer/portal.h"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -16,7 +18,6 @@
 
 #include "bigpeer/admin_auth.h"
 #include "bigpeer/fleet_history.h"
-#include "bigpeer/portal.h"
 #include "clock/clock.h"
 #include "support/big_peer_process.h"
 #include "support/temp_dir.h"
@@ -188,8 +189,9 @@ TEST_F(PortalTest, TheFleetHistoryNeedsTheTokenAndListsTheSamples) {
   ASSERT_EQ(response.result(), http::status::ok);
   EXPECT_EQ(header(response, http::field::content_type), "application/json");
   EXPECT_EQ(header(response, http::field::cache_control), "no-store");
-  EXPECT_EQ(response.body(),
-            R"({"samples":[{"t":"2026-01-01T00:00:00.000Z","online":2,"total":5},{"t":"2026-01-01T00:00:10.000Z","online":3,"total":5}]})");
+  EXPECT_EQ(
+      response.body(),
+      R"({"samples":[{"t":"2026-01-01T00:00:00.000Z","online":2,"total":5},{"t":"2026-01-01T00:00:10.000Z","online":3,"total":5}]})");
   EXPECT_EQ(handle(request(http::verb::post, "/api/v1/fleet/history")).result(), http::status::method_not_allowed);
 }
 
@@ -235,7 +237,8 @@ TEST(PortalProcessTest, TheBigPeerServesThePortalAndTheApiAcceptsItsCookieFlow) 
   const auto login = test_support::http_request(bp.port(), http::verb::post, "/api/v1/session", std::nullopt,
                                                 fmt::format(R"({{"token":"{}"}})", bp.admin_token()));
   EXPECT_EQ(login.status, 204);
-  const auto refused = test_support::http_request(bp.port(), http::verb::post, "/api/v1/session", std::nullopt, R"({"token":"x"})");
+  const auto refused =
+      test_support::http_request(bp.port(), http::verb::post, "/api/v1/session", std::nullopt, R"({"token":"x"})");
   EXPECT_EQ(refused.status, 401);
   const auto history = bp.get("/api/v1/fleet/history");
   EXPECT_EQ(history.status, 200);

@@ -1,26 +1,24 @@
 /* Proves smallpeer.h is C99: this file is compiled as C with -pedantic -Werror, and drives a few calls. */
 #define _XOPEN_SOURCE 700 /* mkdtemp */
 #include <smallpeer/smallpeer.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static int failures = 0;
 
-#define CHECK(cond)                                              \
-  do {                                                           \
-    if (!(cond)) {                                               \
-      fprintf(stderr, "%s:%d: check failed: %s (%s)\n", __FILE__, \
-              __LINE__, #cond, sp_last_error_message());         \
-      failures++;                                                \
-    }                                                            \
+#define CHECK(cond)                                                                                          \
+  do {                                                                                                       \
+    if (!(cond)) {                                                                                           \
+      fprintf(stderr, "%s:%d: check failed: %s (%s)\n", __FILE__, __LINE__, #cond, sp_last_error_message()); \
+      failures++;                                                                                            \
+    }                                                                                                        \
   } while (0)
 
 int main(void) {
   char config[1024];
-  sp_ditto_t *ditto = NULL;
-  char *doc = NULL;
+  sp_ditto_t* ditto = NULL;
+  char* doc = NULL;
   bool enabled = true;
   char dir[] = "/tmp/smallpeer-c-test-XXXXXX";
 

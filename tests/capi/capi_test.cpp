@@ -200,10 +200,13 @@ TEST_F(CApiTest, ObserversRunOnAnEngineThreadAndStopWhenTheTokenIsFreed) {
     auto* l = static_cast<ObserverLog*>(ud);
     std::lock_guard lock(l->m);
     l->thread = std::this_thread::get_id();
-    l->events.push_back(std::string(collection) + "/" + id + (kind == SP_CHANGE_UPSERT ? " upsert " + std::string(json) : " remove"));
+    l->events.push_back(std::string(collection) + "/" + id +
+                        (kind == SP_CHANGE_UPSERT ? " upsert " + std::string(json) : " remove"));
     l->cv.notify_all();
   };
-  ASSERT_EQ(sp_store_observe(ditto_, "orders", cb, &log, [](void* ud) { static_cast<ObserverLog*>(ud)->freed = true; }, &token), SP_OK);
+  ASSERT_EQ(sp_store_observe(
+                ditto_, "orders", cb, &log, [](void* ud) { static_cast<ObserverLog*>(ud)->freed = true; }, &token),
+            SP_OK);
   ASSERT_EQ(sp_store_upsert(ditto_, "orders", R"({"_id":"a"})", nullptr), SP_OK);
   ASSERT_EQ(sp_store_upsert(ditto_, "tasks", R"({"_id":"b"})", nullptr), SP_OK);
   ASSERT_EQ(sp_store_remove(ditto_, "orders", "a", nullptr), SP_OK);

@@ -20,9 +20,9 @@ using namespace smallpeer;
 using namespace std::chrono_literals;
 using test_support::BigPeerProcess;
 using test_support::BigPeerProcessOptions;
+using test_support::gunzip;
 using test_support::PostgresServer;
 using test_support::TempDir;
-using test_support::gunzip;
 using test_support::wait_until;
 namespace http = boost::beast::http;
 
@@ -116,8 +116,8 @@ TEST_F(TwoNodeTest, EveryNodeShowsEachDevicesOnlineState) {
 TEST_F(TwoNodeTest, ADocumentWrittenThroughOneNodeReachesAPeerOnTheOther) {
   auto writer = peer("writer", *node1_);
   auto reader = peer("reader", *node2_);
-  ASSERT_TRUE(wait_until([&] { return online(*node2_, writer) == "true" && online(*node1_, reader) == "true"; },
-                         kOnlineStateWait));
+  ASSERT_TRUE(
+      wait_until([&] { return online(*node2_, writer) == "true" && online(*node1_, reader) == "true"; }, kOnlineStateWait));
   // Both are connected and idle: only node 1's NOTIFY can make node 2's session send it on.
   writer->upsert("orders", R"({"_id":"o-17","qty":3})");
   EXPECT_TRUE(wait_until([&] { return reader->get("orders", "o-17").has_value(); }, 20s)) << node2_->log_text();

@@ -1,10 +1,11 @@
+#include "clock/clock.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <ctime>
 #include <random>
 
-#include "clock/clock.h"
 #include "clock/hlc.h"
 
 using namespace smallpeer;
@@ -32,13 +33,18 @@ TEST(Rfc3339, FormatsEveryRepresentableTimeAsGmtimeDoes) {
   // A TimePoint holds nanoseconds in 64 bits: 1677-09-21 to 2262-04-11.
   const int64_t first = std::chrono::floor<std::chrono::milliseconds>(TimePoint::min()).time_since_epoch().count() + 1;
   const int64_t last = std::chrono::floor<std::chrono::milliseconds>(TimePoint::max()).time_since_epoch().count();
-  std::vector<int64_t> cases = {first, last, -1, 0, 1, 951'782'400'000 /* 2000-02-29 */,
-                                4'107'542'399'999 /* 2100-02-28T23:59:59.999 */, -2'208'988'800'001 /* 1899 */};
+  std::vector<int64_t> cases = {first,
+                                last,
+                                -1,
+                                0,
+                                1,
+                                951'782'400'000 /* 2000-02-29 */,
+                                4'107'542'399'999 /* 2100-02-28T23:59:59.999 */,
+                                -2'208'988'800'001 /* 1899 */};
   std::mt19937_64 random(20261127);
   std::uniform_int_distribution<int64_t> any(first, last);
   for (int i = 0; i < 20'000; ++i) cases.push_back(any(random));
-  for (const int64_t ms : cases)
-    ASSERT_EQ(format_rfc3339(TimePoint(std::chrono::milliseconds(ms))), reference_rfc3339(ms)) << ms;
+  for (const int64_t ms : cases) ASSERT_EQ(format_rfc3339(TimePoint(std::chrono::milliseconds(ms))), reference_rfc3339(ms)) << ms;
 }
 
 TEST(Rfc3339, ParsesWhatItFormatsAndOffsets) {
@@ -49,7 +55,8 @@ TEST(Rfc3339, ParsesWhatItFormatsAndOffsets) {
 }
 
 TEST(Rfc3339, RejectsMalformedText) {
-  for (const char* bad : {"", "2025-11-26", "2025-11-26T15:14:41", "2025-13-26T15:14:41Z", "2025-11-26T15:14:41Zjunk", "yesterday"})
+  for (const char* bad :
+       {"", "2025-11-26", "2025-11-26T15:14:41", "2025-13-26T15:14:41Z", "2025-11-26T15:14:41Zjunk", "yesterday"})
     EXPECT_FALSE(parse_rfc3339(bad).has_value()) << bad;
 }
 

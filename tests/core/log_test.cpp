@@ -1,4 +1,3 @@
-#include "support/temp_dir.h"
 #include "log/log.h"
 
 #include <gtest/gtest.h>
@@ -17,6 +16,7 @@
 
 #include "clock/clock.h"
 #include "common/error.h"
+#include "support/temp_dir.h"
 
 namespace smallpeer {
 namespace {
@@ -194,14 +194,12 @@ TEST_F(LogTest, RotationIndexContinuesAfterReopen) {
   std::vector<fs::path> before;
   {
     auto log = open(limits);
-    for (int i = 0; i < 30; ++i)
-      log->log(LogLevel::info, "spi", "first run " + std::to_string(i) + std::string(50, 'a'));
+    for (int i = 0; i < 30; ++i) log->log(LogLevel::info, "spi", "first run " + std::to_string(i) + std::string(50, 'a'));
     before = log->files();
   }
   auto log = open(limits);
   EXPECT_EQ(log->files(), before);
-  for (int i = 0; i < 30; ++i)
-    log->log(LogLevel::info, "spi", "second run " + std::to_string(i) + std::string(50, 'b'));
+  for (int i = 0; i < 30; ++i) log->log(LogLevel::info, "spi", "second run " + std::to_string(i) + std::string(50, 'b'));
   const auto lines = all_lines(*log);
   ASSERT_FALSE(lines.empty());
   EXPECT_EQ(parse(lines.back()).msg, "second run 29" + std::string(50, 'b'));
@@ -256,7 +254,8 @@ TEST_F(LogTest, RepairsPartialLastLineLeftByACrash) {
   {
     std::ofstream out(dir_ / "logs" / "smallpeer.log.jsonl", std::ios::binary);
     out << R"({"ts":"2026-01-01T00:00:00.000Z","level":"info","peer":"pk-test","component":"spi","msg":"whole"})"
-        << "\n" << R"({"ts":"2026-01-01T00:00:00.000Z","lev)";
+        << "\n"
+        << R"({"ts":"2026-01-01T00:00:00.000Z","lev)";
   }
   auto log = open();
   log->log(LogLevel::info, "spi", "after crash");
@@ -343,9 +342,9 @@ TEST_F(LogExportTest, FiltersByInclusiveTimeWindow) {
     clock_->advance(1min);
   }
   const auto result = log->export_gzip(out_, options([&](auto& o) {
-    o.since = start + 2min;
-    o.until = start + 4min;
-  }));
+                                         o.since = start + 2min;
+                                         o.until = start + 4min;
+                                       }));
   const auto lines = read_gzip_lines(out_);
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(result.lines, 3u);

@@ -1,9 +1,10 @@
+#include "spi/metadata.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "common/error.h"
-#include "spi/metadata.h"
 
 using namespace smallpeer;
 

@@ -1,14 +1,13 @@
+#include "runtime/scheduler.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/asio/post.hpp>
 #include <condition_variable>
 #include <future>
 #include <mutex>
 #include <vector>
-
-#include <boost/asio/post.hpp>
-
-#include "runtime/scheduler.h"
 
 using namespace smallpeer;
 using namespace std::chrono_literals;

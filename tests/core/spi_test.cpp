@@ -210,8 +210,9 @@ TEST_F(SmallPeerInfoTest, EverySchemaFieldIsPresentWithTheRightType) {
     EXPECT_EQ(doc["connections_by_transport"][k].get_int64().value(), 0) << k;
   for (const char* k : {"device_available", "device_total", "ditto_store", "ditto_logs", "ditto_total"})
     EXPECT_GT(doc["device_disk_usage"][k].get_uint64().value(), 0u) << k;
-  EXPECT_GE(doc["device_disk_usage"]["ditto_total"].get_uint64().value(),
-            doc["device_disk_usage"]["ditto_store"].get_uint64().value() + doc["device_disk_usage"]["ditto_logs"].get_uint64().value());
+  EXPECT_GE(
+      doc["device_disk_usage"]["ditto_total"].get_uint64().value(),
+      doc["device_disk_usage"]["ditto_store"].get_uint64().value() + doc["device_disk_usage"]["ditto_logs"].get_uint64().value());
   EXPECT_EQ(doc["store"]["user_collections"]["orders"]["num_docs"].get_int64().value(), 2);
   EXPECT_EQ(doc["store"]["user_collections"]["tasks"]["num_docs"].get_int64().value(), 1);
   EXPECT_TRUE(doc["store"]["user_collections"]["__small_peer_info"].error()) << "system collections are not user collections";
@@ -249,8 +250,7 @@ TEST_F(SmallPeerInfoTest, CollectionCountsFollowEveryUserWriteBetweenReports) {
     std::map<std::string, int64_t> out;
     const auto doc = stored(*d);
     const simdjson::dom::object collections = doc["store"]["user_collections"].get_object().value();
-    for (const auto field : collections)
-      out[std::string(field.key)] = field.value["num_docs"].get_int64().value();
+    for (const auto field : collections) out[std::string(field.key)] = field.value["num_docs"].get_int64().value();
     return out;
   };
   EXPECT_TRUE(counts().empty());

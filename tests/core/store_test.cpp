@@ -2,10 +2,10 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,13 +74,14 @@ std::vector<std::string> schema_of(const std::filesystem::path& path) {
   EXPECT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
   std::vector<std::string> out;
   sqlite3_stmt* stmt = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(raw, "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name", -1, &stmt,
-                               nullptr),
+  EXPECT_EQ(sqlite3_prepare_v2(raw, "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name", -1,
+                               &stmt, nullptr),
             SQLITE_OK);
   while (sqlite3_step(stmt) == SQLITE_ROW) {
     std::string line = std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))) + " " +
                        reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
-    if (std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 2))).find("WITHOUT ROWID") != std::string_view::npos)
+    if (std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 2))).find("WITHOUT ROWID") !=
+        std::string_view::npos)
       line += " WITHOUT ROWID";
     out.push_back(std::move(line));
   }

@@ -123,9 +123,9 @@ inline HttpResult http_request(uint16_t port, boost::beast::http::verb method, c
     exchange(stream, [&](auto&& next) { stream.async_handshake(ssl::stream_base::client, next); });
   }
   if (failure) throw std::runtime_error("HTTP " + target + " failed: " + failure.message());
-  return {static_cast<int>(response.result_int()), response.body(), std::string(response[http::field::content_type]),
-          std::string(response[http::field::www_authenticate]), std::string(response[http::field::allow]),
-          std::string(response[http::field::content_disposition])};
+  return {static_cast<int>(response.result_int()),          response.body(),
+          std::string(response[http::field::content_type]), std::string(response[http::field::www_authenticate]),
+          std::string(response[http::field::allow]),        std::string(response[http::field::content_disposition])};
 }
 
 /// GET `target` with an optional bearer token.

@@ -2,15 +2,14 @@
 // test can forge a key, spoof a document or send garbage, and see how the Big Peer answers.
 #pragma once
 
-#include <optional>
-#include <string>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
+#include <optional>
+#include <string>
 
 #include "identity/identity.h"
 #include "sync/protocol.h"
@@ -55,7 +54,9 @@ class RawSyncClient {
       boost::beast::flat_buffer buffer;
       boost::beast::error_code ec;
       ws_.read(buffer, ec);
-      if (ec) return ec != boost::asio::error::would_block && ec != boost::asio::error::try_again && ec != boost::asio::error::timed_out;
+      if (ec)
+        return ec != boost::asio::error::would_block && ec != boost::asio::error::try_again &&
+               ec != boost::asio::error::timed_out;
     }
     return false;
   }

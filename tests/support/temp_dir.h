@@ -15,8 +15,8 @@ class TempDir {
   /// Makes a directory named after `prefix`, the process id and a counter.
   explicit TempDir(const std::string& prefix = "smallpeer-test") {
     static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            (prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    path_ =
+        std::filesystem::temp_directory_path() / (prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }

@@ -1,9 +1,8 @@
 // Small peers against a real Big Peer process on 127.0.0.1: the SPI scope table, user scopes,
 // authentication failures, forged and spoofed peers, malformed frames and a Big Peer restart.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
-
-#include <fmt/format.h>
 
 #include "ditto/ditto.h"
 #include "spi/small_peer_info_collector.h"
@@ -35,17 +34,18 @@ class BigPeerSyncTest : public ::testing::Test {
   }
 
   struct PeerOptions {
-    bool big_peer = true;          // connect to the Big Peer
-    bool lan_listen = false;       // listen on a LAN port
+    bool big_peer = true;     // connect to the Big Peer
+    bool lan_listen = false;  // listen on a LAN port
     std::vector<std::shared_ptr<Ditto>> lan_connect;
-    std::string token;             // default: the right app token
+    std::string token;  // default: the right app token
   };
 
   std::shared_ptr<Ditto> peer(const std::string& name) { return peer(name, PeerOptions{}); }
 
   std::shared_ptr<Ditto> peer(const std::string& name, PeerOptions o) {
     std::string connect;
-    for (const auto& other : o.lan_connect) connect += fmt::format("{}\"127.0.0.1:{}\"", connect.empty() ? "" : ",", other->lan_port());
+    for (const auto& other : o.lan_connect)
+      connect += fmt::format("{}\"127.0.0.1:{}\"", connect.empty() ? "" : ",", other->lan_port());
     auto d = test_support::open_small_peer(
         *big_peer_, dir_.path(), name,
         fmt::format(R"({{"big_peer":{{"urls":[{}]}},"lan":{{"listen":{},"connect":[{}]}}}})",
@@ -88,15 +88,18 @@ TEST_F(BigPeerSyncTest, TheTwoDocumentedLinesDeliverTheDocumentWithinOneInterval
   auto d = peer("tablet");
   d->small_peer_info().set_interval(1s);
   ASSERT_TRUE(wait_until([&] { return connected(d); }));
-  d->small_peer_info().set_enabled(true);                      // ditto.smallPeerInfo.isEnabled = true
+  d->small_peer_info().set_enabled(true);                         // ditto.smallPeerInfo.isEnabled = true
   d->small_peer_info().set_sync_scope(SyncScope::big_peer_only);  // ditto.smallPeerInfo.syncScope = .bigPeerOnly
   // A document written just before the switch may arrive first; the one reporting the new scope
   // must follow within one interval.
   std::optional<std::string> body;
-  ASSERT_TRUE(wait_until([&] {
-    body = at_big_peer(kSmallPeerInfoCollection, d->peer_key());
-    return body && body->find(R"("sync_scope":"BigPeerOnly")") != std::string::npos;
-  }, 1500ms)) << "not there within one interval: " << body.value_or("(absent)");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        body = at_big_peer(kSmallPeerInfoCollection, d->peer_key());
+        return body && body->find(R"("sync_scope":"BigPeerOnly")") != std::string::npos;
+      },
+      1500ms))
+      << "not there within one interval: " << body.value_or("(absent)");
   EXPECT_NE(body->find(R"("is_connected_to_big_peer":true)"), std::string::npos) << *body;
   // Later cycles keep arriving.
   const auto first = big_peer_sequence(d);
@@ -202,8 +205,12 @@ TEST_F(BigPeerSyncTest, ASpoofedSmallPeerInfoDocumentIsRefusedAndLogged) {
   const auto result = client.handshake(honest, big_peer_->app_id(), big_peer_->app_token());
   ASSERT_TRUE(result && result->ok) << (result ? result->reason : "no answer");
   ASSERT_TRUE(client.establish());
-  Document spoof{std::string(kSmallPeerInfoCollection), other, fmt::format(R"({{"_id":"{}","sequence":1}})", other),
-                 {HlcTimestamp::from_parts(1, 0), honest.peer_key()}, false, HlcTimestamp::from_parts(1, 0)};
+  Document spoof{std::string(kSmallPeerInfoCollection),
+                 other,
+                 fmt::format(R"({{"_id":"{}","sequence":1}})", other),
+                 {HlcTimestamp::from_parts(1, 0), honest.peer_key()},
+                 false,
+                 HlcTimestamp::from_parts(1, 0)};
   ASSERT_TRUE(client.send(sync::Docs{1, {spoof}}));
   EXPECT_TRUE(client.closed_by_server());
   EXPECT_FALSE(at_big_peer(kSmallPeerInfoCollection, other).has_value());
@@ -276,7 +283,8 @@ TEST_F(BigPeerSyncTest, AfterABigPeerRestartPeersReconnectAndTheLatestStateArriv
   }
   const auto body = big_peer_->get("/api/v1/collections/__small_peer_info/documents?limit=100").body;
   size_t count = 0;
-  for (size_t at = body.find("\"schema_version\""); at != std::string::npos; at = body.find("\"schema_version\"", at + 1)) ++count;
+  for (size_t at = body.find("\"schema_version\""); at != std::string::npos; at = body.find("\"schema_version\"", at + 1))
+    ++count;
   EXPECT_EQ(count, fleet.size()) << "one document per peer, no duplicates: " << body.substr(0, 400);
 }
 
@@ -284,17 +292,17 @@ TEST_F(BigPeerSyncTest, OverWssTheCertificateMustVerify) {
   TempDir certs("sync-certs");
   const auto cert = certs.path() / "cert.pem";
   test_support::write_self_signed_certificate(cert, certs.path() / "key.pem");
-  BigPeerProcess tls_peer(BigPeerProcessOptions{.data_dir = dir_.path() / "tls-big-peer",
-                                                .tls_cert = cert,
-                                                .tls_key = certs.path() / "key.pem"});
+  BigPeerProcess tls_peer(
+      BigPeerProcessOptions{.data_dir = dir_.path() / "tls-big-peer", .tls_cert = cert, .tls_key = certs.path() / "key.pem"});
   ASSERT_TRUE(tls_peer.sync_url().starts_with("wss://"));
   const auto open_peer = [&](const std::string& name, const std::string& ca_file) {
     DittoConfig config;
     config.persistence_dir = dir_.path() / name;
     config.identity = {IdentityConfig::Kind::online_playground, tls_peer.app_id(), tls_peer.app_token()};
     auto d = Ditto::open(config);
-    d->set_transport_config(ca_file.empty() ? fmt::format(R"({{"big_peer":{{"urls":["{}"]}}}})", tls_peer.sync_url())
-                                            : fmt::format(R"({{"big_peer":{{"urls":["{}"],"ca_file":"{}"}}}})", tls_peer.sync_url(), ca_file));
+    d->set_transport_config(
+        ca_file.empty() ? fmt::format(R"({{"big_peer":{{"urls":["{}"]}}}})", tls_peer.sync_url())
+                        : fmt::format(R"({{"big_peer":{{"urls":["{}"],"ca_file":"{}"}}}})", tls_peer.sync_url(), ca_file));
     d->small_peer_info().set_sync_scope(SyncScope::big_peer_only);
     d->small_peer_info().set_enabled(true);
     d->start_sync();

@@ -1,8 +1,7 @@
 // Small peers replicating with each other over LAN TCP on 127.0.0.1: multi-hop, user scopes, and
 // the rule that a small peer never holds another peer's Small Peer Info document.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include "common/error.h"
 #include "ditto/ditto.h"
@@ -32,7 +31,8 @@ class LanSyncTest : public ::testing::Test {
     config.identity = {IdentityConfig::Kind::offline_playground, "lan-test-app", ""};
     auto d = Ditto::open(config);
     std::string connect;
-    for (const auto& other : connect_to) connect += fmt::format("{}\"127.0.0.1:{}\"", connect.empty() ? "" : ",", other->lan_port());
+    for (const auto& other : connect_to)
+      connect += fmt::format("{}\"127.0.0.1:{}\"", connect.empty() ? "" : ",", other->lan_port());
     d->set_transport_config(fmt::format(R"({{"lan":{{"listen":"127.0.0.1:0","connect":[{}]}}}})", connect));
     d->start_sync();
     peers_.push_back(d);
@@ -68,7 +68,10 @@ TEST_F(LanSyncTest, AllPeersTravelsAcrossThreeHopsBothWays) {
   ASSERT_TRUE(wait_until([&] { return has(a, "orders", "from-d"); })) << "d -> c -> b -> a";
   // An update and a delete follow the same path, last writer wins.
   a->upsert("orders", R"({"_id":"from-a","n":2})");
-  ASSERT_TRUE(wait_until([&] { auto doc = d->get("orders", "from-a"); return doc && doc->json == R"({"_id":"from-a","n":2})"; }));
+  ASSERT_TRUE(wait_until([&] {
+    auto doc = d->get("orders", "from-a");
+    return doc && doc->json == R"({"_id":"from-a","n":2})";
+  }));
   a->remove("orders", "from-a");
   ASSERT_TRUE(wait_until([&] { return !has(d, "orders", "from-a"); }));
   EXPECT_EQ(a->presence().snapshot().connections_by_transport()[Transport::access_point], 1u);

@@ -1,10 +1,9 @@
 // Log requests end to end (SPEC section 6): a real Big Peer process, small peers in this process.
 // Online delivery, offline delivery on reconnect, an upload cut mid-way that resumes, expiry,
 // device-initiated sends, and the HTTP API's refusals.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
-
-#include <fmt/format.h>
 
 #include <random>
 
@@ -20,10 +19,10 @@ using namespace smallpeer;
 using namespace std::chrono_literals;
 using test_support::BigPeerProcess;
 using test_support::BigPeerProcessOptions;
+using test_support::gunzip;
 using test_support::HttpResult;
 using test_support::RawSyncClient;
 using test_support::TempDir;
-using test_support::gunzip;
 using test_support::wait_until;
 namespace http = boost::beast::http;
 
@@ -149,7 +148,7 @@ TEST_F(LogRequestTest, InterruptedUploadResumesWhereItStopped) {
 
   const auto id = request_logs(d);
   ASSERT_TRUE(wait_until([&] { return field(id, "state") == "\"uploading\""; }, 20s)) << field(id, "state");
-  d->stop_sync();  // cut the connection mid-upload
+  d->stop_sync();                                            // cut the connection mid-upload
   ASSERT_TRUE(wait_until([&] { return !online(d); }, 10s));  // the Big Peer handled every chunk it got
   const auto received = std::stoull(field(id, "bytes_received"));
   const auto total = std::stoull(field(id, "bytes_total"));

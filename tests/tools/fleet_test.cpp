@@ -2,24 +2,23 @@
 // (BigPeerOnly), look like different devices, write app log lines into their engine logs, keep
 // their identities across reopen and release everything on stop. No Big Peer: the URL points at
 // a closed loopback port (tests that need a Big Peer live with the Big Peer's tests).
+#include "fleet.h"
+
 #include <arpa/inet.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <simdjson.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-#include <simdjson.h>
-
+#include <CLI/CLI.hpp>
 #include <fstream>
 #include <map>
 #include <set>
 #include <thread>
 
-#include <fmt/format.h>
-#include <CLI/CLI.hpp>
-
 #include "common/error.h"
-#include "fleet.h"
 #include "fleet_command.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"

@@ -88,20 +88,20 @@ typedef struct sp_ditto sp_ditto_t;
 typedef struct sp_token sp_token_t;
 
 /** Frees userdata when its callback is unregistered; may be NULL. */
-typedef void (*sp_userdata_free_fn)(void *userdata);
+typedef void (*sp_userdata_free_fn)(void* userdata);
 
 /* ---- Library ----------------------------------------------------------------------------- */
 
 /** The ABI version of the loaded library (compare with SP_ABI_VERSION). */
 SP_API int32_t sp_abi_version(void);
 /** The library version, e.g. "0.1.0". Static storage: do not free. */
-SP_API const char *sp_version(void);
+SP_API const char* sp_version(void);
 /** Why the last failed call on this thread failed; "" if none. Valid until the next call on this thread; do not free. */
-SP_API const char *sp_last_error_message(void);
+SP_API const char* sp_last_error_message(void);
 /** Frees a string or buffer this library returned. NULL is allowed. */
-SP_API void sp_free(void *ptr);
+SP_API void sp_free(void* ptr);
 /** Unregisters a callback: when it returns the callback is not running and never runs again. NULL is allowed. */
-SP_API void sp_token_free(sp_token_t *token);
+SP_API void sp_token_free(sp_token_t* token);
 
 /* ---- Small peer -------------------------------------------------------------------------- */
 
@@ -115,67 +115,72 @@ SP_API void sp_token_free(sp_token_t *token);
  * Unknown keys are refused. SP_ERR_LOCKED if another open instance uses the directory; SP_ERR_IO
  * if it cannot be written. On success *out_ditto is released with sp_ditto_free.
  */
-SP_API sp_status_t sp_ditto_open(const char *config_json, sp_ditto_t **out_ditto);
+SP_API sp_status_t sp_ditto_open(const char* config_json, sp_ditto_t** out_ditto);
 /** Stops background work and closes the store; later calls on the handle fail with SP_ERR_CLOSED. Idempotent. */
-SP_API sp_status_t sp_ditto_close(sp_ditto_t *ditto);
+SP_API sp_status_t sp_ditto_close(sp_ditto_t* ditto);
 /** Closes (if needed) and releases the handle. NULL is allowed. */
-SP_API void sp_ditto_free(sp_ditto_t *ditto);
+SP_API void sp_ditto_free(sp_ditto_t* ditto);
 /** This peer's key. *out_peer_key is owned by the caller: free it with sp_free. */
-SP_API sp_status_t sp_ditto_peer_key(sp_ditto_t *ditto, char **out_peer_key);
+SP_API sp_status_t sp_ditto_peer_key(sp_ditto_t* ditto, char** out_peer_key);
 /** How many sp_ditto_t handles are allocated and not yet freed in this process (leak checks). */
 SP_API int64_t sp_ditto_live_handles(void);
 
 /* ---- Small Peer Info --------------------------------------------------------------------- */
 
 /** Turns Small Peer Info on (a document is written at once, then every interval) or off (default). */
-SP_API sp_status_t sp_spi_set_enabled(sp_ditto_t *ditto, bool enabled);
+SP_API sp_status_t sp_spi_set_enabled(sp_ditto_t* ditto, bool enabled);
 /** Whether Small Peer Info is on. */
-SP_API sp_status_t sp_spi_get_enabled(sp_ditto_t *ditto, bool *out_enabled);
+SP_API sp_status_t sp_spi_get_enabled(sp_ditto_t* ditto, bool* out_enabled);
 /** Sets the SPI sync scope: SP_SYNC_SCOPE_LOCAL_PEER_ONLY (default) or SP_SYNC_SCOPE_BIG_PEER_ONLY. */
-SP_API sp_status_t sp_spi_set_sync_scope(sp_ditto_t *ditto, sp_sync_scope_t scope);
+SP_API sp_status_t sp_spi_set_sync_scope(sp_ditto_t* ditto, sp_sync_scope_t scope);
 /** The SPI sync scope. */
-SP_API sp_status_t sp_spi_get_sync_scope(sp_ditto_t *ditto, sp_sync_scope_t *out_scope);
-/** Sets the app metadata: a JSON object, at most 128 KB minified, at most 64 levels deep (SP_ERR_VALIDATION otherwise; the old metadata stays). */
-SP_API sp_status_t sp_spi_set_metadata_json(sp_ditto_t *ditto, const char *metadata_json);
+SP_API sp_status_t sp_spi_get_sync_scope(sp_ditto_t* ditto, sp_sync_scope_t* out_scope);
+/** Sets the app metadata: a JSON object, at most 128 KB minified, at most 64 levels deep (SP_ERR_VALIDATION otherwise; the old
+ * metadata stays). */
+SP_API sp_status_t sp_spi_set_metadata_json(sp_ditto_t* ditto, const char* metadata_json);
 /** The app metadata as minified JSON. *out_json is owned by the caller: free it with sp_free. */
-SP_API sp_status_t sp_spi_get_metadata_json(sp_ditto_t *ditto, char **out_json);
+SP_API sp_status_t sp_spi_get_metadata_json(sp_ditto_t* ditto, char** out_json);
 /** Sets the device name reported in the document (1-256 bytes). */
-SP_API sp_status_t sp_spi_set_device_name(sp_ditto_t *ditto, const char *device_name);
+SP_API sp_status_t sp_spi_set_device_name(sp_ditto_t* ditto, const char* device_name);
 /** The device name. *out_name is owned by the caller: free it with sp_free. */
-SP_API sp_status_t sp_spi_get_device_name(sp_ditto_t *ditto, char **out_name);
+SP_API sp_status_t sp_spi_get_device_name(sp_ditto_t* ditto, char** out_name);
 /** Sets the collection interval in milliseconds (default 300000, at least 1000). */
-SP_API sp_status_t sp_spi_set_collection_interval_ms(sp_ditto_t *ditto, int64_t interval_ms);
+SP_API sp_status_t sp_spi_set_collection_interval_ms(sp_ditto_t* ditto, int64_t interval_ms);
 /** The collection interval in milliseconds. */
-SP_API sp_status_t sp_spi_get_collection_interval_ms(sp_ditto_t *ditto, int64_t *out_interval_ms);
-/** Builds and writes the SPI document now (enabled or not). If out_json is not NULL it receives the document; free it with sp_free. */
-SP_API sp_status_t sp_spi_collect_now(sp_ditto_t *ditto, char **out_json);
+SP_API sp_status_t sp_spi_get_collection_interval_ms(sp_ditto_t* ditto, int64_t* out_interval_ms);
+/** Builds and writes the SPI document now (enabled or not). If out_json is not NULL it receives the document; free it with
+ * sp_free. */
+SP_API sp_status_t sp_spi_collect_now(sp_ditto_t* ditto, char** out_json);
 /** The last written SPI document (SP_ERR_NOT_FOUND before the first write). Free *out_json with sp_free. */
-SP_API sp_status_t sp_spi_get_document(sp_ditto_t *ditto, char **out_json);
+SP_API sp_status_t sp_spi_get_document(sp_ditto_t* ditto, char** out_json);
 
 /* ---- Store ------------------------------------------------------------------------------- */
 
-/** Inserts or replaces a document (a JSON object; "_id" a string or absent, then generated) in a user collection. If out_id is not NULL it receives the _id; free it with sp_free. */
-SP_API sp_status_t sp_store_upsert(sp_ditto_t *ditto, const char *collection, const char *document_json, char **out_id);
+/** Inserts or replaces a document (a JSON object; "_id" a string or absent, then generated) in a user collection. If out_id is
+ * not NULL it receives the _id; free it with sp_free. */
+SP_API sp_status_t sp_store_upsert(sp_ditto_t* ditto, const char* collection, const char* document_json, char** out_id);
 /** A live document by _id (SP_ERR_NOT_FOUND if absent). Free *out_json with sp_free. */
-SP_API sp_status_t sp_store_get(sp_ditto_t *ditto, const char *collection, const char *id, char **out_json);
-/** Up to `limit` (1-1000) live documents with _id after `after_id` (NULL for the first page), ordered by _id, as {"documents":[...],"next_after":"id"|null}. Free *out_json with sp_free. */
-SP_API sp_status_t sp_store_find_all(sp_ditto_t *ditto, const char *collection, int32_t limit, const char *after_id, char **out_json);
+SP_API sp_status_t sp_store_get(sp_ditto_t* ditto, const char* collection, const char* id, char** out_json);
+/** Up to `limit` (1-1000) live documents with _id after `after_id` (NULL for the first page), ordered by _id, as
+ * {"documents":[...],"next_after":"id"|null}. Free *out_json with sp_free. */
+SP_API sp_status_t sp_store_find_all(sp_ditto_t* ditto, const char* collection, int32_t limit, const char* after_id,
+                                     char** out_json);
 /** Removes a document from a user collection (leaving a tombstone); *out_removed (may be NULL) says whether one was there. */
-SP_API sp_status_t sp_store_remove(sp_ditto_t *ditto, const char *collection, const char *id, bool *out_removed);
+SP_API sp_status_t sp_store_remove(sp_ditto_t* ditto, const char* collection, const char* id, bool* out_removed);
 /** The user collections that hold documents, as a JSON array of names. Free *out_json with sp_free. */
-SP_API sp_status_t sp_store_collection_names(sp_ditto_t *ditto, char **out_json);
+SP_API sp_status_t sp_store_collection_names(sp_ditto_t* ditto, char** out_json);
 
 /** Told about each committed change; `document_json` is NULL on remove. Runs on an engine thread. */
-typedef void (*sp_store_observer_fn)(void *userdata, const char *collection, const char *id, sp_change_kind_t kind,
-                                     const char *document_json);
+typedef void (*sp_store_observer_fn)(void* userdata, const char* collection, const char* id, sp_change_kind_t kind,
+                                     const char* document_json);
 /** Observes a collection until sp_token_free(*out_token). */
-SP_API sp_status_t sp_store_observe(sp_ditto_t *ditto, const char *collection, sp_store_observer_fn callback, void *userdata,
-                                    sp_userdata_free_fn userdata_free, sp_token_t **out_token);
+SP_API sp_status_t sp_store_observe(sp_ditto_t* ditto, const char* collection, sp_store_observer_fn callback, void* userdata,
+                                    sp_userdata_free_fn userdata_free, sp_token_t** out_token);
 
 /** Sets a user collection's sync scope (default SP_SYNC_SCOPE_ALL_PEERS); persisted. System collections are refused. */
-SP_API sp_status_t sp_store_set_collection_scope(sp_ditto_t *ditto, const char *collection, sp_sync_scope_t scope);
+SP_API sp_status_t sp_store_set_collection_scope(sp_ditto_t* ditto, const char* collection, sp_sync_scope_t scope);
 /** A collection's sync scope (for "__small_peer_info": the Small Peer Info scope). */
-SP_API sp_status_t sp_store_get_collection_scope(sp_ditto_t *ditto, const char *collection, sp_sync_scope_t *out_scope);
+SP_API sp_status_t sp_store_get_collection_scope(sp_ditto_t* ditto, const char* collection, sp_sync_scope_t* out_scope);
 
 /* ---- Sync ---------------------------------------------------------------------------------- */
 
@@ -186,17 +191,17 @@ SP_API sp_status_t sp_store_get_collection_scope(sp_ditto_t *ditto, const char *
  * A URL or address that does not parse is SP_ERR_INVALID_ARGUMENT and changes nothing. Plain
  * ws:// is accepted for loopback hosts only. Applies at once if sync is running.
  */
-SP_API sp_status_t sp_sync_set_transport_config(sp_ditto_t *ditto, const char *config_json);
+SP_API sp_status_t sp_sync_set_transport_config(sp_ditto_t* ditto, const char* config_json);
 /** The active transport configuration. Free *out_json with sp_free. */
-SP_API sp_status_t sp_sync_get_transport_config(sp_ditto_t *ditto, char **out_json);
+SP_API sp_status_t sp_sync_get_transport_config(sp_ditto_t* ditto, char** out_json);
 /** Starts sync: listens and connects, reconnecting with back-off. Big Peer URLs need an online playground identity. */
-SP_API sp_status_t sp_sync_start(sp_ditto_t *ditto);
+SP_API sp_status_t sp_sync_start(sp_ditto_t* ditto);
 /** Stops sync and closes every connection. */
-SP_API sp_status_t sp_sync_stop(sp_ditto_t *ditto);
+SP_API sp_status_t sp_sync_stop(sp_ditto_t* ditto);
 /** Whether sync is running. */
-SP_API sp_status_t sp_sync_is_running(sp_ditto_t *ditto, bool *out_running);
+SP_API sp_status_t sp_sync_is_running(sp_ditto_t* ditto, bool* out_running);
 /** The bound LAN TCP port (useful with "listen": "127.0.0.1:0"), or 0 when not listening. */
-SP_API sp_status_t sp_sync_lan_port(sp_ditto_t *ditto, int32_t *out_port);
+SP_API sp_status_t sp_sync_lan_port(sp_ditto_t* ditto, int32_t* out_port);
 
 /* ---- Presence ------------------------------------------------------------------------------ */
 
@@ -208,7 +213,7 @@ SP_API sp_status_t sp_sync_lan_port(sp_ditto_t *ditto, int32_t *out_port);
  *    "big_peer_connection_history": [{"event", "timestamp", "reason"?}]}
  * Free *out_json with sp_free.
  */
-SP_API sp_status_t sp_presence_get_json(sp_ditto_t *ditto, char **out_json);
+SP_API sp_status_t sp_presence_get_json(sp_ditto_t* ditto, char** out_json);
 
 /* ---- Logger (process-wide, like Ditto's DittoLogger) --------------------------------------- */
 /* These settings govern console, log-file and callback output only; each instance always keeps
@@ -217,30 +222,30 @@ SP_API sp_status_t sp_presence_get_json(sp_ditto_t *ditto, char **out_json);
 /** Turns log output on (default) or off. */
 SP_API sp_status_t sp_logger_set_enabled(bool enabled);
 /** Whether log output is on. */
-SP_API sp_status_t sp_logger_get_enabled(bool *out_enabled);
+SP_API sp_status_t sp_logger_get_enabled(bool* out_enabled);
 /** Shows only messages at `level` or more severe (default SP_LOG_INFO). */
 SP_API sp_status_t sp_logger_set_minimum_level(sp_log_level_t level);
 /** The minimum level shown. */
-SP_API sp_status_t sp_logger_get_minimum_level(sp_log_level_t *out_level);
+SP_API sp_status_t sp_logger_get_minimum_level(sp_log_level_t* out_level);
 /** Also appends shown messages to the file at `path`; NULL stops that. */
-SP_API sp_status_t sp_logger_set_log_file(const char *path);
+SP_API sp_status_t sp_logger_set_log_file(const char* path);
 /** Turns the console (stderr) output on (default) or off. */
 SP_API sp_status_t sp_logger_set_console_enabled(bool enabled);
 
 /** Receives each shown message. Runs on an engine thread. */
-typedef void (*sp_log_callback_fn)(void *userdata, sp_log_level_t level, const char *message);
+typedef void (*sp_log_callback_fn)(void* userdata, sp_log_level_t level, const char* message);
 /** Adds a custom log callback until sp_token_free(*out_token). */
-SP_API sp_status_t sp_logger_add_callback(sp_log_callback_fn callback, void *userdata, sp_userdata_free_fn userdata_free,
-                                          sp_token_t **out_token);
+SP_API sp_status_t sp_logger_add_callback(sp_log_callback_fn callback, void* userdata, sp_userdata_free_fn userdata_free,
+                                          sp_token_t** out_token);
 
 /** Writes a message to this instance's engine log (and to the log output, if it passes). */
-SP_API sp_status_t sp_ditto_log(sp_ditto_t *ditto, sp_log_level_t level, const char *message);
+SP_API sp_status_t sp_ditto_log(sp_ditto_t* ditto, sp_log_level_t level, const char* message);
 /**
  * Exports this instance's engine logs to `path` as gzip JSON Lines. `options_json` may be NULL or
  * {"min_level": "debug", "since": "RFC 3339", "until": "RFC 3339", "max_bytes": N}. If out_lines
  * is not NULL it receives the number of lines written.
  */
-SP_API sp_status_t sp_ditto_export_logs(sp_ditto_t *ditto, const char *path, const char *options_json, uint64_t *out_lines);
+SP_API sp_status_t sp_ditto_export_logs(sp_ditto_t* ditto, const char* path, const char* options_json, uint64_t* out_lines);
 /**
  * Sends this instance's engine logs to the Big Peer on the app's own initiative (a "send logs to
  * support" button): builds a gzip JSON Lines bundle now (`options_json` as for
@@ -249,7 +254,7 @@ SP_API sp_status_t sp_ditto_export_logs(sp_ditto_t *ditto, const char *path, con
  * out_request_id is not NULL it receives the log request id the Big Peer lists it under
  * ("dev_..."); free it with sp_free.
  */
-SP_API sp_status_t sp_ditto_send_logs(sp_ditto_t *ditto, const char *options_json, char **out_request_id);
+SP_API sp_status_t sp_ditto_send_logs(sp_ditto_t* ditto, const char* options_json, char** out_request_id);
 
 #ifdef __cplusplus
 }
