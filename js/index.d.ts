@@ -187,7 +187,7 @@ export declare class Presence {
 export declare class Ditto {
   /** Opens a small peer (default identity: offline playground; default directory: ./ditto). */
   constructor(identity?: Identity, persistenceDirectory?: string);
-  /** How many native Ditto handles this process holds. */
+  /** How many native Ditto handles this process holds (a leak check; diagnostics, not part of the stable API). */
   static liveHandleCount(): number;
   /** The identity the instance was opened with. */
   readonly identity: Readonly<Identity>;

@@ -393,7 +393,8 @@ class Ditto {
     handles.set(this, this.#h);
   }
 
-  /** How many native Ditto handles this process holds (each is freed by close(), or by GC as a fallback). */
+  /** How many native Ditto handles this process holds (each is freed by close(), or by GC as a fallback). A leak check over
+   * sp_ditto_live_handles (smallpeer_diagnostics.h): diagnostics, not part of the stable API. */
   static liveHandleCount() {
     return native.liveHandles();
   }

@@ -1,7 +1,7 @@
 /*
  * smallpeer.i — SWIG interface over smallpeer.h: the raw, internal JNI layer of the JVM binding.
  *
- * Everything in the header is bound except sp_last_error_message and sp_free, whose work the
+ * Everything in the headers is bound except sp_last_error_message and sp_free, whose work the
  * typemaps do. The typemaps make every Java type a plain one (no SWIGTYPE_p_* ever appears):
  *   - sp_status_t          -> void; a failed status throws NativeException(code, message)
  *   - sp_ditto_t *, sp_token_t *  -> long (the handle's address)
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 
 #include "smallpeer/smallpeer.h"
+#include "smallpeer/smallpeer_diagnostics.h"
 #include "smallpeer_jni.h"
 %}
 
@@ -167,3 +168,6 @@ SPJ_CALLBACK(sp_log_callback_fn, NativeLogCallback, SPJ_LOG_CALLBACK, spj_log_tr
 /* SP_API expands to a GCC visibility attribute, which SWIG does not parse. */
 #define __attribute__(x)
 %include "smallpeer/smallpeer.h"
+/* Test helpers outside the stable ABI (sp_ditto_live_handles); this layer is internal, so the JVM
+   suites reach them here and the public Kotlin/Java API never exposes them. */
+%include "smallpeer/smallpeer_diagnostics.h"

@@ -20,6 +20,7 @@
 #include <math.h>
 #include <node_api.h>
 #include <smallpeer/smallpeer.h>
+#include <smallpeer/smallpeer_diagnostics.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 #include <smallpeer/smallpeer.h>
+#include <smallpeer/smallpeer_diagnostics.h>
 
 #include <cstdint>
 #include <memory>

@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "guard.h"
+#include "smallpeer/smallpeer_diagnostics.h"
 
 using namespace smallpeer;
 using namespace smallpeer::capi;

@@ -1,6 +1,7 @@
-/* Proves smallpeer.h is C99: this file is compiled as C with -pedantic -Werror, and drives a few calls. */
+/* Proves smallpeer.h (and smallpeer_diagnostics.h) are C99: compiled as C with -pedantic -Werror, it drives a few calls. */
 #define _XOPEN_SOURCE 700 /* mkdtemp */
 #include <smallpeer/smallpeer.h>
+#include <smallpeer/smallpeer_diagnostics.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ int main(void) {
 
   snprintf(config, sizeof config, "{\"persistence_dir\": \"%s/peer\"}", dir);
   CHECK(sp_ditto_open(config, &ditto) == SP_OK);
+  CHECK(sp_ditto_live_handles() >= 1);
   CHECK(sp_spi_get_enabled(ditto, &enabled) == SP_OK && !enabled);
   CHECK(sp_spi_set_enabled(ditto, true) == SP_OK);
   CHECK(sp_spi_get_document(ditto, &doc) == SP_OK && strstr(doc, "\"schema_version\":1") != NULL);

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 #include <smallpeer/smallpeer.h>
+#include <smallpeer/smallpeer_diagnostics.h>
 
 #include <atomic>
 #include <condition_variable>

@@ -14,6 +14,9 @@
  *   token, in order; they may call back into this API.
  * - Enum and status values are explicit and only ever appended.
  * - Thread-safe: any handle may be used from any thread.
+ * - The exported functions are exactly those in capi/exports.txt; a function declared here must be
+ *   listed there (ctest capi_exports_match checks). smallpeer_diagnostics.h holds test helpers
+ *   that are exported but not part of this stable contract.
  */
 #ifndef SMALLPEER_SMALLPEER_H
 #define SMALLPEER_SMALLPEER_H
@@ -122,8 +125,6 @@ SP_API sp_status_t sp_ditto_close(sp_ditto_t* ditto);
 SP_API void sp_ditto_free(sp_ditto_t* ditto);
 /** This peer's key. *out_peer_key is owned by the caller: free it with sp_free. */
 SP_API sp_status_t sp_ditto_peer_key(sp_ditto_t* ditto, char** out_peer_key);
-/** How many sp_ditto_t handles are allocated and not yet freed in this process (leak checks). */
-SP_API int64_t sp_ditto_live_handles(void);
 
 /* ---- Small Peer Info --------------------------------------------------------------------- */
 

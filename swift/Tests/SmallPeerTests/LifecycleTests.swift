@@ -1,4 +1,5 @@
 import CSmallPeer
+import CSmallPeer.Diagnostics
 import Dispatch
 import Foundation
 import Testing
