@@ -111,9 +111,7 @@ SP_API int64_t sp_ditto_live_handles(void) {
 SP_API sp_status_t sp_ditto_peer_key(sp_ditto_t* ditto, char** out_peer_key) {
   return guard([&] {
     require_out(out_peer_key, "out_peer_key");
-    auto& d = engine(ditto);
-    if (d.is_closed()) throw Error(ErrorCode::closed, "the Ditto instance is closed");
-    *out_peer_key = to_c_string(d.peer_key());
+    *out_peer_key = to_c_string(engine(ditto).peer_key());
   });
 }
 

@@ -40,9 +40,7 @@ SP_API sp_status_t sp_sync_set_transport_config(sp_ditto_t* ditto, const char* c
 SP_API sp_status_t sp_sync_get_transport_config(sp_ditto_t* ditto, char** out_json) {
   return guard([&] {
     require_out(out_json, "out_json");
-    auto& d = engine(ditto);
-    if (d.is_closed()) throw Error(ErrorCode::closed, "the Ditto instance is closed");
-    *out_json = to_c_string(d.transport_config_json());
+    *out_json = to_c_string(engine(ditto).transport_config_json());
   });
 }
 

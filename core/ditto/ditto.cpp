@@ -58,7 +58,7 @@ int lock_directory(const std::filesystem::path& dir) {
 }  // namespace
 
 template <typename F>
-decltype(auto) Ditto::guarded(F&& f) {
+decltype(auto) Ditto::guarded(F&& f) const {
   if (closing_) throw Error(ErrorCode::closed, "the Ditto instance is closed");
   std::shared_lock lock(lifecycle_);
   if (closed_) throw Error(ErrorCode::closed, "the Ditto instance is closed");
@@ -104,7 +104,7 @@ Ditto::Ditto(DittoConfig config) : config_(std::move(config)) {
                                                                   .end_object();
                                                               return w.take();
                                                             },
-                                                        .transport_config_json = [this] { return transport_config_json(); },
+                                                        .transport_config_json = [this] { return transport_json_unguarded(); },
                                                     },
                                                     scheduler_);
     // A device name given at open wins over the persisted one.
@@ -153,6 +153,10 @@ void Ditto::close() {
   store_.reset();
   ::close(lock_fd_);
   lock_fd_ = -1;
+}
+
+const std::string& Ditto::peer_key() const {
+  return guarded([&]() -> const std::string& { return peer_key_; });
 }
 
 bool Ditto::is_closed() const {
@@ -234,6 +238,10 @@ LogExportResult Ditto::export_logs(const std::filesystem::path& out, const LogEx
 }
 
 std::string Ditto::transport_config_json() const {
+  return guarded([&] { return transport_json_unguarded(); });
+}
+
+std::string Ditto::transport_json_unguarded() const {
   if (!sync_) return sync::TransportConfig{}.to_json();
   return sync_->config_json();
 }

@@ -53,7 +53,7 @@ class Ditto {
   [[nodiscard]] bool is_closed() const;
 
   /// This peer's key (derived from its Ed25519 public key).
-  [[nodiscard]] const std::string& peer_key() const { return peer_key_; }
+  [[nodiscard]] const std::string& peer_key() const;
   /// The configuration the instance was opened with.
   [[nodiscard]] const DittoConfig& config() const { return config_; }
   /// The Small Peer Info settings and collector.
@@ -104,8 +104,11 @@ class Ditto {
  private:
   explicit Ditto(DittoConfig config);
   template <typename F>
-  decltype(auto) guarded(F&& f);
+  decltype(auto) guarded(F&& f) const;
   [[nodiscard]] SyncScope scope_of(std::string_view collection) const;
+  // The transport configuration without the closed check, for the SPI collector, which runs while
+  // close() waits for it (taking the lifecycle lock there would deadlock).
+  [[nodiscard]] std::string transport_json_unguarded() const;
   void load_scopes();
 
   DittoConfig config_;

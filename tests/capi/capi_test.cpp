@@ -147,6 +147,7 @@ TEST_F(CApiTest, CallsOnAClosedHandleFailCleanly) {
   EXPECT_EQ(sp_store_upsert(ditto_, "orders", "{}", nullptr), SP_ERR_CLOSED);
   EXPECT_EQ(sp_store_get(ditto_, "orders", "x", &s.p), SP_ERR_CLOSED);
   EXPECT_EQ(sp_ditto_peer_key(ditto_, &s.p), SP_ERR_CLOSED);
+  EXPECT_EQ(sp_sync_get_transport_config(ditto_, &s.p), SP_ERR_CLOSED);
   EXPECT_EQ(sp_ditto_log(ditto_, SP_LOG_INFO, "x"), SP_ERR_CLOSED);
   EXPECT_EQ(sp_ditto_send_logs(ditto_, nullptr, &s.p), SP_ERR_CLOSED);
   EXPECT_EQ(sp_spi_set_enabled(nullptr, true), SP_ERR_INVALID_ARGUMENT);

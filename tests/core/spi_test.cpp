@@ -293,6 +293,28 @@ TEST_F(SmallPeerInfoTest, CallsAfterCloseFailCleanly) {
   }
 }
 
+// "Every call after close() throws Error(closed)" (ditto.h) holds for the accessors too: the peer
+// key and the transport configuration are not served from a closed instance.
+TEST_F(SmallPeerInfoTest, EveryCallAfterCloseThrowsClosed) {
+  auto d = open();
+  EXPECT_FALSE(d->peer_key().empty()) << "served while open";
+  EXPECT_NE(d->transport_config_json().find("big_peer"), std::string::npos) << "served while open";
+  d->close();
+  const auto expect_closed = [](const char* what, const auto& call) {
+    try {
+      call();
+      ADD_FAILURE() << what << " succeeded after close";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::closed) << what;
+      EXPECT_STREQ(e.what(), "the Ditto instance is closed") << what;
+    }
+  };
+  expect_closed("peer_key", [&] { (void)d->peer_key(); });
+  expect_closed("transport_config_json", [&] { (void)d->transport_config_json(); });
+  expect_closed("get", [&] { (void)d->get("orders", "x"); });
+  expect_closed("small_peer_info", [&] { (void)d->small_peer_info(); });
+}
+
 TEST_F(SmallPeerInfoTest, AppsCannotWriteSystemCollections) {
   auto d = open();
   EXPECT_THROW(d->upsert("__small_peer_info", R"({"_id":"x"})"), Error);
