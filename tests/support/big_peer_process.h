@@ -4,10 +4,13 @@
 // and link libpq. With SMALLPEER_TEST_BACKEND=postgres every Big Peer stores in a fresh database of
 // the process's test PostgreSQL server (postgres_server.h), one per data directory, unless the
 // test passes its own --postgres.
+//
+// GoogleTest-free, so the benches use it without linking GoogleTest: whether to print the Big Peer's
+// log when the process object goes away is asked of current_test_failed(), which each program
+// defines once (support/current_test_failed.cpp for the tests, bench/current_test_failed.cpp).
 #pragma once
 
 #include <fcntl.h>
-#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -54,6 +57,11 @@ extern char** environ;
 namespace smallpeer::test_support {
 
 using namespace std::chrono_literals;
+
+/// True when the running test has failed, so ~BigPeerProcess prints the Big Peer's log. Defined by
+/// the linking program: GoogleTest's verdict in the tests; in the benches, which fail by throwing,
+/// whether an exception is unwinding.
+bool current_test_failed();
 
 /// One HTTP exchange's outcome.
 struct HttpResult {
@@ -209,7 +217,7 @@ class BigPeerProcess {
 
   ~BigPeerProcess() {
     if (running()) stop();
-    if (::testing::Test::HasFailure()) std::cerr << "--- big-peer stderr ---\n" << log_text() << "--- end ---\n";
+    if (current_test_failed()) std::cerr << "--- big-peer stderr ---\n" << log_text() << "--- end ---\n";
     std::error_code ec;
     std::filesystem::remove(log_path_, ec);
   }

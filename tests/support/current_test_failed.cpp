@@ -1,0 +1,13 @@
+// GoogleTest's verdict for support/big_peer_process.h: linked into every test program that starts a
+// Big Peer, so its log is printed when the test fails.
+#include <gtest/gtest.h>
+
+#include "support/big_peer_process.h"
+
+namespace smallpeer::test_support {
+
+bool current_test_failed() {
+  return ::testing::Test::HasFailure();
+}
+
+}  // namespace smallpeer::test_support
