@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include "common/error.h"
 
@@ -21,11 +22,11 @@ std::string errno_text() {
   return std::strerror(errno);
 }
 
-std::string trimmed(std::string text) {
+std::string trimmed(std::string_view text) {
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return {};
   const auto last = text.find_last_not_of(" \t\r\n");
-  return text.substr(first, last - first + 1);
+  return std::string(text.substr(first, last - first + 1));
 }
 }  // namespace
 
@@ -54,8 +55,9 @@ std::string DataDirectory::load_or_create_admin_token(bool& created) const {
     std::stringstream text;
     text << in.rdbuf();
     auto token = trimmed(text.str());
-    if (token.empty())
+    if (token.empty()) {
       throw Error(ErrorCode::validation, fmt::format("{} is empty; delete it to make a new token", file.string()));
+    }
     return token;
   }
   if (sodium_init() < 0) throw Error(ErrorCode::internal, "libsodium failed to initialise");

@@ -11,11 +11,12 @@ using namespace smallpeer::capi;
 namespace {
 SyncScope scope_from(sp_sync_scope_t value) {
   const auto scope = sync_scope_from_int(value);
-  if (!scope)
+  if (!scope) {
     throw Error(
         ErrorCode::invalid_argument,
         fmt::format("unknown sync scope {}; expected 0 (LocalPeerOnly), 1 (BigPeerOnly), 2 (AllPeers) or 3 (SmallPeersOnly)",
                     value));
+  }
   return *scope;
 }
 }  // namespace

@@ -32,10 +32,11 @@ void validate(const DittoConfig& c) {
     if (c.identity.token.empty()) throw Error(ErrorCode::invalid_argument, "online playground identity needs a token");
   }
   static constexpr std::string_view kLanguages[] = {"Swift", "Kotlin", "Java", "JavaScript", "Python", "C", "C++"};
-  if (std::find(std::begin(kLanguages), std::end(kLanguages), c.sdk_language) == std::end(kLanguages))
+  if (std::find(std::begin(kLanguages), std::end(kLanguages), c.sdk_language) == std::end(kLanguages)) {
     throw Error(
         ErrorCode::invalid_argument,
         fmt::format("unknown SDK language '{}'; expected Swift, Kotlin, Java, JavaScript, Python, C or C++", c.sdk_language));
+  }
 }
 
 // Takes an exclusive flock on the directory's lock file. flock locks belong to the open file
@@ -43,14 +44,16 @@ void validate(const DittoConfig& c) {
 int lock_directory(const std::filesystem::path& dir) {
   const auto path = dir / kLockFile;
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
+  if (fd < 0) {
     throw Error(ErrorCode::io, fmt::format("cannot write persistence directory {}: {}", dir.string(), std::strerror(errno)));
+  }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     ::close(fd);
-    if (err == EWOULDBLOCK)
+    if (err == EWOULDBLOCK) {
       throw Error(ErrorCode::locked,
                   fmt::format("persistence directory {} is in use by another open Ditto instance", dir.string()));
+    }
     throw Error(ErrorCode::io, fmt::format("cannot lock persistence directory {}: {}", dir.string(), std::strerror(err)));
   }
   return fd;
@@ -170,9 +173,10 @@ SmallPeerInfoCollector& Ditto::small_peer_info() {
 
 namespace {
 void refuse_system_write(std::string_view collection) {
-  if (Store::is_system_collection(collection))
+  if (Store::is_system_collection(collection)) {
     throw Error(ErrorCode::invalid_argument,
                 fmt::format("collection '{}' is a system collection (\"__\" prefix); apps cannot write to it", collection));
+  }
 }
 }  // namespace
 
@@ -258,10 +262,11 @@ void Ditto::set_transport_config(std::string_view json) {
 
 void Ditto::start_sync() {
   guarded([&] {
-    if (config_.identity.kind == IdentityConfig::Kind::offline_playground && !sync_->config().big_peer_urls.empty())
+    if (config_.identity.kind == IdentityConfig::Kind::offline_playground && !sync_->config().big_peer_urls.empty()) {
       throw Error(ErrorCode::invalid_argument,
                   "an offline playground identity cannot sync with a Big Peer; open with an online playground identity (app id "
                   "and token)");
+    }
     sync_->start();
   });
 }
@@ -281,11 +286,12 @@ uint16_t Ditto::lan_port() {
 void Ditto::set_collection_scope(std::string_view collection, SyncScope scope) {
   guarded([&] {
     Store::validate_collection_name(collection);
-    if (Store::is_system_collection(collection))
+    if (Store::is_system_collection(collection)) {
       throw Error(
           ErrorCode::invalid_argument,
           fmt::format("collection '{}' is a system collection; its sync scope cannot be set (use the small peer info scope)",
                       collection));
+    }
     store_->set_settings({{std::string(kScopeSettingPrefix) + std::string(collection), std::string(to_string(scope))}});
     std::lock_guard lock(scopes_mutex_);
     scopes_.insert_or_assign(std::string(collection), scope);

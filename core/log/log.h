@@ -72,7 +72,7 @@ class UserLogOutput {
 
 /// Size and age limits for the engine's own log files.
 struct EngineLogLimits {
-  uint64_t max_file_bytes = 1024 * 1024;
+  uint64_t max_file_bytes = uint64_t{1024} * 1024;
   size_t max_files = 15;
   std::chrono::hours max_age{72};
 };

@@ -75,7 +75,7 @@ struct StoreOptions {
   /// The Big Peer's store: 64 MiB of page cache, so the fleet's documents and indexes stay in
   /// memory, and checkpoints every 10,000 pages (40 MB of WAL), so a page rewritten by many group
   /// commits is copied back once. Not exclusive: operators and tests may read the file beside it.
-  static StoreOptions for_big_peer() { return {.cache_kib = 64 * 1024, .wal_autocheckpoint_pages = 10'000}; }
+  static StoreOptions for_big_peer() { return {.cache_kib = int64_t{64} * 1024, .wal_autocheckpoint_pages = 10'000}; }
 };
 
 /// The SQLite-backed document store of one peer. Thread-safe.
