@@ -20,6 +20,7 @@ struct HlcTimestamp {
   [[nodiscard]] uint16_t counter() const { return static_cast<uint16_t>(value & 0xffff); }
   /// Builds a timestamp from its two parts.
   static HlcTimestamp from_parts(uint64_t millis, uint16_t counter) { return {(millis << 16) | counter}; }
+  // NOLINTNEXTLINE(modernize-use-nullptr): false positive, clang-tidy 14 flags the 0 the defaulted <=> compares with
   auto operator<=>(const HlcTimestamp&) const = default;
 };
 

@@ -327,8 +327,9 @@ class SqliteStore final : public Store {
       previous.reserve(stored_docs.size());
       for (const auto& doc : stored_docs) previous.push_back(chain_locked(doc));  // in commit order
     }
-    for (size_t i = 0; i < stored_docs.size(); ++i)
+    for (size_t i = 0; i < stored_docs.size(); ++i) {
       notify(stored_docs[i], stored_docs[i].deleted ? ChangeKind::remove : ChangeKind::upsert, previous[i]);
+    }
     return applied;
   }
 
@@ -513,8 +514,9 @@ class SqliteStore final : public Store {
     // Before the first access: in exclusive mode the WAL index lives in this process's memory.
     if (options.exclusive) exec(db, "PRAGMA locking_mode=EXCLUSIVE", where);
     if (options.cache_kib > 0) exec(db, fmt::format("PRAGMA cache_size=-{}", options.cache_kib).c_str(), where);
-    if (options.wal_autocheckpoint_pages > 0)
+    if (options.wal_autocheckpoint_pages > 0) {
       exec(db, fmt::format("PRAGMA wal_autocheckpoint={}", options.wal_autocheckpoint_pages).c_str(), where);
+    }
     {
       StatementHandle stmt = prepare(db, "PRAGMA journal_mode=WAL", where);
       Query query(db, stmt, where);
