@@ -1,0 +1,120 @@
+/* Small Peer Info: enable, sync scope, metadata, device name, collection interval, collect now, the document. */
+#include "addon.h"
+#include "async.h"
+#include "calls.h"
+#include "convert.h"
+#include "errors.h"
+#include "handles.h"
+
+static napi_value js_spi_set_enabled(napi_env env, napi_callback_info info) {
+  args_t a;
+  bool on;
+  if (!get_args(env, info, &a, 2)) return NULL;
+  ditto_handle* h = get_ditto(env, a.argv[0]);
+  if (!h || !get_bool(env, a.argv[1], "isEnabled", &on)) return NULL;
+  return failed(env, sp_spi_set_enabled(h->d, on)) ? NULL : undefined(env);
+}
+
+static napi_value js_spi_get_enabled(napi_env env, napi_callback_info info) {
+  args_t a;
+  bool on = false;
+  if (!get_args(env, info, &a, 1)) return NULL;
+  ditto_handle* h = get_ditto(env, a.argv[0]);
+  if (!h) return NULL;
+  return failed(env, sp_spi_get_enabled(h->d, &on)) ? NULL : make_bool(env, on);
+}
+
+static sp_status_t set_sync_scope_execute(async_call* c) {
+  return sp_spi_set_sync_scope(c->d, c->i1);
+}
+static const async_op kSetSyncScope = {set_sync_scope_execute, NULL};
+
+/* spiSetSyncScope(h, scope) -> Promise<void>. */
+static napi_value js_spi_set_sync_scope(napi_env env, napi_callback_info info) {
+  args_t a;
+  int32_t scope;
+  if (!get_args(env, info, &a, 2)) return NULL;
+  ditto_handle* h = get_ditto(env, a.argv[0]);
+  if (!h || !get_int32(env, a.argv[1], "scope", &scope)) return NULL;
+  return async_queue(env, a.argv[0], h, &kSetSyncScope, NULL, NULL, scope);
+}
+
+static sp_status_t get_sync_scope_execute(async_call* c) {
+  sp_sync_scope_t scope = 0;
+  sp_status_t st = sp_spi_get_sync_scope(c->d, &scope);
+  c->out_int = scope;
+  return st;
+}
+static const async_op kGetSyncScope = {get_sync_scope_execute, async_resolve_int};
+
+/* spiGetSyncScope(h) -> Promise<scope>. */
+static napi_value js_spi_get_sync_scope(napi_env env, napi_callback_info info) {
+  return call_async_handle_only(env, info, &kGetSyncScope);
+}
+
+static napi_value js_spi_set_metadata_json(napi_env env, napi_callback_info info) {
+  return call_set_string(env, info, sp_spi_set_metadata_json, "metadataJSONString");
+}
+static napi_value js_spi_get_metadata_json(napi_env env, napi_callback_info info) {
+  return call_get_string(env, info, sp_spi_get_metadata_json);
+}
+static napi_value js_spi_set_device_name(napi_env env, napi_callback_info info) {
+  return call_set_string(env, info, sp_spi_set_device_name, "deviceName");
+}
+static napi_value js_spi_get_device_name(napi_env env, napi_callback_info info) {
+  return call_get_string(env, info, sp_spi_get_device_name);
+}
+
+static napi_value js_spi_set_collection_interval_ms(napi_env env, napi_callback_info info) {
+  args_t a;
+  int64_t ms;
+  if (!get_args(env, info, &a, 2)) return NULL;
+  ditto_handle* h = get_ditto(env, a.argv[0]);
+  if (!h || !get_int64(env, a.argv[1], "collectionInterval", &ms)) return NULL;
+  return failed(env, sp_spi_set_collection_interval_ms(h->d, ms)) ? NULL : undefined(env);
+}
+
+static napi_value js_spi_get_collection_interval_ms(napi_env env, napi_callback_info info) {
+  args_t a;
+  int64_t ms = 0;
+  if (!get_args(env, info, &a, 1)) return NULL;
+  ditto_handle* h = get_ditto(env, a.argv[0]);
+  if (!h) return NULL;
+  return failed(env, sp_spi_get_collection_interval_ms(h->d, &ms)) ? NULL : make_int(env, ms);
+}
+
+static sp_status_t collect_now_execute(async_call* c) {
+  return sp_spi_collect_now(c->d, &c->out_str);
+}
+static const async_op kCollectNow = {collect_now_execute, async_resolve_string};
+
+/* spiCollectNow(h) -> Promise<SPI document JSON>. */
+static napi_value js_spi_collect_now(napi_env env, napi_callback_info info) {
+  return call_async_handle_only(env, info, &kCollectNow);
+}
+
+static sp_status_t get_document_execute(async_call* c) {
+  return sp_spi_get_document(c->d, &c->out_str);
+}
+static const async_op kGetDocument = {get_document_execute, async_resolve_string};
+
+/* spiGetDocument(h) -> Promise<SPI document JSON>. */
+static napi_value js_spi_get_document(napi_env env, napi_callback_info info) {
+  return call_async_handle_only(env, info, &kGetDocument);
+}
+
+const addon_export kSpiExports[] = {
+    {"spiSetEnabled", js_spi_set_enabled},
+    {"spiGetEnabled", js_spi_get_enabled},
+    {"spiSetSyncScope", js_spi_set_sync_scope},
+    {"spiGetSyncScope", js_spi_get_sync_scope},
+    {"spiSetMetadataJSON", js_spi_set_metadata_json},
+    {"spiGetMetadataJSON", js_spi_get_metadata_json},
+    {"spiSetDeviceName", js_spi_set_device_name},
+    {"spiGetDeviceName", js_spi_get_device_name},
+    {"spiSetCollectionIntervalMs", js_spi_set_collection_interval_ms},
+    {"spiGetCollectionIntervalMs", js_spi_get_collection_interval_ms},
+    {"spiCollectNow", js_spi_collect_now},
+    {"spiGetDocument", js_spi_get_document},
+    {NULL, NULL},
+};
