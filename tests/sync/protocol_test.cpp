@@ -333,10 +333,11 @@ TEST(ProtocolTest, StringLengthPastTheEndIsRefused) {
     EXPECT_FALSE(got.frame.has_value()) << "claimed " << claimed;
     EXPECT_NE(got.error.find("malformed"), std::string::npos) << got.error;
   }
-  // The last string of a hello (platform) claims one byte more than the frame holds.
+  // A hello's platform string claims one byte more than the rest of the frame.
   std::string hello = encode(Hello{.platform = "linux"});
-  const size_t platform_len_at = hello.size() - 32 - 5 - 4;
-  hello.replace(platform_len_at, 4, be32(6));
+  const size_t platform_at = hello.find("linux");
+  ASSERT_NE(platform_at, std::string::npos);
+  hello.replace(platform_at - 4, 4, be32(static_cast<uint32_t>(hello.size() - platform_at + 1)));
   EXPECT_FALSE(decode_exact(hello).frame.has_value());
 }
 
@@ -353,13 +354,16 @@ TEST(ProtocolTest, ListCountsBeyondThePayloadAreRefused) {
 }
 
 TEST(ProtocolTest, BooleansAndRolesOtherThanZeroOrOneAreRefused) {
-  const std::string nonce(32, '\0');
-  std::string hello_strings;
-  for (int i = 0; i < 6; ++i) hello_strings += be32(0);
+  // The hello's role byte follows its u16 version.
+  const auto hello_with_role = [](uint8_t role) {
+    std::string f = encode(Hello{});
+    f[5 + 2] = static_cast<char>(role);
+    return f;
+  };
   const std::string docs_entry = str_field("c") + str_field("d") + be64(1) + str_field("o");
   for (const uint8_t bad : {uint8_t{2}, uint8_t{255}}) {
     const std::string b(1, static_cast<char>(bad));
-    EXPECT_FALSE(decode_exact(raw_frame(1, std::string("\0\1", 2) + b + hello_strings + nonce)).frame) << "hello role";
+    EXPECT_FALSE(decode_exact(hello_with_role(bad)).frame) << "hello role";
     EXPECT_FALSE(decode_exact(raw_frame(3, b + be32(0))).frame) << "auth_result ok";
     EXPECT_FALSE(decode_exact(raw_frame(5, be64(1) + be32(1) + docs_entry + b + be64(1) + be32(0))).frame) << "docs deleted";
     EXPECT_FALSE(decode_exact(raw_frame(10, str_field("r") + b + be32(0))).frame) << "log_result ok";
@@ -367,7 +371,7 @@ TEST(ProtocolTest, BooleansAndRolesOtherThanZeroOrOneAreRefused) {
   }
   // The same frames with a 1 decode, so the refusals above are about the byte alone.
   const std::string one(1, '\1');
-  EXPECT_TRUE(decode_exact(raw_frame(1, std::string("\0\1", 2) + one + hello_strings + nonce)).frame);
+  EXPECT_TRUE(decode_exact(hello_with_role(1)).frame);
   EXPECT_TRUE(decode_exact(raw_frame(3, one + be32(0))).frame);
   EXPECT_TRUE(decode_exact(raw_frame(5, be64(1) + be32(1) + docs_entry + one + be64(1) + be32(0))).frame);
   EXPECT_TRUE(decode_exact(raw_frame(10, str_field("r") + one + be32(0))).frame);
