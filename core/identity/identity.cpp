@@ -27,8 +27,9 @@ std::optional<std::array<unsigned char, 32>> decode_peer_key(std::string_view pe
   size_t len = 0;
   if (sodium_base642bin(pk.data(), pk.size(), b64.data(), b64.size(), nullptr, &len, nullptr,
                         sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-      len != pk.size())
+      len != pk.size()) {
     return std::nullopt;
+  }
   return pk;
 }
 }  // namespace
@@ -47,9 +48,22 @@ PeerIdentity PeerIdentity::load_or_create(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (in) {
     in.read(reinterpret_cast<char*>(id.secret_key_.data()), static_cast<std::streamsize>(id.secret_key_.size()));
-    if (in.gcount() != static_cast<std::streamsize>(id.secret_key_.size()))
+    if (in.gcount() != static_cast<std::streamsize>(id.secret_key_.size())) {
       throw Error(ErrorCode::io, "peer identity file " + file.string() + " is truncated; move it away to make a new identity");
+    }
+    // The file is the seed followed by the public key: a key whose halves disagree would sign with
+    // one key and announce another, so a damaged or foreign file is refused rather than used.
+    std::array<unsigned char, 32> derived{};
+    std::array<unsigned char, 64> rebuilt{};
+    crypto_sign_seed_keypair(derived.data(), rebuilt.data(), id.secret_key_.data());
+    const bool extra = in.peek() != std::ifstream::traits_type::eof();
     crypto_sign_ed25519_sk_to_pk(id.public_key_.data(), id.secret_key_.data());
+    const bool consistent = sodium_memcmp(derived.data(), id.public_key_.data(), derived.size()) == 0;
+    sodium_memzero(rebuilt.data(), rebuilt.size());
+    if (extra || !consistent) {
+      throw Error(ErrorCode::io, "peer identity file " + file.string() +
+                                     " is corrupt (not a 64-byte Ed25519 key pair); move it away to make a new identity");
+    }
   } else {
     crypto_sign_keypair(id.public_key_.data(), id.secret_key_.data());
     // Written to a temporary file and renamed, so a crash never leaves half a key behind.
@@ -59,8 +73,9 @@ PeerIdentity PeerIdentity::load_or_create(const std::filesystem::path& file) {
     const auto written = ::write(fd, id.secret_key_.data(), id.secret_key_.size());
     const bool ok = written == static_cast<ssize_t>(id.secret_key_.size()) && ::fsync(fd) == 0;
     ::close(fd);
-    if (!ok || std::rename(tmp.c_str(), file.c_str()) != 0)
+    if (!ok || std::rename(tmp.c_str(), file.c_str()) != 0) {
       throw Error(ErrorCode::io, "cannot write peer identity file " + file.string() + ": " + std::strerror(errno));
+    }
   }
   id.peer_key_ = peer_key_for(id.public_key_);
   return id;

@@ -24,6 +24,7 @@
 #include "clock/clock.h"
 #include "clock/hlc.h"
 #include "common/error.h"
+#include "support/expect_error.h"
 #include "support/temp_dir.h"
 
 extern char** environ;
@@ -33,19 +34,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
+using test_support::expect_error;
 using test_support::TempDir;
-
-// Runs `f` and checks that it throws Error with `code` and a message containing `needle`.
-template <class F>
-void expect_error(F&& f, ErrorCode code, std::string_view needle) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an Error mentioning \"" << needle << "\"";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    EXPECT_NE(std::string_view(e.what()).find(needle), std::string_view::npos) << e.what();
-  }
-}
 
 class StoreTest : public ::testing::Test {
  protected:
