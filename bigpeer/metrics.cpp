@@ -21,8 +21,12 @@ std::string render_prometheus(const BigPeerMetrics& m, const MetricsGauges& g) {
   append_metric(out, "smallpeer_connections", "gauge", "Live authenticated small peer sessions.", g.connections);
   append_metric(out, "smallpeer_sessions_total", "counter", "Small peer sessions that completed authentication.",
                 read(m.sessions));
-  append_metric(out, "smallpeer_auth_refusals_total", "counter", "Sessions refused for a wrong app id or app token.",
+  append_metric(out, "smallpeer_auth_refusals_total", "counter",
+                "Sessions refused at the handshake (protocol version, app id, proof of the app token, signature).",
                 read(m.auth_refusals));
+  append_metric(out, "smallpeer_sync_handshakes_refused_total", "counter",
+                "Sync connections closed at once because too many handshakes were in progress (in total or from one address).",
+                read(m.handshakes_refused));
   append_metric(out, "smallpeer_rule_violations_total", "counter",
                 "Replication rule violations by small peers (each drops the connection).", read(m.rule_violations));
   append_metric(out, "smallpeer_documents_ingested_total", "counter", "Replicated documents committed to the store.",

@@ -15,7 +15,8 @@ struct BigPeerMetrics {
   std::atomic<uint64_t> ingest_batches{0};      // group-commit transactions
   std::atomic<uint64_t> ingest_failures{0};     // session batches whose commit failed
   std::atomic<uint64_t> sessions{0};            // sessions that completed authentication
-  std::atomic<uint64_t> auth_refusals{0};       // sessions refused by app id or app token
+  std::atomic<uint64_t> auth_refusals{0};       // sessions refused at the handshake (app id, token proof, ...)
+  std::atomic<uint64_t> handshakes_refused{0};  // sync connections closed at once: too many handshakes
   std::atomic<uint64_t> rule_violations{0};     // replication rule violations by small peers
   std::atomic<uint64_t> http_requests{0};       // HTTP requests answered (API, metrics, errors)
 

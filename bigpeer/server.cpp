@@ -136,7 +136,7 @@ BigPeer::BigPeer(BigPeerOptions options)
       portal_.get());
   sync_ = std::make_unique<SyncEndpoint>(SyncEndpointConfig{options_.app_id, options_.app_token, &identity_, store_.get(),
                                                             ingest_.get(), &registry_, log_requests_.get(), &metrics_, clock_,
-                                                            io_->get_executor(), tls_});
+                                                            io_->get_executor(), tls_, options_.handshakes});
   services_ = HttpServices{api_.get(), api_threads_.get(), sync_.get(), &metrics_, tls_.get()};
 }
 
@@ -222,13 +222,16 @@ void BigPeer::accept_next() {
     if (ec == net::error::operation_aborted || !acceptor_->is_open()) return;
     if (ec) {
       // Out of file descriptors, for instance: retrying at once would spin.
-      spdlog::warn("big-peer: accepting a connection failed: {}", ec.message());
-      accept_backoff_->expires_after(std::chrono::milliseconds(100));
+      const auto wait = accept_delays_.failed();
+      if (accept_delays_.first_failure())
+        spdlog::warn("big-peer: accepting a connection failed: {}; retrying with back-off", ec.message());
+      accept_backoff_->expires_after(wait);
       accept_backoff_->async_wait([this](boost::system::error_code e) {
         if (!e) accept_next();
       });
       return;
     }
+    accept_delays_.succeeded();
     // Sync frames are small and latency matters more than packet count.
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);

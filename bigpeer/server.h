@@ -48,6 +48,7 @@ struct BigPeerOptions {
   unsigned threads = 2;                    // I/O threads
   unsigned api_threads = 2;                // threads that answer API requests (they read the store)
   bool handle_signals = true;              // SIGINT/SIGTERM end wait_for_signal()
+  sync::AdmissionLimits handshakes;        // caps on /sync connections not yet authenticated
 };
 
 /// A running Big Peer. Thread-safe.
@@ -117,6 +118,7 @@ class BigPeer {
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
   std::optional<boost::asio::steady_timer> accept_backoff_;
+  sync::AcceptBackoff accept_delays_;  // how long accept_backoff_ waits (acceptor's strand only)
   std::optional<boost::asio::steady_timer> expiry_timer_;
   std::optional<boost::asio::signal_set> signals_;
   boost::asio::ip::tcp::endpoint endpoint_;

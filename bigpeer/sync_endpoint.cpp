@@ -9,7 +9,6 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
-#include "bigpeer/admin_auth.h"
 #include "spi/small_peer_info_collector.h"
 #include "sync/channel.h"
 #include "sync/protocol.h"
@@ -39,39 +38,52 @@ void SyncEndpoint::accept(beast::ssl_stream<sync::SyncTcpStream> stream, HttpReq
 template <class Stream>
 void SyncEndpoint::accept_on(Stream stream, HttpRequest request) {
   std::string remote_address = address_of(beast::get_lowest_layer(stream));
+  // Nothing is allocated for a stranger beyond its place here: over the caps, close at once.
+  boost::system::error_code ec;
+  const auto endpoint = beast::get_lowest_layer(stream).socket().remote_endpoint(ec);
+  auto ticket = ec ? nullptr : admission_.admit(endpoint.address().to_string());
+  if (!ticket) {
+    BigPeerMetrics::add(config_.metrics->handshakes_refused);
+    spdlog::debug("sync: closed {} at once: too many handshakes in progress", remote_address);
+    beast::get_lowest_layer(stream).socket().close(ec);
+    return;
+  }
   auto ws = std::make_shared<websocket::stream<Stream>>(std::move(stream));
   // The WebSocket stream has its own timeouts (handshake, idle pings); the HTTP read deadline must go.
   beast::get_lowest_layer(*ws).expires_never();
   ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   ws->set_option(websocket::stream_base::decorator(
       [](websocket::response_type& response) { response.set(beast::http::field::server, "smallpeer-big-peer"); }));
-  ws->read_message_max(sync::kMaxFrameBytes);
+  ws->read_message_max(sync::kMaxHandshakeFrameBytes + 4);  // the session raises it once authenticated
   ws->binary(true);
   auto upgrade = std::make_shared<HttpRequest>(std::move(request));
-  ws->async_accept(*upgrade, [this, ws, upgrade, remote_address = std::move(remote_address)](beast::error_code ec) {
+  ws->async_accept(*upgrade, [this, ws, upgrade, remote_address = std::move(remote_address),
+                              ticket = std::move(ticket)](beast::error_code ec) mutable {
     if (ec) {
       spdlog::debug("sync: WebSocket handshake with {} failed: {}", remote_address, ec.message());
       return;
     }
     if constexpr (std::is_same_v<Stream, sync::SyncTcpStream>) {
-      start_session(sync::make_websocket_channel(std::move(*ws)), remote_address);
+      start_session(sync::make_websocket_channel(std::move(*ws)), remote_address, std::move(ticket));
     } else {
-      start_session(sync::make_websocket_channel(std::move(*ws), config_.tls), remote_address);
+      start_session(sync::make_websocket_channel(std::move(*ws), config_.tls), remote_address, std::move(ticket));
     }
   });
 }
 
-void SyncEndpoint::start_session(std::shared_ptr<sync::FrameChannel> channel, const std::string& remote_address) {
+void SyncEndpoint::start_session(std::shared_ptr<sync::FrameChannel> channel, const std::string& remote_address,
+                                 std::shared_ptr<sync::HandshakeAdmission::Ticket> ticket) {
   const auto id = config_.registry->add(remote_address);
   if (!id) {
     channel->close("the Big Peer is shutting down");
     return;
   }
-  auto session = sync::Session::start(session_config(*id), std::move(channel));
+  auto session = sync::Session::start(session_config(*id, std::move(ticket)), std::move(channel));
   config_.registry->attach(*id, std::move(session));
 }
 
-sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionId id) const {
+sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionId id,
+                                                 std::shared_ptr<sync::HandshakeAdmission::Ticket> ticket) const {
   sync::SessionConfig c;
   c.local_role = PeerRole::big_peer;
   c.app_id = config_.app_id;
@@ -81,7 +93,12 @@ sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionI
   c.sdk_language = "C++";
   c.store = config_.store;
   c.scope_of = &SyncEndpoint::scope_of;
-  c.authorize = [this](const sync::Hello& remote, const sync::Auth& auth) { return authorize(remote, auth); };
+  c.authorize = [this](const sync::Hello& remote) { return authorize(remote); };
+  BigPeerMetrics* refusals = config_.metrics;
+  c.on_refused = [refusals](const std::string& reason) {
+    BigPeerMetrics::add(refusals->auth_refusals);
+    spdlog::info("sync: refused a peer at the handshake: {}", reason);
+  };
   IngestQueue* ingest = config_.ingest;
   c.apply = [ingest](std::vector<Document> docs, std::vector<std::pair<std::string, std::string>> cursors,
                      std::function<void(std::exception_ptr)> done) {
@@ -91,14 +108,16 @@ sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionI
   BigPeerMetrics* metrics = config_.metrics;
   auto clock = config_.clock;
   LogRequests* logs = config_.log_requests;
-  c.on_established = [registry, metrics, clock, logs, id](sync::Session& session, const sync::Hello& remote) {
+  c.on_established = [registry, metrics, clock, logs, id, ticket](sync::Session& session, const sync::Hello& remote) {
+    if (ticket) ticket->release();
     registry->established(id, remote, clock->now());
     logs->on_established(session, remote.peer_key);
     BigPeerMetrics::add(metrics->sessions);
     spdlog::info("sync: {} ({}, {} {}) connected", remote.peer_key, remote.device_name, remote.sdk_language, remote.sdk_version);
   };
   auto executor = config_.executor;
-  c.on_closed = [registry, clock, executor, id](const sync::SessionEnd& end) {
+  c.on_closed = [registry, clock, executor, id, ticket](const sync::SessionEnd& end) {
+    if (ticket) ticket->release();
     auto removed = registry->remove(id, clock->now());
     spdlog::info("sync: session with {} ended: {}", removed.peer_key.empty() ? "a small peer" : removed.peer_key, end.reason);
     // The session is running this callback; let the last reference go after it returns.
@@ -121,20 +140,10 @@ sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionI
   return c;
 }
 
-std::optional<std::string> SyncEndpoint::authorize(const sync::Hello& remote, const sync::Auth& auth) const {
-  std::optional<std::string> refusal;
-  if (remote.role != PeerRole::small_peer) {
-    refusal = "only small peers connect to the Big Peer's /sync endpoint";
-  } else if (remote.app_id != config_.app_id) {
-    refusal = fmt::format("unknown app id '{}'", remote.app_id.substr(0, 128));
-  } else if (!constant_time_equal(auth.app_token, config_.app_token)) {
-    refusal = "wrong app token";
-  }
-  if (refusal) {
-    BigPeerMetrics::add(config_.metrics->auth_refusals);
-    spdlog::info("sync: refused {} ({}): {}", remote.peer_key, remote.device_name, *refusal);
-  }
-  return refusal;
+std::optional<std::string> SyncEndpoint::authorize(const sync::Hello& remote) const {
+  // The session already checked the app id, the proof of the app token and the signature.
+  if (remote.role != PeerRole::small_peer) return std::string("only small peers connect to the Big Peer's /sync endpoint");
+  return std::nullopt;
 }
 
 SyncScope SyncEndpoint::scope_of(std::string_view collection) {

@@ -1,5 +1,6 @@
 // The /sync WebSocket endpoint: small peers' replication sessions, with the Big Peer's checks
-// (app id, app token, the SPI rule) and its group-commit ingest plugged into core's Session.
+// (only small peers, the SPI rule; core's Session checks the app id and the proof of the app token),
+// its caps on handshakes in progress, and its group-commit ingest plugged into core's Session.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -21,6 +22,7 @@
 #include "identity/identity.h"
 #include "rules/sync_scope.h"
 #include "store/store.h"
+#include "sync/admission.h"
 #include "sync/channel.h"
 #include "sync/session.h"
 
@@ -39,22 +41,27 @@ struct SyncEndpointConfig {
   std::shared_ptr<const Clock> clock;
   boost::asio::any_io_executor executor;           // where ended sessions are released
   std::shared_ptr<boost::asio::ssl::context> tls;  // the server's TLS context when serving wss
+  sync::AdmissionLimits handshakes;                // caps on connections not yet authenticated
 };
 
 /// Accepts small peers' WebSocket connections and runs one replication session for each.
 class SyncEndpoint {
  public:
   /// Serves with `config`.
-  explicit SyncEndpoint(SyncEndpointConfig config) : config_(std::move(config)) {}
+  explicit SyncEndpoint(SyncEndpointConfig config) : config_(std::move(config)), admission_(config_.handshakes) {}
   /// Completes the WebSocket handshake of `request` (an upgrade to /sync, already read from
   /// `stream`) and starts a session; a failed handshake just closes the connection.
   void accept(sync::SyncTcpStream stream, HttpRequest request);
   /// The same over TLS (wss://).
   void accept(boost::beast::ssl_stream<sync::SyncTcpStream> stream, HttpRequest request);
-  /// The session settings for connection `id`.
-  [[nodiscard]] sync::SessionConfig session_config(ConnectionRegistry::ConnectionId id) const;
-  /// Why a small peer's credentials are refused, or nullopt to accept them.
-  [[nodiscard]] std::optional<std::string> authorize(const sync::Hello& remote, const sync::Auth& auth) const;
+  /// The session settings for connection `id`; `ticket` (its place among the handshakes in
+  /// progress) is given back once the session authenticated or ended.
+  [[nodiscard]] sync::SessionConfig session_config(ConnectionRegistry::ConnectionId id,
+                                                   std::shared_ptr<sync::HandshakeAdmission::Ticket> ticket = nullptr) const;
+  /// Why a small peer whose HELLO and AUTH verified is still refused, or nullopt to accept it.
+  [[nodiscard]] std::optional<std::string> authorize(const sync::Hello& remote) const;
+  /// Handshakes in progress (WebSocket upgrade to authentication).
+  [[nodiscard]] size_t pending_handshakes() const { return admission_.pending(); }
   /// The Big Peer's scope of a collection: user collections replicate with everyone, and Small Peer
   /// Info is BigPeerOnly (accepted from its own peer, never sent on).
   static SyncScope scope_of(std::string_view collection);
@@ -62,9 +69,11 @@ class SyncEndpoint {
  private:
   template <class Stream>
   void accept_on(Stream stream, HttpRequest request);
-  void start_session(std::shared_ptr<sync::FrameChannel> channel, const std::string& remote_address);
+  void start_session(std::shared_ptr<sync::FrameChannel> channel, const std::string& remote_address,
+                     std::shared_ptr<sync::HandshakeAdmission::Ticket> ticket);
 
   SyncEndpointConfig config_;
+  sync::HandshakeAdmission admission_;
 };
 
 }  // namespace smallpeer::bigpeer

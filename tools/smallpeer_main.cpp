@@ -140,6 +140,13 @@ int main(int argc, char** argv) {
                   "Store everything in this PostgreSQL database (postgresql://user@host:port/db) instead of SQLite in "
                   "--data; several Big Peers may share one");
   big->add_option("--threads", big_opts.threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 64));
+  big->add_option("--max-handshakes", big_opts.handshakes.total,
+                  "Sync connections that may be between upgrade and authentication at once; more are closed at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1'000'000));
+  big->add_option("--max-handshakes-per-address", big_opts.handshakes.per_address, "The same cap per source IP address")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1'000'000));
   big->add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));

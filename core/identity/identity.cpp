@@ -34,6 +34,11 @@ std::optional<std::array<unsigned char, 32>> decode_peer_key(std::string_view pe
 }
 }  // namespace
 
+bool PeerIdentity::is_valid_peer_key(std::string_view peer_key) {
+  ensure_sodium();
+  return decode_peer_key(peer_key).has_value();
+}
+
 std::string PeerIdentity::peer_key_for(const std::array<unsigned char, 32>& public_key) {
   ensure_sodium();
   std::string b64(sodium_base64_ENCODED_LEN(public_key.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');

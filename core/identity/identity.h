@@ -22,6 +22,8 @@ class PeerIdentity {
   [[nodiscard]] std::array<unsigned char, 64> sign(std::string_view message) const;
   /// True if `signature` is `peer_key`'s signature of `message` (false for a malformed peer key).
   static bool verify(std::string_view peer_key, std::string_view message, const std::array<unsigned char, 64>& signature);
+  /// True if `peer_key` is well formed: "pk" and the unpadded base64url of 32 bytes.
+  static bool is_valid_peer_key(std::string_view peer_key);
   /// The peer key string for a raw public key.
   static std::string peer_key_for(const std::array<unsigned char, 32>& public_key);
 

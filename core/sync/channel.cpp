@@ -141,7 +141,7 @@ class WebSocketChannel final : public ChannelBase<WebSocketChannel<Stream>, Sync
       : Base(ws.get_executor()), ws_(std::move(ws)), keep_alive_(std::move(keep_alive)) {
     this->remote_ = endpoint_text(beast::get_lowest_layer(ws_).socket());
     ws_.binary(true);
-    ws_.read_message_max(kMaxFrameBytes + 5);
+    set_max_frame_bytes(kMaxHandshakeFrameBytes);
     // Pings keep a quiet connection alive and find a dead one within the idle timeout.
     websocket::stream_base::timeout t{};
     t.handshake_timeout = std::chrono::seconds(10);
@@ -165,6 +165,9 @@ class WebSocketChannel final : public ChannelBase<WebSocketChannel<Stream>, Sync
   }
 
   void write_front() { ws_.async_write(net::buffer(this->queue_.front()), this->write_handler()); }
+
+  // A message is one frame: its 4-byte length prefix and at most `bytes` of type and payload.
+  void set_max_frame_bytes(uint32_t bytes) override { ws_.read_message_max(uint64_t{bytes} + 4); }
 
   void close_transport() {
     boost::system::error_code ec;
@@ -195,12 +198,12 @@ class TcpChannel final : public ChannelBase<TcpChannel, net::any_io_executor> {
                       }
                       const uint32_t len = (uint32_t{self->header_[0]} << 24) | (uint32_t{self->header_[1]} << 16) |
                                            (uint32_t{self->header_[2]} << 8) | uint32_t{self->header_[3]};
-                      if (len == 0 || len > kMaxFrameBytes) {
-                        self->shut(fmt::format("frame of {} bytes refused (limit {} bytes)", len, kMaxFrameBytes));
+                      if (len == 0 || len > self->max_frame_bytes_) {
+                        self->shut(fmt::format("frame of {} bytes refused (limit {} bytes)", len, self->max_frame_bytes_));
                         return;
                       }
-                      self->body_.resize(4 + len);
-                      std::copy(self->header_.begin(), self->header_.end(), self->body_.begin());
+                      self->frame_bytes_ = 4 + size_t{len};
+                      self->body_.assign(self->header_.begin(), self->header_.end());
                       self->read_body();
                     }));
   }
@@ -213,23 +216,35 @@ class TcpChannel final : public ChannelBase<TcpChannel, net::any_io_executor> {
     socket_.close(ec);
   }
 
+  void set_max_frame_bytes(uint32_t bytes) override { max_frame_bytes_ = bytes; }
+
  private:
+  // Reads the rest of the frame at most kReadStep bytes at a time, so the buffer grows with what
+  // arrives: a peer that announces 4 MiB and sends nothing more costs one small step, not 4 MiB.
   void read_body() {
-    net::async_read(socket_, net::buffer(body_.data() + 4, body_.size() - 4),
-                    ([self = shared_from_this()](boost::system::error_code ec, size_t) {
-                      if (ec) {
-                        self->shut(ec.message());
-                        return;
-                      }
-                      self->deliver(std::move(self->body_));
-                      self->body_.clear();
-                      if (!self->closed_) self->read_next();
-                    }));
+    constexpr size_t kReadStep = 64 * 1024;
+    const size_t have = body_.size();
+    const size_t step = std::min(kReadStep, frame_bytes_ - have);
+    body_.resize(have + step);
+    socket_.async_read_some(net::buffer(body_.data() + have, step),
+                            ([self = shared_from_this(), have](boost::system::error_code ec, size_t n) {
+                              if (ec) {
+                                self->shut(ec == net::error::eof ? "closed by peer" : ec.message());
+                                return;
+                              }
+                              self->body_.resize(have + n);
+                              if (self->body_.size() < self->frame_bytes_) return self->read_body();
+                              self->deliver(std::move(self->body_));
+                              self->body_ = std::string();
+                              if (!self->closed_) self->read_next();
+                            }));
   }
 
   tcp::socket socket_;
   std::array<unsigned char, 4> header_{};
-  std::string body_;
+  std::string body_;        // the frame read so far, length prefix included
+  size_t frame_bytes_ = 0;  // the whole frame's size, once its header is in
+  uint32_t max_frame_bytes_ = kMaxHandshakeFrameBytes;
 };
 
 bool is_loopback_host(std::string_view host) {

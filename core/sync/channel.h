@@ -40,6 +40,10 @@ class FrameChannel {
   virtual void send(std::string frame) = 0;
   /// Closes the connection (idempotent); on_closed reports `reason`.
   virtual void close(std::string reason) = 0;
+  /// Raises (or lowers) the largest frame accepted from now on; call on the channel's strand. A new
+  /// channel accepts kMaxHandshakeFrameBytes, enough for the handshake; the session raises it to
+  /// kMaxFrameBytes once both sides are authenticated.
+  virtual void set_max_frame_bytes(uint32_t bytes) = 0;
   /// Bytes queued and not yet written, for back-pressure.
   [[nodiscard]] virtual size_t pending_bytes() const = 0;
   /// "ip:port" of the other end.
@@ -56,7 +60,8 @@ std::shared_ptr<FrameChannel> make_websocket_channel(boost::beast::websocket::st
 /// Wraps a wss:// WebSocket; `keep_alive` (the TLS context) lives as long as the channel.
 std::shared_ptr<FrameChannel> make_websocket_channel(boost::beast::websocket::stream<boost::beast::ssl_stream<SyncTcpStream>> ws,
                                                      std::shared_ptr<void> keep_alive);
-/// Wraps a connected TCP socket that carries length-prefixed frames (socket made on a strand).
+/// Wraps a connected TCP socket that carries length-prefixed frames (socket made on a strand). Its
+/// buffer grows with the bytes received, never to a length the peer merely announced.
 std::shared_ptr<FrameChannel> make_tcp_channel(boost::asio::ip::tcp::socket socket);
 
 /// A parsed Big Peer URL: wss://host[:port]/path, or ws://host[:port]/path for loopback hosts only.

@@ -1,6 +1,7 @@
 #include "sync/protocol.h"
 
 #include <fmt/format.h>
+#include <sodium.h>
 
 #include <algorithm>
 
@@ -100,7 +101,7 @@ struct Encoder {
   }
   std::string operator()(const Auth& a) const {
     Writer w;
-    w.str(a.app_token);
+    w.bytes(a.proof);
     w.bytes(a.signature);
     return w.finish(FrameType::auth);
   }
@@ -197,7 +198,7 @@ std::optional<Frame> decode_payload(FrameType type, Reader& r) {
     }
     case FrameType::auth: {
       Auth a;
-      a.app_token = r.str();
+      a.proof = r.bytes<kAuthProofBytes>();
       a.signature = r.bytes<64>();
       return a;
     }
@@ -335,14 +336,34 @@ std::optional<Frame> decode(std::string_view bytes, std::string& error) {
   return frame;
 }
 
-std::string auth_message(const std::array<unsigned char, 32>& nonce, std::string_view peer_key, std::string_view app_id) {
-  std::string m = "smallpeer/1 auth\n";
-  m.append(reinterpret_cast<const char*>(nonce.data()), nonce.size());
-  m += '\n';
-  m += peer_key;
-  m += '\n';
-  m += app_id;
-  return m;
+std::string auth_transcript(const Hello& prover, const Hello& verifier) {
+  std::string t = "smallpeer/2 auth\n";
+  t += encode(prover);
+  t += encode(verifier);
+  return t;
+}
+
+std::array<unsigned char, kAuthProofBytes> auth_proof(std::string_view app_token, std::string_view app_id,
+                                                      std::string_view transcript) {
+  static_assert(kAuthProofBytes == crypto_auth_hmacsha256_BYTES && crypto_auth_hmacsha256_KEYBYTES == kAuthProofBytes);
+  // The key: HMAC(token, label + app id), so the token itself is only ever an HMAC key.
+  const std::string label = "smallpeer-auth-v2\n" + std::string(app_id);
+  std::array<unsigned char, crypto_auth_hmacsha256_KEYBYTES> key{};
+  crypto_auth_hmacsha256_state state;
+  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(app_token.data()), app_token.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(label.data()), label.size());
+  crypto_auth_hmacsha256_final(&state, key.data());
+  std::array<unsigned char, kAuthProofBytes> proof{};
+  crypto_auth_hmacsha256(proof.data(), reinterpret_cast<const unsigned char*>(transcript.data()), transcript.size(), key.data());
+  sodium_memzero(key.data(), key.size());
+  sodium_memzero(&state, sizeof state);
+  return proof;
+}
+
+bool verify_auth_proof(std::string_view app_token, std::string_view app_id, std::string_view transcript,
+                       const std::array<unsigned char, kAuthProofBytes>& proof) {
+  const auto expected = auth_proof(app_token, app_id, transcript);
+  return crypto_verify_32(expected.data(), proof.data()) == 0;
 }
 
 std::string_view frame_name(const Frame& frame) {

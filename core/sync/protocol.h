@@ -1,13 +1,25 @@
-// The SmallPeer sync protocol, version 1: binary frames carried one per WebSocket message (to the
+// The SmallPeer sync protocol, version 2: binary frames carried one per WebSocket message (to the
 // Big Peer) or length-prefixed on a TCP stream (between small peers on a LAN).
 //
 //   frame   := u32 length (big-endian, of type + payload) | u8 type | payload
 //   string  := u32 length | UTF-8 bytes            integers are big-endian
 //
-// A connection runs: HELLO both ways (each with a fresh nonce) -> AUTH both ways (the app token
-// and an Ed25519 signature over the other side's nonce) -> AUTH_RESULT both ways -> CURSORS both
-// ways -> DOCS/ACK in both directions for as long as it lives. Anything out of that order, an
-// unknown type, a malformed payload or an oversized frame ends the connection.
+// A connection runs: HELLO both ways (each with a fresh 32-byte nonce) -> AUTH both ways -> AUTH_RESULT
+// both ways -> CURSORS both ways -> DOCS/ACK in both directions for as long as it lives.
+//
+// Authentication proves, never reveals: no secret crosses the wire. A side sends its AUTH only once the
+// other side's HELLO checked out (protocol version 2, a known app id, a well-formed peer key); a HELLO
+// that does not is answered with AUTH_RESULT refused and the connection closes. AUTH carries
+//   proof     = HMAC-SHA256(key = HMAC-SHA256(key = app token, "smallpeer-auth-v2\n" + app id), transcript)
+//   signature = Ed25519(own secret key, transcript)
+//   transcript = "smallpeer/2 auth\n" + encode(prover's HELLO) + encode(verifier's HELLO)
+// so it binds both nonces, both peer keys, both roles and the app id (auth_transcript, auth_proof). The
+// verifier checks both (the proof in constant time); a fresh nonce per session makes an AUTH from an
+// earlier session worthless, and putting the prover's HELLO first makes a reflected AUTH fail. Both
+// sides prove themselves, the Big Peer included. Frames before authentication are at most
+// kMaxHandshakeFrameBytes; after it, kMaxFrameBytes. Version 1 peers (whose AUTH carried the token in
+// clear) are refused with a reason naming both versions. Anything out of that order, an unknown type,
+// a malformed payload or an oversized frame ends the connection.
 //
 // Log requests (SPEC section 6) ride on an established small peer <-> Big Peer connection:
 //   Big Peer -> peer: LOG_REQUEST (build or resume a bundle, send from resume_offset), LOG_RESULT
@@ -31,9 +43,14 @@
 namespace smallpeer::sync {
 
 /// The protocol version this build speaks.
-inline constexpr uint16_t kProtocolVersion = 1;
+inline constexpr uint16_t kProtocolVersion = 2;
 /// Frames larger than this are refused (and the connection dropped).
 inline constexpr uint32_t kMaxFrameBytes = 4 * 1024 * 1024;
+/// Frames before authentication (HELLO, AUTH, AUTH_RESULT, ERROR) larger than this are refused: a
+/// stranger cannot make a peer hold more than this for it.
+inline constexpr uint32_t kMaxHandshakeFrameBytes = 8 * 1024;
+/// Bytes of an HMAC-SHA256 proof of the app token.
+inline constexpr size_t kAuthProofBytes = 32;
 
 /// Frame type codes; only ever appended.
 enum class FrameType : uint8_t {
@@ -63,10 +80,11 @@ struct Hello {
   std::array<unsigned char, 32> nonce{};
 };
 
-/// Proof of app membership and of the peer key.
+/// Proof of app membership and of the peer key, both over auth_transcript(own HELLO, other side's
+/// HELLO). Carries no secret.
 struct Auth {
-  std::string app_token;
-  std::array<unsigned char, 64> signature{};  // over auth_message(other side's nonce, own key, app id)
+  std::array<unsigned char, kAuthProofBytes> proof{};  // auth_proof(app token, app id, transcript)
+  std::array<unsigned char, 64> signature{};           // Ed25519 over the transcript
 };
 
 /// Whether the other side's Auth was accepted; a refusal says why and the connection closes.
@@ -145,8 +163,15 @@ bool is_valid_log_request_id(std::string_view id);
 std::string encode(const Frame& frame);
 /// Decodes one whole frame (length prefix included); nullopt with `error` set if malformed.
 std::optional<Frame> decode(std::string_view bytes, std::string& error);
-/// The message an Auth signature covers: binds the other side's nonce, the signer's key and the app.
-std::string auth_message(const std::array<unsigned char, 32>& nonce, std::string_view peer_key, std::string_view app_id);
+/// What an Auth proves and signs: "smallpeer/2 auth\n" + encode(prover's HELLO) + encode(verifier's
+/// HELLO), so both nonces, both peer keys, both roles and the app id are bound, in a fixed direction.
+std::string auth_transcript(const Hello& prover, const Hello& verifier);
+/// HMAC-SHA256 of `transcript` under a key derived from the app token and app id; never the token.
+std::array<unsigned char, kAuthProofBytes> auth_proof(std::string_view app_token, std::string_view app_id,
+                                                      std::string_view transcript);
+/// True if `proof` is auth_proof(app_token, app_id, transcript); compares in constant time.
+bool verify_auth_proof(std::string_view app_token, std::string_view app_id, std::string_view transcript,
+                       const std::array<unsigned char, kAuthProofBytes>& proof);
 /// The frame's type name, for logs ("hello", "docs", ...).
 std::string_view frame_name(const Frame& frame);
 

@@ -42,17 +42,7 @@ Session::Session(SessionConfig config, std::shared_ptr<FrameChannel> channel)
       }
     };
   }
-  if (!config_.authorize) {
-    config_.authorize = [app_id = config_.app_id, token = config_.app_token](const Hello& hello,
-                                                                             const Auth& auth) -> std::optional<std::string> {
-      if (hello.app_id != app_id) return fmt::format("unknown app id '{}'", hello.app_id);
-      // The Big Peer is the authority on tokens; it proves itself by its signature (and TLS), so a
-      // small peer with a wrong token hears "wrong app token" from it rather than refusing it first.
-      if (hello.role == PeerRole::big_peer) return std::nullopt;
-      if (auth.app_token != token) return std::string("wrong app token");
-      return std::nullopt;
-    };
-  }
+  if (!config_.authorize) config_.authorize = [](const Hello&) -> std::optional<std::string> { return std::nullopt; };
 }
 
 Session::~Session() {
@@ -64,24 +54,22 @@ void Session::log(LogLevel level, const std::string& message) const {
 }
 
 void Session::begin() {
-  randombytes_buf(nonce_.data(), nonce_.size());
   std::weak_ptr<Session> weak = weak_from_this();
   handshake_timer_ = std::make_unique<boost::asio::steady_timer>(channel_->executor(), kHandshakeTimeout);
   handshake_timer_->async_wait([weak](const boost::system::error_code& ec) {
     if (auto self = weak.lock(); self && !ec && self->state_ != State::established && !self->finished_)
       self->fail(fmt::format("handshake not completed within {} s", kHandshakeTimeout.count()), false);
   });
-  Hello hello;
-  hello.role = config_.local_role;
-  hello.app_id = config_.app_id;
-  hello.peer_key = config_.identity->peer_key();
-  hello.device_name = config_.device_name;
-  hello.sdk_language = config_.sdk_language;
-  hello.sdk_version = sdk_version();
-  hello.platform = sdk_platform();
-  hello.nonce = nonce_;
+  hello_.role = config_.local_role;
+  hello_.app_id = config_.app_id;
+  hello_.peer_key = config_.identity->peer_key();
+  hello_.device_name = config_.device_name;
+  hello_.sdk_language = config_.sdk_language;
+  hello_.sdk_version = sdk_version();
+  hello_.platform = sdk_platform();
+  randombytes_buf(hello_.nonce.data(), hello_.nonce.size());
   // Our HELLO is queued before reading starts, so nothing we send in reply can overtake it.
-  channel_->send(encode(hello));
+  channel_->send(encode(hello_));
   channel_->start({
       .on_frame = [self = shared_from_this()](std::string frame) { self->on_frame(std::move(frame)); },
       .on_closed =
@@ -154,40 +142,46 @@ void Session::on_frame(std::string bytes) {
       std::move(*frame));
 }
 
-void Session::on_hello(Hello hello) {
+std::optional<std::string> Session::check_hello(const Hello& hello) const {
   if (hello.protocol_version != kProtocolVersion)
-    return fail(
-        fmt::format("protocol version {} is not supported (this peer speaks {})", hello.protocol_version, kProtocolVersion),
-        false);
-  if (hello.peer_key.empty()) return fail("hello without a peer key", true);
+    return fmt::format("protocol version {} is not supported: this peer speaks version {} (update the SmallPeer SDK)",
+                       hello.protocol_version, kProtocolVersion);
+  if (!PeerIdentity::is_valid_peer_key(hello.peer_key)) return std::string("malformed peer key");
   if (config_.local_role == PeerRole::big_peer && hello.role == PeerRole::big_peer)
-    return fail("a Big Peer cannot connect to another Big Peer", true);
+    return std::string("a Big Peer cannot connect to another Big Peer");
+  if (hello.app_id != config_.app_id) return fmt::format("unknown app id '{}'", hello.app_id.substr(0, 128));
+  return std::nullopt;
+}
+
+void Session::on_hello(Hello hello) {
+  if (auto refusal = check_hello(hello)) return refuse(std::move(*refusal));
   if (hello.peer_key == config_.identity->peer_key()) return fail("connected to itself", false);
   {
     std::lock_guard lock(mutex_);
     remote_ = hello;
     state_ = State::awaiting_auth;
   }
+  // Only now, with the other side's HELLO checked, do we prove ourselves: over both HELLOs, ours first.
+  const std::string transcript = auth_transcript(hello_, *remote_);
   Auth auth;
-  auth.app_token = config_.app_token;
-  auth.signature = config_.identity->sign(auth_message(hello.nonce, config_.identity->peer_key(), config_.app_id));
+  auth.proof = auth_proof(config_.app_token, config_.app_id, transcript);
+  auth.signature = config_.identity->sign(transcript);
   channel_->send(encode(auth));
 }
 
 void Session::on_auth(const Auth& auth) {
+  // The other side proves over both HELLOs with its own first: our fresh nonce makes an AUTH from
+  // any other session (or our own, reflected) fail.
+  const std::string transcript = auth_transcript(*remote_, hello_);
   std::optional<std::string> refusal;
-  if (!PeerIdentity::verify(remote_->peer_key, auth_message(nonce_, remote_->peer_key, remote_->app_id), auth.signature)) {
+  if (!PeerIdentity::verify(remote_->peer_key, transcript, auth.signature)) {
     refusal = fmt::format("signature does not match peer key {}", remote_->peer_key);
+  } else if (!verify_auth_proof(config_.app_token, config_.app_id, transcript, auth.proof)) {
+    refusal = "wrong app token";
   } else {
-    refusal = config_.authorize(*remote_, auth);
+    refusal = config_.authorize(*remote_);
   }
-  if (refusal) {
-    log(LogLevel::warning, fmt::format("refused {} {} from {}: {}", role_name(remote_->role), remote_->peer_key,
-                                       channel_->remote_address(), *refusal));
-    channel_->send(encode(AuthResult{false, *refusal}));
-    finish({"refused: " + *refusal, false});
-    return channel_->close("refused: " + *refusal);
-  }
+  if (refusal) return refuse(std::move(*refusal));
   channel_->send(encode(AuthResult{true, {}}));
   we_accepted_them_ = true;
   {
@@ -195,6 +189,16 @@ void Session::on_auth(const Auth& auth) {
     state_ = State::awaiting_auth_result;
   }
   maybe_established();
+}
+
+void Session::refuse(std::string reason) {
+  if (finished_) return;
+  const std::string who = remote_ ? fmt::format("{} {}", role_name(remote_->role), remote_->peer_key) : std::string("a peer");
+  log(LogLevel::warning, fmt::format("refused {} from {}: {}", who, channel_->remote_address(), reason));
+  if (config_.on_refused) config_.on_refused(reason);
+  channel_->send(encode(AuthResult{false, reason}));
+  finish({reason, true});
+  channel_->close("refused: " + reason);
 }
 
 void Session::on_auth_result(const AuthResult& result) {
@@ -213,6 +217,7 @@ void Session::maybe_established() {
     state_ = State::established;
   }
   handshake_timer_->cancel();
+  channel_->set_max_frame_bytes(kMaxFrameBytes);  // authenticated: documents may now come in full-size frames
   load_cursors();
   Cursors cursors;
   for (const auto& [collection, hlc] : received_upto_) cursors.since.emplace_back(collection, hlc);

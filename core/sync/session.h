@@ -35,14 +35,14 @@ class Session;
 /// Why a session ended.
 struct SessionEnd {
   std::string reason;
-  bool auth_failed = false;  // our credentials were refused by the other side
+  bool auth_failed = false;  // the handshake failed on credentials: either side refused the other
 };
 
 /// Everything a session needs; every pointer outlives the session.
 struct SessionConfig {
   PeerRole local_role = PeerRole::small_peer;
   std::string app_id;
-  std::string app_token;  // presented to the other side
+  std::string app_token;  // proven to the other side (auth_proof), never sent
   const PeerIdentity* identity = nullptr;
   std::string device_name;
   std::string sdk_language = "C";
@@ -50,9 +50,12 @@ struct SessionConfig {
   EngineLog* log = nullptr;  // may be null (the Big Peer logs through spdlog)
   /// The local scope of a collection (for __small_peer_info: the SPI scope).
   std::function<SyncScope(std::string_view collection)> scope_of;
-  /// Checks the other side's credentials once its signature has been verified; returns a refusal
-  /// reason, or nullopt to accept. Default: same app id and same app token as ours.
-  std::function<std::optional<std::string>(const Hello& remote, const Auth& auth)> authorize;
+  /// Further checks of the other side once its HELLO checked out (protocol version, our app id, a
+  /// well-formed peer key) and its AUTH verified (proof of our app token, signature of its peer key);
+  /// returns a refusal reason, or nullopt to accept. Default: accept.
+  std::function<std::optional<std::string>(const Hello& remote)> authorize;
+  /// Called when this side refuses the other at the handshake (its HELLO or its AUTH), with the reason.
+  std::function<void(const std::string& reason)> on_refused;
   /// Stores a received batch with the cursors, then calls `done` (from any thread). Default:
   /// Store::merge_batch inline. The Big Peer groups batches of many sessions into one transaction.
   std::function<void(std::vector<Document> docs, std::vector<std::pair<std::string, std::string>> cursors,
@@ -118,6 +121,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // True while another batch may be sent: under kMaxBatchesInFlight and the channel's byte bound.
   [[nodiscard]] bool room_to_send() const;
   void fail(std::string reason, bool violation);
+  // Refuses the other side at the handshake: AUTH_RESULT with the reason, then close.
+  void refuse(std::string reason);
+  // Why the other side's HELLO is not acceptable, or nullopt.
+  [[nodiscard]] std::optional<std::string> check_hello(const Hello& hello) const;
   void finish(SessionEnd end);
   [[nodiscard]] Link link() const;
   [[nodiscard]] std::string cursor_key() const;
@@ -131,7 +138,7 @@ class Session : public std::enable_shared_from_this<Session> {
   mutable std::mutex mutex_;  // guards remote_ and state_ for readers on other threads
   State state_ = State::awaiting_hello;
   std::optional<Hello> remote_;
-  std::array<unsigned char, 32> nonce_{};
+  Hello hello_;  // ours, as sent: half of every auth transcript
   bool we_accepted_them_ = false;
   bool they_accepted_us_ = false;
   bool cursors_received_ = false;

@@ -85,6 +85,12 @@ TransportConfig TransportConfig::parse(std::string_view json) {
         } else if (k == "connect") {
           config.lan_connect = string_array(v, "lan.connect");
           for (const auto& address : config.lan_connect) parse_host_port(address);
+        } else if (k == "max_handshakes" || k == "max_handshakes_per_address") {
+          uint64_t n = 0;
+          if (v.get(n) || n < 1 || n > 100'000)
+            throw Error(ErrorCode::invalid_argument,
+                        fmt::format("transport config field 'lan.{}' must be an integer from 1 to 100000", k));
+          (k == "max_handshakes" ? config.lan_handshakes.total : config.lan_handshakes.per_address) = n;
         } else {
           throw Error(ErrorCode::invalid_argument, fmt::format("unknown transport config field 'lan.{}'", k));
         }
@@ -128,7 +134,13 @@ std::string TransportConfig::to_json() const {
   }
   w.key("connect").begin_array();
   for (const auto& address : lan_connect) w.value(address);
-  w.end_array().end_object();
+  w.end_array();
+  if (const TransportConfig defaults; lan_handshakes.total != defaults.lan_handshakes.total ||
+                                      lan_handshakes.per_address != defaults.lan_handshakes.per_address) {
+    w.key("max_handshakes").value(static_cast<uint64_t>(lan_handshakes.total));
+    w.key("max_handshakes_per_address").value(static_cast<uint64_t>(lan_handshakes.per_address));
+  }
+  w.end_object();
   const LogUploadSettings defaults;
   if (log_upload.chunk_bytes != defaults.chunk_bytes || log_upload.max_bytes_per_second != defaults.max_bytes_per_second) {
     w.key("log_upload").begin_object().key("chunk_bytes").value(static_cast<uint64_t>(log_upload.chunk_bytes));
@@ -161,6 +173,9 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
   bool running = false;
   uint64_t generation = 0;  // bumped by stop(): callbacks of an older generation do nothing
   std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<HandshakeAdmission> lan_admission;  // with the acceptor: its caps on strangers
+  AcceptBackoff accept_backoff;                       // only touched by the one accept in flight
+  std::unique_ptr<net::steady_timer> accept_timer;    // the wait after a failed accept
   uint16_t lan_port = 0;
   std::set<std::shared_ptr<Session>> sessions;
   std::vector<std::shared_ptr<Connector>> connectors;
@@ -179,15 +194,52 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
 
   void log(LogLevel level, const std::string& message) { deps.log.log(level, "sync", message); }
 
+  // Called with the mutex held.
   void accept_next(uint64_t gen) {
     std::weak_ptr<State> weak = shared_from_this();
     acceptor->async_accept(net::make_strand(runtime->io()), [weak, gen](const boost::system::error_code& ec, tcp::socket socket) {
       auto self = weak.lock();
       if (!self || !self->current(gen)) return;
-      if (!ec) self->start_session(make_tcp_channel(std::move(socket)), Transport::access_point, nullptr, gen);
+      if (ec) return self->accept_later(gen, ec);
+      self->accept_backoff.succeeded();
+      self->admit(std::move(socket), gen);
       std::lock_guard lock(self->mutex);
       if (self->acceptor) self->accept_next(gen);
     });
+  }
+
+  // Accepting failed (out of descriptors, say): wait before trying again rather than spin.
+  void accept_later(uint64_t gen, const boost::system::error_code& ec) {
+    const auto wait = accept_backoff.failed();
+    if (accept_backoff.first_failure())
+      log(LogLevel::warning, fmt::format("accepting a LAN connection failed: {}; retrying with back-off", ec.message()));
+    std::lock_guard lock(mutex);
+    if (!acceptor || !running || generation != gen) return;
+    accept_timer = std::make_unique<net::steady_timer>(runtime->io(), wait);
+    accept_timer->async_wait([weak = std::weak_ptr<State>(shared_from_this()), gen](const boost::system::error_code& e) {
+      auto self = weak.lock();
+      if (e || !self || !self->current(gen)) return;
+      std::lock_guard lock(self->mutex);
+      if (self->acceptor) self->accept_next(gen);
+    });
+  }
+
+  // A new LAN connection: a session if the caps on unauthenticated connections allow, else closed at once.
+  void admit(tcp::socket socket, uint64_t gen) {
+    boost::system::error_code ec;
+    const auto endpoint = socket.remote_endpoint(ec);
+    std::shared_ptr<HandshakeAdmission::Ticket> ticket;
+    {
+      std::lock_guard lock(mutex);
+      if (!ec && lan_admission) ticket = lan_admission->admit(endpoint.address().to_string());
+    }
+    if (!ticket) {
+      log(LogLevel::debug, fmt::format("closed a LAN connection from {} at once: too many handshakes in progress",
+                                       ec ? std::string("an unknown address") : endpoint.address().to_string()));
+      socket.close(ec);
+      return;
+    }
+    start_session(make_tcp_channel(std::move(socket)), Transport::access_point, nullptr, gen, std::move(ticket));
   }
 
   void attempt(const std::shared_ptr<Connector>& c) {
@@ -223,8 +275,10 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
     });
   }
 
+  // `ticket`: an accepted connection's place among the handshakes in progress, given back once it
+  // authenticated or ended.
   void start_session(std::shared_ptr<FrameChannel> channel, Transport transport, std::shared_ptr<Connector> connector,
-                     uint64_t gen) {
+                     uint64_t gen, std::shared_ptr<HandshakeAdmission::Ticket> ticket = nullptr) {
     struct Track {
       std::shared_ptr<Session> session;
       bool established = false;
@@ -245,7 +299,8 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
     config.store = &deps.store;
     config.log = &deps.log;
     config.scope_of = deps.scope_of;
-    config.on_established = [weak, track, transport, connector](Session& session, const Hello& remote) {
+    config.on_established = [weak, track, transport, connector, ticket](Session& session, const Hello& remote) {
+      if (ticket) ticket->release();
       auto self = weak.lock();
       if (!self) return;
       std::shared_ptr<LogUploader> uploader;
@@ -273,7 +328,8 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
     config.on_log_result = [track](Session&, const LogResult& result) {
       if (track->uploader) track->uploader->on_result(result);
     };
-    config.on_closed = [weak, track, transport, connector, gen](const SessionEnd& end) {
+    config.on_closed = [weak, track, transport, connector, gen, ticket](const SessionEnd& end) {
+      if (ticket) ticket->release();
       if (track->uploader) track->uploader->stop();
       auto self = weak.lock();
       if (!self) return;
@@ -357,6 +413,8 @@ void SyncEngine::start() {
       if (ec) throw Error(ErrorCode::io, fmt::format("cannot listen on {}: {}", *config.lan_listen, ec.message()));
       state_->lan_port = acceptor->local_endpoint().port();
       state_->acceptor = std::move(acceptor);
+      state_->lan_admission = std::make_unique<HandshakeAdmission>(config.lan_handshakes);
+      state_->accept_backoff = AcceptBackoff{};
       state_->accept_next(gen);
     }
     for (const auto& url : config.big_peer_urls) {
@@ -395,6 +453,7 @@ void SyncEngine::stop() {
     // The acceptor's pending accept still refers to it: keep it alive until that completes.
     net::post(state_->runtime->io(), [acceptor = std::shared_ptr<tcp::acceptor>(std::move(state_->acceptor))] {});
     state_->lan_port = 0;
+    if (state_->accept_timer) state_->accept_timer->cancel();
     for (auto& c : state_->connectors)
       if (c->timer) c->timer->cancel();
     state_->connectors.clear();

@@ -18,6 +18,7 @@
 #include "rules/sync_scope.h"
 #include "runtime/runtime.h"
 #include "store/store.h"
+#include "sync/admission.h"
 #include "sync/log_upload.h"
 
 namespace smallpeer::sync {
@@ -26,13 +27,16 @@ class Session;
 
 /// Where a small peer connects and listens. JSON:
 /// {"big_peer": {"urls": ["wss://big-peer.example:443/sync"], "ca_file": "/path/ca.pem"},
-///  "lan": {"listen": "127.0.0.1:0" | null, "connect": ["127.0.0.1:4040"]},
+///  "lan": {"listen": "127.0.0.1:0" | null, "connect": ["127.0.0.1:4040"],
+///          "max_handshakes": 64, "max_handshakes_per_address": 16},  optional caps of the listener
+///                                                                    on connections not yet authenticated
 ///  "log_upload": {"chunk_bytes": 262144, "max_bytes_per_second": 0}}      optional pacing of log uploads
 struct TransportConfig {
   std::vector<std::string> big_peer_urls;
   std::string ca_file;  // trusted certificates for wss:// (empty: the system's trust store)
   std::optional<std::string> lan_listen;
   std::vector<std::string> lan_connect;
+  AdmissionLimits lan_handshakes{64, 16};  // the LAN listener's caps on unauthenticated connections
   LogUploadSettings log_upload;
 
   /// Parses and validates the JSON above; throws Error(invalid_argument) naming the bad field.
