@@ -9,7 +9,7 @@
 #include <charconv>
 #include <csignal>
 
-#include "bigpeer/postgres_bundles.h"
+#include "bigpeer/storage/postgres_bundles.h"
 #include "common/error.h"
 #include "spi/small_peer_info_collector.h"
 

@@ -9,7 +9,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
-#include "bigpeer/admin_auth.h"
+#include "bigpeer/http/admin_auth.h"
 #include "spi/small_peer_info_collector.h"
 #include "sync/channel.h"
 #include "sync/protocol.h"

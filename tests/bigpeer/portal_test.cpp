@@ -1,7 +1,7 @@
 // The portal's server side, part of the Big Peer suite (smallpeer_bigpeer_tests): login sessions and
 // the cookie as a second credential, the embedded static files with their headers, the fleet
 // history sampler, and the real `smallpeer big-peer` process serving the portal.
-#include "bigpeer/portal.h"
+#include "bigpeer/http/portal.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -16,8 +16,8 @@
 #include <string>
 #include <thread>
 
-#include "bigpeer/admin_auth.h"
 #include "bigpeer/fleet_history.h"
+#include "bigpeer/http/admin_auth.h"
 #include "clock/clock.h"
 #include "support/big_peer_process.h"
 #include "support/temp_dir.h"

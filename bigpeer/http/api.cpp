@@ -1,4 +1,4 @@
-#include "bigpeer/http_api.h"
+#include "bigpeer/http/api.h"
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -12,7 +12,7 @@
 #include <optional>
 #include <vector>
 
-#include "bigpeer/portal.h"
+#include "bigpeer/http/portal.h"
 #include "common/error.h"
 #include "common/json.h"
 #include "spi/small_peer_info_collector.h"

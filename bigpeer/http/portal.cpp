@@ -1,4 +1,4 @@
-#include "bigpeer/portal.h"
+#include "bigpeer/http/portal.h"
 
 #include <fmt/format.h>
 #include <simdjson.h>

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "bigpeer/postgres.h"
+#include "bigpeer/storage/postgres.h"
 #include "store/store.h"
 #include "store/store_support.h"
 

@@ -7,9 +7,9 @@
 #include <span>
 #include <string_view>
 
-#include "bigpeer/admin_auth.h"
 #include "bigpeer/fleet_history.h"
-#include "bigpeer/http_api.h"
+#include "bigpeer/http/admin_auth.h"
+#include "bigpeer/http/api.h"
 
 namespace smallpeer::bigpeer {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "bigpeer/admin_auth.h"
+#include "bigpeer/http/admin_auth.h"
 #include "bigpeer/log_requests.h"
 #include "bigpeer/registry.h"
 #include "clock/clock.h"
