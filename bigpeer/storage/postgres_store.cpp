@@ -532,13 +532,4 @@ std::vector<std::filesystem::path> PostgresStore::files() const {
   return {};
 }
 
-std::string PostgresStore::integrity_check() const {
-  std::lock_guard lock(read_mutex_);
-  reader_->exec(
-      "SELECT count(*) FROM user_documents UNION ALL SELECT count(*) FROM system_documents UNION ALL "
-      "SELECT count(*) FROM settings",
-      "integrity_check");
-  return "ok";
-}
-
 }  // namespace smallpeer::bigpeer
