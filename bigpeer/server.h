@@ -22,7 +22,6 @@
 #include "bigpeer/fleet_history.h"
 #include "bigpeer/http/api.h"
 #include "bigpeer/http/connection.h"
-#include "bigpeer/http/portal.h"
 #include "bigpeer/ingest.h"
 #include "bigpeer/metrics.h"
 #include "bigpeer/registry.h"
@@ -106,7 +105,6 @@ class BigPeer {
   PostgresStore* postgres_ = nullptr;         // store_ when it is PostgreSQL
   std::unique_ptr<ClusterPresence> cluster_;  // with PostgreSQL: this node among the others
   std::unique_ptr<FleetHistory> fleet_history_;
-  std::unique_ptr<Portal> portal_;
   std::unique_ptr<HttpApi> api_;
   std::unique_ptr<SyncEndpoint> sync_;
   HttpServices services_;

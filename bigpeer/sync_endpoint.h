@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "bigpeer/http/api.h"
+#include "bigpeer/http/common.h"
 #include "bigpeer/ingest.h"
 #include "bigpeer/log_requests.h"
 #include "bigpeer/metrics.h"
