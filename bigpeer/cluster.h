@@ -14,8 +14,8 @@
 #include <string>
 #include <thread>
 
-#include "bigpeer/postgres.h"
 #include "bigpeer/registry.h"
+#include "bigpeer/storage/postgres.h"
 
 namespace smallpeer::bigpeer {
 

@@ -4,11 +4,9 @@
 #include <simdjson.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <array>
-#include <fstream>
 
 #include "common/error.h"
 #include "common/json.h"
@@ -130,96 +128,6 @@ std::string LogRequestRecord::file_name() const {
   for (char c : stamp.substr(0, 19))
     if (c != '-' && c != ':') compact.push_back(c);
   return fmt::format("{}_{}_{}Z.jsonl.gz", file_name_part(device_name), file_name_part(peer_key.substr(0, 12)), compact);
-}
-
-std::string check_gzip(const std::function<size_t(char* buffer, size_t capacity)>& read) {
-  z_stream z{};
-  if (inflateInit2(&z, 15 + 16) != Z_OK) return "zlib failed to start";
-  std::array<char, 64 * 1024> input{};
-  std::array<unsigned char, 64 * 1024> output{};
-  int rc = Z_OK;
-  bool ended = false;
-  while (!ended) {
-    z.next_in = reinterpret_cast<Bytef*>(input.data());
-    z.avail_in = static_cast<uInt>(read(input.data(), input.size()));
-    if (z.avail_in == 0) break;
-    while (z.avail_in > 0) {
-      z.next_out = output.data();
-      z.avail_out = output.size();
-      rc = inflate(&z, Z_NO_FLUSH);
-      if (rc == Z_STREAM_END) {
-        // Concatenated gzip members are valid gzip too.
-        if (z.avail_in == 0) {
-          ended = true;
-          break;
-        }
-        inflateReset(&z);
-      } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-        inflateEnd(&z);
-        return fmt::format("the bundle is not valid gzip ({})", z.msg ? z.msg : "corrupt data");
-      }
-    }
-  }
-  char extra = 0;
-  const bool complete = rc == Z_STREAM_END && read(&extra, 1) == 0;
-  inflateEnd(&z);
-  return complete ? "" : "the bundle is not valid gzip (truncated)";
-}
-
-std::string check_gzip_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "the bundle cannot be read";
-  return check_gzip([&](char* buffer, size_t capacity) {
-    in.read(buffer, static_cast<std::streamsize>(capacity));
-    return static_cast<size_t>(in.gcount());
-  });
-}
-
-namespace {
-/// Bundles as files: <id>.jsonl.gz.part while uploading, renamed to <id>.jsonl.gz when complete.
-class FileBundleStore final : public LogBundleStore {
- public:
-  explicit FileBundleStore(std::filesystem::path dir) : dir_(std::move(dir)) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir_, ec);
-    if (ec) throw Error(ErrorCode::io, fmt::format("cannot create {}: {}", dir_.string(), ec.message()));
-  }
-  uint64_t size(const std::string& id) override {
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(part(id), ec);
-    return ec ? 0 : size;
-  }
-  void append(const std::string& id, uint64_t, std::string_view data) override {
-    std::ofstream out(part(id), std::ios::binary | std::ios::app);
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    out.flush();
-    if (!out) throw Error(ErrorCode::io, fmt::format("the Big Peer cannot write {}", part(id).string()));
-  }
-  std::string check(const std::string& id) override { return check_gzip_file(part(id)); }
-  void complete(const std::string& id) override {
-    std::error_code ec;
-    std::filesystem::rename(part(id), final_path(id), ec);
-    if (ec) throw Error(ErrorCode::io, fmt::format("the Big Peer cannot store the bundle: {}", ec.message()));
-  }
-  void discard(const std::string& id) override {
-    std::error_code ec;
-    std::filesystem::remove(part(id), ec);
-  }
-  std::string read(const std::string& id) override {
-    std::ifstream in(final_path(id), std::ios::binary);
-    if (!in) throw Error(ErrorCode::io, fmt::format("the bundle of log request {} is missing", id));
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-
- private:
-  [[nodiscard]] std::filesystem::path part(const std::string& id) const { return dir_ / (id + ".jsonl.gz.part"); }
-  [[nodiscard]] std::filesystem::path final_path(const std::string& id) const { return dir_ / (id + ".jsonl.gz"); }
-  std::filesystem::path dir_;
-};
-}  // namespace
-
-std::unique_ptr<LogBundleStore> make_file_bundle_store(std::filesystem::path dir) {
-  return std::make_unique<FileBundleStore>(std::move(dir));
 }
 
 LogRequests::LogRequests(Store& store, std::unique_ptr<LogBundleStore> bundles, const ConnectionRegistry& registry,

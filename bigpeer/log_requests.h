@@ -1,7 +1,8 @@
 // Log requests on the Big Peer (SPEC section 6). An operator creates one through the HTTP API (or a
 // device sends its logs on its own initiative); it is pushed to the peer over its live session at
 // once, or when the peer next connects; the peer uploads a gzip JSON Lines bundle in chunks, which
-// land in <data>/log-bundles/ and resume from the bytes already stored after a dropped connection.
+// land in a LogBundleStore (bigpeer/storage/bundles.h) and resume from the bytes already stored
+// after a dropped connection.
 //
 //   pending -> delivered -> uploading -> ready          (or failed with a reason, or expired when
 //                                                         nobody picked it up within its TTL)
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "bigpeer/registry.h"
+#include "bigpeer/storage/bundles.h"
 #include "clock/clock.h"
 #include "log/log.h"
 #include "store/store.h"
@@ -76,28 +78,6 @@ struct LogRequestRecord {
   /// The download's file name: <device>_<peer key prefix>_<completed UTC>.jsonl.gz.
   [[nodiscard]] std::string file_name() const;
 };
-
-/// Where uploaded bundles are kept: files in the data directory (SQLite), or the PostgreSQL
-/// database, so every node sharing it can serve the download. Thread-safe.
-class LogBundleStore {
- public:
-  virtual ~LogBundleStore() = default;
-  /// Bytes stored so far for request `id` (0 if none).
-  virtual uint64_t size(const std::string& id) = 0;
-  /// Appends `data`, which starts at byte `offset` (the current size); throws Error on failure.
-  virtual void append(const std::string& id, uint64_t offset, std::string_view data) = 0;
-  /// "" if the stored bytes are complete, valid gzip, else why not.
-  virtual std::string check(const std::string& id) = 0;
-  /// Marks the bundle complete (downloadable); throws Error on failure.
-  virtual void complete(const std::string& id) = 0;
-  /// Drops whatever is stored for `id`.
-  virtual void discard(const std::string& id) = 0;
-  /// The complete bundle; throws Error(io) if it is missing.
-  virtual std::string read(const std::string& id) = 0;
-};
-
-/// Bundles as files in `dir` (<id>.jsonl.gz, <id>.jsonl.gz.part while uploading); creates `dir`.
-std::unique_ptr<LogBundleStore> make_file_bundle_store(std::filesystem::path dir);
 
 /// Counts of requests per state, for /metrics.
 using LogRequestCounts = std::map<LogRequestState, uint64_t>;
@@ -159,10 +139,5 @@ class LogRequests {
   mutable std::mutex mutex_;
   std::map<std::string, Entry> entries_;  // by id
 };
-
-/// Checks that `path` holds complete, valid gzip data; returns an error message or "".
-std::string check_gzip_file(const std::filesystem::path& path);
-/// Checks that the bytes `read(buffer, capacity)` yields (0 at the end) are complete, valid gzip.
-std::string check_gzip(const std::function<size_t(char* buffer, size_t capacity)>& read);
 
 }  // namespace smallpeer::bigpeer

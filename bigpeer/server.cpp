@@ -9,7 +9,7 @@
 #include <charconv>
 #include <csignal>
 
-#include "bigpeer/postgres_bundles.h"
+#include "bigpeer/storage/postgres_bundles.h"
 #include "common/error.h"
 #include "spi/small_peer_info_collector.h"
 
@@ -123,17 +123,23 @@ BigPeer::BigPeer(BigPeerOptions options)
   io_ = std::make_unique<net::io_context>(static_cast<int>(std::max(1u, options_.threads)));
   api_threads_ = std::make_unique<net::thread_pool>(std::max(1u, options_.api_threads));
   fleet_history_ = std::make_unique<FleetHistory>([this] { return count_fleet(); }, clock_);
-  const AdminAuth auth(admin_token_);  // the API's and the portal's copies share the login sessions
-  portal_ = std::make_unique<Portal>(auth, *fleet_history_, tls_ != nullptr);
-  api_ = std::make_unique<HttpApi>(
-      *store_, registry_, *log_requests_, auth, clock_,
-      [this] {
-        MetricsGauges gauges{registry_.established_count(), ingest_->queued_documents(), {}};
-        for (const auto& [state, count] : log_requests_->counts())
-          gauges.log_requests_by_state[std::string(to_string(state))] = count;
-        return render_prometheus(metrics_, gauges);
-      },
-      portal_.get());
+  api_ = std::make_unique<HttpApi>(HttpApiConfig{
+      .store = store_.get(),
+      .registry = &registry_,
+      .log_requests = log_requests_.get(),
+      .fleet_history = fleet_history_.get(),
+      .clock = clock_,
+      .auth = AdminAuth(admin_token_),
+      .metrics_text =
+          [this] {
+            MetricsGauges gauges{registry_.established_count(), ingest_->queued_documents(), {}};
+            for (const auto& [state, count] : log_requests_->counts())
+              gauges.log_requests_by_state[std::string(to_string(state))] = count;
+            return render_prometheus(metrics_, gauges);
+          },
+      .serve_portal = true,
+      .secure_cookies = tls_ != nullptr,
+  });
   sync_ = std::make_unique<SyncEndpoint>(SyncEndpointConfig{options_.app_id, options_.app_token, &identity_, store_.get(),
                                                             ingest_.get(), &registry_, log_requests_.get(), &metrics_, clock_,
                                                             io_->get_executor(), tls_, options_.handshakes});

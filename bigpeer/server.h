@@ -19,15 +19,14 @@
 #include <vector>
 
 #include "bigpeer/cluster.h"
-#include "bigpeer/data_dir.h"
 #include "bigpeer/fleet_history.h"
-#include "bigpeer/http_api.h"
-#include "bigpeer/http_connection.h"
+#include "bigpeer/http/api.h"
+#include "bigpeer/http/connection.h"
 #include "bigpeer/ingest.h"
 #include "bigpeer/metrics.h"
-#include "bigpeer/portal.h"
-#include "bigpeer/postgres_store.h"
 #include "bigpeer/registry.h"
+#include "bigpeer/storage/data_dir.h"
+#include "bigpeer/storage/postgres_store.h"
 #include "bigpeer/sync_endpoint.h"
 #include "clock/hlc.h"
 #include "identity/identity.h"
@@ -107,7 +106,6 @@ class BigPeer {
   PostgresStore* postgres_ = nullptr;         // store_ when it is PostgreSQL
   std::unique_ptr<ClusterPresence> cluster_;  // with PostgreSQL: this node among the others
   std::unique_ptr<FleetHistory> fleet_history_;
-  std::unique_ptr<Portal> portal_;
   std::unique_ptr<HttpApi> api_;
   std::unique_ptr<SyncEndpoint> sync_;
   HttpServices services_;

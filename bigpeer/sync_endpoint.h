@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "bigpeer/http_api.h"
+#include "bigpeer/http/common.h"
 #include "bigpeer/ingest.h"
 #include "bigpeer/log_requests.h"
 #include "bigpeer/metrics.h"

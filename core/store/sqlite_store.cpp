@@ -479,18 +479,6 @@ class SqliteStore final : public Store {
     return result;
   }
 
-  [[nodiscard]] std::string integrity_check() const override {
-    std::lock_guard lock(mutex_);
-    StatementHandle stmt = prepare(db_.get(), "PRAGMA integrity_check");
-    Query query(db_.get(), stmt, "integrity_check");
-    std::string report;
-    while (query.step()) {
-      if (!report.empty()) report.push_back('\n');
-      report += query.text(0);
-    }
-    return report;
-  }
-
  private:
   static DatabaseHandle open_database(const std::filesystem::path& path) {
     sqlite3* raw = nullptr;

@@ -135,8 +135,6 @@ class Store {
   virtual void set_settings(const std::vector<std::pair<std::string, std::string>>& values) = 0;
   /// The files that make up the database (main file, -wal, -shm), for disk usage.
   [[nodiscard]] virtual std::vector<std::filesystem::path> files() const = 0;
-  /// Runs PRAGMA integrity_check; returns "ok" or SQLite's report.
-  [[nodiscard]] virtual std::string integrity_check() const = 0;
 };
 
 }  // namespace smallpeer

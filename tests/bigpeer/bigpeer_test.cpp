@@ -17,12 +17,12 @@
 #include <thread>
 #include <vector>
 
-#include "bigpeer/admin_auth.h"
+#include "bigpeer/http/admin_auth.h"
 #include "bigpeer/ingest.h"
 #include "bigpeer/metrics.h"
-#include "bigpeer/postgres_store.h"
 #include "bigpeer/registry.h"
 #include "bigpeer/server.h"
+#include "bigpeer/storage/postgres_store.h"
 #include "bigpeer/sync_endpoint.h"
 #include "clock/clock.h"
 #include "clock/hlc.h"

@@ -1,7 +1,8 @@
 // The portal's server side, part of the Big Peer suite (smallpeer_bigpeer_tests): login sessions and
-// the cookie as a second credential, the embedded static files with their headers, the fleet
-// history sampler, and the real `smallpeer big-peer` process serving the portal.
-#include "bigpeer/portal.h"
+// the cookie as a second credential (the session routes on a router), the embedded static files
+// with their headers, the fleet history route and sampler, and the real `smallpeer big-peer`
+// process serving the portal.
+#include "bigpeer/http/portal.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -16,8 +17,11 @@
 #include <string>
 #include <thread>
 
-#include "bigpeer/admin_auth.h"
 #include "bigpeer/fleet_history.h"
+#include "bigpeer/http/admin_auth.h"
+#include "bigpeer/http/fleet.h"
+#include "bigpeer/http/router.h"
+#include "bigpeer/http/session.h"
 #include "clock/clock.h"
 #include "support/big_peer_process.h"
 #include "support/temp_dir.h"
@@ -60,12 +64,19 @@ class PortalTest : public ::testing::Test {
   std::atomic<size_t> online_{2};
   FleetHistory history_{[this] { return FleetSample{{}, online_.load(), 5}; }, clock_, 1h};
   AdminAuth auth_{std::string(kToken)};
-  Portal portal_{auth_, history_, false};
+  Router router_ = make_router(false);
 
+  // The routes the portal calls (login and fleet history), as the HTTP API adds them.
+  Router make_router(bool secure_cookies) {
+    Router router{auth_};
+    add_session_routes(router, auth_, secure_cookies);
+    add_fleet_routes(router, history_);
+    return router;
+  }
+  // As HttpApi::handle: the portal's files first, then the routes.
   HttpResponse handle(const HttpRequest& r) {
-    auto response = portal_.handle(r);
-    EXPECT_TRUE(response.has_value()) << r.target();
-    return response ? std::move(*response) : HttpResponse{};
+    if (auto response = portal_response(r)) return std::move(*response);
+    return router_.handle(r);
   }
   HttpResponse login(std::string_view token) {
     return handle(request(http::verb::post, "/api/v1/session", fmt::format(R"({{"token":"{}"}})", token)));
@@ -100,10 +111,9 @@ TEST_F(PortalTest, LoginWithTheTokenSetsAnHttpOnlySameSiteStrictCookieThatTheApi
 }
 
 TEST_F(PortalTest, WithTlsTheCookieIsSecure) {
-  Portal tls_portal{auth_, history_, true};
-  const auto response = tls_portal.handle(request(http::verb::post, "/api/v1/session", R"({"token":"the-admin-token"})"));
-  ASSERT_TRUE(response);
-  EXPECT_NE(header(*response, http::field::set_cookie).find("; Secure"), std::string::npos);
+  const auto response = make_router(true).handle(request(http::verb::post, "/api/v1/session", R"({"token":"the-admin-token"})"));
+  ASSERT_EQ(response.result(), http::status::no_content);
+  EXPECT_NE(header(response, http::field::set_cookie).find("; Secure"), std::string::npos);
 }
 
 TEST_F(PortalTest, AWrongTokenOrABadBodyIsRefusedAndSetsNoCookie) {
@@ -174,7 +184,7 @@ TEST_F(PortalTest, ServesTheEmbeddedFilesWithTheirTypesAndSecurityHeaders) {
 
 TEST_F(PortalTest, LeavesTheApiMetricsAndSyncToTheHttpApi) {
   for (const char* target : {"/api/v1/devices", "/api/v1/health", "/api/v2/x", "/api", "/metrics", "/sync"}) {
-    EXPECT_FALSE(portal_.handle(request(http::verb::get, target)).has_value()) << target;
+    EXPECT_FALSE(portal_response(request(http::verb::get, target)).has_value()) << target;
   }
 }
 

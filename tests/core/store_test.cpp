@@ -25,6 +25,7 @@
 #include "clock/hlc.h"
 #include "common/error.h"
 #include "support/expect_error.h"
+#include "support/sqlite_integrity.h"
 #include "support/temp_dir.h"
 
 extern char** environ;
@@ -306,7 +307,7 @@ TEST_F(StoreTest, MigratesASchemaVersionOneDatabase) {
   ASSERT_TRUE(doc.has_value());
   EXPECT_EQ(doc->stored_at.value, 77u) << "existing rows take their version as stored_at";
   EXPECT_EQ(ids_of(store->changes_since("cars", {})), std::vector<std::string>{"v1"});
-  EXPECT_EQ(store->integrity_check(), "ok");
+  EXPECT_EQ(test_support::sqlite_integrity_check(db_path()), "ok");
   store.reset();
   EXPECT_EQ(schema_of(db_path()), (std::vector<std::string>{
                                       "index user_documents_by_hlc",
@@ -356,7 +357,7 @@ TEST_F(StoreTest, MigratesASchemaVersionTwoDatabaseKeepingEveryRow) {
   EXPECT_EQ(ids_of(store->changes_since("cars", {})), (std::vector<std::string>{"c1", "c2"}));
   EXPECT_EQ(ids_of(store->changes_since("__small_peer_info", {})), std::vector<std::string>{"pk1"});
   EXPECT_EQ(store->user_collection_counts(10).at("cars"), 1u);
-  EXPECT_EQ(store->integrity_check(), "ok");
+  EXPECT_EQ(test_support::sqlite_integrity_check(db_path()), "ok");
 }
 
 TEST_F(StoreTest, MigratesASchemaVersionThreeDatabaseDroppingTheSystemStoredAtIndex) {
@@ -437,7 +438,7 @@ TEST_F(StoreTest, TheBigPeerTuningKeepsEveryCommitAcrossAReopen) {
   }
   auto store = Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "big-peer", options);
   EXPECT_TRUE(store->get("__small_peer_info", "pk1999").has_value());
-  EXPECT_EQ(store->integrity_check(), "ok");
+  EXPECT_EQ(test_support::sqlite_integrity_check(db_path()), "ok");
 }
 
 TEST_F(StoreTest, SystemCollectionsAreKeptApartFromUserCollections) {
@@ -724,7 +725,7 @@ TEST_F(StoreTest, FilesListTheDatabaseAndItsWalAndIntegrityIsOk) {
   wal += "-wal";
   EXPECT_NE(std::find(files.begin(), files.end(), wal), files.end());
   for (const auto& f : files) EXPECT_TRUE(std::filesystem::exists(f)) << f;
-  EXPECT_EQ(store->integrity_check(), "ok");
+  EXPECT_EQ(test_support::sqlite_integrity_check(db_path()), "ok");
 }
 
 // The crash writer as a child process whose stdout we read line by line.
@@ -803,7 +804,7 @@ TEST_F(StoreTest, AcknowledgedWritesSurviveSigkill) {
       writer.read_until(acknowledged, SIZE_MAX, 5s);
     }
     auto store = open();
-    EXPECT_EQ(store->integrity_check(), "ok");
+    EXPECT_EQ(test_support::sqlite_integrity_check(db_path()), "ok");
     size_t missing = 0;
     for (const auto& id : acknowledged) missing += store->get("crash", id) ? 0 : 1;
     EXPECT_EQ(missing, 0u) << "of " << acknowledged.size() << " acknowledged writes, round " << round;

@@ -1,4 +1,4 @@
-#include "bigpeer/postgres.h"
+#include "bigpeer/storage/postgres.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "bigpeer/log_requests.h"
+#include "bigpeer/storage/bundles.h"
 
 namespace smallpeer::bigpeer {
 

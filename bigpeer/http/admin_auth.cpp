@@ -1,4 +1,4 @@
-#include "bigpeer/admin_auth.h"
+#include "bigpeer/http/admin_auth.h"
 
 #include <sodium.h>
 

@@ -1,10 +1,10 @@
-#include "bigpeer/postgres_bundles.h"
+#include "bigpeer/storage/postgres_bundles.h"
 
 #include <fmt/format.h>
 
 #include <mutex>
 
-#include "bigpeer/postgres.h"
+#include "bigpeer/storage/postgres.h"
 #include "common/error.h"
 
 namespace smallpeer::bigpeer {

@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "bigpeer/http/common.h"
+
 namespace smallpeer::bigpeer {
 
 /// The portal's session cookie name.
@@ -51,10 +53,6 @@ class AdminAuth {
   std::shared_ptr<Sessions> sessions_;
 };
 
-/// Beast 1.74 has its own string_view; this views the same characters as a std::string_view.
-inline std::string_view to_std(boost::beast::string_view text) {
-  return {text.data(), text.size()};
-}
 /// The token of an `Authorization: Bearer <token>` header, or nullopt if there is none.
 std::optional<std::string_view> bearer_token(std::string_view authorization);
 /// The value of cookie `name` in a `Cookie:` header, or nullopt if it is not there.

@@ -2,7 +2,7 @@
 // behind a group commit) and a third that LISTENs. Every write bumps the one row of store_clock in
 // its own transaction, which serialises writers across nodes: stored_at then follows commit order
 // on every node, so replication cursors (changes_since) never skip a row another node committed.
-#include "bigpeer/postgres_store.h"
+#include "bigpeer/storage/postgres_store.h"
 
 #include <fmt/format.h>
 #include <poll.h>
@@ -530,15 +530,6 @@ void PostgresStore::set_settings(const std::vector<std::pair<std::string, std::s
 
 std::vector<std::filesystem::path> PostgresStore::files() const {
   return {};
-}
-
-std::string PostgresStore::integrity_check() const {
-  std::lock_guard lock(read_mutex_);
-  reader_->exec(
-      "SELECT count(*) FROM user_documents UNION ALL SELECT count(*) FROM system_documents UNION ALL "
-      "SELECT count(*) FROM settings",
-      "integrity_check");
-  return "ok";
 }
 
 }  // namespace smallpeer::bigpeer

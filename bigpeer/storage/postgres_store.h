@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "bigpeer/postgres.h"
+#include "bigpeer/storage/postgres.h"
 #include "store/store.h"
 #include "store/store_support.h"
 
@@ -55,7 +55,6 @@ class PostgresStore final : public Store {
   /// Empty: the database's files belong to the PostgreSQL server.
   [[nodiscard]] std::vector<std::filesystem::path> files() const override;
   /// "ok" when every table reads; PostgreSQL checks its own pages.
-  [[nodiscard]] std::string integrity_check() const override;
 
   /// Connects to `url` and checks that its schema is not newer than this binary, changing nothing;
   /// throws what the constructor would.

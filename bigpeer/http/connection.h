@@ -9,7 +9,7 @@
 #include <chrono>
 #include <cstdint>
 
-#include "bigpeer/http_api.h"
+#include "bigpeer/http/api.h"
 #include "bigpeer/metrics.h"
 #include "bigpeer/sync_endpoint.h"
 

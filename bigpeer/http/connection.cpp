@@ -1,4 +1,4 @@
-#include "bigpeer/http_connection.h"
+#include "bigpeer/http/connection.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

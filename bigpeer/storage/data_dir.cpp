@@ -1,4 +1,4 @@
-#include "bigpeer/data_dir.h"
+#include "bigpeer/storage/data_dir.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>

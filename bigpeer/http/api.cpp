@@ -1,0 +1,42 @@
+#include "bigpeer/http/api.h"
+
+#include "bigpeer/http/devices.h"
+#include "bigpeer/http/documents.h"
+#include "bigpeer/http/fleet.h"
+#include "bigpeer/http/health.h"
+#include "bigpeer/http/log_requests.h"
+#include "bigpeer/http/portal.h"
+#include "bigpeer/http/session.h"
+#include "common/error.h"
+
+namespace smallpeer::bigpeer {
+
+namespace {
+const HttpApiConfig& checked(const HttpApiConfig& config) {
+  if (!config.store || !config.registry || !config.log_requests || !config.fleet_history || !config.clock || !config.auth ||
+      !config.metrics_text) {
+    throw Error(ErrorCode::invalid_argument,
+                "the HTTP API needs a store, a registry, log requests, a fleet history, a clock, the admin auth and a "
+                "metrics renderer");
+  }
+  return config;
+}
+}  // namespace
+
+HttpApi::HttpApi(HttpApiConfig config) : router_(*checked(config).auth), serve_portal_(config.serve_portal) {
+  add_health_routes(router_, std::move(config.metrics_text));
+  add_session_routes(router_, *config.auth, config.secure_cookies);
+  add_document_routes(router_, *config.store);
+  add_device_routes(router_, *config.store, *config.registry, config.clock);
+  add_log_request_routes(router_, *config.store, *config.registry, *config.log_requests);
+  add_fleet_routes(router_, *config.fleet_history);
+}
+
+HttpResponse HttpApi::handle(const HttpRequest& request) const {
+  if (serve_portal_) {
+    if (auto response = portal_response(request)) return std::move(*response);
+  }
+  return router_.handle(request);
+}
+
+}  // namespace smallpeer::bigpeer

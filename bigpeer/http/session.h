@@ -1,0 +1,15 @@
+// The portal's login: POST /api/v1/session exchanges the admin token for a session cookie
+// (HttpOnly, SameSite=Strict, Secure under TLS); DELETE /api/v1/session ends it. Neither needs a
+// credential, since the login is how a browser gets one.
+#pragma once
+
+#include "bigpeer/http/admin_auth.h"
+#include "bigpeer/http/router.h"
+
+namespace smallpeer::bigpeer {
+
+/// Adds the session routes; `auth` shares its sessions with the router's copy; `secure_cookies`
+/// adds the Secure flag (set when the port serves https).
+void add_session_routes(Router& router, AdminAuth auth, bool secure_cookies);
+
+}  // namespace smallpeer::bigpeer
