@@ -19,6 +19,7 @@ struct BigPeerMetrics {
   std::atomic<uint64_t> handshakes_refused{0};  // sync connections closed at once: too many handshakes
   std::atomic<uint64_t> rule_violations{0};     // replication rule violations by small peers
   std::atomic<uint64_t> http_requests{0};       // HTTP requests answered (API, metrics, errors)
+  std::atomic<uint64_t> unexpected_exceptions{0};  // failures only the catch-alls at the handler boundaries saw
 
   /// Adds `n` to a counter.
   static void add(std::atomic<uint64_t>& counter, uint64_t n = 1) { counter.fetch_add(n, std::memory_order_relaxed); }
