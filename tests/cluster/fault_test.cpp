@@ -59,15 +59,18 @@ class FaultTest : public ::testing::Test {
 
   static PostgresServer& server() { return PostgresServer::shared(); }
 
-  // A node reaching PostgreSQL through its own proxy.
-  void start_nodes(size_t count) {
+  // Nodes on the database; with `proxied`, each through its own TCP proxy (proxies_[i]) so it can be cut.
+  void start_nodes(size_t count, bool proxied = false) {
     for (size_t i = 0; i < count; ++i) {
-      proxies_.push_back(std::make_unique<TcpProxy>(server().port()));
+      uint16_t port = server().port();
+      if (proxied) {
+        proxies_.push_back(std::make_unique<TcpProxy>(server().port()));
+        port = proxies_.back()->port();
+      }
       BigPeerProcessOptions options;
       options.data_dir = dir_.path() / fmt::format("node-{}", i + 1);
       options.admin_token = "cluster-admin";
-      options.extra_args = {"--postgres",
-                            fmt::format("postgresql://postgres@127.0.0.1:{}/{}", proxies_.back()->port(), database_)};
+      options.extra_args = {"--postgres", fmt::format("postgresql://postgres@127.0.0.1:{}/{}", port, database_)};
       nodes_.push_back(std::make_unique<BigPeerProcess>(options));
     }
   }
@@ -236,7 +239,7 @@ TEST_F(FaultTest, DevicesFailOverWhenANodeIsKilledUnderLoad) {
 
 TEST_F(FaultTest, ANodeCutFromTheDatabaseStopsAcceptingAndAcknowledging) {
   const size_t devices = env_count("SMALLPEER_FAULT_DEVICES", 30) / 3 + 2;
-  start_nodes(2);
+  start_nodes(2, true);
   fleet(devices);
   ASSERT_TRUE(wait_until([&] { return sessions_on(*nodes_[0]) + sessions_on(*nodes_[1]) == devices; }, kStateWait));
   ASSERT_GT(sessions_on(*nodes_[0]), 0u) << "no device started on node 1";
