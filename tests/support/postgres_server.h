@@ -181,6 +181,9 @@ class PostgresServer {
         ::prctl(PR_SET_PDEATHSIG, SIGQUIT);
         if (::getppid() != parent) ::_exit(125);
       }
+      // Nothing else of ours goes with it: a socket the test holds (a proxy's, say) must close
+      // when the test closes it, not live on in the server.
+      ::closefrom(3);
       ::execv(argv[0], argv.data());
       ::_exit(127);
     }
