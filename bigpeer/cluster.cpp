@@ -16,8 +16,13 @@ const std::string kTimeoutSeconds = std::to_string(kNodeTimeout.count());
 }  // namespace
 
 ClusterPresence::ClusterPresence(const std::string& url, std::string node_id, std::string listen,
-                                 const ConnectionRegistry& registry)
-    : node_id_(std::move(node_id)), listen_(std::move(listen)), registry_(registry), connection_(url) {
+                                 const ConnectionRegistry& registry, NodeHealth* health)
+    : node_id_(std::move(node_id)),
+      listen_(std::move(listen)),
+      registry_(registry),
+      health_(health),
+      connection_(url),
+      failures_("cluster: reaching PostgreSQL") {
   connection_.prepare("node_insert",
                       "INSERT INTO nodes(node_id, listen, started_at, heartbeat_at) VALUES($1, $2, now(), now()) "
                       "ON CONFLICT(node_id) DO UPDATE SET heartbeat_at=now()");
@@ -89,9 +94,12 @@ void ClusterPresence::peer_changed(const std::string& peer_key) {
 
 void ClusterPresence::run() {
   auto next_beat = std::chrono::steady_clock::now();
+  // After a failure nothing is tried before the next heartbeat: a dirty set waiting for the
+  // database must not make the wait return at once (which would spin on a down server).
+  bool failing = false;
   std::unique_lock lock(mutex_);
   while (!stopping_) {
-    wake_.wait_until(lock, next_beat, [&] { return stopping_ || !dirty_.empty(); });
+    wake_.wait_until(lock, next_beat, [&] { return stopping_ || (!failing && !dirty_.empty()); });
     if (stopping_) break;
     std::set<std::string> dirty;
     dirty.swap(dirty_);
@@ -100,9 +108,14 @@ void ClusterPresence::run() {
     try {
       if (beat_due) beat();
       if (!dirty.empty()) publish(dirty);
+      failing = false;
+      failures_.succeeded();
+      if (health_ != nullptr) health_->database_up();
     } catch (const std::exception& e) {
       // The database is away: try again at the next heartbeat, republishing everything then.
-      spdlog::warn("cluster: {}", e.what());
+      failing = true;
+      failures_.failed(e.what());
+      if (health_ != nullptr) health_->database_down();
       for (const auto& [key, state] : registry_.local_peers()) dirty.insert(key);
       lock.lock();
       dirty_.merge(dirty);

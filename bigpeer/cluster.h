@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "bigpeer/database_health.h"
 #include "bigpeer/registry.h"
 #include "bigpeer/storage/postgres.h"
 
@@ -28,8 +29,10 @@ inline constexpr std::chrono::seconds kNodeTimeout{5};
 class ClusterPresence {
  public:
   /// Registers node `node_id` (listening on `listen`) and starts the heartbeat thread, which
-  /// publishes `registry`'s local sessions.
-  ClusterPresence(const std::string& url, std::string node_id, std::string listen, const ConnectionRegistry& registry);
+  /// publishes `registry`'s local sessions and tells `health` (optional) whether the database
+  /// answers. While it does not, the thread retries once per heartbeat interval.
+  ClusterPresence(const std::string& url, std::string node_id, std::string listen, const ConnectionRegistry& registry,
+                  NodeHealth* health = nullptr);
   /// Leaves (as leave()).
   ~ClusterPresence();
   ClusterPresence(const ClusterPresence&) = delete;
@@ -51,8 +54,10 @@ class ClusterPresence {
   const std::string node_id_;
   const std::string listen_;
   const ConnectionRegistry& registry_;
+  NodeHealth* const health_;
   mutable std::mutex db_mutex_;  // guards connection_
   mutable pg::Connection connection_;
+  FailureLog failures_;
   std::mutex mutex_;  // guards dirty_, stopping_
   std::condition_variable wake_;
   std::set<std::string> dirty_;

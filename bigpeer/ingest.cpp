@@ -6,13 +6,18 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "bigpeer/database_health.h"
 #include "common/error.h"
 #include "spi/small_peer_info_collector.h"
 
 namespace smallpeer::bigpeer {
 
-IngestQueue::IngestQueue(Store& store, BigPeerMetrics& metrics, size_t max_group_documents)
-    : store_(store), metrics_(metrics), max_group_documents_(std::max<size_t>(1, max_group_documents)) {
+IngestQueue::IngestQueue(Store& store, BigPeerMetrics& metrics, size_t max_group_documents, NodeHealth* health)
+    : store_(store),
+      metrics_(metrics),
+      max_group_documents_(std::max<size_t>(1, max_group_documents)),
+      health_(health),
+      failures_("ingest: committing to the database") {
   writer_ = std::thread([this] { run(); });
 }
 
@@ -44,6 +49,11 @@ void IngestQueue::stop() {
   }
   wake_.notify_one();
   if (writer_.joinable()) writer_.join();
+}
+
+bool IngestQueue::stopping_now() const {
+  std::lock_guard lock(mutex_);
+  return stopping_;
 }
 
 uint64_t IngestQueue::queued_documents() const {
@@ -108,8 +118,30 @@ void IngestQueue::commit(std::vector<Batch>& group) {
     documents = &merged;
     settings = &cursors;
   }
+  const auto waiting_since = std::chrono::steady_clock::now();
+  auto pause = std::chrono::milliseconds(100);
   try {
-    store_.merge_batch(*documents, *settings);
+    for (;;) {
+      try {
+        store_.merge_batch(*documents, *settings);
+        break;
+      } catch (const DatabaseUnavailable& e) {
+        // Nothing was stored, so nothing was acknowledged: the group waits for the database and its
+        // sessions pause (each has at most a few unacknowledged batches). A long outage, or
+        // shutdown, gives up: the sessions close and their peers resend on another connection.
+        failures_.failed(e.what());
+        if (health_ != nullptr) health_->database_down();
+        if (std::chrono::steady_clock::now() - waiting_since >= kDatabaseOutageGrace || stopping_now()) throw;
+        std::unique_lock lock(mutex_);
+        wake_.wait_for(lock, pause, [&] { return stopping_; });
+        pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::seconds(1));
+      }
+    }
+    failures_.succeeded();
+  } catch (const DatabaseUnavailable&) {
+    BigPeerMetrics::add(metrics_.ingest_failures, group.size());
+    for (auto& b : group) finish(b, std::current_exception());
+    return;
   } catch (const std::exception& e) {
     if (group.size() == 1) {
       spdlog::warn("ingest: a batch of {} documents was refused: {}", documents->size(), e.what());

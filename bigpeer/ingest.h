@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "bigpeer/database_health.h"
 #include "bigpeer/metrics.h"
 #include "store/store.h"
 
@@ -29,8 +30,11 @@ class IngestQueue {
   /// A group takes everything queued up to this many documents (one session batch is never split).
   static constexpr size_t kDefaultMaxGroupDocuments = 4096;
 
-  /// Starts the writer thread; `store` and `metrics` outlive the queue.
-  IngestQueue(Store& store, BigPeerMetrics& metrics, size_t max_group_documents = kDefaultMaxGroupDocuments);
+  /// Starts the writer thread; `store`, `metrics` and `health` (optional: told when the database
+  /// is away) outlive the queue. While the database is unavailable a group waits for it, up to
+  /// kDatabaseOutageGrace (or until stop()), and is then refused.
+  IngestQueue(Store& store, BigPeerMetrics& metrics, size_t max_group_documents = kDefaultMaxGroupDocuments,
+              NodeHealth* health = nullptr);
   /// Stops after committing everything queued (as stop()).
   ~IngestQueue();
   IngestQueue(const IngestQueue&) = delete;
@@ -56,10 +60,13 @@ class IngestQueue {
   void commit_one_by_one(std::vector<Batch>& group, std::vector<Document>& merged);
   void count_committed(const std::vector<Document>& documents);
   static void finish(Batch& batch, std::exception_ptr failure);
+  [[nodiscard]] bool stopping_now() const;
 
   Store& store_;
   BigPeerMetrics& metrics_;
   const size_t max_group_documents_;
+  NodeHealth* const health_;
+  FailureLog failures_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

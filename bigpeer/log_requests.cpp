@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 
+#include "bigpeer/database_health.h"
 #include "common/error.h"
 #include "common/json.h"
 
@@ -188,8 +189,12 @@ void LogRequests::apply(LogRequestRecord record) {
   std::lock_guard lock(mutex_);
   const std::string id = record.id;
   auto& entry = entries_[id];
-  // An upload this node receives is ahead of what it last saved: keep its own progress.
-  if (entry.record.state == LogRequestState::uploading && record.state == LogRequestState::uploading) return;
+  // Both uploading: the node receiving the upload saves its progress every few seconds and
+  // announces it, so take the announced record unless this node holds more bytes (it is the one
+  // receiving, and the announcement is an older save).
+  if (entry.record.state == LogRequestState::uploading && record.state == LogRequestState::uploading &&
+      entry.record.bytes_received >= record.bytes_received)
+    return;
   entry.record = std::move(record);
   // Created on another node for a peer connected here: this node pushes it.
   if (session && entry.record.state == LogRequestState::pending) deliver(*session, entry);
@@ -373,6 +378,8 @@ void LogRequests::on_chunk(sync::Session& session, const std::string& peer_key, 
     const size_t skip = static_cast<size_t>(r.bytes_received - chunk.offset);  // bytes we already have
     try {
       bundles_->append(r.id, r.bytes_received, std::string_view(chunk.data).substr(skip));
+    } catch (const DatabaseUnavailable&) {
+      throw;  // not the bundle's fault: the session closes and the upload resumes later
     } catch (const std::exception& e) {
       return refuse(e.what());
     }
@@ -387,6 +394,8 @@ void LogRequests::on_chunk(sync::Session& session, const std::string& peer_key, 
   if (auto error = bundles_->check(r.id); !error.empty()) return refuse(error);
   try {
     bundles_->complete(r.id);
+  } catch (const DatabaseUnavailable&) {
+    throw;
   } catch (const std::exception& e) {
     return refuse(e.what());
   }

@@ -39,6 +39,9 @@ std::string render_prometheus(const BigPeerMetrics& m, const MetricsGauges& g) {
   append_metric(out, "smallpeer_ingest_queue_documents", "gauge", "Documents received and not yet committed.",
                 g.ingest_queue_documents);
   append_metric(out, "smallpeer_http_requests_total", "counter", "HTTP requests answered.", read(m.http_requests));
+  append_metric(out, "smallpeer_unexpected_exceptions_total", "counter",
+                "Exceptions that reached a catch-all at an I/O or API handler boundary (a bug: it should stay 0).",
+                read(m.unexpected_exceptions));
   if (!g.log_requests_by_state.empty()) {
     out += "# HELP smallpeer_log_requests Log requests by state.\n# TYPE smallpeer_log_requests gauge\n";
     for (const auto& [state, count] : g.log_requests_by_state)

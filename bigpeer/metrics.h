@@ -10,15 +10,16 @@ namespace smallpeer::bigpeer {
 
 /// Process-lifetime counters; every field is updated with relaxed atomics from any thread.
 struct BigPeerMetrics {
-  std::atomic<uint64_t> documents_ingested{0};  // documents committed by the ingest writer
-  std::atomic<uint64_t> spi_reports{0};         // __small_peer_info documents among them
-  std::atomic<uint64_t> ingest_batches{0};      // group-commit transactions
-  std::atomic<uint64_t> ingest_failures{0};     // session batches whose commit failed
-  std::atomic<uint64_t> sessions{0};            // sessions that completed authentication
-  std::atomic<uint64_t> auth_refusals{0};       // sessions refused at the handshake (app id, token proof, ...)
-  std::atomic<uint64_t> handshakes_refused{0};  // sync connections closed at once: too many handshakes
-  std::atomic<uint64_t> rule_violations{0};     // replication rule violations by small peers
-  std::atomic<uint64_t> http_requests{0};       // HTTP requests answered (API, metrics, errors)
+  std::atomic<uint64_t> documents_ingested{0};     // documents committed by the ingest writer
+  std::atomic<uint64_t> spi_reports{0};            // __small_peer_info documents among them
+  std::atomic<uint64_t> ingest_batches{0};         // group-commit transactions
+  std::atomic<uint64_t> ingest_failures{0};        // session batches whose commit failed
+  std::atomic<uint64_t> sessions{0};               // sessions that completed authentication
+  std::atomic<uint64_t> auth_refusals{0};          // sessions refused at the handshake (app id, token proof, ...)
+  std::atomic<uint64_t> handshakes_refused{0};     // sync connections closed at once: too many handshakes
+  std::atomic<uint64_t> rule_violations{0};        // replication rule violations by small peers
+  std::atomic<uint64_t> http_requests{0};          // HTTP requests answered (API, metrics, errors)
+  std::atomic<uint64_t> unexpected_exceptions{0};  // failures only the catch-alls at the handler boundaries saw
 
   /// Adds `n` to a counter.
   static void add(std::atomic<uint64_t>& counter, uint64_t n = 1) { counter.fetch_add(n, std::memory_order_relaxed); }

@@ -24,7 +24,7 @@ void ConnectionRegistry::attach(ConnectionId id, std::shared_ptr<sync::Session> 
     if (closing_) late = it->second.session;
   }
   // close_all() ran between add() and attach(), so it could not reach this session.
-  if (late) late->close("the Big Peer is shutting down");
+  if (late) late->close_with_error(std::string(sync::kErrorMoving), "the Big Peer is shutting down");
 }
 
 std::shared_ptr<sync::Session> ConnectionRegistry::session_of(const std::string& peer_key) const {
@@ -188,8 +188,20 @@ void ConnectionRegistry::close_all(const std::string& reason) {
       if (connection.session) sessions.push_back(connection.session);
     }
   }
-  // Outside the lock: close() may run on_closed, which calls remove(), on this thread.
-  for (const auto& s : sessions) s->close(reason);
+  // Outside the lock: closing may run on_closed, which calls remove(), on this thread. ERROR
+  // "moving" tells each small peer to reconnect to another node at once.
+  for (const auto& s : sessions) s->close_with_error(std::string(sync::kErrorMoving), reason);
+}
+
+void ConnectionRegistry::close_each(const std::string& code, const std::string& reason) {
+  std::vector<std::shared_ptr<sync::Session>> sessions;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, connection] : connections_) {
+      if (connection.session) sessions.push_back(connection.session);
+    }
+  }
+  for (const auto& s : sessions) s->close_with_error(code, reason);
 }
 
 bool ConnectionRegistry::wait_until_empty(std::chrono::milliseconds timeout) {

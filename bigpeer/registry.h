@@ -71,8 +71,10 @@ class ConnectionRegistry {
   /// Authenticated sessions now.
   [[nodiscard]] size_t established_count() const;
 
-  /// Refuses new connections and closes every session with `reason`.
+  /// Refuses new connections and closes every session with ERROR "moving" and `reason`.
   void close_all(const std::string& reason);
+  /// Closes every session now with ERROR `code` and `reason`; new connections are still taken.
+  void close_each(const std::string& code, const std::string& reason);
   /// Waits until every connection has ended; false on timeout.
   bool wait_until_empty(std::chrono::milliseconds timeout);
 

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <csignal>
 
+#include "bigpeer/database_health.h"
 #include "bigpeer/storage/postgres_bundles.h"
 #include "common/error.h"
 #include "spi/small_peer_info_collector.h"
@@ -103,7 +104,7 @@ BigPeer::BigPeer(BigPeerOptions options)
     throw Error(ErrorCode::invalid_argument, "the app id and the app token must not be empty");
   }
   tls_ = make_tls_context(options_);
-  ingest_ = std::make_unique<IngestQueue>(*store_, metrics_);
+  ingest_ = std::make_unique<IngestQueue>(*store_, metrics_, IngestQueue::kDefaultMaxGroupDocuments, &health_);
   postgres_ = dynamic_cast<PostgresStore*>(store_.get());
   if (postgres_ != nullptr) {
     // Several nodes may share the database: bundles live in it, every saved log request is
@@ -114,7 +115,8 @@ BigPeer::BigPeer(BigPeerOptions options)
         [store = postgres_](const std::string& id) { store->notify_nodes(kLogRequestsChannel, id); });
     postgres_->listen(kLogRequestsChannel, [this](const std::string& id) { log_requests_->refresh(id); });
     postgres_->on_relisten([this] { log_requests_->refresh_all(); });
-    cluster_ = std::make_unique<ClusterPresence>(options_.postgres_url, postgres_->node_id(), options_.listen, registry_);
+    cluster_ =
+        std::make_unique<ClusterPresence>(options_.postgres_url, postgres_->node_id(), options_.listen, registry_, &health_);
     registry_.set_cluster([this](const std::string& peer_key) { cluster_->peer_changed(peer_key); },
                           [this] { return cluster_->remote_peers(); });
   } else {
@@ -143,7 +145,7 @@ BigPeer::BigPeer(BigPeerOptions options)
   sync_ = std::make_unique<SyncEndpoint>(SyncEndpointConfig{options_.app_id, options_.app_token, &identity_, store_.get(),
                                                             ingest_.get(), &registry_, log_requests_.get(), &metrics_, clock_,
                                                             io_->get_executor(), tls_, options_.handshakes});
-  services_ = HttpServices{api_.get(), api_threads_.get(), sync_.get(), &metrics_, tls_.get()};
+  services_ = HttpServices{api_.get(), api_threads_.get(), sync_.get(), &metrics_, tls_.get(), &health_};
 }
 
 std::string BigPeer::storage_description() const {
@@ -220,7 +222,26 @@ void BigPeer::listen() {
   expiry_timer_.emplace(net::make_strand(*io_));
   expire_log_requests();
   threads_.reserve(std::max(1u, options_.threads));
-  for (unsigned i = 0; i < std::max(1u, options_.threads); ++i) threads_.emplace_back([this] { io_->run(); });
+  for (unsigned i = 0; i < std::max(1u, options_.threads); ++i) threads_.emplace_back([this] { run_io(); });
+}
+
+void BigPeer::run_io() {
+  // The catch-all at the Asio handler boundary: every known failure (the database's included) is
+  // handled where it happens, so reaching this is a bug. It must not end the process: the handler
+  // that threw is dropped with its connection (its objects go as the exception unwinds), the
+  // failure is logged and counted (smallpeer_unexpected_exceptions_total), and the thread goes on.
+  for (;;) {
+    try {
+      io_->run();
+      return;
+    } catch (const std::exception& e) {
+      BigPeerMetrics::add(metrics_.unexpected_exceptions);
+      spdlog::error("big-peer: unexpected failure in an I/O handler, dropping its connection: {}", e.what());
+    } catch (...) {
+      BigPeerMetrics::add(metrics_.unexpected_exceptions);
+      spdlog::error("big-peer: unexpected non-standard exception in an I/O handler, dropping its connection");
+    }
+  }
 }
 
 void BigPeer::accept_next() {
@@ -250,8 +271,17 @@ void BigPeer::accept_next() {
 void BigPeer::expire_log_requests() {
   try {
     log_requests_->expire_due();
+  } catch (const DatabaseUnavailable& e) {
+    spdlog::debug("logs: expiring log requests waits for the database: {}", e.what());
   } catch (const std::exception& e) {
     spdlog::error("logs: expiring log requests failed: {}", e.what());
+  }
+  // A database away for longer than the grace: send the devices to a node that may still reach
+  // it (all nodes refuse them while the database is down for everyone; they back off meanwhile).
+  if (health_.outage() >= kDatabaseOutageGrace && registry_.established_count() > 0) {
+    spdlog::warn("big-peer: the database has been unreachable for {} s; asking {} sessions to move",
+                 std::chrono::duration_cast<std::chrono::seconds>(health_.outage()).count(), registry_.established_count());
+    registry_.close_each(std::string(sync::kErrorUnavailable), "this Big Peer node cannot reach its database");
   }
   expiry_timer_->expires_after(std::chrono::seconds(1));
   expiry_timer_->async_wait([this](boost::system::error_code ec) {
@@ -266,6 +296,8 @@ int BigPeer::wait_for_signal() {
 void BigPeer::shutdown() {
   if (shut_down_.exchange(true)) return;
   spdlog::info("big-peer: shutting down");
+  // 0. /readyz answers 503 and /sync upgrades are refused from now on.
+  health_.start_draining();
   // 1. No new connections.
   if (acceptor_ && threads_.empty()) {
     boost::system::error_code ignored;
@@ -280,7 +312,8 @@ void BigPeer::shutdown() {
     });
     closed->get_future().wait_for(std::chrono::seconds(2));
   }
-  // 2. Close every session, so no new batches arrive.
+  // 2. Close every session with ERROR "moving" (the small peer reconnects to another node at
+  // once), so no new batches arrive.
   registry_.close_all("the Big Peer is shutting down");
   if (!registry_.wait_until_empty(kSessionCloseGrace)) {
     spdlog::warn("big-peer: some sessions did not close within {} s", kSessionCloseGrace.count());

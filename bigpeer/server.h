@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "bigpeer/cluster.h"
+#include "bigpeer/database_health.h"
 #include "bigpeer/fleet_history.h"
 #include "bigpeer/http/api.h"
 #include "bigpeer/http/connection.h"
@@ -87,6 +88,8 @@ class BigPeer {
  private:
   void listen();
   void accept_next();
+  /// One I/O thread: runs the io_context, surviving any exception a handler lets out.
+  void run_io();
   void expire_log_requests();
   /// Online and total devices now, for the fleet history.
   [[nodiscard]] FleetSample count_fleet() const;
@@ -100,6 +103,7 @@ class BigPeer {
   bool admin_token_generated_ = false;
   std::shared_ptr<boost::asio::ssl::context> tls_;
   BigPeerMetrics metrics_;
+  NodeHealth health_;
   ConnectionRegistry registry_;
   std::unique_ptr<IngestQueue> ingest_;
   std::unique_ptr<LogRequests> log_requests_;

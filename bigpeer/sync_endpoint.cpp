@@ -9,9 +9,11 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include "bigpeer/database_health.h"
 #include "spi/small_peer_info_collector.h"
 #include "sync/channel.h"
 #include "sync/protocol.h"
+#include "sync/session.h"
 
 namespace smallpeer::bigpeer {
 
@@ -24,6 +26,18 @@ std::string address_of(const sync::SyncTcpStream& stream) {
   const auto endpoint = stream.socket().remote_endpoint(ec);
   if (ec) return "unknown";
   return fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
+}
+
+// Runs a log request hook; a database that is away closes the session with ERROR "unavailable"
+// (the device resumes its upload later, on this node or another) instead of failing the request.
+template <class F>
+void guarded(sync::Session& session, F&& hook) {
+  try {
+    hook();
+  } catch (const DatabaseUnavailable& e) {
+    spdlog::info("sync: closing a session, the database is unavailable: {}", e.what());
+    session.close_with_error(std::string(sync::kErrorUnavailable), e.what());
+  }
 }
 }  // namespace
 
@@ -111,7 +125,7 @@ sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionI
   c.on_established = [registry, metrics, clock, logs, id, ticket](sync::Session& session, const sync::Hello& remote) {
     if (ticket) ticket->release();
     registry->established(id, remote, clock->now());
-    logs->on_established(session, remote.peer_key);
+    guarded(session, [&] { logs->on_established(session, remote.peer_key); });
     BigPeerMetrics::add(metrics->sessions);
     spdlog::info("sync: {} ({}, {} {}) connected", remote.peer_key, remote.device_name, remote.sdk_language, remote.sdk_version);
   };
@@ -125,13 +139,13 @@ sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionI
   };
   // Log frames arrive only after authentication, so remote() is set.
   c.on_log_chunk = [logs](sync::Session& session, const sync::LogChunk& chunk) {
-    logs->on_chunk(session, session.remote()->peer_key, chunk);
+    guarded(session, [&] { logs->on_chunk(session, session.remote()->peer_key, chunk); });
   };
   c.on_log_offer = [logs](sync::Session& session, const sync::LogOffer& offer) {
-    logs->on_offer(session, session.remote()->peer_key, offer);
+    guarded(session, [&] { logs->on_offer(session, session.remote()->peer_key, offer); });
   };
   c.on_log_result = [logs](sync::Session& session, const sync::LogResult& result) {
-    logs->on_result(session.remote()->peer_key, result);
+    guarded(session, [&] { logs->on_result(session.remote()->peer_key, result); });
   };
   c.on_violation = [metrics](const std::string& why) {
     BigPeerMetrics::add(metrics->rule_violations);

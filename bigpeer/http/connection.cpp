@@ -93,17 +93,49 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
       return;
     }
     auto request = std::make_shared<HttpRequest>(parser_->release());
-    if (beast::websocket::is_upgrade(*request) && path_of(to_std(request->target())) == "/sync") {
+    const auto path = path_of(to_std(request->target()));
+    if (path == "/livez" || path == "/readyz") return respond(health_response(path), request->version(), request->keep_alive());
+    if (beast::websocket::is_upgrade(*request) && path == "/sync") {
+      if (const auto why = not_ready()) {
+        // Before any session exists: the small peer tries again later, or another node.
+        auto response = error_response(http::status::service_unavailable, "not_ready", *why);
+        response.set(http::field::retry_after, std::to_string(kRetryAfterSeconds));
+        return respond(std::move(response), request->version(), false);
+      }
       services_.sync->accept(std::move(stream_), std::move(*request));
       return;  // the sync endpoint owns the connection now
     }
     // Requests may wait for the store (behind a group commit), so they run on the API threads.
     net::post(*services_.api_threads, [self = this->shared_from_this(), request] {
-      auto response = self->services_.api->handle(*request);
+      HttpResponse response;
+      try {
+        response = self->services_.api->handle(*request);
+      } catch (const std::exception& e) {
+        // handle() answers every failure it knows; this is the API threads' last line.
+        BigPeerMetrics::add(self->services_.metrics->unexpected_exceptions);
+        spdlog::error("http: unexpected failure answering {}: {}", to_std(request->target()), e.what());
+        response = error_response(http::status::internal_server_error, "internal", "internal error");
+      }
       net::post(self->stream_.get_executor(), [self, request, response = std::move(response)]() mutable {
         self->respond(std::move(response), request->version(), request->keep_alive());
       });
     });
+  }
+
+  [[nodiscard]] std::optional<std::string> not_ready() const {
+    return services_.health != nullptr ? services_.health->not_ready_reason() : std::nullopt;
+  }
+
+  // /livez: 200 while the process serves. /readyz: 200 while it takes sessions, else 503.
+  [[nodiscard]] HttpResponse health_response(std::string_view path) const {
+    HttpResponse response;
+    const auto why = path == "/readyz" ? not_ready() : std::nullopt;
+    response.result(why ? http::status::service_unavailable : http::status::ok);
+    response.set(http::field::content_type, "application/json");
+    response.set(http::field::cache_control, "no-store");
+    if (why) response.set(http::field::retry_after, std::to_string(kRetryAfterSeconds));
+    response.body() = why ? R"({"status":"not_ready","reason":")" + *why + R"("})" : std::string(R"({"status":"ok"})");
+    return response;
   }
 
   void respond(HttpResponse response, unsigned version, bool keep_alive) {

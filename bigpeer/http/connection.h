@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 
+#include "bigpeer/database_health.h"
 #include "bigpeer/http/api.h"
 #include "bigpeer/metrics.h"
 #include "bigpeer/sync_endpoint.h"
@@ -29,9 +30,13 @@ struct HttpServices {
   SyncEndpoint* sync = nullptr;
   BigPeerMetrics* metrics = nullptr;
   boost::asio::ssl::context* tls = nullptr;  // set when the port serves https and wss only
+  const NodeHealth* health = nullptr;        // /readyz, and whether a /sync upgrade is taken
 };
 
 /// Serves an accepted socket (made on a strand) until the client leaves or upgrades to /sync.
+/// GET /livez (the process answers) and GET /readyz (the node takes sessions: database reachable,
+/// not draining) are answered on the I/O thread, without the admin token; a /sync upgrade while
+/// the node is not ready gets 503 with Retry-After, before any session is made.
 void serve_http(sync::SyncSocket socket, const HttpServices& services);
 
 }  // namespace smallpeer::bigpeer

@@ -5,6 +5,7 @@
 
 #include <boost/beast/http/field.hpp>
 
+#include "bigpeer/database_health.h"
 #include "common/error.h"
 
 namespace smallpeer::bigpeer {
@@ -54,6 +55,11 @@ HttpResponse Router::handle(const HttpRequest& request) const {
       return dispatch(request);
     } catch (const ApiError& e) {
       return error_response(e.status, e.code, e.message);
+    } catch (const DatabaseUnavailable& e) {
+      // Not the client's fault and not for long (docs/DEPLOY.md, "Database outages").
+      auto unavailable = error_response(http::status::service_unavailable, "database_unavailable", e.what());
+      unavailable.set(http::field::retry_after, std::to_string(kRetryAfterSeconds));
+      return unavailable;
     } catch (const Error& e) {
       if (e.code() == ErrorCode::invalid_argument)
         return error_response(http::status::bad_request, "invalid_parameter", e.what());

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "bigpeer/database_health.h"
 #include "common/error.h"
 
 namespace smallpeer::bigpeer::pg {
@@ -16,6 +17,24 @@ std::string trimmed(const char* message) {
   std::string text = message != nullptr ? message : "";
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   return text;
+}
+
+/// Opens a connection with bounded waits: a server that does not answer is given up on after 5 s
+/// (connect) and a silent peer is noticed by TCP keepalives; the URL's own settings win.
+PGconn* open_connection(const std::string& conninfo) {
+  const char* keys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count", "dbname", nullptr};
+  const char* values[] = {"5", "10", "5", "3", conninfo.c_str(), nullptr};
+  return PQconnectdbParams(keys, values, 1);
+}
+
+/// True when `raw` failed because the server is not there to answer: the connection dropped, or
+/// SQLSTATE class 08 (connection exception) or 57P01-57P03 (shutting down, starting up).
+bool unavailable(PGconn* conn, const PGresult* raw) {
+  if (PQstatus(conn) != CONNECTION_OK) return true;
+  const char* state = raw != nullptr ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
+  if (state == nullptr) return raw == nullptr;
+  const std::string_view code = state;
+  return code.starts_with("08") || code == "57P01" || code == "57P02" || code == "57P03";
 }
 
 struct ParamArrays {
@@ -84,7 +103,7 @@ std::string redacted(const std::string& conninfo) {
 
 Connection::Connection(const std::string& conninfo) : conninfo_(conninfo) {
   check_conninfo(conninfo);
-  conn_.reset(PQconnectdb(conninfo.c_str()));
+  conn_.reset(open_connection(conninfo));
   if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
     throw Error(ErrorCode::io, fmt::format("cannot connect to PostgreSQL at {}: {}", redacted(conninfo),
                                            conn_ ? trimmed(PQerrorMessage(conn_.get())) : "out of memory"));
@@ -99,6 +118,7 @@ void Connection::check(const Result&, PGresult* raw, std::string_view what) cons
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) return;
   std::string message = trimmed(PQresultErrorMessage(raw));
   if (message.empty()) message = trimmed(PQerrorMessage(conn_.get()));
+  if (unavailable(conn_.get(), raw)) throw DatabaseUnavailable(fmt::format("{} failed: {}", what, message));
   throw Error(ErrorCode::store, fmt::format("{} failed: {}", what, message));
 }
 
@@ -106,8 +126,8 @@ void Connection::ensure_open() {
   if (PQstatus(conn_.get()) == CONNECTION_OK) return;
   PQreset(conn_.get());
   if (PQstatus(conn_.get()) != CONNECTION_OK) {
-    throw Error(ErrorCode::io, fmt::format("lost the connection to PostgreSQL at {}: {}", redacted(conninfo_),
-                                           trimmed(PQerrorMessage(conn_.get()))));
+    throw DatabaseUnavailable(
+        fmt::format("lost the connection to PostgreSQL at {}: {}", redacted(conninfo_), trimmed(PQerrorMessage(conn_.get()))));
   }
   spdlog::warn("store: reconnected to PostgreSQL at {}", redacted(conninfo_));
   for (const auto& [name, sql] : prepared_) {
@@ -171,6 +191,9 @@ Result Connection::run(const std::string& name, const std::vector<Param>& params
 std::vector<Result> Connection::run_pipeline(const std::vector<std::pair<std::string, std::vector<Param>>>& calls,
                                              std::string_view what) {
   PGconn* c = conn_.get();
+  // Never re-opened here: that would run the calls outside the caller's transaction.
+  if (PQstatus(c) != CONNECTION_OK)
+    throw DatabaseUnavailable(fmt::format("{} failed: the connection to PostgreSQL dropped", what));
   if (PQenterPipelineMode(c) != 1) throw Error(ErrorCode::store, fmt::format("{} failed: cannot enter pipeline mode", what));
   std::string failure;
   std::vector<Result> results;
@@ -211,6 +234,7 @@ std::vector<Result> Connection::run_pipeline(const std::vector<std::pair<std::st
     }
   }
   PQexitPipelineMode(c);
+  if (!failure.empty() && PQstatus(c) != CONNECTION_OK) throw DatabaseUnavailable(fmt::format("{} failed: {}", what, failure));
   if (!failure.empty()) throw Error(ErrorCode::store, fmt::format("{} failed: {}", what, failure));
   return results;
 }

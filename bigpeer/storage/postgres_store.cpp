@@ -14,6 +14,7 @@
 #include <limits>
 #include <set>
 
+#include "bigpeer/database_health.h"
 #include "common/error.h"
 
 namespace smallpeer::bigpeer {
@@ -238,6 +239,7 @@ void PostgresStore::notify_nodes(const std::string& channel, const std::string& 
 }
 
 void PostgresStore::listen_loop() {
+  FailureLog failures("store: the LISTEN connection to PostgreSQL");
   while (!stopping_) {
     int fd = -1;
     {
@@ -260,9 +262,10 @@ void PostgresStore::listen_loop() {
         // between is lost, so on_relisten_ reloads.
         std::string reason = PQerrorMessage(c);
         while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
-        spdlog::warn("store: the LISTEN connection to PostgreSQL failed ({}); reconnecting", reason);
+        failures.failed(reason);
         PQreset(c);
         if (PQstatus(c) == CONNECTION_OK) {
+          failures.succeeded();
           for (const auto& [channel, fns] : handlers_) PQclear(PQexec(c, ("LISTEN " + pg::quote_identifier(c, channel)).c_str()));
           relistened = true;
         } else {

@@ -86,6 +86,24 @@ void Session::close(std::string reason) {
   });
 }
 
+void Session::close_with_error(std::string code, std::string reason) {
+  channel_->dispatch([self = shared_from_this(), code = std::move(code), reason = std::move(reason)]() mutable {
+    if (self->finished_) return;
+    self->channel_->send(encode(ErrorFrame{code, reason}));
+    self->finish({reason, false});
+    self->channel_->close(reason);
+  });
+}
+
+void Session::store_failed(const std::exception& e) {
+  if (finished_) return;
+  const std::string reason = fmt::format("this peer cannot use its store now: {}", e.what());
+  log(LogLevel::warning, fmt::format("closing connection to {}: {}", channel_->remote_address(), reason));
+  channel_->send(encode(ErrorFrame{std::string(kErrorUnavailable), reason}));
+  finish({reason, false});
+  channel_->close(reason);
+}
+
 std::optional<Hello> Session::remote() const {
   std::lock_guard lock(mutex_);
   return remote_;
@@ -124,7 +142,7 @@ void Session::on_frame(std::string bytes) {
         } else if constexpr (std::is_same_v<T, ErrorFrame>) {
           // finish() first: closing runs the channel's on_closed inline, which would finish with a vaguer reason.
           const std::string reason = fmt::format("peer reported {}: {}", f.code, f.message);
-          finish({reason, false});
+          finish({reason, false, f.code});
           channel_->close(reason);
         } else {
           if (state_ != State::established) return fail(fmt::format("{} frame before authentication", frame_name(*frame)), true);
@@ -218,7 +236,11 @@ void Session::maybe_established() {
   }
   handshake_timer_->cancel();
   channel_->set_max_frame_bytes(kMaxFrameBytes);  // authenticated: documents may now come in full-size frames
-  load_cursors();
+  try {
+    load_cursors();
+  } catch (const std::exception& e) {
+    return store_failed(e);
+  }
   Cursors cursors;
   for (const auto& [collection, hlc] : received_upto_) cursors.since.emplace_back(collection, hlc);
   channel_->send(encode(cursors));
@@ -256,9 +278,13 @@ void Session::on_cursors(const Cursors& cursors) {
   if (cursors_received_) return fail("second cursors frame", true);
   cursors_received_ = true;
   for (const auto& [collection, hlc] : cursors.since) sent_upto_[collection] = hlc;
-  for (bool system : {false, true})
-    for (auto& name : config_.store->collection_names(system))
-      if (may_ever_send(name)) dirty_.insert(std::move(name));
+  try {
+    for (bool system : {false, true})
+      for (auto& name : config_.store->collection_names(system))
+        if (may_ever_send(name)) dirty_.insert(std::move(name));
+  } catch (const std::exception& e) {
+    return store_failed(e);
+  }
   pump();
 }
 
@@ -293,7 +319,12 @@ void Session::pump() {
   while (!finished_ && !dirty_.empty() && room_to_send()) {
     const std::string collection = *dirty_.begin();
     auto& upto = sent_upto_[collection];
-    auto docs = config_.store->changes_since(collection, upto, kMaxBatchDocuments);
+    std::vector<Document> docs;
+    try {
+      docs = config_.store->changes_since(collection, upto, kMaxBatchDocuments);
+    } catch (const std::exception& e) {
+      return store_failed(e);
+    }
     if (docs.size() < kMaxBatchDocuments) dirty_.erase(collection);
     if (docs.empty()) continue;
     upto = docs.back().stored_at;

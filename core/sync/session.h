@@ -36,7 +36,15 @@ class Session;
 struct SessionEnd {
   std::string reason;
   bool auth_failed = false;  // the handshake failed on credentials: either side refused the other
+  std::string error_code;    // the code of the other side's ERROR frame, if it sent one
 };
+
+/// ERROR codes a Big Peer node sends a small peer (docs/SYNC.md): "moving" asks it to reconnect
+/// to another node at once (the node is draining), "unavailable" says this node cannot serve it
+/// now (its database is unreachable), so it tries the next node after its back-off.
+inline constexpr std::string_view kErrorMoving = "moving";
+/// See kErrorMoving.
+inline constexpr std::string_view kErrorUnavailable = "unavailable";
 
 /// Everything a session needs; every pointer outlives the session.
 struct SessionConfig {
@@ -85,6 +93,8 @@ class Session : public std::enable_shared_from_this<Session> {
   ~Session();
   /// Ends the session (idempotent).
   void close(std::string reason);
+  /// Ends the session after sending an ERROR frame with `code` and `reason` (idempotent).
+  void close_with_error(std::string code, std::string reason);
   /// The other side's HELLO, once received.
   [[nodiscard]] std::optional<Hello> remote() const;
   /// True between authentication and close.
@@ -125,6 +135,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void refuse(std::string reason);
   // Why the other side's HELLO is not acceptable, or nullopt.
   [[nodiscard]] std::optional<std::string> check_hello(const Hello& hello) const;
+  /// Ends the session because the store failed (e.g. the Big Peer's database is away): ERROR
+  /// "unavailable", so the peer retries, on another node if it has one.
+  void store_failed(const std::exception& e);
   void finish(SessionEnd end);
   [[nodiscard]] Link link() const;
   [[nodiscard]] std::string cursor_key() const;

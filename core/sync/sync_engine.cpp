@@ -45,13 +45,39 @@ void for_each_field(simdjson::dom::element value, std::string_view where, F&& f)
   for (auto field : obj) f(std::string_view(field.key), field.value);
 }
 
+std::mt19937& random_engine() {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  return rng;
+}
+
 // +-20% jitter, so a fleet that lost the Big Peer together does not come back in lockstep.
 std::chrono::milliseconds jittered(std::chrono::milliseconds d) {
-  thread_local std::mt19937 rng{std::random_device{}()};
   std::uniform_real_distribution<double> factor(0.8, 1.2);
-  return std::chrono::milliseconds(static_cast<int64_t>(static_cast<double>(d.count()) * factor(rng)));
+  return std::chrono::milliseconds(static_cast<int64_t>(static_cast<double>(d.count()) * factor(random_engine())));
 }
 }  // namespace
+
+size_t preferred_big_peer_index(std::string_view peer_key, size_t url_count) {
+  if (url_count == 0) return 0;
+  // FNV-1a: stable across runs and platforms; peer keys are random, so a fleet spreads evenly.
+  uint64_t hash = 14695981039346656037ULL;
+  for (const unsigned char c : peer_key) {
+    hash ^= c;
+    hash *= 1099511628211ULL;
+  }
+  return static_cast<size_t>(hash % url_count);
+}
+
+std::chrono::milliseconds big_peer_retry_delay(const Backoff& backoff, size_t failures, size_t url_count) {
+  if (failures == 0) return std::chrono::milliseconds(0);
+  // Every node is tried once at each back-off level before the level doubles.
+  const size_t level = (failures - 1) / std::max<size_t>(1, url_count);
+  auto delay = backoff.initial;
+  for (size_t i = 0; i < level && delay < backoff.max; ++i) delay *= 2;
+  return std::min(delay, backoff.max);
+}
+
+namespace {}  // namespace
 
 TransportConfig TransportConfig::parse(std::string_view json) {
   simdjson::dom::parser parser;
@@ -156,7 +182,12 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
     std::weak_ptr<State> state;
     uint64_t generation = 0;
     bool big_peer = false;
-    WebSocketUrl url;
+    // Big Peer: the nodes of big_peer.urls, one session at a time (docs/SYNC.md, "Several Big
+    // Peer URLs"); `index` is the one in use, `failures` the attempts failed since the last session.
+    std::vector<WebSocketUrl> urls;
+    size_t index = 0;
+    size_t failures = 0;
+    bool move_now = false;  // the last session ended with ERROR "moving"
     std::string host;
     uint16_t port = 0;
     std::chrono::milliseconds delay{0};
@@ -258,7 +289,12 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
       self->start_session(std::move(channel), c->big_peer ? Transport::websocket : Transport::access_point, c, c->generation);
     };
     if (c->big_peer) {
-      connect_websocket(runtime->io(), c->url, kConnectTimeout, TlsClientOptions{config.ca_file}, std::move(done));
+      WebSocketUrl url;
+      {
+        std::lock_guard lock(mutex);
+        url = c->urls[c->index];
+      }
+      connect_websocket(runtime->io(), url, kConnectTimeout, TlsClientOptions{config.ca_file}, std::move(done));
     } else {
       connect_tcp(runtime->io(), c->host, c->port, kConnectTimeout, std::move(done));
     }
@@ -267,8 +303,29 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
   void retry_later(const std::shared_ptr<Connector>& c) {
     std::lock_guard lock(mutex);  // stop() cancels timers under the same lock
     if (!running || generation != c->generation) return;
-    c->delay = c->delay.count() == 0 ? backoff.initial : std::min(backoff.max, c->delay * 2);
-    c->timer = std::make_unique<net::steady_timer>(runtime->io(), jittered(c->delay));
+    std::chrono::milliseconds wait;
+    if (c->big_peer) {
+      // Any end (refused, unreachable, dropped, "unavailable") moves on to another node, so a
+      // device whose node died or lost its database is on a live one after one short wait.
+      if (c->urls.size() > 1) {
+        std::uniform_int_distribution<size_t> other(1, c->urls.size() - 1);
+        c->index = (c->index + other(random_engine())) % c->urls.size();
+      }
+      if (c->move_now) {
+        // A draining node asked us to move: go now, spread over a quarter second.
+        c->move_now = false;
+        c->failures = 0;
+        std::uniform_int_distribution<int64_t> spread(0, backoff.initial.count());
+        wait = std::chrono::milliseconds(spread(random_engine()));
+      } else {
+        ++c->failures;
+        wait = jittered(big_peer_retry_delay(backoff, c->failures, c->urls.size()));
+      }
+    } else {
+      c->delay = c->delay.count() == 0 ? backoff.initial : std::min(backoff.max, c->delay * 2);
+      wait = jittered(c->delay);
+    }
+    c->timer = std::make_unique<net::steady_timer>(runtime->io(), wait);
     std::weak_ptr<State> weak = shared_from_this();
     c->timer->async_wait([weak, c](const boost::system::error_code& ec) {
       if (auto self = weak.lock(); self && !ec) self->attempt(c);
@@ -315,7 +372,11 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
         track->uploader = uploader;
       }
       if (uploader) uploader->start();
-      if (connector) connector->delay = std::chrono::milliseconds(0);  // healthy again: retry fast next time
+      if (connector) {  // healthy again: retry fast next time
+        std::lock_guard lock(self->mutex);
+        connector->delay = std::chrono::milliseconds(0);
+        connector->failures = 0;
+      }
       if (track->big_peer)
         self->deps.presence.record_big_peer_event(
             {BigPeerConnectionEvent::Kind::connected, std::chrono::system_clock::now(), ""});
@@ -345,6 +406,7 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
       }
       {
         std::lock_guard lock(self->mutex);
+        if (connector && connector->big_peer && end.error_code == kErrorMoving) connector->move_now = true;
         track->ended = true;
         if (track->session) self->sessions.erase(track->session);
         track->session.reset();
@@ -417,12 +479,14 @@ void SyncEngine::start() {
       state_->accept_backoff = AcceptBackoff{};
       state_->accept_next(gen);
     }
-    for (const auto& url : config.big_peer_urls) {
+    if (!config.big_peer_urls.empty()) {
+      // One session with one node; the list is for failover and spreading the fleet.
       auto c = std::make_shared<State::Connector>();
       c->state = state_;
       c->generation = gen;
       c->big_peer = true;
-      c->url = parse_websocket_url(url);
+      for (const auto& url : config.big_peer_urls) c->urls.push_back(parse_websocket_url(url));
+      c->index = preferred_big_peer_index(state_->deps.identity.peer_key(), c->urls.size());
       connectors.push_back(c);
     }
     for (const auto& address : config.lan_connect) {

@@ -51,6 +51,14 @@ struct Backoff {
   std::chrono::milliseconds max{30'000};
 };
 
+/// The big_peer.urls entry a peer with `peer_key` starts at: a stable hash of the key modulo
+/// `url_count` (0 when there are none), so a fleet spreads evenly over the nodes listed.
+size_t preferred_big_peer_index(std::string_view peer_key, size_t url_count);
+/// How long a peer waits before its next Big Peer attempt after `failures` failed attempts in a
+/// row with `url_count` nodes listed: backoff.initial, doubled once every node was tried at the
+/// current level, capped at backoff.max (jitter is added on top).
+std::chrono::milliseconds big_peer_retry_delay(const Backoff& backoff, size_t failures, size_t url_count);
+
 /// What the sync engine needs from its Ditto instance; every reference outlives the engine.
 struct SyncDependencies {
   Store& store;

@@ -83,6 +83,38 @@ class PostgresServer {
     std::lock_guard lock(mutex_);
     return by_data_dir_.emplace(data_dir.string(), u).first->second;
   }
+  /// Stops the server (fast shutdown: connections are cut), as an outage would; start_again() brings it back.
+  void stop_for_outage() {
+    std::lock_guard lock(mutex_);
+    halt();
+  }
+  /// Starts the stopped server again on the same port and data; returns once it accepts connections.
+  void start_again() {
+    std::lock_guard lock(mutex_);
+    if (pid_ <= 0) launch(port_);
+  }
+  /// Runs one query in database `name` and returns its rows' first two columns as text.
+  std::vector<std::pair<std::string, std::string>> query(const std::string& name, const std::string& sql) const {
+    PGconn* c = PQconnectdb(url(name).c_str());
+    std::vector<std::pair<std::string, std::string>> rows;
+    std::string error;
+    if (PQstatus(c) != CONNECTION_OK) {
+      error = PQerrorMessage(c);
+    } else {
+      PGresult* r = PQexec(c, sql.c_str());
+      if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        error = PQresultErrorMessage(r);
+      } else {
+        for (int i = 0; i < PQntuples(r); ++i)
+          rows.emplace_back(PQgetvalue(r, i, 0), PQnfields(r) > 1 ? PQgetvalue(r, i, 1) : "");
+      }
+      PQclear(r);
+    }
+    PQfinish(c);
+    if (!error.empty()) throw std::runtime_error("PostgreSQL query failed: " + error);
+    return rows;
+  }
+
   /// Runs one SQL statement in database `name`; throws with the server's message on failure.
   void execute(const std::string& name, const std::string& sql) const {
     PGconn* conn = PQconnectdb(url(name).c_str());
@@ -149,6 +181,9 @@ class PostgresServer {
         ::prctl(PR_SET_PDEATHSIG, SIGQUIT);
         if (::getppid() != parent) ::_exit(125);
       }
+      // Nothing else of ours goes with it: a socket the test holds (a proxy's, say) must close
+      // when the test closes it, not live on in the server.
+      ::closefrom(3);
       ::execv(argv[0], argv.data());
       ::_exit(127);
     }
@@ -201,7 +236,20 @@ class PostgresServer {
     // The port is free when chosen; another process may take it first, so a few tries.
     std::string last_log;
     for (int attempt = 0; attempt < 3; ++attempt) {
-      port_ = free_port();
+      if (launch(free_port(), &last_log)) return;
+    }
+    throw std::runtime_error("PostgreSQL did not start:\n" + last_log);
+  }
+
+  /// Starts the server on `port`; true once it accepts connections, false if it exited (its log
+  /// in `log`); throws if it neither answers nor exits within 30 s, or exits with no `log` to fill.
+  bool launch(uint16_t port, std::string* log = nullptr) {
+    using namespace std::chrono_literals;
+    const std::string bin = kBinDir;
+    const auto data = dir_ / "data";
+    int status = 0;
+    {
+      port_ = port;
       const auto server_log = dir_ / "server.log";
       // fsync off: a test database need not survive a power cut, and syncing would slow every test.
       pid_ = spawn({bin + "/postgres", "-D", data.string(), "-k", dir_.string(), "-h", "127.0.0.1", "-p", std::to_string(port_),
@@ -214,16 +262,24 @@ class PostgresServer {
           break;
         }
         const std::string conninfo = url("postgres");
-        if (PQping(conninfo.c_str()) == PQPING_OK) return;
+        if (PQping(conninfo.c_str()) == PQPING_OK) return true;
         std::this_thread::sleep_for(50ms);
       }
-      last_log = read_file(server_log);
-      if (pid_ > 0) throw std::runtime_error("PostgreSQL did not accept connections within 30 s:\n" + last_log);
+      const std::string text = read_file(server_log);
+      if (pid_ > 0) throw std::runtime_error("PostgreSQL did not accept connections within 30 s:\n" + text);
+      if (log == nullptr) throw std::runtime_error("PostgreSQL did not start again:\n" + text);
+      *log = text;
     }
-    throw std::runtime_error("PostgreSQL did not start:\n" + last_log);
+    return false;
   }
 
   void stop() {
+    halt();
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+  }
+
+  void halt() {
     if (pid_ > 0) {
       // Fast shutdown; immediate if it takes too long.
       ::kill(pid_, SIGINT);
@@ -235,8 +291,6 @@ class PostgresServer {
       }
       pid_ = -1;
     }
-    std::error_code ec;
-    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
   }
 
   std::filesystem::path dir_;
