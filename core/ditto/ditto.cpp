@@ -12,6 +12,7 @@
 #include "common/json.h"
 #include "identity/identity.h"
 #include "spi/system_facts.h"
+#include "sync/session.h"
 
 namespace smallpeer {
 

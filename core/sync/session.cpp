@@ -442,11 +442,15 @@ void Session::on_docs(Docs docs) {
       if (const auto ahead = clock.beyond_bound(doc.version.hlc)) {
         // Storing it would pull our clock (and every peer's after us) toward the top; refuse this
         // document only. The batch is still acknowledged, or the sender would resend it forever.
+        // A TimePoint holds nanoseconds up to 2262; later HLC times are named in milliseconds.
+        constexpr uint64_t kLastFormattableMillis = 9'000'000'000'000;
+        const uint64_t millis = doc.version.hlc.millis();
         why = fmt::format(
             "clock_ahead: document {}/{} has HLC time {}, {} s ahead of this peer's clock (at most {} s allowed); check "
             "the sending device's clock",
             doc.collection, doc.id,
-            format_rfc3339(TimePoint(std::chrono::milliseconds(static_cast<int64_t>(doc.version.hlc.millis())))),
+            millis <= kLastFormattableMillis ? format_rfc3339(TimePoint(std::chrono::milliseconds(static_cast<int64_t>(millis))))
+                                             : fmt::format("{} ms after the Unix epoch", millis),
             ahead->count() / 1000, clock.max_offset().count() / 1000);
         log(LogLevel::warning, fmt::format("refused a document from {}: {}", remote_->peer_key, why));
         if (config_.on_refused) config_.on_refused(doc, "clock_ahead", why);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <array>
 #include <atomic>
 #include <boost/beast/websocket.hpp>
 #include <condition_variable>
