@@ -151,6 +151,10 @@ sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionI
     BigPeerMetrics::add(metrics->refused_clock_ahead);
     spdlog::warn("sync: refused a document: {}", why);
   };
+  // A small peer whose clock is far behind refuses what looks ahead to it; the operator sees why.
+  c.on_refused_by_peer = [](const sync::DocumentRefusal& refusal) {
+    spdlog::warn("sync: a small peer refused document {}/{}: {}", refusal.collection, refusal.id, refusal.reason);
+  };
   c.on_violation = [metrics](const std::string& why) {
     BigPeerMetrics::add(metrics->rule_violations);
     spdlog::warn("sync: replication rule violation, dropping the connection: {}", why);
