@@ -880,7 +880,9 @@ TEST(RepairClock, HealsAStorePoisonedBeforeClocksWereBounded) {
     auto unbounded = std::make_shared<HybridLogicalClock>(std::make_shared<SystemClock>(), std::chrono::hours(24 * 365 * 9000));
     std::unique_ptr<Store> store = url.empty() ? Store::open(data / "bigpeer.sqlite3", unbounded, "pkSeeder")
                                                : std::make_unique<PostgresStore>(url, unbounded, "pkSeeder");
-    const HlcTimestamp top{(uint64_t{1} << 63) - 2};
+    // Far beyond the bound yet below 2^63 - 2: on PostgreSQL the old store clock row overflowed
+    // BIGINT (every write failed) once it reached the top, so no store could be seeded there.
+    const HlcTimestamp top{uint64_t{1} << 62};
     const HlcTimestamp near_top{top.value - 1};
     store->merge_batch({Document{"orders", "poison", R"({"_id":"poison","n":7})", {top, "pkAttacker"}, false, top},
                         Document{std::string(kSmallPeerInfoCollection),
