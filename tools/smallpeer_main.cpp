@@ -133,8 +133,9 @@ int repair_clock(const RepairOptions& o) {
     where = big_peer_dir->store_file().string();
   } else if (std::filesystem::exists(dir / "store.sqlite3")) {
     small_peer_lock = ::open((dir / "smallpeer.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (small_peer_lock < 0 || ::flock(small_peer_lock, LOCK_EX | LOCK_NB) != 0)
+    if (small_peer_lock < 0 || ::flock(small_peer_lock, LOCK_EX | LOCK_NB) != 0) {
       throw Error(ErrorCode::locked, fmt::format("{} is in use by an open small peer; close it first", dir.string()));
+    }
     store = Store::open(dir / "store.sqlite3", hlc, "smallpeer-repair-clock");
     where = (dir / "store.sqlite3").string();
   } else {

@@ -32,9 +32,10 @@ HlcTimestamp limit_at(uint64_t pt, std::chrono::milliseconds max_offset) {
 HybridLogicalClock::HybridLogicalClock(std::shared_ptr<const Clock> clock, std::chrono::milliseconds max_offset)
     : clock_(std::move(clock)), max_offset_(max_offset) {
   if (!clock_) throw Error(ErrorCode::invalid_argument, "a hybrid logical clock needs a wall clock");
-  if (max_offset_.count() <= 0)
+  if (max_offset_.count() <= 0) {
     throw Error(ErrorCode::invalid_argument,
                 fmt::format("the maximum clock offset must be at least 1 ms, got {} ms", max_offset_.count()));
+  }
 }
 
 HlcTimestamp HybridLogicalClock::now() {

@@ -527,8 +527,9 @@ class SqliteStore final : public Store {
       while (query.step()) ids.push_back(query.text(0));
     }
     StatementHandle update = prepare(db_.get(), fmt::format("UPDATE {} SET stored_at=?3 WHERE collection=?1 AND id=?2", table));
-    for (const auto& id : ids)
+    for (const auto& id : ids) {
       Query(db_.get(), update, "restamp_collection").bind(1, collection).bind(2, id).bind(3, to_column(hlc_->now())).run();
+    }
     transaction.commit();
     last_stored_at_.erase(std::string(collection));
     return ids.size();

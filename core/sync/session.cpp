@@ -524,8 +524,9 @@ void Session::load_cursors() {
     // A cursor beyond our clock's bound was persisted from a poisoned peer (or before this store's
     // clock was bounded): dropped, so that collection is asked for from the start.
     if (std::from_chars(digits.data(), digits.data() + digits.size(), value).ec == std::errc() &&
-        HlcTimestamp{value} <= config_.store->clock().limit())
+        HlcTimestamp{value} <= config_.store->clock().limit()) {
       received_upto_[std::string(line.substr(0, tab))] = HlcTimestamp{value};
+    }
   }
 }
 
