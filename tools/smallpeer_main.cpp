@@ -10,9 +10,9 @@
 #include <cstdio>
 #include <iostream>
 
-#include "bigpeer/data_dir.h"
-#include "bigpeer/postgres_store.h"
 #include "bigpeer/server.h"
+#include "bigpeer/storage/data_dir.h"
+#include "bigpeer/storage/postgres_store.h"
 #include "common/error.h"
 #include "common/json.h"
 #include "ditto/ditto.h"
