@@ -138,14 +138,11 @@ struct Encoder {
   std::string operator()(const Ack& a) const {
     Writer w;
     w.u64(a.batch_id);
-    // The refusal list is a tail present only when there are refusals: a plain ACK is unchanged.
-    if (!a.refused.empty()) {
-      w.u32(static_cast<uint32_t>(a.refused.size()));
-      for (const auto& refusal : a.refused) {
-        w.str(refusal.collection);
-        w.str(refusal.id);
-        w.str(refusal.reason);
-      }
+    w.u32(static_cast<uint32_t>(a.refused.size()));
+    for (const auto& refusal : a.refused) {
+      w.str(refusal.collection);
+      w.str(refusal.id);
+      w.str(refusal.reason);
     }
     return w.finish(FrameType::ack);
   }
@@ -251,16 +248,14 @@ std::optional<Frame> decode_payload(FrameType type, Reader& r) {
     }
     case FrameType::ack: {
       Ack a{r.u64(), {}};
-      if (r.ok() && !r.at_end()) {
-        const uint32_t n = r.count(12);  // three string lengths
-        a.refused.reserve(n);
-        for (uint32_t i = 0; i < n && r.ok(); ++i) {
-          DocumentRefusal refusal;
-          refusal.collection = r.str();
-          refusal.id = r.str();
-          refusal.reason = r.str();
-          a.refused.push_back(std::move(refusal));
-        }
+      const uint32_t n = r.count(12);  // three string lengths each
+      a.refused.reserve(n);
+      for (uint32_t i = 0; i < n && r.ok(); ++i) {
+        DocumentRefusal refusal;
+        refusal.collection = r.str();
+        refusal.id = r.str();
+        refusal.reason = r.str();
+        a.refused.push_back(std::move(refusal));
       }
       return a;
     }

@@ -116,7 +116,7 @@ struct DocumentRefusal {
 /// Acknowledges a Docs batch: everything in it is durably stored, except the refused documents.
 struct Ack {
   uint64_t batch_id = 0;
-  std::vector<DocumentRefusal> refused;  // on the wire only when not empty
+  std::vector<DocumentRefusal> refused;
 };
 
 /// A fatal protocol error, sent before closing.
