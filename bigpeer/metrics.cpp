@@ -29,6 +29,11 @@ std::string render_prometheus(const BigPeerMetrics& m, const MetricsGauges& g) {
                 read(m.handshakes_refused));
   append_metric(out, "smallpeer_rule_violations_total", "counter",
                 "Replication rule violations by small peers (each drops the connection).", read(m.rule_violations));
+  out +=
+      "# HELP smallpeer_documents_refused_total Received documents refused without ending the session, by reason.\n"
+      "# TYPE smallpeer_documents_refused_total counter\n";
+  fmt::format_to(std::back_inserter(out), "smallpeer_documents_refused_total{{reason=\"clock_ahead\"}} {}\n",
+                 read(m.refused_clock_ahead));
   append_metric(out, "smallpeer_documents_ingested_total", "counter", "Replicated documents committed to the store.",
                 read(m.documents_ingested));
   append_metric(out, "smallpeer_spi_reports_total", "counter", "Small Peer Info documents committed to the store.",

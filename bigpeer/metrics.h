@@ -18,6 +18,7 @@ struct BigPeerMetrics {
   std::atomic<uint64_t> auth_refusals{0};          // sessions refused at the handshake (app id, token proof, ...)
   std::atomic<uint64_t> handshakes_refused{0};     // sync connections closed at once: too many handshakes
   std::atomic<uint64_t> rule_violations{0};        // replication rule violations by small peers
+  std::atomic<uint64_t> refused_clock_ahead{0};    // documents refused: HLC beyond the clock bound
   std::atomic<uint64_t> http_requests{0};          // HTTP requests answered (API, metrics, errors)
   std::atomic<uint64_t> unexpected_exceptions{0};  // failures only the catch-alls at the handler boundaries saw
 

@@ -49,7 +49,7 @@ std::shared_ptr<net::ssl::context> make_tls_context(const BigPeerOptions& option
 // SQLite in the data directory, or PostgreSQL when given a URL.
 std::unique_ptr<Store> open_store(const BigPeerOptions& options, const DataDirectory& data_dir, const std::string& peer_key,
                                   const std::shared_ptr<const Clock>& clock) {
-  auto hlc = std::make_shared<HybridLogicalClock>(clock);
+  auto hlc = std::make_shared<HybridLogicalClock>(clock, options.max_clock_offset);
   if (options.postgres_url.empty())
     return Store::open(data_dir.store_file(), std::move(hlc), peer_key, StoreOptions::for_big_peer());
   return std::make_unique<PostgresStore>(options.postgres_url, std::move(hlc), peer_key);

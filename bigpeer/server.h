@@ -49,6 +49,9 @@ struct BigPeerOptions {
   unsigned api_threads = 2;                // threads that answer API requests (they read the store)
   bool handle_signals = true;              // SIGINT/SIGTERM end wait_for_signal()
   sync::AdmissionLimits handshakes;        // caps on /sync connections not yet authenticated
+  // A received document whose HLC is further ahead of this machine's clock is refused
+  // (--max-clock-offset, in seconds; docs/SYNC.md "Clock bounds").
+  std::chrono::milliseconds max_clock_offset = kDefaultMaxClockOffset;
 };
 
 /// A running Big Peer. Thread-safe.

@@ -147,6 +147,14 @@ sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionI
   c.on_log_result = [logs](sync::Session& session, const sync::LogResult& result) {
     guarded(session, [&] { logs->on_result(session.remote()->peer_key, result); });
   };
+  c.on_refused = [metrics](const Document&, std::string_view, const std::string& why) {
+    BigPeerMetrics::add(metrics->refused_clock_ahead);
+    spdlog::warn("sync: refused a document: {}", why);
+  };
+  // A small peer whose clock is far behind refuses what looks ahead to it; the operator sees why.
+  c.on_refused_by_peer = [](const sync::DocumentRefusal& refusal) {
+    spdlog::warn("sync: a small peer refused document {}/{}: {}", refusal.collection, refusal.id, refusal.reason);
+  };
   c.on_violation = [metrics](const std::string& why) {
     BigPeerMetrics::add(metrics->rule_violations);
     spdlog::warn("sync: replication rule violation, dropping the connection: {}", why);

@@ -1,12 +1,18 @@
 // The `smallpeer` command line: small peer inspection and the Big Peer server.
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 
 #include "bigpeer/server.h"
+#include "bigpeer/storage/data_dir.h"
+#include "bigpeer/storage/postgres_store.h"
 #include "common/error.h"
 #include "common/json.h"
 #include "ditto/ditto.h"
@@ -101,6 +107,52 @@ int big_peer(bigpeer::BigPeerOptions options, const std::string& log_level) {
   return 0;
 }
 
+struct RepairOptions {
+  std::string dir;
+  std::string postgres_url;
+  double max_clock_offset_s = std::chrono::duration<double>(kDefaultMaxClockOffset).count();
+};
+
+// Heals a store poisoned by far-future HLCs (docs/SYNC.md "Repairing a poisoned store"): a small
+// peer's persistence directory, a Big Peer's data directory, or a Big Peer's PostgreSQL database.
+// The owner must be stopped: the directory's lock is taken, as the running process holds it.
+int repair_clock(const RepairOptions& o) {
+  const auto offset = std::chrono::milliseconds(static_cast<int64_t>(o.max_clock_offset_s * 1000));
+  auto hlc = std::make_shared<HybridLogicalClock>(std::make_shared<SystemClock>(), offset);
+  const std::filesystem::path dir = o.dir;
+  std::unique_ptr<Store> store;
+  std::optional<bigpeer::DataDirectory> big_peer_dir;
+  int small_peer_lock = -1;
+  std::string where;
+  if (!o.postgres_url.empty()) {
+    store = std::make_unique<bigpeer::PostgresStore>(o.postgres_url, hlc, "smallpeer-repair-clock");
+    where = "PostgreSQL database";
+  } else if (std::filesystem::exists(dir / "bigpeer.sqlite3")) {
+    big_peer_dir.emplace(dir);  // throws Error(locked) while the Big Peer runs
+    store = Store::open(big_peer_dir->store_file(), hlc, "smallpeer-repair-clock");
+    where = big_peer_dir->store_file().string();
+  } else if (std::filesystem::exists(dir / "store.sqlite3")) {
+    small_peer_lock = ::open((dir / "smallpeer.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (small_peer_lock < 0 || ::flock(small_peer_lock, LOCK_EX | LOCK_NB) != 0) {
+      throw Error(ErrorCode::locked, fmt::format("{} is in use by an open small peer; close it first", dir.string()));
+    }
+    store = Store::open(dir / "store.sqlite3", hlc, "smallpeer-repair-clock");
+    where = (dir / "store.sqlite3").string();
+  } else {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("no store in {}: expected a small peer's store.sqlite3 or a Big Peer's bigpeer.sqlite3 (or give "
+                            "--postgres)",
+                            dir.string()));
+  }
+  const uint64_t restamped = store->repair_clock();
+  std::cout << "repair-clock: re-stamped " << restamped << " document(s) in " << where << " whose HLC was more than "
+            << o.max_clock_offset_s << " s ahead of this machine's clock (" << format_rfc3339(SystemClock().now()) << ")"
+            << std::endl;
+  store.reset();
+  if (small_peer_lock >= 0) ::close(small_peer_lock);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -139,6 +191,11 @@ int main(int argc, char** argv) {
   big->add_option("--postgres", big_opts.postgres_url,
                   "Store everything in this PostgreSQL database (postgresql://user@host:port/db) instead of SQLite in "
                   "--data; several Big Peers may share one");
+  double max_clock_offset_s = std::chrono::duration<double>(kDefaultMaxClockOffset).count();
+  big->add_option("--max-clock-offset", max_clock_offset_s,
+                  "Seconds a received document's HLC may be ahead of this machine's clock; further ahead is refused")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 31536000.0));
   big->add_option("--threads", big_opts.threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 64));
   big->add_option("--max-handshakes", big_opts.handshakes.total,
                   "Sync connections that may be between upgrade and authentication at once; more are closed at once")
@@ -151,6 +208,20 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 
+  RepairOptions repair_opts;
+  auto* repair = app.add_subcommand(
+      "repair-clock",
+      "Re-stamp documents whose HLC is far in the future (a store poisoned before clocks were bounded), with the owner "
+      "stopped");
+  repair->add_option("--data", repair_opts.dir, "A small peer's persistence directory or a Big Peer's data directory")
+      ->required();
+  repair->add_option("--postgres", repair_opts.postgres_url, "Repair this Big Peer PostgreSQL database instead");
+  repair
+      ->add_option("--max-clock-offset", repair_opts.max_clock_offset_s,
+                   "Seconds ahead of this machine's clock beyond which an HLC is re-stamped")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 31536000.0));
+
   smallpeer::tools::FleetOptions fleet_opts;
   auto* fleet = smallpeer::tools::add_fleet_command(app, fleet_opts);
 
@@ -159,8 +230,10 @@ int main(int argc, char** argv) {
     if (*collect) return spi_collect(collect_opts);
     if (*show) return spi_show(show_opts);
     if (*fleet) return smallpeer::tools::run_fleet_command(fleet_opts);
+    if (*repair) return repair_clock(repair_opts);
     if (*big) {
       if (!admin_token.empty()) big_opts.admin_token = admin_token;
+      big_opts.max_clock_offset = std::chrono::milliseconds(static_cast<int64_t>(max_clock_offset_s * 1000));
       return big_peer(std::move(big_opts), log_level);
     }
   } catch (const smallpeer::Error& e) {

@@ -189,12 +189,23 @@ PostgresStore::PostgresStore(const std::string& url, std::shared_ptr<HybridLogic
   reader_ = std::make_unique<pg::Connection>(url_);
   prepare_reader(*reader_);
   listener_ = std::make_unique<pg::Connection>(url_);
-  // Versions must keep increasing across restarts even if the wall clock went backwards.
+  // Versions must keep increasing across restarts even if the wall clock went backwards (by up to
+  // the maximum clock offset). Values beyond the clock's bound are skipped (a poisoned store, which
+  // repair_clock heals), and a store_clock row beyond it is brought back to the restored value:
+  // every write continues from that row, so left poisoned it would stamp every row beyond the
+  // bound (and overflow BIGINT at the top).
+  const auto limit = number(to_column(hlc_->limit()));
   const auto last = writer_->exec(
-      "SELECT GREATEST((SELECT max(hlc) FROM user_documents), (SELECT max(hlc) FROM "
-      "system_documents), (SELECT last_stored_at FROM store_clock))",
-      "reading the last HLC timestamp");
-  hlc_->restore(HlcTimestamp{static_cast<uint64_t>(last.integer(0, 0))});
+      "SELECT GREATEST((SELECT max(hlc) FROM user_documents WHERE hlc <= $1::bigint), (SELECT max(hlc) FROM "
+      "system_documents WHERE hlc <= $1::bigint), (SELECT max(stored_at) FROM user_documents WHERE stored_at <= $1::bigint), "
+      "(SELECT max(stored_at) FROM system_documents WHERE stored_at <= $1::bigint), (SELECT last_stored_at FROM store_clock "
+      "WHERE last_stored_at <= $1::bigint))",
+      {limit}, "reading the last HLC timestamp");
+  const HlcTimestamp restored{static_cast<uint64_t>(last.integer(0, 0))};
+  hlc_->restore(restored);
+  const auto reset = writer_->exec("UPDATE store_clock SET last_stored_at = $2::bigint WHERE last_stored_at > $1::bigint",
+                                   {limit, number(to_column(restored))}, "bounding the store clock");
+  (void)reset;
   listen(kDocumentsChannel, [this](const std::string& collection) {
     // Another node committed to this user collection: wake this node's sessions, which read the
     // changes by their cursors. Only the collection matters to them.
@@ -356,8 +367,15 @@ std::vector<bool> PostgresStore::merge_batch(const std::vector<Document>& incomi
     std::vector<std::pair<std::string, std::vector<pg::Param>>> calls;
     calls.reserve(incoming.size() + settings.size() + 4);
     std::set<std::string> user_collections;
-    for (const auto& doc : incoming) {
-      checked.push_back(store_support::checked_incoming(parser_, doc));
+    std::vector<size_t> index;  // checked[k] is incoming[index[k]]
+    for (size_t i = 0; i < incoming.size(); ++i) {
+      const auto& doc = incoming[i];
+      auto valid = store_support::checked_incoming(parser_, doc);
+      // Sessions refuse such documents before they get here (and say why); this keeps any other
+      // caller from storing a version the clock bound would never let it supersede.
+      if (hlc_->beyond_bound(doc.version.hlc)) continue;
+      checked.push_back(std::move(valid));
+      index.push_back(i);
       hlc_->observe(doc.version.hlc);
       const auto& d = checked.back();
       calls.push_back({statement("merge", d.collection),
@@ -373,7 +391,7 @@ std::vector<bool> PostgresStore::merge_batch(const std::vector<Document>& incomi
       const auto results = writer_->run_pipeline(calls, "merge_batch");
       for (size_t i = 0; i < checked.size(); ++i) {
         if (results[i].rows() == 0) continue;
-        applied[i] = true;
+        applied[index[i]] = true;
         checked[i].stored_at = HlcTimestamp{static_cast<uint64_t>(results[i].integer(0, 0))};
         stored_docs.push_back(std::move(checked[i]));
       }
@@ -529,6 +547,70 @@ void PostgresStore::set_settings(const std::vector<std::pair<std::string, std::s
     writer_->exec("ROLLBACK", "rolling back");
     throw;
   }
+}
+
+uint64_t PostgresStore::repair_clock() {
+  std::lock_guard lock(write_mutex_);
+  const auto limit = number(to_column(hlc_->limit()));
+  uint64_t restamped = 0;
+  writer_->exec("BEGIN", "repair_clock");
+  try {
+    // The store_clock row first: other nodes' writes wait on it until this commits.
+    writer_->exec("SELECT last_stored_at FROM store_clock FOR UPDATE", "repair_clock");
+    for (const std::string table : {"user_documents", "system_documents"}) {
+      const auto rows = writer_->exec(
+          fmt::format("SELECT collection, id FROM {} WHERE hlc > $1::bigint OR stored_at > $1::bigint ORDER BY stored_at", table),
+          {limit}, "repair_clock");
+      for (int row = 0; row < rows.rows(); ++row) {
+        writer_->exec(fmt::format("UPDATE {} SET hlc = CASE WHEN hlc > $3::bigint THEN $4::bigint ELSE hlc END, "
+                                  "stored_at = $4::bigint WHERE collection=$1 AND id=$2",
+                                  table),
+                      {text(rows.text(row, 0)), text(rows.text(row, 1)), limit, number(to_column(hlc_->now()))}, "repair_clock");
+        ++restamped;
+      }
+    }
+    writer_->exec(
+        "UPDATE store_clock SET last_stored_at = $1::bigint WHERE last_stored_at < $1::bigint OR "
+        "last_stored_at > $2::bigint",
+        {number(to_column(hlc_->now())), limit}, "repair_clock");
+    writer_->exec("COMMIT", "repair_clock");
+  } catch (...) {
+    try {
+      writer_->exec("ROLLBACK", "rolling back");
+    } catch (...) {
+    }
+    throw;
+  }
+  return restamped;
+}
+
+uint64_t PostgresStore::restamp_collection(std::string_view collection) {
+  validate_collection_name(collection);
+  const std::string table = is_system_collection(collection) ? "system_documents" : "user_documents";
+  std::lock_guard lock(write_mutex_);
+  uint64_t restamped = 0;
+  writer_->exec("BEGIN", "restamp_collection");
+  try {
+    const auto rows = writer_->exec(fmt::format("SELECT id FROM {} WHERE collection=$1 ORDER BY stored_at", table),
+                                    {text(collection)}, "restamp_collection");
+    for (int row = 0; row < rows.rows(); ++row) {
+      // The store_clock bump keeps stored_at in commit order across nodes, as every write does.
+      writer_->exec(fmt::format("WITH c AS (UPDATE store_clock SET last_stored_at = GREATEST(last_stored_at + 1, $3::bigint) "
+                                "RETURNING last_stored_at) UPDATE {} SET stored_at = (SELECT last_stored_at FROM c) "
+                                "WHERE collection=$1 AND id=$2",
+                                table),
+                    {text(collection), text(rows.text(row, 0)), number(to_column(hlc_->now()))}, "restamp_collection");
+      ++restamped;
+    }
+    writer_->exec("COMMIT", "restamp_collection");
+  } catch (...) {
+    try {
+      writer_->exec("ROLLBACK", "rolling back");
+    } catch (...) {
+    }
+    throw;
+  }
+  return restamped;
 }
 
 std::vector<std::filesystem::path> PostgresStore::files() const {

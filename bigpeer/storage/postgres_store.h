@@ -55,6 +55,9 @@ class PostgresStore final : public Store {
   /// Empty: the database's files belong to the PostgreSQL server.
   [[nodiscard]] std::vector<std::filesystem::path> files() const override;
   /// "ok" when every table reads; PostgreSQL checks its own pages.
+  [[nodiscard]] HybridLogicalClock& clock() const override { return *hlc_; }
+  uint64_t repair_clock() override;
+  uint64_t restamp_collection(std::string_view collection) override;
 
   /// Connects to `url` and checks that its schema is not newer than this binary, changing nothing;
   /// throws what the constructor would.

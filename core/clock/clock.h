@@ -42,6 +42,18 @@ class ManualClock final : public Clock {
   std::atomic<TimePoint::rep> now_;
 };
 
+/// The operating system's clock shifted by a fixed offset: a device whose clock is wrong.
+class OffsetClock final : public Clock {
+ public:
+  /// Reads the system clock plus `offset` (negative: behind).
+  explicit OffsetClock(std::chrono::nanoseconds offset) : offset_(std::chrono::duration_cast<TimePoint::duration>(offset)) {}
+  /// std::chrono::system_clock::now() + offset.
+  [[nodiscard]] TimePoint now() const override { return std::chrono::system_clock::now() + offset_; }
+
+ private:
+  TimePoint::duration offset_;
+};
+
 /// Formats `t` as RFC 3339 UTC with milliseconds, e.g. "2026-11-26T15:14:41.123Z".
 std::string format_rfc3339(TimePoint t);
 /// Formats `t` as format_rfc3339 does, or nullopt when `t` is empty.

@@ -1,15 +1,22 @@
 // Hybrid logical clock: versions that order writes across peers even when wall clocks disagree.
+// Bounded: a remote timestamp can pull the clock at most `max_offset` ahead of this machine's wall
+// clock, so one peer with a wrong (or hostile) clock cannot push every peer's versions to the top.
 #pragma once
 
+#include <chrono>
 #include <compare>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "clock/clock.h"
 
 namespace smallpeer {
+
+/// How far ahead of the receiver's wall clock a remote HLC may be before it is refused (SYNC.md).
+inline constexpr std::chrono::milliseconds kDefaultMaxClockOffset{60'000};
 
 /// A hybrid logical clock reading: 48 bits of Unix milliseconds, then a 16-bit logical counter.
 struct HlcTimestamp {
@@ -27,17 +34,29 @@ struct HlcTimestamp {
 /// Issues monotonically increasing HLC timestamps for local events and absorbs remote ones.
 class HybridLogicalClock {
  public:
-  /// Reads physical time from `clock`.
-  explicit HybridLogicalClock(std::shared_ptr<const Clock> clock) : clock_(std::move(clock)) {}
+  /// Reads physical time from `clock`; remote timestamps more than `max_offset` (at least 1 ms)
+  /// ahead of it are out of bounds. Throws Error(invalid_argument) for a non-positive offset.
+  explicit HybridLogicalClock(std::shared_ptr<const Clock> clock, std::chrono::milliseconds max_offset = kDefaultMaxClockOffset);
   /// A timestamp for a local event, greater than every timestamp issued or observed so far.
   HlcTimestamp now();
-  /// Absorbs a timestamp received from another peer, so later local events order after it.
+  /// Absorbs a timestamp received from another peer, so later local events order after it; a
+  /// timestamp beyond limit() moves the clock only up to limit(), never further.
   HlcTimestamp observe(HlcTimestamp remote);
-  /// Makes the clock never issue anything at or below `last` (used after reopening a store).
-  void restore(HlcTimestamp last);
+  /// Makes the clock never issue anything at or below `last` (used after reopening a store); a
+  /// value beyond limit() is ignored (false): it came from a poisoned store or a clock gone back.
+  bool restore(HlcTimestamp last);
+  /// The highest timestamp a peer may send now: the wall clock plus the maximum offset.
+  [[nodiscard]] HlcTimestamp limit() const;
+  /// How far `remote` is ahead of the wall clock, when that is more than the maximum offset.
+  [[nodiscard]] std::optional<std::chrono::milliseconds> beyond_bound(HlcTimestamp remote) const;
+  /// The maximum offset this clock was built with.
+  [[nodiscard]] std::chrono::milliseconds max_offset() const { return max_offset_; }
+  /// The wall clock it reads.
+  [[nodiscard]] const std::shared_ptr<const Clock>& wall_clock() const { return clock_; }
 
  private:
   std::shared_ptr<const Clock> clock_;
+  std::chrono::milliseconds max_offset_;
   std::mutex mutex_;
   HlcTimestamp last_;
 };

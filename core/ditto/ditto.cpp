@@ -12,6 +12,7 @@
 #include "common/json.h"
 #include "identity/identity.h"
 #include "spi/system_facts.h"
+#include "sync/session.h"
 
 namespace smallpeer {
 
@@ -85,8 +86,10 @@ Ditto::Ditto(DittoConfig config) : config_(std::move(config)) {
     scheduler_ = config_.scheduler ? config_.scheduler : std::make_shared<AsioScheduler>();
     log_ = std::make_unique<EngineLog>(dir / kLogDirectory, peer_key_, scheduler_->clock(), config_.log_limits);
     log_outbox_ = std::make_unique<sync::LogOutbox>(dir / kLogOutboxDirectory, *log_);
-    store_ = Store::open(dir / kStoreFile, std::make_shared<HybridLogicalClock>(scheduler_->clock()), peer_key_,
-                         StoreOptions::for_ditto());
+    store_ = Store::open(
+        dir / kStoreFile,
+        std::make_shared<HybridLogicalClock>(config_.clock ? config_.clock : scheduler_->clock(), config_.max_clock_offset),
+        peer_key_, StoreOptions::for_ditto());
     spi_ = std::make_shared<SmallPeerInfoCollector>(SpiSources{
                                                         .store = *store_,
                                                         .log = *log_,
@@ -292,9 +295,22 @@ void Ditto::set_collection_scope(std::string_view collection, SyncScope scope) {
           fmt::format("collection '{}' is a system collection; its sync scope cannot be set (use the small peer info scope)",
                       collection));
     }
+    const SyncScope previous = scope_of(collection);
     store_->set_settings({{std::string(kScopeSettingPrefix) + std::string(collection), std::string(to_string(scope))}});
-    std::lock_guard lock(scopes_mutex_);
-    scopes_.insert_or_assign(std::string(collection), scope);
+    {
+      std::lock_guard lock(scopes_mutex_);
+      scopes_.insert_or_assign(std::string(collection), scope);
+    }
+    if (!widens(previous, scope)) return;
+    // Documents the old scope kept back were passed by every cursor (ours of the other peers'
+    // documents, theirs of ours): new stored_ats put ours after every cursor, forgetting our
+    // cursors asks the others for theirs again, and live sessions reconnect to do both now.
+    const uint64_t restamped = store_->restamp_collection(collection);
+    sync::forget_cursors(*store_, collection);
+    sync_->rewind(std::string(collection));
+    log_->log(LogLevel::info, "sync",
+              fmt::format("sync scope of {} widened from {} to {}: {} document(s) eligible again", collection,
+                          to_string(previous), to_string(scope), restamped));
   });
 }
 

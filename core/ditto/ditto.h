@@ -35,6 +35,11 @@ struct DittoConfig {
   std::string sdk_language = "C";          // reported as ditto_sdk_language
   std::shared_ptr<Scheduler> scheduler;    // default: an AsioScheduler on the shared runtime
   EngineLogLimits log_limits;
+  /// The wall clock that stamps this peer's document versions (HLCs). Default: the scheduler's.
+  std::shared_ptr<const Clock> clock;
+  /// A received document whose HLC is further ahead of `clock` is refused (docs/SYNC.md "Clock
+  /// bounds"); also the bound beyond which stored HLCs are not restored at open.
+  std::chrono::milliseconds max_clock_offset = kDefaultMaxClockOffset;
 };
 
 /// An open small peer. Thread-safe; every call after close() throws Error(closed).

@@ -21,6 +21,13 @@ std::string_view to_string(SyncScope scope);
 std::optional<SyncScope> parse_sync_scope(std::string_view name);
 /// The scope for a C ABI value, or nullopt if the value is not defined.
 std::optional<SyncScope> sync_scope_from_int(int32_t value);
+/// True if `to` lets documents cross a kind of link (small peer <-> small peer, small peer <-> Big
+/// Peer) that `from` kept them off: existing documents must then be made eligible again.
+constexpr bool widens(SyncScope from, SyncScope to) {
+  const auto small = [](SyncScope s) { return s == SyncScope::small_peers_only || s == SyncScope::all_peers; };
+  const auto big = [](SyncScope s) { return s == SyncScope::big_peer_only || s == SyncScope::all_peers; };
+  return (small(to) && !small(from)) || (big(to) && !big(from));
+}
 /// True if `scope` may be given to __small_peer_info (LocalPeerOnly or BigPeerOnly).
 constexpr bool is_spi_scope(SyncScope scope) {
   return scope == SyncScope::local_peer_only || scope == SyncScope::big_peer_only;

@@ -479,6 +479,62 @@ class SqliteStore final : public Store {
     return result;
   }
 
+  [[nodiscard]] HybridLogicalClock& clock() const override { return *hlc_; }
+
+  uint64_t repair_clock() override {
+    std::lock_guard lock(mutex_);
+    const int64_t limit = to_column(hlc_->limit());
+    uint64_t restamped = 0;
+    Transaction transaction(db_.get());
+    for (const char* table : {"user_documents", "system_documents"}) {
+      std::vector<std::pair<std::string, std::string>> rows;
+      {
+        StatementHandle select = prepare(
+            db_.get(), fmt::format("SELECT collection, id FROM {} WHERE hlc > ?1 OR stored_at > ?1 ORDER BY stored_at", table));
+        Query query(db_.get(), select, "repair_clock");
+        query.bind(1, limit);
+        while (query.step()) rows.emplace_back(query.text(0), query.text(1));
+      }
+      StatementHandle update =
+          prepare(db_.get(), fmt::format("UPDATE {} SET hlc = CASE WHEN hlc > ?3 THEN ?4 ELSE hlc END, stored_at = ?4 "
+                                         "WHERE collection=?1 AND id=?2",
+                                         table));
+      for (const auto& [collection, id] : rows) {
+        Query(db_.get(), update, "repair_clock")
+            .bind(1, collection)
+            .bind(2, id)
+            .bind(3, limit)
+            .bind(4, to_column(hlc_->now()))
+            .run();
+        ++restamped;
+      }
+    }
+    transaction.commit();
+    last_stored_at_.clear();  // the chain restarts: the next change of each collection reads by cursor
+    return restamped;
+  }
+
+  uint64_t restamp_collection(std::string_view collection) override {
+    validate_collection_name(collection);
+    const char* table = is_system_collection(collection) ? "system_documents" : "user_documents";
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> ids;
+    Transaction transaction(db_.get());
+    {
+      StatementHandle select = prepare(db_.get(), fmt::format("SELECT id FROM {} WHERE collection=?1 ORDER BY stored_at", table));
+      Query query(db_.get(), select, "restamp_collection");
+      query.bind(1, collection);
+      while (query.step()) ids.push_back(query.text(0));
+    }
+    StatementHandle update = prepare(db_.get(), fmt::format("UPDATE {} SET stored_at=?3 WHERE collection=?1 AND id=?2", table));
+    for (const auto& id : ids) {
+      Query(db_.get(), update, "restamp_collection").bind(1, collection).bind(2, id).bind(3, to_column(hlc_->now())).run();
+    }
+    transaction.commit();
+    last_stored_at_.erase(std::string(collection));
+    return ids.size();
+  }
+
  private:
   static DatabaseHandle open_database(const std::filesystem::path& path) {
     sqlite3* raw = nullptr;
@@ -540,13 +596,20 @@ class SqliteStore final : public Store {
     }
   }
 
-  // Versions must keep increasing across restarts even if the wall clock went backwards.
+  // Versions must keep increasing across restarts even if the wall clock went backwards (by up to
+  // the maximum clock offset). Values beyond the clock's bound are skipped: they come from a
+  // poisoned store (repair_clock heals it) or a wall clock that went back further, and restoring
+  // them would stop the clock at the top again.
   void restore_clock() {
     HlcTimestamp last;
-    for (const char* sql : {"SELECT max(hlc) FROM user_documents", "SELECT max(hlc) FROM system_documents",
-                            "SELECT max(stored_at) FROM user_documents", "SELECT max(stored_at) FROM system_documents"}) {
+    const int64_t limit = to_column(hlc_->limit());
+    for (const char* sql :
+         {"SELECT max(hlc) FROM user_documents WHERE hlc <= ?1", "SELECT max(hlc) FROM system_documents WHERE hlc <= ?1",
+          "SELECT max(stored_at) FROM user_documents WHERE stored_at <= ?1",
+          "SELECT max(stored_at) FROM system_documents WHERE stored_at <= ?1"}) {
       StatementHandle stmt = prepare(db_.get(), sql);
       Query query(db_.get(), stmt, "reading the last HLC timestamp");
+      query.bind(1, limit);
       if (query.step() && !query.is_null(0)) last = std::max(last, HlcTimestamp{static_cast<uint64_t>(query.integer(0))});
     }
     hlc_->restore(last);
@@ -555,6 +618,9 @@ class SqliteStore final : public Store {
   // Validates and merges one document under mutex_; fills `stored` and returns true if it won.
   bool merge_locked(const Document& incoming, Document& stored) {
     stored = store_support::checked_incoming(parser_, incoming);
+    // Sessions refuse such documents before they get here (and say why); this keeps any other
+    // caller from storing a version the clock bound would never let it supersede.
+    if (hlc_->beyond_bound(incoming.version.hlc)) return false;
     hlc_->observe(incoming.version.hlc);
     stored.stored_at = hlc_->now();
     Query query(db_.get(), table(incoming.collection).merge, "merge");

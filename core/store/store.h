@@ -135,6 +135,17 @@ class Store {
   virtual void set_settings(const std::vector<std::pair<std::string, std::string>>& values) = 0;
   /// The files that make up the database (main file, -wal, -shm), for disk usage.
   [[nodiscard]] virtual std::vector<std::filesystem::path> files() const = 0;
+  /// The clock that stamps this store's writes (and bounds the HLCs it accepts).
+  [[nodiscard]] virtual HybridLogicalClock& clock() const = 0;
+  /// Heals a store poisoned by far-future HLCs (stored by versions before the clock bound, or by a
+  /// device whose clock was years ahead): every document or tombstone whose version or stored_at is
+  /// beyond clock().limit() is re-stamped with a fresh local HLC, oldest first, keeping its body,
+  /// origin and deleted flag. Returns how many rows it re-stamped. One transaction.
+  virtual uint64_t repair_clock() = 0;
+  /// Gives every document and tombstone of `collection` a fresh stored_at (versions unchanged), so
+  /// every replication cursor sees them again: used when a collection's sync scope widens.
+  /// Returns how many rows it re-stamped. One transaction; observers are not called.
+  virtual uint64_t restamp_collection(std::string_view collection) = 0;
 };
 
 }  // namespace smallpeer

@@ -138,6 +138,12 @@ struct Encoder {
   std::string operator()(const Ack& a) const {
     Writer w;
     w.u64(a.batch_id);
+    w.u32(static_cast<uint32_t>(a.refused.size()));
+    for (const auto& refusal : a.refused) {
+      w.str(refusal.collection);
+      w.str(refusal.id);
+      w.str(refusal.reason);
+    }
     return w.finish(FrameType::ack);
   }
   std::string operator()(const ErrorFrame& e) const {
@@ -240,8 +246,19 @@ std::optional<Frame> decode_payload(FrameType type, Reader& r) {
       }
       return d;
     }
-    case FrameType::ack:
-      return Ack{r.u64()};
+    case FrameType::ack: {
+      Ack a{r.u64(), {}};
+      const uint32_t n = r.count(12);  // three string lengths each
+      a.refused.reserve(n);
+      for (uint32_t i = 0; i < n && r.ok(); ++i) {
+        DocumentRefusal refusal;
+        refusal.collection = r.str();
+        refusal.id = r.str();
+        refusal.reason = r.str();
+        a.refused.push_back(std::move(refusal));
+      }
+      return a;
+    }
     case FrameType::error: {
       ErrorFrame e;
       e.code = r.str();

@@ -105,9 +105,18 @@ struct Docs {
   std::vector<Document> documents;
 };
 
-/// Acknowledges a Docs batch.
+/// A document of a batch that the receiver refused to store (and will not store if sent again
+/// unchanged); the rest of the batch is stored and acknowledged.
+struct DocumentRefusal {
+  std::string collection;
+  std::string id;
+  std::string reason;  // starts with a machine-readable code, e.g. "clock_ahead: ..."
+};
+
+/// Acknowledges a Docs batch: everything in it is durably stored, except the refused documents.
 struct Ack {
   uint64_t batch_id = 0;
+  std::vector<DocumentRefusal> refused;
 };
 
 /// A fatal protocol error, sent before closing.

@@ -20,6 +20,28 @@ std::string_view role_name(PeerRole role) {
 }
 }  // namespace
 
+void forget_cursors(Store& store, std::string_view collection) {
+  std::vector<std::pair<std::string, std::string>> rewritten;
+  for (auto& [key, text] : store.settings_with_prefix(kCursorPrefix)) {
+    std::string kept;
+    bool changed = false;
+    std::string_view rest = text;
+    while (!rest.empty()) {
+      const auto nl = rest.find('\n');
+      const std::string_view line = rest.substr(0, nl);
+      rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+      const auto tab = line.rfind('\t');
+      if (tab != std::string_view::npos && line.substr(0, tab) == collection) {
+        changed = true;
+        continue;
+      }
+      kept.append(line).push_back('\n');
+    }
+    if (changed) rewritten.emplace_back(std::move(key), std::move(kept));
+  }
+  if (!rewritten.empty()) store.set_settings(rewritten);
+}
+
 std::shared_ptr<Session> Session::start(SessionConfig config, std::shared_ptr<FrameChannel> channel) {
   if (config.store == nullptr || config.identity == nullptr || !config.scope_of)
     throw Error(ErrorCode::invalid_argument, "session needs a store, an identity and scope_of");
@@ -277,7 +299,11 @@ bool Session::may_ever_send(std::string_view collection) const {
 void Session::on_cursors(const Cursors& cursors) {
   if (cursors_received_) return fail("second cursors frame", true);
   cursors_received_ = true;
-  for (const auto& [collection, hlc] : cursors.since) sent_upto_[collection] = hlc;
+  // A cursor beyond our clock's bound names a stored_at we cannot have issued since our store was
+  // healed (repair_clock) or its clock restored below a poisoned value: send that collection again
+  // from the start (merging is idempotent) rather than never again.
+  const HlcTimestamp limit = config_.store->clock().limit();
+  for (const auto& [collection, hlc] : cursors.since) sent_upto_[collection] = hlc <= limit ? hlc : HlcTimestamp{};
   try {
     for (bool system : {false, true})
       for (auto& name : config_.store->collection_names(system))
@@ -343,7 +369,30 @@ void Session::send_batch(std::vector<Document> docs) {
 
 void Session::on_ack(const Ack& ack) {
   if (in_flight_.erase(ack.batch_id) == 0) return fail(fmt::format("ack for unknown batch {}", ack.batch_id), true);
+  for (const auto& refusal : ack.refused) {
+    log(LogLevel::error, fmt::format("{} {} refused document {}/{}: {}", role_name(remote_->role), remote_->peer_key,
+                                     refusal.collection, refusal.id, refusal.reason));
+    if (config_.on_refused_by_peer) config_.on_refused_by_peer(refusal);
+  }
   pump();
+}
+
+void Session::rewind(std::string collection) {
+  channel_->dispatch([self = shared_from_this(), collection = std::move(collection)] {
+    if (self->finished_) return;
+    self->received_upto_.erase(collection);
+    self->refused_floor_.erase(collection);
+    if (self->remote_) {
+      try {
+        self->config_.store->set_settings({{self->cursor_key(), self->encode_cursors()}});
+      } catch (const std::exception& e) {
+        self->log(LogLevel::warning, fmt::format("could not rewind the cursor of {}: {}", collection, e.what()));
+      }
+    }
+    const std::string reason = fmt::format("the sync scope of {} widened; reconnecting to exchange its documents", collection);
+    self->finish({reason, false});
+    self->channel_->close(reason);
+  });
 }
 
 template <typename T>
@@ -381,38 +430,67 @@ bool Session::send_log_frame(Frame frame) {
 
 void Session::on_docs(Docs docs) {
   const Link l = link();
+  const HybridLogicalClock& clock = config_.store->clock();
   std::vector<Document> accepted;
   accepted.reserve(docs.documents.size());
+  std::vector<DocumentRefusal> refused;
   for (auto& doc : docs.documents) {
     std::string why;
     const auto decision = may_accept(doc, config_.scope_of(doc.collection), l, why);
     if (decision == AcceptDecision::violation) return fail(why, true);
-    // Ignored documents still move the cursor: they were seen, and will never be wanted.
-    auto& cursor = received_upto_[doc.collection];
-    cursor = std::max(cursor, doc.stored_at);
+    if (decision == AcceptDecision::accept) {
+      if (const auto ahead = clock.beyond_bound(doc.version.hlc)) {
+        // Storing it would pull our clock (and every peer's after us) toward the top; refuse this
+        // document only. The batch is still acknowledged, or the sender would resend it forever.
+        // A TimePoint holds nanoseconds up to 2262; later HLC times are named in milliseconds.
+        constexpr uint64_t kLastFormattableMillis = 9'000'000'000'000;
+        const uint64_t millis = doc.version.hlc.millis();
+        why = fmt::format(
+            "clock_ahead: document {}/{} has HLC time {}, {} s ahead of this peer's clock (at most {} s allowed); check "
+            "the sending device's clock",
+            doc.collection, doc.id,
+            millis <= kLastFormattableMillis ? format_rfc3339(TimePoint(std::chrono::milliseconds(static_cast<int64_t>(millis))))
+                                             : fmt::format("{} ms after the Unix epoch", millis),
+            ahead->count() / 1000, clock.max_offset().count() / 1000);
+        log(LogLevel::warning, fmt::format("refused a document from {}: {}", remote_->peer_key, why));
+        if (config_.on_refused) config_.on_refused(doc, "clock_ahead", why);
+        auto [floor, inserted] = refused_floor_.try_emplace(doc.collection, HlcTimestamp{});
+        const HlcTimestamp below{doc.stored_at.value == 0 ? 0 : doc.stored_at.value - 1};
+        if (inserted || below < floor->second) floor->second = below;
+        refused.push_back({doc.collection, doc.id, std::move(why)});
+        continue;
+      }
+    }
+    // Ignored documents still move the cursor: they were seen, and will never be wanted. A
+    // stored_at beyond our clock's bound does not: persisted, it would hide every later document.
+    if (doc.stored_at <= clock.limit()) {
+      auto& cursor = received_upto_[doc.collection];
+      cursor = std::max(cursor, doc.stored_at);
+    }
     if (decision == AcceptDecision::accept) accepted.push_back(std::move(doc));
   }
   ++applying_;
   std::weak_ptr<Session> weak = weak_from_this();
   const uint64_t batch = docs.batch_id;
-  config_.apply(std::move(accepted), {{cursor_key(), encode_cursors()}}, [weak, batch](std::exception_ptr error) {
-    auto self = weak.lock();
-    if (!self) return;
-    self->channel_->dispatch([self, batch, error] {
-      --self->applying_;
-      if (self->finished_) return;
-      if (error) {
-        std::string what = "unknown error";
-        try {
-          std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-          what = e.what();
-        }
-        return self->fail("storing received documents failed: " + what, false);
-      }
-      self->channel_->send(encode(Ack{batch}));
-    });
-  });
+  config_.apply(std::move(accepted), {{cursor_key(), encode_cursors()}},
+                [weak, batch, refused = std::move(refused)](std::exception_ptr error) mutable {
+                  auto self = weak.lock();
+                  if (!self) return;
+                  self->channel_->dispatch([self, batch, error, refused = std::move(refused)]() mutable {
+                    --self->applying_;
+                    if (self->finished_) return;
+                    if (error) {
+                      std::string what = "unknown error";
+                      try {
+                        std::rethrow_exception(error);
+                      } catch (const std::exception& e) {
+                        what = e.what();
+                      }
+                      return self->fail("storing received documents failed: " + what, false);
+                    }
+                    self->channel_->send(encode(Ack{batch, std::move(refused)}));
+                  });
+                });
 }
 
 std::string Session::cursor_key() const {
@@ -422,7 +500,11 @@ std::string Session::cursor_key() const {
 // One setting per remote peer: "collection\tstored_at\n" lines.
 std::string Session::encode_cursors() const {
   std::string out;
-  for (const auto& [collection, hlc] : received_upto_) out += fmt::format("{}\t{}\n", collection, hlc.value);
+  for (const auto& [collection, hlc] : received_upto_) {
+    const auto floor = refused_floor_.find(collection);
+    const HlcTimestamp value = floor == refused_floor_.end() ? hlc : std::min(hlc, floor->second);
+    out += fmt::format("{}\t{}\n", collection, value.value);
+  }
   return out;
 }
 
@@ -439,8 +521,12 @@ void Session::load_cursors() {
     if (tab == std::string_view::npos) continue;
     uint64_t value = 0;
     const auto digits = line.substr(tab + 1);
-    if (std::from_chars(digits.data(), digits.data() + digits.size(), value).ec == std::errc())
+    // A cursor beyond our clock's bound was persisted from a poisoned peer (or before this store's
+    // clock was bounded): dropped, so that collection is asked for from the start.
+    if (std::from_chars(digits.data(), digits.data() + digits.size(), value).ec == std::errc() &&
+        HlcTimestamp{value} <= config_.store->clock().limit()) {
       received_upto_[std::string(line.substr(0, tab))] = HlcTimestamp{value};
+    }
   }
 }
 

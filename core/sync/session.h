@@ -32,6 +32,10 @@ inline constexpr std::chrono::seconds kHandshakeTimeout{10};
 
 class Session;
 
+/// Removes `collection` from every persisted replication cursor in `store`, so the next session
+/// with any peer asks for that collection from the start (used when its sync scope widens).
+void forget_cursors(Store& store, std::string_view collection);
+
 /// Why a session ended.
 struct SessionEnd {
   std::string reason;
@@ -75,6 +79,11 @@ struct SessionConfig {
   std::function<void(const SessionEnd& end)> on_closed;
   /// Called for a rule violation by the other side, before the connection is dropped.
   std::function<void(const std::string& why)> on_violation;
+  /// Called (on the strand) for each received document refused without ending the session, e.g.
+  /// an HLC too far ahead of this peer's clock; `code` is the reason's code ("clock_ahead").
+  std::function<void(const Document& doc, std::string_view code, const std::string& why)> on_refused;
+  /// Called (on the strand) for each of our documents the other side refused, as its ACK said.
+  std::function<void(const DocumentRefusal& refusal)> on_refused_by_peer;
   /// Log request frames (protocol.h), called on the session's strand once established. Each is
   /// accepted only on a small peer <-> Big Peer link in its own direction, and only if its handler
   /// is set here; anything else is a protocol violation. A small peer sets on_log_request and
@@ -105,6 +114,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool send_log_frame(Frame frame);
   /// Bytes queued on the connection and not yet written (for pacing uploads).
   [[nodiscard]] size_t pending_bytes() const { return channel_->pending_bytes(); }
+  /// After `collection`'s sync scope widened (from any thread): forgets this session's cursor of
+  /// the other side's documents in it, persists that, and ends the session so the next one asks
+  /// for the collection from the start (the restamped local rows go then too).
+  void rewind(std::string collection);
   /// The session's strand: timers that drive it must run here.
   [[nodiscard]] boost::asio::any_io_executor executor() const { return channel_->executor(); }
 
@@ -163,6 +176,9 @@ class Session : public std::enable_shared_from_this<Session> {
   uint64_t next_batch_id_ = 1;
   uint64_t applying_ = 0;                              // batches received and not yet stored
   std::map<std::string, HlcTimestamp> received_upto_;  // our cursors for the other side's documents
+  // Per collection, just below the lowest stored_at of a document we refused this session: the
+  // persisted cursor stays there, so the next session asks for it again (the clock may be fixed).
+  std::map<std::string, HlcTimestamp> refused_floor_;
   std::unique_ptr<boost::asio::steady_timer> handshake_timer_;
   bool finished_ = false;
 };

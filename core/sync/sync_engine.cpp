@@ -539,6 +539,16 @@ uint16_t SyncEngine::lan_port() const {
   return state_->lan_port;
 }
 
+void SyncEngine::rewind(const std::string& collection) {
+  std::vector<std::shared_ptr<Session>> sessions;
+  {
+    std::lock_guard lock(state_->mutex);
+    sessions.assign(state_->sessions.begin(), state_->sessions.end());
+  }
+  // Each session forgets its cursor and ends; connectors reconnect at once (they were healthy).
+  for (const auto& session : sessions) session->rewind(collection);
+}
+
 void SyncEngine::offer_log_bundle(const LogOutbox::Entry& entry) {
   std::vector<std::shared_ptr<Session>> sessions;
   {

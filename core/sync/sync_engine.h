@@ -96,6 +96,9 @@ class SyncEngine {
   [[nodiscard]] bool running() const;
   /// The bound LAN port, or 0 when not listening.
   [[nodiscard]] uint16_t lan_port() const;
+  /// After `collection`'s sync scope widened: every live session forgets its cursor of the
+  /// collection and reconnects, so documents the old scope kept back cross now (Session::rewind).
+  void rewind(const std::string& collection);
   /// Offers a bundle that just entered the outbox to every connected Big Peer (the others get it
   /// when they connect).
   void offer_log_bundle(const LogOutbox::Entry& entry);

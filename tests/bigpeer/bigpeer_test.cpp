@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <array>
 #include <atomic>
 #include <boost/beast/websocket.hpp>
 #include <condition_variable>
@@ -27,6 +28,7 @@
 #include "clock/clock.h"
 #include "clock/hlc.h"
 #include "common/error.h"
+#include "ditto/ditto.h"
 #include "identity/identity.h"
 #include "spi/small_peer_info_collector.h"
 #include "store/store.h"
@@ -848,6 +850,77 @@ TEST(BigPeerChecksTest, ListenAddressesAndBearerTokensParse) {
   EXPECT_TRUE(constant_time_equal("same", "same"));
   EXPECT_FALSE(constant_time_equal("same", "sane"));
   EXPECT_FALSE(constant_time_equal("same", "same!"));
+}
+
+// Issue 17, finding 2: a store poisoned by a far-future HLC (as versions before the clock bound
+// stored it) kept a device's reports losing last-writer-wins forever; `smallpeer repair-clock`
+// re-stamps the poisoned rows, keeping their content, and the reports flow again.
+TEST(RepairClock, HealsAStorePoisonedBeforeClocksWereBounded) {
+  UserLogOutput::instance().set_console_enabled(false);
+  TempDir dir("repair-clock");
+  const auto data = dir.path() / "big-peer";
+  std::filesystem::create_directories(data);
+  const auto open_device = [&](const std::string& transport) {
+    DittoConfig config;
+    config.persistence_dir = dir.path() / "device";
+    config.identity = {IdentityConfig::Kind::online_playground, "smallpeer-demo", "demo-token"};
+    auto d = Ditto::open(config);
+    if (!transport.empty()) d->set_transport_config(transport);
+    return d;
+  };
+  std::string key;
+  {
+    auto device = open_device("");
+    key = device->peer_key();
+    device->close();
+  }
+  const std::string url = test_support::postgres_backend() ? test_support::PostgresServer::shared().database_for(data) : "";
+  {
+    // Today's code: a clock that absorbs any remote HLC.
+    auto unbounded = std::make_shared<HybridLogicalClock>(std::make_shared<SystemClock>(), std::chrono::hours(24 * 365 * 9000));
+    std::unique_ptr<Store> store = url.empty() ? Store::open(data / "bigpeer.sqlite3", unbounded, "pkSeeder")
+                                               : std::make_unique<PostgresStore>(url, unbounded, "pkSeeder");
+    // Far beyond the bound yet below 2^63 - 2: on PostgreSQL the old store clock row overflowed
+    // BIGINT (every write failed) once it reached the top, so no store could be seeded there.
+    const HlcTimestamp top{uint64_t{1} << 62};
+    const HlcTimestamp near_top{top.value - 1};
+    store->merge_batch({Document{"orders", "poison", R"({"_id":"poison","n":7})", {top, "pkAttacker"}, false, top},
+                        Document{std::string(kSmallPeerInfoCollection),
+                                 key,
+                                 fmt::format(R"({{"_id":"{}","sequence":99}})", key),
+                                 {near_top, key},
+                                 false,
+                                 near_top}},
+                       {});
+  }
+  std::string command = fmt::format("{} repair-clock --data '{}'", SMALLPEER_CLI, data.string());
+  if (!url.empty()) command += fmt::format(" --postgres '{}'", url);
+  FILE* pipe = ::popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  std::array<char, 256> chunk{};
+  while (::fgets(chunk.data(), chunk.size(), pipe) != nullptr) output += chunk.data();
+  ASSERT_EQ(::pclose(pipe), 0) << output;
+  EXPECT_NE(output.find("re-stamped 2 document(s)"), std::string::npos) << output;
+
+  BigPeerProcess big_peer({.data_dir = data});
+  const auto poison = big_peer.get("/api/v1/collections/orders/documents/poison");
+  EXPECT_EQ(poison.status, 200);
+  EXPECT_NE(poison.body.find(R"("n":7)"), std::string::npos) << "the newest content is kept: " << poison.body;
+  auto device = open_device(fmt::format(R"({{"big_peer":{{"urls":["{}"]}}}})", big_peer.sync_url()));
+  device->small_peer_info().set_interval(1h);
+  device->small_peer_info().set_sync_scope(SyncScope::big_peer_only);
+  device->small_peer_info().set_enabled(true);
+  device->start_sync();
+  while (device->small_peer_info().sequence() < 3) device->small_peer_info().collect_now();
+  const auto target = fmt::format("/api/v1/collections/{}/documents/{}", kSmallPeerInfoCollection, key);
+  bool arrived = false;
+  for (int i = 0; i < 100 && !arrived; ++i) {
+    arrived = big_peer.get(target).body.find(R"("sequence":3)") != std::string::npos;
+    if (!arrived) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(arrived) << big_peer.get(target).body;
+  device->close();
 }
 
 }  // namespace

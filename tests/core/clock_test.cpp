@@ -7,6 +7,7 @@
 #include <random>
 
 #include "clock/hlc.h"
+#include "common/error.h"
 
 using namespace smallpeer;
 using namespace std::chrono_literals;
@@ -77,4 +78,32 @@ TEST(HybridLogicalClock, OrdersAfterObservedRemoteTimestamps) {
   const auto remote = HlcTimestamp::from_parts(static_cast<uint64_t>(to_unix_millis(clock->now())) + 60'000, 5);
   hlc.observe(remote);
   EXPECT_GT(hlc.now(), remote);
+}
+
+TEST(HybridLogicalClock, NeverJumpsBeyondTheMaximumOffset) {
+  auto clock = std::make_shared<ManualClock>();
+  HybridLogicalClock hlc(clock, 60s);
+  const auto wall = static_cast<uint64_t>(to_unix_millis(clock->now()));
+  const HlcTimestamp top{(uint64_t{1} << 63) - 2};
+  ASSERT_TRUE(hlc.beyond_bound(top).has_value());
+  EXPECT_FALSE(hlc.beyond_bound(HlcTimestamp::from_parts(wall + 60'000, 0xffff)).has_value()) << "the bound is inclusive";
+  EXPECT_EQ(hlc.beyond_bound(HlcTimestamp::from_parts(wall + 3'600'000, 0)), std::chrono::milliseconds(3'600'000));
+  hlc.observe(top);
+  EXPECT_LE(hlc.now().millis(), wall + 60'001) << "observe moved the clock at most to the bound";
+  clock->advance(10min);
+  EXPECT_EQ(hlc.now().millis(), wall + 600'000) << "and the wall clock takes over again";
+}
+
+TEST(HybridLogicalClock, RestoreIgnoresValuesBeyondTheBound) {
+  auto clock = std::make_shared<ManualClock>();
+  HybridLogicalClock hlc(clock, 60s);
+  const auto wall = static_cast<uint64_t>(to_unix_millis(clock->now()));
+  EXPECT_FALSE(hlc.restore(HlcTimestamp{(uint64_t{1} << 63) - 2}));
+  EXPECT_EQ(hlc.now().millis(), wall);
+  EXPECT_TRUE(hlc.restore(HlcTimestamp::from_parts(wall + 30'000, 0))) << "within the bound: kept, so versions keep growing";
+  EXPECT_EQ(hlc.now().millis(), wall + 30'000);
+}
+
+TEST(HybridLogicalClock, RefusesANonPositiveOffset) {
+  EXPECT_THROW(HybridLogicalClock(std::make_shared<ManualClock>(), 0ms), Error);
 }

@@ -525,6 +525,8 @@ TEST_F(StoreTest, MergeRejectsBodiesWhoseIdDoesNotMatch) {
   EXPECT_TRUE(store->collection_names(false).empty());
 }
 
+// Within the maximum clock offset (60 s): further back, restore ignores the stored values, the
+// price of healing a poisoned store (docs/SYNC.md "Clock bounds"; the next test).
 TEST_F(StoreTest, VersionsKeepIncreasingAfterReopenEvenIfTheClockWentBack) {
   Version before;
   {
@@ -532,10 +534,20 @@ TEST_F(StoreTest, VersionsKeepIncreasingAfterReopenEvenIfTheClockWentBack) {
     store->upsert("cars", R"({"_id":"a"})");
     before = store->upsert("__small_peer_info", R"({"_id":"p"})").version;
   }
-  clock_->advance(-1h);
+  clock_->advance(-50s);
   auto store = open();
   EXPECT_EQ(store->get("__small_peer_info", "p")->version, before);
   EXPECT_GT(store->upsert("cars", R"({"_id":"b"})").version, before);
+}
+
+TEST_F(StoreTest, AClockThatWentBackFurtherThanTheBoundRestartsFromTheWallClock) {
+  {
+    auto store = open();
+    store->upsert("cars", R"({"_id":"a"})");
+  }
+  clock_->advance(-1h);
+  auto store = open();
+  EXPECT_EQ(store->upsert("cars", R"({"_id":"b"})").version.hlc.millis(), static_cast<uint64_t>(to_unix_millis(clock_->now())));
 }
 
 TEST_F(StoreTest, SettingsPersistAcrossReopen) {
@@ -810,6 +822,60 @@ TEST_F(StoreTest, AcknowledgedWritesSurviveSigkill) {
     EXPECT_EQ(missing, 0u) << "of " << acknowledged.size() << " acknowledged writes, round " << round;
     EXPECT_GE(store->user_collection_counts(1).at("crash"), acknowledged.size());
   }
+}
+
+TEST_F(StoreTest, AVersionBeyondTheClockBoundIsNotMerged) {
+  auto store = open();
+  const Version top{HlcTimestamp{(uint64_t{1} << 63) - 2}, "attacker"};
+  EXPECT_FALSE(store->merge(remote_doc("cars", "p", R"({"_id":"p"})", top)));
+  EXPECT_FALSE(store->get("cars", "p").has_value());
+  EXPECT_LT(store->upsert("cars", R"({"_id":"mine"})").version.hlc.millis(),
+            static_cast<uint64_t>(to_unix_millis(clock_->now())) + 60'001)
+      << "and the clock did not move";
+}
+
+TEST_F(StoreTest, RestoreSkipsPoisonedVersionsAndRepairClockRestampsThem) {
+  const Version top{HlcTimestamp{(uint64_t{1} << 63) - 2}, "attacker"};
+  {
+    // As stores were written before the bound: a clock that absorbs anything.
+    auto unbounded = std::make_shared<HybridLogicalClock>(clock_, std::chrono::hours(24 * 365 * 9000));
+    auto store = Store::open(db_path(), unbounded, "peer-a");
+    ASSERT_TRUE(store->merge(remote_doc("cars", "poisoned", R"({"_id":"poisoned","n":7})", top)));
+    store->upsert("cars", R"({"_id":"stamped-at-the-top"})");
+  }
+  auto store = open();
+  const auto wall = static_cast<uint64_t>(to_unix_millis(clock_->now()));
+  EXPECT_LE(store->upsert("cars", R"({"_id":"after"})").version.hlc.millis(), wall + 1) << "restore skipped the poison";
+  EXPECT_FALSE(store->merge(remote_doc("cars", "poisoned", R"({"_id":"poisoned","n":8})", remote_version(1000, "peer-b"))))
+      << "unrepaired, the poisoned version still wins";
+  EXPECT_EQ(store->repair_clock(), 2u);
+  const auto healed = store->get("cars", "poisoned");
+  ASSERT_TRUE(healed.has_value());
+  EXPECT_EQ(healed->json, R"({"_id":"poisoned","n":7})") << "the content is kept";
+  EXPECT_EQ(healed->version.origin, "attacker");
+  EXPECT_LE(healed->version.hlc, store->clock().limit());
+  EXPECT_LE(store->get("cars", "stamped-at-the-top")->stored_at, store->clock().limit());
+  // (The refused merge above moved the clock to its version, so the re-stamp is after it.)
+  EXPECT_TRUE(store->merge(remote_doc("cars", "poisoned", R"({"_id":"poisoned","n":8})", remote_version(2000, "peer-b"))))
+      << "repaired, a later write wins again";
+  EXPECT_EQ(store->repair_clock(), 0u) << "nothing left to repair";
+}
+
+TEST_F(StoreTest, RestampCollectionPutsEveryRowAfterEveryCursor) {
+  auto store = open();
+  store->upsert("notes", R"({"_id":"a"})");
+  store->upsert("notes", R"({"_id":"b"})");
+  store->upsert("other", R"({"_id":"c"})");
+  const auto cursor = store->changes_since("notes", {}).back().stored_at;
+  ASSERT_TRUE(store->changes_since("notes", cursor).empty());
+  const auto before = store->get("notes", "a")->version;
+  EXPECT_EQ(store->restamp_collection("notes"), 2u);
+  const auto again = store->changes_since("notes", cursor);
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[0].id, "a") << "in their old order";
+  EXPECT_NE(again[0].stored_at, again[1].stored_at);
+  EXPECT_EQ(store->get("notes", "a")->version, before) << "versions are unchanged";
+  EXPECT_TRUE(store->changes_since("other", store->get("other", "c")->stored_at).empty()) << "other collections untouched";
 }
 
 }  // namespace

@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <fstream>
+
 #include "ditto/ditto.h"
 #include "spi/small_peer_info_collector.h"
 #include "support/big_peer_process.h"
 #include "support/certificates.h"
+#include "support/gunzip.h"
 #include "support/raw_sync_client.h"
 #include "support/small_peer.h"
 #include "support/temp_dir.h"
@@ -286,6 +289,167 @@ TEST_F(BigPeerSyncTest, AfterABigPeerRestartPeersReconnectAndTheLatestStateArriv
   for (size_t at = body.find("\"schema_version\""); at != std::string::npos; at = body.find("\"schema_version\"", at + 1))
     ++count;
   EXPECT_EQ(count, fleet.size()) << "one document per peer, no duplicates: " << body.substr(0, 400);
+}
+
+// Writes Small Peer Info reports until the device's local sequence is `last` (collect_now writes one).
+void write_reports_until(const std::shared_ptr<Ditto>& d, uint64_t last) {
+  while (d->small_peer_info().sequence() < last) d->small_peer_info().collect_now();
+}
+
+// Issue 17, finding 2: one AllPeers document with HLC 2^63 - 2 from an authenticated peer used to
+// push the Big Peer's clock (and every peer's after it) to the top, so later reports were refused
+// or lost their last-writer-wins ties, also after a restart. It is now refused on its own.
+TEST_F(BigPeerSyncTest, AFarFutureDocumentIsRefusedAloneAndReportsKeepArriving) {
+  auto reporter = peer("reporter");
+  reporter->small_peer_info().set_interval(1h);  // this test writes each report itself
+  reporter->small_peer_info().set_sync_scope(SyncScope::big_peer_only);
+  reporter->small_peer_info().set_enabled(true);
+  write_reports_until(reporter, 2);
+  ASSERT_TRUE(wait_until([&] { return big_peer_sequence(reporter) >= 2; }));
+
+  TempDir keys;
+  const auto attacker = PeerIdentity::load_or_create(keys.path() / "attacker.key");
+  RawSyncClient client(big_peer_->port());
+  const auto result = client.handshake(attacker, big_peer_->app_id(), big_peer_->app_token());
+  ASSERT_TRUE(result && result->ok) << (result ? result->reason : "no answer");
+  ASSERT_TRUE(client.establish());
+  const HlcTimestamp top{(uint64_t{1} << 63) - 2};
+  const auto now_hlc = HlcTimestamp::from_parts(static_cast<uint64_t>(to_unix_millis(SystemClock().now())), 0);
+  const Document poison{"orders", "poison", R"({"_id":"poison","n":1})", {top, attacker.peer_key()}, false, top};
+  const Document fine{"orders", "fine", R"({"_id":"fine"})", {now_hlc, attacker.peer_key()}, false, now_hlc};
+  ASSERT_TRUE(client.send(sync::Docs{1, {poison, fine}}));
+  std::optional<sync::Ack> ack;
+  for (int i = 0; i < 20 && !ack; ++i) {
+    auto frame = client.receive();
+    ASSERT_TRUE(frame.has_value()) << "the connection must stay up";
+    if (auto* a = std::get_if<sync::Ack>(&*frame)) ack = *a;
+  }
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_EQ(ack->batch_id, 1u) << "the batch is acknowledged, or the sender would resend it forever";
+  ASSERT_EQ(ack->refused.size(), 1u);
+  EXPECT_EQ(ack->refused[0].collection, "orders");
+  EXPECT_EQ(ack->refused[0].id, "poison");
+  EXPECT_TRUE(ack->refused[0].reason.starts_with("clock_ahead:")) << ack->refused[0].reason;
+  EXPECT_TRUE(wait_until([&] { return at_big_peer("orders", "fine").has_value(); })) << "the rest of the batch is stored";
+  EXPECT_FALSE(at_big_peer("orders", "poison").has_value());
+  EXPECT_NE(big_peer_->get("/metrics").body.find("smallpeer_documents_refused_total{reason=\"clock_ahead\"} 1"),
+            std::string::npos)
+      << big_peer_->get("/metrics").body;
+  // The session keeps its standing: another batch is acknowledged as usual.
+  ASSERT_TRUE(client.send(sync::Docs{2, {}}));
+  bool second = false;
+  for (int i = 0; i < 20 && !second; ++i) {
+    auto frame = client.receive();
+    ASSERT_TRUE(frame.has_value());
+    if (auto* a = std::get_if<sync::Ack>(&*frame)) second = a->batch_id == 2 && a->refused.empty();
+  }
+  EXPECT_TRUE(second);
+
+  // The fleet's reports keep arriving: sequences 3..14, then more after a Big Peer restart.
+  ASSERT_TRUE(wait_until([&] { return reporter->get("orders", "fine").has_value(); }));
+  write_reports_until(reporter, 14);
+  EXPECT_TRUE(wait_until([&] { return big_peer_sequence(reporter) == 14; }, 10s)) << big_peer_sequence(reporter);
+  EXPECT_FALSE(reporter->get("orders", "poison").has_value());
+  const uint16_t port = big_peer_->port();
+  big_peer_->stop();
+  big_peer_ = std::make_unique<BigPeerProcess>(
+      BigPeerProcessOptions{.data_dir = dir_.path() / "big-peer", .admin_token = big_peer_->admin_token(), .listen_port = port});
+  ASSERT_TRUE(wait_until([&] { return connected(reporter); }, 40s));
+  write_reports_until(reporter, 17);
+  EXPECT_TRUE(wait_until([&] { return big_peer_sequence(reporter) == 17; }, 10s)) << big_peer_sequence(reporter);
+}
+
+// A device whose wall clock is years ahead cannot stamp versions anyone accepts: the Big Peer
+// refuses its documents (the device logs why), and the rest of the fleet is unharmed.
+TEST_F(BigPeerSyncTest, ADeviceWhoseClockIsYearsAheadIsRefusedAndTheFleetIsUnharmed) {
+  auto honest = peer("honest");
+  honest->small_peer_info().set_interval(1h);
+  honest->small_peer_info().set_sync_scope(SyncScope::big_peer_only);
+  honest->small_peer_info().set_enabled(true);
+  DittoConfig config;
+  config.persistence_dir = dir_.path() / "ahead";
+  config.device_name = "ahead";
+  config.identity = {IdentityConfig::Kind::online_playground, big_peer_->app_id(), big_peer_->app_token()};
+  config.clock = std::make_shared<OffsetClock>(std::chrono::hours(24 * 365 * 5));
+  auto ahead = Ditto::open(config);
+  peers_.push_back(ahead);
+  ahead->set_transport_config(fmt::format(R"({{"big_peer":{{"urls":["{}"]}}}})", big_peer_->sync_url()));
+  ahead->start_sync();
+  ahead->upsert("orders", R"({"_id":"from-the-future"})");
+  ASSERT_TRUE(wait_until([&] { return connected(ahead); }));
+  ASSERT_TRUE(wait_until([&] {
+    return big_peer_->get("/metrics").body.find("smallpeer_documents_refused_total{reason=\"clock_ahead\"} 0") ==
+           std::string::npos;
+  })) << "refused and counted";
+  EXPECT_FALSE(at_big_peer("orders", "from-the-future").has_value());
+  EXPECT_TRUE(connected(ahead)) << "refusing a document does not end the session";
+  write_reports_until(honest, 14);
+  EXPECT_TRUE(wait_until([&] { return big_peer_sequence(honest) == 14; }, 10s)) << big_peer_sequence(honest);
+  EXPECT_FALSE(honest->get("orders", "from-the-future").has_value());
+  // The device learns why, in its own log.
+  const auto out = dir_.path() / "ahead-logs.jsonl.gz";
+  ahead->export_logs(out, {});
+  std::ifstream in(out, std::ios::binary);
+  const auto text = test_support::gunzip(std::string(std::istreambuf_iterator<char>(in), {}));
+  EXPECT_NE(text.find("refused document orders/from-the-future: clock_ahead"), std::string::npos) << text.substr(0, 2000);
+}
+
+// A device whose clock is years behind still reports (its versions are old, never ahead), and it
+// refuses what looks years ahead to it rather than jumping its clock.
+TEST_F(BigPeerSyncTest, ADeviceWhoseClockIsYearsBehindStillReports) {
+  auto honest = peer("honest");
+  honest->upsert("orders", R"({"_id":"current"})");
+  ASSERT_TRUE(wait_until([&] { return at_big_peer("orders", "current").has_value(); }));
+  DittoConfig config;
+  config.persistence_dir = dir_.path() / "behind";
+  config.device_name = "behind";
+  config.identity = {IdentityConfig::Kind::online_playground, big_peer_->app_id(), big_peer_->app_token()};
+  config.clock = std::make_shared<OffsetClock>(-std::chrono::hours(24 * 365 * 5));
+  auto behind = Ditto::open(config);
+  peers_.push_back(behind);
+  behind->small_peer_info().set_interval(1h);
+  behind->small_peer_info().set_sync_scope(SyncScope::big_peer_only);
+  behind->small_peer_info().set_enabled(true);
+  behind->set_transport_config(fmt::format(R"({{"big_peer":{{"urls":["{}"]}}}})", big_peer_->sync_url()));
+  behind->start_sync();
+  behind->upsert("orders", R"({"_id":"from-the-past"})");
+  ASSERT_TRUE(wait_until([&] { return connected(behind); }));
+  write_reports_until(behind, 14);
+  EXPECT_TRUE(wait_until([&] { return big_peer_sequence(behind) == 14; }, 10s)) << big_peer_sequence(behind);
+  EXPECT_TRUE(wait_until([&] { return at_big_peer("orders", "from-the-past").has_value(); }));
+  EXPECT_TRUE(wait_until([&] { return honest->get("orders", "from-the-past").has_value(); }));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_FALSE(behind->get("orders", "current").has_value()) << "years ahead of its clock: refused, not absorbed";
+}
+
+// Issue 17, finding 7, against the Big Peer: BigPeerOnly after LocalPeerOnly sends the earlier
+// documents to the Big Peer only; narrowing stops it, widening again sends what was kept back.
+TEST_F(BigPeerSyncTest, WideningToBigPeerOnlySendsEarlierDocumentsToTheBigPeerOnly) {
+  auto gateway = peer("gateway", {.big_peer = true, .lan_listen = true});
+  auto neighbour = peer("neighbour", {.big_peer = false, .lan_connect = {gateway}});
+  gateway->set_collection_scope("telemetry", SyncScope::local_peer_only);
+  neighbour->set_collection_scope("telemetry", SyncScope::all_peers);
+  gateway->upsert("telemetry", R"({"_id":"early"})");
+  gateway->upsert("orders", R"({"_id":"marker-1"})");
+  ASSERT_TRUE(wait_until([&] { return at_big_peer("orders", "marker-1").has_value(); }));
+  ASSERT_TRUE(wait_until([&] { return neighbour->get("orders", "marker-1").has_value(); }));
+  EXPECT_FALSE(at_big_peer("telemetry", "early").has_value());
+  gateway->set_collection_scope("telemetry", SyncScope::big_peer_only);
+  EXPECT_TRUE(wait_until([&] { return at_big_peer("telemetry", "early").has_value(); })) << "widened: sent now";
+  gateway->set_collection_scope("telemetry", SyncScope::local_peer_only);
+  gateway->upsert("telemetry", R"({"_id":"while-narrow"})");
+  gateway->upsert("orders", R"({"_id":"marker-2"})");
+  ASSERT_TRUE(wait_until([&] { return at_big_peer("orders", "marker-2").has_value(); }));
+  ASSERT_TRUE(wait_until([&] { return neighbour->get("orders", "marker-2").has_value(); }));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(at_big_peer("telemetry", "while-narrow").has_value()) << "narrowing never leaks";
+  gateway->set_collection_scope("telemetry", SyncScope::big_peer_only);
+  EXPECT_TRUE(wait_until([&] { return at_big_peer("telemetry", "while-narrow").has_value(); }));
+  gateway->upsert("orders", R"({"_id":"marker-3"})");
+  ASSERT_TRUE(wait_until([&] { return neighbour->get("orders", "marker-3").has_value(); }));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(neighbour->get("telemetry", "early").has_value()) << "BigPeerOnly never reaches a small peer";
+  EXPECT_FALSE(neighbour->get("telemetry", "while-narrow").has_value());
 }
 
 TEST_F(BigPeerSyncTest, OverWssTheCertificateMustVerify) {

@@ -188,4 +188,34 @@ TEST_F(LanSyncTest, OfflinePlaygroundCannotUseABigPeer) {
   }
 }
 
+// Issue 17, finding 7: a document written while its collection was LocalPeerOnly used to stay
+// behind forever once the collection was widened (every cursor had moved past it).
+TEST_F(LanSyncTest, WideningAScopeSendsDocumentsWrittenBeforeIt) {
+  auto a = peer("a");
+  auto b = peer("b", {a});
+  a->set_collection_scope("notes", SyncScope::local_peer_only);
+  a->upsert("notes", R"({"_id":"early"})");
+  settle(a, b);
+  ASSERT_FALSE(has(b, "notes", "early"));
+  a->set_collection_scope("notes", SyncScope::all_peers);
+  EXPECT_TRUE(wait_until([&] { return has(b, "notes", "early"); })) << "widened: the earlier document travels";
+  // Narrowing never leaks, and widening again sends what was written meanwhile.
+  a->set_collection_scope("notes", SyncScope::local_peer_only);
+  a->upsert("notes", R"({"_id":"while-narrow"})");
+  settle(a, b);
+  EXPECT_FALSE(has(b, "notes", "while-narrow"));
+  a->set_collection_scope("notes", SyncScope::small_peers_only);
+  EXPECT_TRUE(wait_until([&] { return has(b, "notes", "while-narrow"); }));
+  // The receiving side widening: b ignored "drafts" while it was LocalPeerOnly there.
+  b->set_collection_scope("drafts", SyncScope::local_peer_only);
+  a->upsert("drafts", R"({"_id":"ignored-then-wanted"})");
+  settle(a, b);
+  ASSERT_FALSE(has(b, "drafts", "ignored-then-wanted"));
+  b->set_collection_scope("drafts", SyncScope::all_peers);
+  EXPECT_TRUE(wait_until([&] { return has(b, "drafts", "ignored-then-wanted"); })) << "b asks for it again";
+  // Written after the widening, it travels as usual.
+  a->upsert("notes", R"({"_id":"later"})");
+  EXPECT_TRUE(wait_until([&] { return has(b, "notes", "later"); }));
+}
+
 }  // namespace
