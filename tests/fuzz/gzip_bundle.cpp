@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "bigpeer/log_requests.h"
+#include "bigpeer/storage/bundles.h"
 #include "fuzz_check.h"
 
 using smallpeer::fuzz::require;

@@ -1,5 +1,5 @@
 // Writes the fuzz targets' seed corpus: real frames from the protocol's encoder, metadata and
-// documents like the apps write, HTTP requests like the portal and scripts send, log filters, and
+// documents like the apps write, log filters, and
 // gzip bundles made with zlib (valid, concatenated, truncated). Deterministic, so regenerating
 // changes nothing unless this program changed. Run by scripts/fuzz_corpus.sh.
 //
@@ -70,7 +70,7 @@ void frames() {
   big.role = smallpeer::PeerRole::big_peer;
   big.device_name = "";
   proto::Auth auth;
-  auth.app_token = "app-token-123";
+  for (size_t i = 0; i < auth.proof.size(); ++i) auth.proof[i] = static_cast<unsigned char>(i * 3);
   for (size_t i = 0; i < auth.signature.size(); ++i) auth.signature[i] = static_cast<unsigned char>(255 - i);
   proto::Cursors cursors;
   cursors.since = {{"orders", smallpeer::HlcTimestamp{uint64_t{1764147600000} << 16}}, {"__small_peer_info", {}}};
@@ -141,47 +141,6 @@ void documents() {
   for (const auto& [name, text] : all) write("document_json", name, text);
 }
 
-void http() {
-  const std::string auth = "Authorization: Bearer fuzz-admin-token\r\n";
-  const auto get = [&](const std::string& target, const std::string& headers = "") {
-    return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers + "\r\n";
-  };
-  const auto post = [&](const std::string& target, const std::string& headers, const std::string& body) {
-    return "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers +
-           "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  };
-  const std::vector<std::pair<std::string, std::string>> all = {
-      {"health", get("/api/v1/health")},
-      {"metrics", get("/metrics")},
-      {"sync", get("/sync")},
-      {"collections", get("/api/v1/collections", auth)},
-      {"documents", get("/api/v1/collections/items/documents?limit=1&after=a", auth)},
-      {"document", get("/api/v1/collections/items/documents/a", auth)},
-      {"document-encoded", get("/api/v1/collections/it%65ms/documents/%61?x=%2B+y", auth)},
-      {"devices", get("/api/v1/devices?online=true&limit=5&q=Till+3", auth)},
-      {"device", get("/api/v1/devices/fuzzpeer", auth)},
-      {"device-log-requests", get("/api/v1/devices/fuzzpeer/log-requests", auth)},
-      {"log-request-create",
-       post(
-           "/api/v1/devices/fuzzpeer/log-requests", auth,
-           R"({"min_level":"info","since":"2026-11-26T09:00:00Z","until":"2026-11-26T10:00:00+01:00","max_bytes":4096,"ttl_seconds":600})")},
-      {"log-request-bad-body", post("/api/v1/devices/fuzzpeer/log-requests", auth, R"({"min_level":7})")},
-      {"log-request", get("/api/v1/log-requests/req_01", auth)},
-      {"log-request-download", get("/api/v1/log-requests/req_01/download", auth)},
-      {"cookie", get("/api/v1/devices", "Cookie: theme=dark; sp_session=AAAAbbbbCCCCddddEEEEffffGGGGhhhhIIIIjjjjKKK; x=1\r\n")},
-      {"wrong-token", get("/api/v1/devices", "Authorization: bearer   nope  \r\n")},
-      {"session-login", post("/api/v1/session", "", R"({"token":"fuzz-admin-token"})")},
-      {"session-logout", "DELETE /api/v1/session HTTP/1.1\r\nHost: x\r\nCookie: sp_session=abc\r\n\r\n"},
-      {"portal", get("/")},
-      {"portal-asset", get("/portal/app.js")},
-      {"bad-percent", get("/api/v1/collections/%zz/documents", auth)},
-      {"relative-target", get("api/v1/health")},
-      {"chunked", "POST /api/v1/devices/fuzzpeer/log-requests HTTP/1.1\r\nHost: x\r\n" + auth +
-                      "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"},
-  };
-  for (const auto& [name, text] : all) write("http_request", name, text);
-}
-
 void log_filters() {
   const std::vector<std::pair<std::string, std::string>> all = {
       {"info-range", "info\n2026-11-26T09:00:00Z\n2026-11-26T10:00:00Z\n\x03\x10"},
@@ -234,7 +193,6 @@ int main(int argc, char** argv) {
     frames();
     metadata();
     documents();
-    http();
     log_filters();
     bundles();
   } catch (const std::exception& e) {
