@@ -9,6 +9,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsodium-dev zlib1g-dev libcli11-dev libboost-dev libssl-dev
   clang-format clang-tidy
+  clang-14 libclang-rt-14-dev  # the fuzz targets (preset fuzz, scripts/fuzz.sh): clang's libFuzzer and sanitizer runtimes
   python3 python3-venv python3-dev
   swig openjdk-17-jdk-headless kotlin junit5 libgoogle-gson-java  # JVM binding: SWIG JNI layer, kotlinc, JUnit 5, Gson
   # Node binding (js/): node, tsc, and npm + N-API headers only where the installed nodejs lacks them (Debian's does)

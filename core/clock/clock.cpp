@@ -56,9 +56,13 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s) {
   int year, mon, day, hour, min, sec;
   if (!read_int(s, pos, 4, year) || !expect(s, pos, '-') || !read_int(s, pos, 2, mon) || !expect(s, pos, '-') ||
       !read_int(s, pos, 2, day) || !expect(s, pos, 'T') || !read_int(s, pos, 2, hour) || !expect(s, pos, ':') ||
-      !read_int(s, pos, 2, min) || !expect(s, pos, ':') || !read_int(s, pos, 2, sec))
+      !read_int(s, pos, 2, min) || !expect(s, pos, ':') || !read_int(s, pos, 2, sec)) {
     return std::nullopt;
+  }
   if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) return std::nullopt;
+  // TimePoint counts nanoseconds in 64 bits (1677-09-21 to 2262-04-11): years beyond 1678..2261,
+  // even with the largest offset, would overflow it (found by the log_filter fuzz target).
+  if (year < 1678 || year > 2261) return std::nullopt;
   int64_t nanos = 0;
   if (pos < s.size() && s[pos] == '.') {
     ++pos;
@@ -78,8 +82,8 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s) {
     const int sign = s[pos] == '-' ? -1 : 1;
     ++pos;
     int oh, om;
-    if (!read_int(s, pos, 2, oh) || !expect(s, pos, ':') || !read_int(s, pos, 2, om)) return std::nullopt;
-    offset_minutes = sign * (oh * 60 + om);
+    if (!read_int(s, pos, 2, oh) || !expect(s, pos, ':') || !read_int(s, pos, 2, om) || oh > 23 || om > 59) return std::nullopt;
+    offset_minutes = static_cast<int64_t>(sign) * (oh * 60 + om);
   } else {
     return std::nullopt;
   }

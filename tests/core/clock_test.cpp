@@ -61,6 +61,19 @@ TEST(Rfc3339, RejectsMalformedText) {
     EXPECT_FALSE(parse_rfc3339(bad).has_value()) << bad;
 }
 
+// Found by the log_filter fuzz target: year 0001 overflowed TimePoint's 64-bit nanoseconds (UB).
+TEST(Rfc3339, RejectsYearsATimePointCannotHoldAndBadOffsets) {
+  for (const char* bad : {"0001-01-01T00:00:00Z", "1677-12-31T23:59:59Z", "2262-01-01T00:00:00Z",
+                          "9999-12-31T23:59:59.999999999Z", "2025-11-26T15:14:41+24:00", "2025-11-26T15:14:41-00:60"})
+    EXPECT_FALSE(parse_rfc3339(bad).has_value()) << bad;
+  const auto first = parse_rfc3339("1678-01-01T00:00:00+23:59");
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(format_rfc3339(*first), "1677-12-31T00:01:00.000Z");
+  const auto last = parse_rfc3339("2261-12-31T23:59:59.999-23:59");
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(format_rfc3339(*last), "2262-01-01T23:58:59.999Z");
+}
+
 TEST(HybridLogicalClock, IsMonotonicWhenWallClockStandsStillOrGoesBack) {
   auto clock = std::make_shared<ManualClock>();
   HybridLogicalClock hlc(clock);

@@ -1,0 +1,203 @@
+// Writes the fuzz targets' seed corpus: real frames from the protocol's encoder, metadata and
+// documents like the apps write, log filters, and
+// gzip bundles made with zlib (valid, concatenated, truncated). Deterministic, so regenerating
+// changes nothing unless this program changed. Run by scripts/fuzz_corpus.sh.
+//
+//   fuzz_make_corpus <corpus dir>     writes <corpus dir>/<target>/seed-<name>
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+#include "sync/protocol.h"
+
+namespace proto = smallpeer::sync;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path root;
+
+void write(const std::string& target, const std::string& name, const std::string& bytes) {
+  const fs::path dir = root / target;
+  fs::create_directories(dir);
+  std::ofstream out(dir / ("seed-" + name), std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error("cannot write " + (dir / name).string());
+}
+
+std::string gzip(const std::string& text) {
+  z_stream z{};
+  if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) throw std::runtime_error("deflateInit2");
+  std::string out(deflateBound(&z, text.size()) + 32, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  if (deflate(&z, Z_FINISH) != Z_STREAM_END) throw std::runtime_error("deflate");
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+smallpeer::Document document(std::string collection, std::string id, std::string json, uint64_t hlc, bool deleted = false) {
+  smallpeer::Document doc;
+  doc.collection = std::move(collection);
+  doc.id = std::move(id);
+  doc.json = deleted ? std::string() : std::move(json);
+  doc.version.hlc.value = hlc;
+  doc.version.origin = "5f2a0c4e9b7d1a3c";
+  doc.deleted = deleted;
+  doc.stored_at.value = hlc + 1;
+  return doc;
+}
+
+void frames() {
+  proto::Hello hello;
+  hello.app_id = "com.example.fleet";
+  hello.peer_key = "pk_4f3c2b1a0e9d8c7b6a5f4e3d2c1b0a99";
+  hello.device_name = "Till 3";
+  hello.sdk_language = "Swift";
+  hello.sdk_version = "4.9.1";
+  hello.platform = "iOS";
+  for (size_t i = 0; i < hello.nonce.size(); ++i) hello.nonce[i] = static_cast<unsigned char>(i * 7);
+  proto::Hello big = hello;
+  big.role = smallpeer::PeerRole::big_peer;
+  big.device_name = "";
+  proto::Auth auth;
+  for (size_t i = 0; i < auth.proof.size(); ++i) auth.proof[i] = static_cast<unsigned char>(i * 3);
+  for (size_t i = 0; i < auth.signature.size(); ++i) auth.signature[i] = static_cast<unsigned char>(255 - i);
+  proto::Cursors cursors;
+  cursors.since = {{"orders", smallpeer::HlcTimestamp{uint64_t{1764147600000} << 16}}, {"__small_peer_info", {}}};
+  proto::Docs docs;
+  docs.batch_id = 42;
+  docs.documents = {document("orders", "o1", R"({"_id":"o1","total":12.5,"items":["a","b"]})", uint64_t{1764147600000} << 16),
+                    document("__small_peer_info", "pk1", R"({"_id":"pk1","device_name":"Till 3"})", 7),
+                    document("orders", "o2", "", 9, true)};
+  const std::vector<std::pair<std::string, proto::Frame>> all = {
+      {"hello", hello},
+      {"hello-big-peer", big},
+      {"auth", auth},
+      {"auth-result-ok", proto::AuthResult{true, ""}},
+      {"auth-result-refused", proto::AuthResult{false, "wrong app token"}},
+      {"cursors", cursors},
+      {"cursors-empty", proto::Cursors{}},
+      {"docs", docs},
+      {"docs-empty", proto::Docs{}},
+      {"ack", proto::Ack{42}},
+      {"error", proto::ErrorFrame{"protocol", "unexpected frame docs before auth"}},
+      {"log-request", proto::LogRequest{"req_01", 3, "2026-11-26T09:00:00Z", "2026-11-26T10:00:00.250+01:00", 1 << 20, 0}},
+      {"log-request-resume", proto::LogRequest{"req-02", 5, "", "", 0, 65536}},
+      {"log-chunk", proto::LogChunk{"req_01", 0, 11, "\x1f\x8b\x08hello"}},
+      {"log-result-ok", proto::LogResult{"req_01", true, ""}},
+      {"log-result-refused", proto::LogResult{"req_01", false, "the bundle is not valid gzip (truncated)"}},
+      {"log-offer", proto::LogOffer{"dev_7", 4096, true}},
+  };
+  for (const auto& [name, frame] : all) {
+    const std::string bytes = proto::encode(frame);
+    write("frame_decode", name, bytes);
+    if (name == "docs" || name == "hello") write("frame_decode", name + "-truncated", bytes.substr(0, bytes.size() - 3));
+  }
+  write("frame_decode", "unknown-type", std::string("\0\0\0\1\x7f", 5));
+  write("frame_decode", "oversized-length", std::string("\xff\xff\xff\xff\x05", 5));
+}
+
+void metadata() {
+  const std::vector<std::pair<std::string, std::string>> all = {
+      {"empty-object", "{}"},
+      {"store", R"({"store":"Berlin 12","till":3,"kiosk":true})"},
+      {"nested", R"({"site":{"region":"eu","rack":[1,2,{"slot":"a"}]},"tags":["x","y"],"note":null})"},
+      {"unicode", R"({"name":"Caf\u00e9 \ud83d\ude00","emoji":"☕"})"},
+      {"spaces", " {\n  \"a\" : 1 ,\n  \"b\" : [ 1.5e3 , -0 ]\n} "},
+      {"array", "[1,2,3]"},
+      {"string", "\"hello\""},
+      {"deep", std::string(40, '[') + std::string(40, ']')},
+      {"deep-object", R"({"a":{"b":{"c":{"d":{"e":{"f":{"g":{"h":{}}}}}}}}})"},
+      {"broken", R"({"a":)"},
+      {"duplicate-keys", R"({"a":1,"a":2})"},
+  };
+  for (const auto& [name, text] : all) write("metadata", name, text);
+}
+
+void documents() {
+  const std::vector<std::pair<std::string, std::string>> all = {
+      {"with-id", R"({"_id":"o1","total":12.5})"},
+      {"without-id", R"({"total":12.5,"items":["a","b"]})"},
+      {"empty", "{}"},
+      {"id-not-string", R"({"_id":7,"x":1})"},
+      {"id-empty", R"({"_id":"","x":1})"},
+      {"id-later", R"({"x":{"y":[true,false,null]},"_id":"later"})"},
+      {"escapes", R"({"_id":"a\"b\\c\u0000","s":"line\nbreak\ttab"})"},
+      {"numbers", R"({"_id":"n","big":18446744073709551615,"neg":-9223372036854775808,"f":1e308,"tiny":5e-324})"},
+      {"array", R"([{"_id":"x"}])"},
+      {"spaces", " {\t\"_id\" : \"s\" ,\r\n \"v\" : [ ] } "},
+      {"broken", R"({"_id":"x",})"},
+  };
+  for (const auto& [name, text] : all) write("document_json", name, text);
+}
+
+void log_filters() {
+  const std::vector<std::pair<std::string, std::string>> all = {
+      {"info-range", "info\n2026-11-26T09:00:00Z\n2026-11-26T10:00:00Z\n\x03\x10"},
+      {"offsets", "debug\n2026-11-26T09:00:00.123456+05:30\n2026-11-26T23:59:60-00:00\n\x05"},
+      {"lower-case-t", "error\n2026-11-26t09:00:00z\n\n\x01"},
+      {"empty", "\n\n\n"},
+      {"bad-level", "Info\nyesterday\n2026-13-40T25:61:00Z\n\x09\xff"},
+      {"far", "verbose\n0001-01-01T00:00:00Z\n9999-12-31T23:59:59.999999999Z\n\x05\x01"},
+      {"warning", "warning\n1970-01-01T00:00:00Z\n1969-12-31T23:59:59Z\n\x02"},
+  };
+  for (const auto& [name, text] : all) write("log_filter", name, text);
+}
+
+void bundles() {
+  // The first byte picks the read size (see gzip_bundle.cpp); the rest is the bundle.
+  const std::string lines =
+      R"({"ts":"2026-11-26T09:00:00.000Z","level":"info","peer":"pk1","component":"sync","msg":"connected"})"
+      "\n"
+      R"({"ts":"2026-11-26T09:00:01.500Z","level":"error","peer":"pk1","component":"logs","msg":"upload failed"})"
+      "\n";
+  const std::string one = gzip(lines);
+  const std::string two = gzip(lines) + gzip("{}\n");
+  // A read size that ends a read exactly where the first member ends.
+  size_t boundary_read = 64;
+  while (one.size() % boundary_read != 0) --boundary_read;
+  const std::vector<std::pair<std::string, std::string>> all = {
+      {"valid", std::string(1, '\x3f') + one},
+      {"valid-small-reads", std::string(1, '\x00') + one},
+      {"two-members", std::string(1, '\x3f') + two},
+      {"two-members-byte-reads", std::string(1, '\x00') + two},
+      {"two-members-boundary", std::string(1, static_cast<char>(boundary_read - 1)) + two},
+      {"empty-content", std::string(1, '\x07') + gzip("")},
+      {"truncated", std::string(1, '\x3f') + one.substr(0, one.size() - 5)},
+      {"trailing-garbage", std::string(1, '\x3f') + one + "xyz"},
+      {"not-gzip", std::string(1, '\x3f') + lines},
+      {"empty", std::string(1, '\x3f')},
+  };
+  for (const auto& [name, bytes] : all) write("gzip_bundle", name, bytes);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: fuzz_make_corpus <corpus dir>\n";
+    return 2;
+  }
+  root = argv[1];
+  try {
+    frames();
+    metadata();
+    documents();
+    log_filters();
+    bundles();
+  } catch (const std::exception& e) {
+    std::cerr << "fuzz_make_corpus: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
