@@ -61,7 +61,7 @@ auto fields(const Hello& h) {
                   h.nonce);
 }
 auto fields(const Auth& a) {
-  return std::tie(a.app_token, a.signature);
+  return std::tie(a.proof, a.signature);
 }
 auto fields(const AuthResult& r) {
   return std::tie(r.ok, r.reason);
@@ -157,7 +157,7 @@ std::vector<Frame> samples() {
             .platform = std::string(1000, 'p'),
             .nonce = filled<32>(0xff)},
       Auth{},
-      Auth{.app_token = bytes, .signature = filled<64>(0xa5)},
+      Auth{.proof = filled<kAuthProofBytes>(0xff), .signature = filled<64>(0xa5)},
       AuthResult{},
       AuthResult{.ok = true, .reason = bytes},
       Cursors{},
@@ -457,13 +457,41 @@ TEST(ProtocolTest, RandomlyCorruptedFramesNeverCrashAndDecodeCanonically) {
   EXPECT_GT(accepted, 0u) << "some corruptions (a changed string byte) still make a valid frame";
 }
 
-TEST(ProtocolTest, AuthMessageBindsNonceKeyAndApp) {
-  const auto nonce = filled<32>(7);
-  const std::string m = auth_message(nonce, "pkA", "app");
-  EXPECT_EQ(m, "smallpeer/1 auth\n" + std::string(32, '\7') + "\npkA\napp");
-  EXPECT_NE(auth_message(filled<32>(8), "pkA", "app"), m);
-  EXPECT_NE(auth_message(nonce, "pkB", "app"), m);
-  EXPECT_NE(auth_message(nonce, "pkA", "app2"), m);
+std::string from_hex(std::string_view hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  return out;
+}
+
+TEST(ProtocolTest, AuthTranscriptIsBothHellosInTheProversOrder) {
+  const Hello prover{.app_id = "app", .peer_key = "pkA", .nonce = filled<32>(1)};
+  const Hello verifier{.role = PeerRole::big_peer, .app_id = "app", .peer_key = "pkB", .nonce = filled<32>(2)};
+  const std::string t = auth_transcript(prover, verifier);
+  EXPECT_EQ(t, "smallpeer/2 auth\n" + encode(prover) + encode(verifier));
+  EXPECT_NE(auth_transcript(verifier, prover), t) << "a reflected AUTH covers a different transcript";
+  Hello other_nonce = verifier;
+  other_nonce.nonce[31] = 3;
+  EXPECT_NE(auth_transcript(prover, other_nonce), t);
+}
+
+TEST(ProtocolTest, AuthProofIsTheDocumentedHmacAndVerifiesOnlyItsInputs) {
+  // HMAC-SHA256(key = HMAC-SHA256(key = token, "smallpeer-auth-v2\n" + app id), transcript), computed
+  // independently (Python's hmac), so both ends of the wire agree on the construction.
+  const auto proof = auth_proof("secret-token", "app-1", "smallpeer/2 auth\nxyz");
+  EXPECT_EQ(std::string(proof.begin(), proof.end()),
+            from_hex("1cd0fb557ee5181606b3ac2f5534507bbd451784fe20135c56d49a752f15bb0c"));
+  EXPECT_TRUE(verify_auth_proof("secret-token", "app-1", "smallpeer/2 auth\nxyz", proof));
+  EXPECT_FALSE(verify_auth_proof("secret-tokeN", "app-1", "smallpeer/2 auth\nxyz", proof)) << "another token";
+  EXPECT_FALSE(verify_auth_proof("secret-token", "app-2", "smallpeer/2 auth\nxyz", proof)) << "another app";
+  EXPECT_FALSE(verify_auth_proof("secret-token", "app-1", "smallpeer/2 auth\nxyZ", proof)) << "another transcript";
+  for (size_t byte = 0; byte < proof.size(); ++byte) {
+    auto altered = proof;
+    altered[byte] ^= 0x80;
+    EXPECT_FALSE(verify_auth_proof("secret-token", "app-1", "smallpeer/2 auth\nxyz", altered)) << "byte " << byte;
+  }
+  const std::string wire = encode(Auth{.proof = proof});
+  EXPECT_EQ(wire.find("secret-token"), std::string::npos) << "the token never crosses the wire";
 }
 
 }  // namespace
