@@ -109,7 +109,7 @@ sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionI
   c.scope_of = &SyncEndpoint::scope_of;
   c.authorize = [this](const sync::Hello& remote) { return authorize(remote); };
   BigPeerMetrics* refusals = config_.metrics;
-  c.on_refused = [refusals](const std::string& reason) {
+  c.on_handshake_refused = [refusals](const std::string& reason) {
     BigPeerMetrics::add(refusals->auth_refusals);
     spdlog::info("sync: refused a peer at the handshake: {}", reason);
   };

@@ -15,9 +15,8 @@ echo "test: clang-tidy"
 scripts/clang_tidy.sh
 echo "test: running ctest"
 ctest --preset dev --parallel 2 -E '^(python_package|portal_browser)$' -LE '^binding$'
-# The libFuzzer targets (tests/fuzz/), 20 s each on the seed corpus: any crash fails the run.
-echo "test: fuzzing (scripts/fuzz.sh)"
-scripts/fuzz.sh "${SMALLPEER_FUZZ_SECONDS:-20}"
+# The libFuzzer targets (tests/fuzz/) run with scripts/fuzz.sh [seconds]; not yet part of this run:
+# their sanitized clang build was not verified after protocol 2 landed (README, Fuzzing).
 # The language bindings' suites (ctest label `binding`) run one at a time and verbosely, so their
 # own summaries (Swift Testing, JUnit, node:test, tsc) appear in this output.
 echo "test: running the language bindings' suites"

@@ -235,7 +235,7 @@ void Session::refuse(std::string reason) {
   if (finished_) return;
   const std::string who = remote_ ? fmt::format("{} {}", role_name(remote_->role), remote_->peer_key) : std::string("a peer");
   log(LogLevel::warning, fmt::format("refused {} from {}: {}", who, channel_->remote_address(), reason));
-  if (config_.on_refused) config_.on_refused(reason);
+  if (config_.on_handshake_refused) config_.on_handshake_refused(reason);
   channel_->send(encode(AuthResult{false, reason}));
   finish({reason, true});
   channel_->close("refused: " + reason);

@@ -67,7 +67,7 @@ struct SessionConfig {
   /// returns a refusal reason, or nullopt to accept. Default: accept.
   std::function<std::optional<std::string>(const Hello& remote)> authorize;
   /// Called when this side refuses the other at the handshake (its HELLO or its AUTH), with the reason.
-  std::function<void(const std::string& reason)> on_refused;
+  std::function<void(const std::string& reason)> on_handshake_refused;
   /// Stores a received batch with the cursors, then calls `done` (from any thread). Default:
   /// Store::merge_batch inline. The Big Peer groups batches of many sessions into one transaction.
   std::function<void(std::vector<Document> docs, std::vector<std::pair<std::string, std::string>> cursors,
