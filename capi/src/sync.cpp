@@ -1,6 +1,4 @@
 // sp_sync_*, sp_presence_* and collection scopes: replication as apps see it.
-#include <fmt/format.h>
-
 #include "common/json.h"
 #include "guard.h"
 #include "rules/sync_scope.h"
@@ -8,23 +6,10 @@
 using namespace smallpeer;
 using namespace smallpeer::capi;
 
-namespace {
-SyncScope scope_from(sp_sync_scope_t value) {
-  const auto scope = sync_scope_from_int(value);
-  if (!scope) {
-    throw Error(
-        ErrorCode::invalid_argument,
-        fmt::format("unknown sync scope {}; expected 0 (LocalPeerOnly), 1 (BigPeerOnly), 2 (AllPeers) or 3 (SmallPeersOnly)",
-                    value));
-  }
-  return *scope;
-}
-}  // namespace
-
 extern "C" {
 
 SP_API sp_status_t sp_store_set_collection_scope(sp_ditto_t* ditto, const char* collection, sp_sync_scope_t scope) {
-  return guard([&] { engine(ditto).set_collection_scope(required(collection, "collection"), scope_from(scope)); });
+  return guard([&] { engine(ditto).set_collection_scope(required(collection, "collection"), sync_scope_from_int(scope)); });
 }
 
 SP_API sp_status_t sp_store_get_collection_scope(sp_ditto_t* ditto, const char* collection, sp_sync_scope_t* out_scope) {

@@ -104,8 +104,18 @@ TEST_F(CApiTest, EnableWritesTheDocumentWithThePeerKey) {
 
 TEST_F(CApiTest, ScopeAndMetadataErrorsNameTheProblemAndChangeNothing) {
   EXPECT_EQ(sp_spi_set_sync_scope(ditto_, 9), SP_ERR_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(sp_last_error_message()).find("unknown sync scope 9"), std::string::npos);
+  const std::string unknown_scope = sp_last_error_message();
+  EXPECT_EQ(unknown_scope,
+            "unknown sync scope 9; expected 0 (LocalPeerOnly), 1 (BigPeerOnly), 2 (AllPeers) or 3 (SmallPeersOnly)");
+  // One check, one message: a collection's scope is refused the same way.
+  EXPECT_EQ(sp_store_set_collection_scope(ditto_, "cars", 9), SP_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(std::string(sp_last_error_message()), unknown_scope);
   EXPECT_EQ(sp_spi_set_sync_scope(ditto_, SP_SYNC_SCOPE_ALL_PEERS), SP_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(sp_last_error_message()).find("sync scope AllPeers cannot be used for small peer info"),
+            std::string::npos);
+  sp_sync_scope_t unchanged = -1;
+  ASSERT_EQ(sp_spi_get_sync_scope(ditto_, &unchanged), SP_OK);
+  EXPECT_EQ(unchanged, SP_SYNC_SCOPE_LOCAL_PEER_ONLY);  // the refused calls changed nothing
   ASSERT_EQ(sp_spi_set_sync_scope(ditto_, SP_SYNC_SCOPE_BIG_PEER_ONLY), SP_OK);
 
   ASSERT_EQ(sp_spi_set_metadata_json(ditto_, R"({"a":1})"), SP_OK);
