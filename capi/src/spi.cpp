@@ -1,4 +1,5 @@
 // sp_spi_*: Small Peer Info settings and collection.
+#include "convert.h"
 #include "guard.h"
 #include "rules/sync_scope.h"
 

@@ -1,23 +1,12 @@
-// sp_sync_*, sp_presence_* and collection scopes: replication as apps see it.
+// sp_sync_* and sp_presence_*: replication and who is connected, as apps see it.
 #include "common/json.h"
+#include "convert.h"
 #include "guard.h"
-#include "rules/sync_scope.h"
 
 using namespace smallpeer;
 using namespace smallpeer::capi;
 
 extern "C" {
-
-SP_API sp_status_t sp_store_set_collection_scope(sp_ditto_t* ditto, const char* collection, sp_sync_scope_t scope) {
-  return guard([&] { engine(ditto).set_collection_scope(required(collection, "collection"), sync_scope_from_int(scope)); });
-}
-
-SP_API sp_status_t sp_store_get_collection_scope(sp_ditto_t* ditto, const char* collection, sp_sync_scope_t* out_scope) {
-  return guard([&] {
-    require_out(out_scope, "out_scope");
-    *out_scope = static_cast<sp_sync_scope_t>(engine(ditto).collection_scope(required(collection, "collection")));
-  });
-}
 
 SP_API sp_status_t sp_sync_set_transport_config(sp_ditto_t* ditto, const char* config_json) {
   return guard([&] { engine(ditto).set_transport_config(required(config_json, "config_json")); });
