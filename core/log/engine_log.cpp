@@ -131,9 +131,9 @@ uint64_t EngineLog::total_bytes() const {
   return total;
 }
 
-LogExportResult EngineLog::export_gzip(const fs::path& out, const LogExportOptions& options) {
-  require_valid_log_level(options.min_level);
-  return log_detail::export_gzip(impl_->sink->open_for_export(), out, options);
+LogExportResult EngineLog::export_gzip(const fs::path& out, const LogFilter& filter) {
+  filter.validate();
+  return log_detail::export_gzip(impl_->sink->open_for_export(), out, filter);
 }
 
 }  // namespace smallpeer

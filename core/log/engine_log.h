@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "clock/clock.h"
+#include "log/log_filter.h"
 #include "log/log_level.h"
 
 namespace smallpeer {
@@ -21,14 +22,6 @@ struct EngineLogLimits {
   uint64_t max_file_bytes = uint64_t{1024} * 1024;
   size_t max_files = 15;
   std::chrono::hours max_age{72};
-};
-
-/// What an export keeps.
-struct LogExportOptions {
-  LogLevel min_level = LogLevel::verbose;  // keep lines at this level or more severe
-  std::optional<TimePoint> since;          // keep lines at or after
-  std::optional<TimePoint> until;          // keep lines at or before
-  std::optional<uint64_t> max_bytes;       // cap on uncompressed bytes; the newest lines are kept
 };
 
 /// What an export wrote.
@@ -64,8 +57,9 @@ class EngineLog {
   [[nodiscard]] std::vector<std::filesystem::path> files() const;
   /// The bytes the log files take on disk.
   [[nodiscard]] uint64_t total_bytes() const;
-  /// Writes the lines that pass `options` (oldest first) to `out` as a gzip JSON Lines file.
-  LogExportResult export_gzip(const std::filesystem::path& out, const LogExportOptions& options);
+  /// Writes the lines that pass `filter` (oldest first) to `out` as a gzip JSON Lines file; throws
+  /// Error(invalid_argument) for a filter that breaks its rules.
+  LogExportResult export_gzip(const std::filesystem::path& out, const LogFilter& filter);
 
  private:
   struct Impl;

@@ -66,7 +66,7 @@ uint64_t write_gzip(const fs::path& out, const std::vector<std::string_view>& li
 
 }  // namespace
 
-LogExportResult export_gzip(std::vector<ExportSource> sources, const fs::path& out, const LogExportOptions& options) {
+LogExportResult export_gzip(std::vector<ExportSource> sources, const fs::path& out, const LogFilter& filter) {
   // Everything is read into memory (at most max_files * max_file_bytes) so max_bytes can keep the newest.
   LogExportResult result;
   simdjson::dom::parser parser;
@@ -83,19 +83,16 @@ LogExportResult export_gzip(std::vector<ExportSource> sources, const fs::path& o
         ++result.malformed_lines;
         continue;
       }
-      if (parsed->level > options.min_level) continue;
-      if (options.since && parsed->ts < *options.since) continue;
-      if (options.until && parsed->ts > *options.until) continue;
-      kept.push_back(line);
+      if (filter.keeps(parsed->level, parsed->ts)) kept.push_back(line);
     }
     texts.push_back(std::move(text));  // moving keeps the buffer, so `kept` stays valid
   }
 
   size_t first = 0;
   uint64_t bytes = 0;
-  if (options.max_bytes) {
+  if (filter.max_bytes) {
     first = kept.size();
-    while (first > 0 && bytes + kept[first - 1].size() + 1 <= *options.max_bytes) bytes += kept[--first].size() + 1;
+    while (first > 0 && bytes + kept[first - 1].size() + 1 <= *filter.max_bytes) bytes += kept[--first].size() + 1;
   } else {
     for (const auto line : kept) bytes += line.size() + 1;
   }

@@ -9,7 +9,7 @@
 
 namespace smallpeer::log_detail {
 
-/// Writes the lines of `sources` (oldest first) that pass `options` to `out` as gzip JSON Lines.
-LogExportResult export_gzip(std::vector<ExportSource> sources, const std::filesystem::path& out, const LogExportOptions& options);
+/// Writes the lines of `sources` (oldest first) that pass `filter` to `out` as gzip JSON Lines.
+LogExportResult export_gzip(std::vector<ExportSource> sources, const std::filesystem::path& out, const LogFilter& filter);
 
 }  // namespace smallpeer::log_detail
