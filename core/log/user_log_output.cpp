@@ -64,7 +64,6 @@ struct UserLogOutput::Impl {
 
   std::mutex mutex;  // guards the members below
   std::condition_variable callback_finished;
-  std::optional<fs::path> file_path;
   std::shared_ptr<spdlog::sinks::sink> file_sink;
   std::map<CallbackId, std::shared_ptr<CallbackSlot>> callbacks;
   CallbackId next_id = 1;
@@ -117,12 +116,6 @@ void UserLogOutput::set_log_file(const std::optional<fs::path>& path) {
   if (impl_->file_sink) impl_->outputs->remove_sink(impl_->file_sink);
   if (sink) impl_->outputs->add_sink(sink);
   impl_->file_sink = std::move(sink);
-  impl_->file_path = path;
-}
-
-std::optional<fs::path> UserLogOutput::log_file() const {
-  std::lock_guard lock(impl_->mutex);
-  return impl_->file_path;
 }
 
 UserLogOutput::CallbackId UserLogOutput::add_callback(Callback callback) {

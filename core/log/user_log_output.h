@@ -32,8 +32,6 @@ class UserLogOutput {
   [[nodiscard]] LogLevel minimum_level() const;
   /// Also writes shown messages to `path` (appending); nullopt stops that. Throws Error(io) if it cannot be opened.
   void set_log_file(const std::optional<std::filesystem::path>& path);
-  /// The current log file, if any.
-  [[nodiscard]] std::optional<std::filesystem::path> log_file() const;
   /// Sends shown messages to `callback` (on the logging thread) as well; returns an id for remove_callback().
   CallbackId add_callback(Callback callback);
   /// Removes a callback; when it returns, the callback is not running and will not run again.
