@@ -80,7 +80,7 @@ int run() {
     std::vector<double> latency, local;
     uint64_t bundle_bytes = 0;
     for (int run = 0; run < kRuns; ++run) {
-      smallpeer::LogExportOptions options;
+      smallpeer::LogFilter options;
       options.max_bytes = mb * kMB;
       const auto l0 = Clock::now();
       ditto->export_logs(dir.path() / fmt::format("local-{}.jsonl.gz", run), options);

@@ -61,10 +61,10 @@ std::string LogRequestRecord::to_json() const {
   w.key("expires_at").value(format_rfc3339(expires_at));
   w.key("delivered_at").value_or_null(format_rfc3339(delivered_at));
   w.key("completed_at").value_or_null(format_rfc3339(completed_at));
-  w.key("min_level").value(smallpeer::to_string(filters.min_level));
-  w.key("since").value_or_null(format_rfc3339(filters.since));
-  w.key("until").value_or_null(format_rfc3339(filters.until));
-  w.key("max_bytes").value_or_null(filters.max_bytes);
+  w.key("min_level").value(smallpeer::to_string(filter.min_level));
+  w.key("since").value_or_null(format_rfc3339(filter.since));
+  w.key("until").value_or_null(format_rfc3339(filter.until));
+  w.key("max_bytes").value_or_null(filter.max_bytes);
   w.key("bytes_received").value(bytes_received).key("bytes_total").value_or_null(bytes_total);
   w.key("reason");
   if (reason.empty()) {
@@ -97,7 +97,7 @@ std::optional<LogRequestRecord> LogRequestRecord::from_json(std::string_view jso
     if (obj[key].get(text)) return;
     out = parse_rfc3339(text);
   };
-  std::string state, level, requested_at, expires_at;
+  std::string state, requested_at, expires_at;
   if (!str("id", r.id) || !str("peer_key", r.peer_key) || !str("state", state) || !str("requested_at", requested_at) ||
       !str("expires_at", expires_at))
     return std::nullopt;
@@ -113,11 +113,14 @@ std::optional<LogRequestRecord> LogRequestRecord::from_json(std::string_view jso
   r.expires_at = *exp;
   time("delivered_at", r.delivered_at);
   time("completed_at", r.completed_at);
-  if (str("min_level", level)) r.filters.min_level = parse_log_level(level).value_or(LogLevel::debug);
-  time("since", r.filters.since);
-  time("until", r.filters.until);
+  // The filter's fields are read by the filter's own parser; a document that breaks its rules is not one we wrote.
+  try {
+    for (auto field : obj) read_log_filter_field(r.filter, field.key, field.value);
+    r.filter.validate();
+  } catch (const Error&) {
+    return std::nullopt;
+  }
   uint64_t n = 0;
-  if (!obj["max_bytes"].get(n)) r.filters.max_bytes = n;
   if (!obj["bytes_received"].get(n)) r.bytes_received = n;
   if (!obj["bytes_total"].get(n)) r.bytes_total = n;
   return r;
@@ -201,13 +204,9 @@ void LogRequests::apply(LogRequestRecord record) {
 }
 
 sync::LogRequest LogRequests::request_frame(const Entry& entry) {
-  const auto& f = entry.record.filters;
   sync::LogRequest q;
   q.request_id = entry.record.id;
-  q.min_level = static_cast<uint8_t>(f.min_level);
-  q.since = f.since ? format_rfc3339(*f.since) : "";
-  q.until = f.until ? format_rfc3339(*f.until) : "";
-  q.max_bytes = f.max_bytes.value_or(0);
+  q.filter = entry.record.filter;
   q.resume_offset = entry.record.bytes_received;
   return q;
 }
@@ -232,8 +231,9 @@ void LogRequests::finish(Entry& entry, LogRequestState state, std::string reason
                entry.record.reason);
 }
 
-LogRequestRecord LogRequests::create(const std::string& peer_key, const std::string& device_name, LogRequestFilters filters,
+LogRequestRecord LogRequests::create(const std::string& peer_key, const std::string& device_name, LogFilter filter,
                                      std::chrono::seconds ttl, std::string requested_by) {
+  filter.validate();  // nothing is created for a filter that breaks its rules
   std::shared_ptr<sync::Session> session = registry_.session_of(peer_key);
   std::lock_guard lock(mutex_);
   Entry entry;
@@ -243,7 +243,7 @@ LogRequestRecord LogRequests::create(const std::string& peer_key, const std::str
   entry.record.requested_by = std::move(requested_by);
   entry.record.requested_at = clock_->now();
   entry.record.expires_at = entry.record.requested_at + ttl;
-  entry.record.filters = filters;
+  entry.record.filter = filter;
   save(entry);
   const std::string id = entry.record.id;
   auto& stored = entries_[id] = std::move(entry);

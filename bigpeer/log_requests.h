@@ -25,7 +25,7 @@
 #include "bigpeer/registry.h"
 #include "bigpeer/storage/bundles.h"
 #include "clock/clock.h"
-#include "log/log.h"
+#include "log/log_filter.h"
 #include "store/store.h"
 #include "sync/protocol.h"
 #include "sync/session.h"
@@ -47,14 +47,6 @@ std::string_view to_string(LogRequestState state);
 /// True for ready, failed and expired.
 bool is_terminal(LogRequestState state);
 
-/// What the operator asked for.
-struct LogRequestFilters {
-  LogLevel min_level = LogLevel::debug;
-  std::optional<TimePoint> since;
-  std::optional<TimePoint> until;
-  std::optional<uint64_t> max_bytes;  // cap on uncompressed bytes (the newest lines are kept)
-};
-
 /// One log request.
 struct LogRequestRecord {
   std::string id;
@@ -66,7 +58,7 @@ struct LogRequestRecord {
   TimePoint expires_at;
   std::optional<TimePoint> delivered_at;
   std::optional<TimePoint> completed_at;
-  LogRequestFilters filters;
+  LogFilter filter;  // which lines the operator asked for
   uint64_t bytes_received = 0;
   std::optional<uint64_t> bytes_total;
   std::string reason;  // why it failed or expired
@@ -91,8 +83,8 @@ class LogRequests {
               std::shared_ptr<const Clock> clock, std::function<void(const std::string& id)> on_saved = {});
 
   /// Creates a request for `peer_key` and delivers it at once if the peer is connected.
-  LogRequestRecord create(const std::string& peer_key, const std::string& device_name, LogRequestFilters filters,
-                          std::chrono::seconds ttl, std::string requested_by);
+  LogRequestRecord create(const std::string& peer_key, const std::string& device_name, LogFilter filter, std::chrono::seconds ttl,
+                          std::string requested_by);
   /// One request, or nullopt.
   [[nodiscard]] std::optional<LogRequestRecord> get(const std::string& id) const;
   /// A peer's requests, newest first.

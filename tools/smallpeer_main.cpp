@@ -43,10 +43,7 @@ int spi_collect(const SpiOptions& o) {
   auto& spi = ditto->small_peer_info();
   if (!o.metadata.empty()) spi.set_metadata_json(o.metadata);
   if (!o.scope.empty()) {
-    const auto scope = parse_sync_scope(o.scope);
-    if (!scope)
-      throw Error(ErrorCode::invalid_argument, "unknown sync scope '" + o.scope + "'; expected LocalPeerOnly or BigPeerOnly");
-    spi.set_sync_scope(*scope);
+    spi.set_sync_scope(sync_scope_from_name(o.scope));
   }
   // Enabling writes the document at once; collect again only if it was already enabled.
   const bool was_enabled = spi.enabled();

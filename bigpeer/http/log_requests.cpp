@@ -6,7 +6,9 @@
 #include <boost/beast/http/field.hpp>
 
 #include "bigpeer/http/devices.h"
+#include "common/error.h"
 #include "common/json.h"
+#include "log/log_filter.h"
 
 namespace smallpeer::bigpeer {
 
@@ -17,49 +19,25 @@ namespace {
 HttpResponse create_log_request(const Store& store, const ConnectionRegistry& registry, LogRequests& log_requests,
                                 const ApiRequest& request) {
   const std::string& peer_key = request.captures[0];
-  LogRequestFilters filters;
   std::chrono::seconds ttl = kDefaultLogRequestTtl;
-  const std::string& body = request.http.body();
-  if (!body.empty()) {
-    simdjson::dom::parser parser;
-    simdjson::dom::object obj;
-    if (auto err = parser.parse(body.data(), body.size()).get(obj))
-      throw bad_parameter(fmt::format("the body must be a JSON object: {}", simdjson::error_message(err)));
-    for (auto field : obj) {
-      const std::string_view key = field.key;
-      std::string_view text;
-      if (field.value.is_null()) continue;
-      if (key == "min_level") {
-        const auto level = field.value.get(text) ? std::nullopt : parse_log_level(text);
-        if (!level) throw bad_parameter("min_level must be one of error, warning, info, debug, verbose");
-        filters.min_level = *level;
-      } else if (key == "since" || key == "until") {
-        const auto t = field.value.get(text) ? std::nullopt : parse_rfc3339(text);
-        if (!t) throw bad_parameter(fmt::format("{} must be an RFC 3339 time such as 2026-11-26T09:00:00Z", key));
-        (key == "since" ? filters.since : filters.until) = *t;
-      } else if (key == "max_bytes") {
+  // The body is a log filter (core/log/log_filter.h, one parser for every surface) plus ttl_seconds.
+  const LogFilterExtraField ttl_field{
+      "ttl_seconds", [&](const simdjson::dom::element& value) {
         uint64_t n = 0;
-        if (field.value.get(n) || n < 1024)
-          throw bad_parameter("max_bytes must be an integer of at least 1024 (bytes of uncompressed log lines)");
-        filters.max_bytes = n;
-      } else if (key == "ttl_seconds") {
-        uint64_t n = 0;
-        if (field.value.get(n) || n < 1 || n > static_cast<uint64_t>(kMaxLogRequestTtl.count()))
-          throw bad_parameter(fmt::format("ttl_seconds must be an integer from 1 to {}", kMaxLogRequestTtl.count()));
+        if (value.get(n) || n < 1 || n > static_cast<uint64_t>(kMaxLogRequestTtl.count())) {
+          throw Error(ErrorCode::invalid_argument,
+                      fmt::format("ttl_seconds must be an integer from 1 to {}", kMaxLogRequestTtl.count()));
+        }
         ttl = std::chrono::seconds(n);
-      } else {
-        throw bad_parameter(
-            fmt::format("unknown field '{}'; expected min_level, since, until, max_bytes, ttl_seconds", shortened(key)));
-      }
-    }
-  }
-  if (filters.since && filters.until && *filters.since > *filters.until) throw bad_parameter("since is after until");
+      }};
+  const std::string& body = request.http.body();
+  const LogFilter filter = body.empty() ? LogFilter{} : parse_log_filter(body, {&ttl_field, 1});
   const KnownDevice device = require_device(store, registry, peer_key);
   std::string device_name = device.connection ? device.connection->device_name : "";
   if (device.small_peer_info) {
     if (auto name = summarize_spi(device.small_peer_info->json).device_name) device_name = *name;
   }
-  const auto record = log_requests.create(peer_key, device_name, filters, ttl, "admin");
+  const auto record = log_requests.create(peer_key, device_name, filter, ttl, "admin");
   auto response = json_response(http::status::accepted, record.to_json());
   response.set(http::field::location, fmt::format("/api/v1/log-requests/{}", record.id));
   return response;

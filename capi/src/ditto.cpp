@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "convert.h"
 #include "guard.h"
 #include "smallpeer/smallpeer_diagnostics.h"
 

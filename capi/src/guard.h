@@ -2,17 +2,12 @@
 // code plus a thread-local message. The ErrorCode -> sp_status_t mapping lives in guard.cpp only.
 #pragma once
 
-#include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 
 #include "common/error.h"
-#include "ditto/ditto.h"
 #include "smallpeer/smallpeer.h"
-
-struct sp_ditto {
-  std::shared_ptr<smallpeer::Ditto> ditto;
-};
 
 namespace smallpeer::capi {
 
@@ -37,14 +32,5 @@ sp_status_t guard(F&& body) noexcept {
     return fail(SP_ERR_INTERNAL, "internal error: unknown exception");
   }
 }
-
-/// The engine behind a handle; throws Error(invalid_argument) for NULL.
-Ditto& engine(sp_ditto_t* handle);
-/// `text` as a string_view; throws Error(invalid_argument) naming `what` for NULL.
-std::string_view required(const char* text, std::string_view what);
-/// Throws Error(invalid_argument) naming `what` if `out` is NULL.
-void require_out(const void* out, std::string_view what);
-/// Copies `value` into a malloc'd NUL-terminated string the caller frees with sp_free.
-char* to_c_string(std::string_view value);
 
 }  // namespace smallpeer::capi

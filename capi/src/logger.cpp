@@ -1,59 +1,11 @@
-// sp_logger_* and sp_ditto_log / sp_ditto_export_logs: log output settings and engine logs.
-#include <fmt/format.h>
-#include <simdjson.h>
-
-#include <cstring>
-
+// sp_logger_*: the process-wide log output the app governs (Ditto's DittoLogger).
 #include "callbacks.h"
+#include "convert.h"
 #include "guard.h"
-#include "log/log.h"
+#include "log/user_log_output.h"
 
 using namespace smallpeer;
 using namespace smallpeer::capi;
-
-namespace {
-LogLevel level_from(sp_log_level_t value) {
-  if (!is_valid_log_level(value))
-    throw Error(ErrorCode::invalid_argument, fmt::format("unknown log level {}; expected 1 (error) to 5 (verbose)", value));
-  return static_cast<LogLevel>(value);
-}
-
-LogExportOptions parse_export_options(const char* json) {
-  LogExportOptions options;
-  if (json == nullptr) return options;
-  simdjson::dom::parser parser;
-  simdjson::dom::object obj;
-  if (auto err = parser.parse(json, std::strlen(json)).get(obj))
-    throw Error(ErrorCode::invalid_argument,
-                fmt::format("export options must be a JSON object: {}", simdjson::error_message(err)));
-  for (auto field : obj) {
-    const std::string_view key = field.key;
-    std::string_view text;
-    if (key == "min_level") {
-      if (field.value.get(text)) throw Error(ErrorCode::invalid_argument, "min_level must be a string");
-      const auto level = parse_log_level(text);
-      if (!level)
-        throw Error(ErrorCode::invalid_argument,
-                    fmt::format("unknown log level '{}'; expected error, warning, info, debug or verbose", text));
-      options.min_level = *level;
-    } else if (key == "since" || key == "until") {
-      if (field.value.get(text)) throw Error(ErrorCode::invalid_argument, fmt::format("{} must be an RFC 3339 string", key));
-      const auto t = parse_rfc3339(text);
-      if (!t) throw Error(ErrorCode::invalid_argument, fmt::format("{} '{}' is not an RFC 3339 time", key, text));
-      (key == "since" ? options.since : options.until) = *t;
-    } else if (key == "max_bytes") {
-      uint64_t n = 0;
-      if (field.value.get(n) || n == 0) throw Error(ErrorCode::invalid_argument, "max_bytes must be a positive integer");
-      options.max_bytes = n;
-    } else {
-      throw Error(ErrorCode::invalid_argument, fmt::format("unknown export option '{}'", key));
-    }
-  }
-  if (options.since && options.until && *options.since > *options.until)
-    throw Error(ErrorCode::invalid_argument, "since is after until");
-  return options;
-}
-}  // namespace
 
 extern "C" {
 
@@ -69,7 +21,7 @@ SP_API sp_status_t sp_logger_get_enabled(bool* out_enabled) {
 }
 
 SP_API sp_status_t sp_logger_set_minimum_level(sp_log_level_t level) {
-  return guard([&] { UserLogOutput::instance().set_minimum_level(level_from(level)); });
+  return guard([&] { UserLogOutput::instance().set_minimum_level(log_level_from(level)); });
 }
 
 SP_API sp_status_t sp_logger_get_minimum_level(sp_log_level_t* out_level) {
@@ -104,26 +56,6 @@ SP_API sp_status_t sp_logger_add_callback(sp_log_callback_fn callback, void* use
       queue->close();
     };
     *out_token = token.release();
-  });
-}
-
-SP_API sp_status_t sp_ditto_log(sp_ditto_t* ditto, sp_log_level_t level, const char* message) {
-  return guard([&] { engine(ditto).log(level_from(level), "app", required(message, "message")); });
-}
-
-SP_API sp_status_t sp_ditto_export_logs(sp_ditto_t* ditto, const char* path, const char* options_json, uint64_t* out_lines) {
-  return guard([&] {
-    const auto p = required(path, "path");
-    if (p.empty()) throw Error(ErrorCode::invalid_argument, "path is empty");
-    const auto result = engine(ditto).export_logs(std::filesystem::path(p), parse_export_options(options_json));
-    if (out_lines != nullptr) *out_lines = result.lines;
-  });
-}
-
-SP_API sp_status_t sp_ditto_send_logs(sp_ditto_t* ditto, const char* options_json, char** out_request_id) {
-  return guard([&] {
-    const auto id = engine(ditto).send_logs(parse_export_options(options_json));
-    if (out_request_id != nullptr) *out_request_id = to_c_string(id);
   });
 }
 

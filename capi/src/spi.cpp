@@ -1,4 +1,5 @@
 // sp_spi_*: Small Peer Info settings and collection.
+#include "convert.h"
 #include "guard.h"
 #include "rules/sync_scope.h"
 
@@ -21,12 +22,7 @@ SP_API sp_status_t sp_spi_get_enabled(sp_ditto_t* ditto, bool* out_enabled) {
 SP_API sp_status_t sp_spi_set_sync_scope(sp_ditto_t* ditto, sp_sync_scope_t scope) {
   return guard([&] {
     auto& spi = engine(ditto).small_peer_info();
-    const auto parsed = sync_scope_from_int(scope);
-    if (!parsed)
-      throw Error(ErrorCode::invalid_argument,
-                  "unknown sync scope " + std::to_string(scope) +
-                      "; expected SP_SYNC_SCOPE_LOCAL_PEER_ONLY (0) or SP_SYNC_SCOPE_BIG_PEER_ONLY (1)");
-    spi.set_sync_scope(*parsed);
+    spi.set_sync_scope(sync_scope_from_int(scope));
   });
 }
 

@@ -1,7 +1,9 @@
-// sp_store_*: the document store, as apps see it.
+// sp_store_*: the document store and each collection's sync scope, as apps see it.
 #include "callbacks.h"
 #include "common/json.h"
+#include "convert.h"
 #include "guard.h"
+#include "rules/sync_scope.h"
 
 using namespace smallpeer;
 using namespace smallpeer::capi;
@@ -93,6 +95,17 @@ SP_API sp_status_t sp_store_observe(sp_ditto_t* ditto, const char* collection, s
       queue->close();
     };
     *out_token = token.release();
+  });
+}
+
+SP_API sp_status_t sp_store_set_collection_scope(sp_ditto_t* ditto, const char* collection, sp_sync_scope_t scope) {
+  return guard([&] { engine(ditto).set_collection_scope(required(collection, "collection"), sync_scope_from_int(scope)); });
+}
+
+SP_API sp_status_t sp_store_get_collection_scope(sp_ditto_t* ditto, const char* collection, sp_sync_scope_t* out_scope) {
+  return guard([&] {
+    require_out(out_scope, "out_scope");
+    *out_scope = static_cast<sp_sync_scope_t>(engine(ditto).collection_scope(required(collection, "collection")));
   });
 }
 

@@ -1,38 +1,12 @@
-// sp_sync_*, sp_presence_* and collection scopes: replication as apps see it.
-#include <fmt/format.h>
-
+// sp_sync_* and sp_presence_*: replication and who is connected, as apps see it.
 #include "common/json.h"
+#include "convert.h"
 #include "guard.h"
-#include "rules/sync_scope.h"
 
 using namespace smallpeer;
 using namespace smallpeer::capi;
 
-namespace {
-SyncScope scope_from(sp_sync_scope_t value) {
-  const auto scope = sync_scope_from_int(value);
-  if (!scope) {
-    throw Error(
-        ErrorCode::invalid_argument,
-        fmt::format("unknown sync scope {}; expected 0 (LocalPeerOnly), 1 (BigPeerOnly), 2 (AllPeers) or 3 (SmallPeersOnly)",
-                    value));
-  }
-  return *scope;
-}
-}  // namespace
-
 extern "C" {
-
-SP_API sp_status_t sp_store_set_collection_scope(sp_ditto_t* ditto, const char* collection, sp_sync_scope_t scope) {
-  return guard([&] { engine(ditto).set_collection_scope(required(collection, "collection"), scope_from(scope)); });
-}
-
-SP_API sp_status_t sp_store_get_collection_scope(sp_ditto_t* ditto, const char* collection, sp_sync_scope_t* out_scope) {
-  return guard([&] {
-    require_out(out_scope, "out_scope");
-    *out_scope = static_cast<sp_sync_scope_t>(engine(ditto).collection_scope(required(collection, "collection")));
-  });
-}
 
 SP_API sp_status_t sp_sync_set_transport_config(sp_ditto_t* ditto, const char* config_json) {
   return guard([&] { engine(ditto).set_transport_config(required(config_json, "config_json")); });

@@ -231,17 +231,17 @@ void Ditto::log(LogLevel level, std::string_view component, std::string_view mes
   guarded([&] { log_->log(level, component, message); });
 }
 
-std::string Ditto::send_logs(const LogExportOptions& options) {
+std::string Ditto::send_logs(const LogFilter& filter) {
   return guarded([&] {
-    const auto entry = log_outbox_->create_device_bundle(options);
+    const auto entry = log_outbox_->create_device_bundle(filter);
     log_->log(LogLevel::info, "logs", fmt::format("log bundle {} ({} bytes) queued for the Big Peer", entry.id, entry.size));
     sync_->offer_log_bundle(entry);
     return entry.id;
   });
 }
 
-LogExportResult Ditto::export_logs(const std::filesystem::path& out, const LogExportOptions& options) {
-  return guarded([&] { return log_->export_gzip(out, options); });
+LogExportResult Ditto::export_logs(const std::filesystem::path& out, const LogFilter& filter) {
+  return guarded([&] { return log_->export_gzip(out, filter); });
 }
 
 std::string Ditto::transport_config_json() const {

@@ -83,11 +83,11 @@ class Ditto {
 
   /// Writes a line to this instance's engine log (and the user's log output).
   void log(LogLevel level, std::string_view component, std::string_view message);
-  /// Exports this instance's engine logs to a gzip JSON Lines file.
-  LogExportResult export_logs(const std::filesystem::path& out, const LogExportOptions& options);
+  /// Exports the engine log lines that pass `filter` to a gzip JSON Lines file.
+  LogExportResult export_logs(const std::filesystem::path& out, const LogFilter& filter);
   /// Builds a log bundle now and sends it to the Big Peer on the app's own initiative (at once if
   /// connected, else on the next connection); returns the bundle's request id ("dev_...").
-  std::string send_logs(const LogExportOptions& options);
+  std::string send_logs(const LogFilter& filter);
   /// The active transport configuration as JSON, secrets removed.
   std::string transport_config_json() const;
   /// Validates, persists and applies a transport configuration (see sync::TransportConfig).

@@ -1,129 +1,14 @@
 // Logging. Two outputs with different owners:
-// - UserLogOutput: what the app's DittoLogger settings govern (enabled, minimum level, log file,
-//   custom callback) — console and callback output only. Process-wide, like Ditto's DittoLogger.
-// - EngineLog: each instance's own rotating JSON Lines files (about 1 MB each, at most 15 files,
-//   at most 3 days, debug and above), kept whatever the user's settings; export makes gzip bundles.
+// - UserLogOutput (log/user_log_output.h): what the app's DittoLogger settings govern (enabled,
+//   minimum level, log file, custom callback) — console and callback output only. Process-wide,
+//   like Ditto's DittoLogger.
+// - EngineLog (log/engine_log.h): each instance's own rotating JSON Lines files (about 1 MB each, at
+//   most 15 files, at most 3 days, debug and above), kept whatever the user's settings; export
+//   makes gzip bundles.
+// Levels are in log/log_level.h; which lines an export keeps in log/log_filter.h (via engine_log.h).
+// This header includes the levels and both outputs.
 #pragma once
 
-#include <chrono>
-#include <cstdint>
-#include <filesystem>
-#include <functional>
-#include <memory>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <vector>
-
-#include "clock/clock.h"
-
-namespace spdlog {
-class logger;
-}
-
-namespace smallpeer {
-
-/// Log levels, most severe first; the values are the C ABI's SP_LOG_* values.
-enum class LogLevel : int32_t { error = 1, warning = 2, info = 3, debug = 4, verbose = 5 };
-
-/// "error", "warning", "info", "debug" or "verbose".
-std::string_view to_string(LogLevel level);
-/// Parses one of the names above (exactly, lower case); nullopt otherwise.
-std::optional<LogLevel> parse_log_level(std::string_view name);
-/// True for the five defined values.
-bool is_valid_log_level(int32_t value);
-
-/// The app-facing log output (Ditto's DittoLogger): process-wide, thread-safe.
-class UserLogOutput {
- public:
-  using CallbackId = uint64_t;
-  using Callback = std::function<void(LogLevel, std::string_view message)>;
-
-  /// The process-wide instance: the only global logging state, never destroyed (threads may log during exit).
-  static UserLogOutput& instance();
-
-  /// Turns console/file/callback output on or off (default on).
-  void set_enabled(bool enabled);
-  /// Whether output is on.
-  [[nodiscard]] bool enabled() const;
-  /// Only messages at `level` or more severe are shown (default info).
-  void set_minimum_level(LogLevel level);
-  /// The current minimum level.
-  [[nodiscard]] LogLevel minimum_level() const;
-  /// Also writes shown messages to `path` (appending); nullopt stops that. Throws Error(io) if it cannot be opened.
-  void set_log_file(const std::optional<std::filesystem::path>& path);
-  /// The current log file, if any.
-  [[nodiscard]] std::optional<std::filesystem::path> log_file() const;
-  /// Sends shown messages to `callback` (on the logging thread) as well; returns an id for remove_callback().
-  CallbackId add_callback(Callback callback);
-  /// Removes a callback; when it returns, the callback is not running and will not run again.
-  void remove_callback(CallbackId id);
-  /// Shows `message` if output is enabled and `level` passes the minimum level.
-  void write(LogLevel level, std::string_view message);
-
-  /// Console output goes to stderr unless turned off here (tests and the fleet simulator turn it off).
-  void set_console_enabled(bool enabled);
-
- private:
-  UserLogOutput();
-  struct Impl;
-  std::shared_ptr<Impl> impl_;
-};
-
-/// Size and age limits for the engine's own log files.
-struct EngineLogLimits {
-  uint64_t max_file_bytes = uint64_t{1024} * 1024;
-  size_t max_files = 15;
-  std::chrono::hours max_age{72};
-};
-
-/// What an export keeps.
-struct LogExportOptions {
-  LogLevel min_level = LogLevel::verbose;  // keep lines at this level or more severe
-  std::optional<TimePoint> since;          // keep lines at or after
-  std::optional<TimePoint> until;          // keep lines at or before
-  std::optional<uint64_t> max_bytes;       // cap on uncompressed bytes; the newest lines are kept
-};
-
-/// What an export wrote.
-struct LogExportResult {
-  uint64_t lines = 0;
-  uint64_t uncompressed_bytes = 0;
-  uint64_t compressed_bytes = 0;
-  bool truncated = false;        // max_bytes dropped older lines
-  uint64_t malformed_lines = 0;  // lines that were not JSON with a valid "ts" and "level"; skipped
-};
-
-/// One engine instance's rotating JSON Lines log, one line per message:
-/// {"ts":"<RFC 3339 ms>","level":"info","peer":"<peer key>","component":"spi","msg":"..."}
-/// The current file is smallpeer.log.jsonl; a full one is renamed smallpeer.log.<NNNNNN>.jsonl (index
-/// only grows). Files whose newest line is older than max_age (by the injected clock) are deleted
-/// at open, on every write (an in-memory check) and before an export. One EngineLog per directory.
-class EngineLog {
- public:
-  /// Writes into `directory` (created if missing); `clock` stamps lines and judges file age.
-  EngineLog(std::filesystem::path directory, std::string peer_key, std::shared_ptr<const Clock> clock,
-            EngineLogLimits limits = {});
-  ~EngineLog();
-  EngineLog(const EngineLog&) = delete;
-  EngineLog& operator=(const EngineLog&) = delete;
-
-  /// Logs one message: to the files when `level` is debug or more severe, and to UserLogOutput.
-  void log(LogLevel level, std::string_view component, std::string_view message);
-  /// Flushes buffered lines to disk.
-  void flush();
-  /// The log directory.
-  [[nodiscard]] const std::filesystem::path& directory() const;
-  /// The log files, oldest first.
-  [[nodiscard]] std::vector<std::filesystem::path> files() const;
-  /// The bytes the log files take on disk.
-  [[nodiscard]] uint64_t total_bytes() const;
-  /// Writes the lines that pass `options` (oldest first) to `out` as a gzip JSON Lines file.
-  LogExportResult export_gzip(const std::filesystem::path& out, const LogExportOptions& options);
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
-
-}  // namespace smallpeer
+#include "log/engine_log.h"
+#include "log/log_level.h"
+#include "log/user_log_output.h"

@@ -1,7 +1,11 @@
 #include "rules/sync_scope.h"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <utility>
+
+#include "common/error.h"
 
 namespace smallpeer {
 
@@ -26,10 +30,27 @@ std::optional<SyncScope> parse_sync_scope(std::string_view name) {
   return std::nullopt;
 }
 
-std::optional<SyncScope> sync_scope_from_int(int32_t value) {
+SyncScope sync_scope_from_name(std::string_view name) {
+  if (auto scope = parse_sync_scope(name)) return *scope;
+  throw Error(ErrorCode::invalid_argument,
+              fmt::format("unknown sync scope '{}'; expected LocalPeerOnly, BigPeerOnly, AllPeers or SmallPeersOnly",
+                          name.substr(0, 80)));
+}
+
+SyncScope sync_scope_from_int(int32_t value) {
   for (const auto& [s, n] : kNames)
     if (static_cast<int32_t>(s) == value) return s;
-  return std::nullopt;
+  throw Error(
+      ErrorCode::invalid_argument,
+      fmt::format("unknown sync scope {}; expected 0 (LocalPeerOnly), 1 (BigPeerOnly), 2 (AllPeers) or 3 (SmallPeersOnly)",
+                  value));
+}
+
+void require_spi_scope(SyncScope scope) {
+  if (!is_spi_scope(scope))
+    throw Error(
+        ErrorCode::invalid_argument,
+        fmt::format("sync scope {} cannot be used for small peer info; use LocalPeerOnly or BigPeerOnly", to_string(scope)));
 }
 
 }  // namespace smallpeer

@@ -17,10 +17,12 @@ enum class SyncScope : int32_t {
 
 /// "LocalPeerOnly", "BigPeerOnly", "AllPeers" or "SmallPeersOnly".
 std::string_view to_string(SyncScope scope);
-/// Parses one of the names above, exactly; nullopt otherwise.
+/// Parses one of the names above, exactly; nullopt otherwise (for stored settings read leniently).
 std::optional<SyncScope> parse_sync_scope(std::string_view name);
-/// The scope for a C ABI value, or nullopt if the value is not defined.
-std::optional<SyncScope> sync_scope_from_int(int32_t value);
+/// The scope named `name` (as above); throws Error(invalid_argument) naming it and the four names.
+SyncScope sync_scope_from_name(std::string_view name);
+/// The scope for a C ABI value; throws Error(invalid_argument) naming it and the four values.
+SyncScope sync_scope_from_int(int32_t value);
 /// True if `to` lets documents cross a kind of link (small peer <-> small peer, small peer <-> Big
 /// Peer) that `from` kept them off: existing documents must then be made eligible again.
 constexpr bool widens(SyncScope from, SyncScope to) {
@@ -32,5 +34,7 @@ constexpr bool widens(SyncScope from, SyncScope to) {
 constexpr bool is_spi_scope(SyncScope scope) {
   return scope == SyncScope::local_peer_only || scope == SyncScope::big_peer_only;
 }
+/// Throws Error(invalid_argument) naming `scope` unless is_spi_scope(scope).
+void require_spi_scope(SyncScope scope);
 
 }  // namespace smallpeer

@@ -101,10 +101,7 @@ SyncScope SmallPeerInfoCollector::current_sync_scope() const {
 }
 
 void SmallPeerInfoCollector::set_sync_scope(SyncScope scope) {
-  if (!is_spi_scope(scope))
-    throw Error(
-        ErrorCode::invalid_argument,
-        fmt::format("sync scope {} cannot be used for small peer info; use LocalPeerOnly or BigPeerOnly", to_string(scope)));
+  require_spi_scope(scope);
   {
     std::lock_guard state(state_mutex_);
     ensure_open();

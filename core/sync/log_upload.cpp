@@ -27,7 +27,7 @@ std::filesystem::path LogOutbox::path(const std::string& id) const {
   return dir_ / (id + std::string(kBundleSuffix));
 }
 
-uint64_t LogOutbox::ensure(const std::string& id, const LogExportOptions& options) {
+uint64_t LogOutbox::ensure(const std::string& id, const LogFilter& filter) {
   if (!is_valid_log_request_id(id)) throw Error(ErrorCode::invalid_argument, fmt::format("invalid log request id '{}'", id));
   std::lock_guard lock(mutex_);
   const auto bundle = path(id);
@@ -38,18 +38,18 @@ uint64_t LogOutbox::ensure(const std::string& id, const LogExportOptions& option
   // Built aside and renamed, so a crash mid-build never leaves a bundle that looks finished.
   auto part = bundle;
   part += ".part";
-  log_.export_gzip(part, options);
+  log_.export_gzip(part, filter);
   std::filesystem::rename(part, bundle, ec);
   if (ec) throw Error(ErrorCode::io, fmt::format("cannot move log bundle into place {}: {}", bundle.string(), ec.message()));
   return std::filesystem::file_size(bundle);
 }
 
-LogOutbox::Entry LogOutbox::create_device_bundle(const LogExportOptions& options) {
+LogOutbox::Entry LogOutbox::create_device_bundle(const LogFilter& filter) {
   std::array<unsigned char, 8> random{};
   randombytes_buf(random.data(), random.size());
   std::string id(kDevicePrefix);
   for (unsigned char b : random) id += fmt::format("{:02x}", b);
-  const uint64_t size = ensure(id, options);
+  const uint64_t size = ensure(id, filter);
   return {id, size, true};
 }
 
@@ -77,21 +77,6 @@ void LogOutbox::remove(const std::string& id) {
   std::filesystem::remove(path(id), ec);
 }
 
-LogExportOptions export_options_of(const LogRequest& request) {
-  LogExportOptions options;
-  options.min_level = static_cast<LogLevel>(request.min_level);
-  const auto time = [](const std::string& text, const char* what) -> std::optional<TimePoint> {
-    if (text.empty()) return std::nullopt;
-    auto t = parse_rfc3339(text);
-    if (!t) throw Error(ErrorCode::invalid_argument, fmt::format("log request {} '{}' is not an RFC 3339 time", what, text));
-    return t;
-  };
-  options.since = time(request.since, "since");
-  options.until = time(request.until, "until");
-  if (request.max_bytes > 0) options.max_bytes = request.max_bytes;
-  return options;
-}
-
 LogUploader::LogUploader(std::weak_ptr<Session> session, LogOutbox& outbox, EngineLog& log, LogUploadSettings settings)
     : session_(std::move(session)), outbox_(outbox), log_(log), settings_(settings) {
   settings_.chunk_bytes = std::clamp<uint32_t>(settings_.chunk_bytes, 1024, kMaxLogChunkBytes);
@@ -113,7 +98,7 @@ void LogUploader::on_request(const LogRequest& request) {
     std::string error;
     uint64_t total = 0;
     try {
-      total = self->outbox_.ensure(request.request_id, export_options_of(request));
+      total = self->outbox_.ensure(request.request_id, request.filter);
     } catch (const std::exception& e) {
       error = e.what();
     }

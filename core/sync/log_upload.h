@@ -43,11 +43,11 @@ class LogOutbox {
     [[nodiscard]] LogOffer offer() const { return LogOffer{id, size, device_initiated}; }
   };
 
-  /// The size of bundle `id`, building it first from the engine log with `options` if it is not
-  /// there yet (an existing bundle is reused as is, so a resumed upload sends the same bytes).
-  uint64_t ensure(const std::string& id, const LogExportOptions& options);
+  /// The size of bundle `id`, building it first from the engine log lines that pass `filter` if it
+  /// is not there yet (an existing bundle is reused as is, so a resumed upload sends the same bytes).
+  uint64_t ensure(const std::string& id, const LogFilter& filter);
   /// Builds a bundle for the app's own "send logs" call; returns its new id ("dev_<hex>").
-  Entry create_device_bundle(const LogExportOptions& options);
+  Entry create_device_bundle(const LogFilter& filter);
   /// Every finished bundle.
   [[nodiscard]] std::vector<Entry> entries() const;
   /// Where bundle `id` lives.
@@ -60,9 +60,6 @@ class LogOutbox {
   EngineLog& log_;
   mutable std::mutex mutex_;  // one build at a time; entries() never sees a half-written bundle
 };
-
-/// The export options a LOG_REQUEST asks for; throws Error(invalid_argument) on a bad time.
-LogExportOptions export_options_of(const LogRequest& request);
 
 /// Uploads the outbox over one Big Peer session. Create it when the session is established; all
 /// its work runs on the session's strand (bundles are built on the shared pool).

@@ -155,10 +155,10 @@ struct Encoder {
   std::string operator()(const LogRequest& q) const {
     Writer w;
     w.str(q.request_id);
-    w.u8(q.min_level);
-    w.str(q.since);
-    w.str(q.until);
-    w.u64(q.max_bytes);
+    w.u8(static_cast<uint8_t>(q.filter.min_level));
+    w.str(format_rfc3339(q.filter.since).value_or(""));
+    w.str(format_rfc3339(q.filter.until).value_or(""));
+    w.u64(q.filter.max_bytes.value_or(0));
     w.u64(q.resume_offset);
     return w.finish(FrameType::log_request);
   }
@@ -268,12 +268,19 @@ std::optional<Frame> decode_payload(FrameType type, Reader& r) {
     case FrameType::log_request: {
       LogRequest q;
       q.request_id = r.str();
-      q.min_level = r.u8();
-      q.since = r.str();
-      q.until = r.str();
-      q.max_bytes = r.u64();
+      q.filter.min_level = static_cast<LogLevel>(r.u8());
+      const std::string since = r.str();
+      const std::string until = r.str();
+      if (const uint64_t max_bytes = r.u64(); max_bytes > 0) q.filter.max_bytes = max_bytes;
       q.resume_offset = r.u64();
-      if (r.ok() && (!is_valid_log_request_id(q.request_id) || q.min_level < 1 || q.min_level > 5)) return std::nullopt;
+      if (!r.ok()) return q;  // decode() reports the short payload
+      // The filter's own rules: "" is no bound, anything else must be an RFC 3339 time.
+      for (const auto& [text, bound] : {std::pair{&since, &q.filter.since}, std::pair{&until, &q.filter.until}}) {
+        if (text->empty()) continue;
+        *bound = parse_rfc3339(*text);
+        if (!*bound) return std::nullopt;
+      }
+      if (!is_valid_log_request_id(q.request_id) || !q.filter.problem().empty()) return std::nullopt;
       return q;
     }
     case FrameType::log_chunk: {

@@ -37,6 +37,7 @@
 #include <variant>
 #include <vector>
 
+#include "log/log_filter.h"
 #include "rules/replication_rules.h"
 #include "store/store.h"
 
@@ -128,14 +129,11 @@ struct ErrorFrame {
 /// Log chunks carry at most this many bytes of a bundle.
 inline constexpr uint32_t kMaxLogChunkBytes = 1024 * 1024;
 
-/// Big Peer -> small peer: send the log bundle `request_id` (building it with these filters if the
-/// peer has no copy yet), starting at byte `resume_offset`.
+/// Big Peer -> small peer: send the log bundle `request_id` (building it from the lines `filter`
+/// keeps if the peer has no copy yet), starting at byte `resume_offset`.
 struct LogRequest {
   std::string request_id;
-  uint8_t min_level = 5;   // LogLevel value: keep this level and more severe
-  std::string since;       // RFC 3339, or empty for no lower bound
-  std::string until;       // RFC 3339, or empty for no upper bound
-  uint64_t max_bytes = 0;  // cap on uncompressed bytes, 0 for none
+  LogFilter filter;  // on the wire: u8 level, since and until ("" for none), u64 max_bytes (0 for none)
   uint64_t resume_offset = 0;
 };
 

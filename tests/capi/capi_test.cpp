@@ -104,8 +104,18 @@ TEST_F(CApiTest, EnableWritesTheDocumentWithThePeerKey) {
 
 TEST_F(CApiTest, ScopeAndMetadataErrorsNameTheProblemAndChangeNothing) {
   EXPECT_EQ(sp_spi_set_sync_scope(ditto_, 9), SP_ERR_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(sp_last_error_message()).find("unknown sync scope 9"), std::string::npos);
+  const std::string unknown_scope = sp_last_error_message();
+  EXPECT_EQ(unknown_scope,
+            "unknown sync scope 9; expected 0 (LocalPeerOnly), 1 (BigPeerOnly), 2 (AllPeers) or 3 (SmallPeersOnly)");
+  // One check, one message: a collection's scope is refused the same way.
+  EXPECT_EQ(sp_store_set_collection_scope(ditto_, "cars", 9), SP_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(std::string(sp_last_error_message()), unknown_scope);
   EXPECT_EQ(sp_spi_set_sync_scope(ditto_, SP_SYNC_SCOPE_ALL_PEERS), SP_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(sp_last_error_message()).find("sync scope AllPeers cannot be used for small peer info"),
+            std::string::npos);
+  sp_sync_scope_t unchanged = -1;
+  ASSERT_EQ(sp_spi_get_sync_scope(ditto_, &unchanged), SP_OK);
+  EXPECT_EQ(unchanged, SP_SYNC_SCOPE_LOCAL_PEER_ONLY);  // the refused calls changed nothing
   ASSERT_EQ(sp_spi_set_sync_scope(ditto_, SP_SYNC_SCOPE_BIG_PEER_ONLY), SP_OK);
 
   ASSERT_EQ(sp_spi_set_metadata_json(ditto_, R"({"a":1})"), SP_OK);
@@ -304,6 +314,26 @@ TEST_F(CApiTest, LogCallbackAndExport) {
   EXPECT_EQ(sp_ditto_export_logs(ditto_, out.c_str(), R"({"min_level":"loud"})", &lines), SP_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(sp_last_error_message()).find("unknown log level 'loud'"), std::string::npos);
   EXPECT_EQ(sp_ditto_export_logs(ditto_, out.c_str(), R"({"since":"yesterday"})", &lines), SP_ERR_INVALID_ARGUMENT);
+  // The options are a log filter, with the rules the Big Peer's HTTP API applies: null is absent,
+  // max_bytes 0 and unknown fields are refused by name.
+  const auto refused = [&](const char* json) {
+    EXPECT_EQ(sp_ditto_export_logs(ditto_, out.c_str(), json, &lines), SP_ERR_INVALID_ARGUMENT) << json;
+    return std::string(sp_last_error_message());
+  };
+  EXPECT_NE(refused(R"({"max_bytes":0})").find("max_bytes must be a positive integer"), std::string::npos);
+  EXPECT_EQ(refused(R"({"colour":"blue"})"), "unknown field 'colour'; expected min_level, since, until, max_bytes");
+  EXPECT_EQ(refused(R"({"since":"2026-11-26T10:00:00Z","until":"2026-11-26T09:00:00Z"})"), "since is after until");
+  uint64_t all_lines = 0;
+  ASSERT_EQ(sp_ditto_export_logs(ditto_, out.c_str(), nullptr, &all_lines), SP_OK) << sp_last_error_message();
+  uint64_t with_nulls = 0;
+  ASSERT_EQ(
+      sp_ditto_export_logs(ditto_, out.c_str(), R"({"min_level":null,"since":null,"until":null,"max_bytes":null})", &with_nulls),
+      SP_OK)
+      << sp_last_error_message();
+  EXPECT_EQ(with_nulls, all_lines);
+  uint64_t capped = 0;
+  ASSERT_EQ(sp_ditto_export_logs(ditto_, out.c_str(), R"({"max_bytes":1})", &capped), SP_OK) << sp_last_error_message();
+  EXPECT_EQ(capped, 0u);  // a cap smaller than any line keeps none
 
   // "Send logs to support" without a Big Peer: the bundle waits in the outbox; bad options change nothing.
   const auto outbox = dir_.path() / "peer" / "log-outbox";

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <fstream>
 #include <mutex>
+#include <span>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "clock/clock.h"
 #include "common/error.h"
 #include "support/temp_dir.h"
+#include "sync/protocol.h"
 
 namespace smallpeer {
 namespace {
@@ -281,13 +283,111 @@ TEST_F(LogTest, ConstructorFailsOnUnusableDirectory) {
   EXPECT_THROW(EngineLog(dir_ / "x", "pk", clock_, {.max_file_bytes = 0}), Error);
 }
 
+// ---- the log filter: one parser and one set of rules (C ABI, HTTP API, LOG_REQUEST) ----
+
+std::string filter_error(std::string_view json, std::span<const LogFilterExtraField> extra = {}) {
+  try {
+    parse_log_filter(json, extra);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+    return e.what();
+  }
+  return "accepted";
+}
+
+TEST(LogFilterTest, DefaultsKeepEveryLineTheFilesHold) {
+  const LogFilter defaults = parse_log_filter("{}");
+  EXPECT_EQ(defaults, LogFilter{});
+  EXPECT_EQ(defaults.min_level, LogLevel::debug);
+  EXPECT_FALSE(defaults.since || defaults.until || defaults.max_bytes);
+  // null is the same as leaving the field out.
+  EXPECT_EQ(parse_log_filter(R"({"min_level":null,"since":null,"until":null,"max_bytes":null})"), LogFilter{});
+}
+
+TEST(LogFilterTest, ParsesEveryField) {
+  const auto f =
+      parse_log_filter(R"({"min_level":"warning","since":"2026-11-26T09:00:00Z","until":"2026-11-26T10:00:00Z","max_bytes":1})");
+  EXPECT_EQ(f.min_level, LogLevel::warning);
+  EXPECT_EQ(f.since, parse_rfc3339("2026-11-26T09:00:00Z"));
+  EXPECT_EQ(f.until, parse_rfc3339("2026-11-26T10:00:00Z"));
+  EXPECT_EQ(f.max_bytes, 1u);
+  EXPECT_TRUE(f.keeps(LogLevel::error, *f.since));
+  EXPECT_TRUE(f.keeps(LogLevel::warning, *f.until));
+  EXPECT_FALSE(f.keeps(LogLevel::info, *f.since));
+  EXPECT_FALSE(f.keeps(LogLevel::error, *f.until + 1ms));
+  EXPECT_FALSE(f.keeps(LogLevel::error, *f.since - 1ms));
+}
+
+TEST(LogFilterTest, RefusesWhatBreaksTheRulesNamingTheField) {
+  EXPECT_NE(filter_error(R"({"min_level":"loud"})").find("min_level: unknown log level 'loud'"), std::string::npos);
+  EXPECT_NE(filter_error(R"({"min_level":3})").find("min_level must be a string"), std::string::npos);
+  EXPECT_NE(filter_error(R"({"since":"yesterday"})").find("since must be an RFC 3339 time"), std::string::npos);
+  EXPECT_NE(filter_error(R"({"until":5})").find("until must be an RFC 3339 time"), std::string::npos);
+  EXPECT_EQ(filter_error(R"({"since":"2026-11-26T10:00:00Z","until":"2026-11-26T09:00:00Z"})"), "since is after until");
+  EXPECT_NE(filter_error(R"({"max_bytes":0})").find("max_bytes must be a positive integer"), std::string::npos);
+  EXPECT_NE(filter_error(R"({"max_bytes":-1})").find("max_bytes"), std::string::npos);
+  EXPECT_NE(filter_error(R"({"max_bytes":"10"})").find("max_bytes"), std::string::npos);
+  EXPECT_EQ(filter_error(R"({"colour":"blue"})"), "unknown field 'colour'; expected min_level, since, until, max_bytes");
+  EXPECT_NE(filter_error("[1]").find("must be a JSON object"), std::string::npos);
+  EXPECT_NE(filter_error("").find("must be a JSON object"), std::string::npos);
+  // A long unknown name is cut short in the message.
+  EXPECT_LT(filter_error("{\"" + std::string(10000, 'k') + "\":1}").size(), 200u);
+}
+
+TEST(LogFilterTest, ExtraFieldsAreTheCallersAndNamedInTheMessage) {
+  uint64_t ttl = 0;
+  const LogFilterExtraField extra{"ttl_seconds", [&](const simdjson::dom::element& v) { ttl = v.get_uint64().value(); }};
+  const auto f = parse_log_filter(R"({"ttl_seconds":60,"min_level":"info"})", {&extra, 1});
+  EXPECT_EQ(ttl, 60u);
+  EXPECT_EQ(f.min_level, LogLevel::info);
+  EXPECT_EQ(filter_error(R"({"ttl":1})", {&extra, 1}),
+            "unknown field 'ttl'; expected min_level, since, until, max_bytes, ttl_seconds");
+}
+
+TEST(LogFilterTest, ExportRefusesAFilterThatBreaksTheRules) {
+  test_support::TempDir dir{"log-filter-test"};
+  EngineLog log(dir.path() / "logs", "pk", std::make_shared<ManualClock>());
+  LogFilter zero_cap;
+  zero_cap.max_bytes = 0;
+  EXPECT_THROW(log.export_gzip(dir.path() / "out.gz", zero_cap), Error);
+  EXPECT_FALSE(fs::exists(dir.path() / "out.gz"));
+}
+
+// The LOG_REQUEST frame carries a LogFilter: u8 level, since/until ("" for none), u64 max bytes (0 for none).
+TEST(LogFilterTest, LogRequestFrameCarriesTheFilterAndRefusesOneThatBreaksTheRules) {
+  sync::LogRequest request{"lr_1",
+                           parse_log_filter(R"({"min_level":"info","since":"2026-11-26T09:00:00.250Z","max_bytes":4096})"), 7};
+  std::string error;
+  const auto decoded = sync::decode(sync::encode(request), error);
+  ASSERT_TRUE(decoded) << error;
+  const auto& back = std::get<sync::LogRequest>(*decoded);
+  EXPECT_EQ(back.filter, request.filter);
+  EXPECT_EQ(back.resume_offset, 7u);
+  EXPECT_EQ(std::get<sync::LogRequest>(*sync::decode(sync::encode(sync::LogRequest{"lr_2", {}, 0}), error)).filter, LogFilter{});
+
+  const auto refused = [&](sync::LogRequest bad, std::string_view replace = {}, std::string_view with = {}) {
+    std::string bytes = sync::encode(bad);
+    if (!replace.empty()) bytes.replace(bytes.find(replace), replace.size(), with);
+    std::string why;
+    return !sync::decode(bytes, why) && !why.empty();
+  };
+  auto backwards = request;
+  backwards.filter.until = *request.filter.since - 1s;
+  EXPECT_TRUE(refused(backwards));
+  auto no_level = request;
+  no_level.filter.min_level = static_cast<LogLevel>(0);
+  EXPECT_TRUE(refused(no_level));
+  // Same length as the time it replaces, so only the text is wrong.
+  EXPECT_TRUE(refused(request, "2026-11-26T09:00:00.250Z", "2026-11-26T09:00:00.25?Z"));
+}
+
 // ---- export ----
 
 class LogExportTest : public LogTest {
  protected:
   template <typename F>
-  static LogExportOptions options(F set) {
-    LogExportOptions o;
+  static LogFilter options(F set) {
+    LogFilter o;
     set(o);
     return o;
   }
@@ -548,11 +648,9 @@ TEST_F(LogTest, LogFileReceivesShownLines) {
   auto& out = UserLogOutput::instance();
   const auto path = dir_ / "user.log";
   out.set_log_file(path);
-  EXPECT_EQ(out.log_file(), path);
   out.write(LogLevel::warning, "to the file");
   out.write(LogLevel::debug, "below minimum");
   out.set_log_file(std::nullopt);
-  EXPECT_EQ(out.log_file(), std::nullopt);
   out.write(LogLevel::error, "after closing");
 
   const auto lines = read_lines(path);
@@ -565,16 +663,23 @@ TEST_F(LogTest, LogFileReceivesShownLines) {
 }
 
 TEST_F(LogTest, UnopenableLogFileFailsWithIoNamingThePath) {
+  auto& out = UserLogOutput::instance();
+  const auto good = dir_ / "user.log";
+  out.set_log_file(good);
   std::ofstream(dir_ / "plain_file") << "x";
   const auto bad = dir_ / "plain_file" / "user.log";
   try {
-    UserLogOutput::instance().set_log_file(bad);
+    out.set_log_file(bad);
     FAIL() << "expected Error";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::io);
     EXPECT_NE(std::string(e.what()).find(bad.string()), std::string::npos) << e.what();
   }
-  EXPECT_EQ(UserLogOutput::instance().log_file(), std::nullopt);
+  // The failure changed nothing: the file set before still receives the shown lines.
+  out.write(LogLevel::error, "still here");
+  const auto lines = read_lines(good);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("[error] still here"), std::string::npos) << lines[0];
 }
 
 }  // namespace

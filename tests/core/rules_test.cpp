@@ -39,8 +39,21 @@ TEST(SyncScopeTest, CAbiValuesAreFixed) {
   EXPECT_EQ(sync_scope_from_int(1), SyncScope::big_peer_only);
   EXPECT_EQ(sync_scope_from_int(2), SyncScope::all_peers);
   EXPECT_EQ(sync_scope_from_int(3), SyncScope::small_peers_only);
-  for (const int32_t bad : {-1, 4, 100, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()})
-    EXPECT_FALSE(sync_scope_from_int(bad).has_value()) << bad;
+  for (const int32_t bad : {-1, 4, 100, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()}) {
+    expect_error([&] { sync_scope_from_int(bad); }, ErrorCode::invalid_argument,
+                 "unknown sync scope " + std::to_string(bad) +
+                     "; expected 0 (LocalPeerOnly), 1 (BigPeerOnly), 2 (AllPeers) or 3 (SmallPeersOnly)");
+  }
+}
+
+TEST(SyncScopeTest, NamesAndSmallPeerInfoScopesHaveOneCheckAndOneMessage) {
+  EXPECT_EQ(sync_scope_from_name("AllPeers"), SyncScope::all_peers);
+  expect_error([] { sync_scope_from_name("allpeers"); }, ErrorCode::invalid_argument,
+               "unknown sync scope 'allpeers'; expected LocalPeerOnly, BigPeerOnly, AllPeers or SmallPeersOnly");
+  require_spi_scope(SyncScope::local_peer_only);
+  require_spi_scope(SyncScope::big_peer_only);
+  expect_error([] { require_spi_scope(SyncScope::small_peers_only); }, ErrorCode::invalid_argument,
+               "sync scope SmallPeersOnly cannot be used for small peer info; use LocalPeerOnly or BigPeerOnly");
 }
 
 TEST(SyncScopeTest, OnlyExactNamesParse) {

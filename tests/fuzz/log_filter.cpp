@@ -1,17 +1,19 @@
-// Fuzzes the log filter parsing that exists today: the level names and RFC 3339 times of a log
-// request (core/log parse_log_level, core/clock parse_rfc3339) and the small peer's conversion of a
-// Big Peer's LOG_REQUEST into export options (core/sync export_options_of). Input: lines
-// "level\nsince\nuntil\nmax_bytes-byte".
+// Fuzzes the log filter (core/log/log_filter.h): the level names and RFC 3339 times it reads, its
+// one JSON parser (what the C ABI's export options and the Big Peer's HTTP body go through), and the
+// LOG_REQUEST frame that carries it. Input: lines "level\nsince\nuntil\n" then a level byte, a
+// max_bytes byte and anything else (parsed as a filter's JSON form).
+#include "log/log_filter.h"
+
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "clock/clock.h"
 #include "common/error.h"
+#include "common/json.h"
 #include "fuzz_check.h"
-#include "log/log.h"
-#include "sync/log_upload.h"
 #include "sync/protocol.h"
 
 using smallpeer::fuzz::require;
@@ -44,18 +46,41 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     require(smallpeer::format_rfc3339(*back) == formatted, "format(parse(format(t))) is stable");
   }
 
+  // The one parser, on the same fields as JSON, and on whatever else the input holds.
+  std::string json = R"({"min_level":)";
+  smallpeer::append_json_string(json, level_name);
+  json += R"(,"since":)";
+  smallpeer::append_json_string(json, since);
+  json += R"(,"until":)";
+  smallpeer::append_json_string(json, until);
+  json += "}";
+  for (const std::string_view candidate : {std::string_view(json), text}) {
+    try {
+      const auto filter = smallpeer::parse_log_filter(candidate);
+      require(filter.problem().empty(), "a parsed filter keeps its own rules");
+    } catch (const smallpeer::Error& e) {
+      require(e.code() == smallpeer::ErrorCode::invalid_argument, "a bad filter is Error(invalid_argument)");
+    }
+  }
+
+  // The wire form: a filter that keeps the rules round-trips, one that breaks them is malformed.
   smallpeer::sync::LogRequest request;
   request.request_id = "fuzz";
-  request.min_level = text.empty() ? 5 : static_cast<uint8_t>(text.front());
-  request.since = std::string(since);
-  request.until = std::string(until);
-  request.max_bytes = text.size() > 1 ? static_cast<uint8_t>(text[1]) : 0;
-  try {
-    const auto options = smallpeer::sync::export_options_of(request);
-    require(options.since.has_value() == !since.empty(), "since is kept exactly when given");
-    require(options.until.has_value() == !until.empty(), "until is kept exactly when given");
-  } catch (const smallpeer::Error& e) {
-    require(e.code() == smallpeer::ErrorCode::invalid_argument, "a bad filter is Error(invalid_argument)");
+  request.filter.min_level = static_cast<smallpeer::LogLevel>(text.empty() ? 5 : static_cast<uint8_t>(text.front()));
+  const auto to_ms = [](std::string_view time) -> std::optional<smallpeer::TimePoint> {
+    const auto t = smallpeer::parse_rfc3339(time);
+    return t ? smallpeer::parse_rfc3339(smallpeer::format_rfc3339(*t)) : std::nullopt;  // the wire carries ms
+  };
+  request.filter.since = to_ms(since);
+  request.filter.until = to_ms(until);
+  if (text.size() > 1 && text[1] != 0) request.filter.max_bytes = static_cast<uint8_t>(text[1]);
+  std::string error;
+  const auto decoded = smallpeer::sync::decode(smallpeer::sync::encode(request), error);
+  if (request.filter.problem().empty()) {
+    require(decoded.has_value(), "a LOG_REQUEST with a valid filter decodes");
+    require(std::get<smallpeer::sync::LogRequest>(*decoded).filter == request.filter, "the filter round-trips");
+  } else {
+    require(!decoded.has_value(), "a LOG_REQUEST whose filter breaks the rules is malformed");
   }
   return 0;
 }

@@ -192,7 +192,7 @@ TEST_F(LogRequestTest, DeviceSendsItsLogsOnItsOwnInitiative) {
   auto d = peer("handheld-5");
   const std::string marker = fmt::format("the user pressed send logs {}", std::random_device{}());
   d->log(LogLevel::error, "app", marker);
-  const auto id = d->send_logs(LogExportOptions{});
+  const auto id = d->send_logs(LogFilter{});
   EXPECT_TRUE(id.starts_with("dev_")) << id;
   ASSERT_TRUE(wait_for_state(id, "ready")) << field(id, "state") << "\n" << big_peer_->log_text();
   EXPECT_EQ(field(id, "requested_by"), "\"device\"");
@@ -208,7 +208,7 @@ TEST_F(LogRequestTest, DeviceSendsLogsWhileOfflineAndTheyArriveLater) {
   auto d = peer("handheld-6");
   ASSERT_TRUE(wait_until([&] { return online(d); }, 20s));
   d->stop_sync();
-  const auto id = d->send_logs(LogExportOptions{});
+  const auto id = d->send_logs(LogFilter{});
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(big_peer_->get("/api/v1/log-requests/" + id).status, 404);
   d->start_sync();
@@ -228,11 +228,12 @@ TEST_F(LogRequestTest, ApiRefusesBadInputWithTheRightStatus) {
            {R"({"min_level":3})", "min_level"},
            {R"({"since":"yesterday"})", "since"},
            {R"({"since":"2026-11-26T10:00:00Z","until":"2026-11-26T09:00:00Z"})", "since is after until"},
-           {R"({"max_bytes":10})", "max_bytes"},
+           {R"({"max_bytes":0})", "max_bytes must be a positive integer"},
+           {R"({"max_bytes":1.5})", "max_bytes"},
            {R"({"max_bytes":-5})", "max_bytes"},
            {R"({"ttl_seconds":0})", "ttl_seconds"},
            {R"({"ttl_seconds":99999999})", "ttl_seconds"},
-           {R"({"colour":"blue"})", "unknown field 'colour'"},
+           {R"({"colour":"blue"})", "unknown field 'colour'; expected min_level, since, until, max_bytes, ttl_seconds"},
            {R"(not json)", "JSON object"},
            {R"([1,2])", "JSON object"},
        }) {
@@ -243,6 +244,16 @@ TEST_F(LogRequestTest, ApiRefusesBadInputWithTheRightStatus) {
   }
   // Nothing was created by the refused calls.
   EXPECT_EQ(big_peer_->get(target).body, R"({"log_requests":[]})");
+
+  // The log filter's rules, as the C ABI applies them: null is absent, any max_bytes >= 1 is a cap,
+  // the default level is debug.
+  const auto accepted = post(target, R"({"min_level":null,"since":null,"until":null,"max_bytes":10,"ttl_seconds":null})");
+  ASSERT_EQ(accepted.status, 202) << accepted.body;
+  simdjson::dom::parser parser;
+  const auto record = parser.parse(accepted.body).value();
+  EXPECT_EQ(std::string_view(record["min_level"].get_string().value()), "debug");
+  EXPECT_EQ(record["max_bytes"].get_uint64().value(), 10u);
+  EXPECT_TRUE(record["since"].is_null());
 
   // 401 without a token, on every log request endpoint.
   EXPECT_EQ(post(target, "{}", false).status, 401);
@@ -338,7 +349,7 @@ TEST_F(LogRequestTest, LogFramesInTheWrongDirectionOrMalformedDropTheConnection)
   std::string bad_chunk = sync::encode(sync::LogChunk{"lr_1", 0, 4, "abcd"});
   bad_chunk[bad_chunk.size() - 4 - 4 - 1] = 2;  // total 2 < the 4 bytes it carries (low byte of u64 total)
   const std::vector<std::pair<std::string, std::string>> attacks = {
-      {"log_request to the Big Peer", sync::encode(sync::LogRequest{"lr_1", 4, "", "", 0, 0})},
+      {"log_request to the Big Peer", sync::encode(sync::LogRequest{"lr_1", LogFilter{}, 0})},
       {"chunk larger than its bundle", bad_chunk},
       {"id with a slash", sync::encode(sync::LogOffer{"../etc", 10, true})},
   };

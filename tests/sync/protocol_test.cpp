@@ -94,7 +94,7 @@ auto fields(const ErrorFrame& e) {
   return std::tie(e.code, e.message);
 }
 auto fields(const LogRequest& q) {
-  return std::tie(q.request_id, q.min_level, q.since, q.until, q.max_bytes, q.resume_offset);
+  return std::tie(q.request_id, q.filter, q.resume_offset);
 }
 auto fields(const LogChunk& c) {
   return std::tie(c.request_id, c.offset, c.total, c.data);
@@ -169,12 +169,12 @@ std::vector<Frame> samples() {
       Ack{.batch_id = 3, .refused = {{"orders", "poison", "clock_ahead: ..."}, {bytes, "", ""}}},
       ErrorFrame{},
       ErrorFrame{.code = "protocol", .message = bytes},
-      LogRequest{.request_id = "a", .min_level = 1},
+      LogRequest{.request_id = "a", .filter = {.min_level = LogLevel::error}},
       LogRequest{.request_id = id64,
-                 .min_level = 5,
-                 .since = "2026-01-01T00:00:00.000Z",
-                 .until = "2026-12-31T23:59:59.999Z",
-                 .max_bytes = kU64Max,
+                 .filter = {.min_level = LogLevel::verbose,
+                            .since = parse_rfc3339("2026-01-01T00:00:00.000Z"),
+                            .until = parse_rfc3339("2026-12-31T23:59:59.999Z"),
+                            .max_bytes = kU64Max},
                  .resume_offset = kU64Max},
       LogChunk{.request_id = "-"},
       LogChunk{.request_id = id64, .offset = kU64Max - 3, .total = kU64Max, .data = "abc"},
@@ -393,7 +393,7 @@ TEST(ProtocolTest, LogRequestIdsAreCheckedOnEveryLogFrame) {
   for (const std::string& bad : {std::string(), std::string(65, 'x'), std::string("a/b"), std::string(".."), std::string("a b"),
                                  std::string("a\0b", 3), std::string("caf\xc3\xa9"), std::string("a.b")}) {
     EXPECT_FALSE(is_valid_log_request_id(bad)) << bad;
-    EXPECT_FALSE(decode_exact(encode(LogRequest{.request_id = bad, .min_level = 3})).frame) << bad;
+    EXPECT_FALSE(decode_exact(encode(LogRequest{.request_id = bad, .filter = {.min_level = LogLevel::info}})).frame) << bad;
     EXPECT_FALSE(decode_exact(encode(LogChunk{.request_id = bad})).frame) << bad;
     EXPECT_FALSE(decode_exact(encode(LogResult{.request_id = bad})).frame) << bad;
     EXPECT_FALSE(decode_exact(encode(LogOffer{.request_id = bad})).frame) << bad;
@@ -402,9 +402,11 @@ TEST(ProtocolTest, LogRequestIdsAreCheckedOnEveryLogFrame) {
 
 TEST(ProtocolTest, LogRequestLevelsOutsideOneToFiveAreRefused) {
   for (const uint8_t level : {uint8_t{1}, uint8_t{5}})
-    EXPECT_TRUE(decode_exact(encode(LogRequest{.request_id = "r", .min_level = level})).frame) << int{level};
+    EXPECT_TRUE(decode_exact(encode(LogRequest{.request_id = "r", .filter = {.min_level = static_cast<LogLevel>(level)}})).frame)
+        << int{level};
   for (const uint8_t level : {uint8_t{0}, uint8_t{6}, uint8_t{255}})
-    EXPECT_FALSE(decode_exact(encode(LogRequest{.request_id = "r", .min_level = level})).frame) << int{level};
+    EXPECT_FALSE(decode_exact(encode(LogRequest{.request_id = "r", .filter = {.min_level = static_cast<LogLevel>(level)}})).frame)
+        << int{level};
 }
 
 TEST(ProtocolTest, LogChunksStayInsideTheirBundle) {

@@ -242,8 +242,10 @@ SP_API sp_status_t sp_logger_add_callback(sp_log_callback_fn callback, void* use
 /** Writes a message to this instance's engine log (and to the log output, if it passes). */
 SP_API sp_status_t sp_ditto_log(sp_ditto_t* ditto, sp_log_level_t level, const char* message);
 /**
- * Exports this instance's engine logs to `path` as gzip JSON Lines. `options_json` may be NULL or
- * {"min_level": "debug", "since": "RFC 3339", "until": "RFC 3339", "max_bytes": N}. If out_lines
+ * Exports this instance's engine logs to `path` as gzip JSON Lines. `options_json` may be NULL
+ * (every line) or a log filter, every field optional and null meaning absent:
+ * {"min_level": "debug" (default), "since": "RFC 3339", "until": "RFC 3339", "max_bytes": N >= 1};
+ * the Big Peer's log requests take the same fields by the same rules (README "Logs"). If out_lines
  * is not NULL it receives the number of lines written.
  */
 SP_API sp_status_t sp_ditto_export_logs(sp_ditto_t* ditto, const char* path, const char* options_json, uint64_t* out_lines);

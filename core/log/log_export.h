@@ -1,0 +1,15 @@
+// Internal to core/log: an export of the engine's log files as one gzip JSON Lines file.
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include "log/engine_log.h"
+#include "log/json_lines_sink.h"
+
+namespace smallpeer::log_detail {
+
+/// Writes the lines of `sources` (oldest first) that pass `filter` to `out` as gzip JSON Lines.
+LogExportResult export_gzip(std::vector<ExportSource> sources, const std::filesystem::path& out, const LogFilter& filter);
+
+}  // namespace smallpeer::log_detail
