@@ -99,6 +99,9 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
   }
 
   void wrote_front() {
+    // A write that completed while shut() ran (its handler was already queued) finds the queue
+    // emptied and its bytes already uncounted: popping again would free a string twice.
+    if (closed_) return;
     pending_ -= queue_.front().size();
     queue_.pop_front();
     if (!queue_.empty() && !closed_) {
