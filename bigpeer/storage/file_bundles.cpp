@@ -15,33 +15,36 @@ std::string check_gzip(const std::function<size_t(char* buffer, size_t capacity)
   if (inflateInit2(&z, 15 + 16) != Z_OK) return "zlib failed to start";
   std::array<char, 64 * 1024> input{};
   std::array<unsigned char, 64 * 1024> output{};
-  int rc = Z_OK;
-  bool ended = false;
-  while (!ended) {
+  // True between gzip members: after one ended and before the next one's first byte. Concatenated
+  // members are valid gzip too, and a member may end exactly where a read ends.
+  bool between_members = false;
+  for (;;) {
     z.next_in = reinterpret_cast<Bytef*>(input.data());
     z.avail_in = static_cast<uInt>(read(input.data(), input.size()));
     if (z.avail_in == 0) break;
+    if (between_members) {
+      inflateReset(&z);
+      between_members = false;
+    }
     while (z.avail_in > 0) {
       z.next_out = output.data();
       z.avail_out = output.size();
-      rc = inflate(&z, Z_NO_FLUSH);
+      const int rc = inflate(&z, Z_NO_FLUSH);
       if (rc == Z_STREAM_END) {
-        // Concatenated gzip members are valid gzip too.
-        if (z.avail_in == 0) {
-          ended = true;
-          break;
+        between_members = true;
+        if (z.avail_in > 0) {
+          inflateReset(&z);
+          between_members = false;
         }
-        inflateReset(&z);
       } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+        std::string reason = fmt::format("the bundle is not valid gzip ({})", z.msg ? z.msg : "corrupt data");
         inflateEnd(&z);
-        return fmt::format("the bundle is not valid gzip ({})", z.msg ? z.msg : "corrupt data");
+        return reason;
       }
     }
   }
-  char extra = 0;
-  const bool complete = rc == Z_STREAM_END && read(&extra, 1) == 0;
   inflateEnd(&z);
-  return complete ? "" : "the bundle is not valid gzip (truncated)";
+  return between_members ? "" : "the bundle is not valid gzip (truncated)";
 }
 
 std::string check_gzip_file(const std::filesystem::path& path) {
