@@ -5,7 +5,7 @@ import PackageDescription
 let package = Package(
     name: "SmallPeer",
     products: [
-        .library(name: "SmallPeer", targets: ["SmallPeer"]),
+        .library(name: "SmallPeer", targets: ["SmallPeer"])
     ],
     targets: [
         // The C library, found through pkg-config (smallpeer.pc, which the CMake build generates and installs).

@@ -62,10 +62,13 @@ public final class Ditto: Sendable {
     /// - Throws: `DittoError.locked` if another open instance uses the directory, `.io` if it cannot
     ///   be written, `.invalidArgument` for an empty app ID, token or device name, `.internal` if
     ///   the loaded libsmallpeer has another ABI version.
-    public init(identity: DittoIdentity = .offlinePlayground, persistenceDirectory: URL, deviceName: String? = nil) throws {
+    public init(identity: DittoIdentity = .offlinePlayground, persistenceDirectory: URL, deviceName: String? = nil)
+        throws
+    {
         let loaded = sp_abi_version()
         guard loaded == SP_ABI_VERSION else {
-            throw DittoError.internal(message: "libsmallpeer has ABI version \(loaded); this package needs \(SP_ABI_VERSION)")
+            throw DittoError.internal(
+                message: "libsmallpeer has ABI version \(loaded); this package needs \(SP_ABI_VERSION)")
         }
         var config: [String: Any] = [
             "persistence_dir": persistenceDirectory.path,

@@ -55,7 +55,7 @@ public enum DittoError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String {
         switch self {
         case .invalidArgument(let m), .validation(let m), .notFound(let m), .closed(let m), .io(let m),
-             .locked(let m), .store(let m), .internal(let m), .unknown(_, let m):
+            .locked(let m), .store(let m), .internal(let m), .unknown(_, let m):
             m
         }
     }

@@ -37,7 +37,8 @@ public struct DittoLogExportOptions: Sendable, Equatable {
     public var maxBytes: UInt64?
 
     /// Options; the defaults export every line the engine kept.
-    public init(minimumLogLevel: DittoLogLevel? = nil, since: Date? = nil, until: Date? = nil, maxBytes: UInt64? = nil) {
+    public init(minimumLogLevel: DittoLogLevel? = nil, since: Date? = nil, until: Date? = nil, maxBytes: UInt64? = nil)
+    {
         self.minimumLogLevel = minimumLogLevel
         self.since = since
         self.until = until
@@ -91,7 +92,9 @@ public enum DittoLogger {
             }
         }
         set {
-            engineRead("DittoLogger.minimumLogLevel = .\(newValue)") { try check(sp_logger_set_minimum_level(newValue.cValue)) }
+            engineRead("DittoLogger.minimumLogLevel = .\(newValue)") {
+                try check(sp_logger_set_minimum_level(newValue.cValue))
+            }
         }
     }
 
@@ -129,14 +132,17 @@ public enum DittoLogger {
             let delivery = Delivery<(DittoLogLevel, String)>(queue: queue) { callback($0.0, $0.1) }
             let userdata = CallbackRegistry.register(delivery)
             var token: OpaquePointer?
-            let status = sp_logger_add_callback({ userdata, level, message in
-                guard let message,
-                      let delivery = CallbackRegistry.lookup(userdata, as: Delivery<(DittoLogLevel, String)>.self) else { return }
-                delivery.deliver((DittoLogLevel(rawValue: Int(level)) ?? .verbose, String(cString: message)))
-            }, userdata, { CallbackRegistry.unregister($0) }, &token)
+            let status = sp_logger_add_callback(
+                { userdata, level, message in
+                    guard let message,
+                        let delivery = CallbackRegistry.lookup(userdata, as: Delivery<(DittoLogLevel, String)>.self)
+                    else { return }
+                    delivery.deliver((DittoLogLevel(rawValue: Int(level)) ?? .verbose, String(cString: message)))
+                }, userdata, { CallbackRegistry.unregister($0) }, &token)
             guard status == SP_OK, let token else {
                 CallbackRegistry.unregister(userdata)
-                preconditionFailure("SmallPeer: DittoLogger.setCustomLogCallback failed: \(String(cString: sp_last_error_message()))")
+                preconditionFailure(
+                    "SmallPeer: DittoLogger.setCustomLogCallback failed: \(String(cString: sp_last_error_message()))")
             }
             current = (token, delivery)
         }
@@ -148,7 +154,9 @@ public enum DittoLogger {
     /// - Throws: `DittoError.invalidArgument` for contradictory options (`since` after `until`, `maxBytes` 0),
     ///   `.io` if the file cannot be written.
     @discardableResult
-    public static func export(to url: URL, from ditto: Ditto, options: DittoLogExportOptions = DittoLogExportOptions()) throws -> UInt64 {
+    public static func export(to url: URL, from ditto: Ditto, options: DittoLogExportOptions = DittoLogExportOptions())
+        throws -> UInt64
+    {
         let optionsJSON = try options.json()
         var lines: UInt64 = 0
         let status = url.path.withCString { path in
@@ -164,7 +172,9 @@ public enum DittoLogger {
 
     /// Exports `ditto`'s engine logs to `url` as gzip JSON Lines, off the caller's executor; returns the number of lines.
     @discardableResult
-    public static func export(to url: URL, from ditto: Ditto, options: DittoLogExportOptions = DittoLogExportOptions()) async throws -> UInt64 {
+    public static func export(to url: URL, from ditto: Ditto, options: DittoLogExportOptions = DittoLogExportOptions())
+        async throws -> UInt64
+    {
         try await offloaded { try export(to: url, from: ditto, options: options) }
     }
 }

@@ -32,7 +32,9 @@ func requireNoNUL(_ text: String, _ what: String) throws(DittoError) {
 }
 
 /// Calls a C function that returns an owned string through `char **`, and frees it after copying.
-func ownedString(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> sp_status_t) throws(DittoError) -> String {
+func ownedString(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> sp_status_t) throws(DittoError)
+    -> String
+{
     var out: UnsafeMutablePointer<CChar>?
     try check(body(&out))
     guard let out else { throw DittoError.internal(message: "the engine returned success without a string") }
@@ -81,13 +83,15 @@ enum JSONText {
     /// Minified JSON for a Foundation object (`[String: Any]`, arrays, strings, numbers, booleans, `NSNull`).
     static func encode(_ object: Any, what: String) throws(DittoError) -> String {
         guard JSONSerialization.isValidJSONObject(object) else {
-            throw DittoError.invalidArgument(message: "\(what) is not a JSON object of strings, numbers, booleans, arrays, dictionaries and NSNull")
+            throw DittoError.invalidArgument(
+                message: "\(what) is not a JSON object of strings, numbers, booleans, arrays, dictionaries and NSNull")
         }
         do {
             let data = try JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])
             return String(decoding: data, as: UTF8.self)
         } catch {
-            throw DittoError.invalidArgument(message: "\(what) cannot be written as JSON: \(error.localizedDescription)")
+            throw DittoError.invalidArgument(
+                message: "\(what) cannot be written as JSON: \(error.localizedDescription)")
         }
     }
 

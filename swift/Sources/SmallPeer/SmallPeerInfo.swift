@@ -124,7 +124,8 @@ public final class DittoSmallPeerInfo: Sendable {
     /// - Throws: `DittoError.invalidArgument` if it is under 1 second (or not finite); the interval is then unchanged.
     public func setCollectionInterval(_ interval: TimeInterval) throws {
         guard interval.isFinite, abs(interval) < TimeInterval(Int64.max / 1000) else {
-            throw DittoError.invalidArgument(message: "collection interval must be a finite number of seconds (got \(interval))")
+            throw DittoError.invalidArgument(
+                message: "collection interval must be a finite number of seconds (got \(interval))")
         }
         try check(sp_spi_set_collection_interval_ms(native.raw, Int64((interval * 1000).rounded())))
     }

@@ -175,16 +175,20 @@ public final class DittoCollection: Sendable {
         let userdata = CallbackRegistry.register(delivery)
         var token: OpaquePointer?
         let status = name.withCString { c in
-            sp_store_observe(native.raw, c, { userdata, collection, id, kind, documentJSON in
-                guard let collection, let id,
-                      let delivery = CallbackRegistry.lookup(userdata, as: Delivery<DittoCollectionChange>.self) else { return }
-                let document = documentJSON.flatMap { try? DittoDocument(jsonString: String(cString: $0)) }
-                delivery.deliver(DittoCollectionChange(
-                    collection: String(cString: collection),
-                    id: String(cString: id),
-                    kind: kind == SP_CHANGE_REMOVE ? .remove : .upsert,
-                    document: document))
-            }, userdata, { CallbackRegistry.unregister($0) }, &token)
+            sp_store_observe(
+                native.raw, c,
+                { userdata, collection, id, kind, documentJSON in
+                    guard let collection, let id,
+                        let delivery = CallbackRegistry.lookup(userdata, as: Delivery<DittoCollectionChange>.self)
+                    else { return }
+                    let document = documentJSON.flatMap { try? DittoDocument(jsonString: String(cString: $0)) }
+                    delivery.deliver(
+                        DittoCollectionChange(
+                            collection: String(cString: collection),
+                            id: String(cString: id),
+                            kind: kind == SP_CHANGE_REMOVE ? .remove : .upsert,
+                            document: document))
+                }, userdata, { CallbackRegistry.unregister($0) }, &token)
         }
         do {
             try check(status)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SmallPeer
 
 extension SmallPeerTests {
@@ -17,8 +18,9 @@ extension SmallPeerTests {
 
         /// A small peer with an online playground identity pointed at the Big Peer, syncing.
         func smallPeer(_ name: String, token: String = BigPeerProcess.appToken) throws -> Ditto {
-            let ditto = try Ditto(identity: .onlinePlayground(appID: BigPeerProcess.appID, token: token),
-                                  persistenceDirectory: scratch.path(name), deviceName: name)
+            let ditto = try Ditto(
+                identity: .onlinePlayground(appID: BigPeerProcess.appID, token: token),
+                persistenceDirectory: scratch.path(name), deviceName: name)
             try ditto.updateTransportConfig { $0.bigPeer.urls = [bigPeer.syncURL] }
             try ditto.startSync()
             return ditto
@@ -34,7 +36,9 @@ extension SmallPeerTests {
             let doc = try await bigPeer.waitForDocument(collection: "__small_peer_info", id: peerKey) {
                 $0["sync_scope"] as? String == "BigPeerOnly"
             }
-            let received = try #require(doc, "the Big Peer never received the document; it printed:\n\(bigPeer.printed.joined(separator: "\n"))")
+            let received = try #require(
+                doc, "the Big Peer never received the document; it printed:\n\(bigPeer.printed.joined(separator: "\n"))"
+            )
             #expect(received["_id"] as? String == peerKey)
             #expect(received["ditto_sdk_language"] as? String == "Swift")
             #expect(received["device_name"] as? String == "swift-small-peer")
@@ -52,7 +56,9 @@ extension SmallPeerTests {
             #expect(await eventually { local.presence.graph.isConnectedToBigPeer })
             reporting.smallPeerInfo.isEnabled = true
             reporting.smallPeerInfo.syncScope = .bigPeerOnly
-            #expect(try await bigPeer.waitForDocument(collection: "__small_peer_info", id: reporting.presence.localPeerKey) != nil)
+            #expect(
+                try await bigPeer.waitForDocument(collection: "__small_peer_info", id: reporting.presence.localPeerKey)
+                    != nil)
             #expect(try await bigPeer.document(collection: "__small_peer_info", id: local.presence.localPeerKey) == nil)
         }
 
@@ -67,7 +73,10 @@ extension SmallPeerTests {
                 state = try await self.bigPeer.get("/api/v1/log-requests/\(requestID)")
                 return state?["state"] as? String == "ready"
             }
-            #expect(ready, "the request never became ready: \(String(describing: state)); the Big Peer printed:\n\(bigPeer.printed.joined(separator: "\n"))")
+            #expect(
+                ready,
+                "the request never became ready: \(String(describing: state)); the Big Peer printed:\n\(bigPeer.printed.joined(separator: "\n"))"
+            )
             #expect(state?["requested_by"] as? String == "device")
             let downloadURL = try #require(state?["download_url"] as? String)
             let gzip = try await bigPeer.getBytes(downloadURL)
@@ -84,14 +93,19 @@ extension SmallPeerTests {
                 try ditto.sendLogs(options: DittoLogExportOptions(maxBytes: 0))
             }
             let outbox = scratch.path("swift-bad-send").appendingPathComponent("log-outbox").path
-            #expect((try? FileManager.default.contentsOfDirectory(atPath: outbox))?.isEmpty ?? true, "a refused send left a bundle")
+            #expect(
+                (try? FileManager.default.contentsOfDirectory(atPath: outbox))?.isEmpty ?? true,
+                "a refused send left a bundle")
         }
 
         @Test func aWrongTokenIsRefusedAndTheHistorySaysWhy() async throws {
             let ditto = try smallPeer("swift-wrong-token", token: "not-the-token")
-            #expect(await eventually {
-                ditto.presence.graph.bigPeerConnectionHistory.contains { $0.event == "auth_failed" && $0.reason?.isEmpty == false }
-            })
+            #expect(
+                await eventually {
+                    ditto.presence.graph.bigPeerConnectionHistory.contains {
+                        $0.event == "auth_failed" && $0.reason?.isEmpty == false
+                    }
+                })
             #expect(ditto.presence.graph.isConnectedToBigPeer == false)
         }
     }

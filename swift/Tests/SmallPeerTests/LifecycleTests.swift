@@ -3,6 +3,7 @@ import CSmallPeer.Diagnostics
 import Dispatch
 import Foundation
 import Testing
+
 @testable import SmallPeer
 
 extension SmallPeerTests {
@@ -35,13 +36,17 @@ extension SmallPeerTests {
         @Test func aDirectoryThatCannotBeCreatedThrowsIO() throws {
             let file = scratch.path("a-file")
             try Data("x".utf8).write(to: file)
-            let error = #expect(throws: DittoError.self) { try Ditto(persistenceDirectory: file.appendingPathComponent("peer")) }
+            let error = #expect(throws: DittoError.self) {
+                try Ditto(persistenceDirectory: file.appendingPathComponent("peer"))
+            }
             #expect(error?.status == SP_ERR_IO)
             #expect(error?.message.isEmpty == false)
         }
 
         @Test func anEmptyAppIDOrTokenIsAnInvalidArgument() throws {
-            for identity in [DittoIdentity.onlinePlayground(appID: "", token: "t"), .onlinePlayground(appID: "app", token: "")] {
+            for identity in [
+                DittoIdentity.onlinePlayground(appID: "", token: "t"), .onlinePlayground(appID: "app", token: ""),
+            ] {
                 let error = #expect(throws: DittoError.self) {
                     try Ditto(identity: identity, persistenceDirectory: self.scratch.path("p-\(UUID().uuidString)"))
                 }
@@ -57,8 +62,10 @@ extension SmallPeerTests {
         }
 
         @Test func errorsCarryEveryCStatus() {
-            let statuses: [Int32] = [SP_ERR_INVALID_ARGUMENT, SP_ERR_VALIDATION, SP_ERR_NOT_FOUND, SP_ERR_CLOSED,
-                                     SP_ERR_IO, SP_ERR_LOCKED, SP_ERR_STORE, SP_ERR_INTERNAL, 99]
+            let statuses: [Int32] = [
+                SP_ERR_INVALID_ARGUMENT, SP_ERR_VALIDATION, SP_ERR_NOT_FOUND, SP_ERR_CLOSED,
+                SP_ERR_IO, SP_ERR_LOCKED, SP_ERR_STORE, SP_ERR_INTERNAL, 99,
+            ]
             for status in statuses {
                 let error = DittoError(status: status, message: "why \(status)")
                 #expect(error.status == status)
@@ -73,7 +80,9 @@ extension SmallPeerTests {
             do {
                 let ditto = try Ditto(persistenceDirectory: dir)
                 ditto.smallPeerInfo.isEnabled = true
-                let observer = try ditto.store.collection("cars").observe(deliverOn: DispatchQueue(label: "leak")) { _ in }
+                let observer = try ditto.store.collection("cars").observe(deliverOn: DispatchQueue(label: "leak")) {
+                    _ in
+                }
                 try ditto.store.collection("cars").upsert(["_id": "a"])
                 #expect(sp_ditto_live_handles() == before + 1)
                 withExtendedLifetime((ditto, observer)) {}

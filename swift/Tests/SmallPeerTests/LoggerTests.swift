@@ -2,6 +2,7 @@ import CSmallPeer
 import Dispatch
 import Foundation
 import Testing
+
 @testable import SmallPeer
 
 extension SmallPeerTests {
@@ -24,7 +25,9 @@ extension SmallPeerTests {
 
         @Test func levelsAreTheFiveDocumentedOnesWithTheCValues() {
             #expect(DittoLogLevel.allCases == [.error, .warning, .info, .debug, .verbose])
-            #expect(DittoLogLevel.allCases.map(\.rawValue) == [SP_LOG_ERROR, SP_LOG_WARNING, SP_LOG_INFO, SP_LOG_DEBUG, SP_LOG_VERBOSE].map(Int.init))
+            #expect(
+                DittoLogLevel.allCases.map(\.rawValue)
+                    == [SP_LOG_ERROR, SP_LOG_WARNING, SP_LOG_INFO, SP_LOG_DEBUG, SP_LOG_VERBOSE].map(Int.init))
             #expect(DittoLogLevel.error < DittoLogLevel.verbose)
         }
 
@@ -81,10 +84,12 @@ extension SmallPeerTests {
             let queue = DispatchQueue(label: "smallpeer.test.log.replace")
             let old = Recorder<String>()
             let new = Recorder<String>()
-            DittoLogger.setCustomLogCallback(deliverOn: queue) { _, m in if m.contains("swift-marker") { old.append(m) } }
+            DittoLogger.setCustomLogCallback(deliverOn: queue) { _, m in if m.contains("swift-marker") { old.append(m) }
+            }
             ditto.log("swift-marker one", level: .error)
             #expect(await eventually { old.values.count == 1 })
-            DittoLogger.setCustomLogCallback(deliverOn: queue) { _, m in if m.contains("swift-marker") { new.append(m) } }
+            DittoLogger.setCustomLogCallback(deliverOn: queue) { _, m in if m.contains("swift-marker") { new.append(m) }
+            }
             ditto.log("swift-marker two", level: .error)
             #expect(await eventually { new.values.count == 1 })
             queue.sync {}
@@ -98,9 +103,10 @@ extension SmallPeerTests {
             let file = scratch.path("app.log")
             try DittoLogger.setLogFile(file)
             ditto.log("swift-marker to the file", level: .error)
-            #expect(await eventually {
-                (try? String(contentsOf: file, encoding: .utf8))?.contains("swift-marker to the file") == true
-            })
+            #expect(
+                await eventually {
+                    (try? String(contentsOf: file, encoding: .utf8))?.contains("swift-marker to the file") == true
+                })
             try DittoLogger.setLogFile(nil)
             ditto.log("swift-marker after the file", level: .error)
             #expect(try String(contentsOf: file, encoding: .utf8).contains("after the file") == false)
@@ -151,22 +157,26 @@ extension SmallPeerTests {
             #expect(bytes.prefix(2) == Data([0x1f, 0x8b]))
 
             let errors = scratch.path("errors.jsonl.gz")
-            let errorLines = try DittoLogger.export(to: errors, from: ditto, options: DittoLogExportOptions(minimumLogLevel: .error))
+            let errorLines = try DittoLogger.export(
+                to: errors, from: ditto, options: DittoLogExportOptions(minimumLogLevel: .error))
             #expect(errorLines >= 1 && errorLines < total)
 
-            let future = try DittoLogger.export(to: scratch.path("future.jsonl.gz"), from: ditto,
-                                               options: DittoLogExportOptions(since: Date().addingTimeInterval(3600)))
+            let future = try DittoLogger.export(
+                to: scratch.path("future.jsonl.gz"), from: ditto,
+                options: DittoLogExportOptions(since: Date().addingTimeInterval(3600)))
             #expect(future == 0)
 
-            let capped = try DittoLogger.export(to: scratch.path("capped.jsonl.gz"), from: ditto,
-                                               options: DittoLogExportOptions(maxBytes: 200))
+            let capped = try DittoLogger.export(
+                to: scratch.path("capped.jsonl.gz"), from: ditto,
+                options: DittoLogExportOptions(maxBytes: 200))
             #expect(capped >= 1 && capped < total)
         }
 
         @Test func exportHasAnAsyncVariant() async throws {
             ditto.log("swift-export async", level: .warning)
             let url = scratch.path("async.jsonl.gz")
-            let lines = try await DittoLogger.export(to: url, from: ditto, options: DittoLogExportOptions(minimumLogLevel: .warning))
+            let lines = try await DittoLogger.export(
+                to: url, from: ditto, options: DittoLogExportOptions(minimumLogLevel: .warning))
             #expect(lines >= 1)
             #expect(try Data(contentsOf: url).prefix(2) == Data([0x1f, 0x8b]))
         }
@@ -174,12 +184,14 @@ extension SmallPeerTests {
         @Test func exportRefusesContradictoryOptions() throws {
             let now = Date()
             let backwards = #expect(throws: DittoError.self) {
-                try DittoLogger.export(to: self.scratch.path("x.gz"), from: self.ditto,
-                                       options: DittoLogExportOptions(since: now, until: now.addingTimeInterval(-60)))
+                try DittoLogger.export(
+                    to: self.scratch.path("x.gz"), from: self.ditto,
+                    options: DittoLogExportOptions(since: now, until: now.addingTimeInterval(-60)))
             }
             #expect(backwards?.status == SP_ERR_INVALID_ARGUMENT)
             let zero = #expect(throws: DittoError.self) {
-                try DittoLogger.export(to: self.scratch.path("y.gz"), from: self.ditto, options: DittoLogExportOptions(maxBytes: 0))
+                try DittoLogger.export(
+                    to: self.scratch.path("y.gz"), from: self.ditto, options: DittoLogExportOptions(maxBytes: 0))
             }
             #expect(zero?.status == SP_ERR_INVALID_ARGUMENT)
             #expect(!FileManager.default.fileExists(atPath: scratch.path("x.gz").path))

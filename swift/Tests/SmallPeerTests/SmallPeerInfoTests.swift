@@ -1,6 +1,7 @@
 import CSmallPeer
 import Foundation
 import Testing
+
 @testable import SmallPeer
 
 extension SmallPeerTests {
@@ -67,7 +68,9 @@ extension SmallPeerTests {
         }
 
         @Test func metadataRoundTripsAsMinifiedJSON() throws {
-            try ditto.smallPeerInfo.setMetadata(["site": "north", "floor": 3, "tags": ["a", "b"], "nested": ["ok": true]])
+            try ditto.smallPeerInfo.setMetadata([
+                "site": "north", "floor": 3, "tags": ["a", "b"], "nested": ["ok": true],
+            ])
             let metadata = ditto.smallPeerInfo.metadata
             #expect(metadata["site"] as? String == "north")
             #expect(metadata["floor"] as? Int == 3)

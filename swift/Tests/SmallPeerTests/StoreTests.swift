@@ -2,6 +2,7 @@ import CSmallPeer
 import Dispatch
 import Foundation
 import Testing
+
 @testable import SmallPeer
 
 extension SmallPeerTests {
@@ -40,7 +41,9 @@ extension SmallPeerTests {
             let cars = ditto.store.collection("cars")
             let nonStringID = #expect(throws: DittoError.self) { try cars.upsert(["_id": 7]) }
             #expect(nonStringID?.status == SP_ERR_VALIDATION)
-            let system = #expect(throws: DittoError.self) { try self.ditto.store.collection("__small_peer_info").upsert(["a": 1]) }
+            let system = #expect(throws: DittoError.self) {
+                try self.ditto.store.collection("__small_peer_info").upsert(["a": 1])
+            }
             #expect(system?.status == SP_ERR_INVALID_ARGUMENT)
             let empty = #expect(throws: DittoError.self) { try self.ditto.store.collection("").upsert(["a": 1]) }
             #expect(empty?.status == SP_ERR_INVALID_ARGUMENT)
@@ -83,8 +86,11 @@ extension SmallPeerTests {
         }
 
         @Test func collectionSyncScopesDefaultToAllPeersAndPersist() throws {
-            #expect(DittoSyncScope.allCases.map(\.rawValue) == [SP_SYNC_SCOPE_LOCAL_PEER_ONLY, SP_SYNC_SCOPE_BIG_PEER_ONLY,
-                                                                SP_SYNC_SCOPE_ALL_PEERS, SP_SYNC_SCOPE_SMALL_PEERS_ONLY])
+            #expect(
+                DittoSyncScope.allCases.map(\.rawValue) == [
+                    SP_SYNC_SCOPE_LOCAL_PEER_ONLY, SP_SYNC_SCOPE_BIG_PEER_ONLY,
+                    SP_SYNC_SCOPE_ALL_PEERS, SP_SYNC_SCOPE_SMALL_PEERS_ONLY,
+                ])
             let cars = ditto.store.collection("cars")
             #expect(try cars.syncScope == .allPeers)
             try cars.setSyncScope(.smallPeersOnly)

@@ -1,10 +1,12 @@
 import Dispatch
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Testing
+
 @testable import SmallPeer
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// Every suite nests in this one, so the whole run is serial: the logger and the live-handle count are process-wide.
 @Suite(.serialized, .timeLimit(.minutes(3)))
@@ -69,7 +71,9 @@ func gunzip(_ data: Data) throws -> String {
     try process.run()
     let output = stdout.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw HarnessError(description: "gzip -dc failed: \(process.terminationStatus)") }
+    guard process.terminationStatus == 0 else {
+        throw HarnessError(description: "gzip -dc failed: \(process.terminationStatus)")
+    }
     return String(decoding: output, as: UTF8.self)
 }
 
@@ -97,8 +101,10 @@ final class BigPeerProcess: @unchecked Sendable {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: cli)
-        process.arguments = ["big-peer", "--listen", "127.0.0.1:0", "--data", dataDirectory.path,
-                             "--app-id", Self.appID, "--app-token", Self.appToken]
+        process.arguments = [
+            "big-peer", "--listen", "127.0.0.1:0", "--data", dataDirectory.path,
+            "--app-id", Self.appID, "--app-token", Self.appToken,
+        ]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -148,7 +154,9 @@ final class BigPeerProcess: @unchecked Sendable {
             }
             return nil
         }
-        guard process.isRunning, let url = value(after: "big-peer: listening on "), let token = value(after: "big-peer: admin token: ") else {
+        guard process.isRunning, let url = value(after: "big-peer: listening on "),
+            let token = value(after: "big-peer: admin token: ")
+        else {
             process.terminate()
             throw HarnessError(description: "the Big Peer did not start:\n" + lines.joined(separator: "\n"))
         }
@@ -199,8 +207,10 @@ final class BigPeerProcess: @unchecked Sendable {
     }
 
     /// Polls for a document until it arrives (and satisfies `predicate`) or 20 s pass.
-    func waitForDocument(collection: String, id: String, timeout: TimeInterval = 20,
-                         where predicate: ([String: Any]) -> Bool = { _ in true }) async throws -> [String: Any]? {
+    func waitForDocument(
+        collection: String, id: String, timeout: TimeInterval = 20,
+        where predicate: ([String: Any]) -> Bool = { _ in true }
+    ) async throws -> [String: Any]? {
         let deadline = Date().addingTimeInterval(timeout)
         repeat {
             if let doc = try await document(collection: collection, id: id), predicate(doc) { return doc }

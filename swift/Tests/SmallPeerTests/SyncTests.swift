@@ -2,6 +2,7 @@ import CSmallPeer
 import Dispatch
 import Foundation
 import Testing
+
 @testable import SmallPeer
 
 extension SmallPeerTests {
@@ -86,10 +87,15 @@ extension SmallPeerTests {
                 arrived.append(change)
             }
 
-            #expect(await eventually {
-                a.presence.graph.remotePeers.contains { $0.peerKey == b.presence.localPeerKey && $0.deviceName == "peer-b" }
-                    && b.presence.graph.remotePeers.contains { $0.peerKey == a.presence.localPeerKey && !$0.isBigPeer }
-            })
+            #expect(
+                await eventually {
+                    a.presence.graph.remotePeers.contains {
+                        $0.peerKey == b.presence.localPeerKey && $0.deviceName == "peer-b"
+                    }
+                        && b.presence.graph.remotePeers.contains {
+                            $0.peerKey == a.presence.localPeerKey && !$0.isBigPeer
+                        }
+                })
             #expect((b.presence.graph.connectionsByTransport.values.reduce(0, +)) >= 1)
 
             try a.store.collection("cars").upsert(["_id": "from-a", "make": "Volvo"])
