@@ -20,8 +20,9 @@ constexpr std::string_view kStates[] = {"pending", "delivered", "uploading", "re
 constexpr auto kProgressSaveInterval = std::chrono::milliseconds(250);
 
 std::optional<LogRequestState> parse_state(std::string_view name) {
-  for (size_t i = 0; i < std::size(kStates); ++i)
+  for (size_t i = 0; i < std::size(kStates); ++i) {
     if (kStates[i] == name) return static_cast<LogRequestState>(i);
+  }
   return std::nullopt;
 }
 
@@ -99,8 +100,9 @@ std::optional<LogRequestRecord> LogRequestRecord::from_json(std::string_view jso
   };
   std::string state, requested_at, expires_at;
   if (!str("id", r.id) || !str("peer_key", r.peer_key) || !str("state", state) || !str("requested_at", requested_at) ||
-      !str("expires_at", expires_at))
+      !str("expires_at", expires_at)) {
     return std::nullopt;
+  }
   str("device_name", r.device_name);
   str("requested_by", r.requested_by);
   str("reason", r.reason);
@@ -129,8 +131,9 @@ std::optional<LogRequestRecord> LogRequestRecord::from_json(std::string_view jso
 std::string LogRequestRecord::file_name() const {
   const auto stamp = format_rfc3339(completed_at.value_or(requested_at));  // 2026-11-26T21:15:38.123Z
   std::string compact;
-  for (char c : stamp.substr(0, 19))
+  for (char c : stamp.substr(0, 19)) {
     if (c != '-' && c != ':') compact.push_back(c);
+  }
   return fmt::format("{}_{}_{}Z.jsonl.gz", file_name_part(device_name), file_name_part(peer_key.substr(0, 12)), compact);
 }
 
@@ -180,8 +183,9 @@ void LogRequests::refresh(const std::string& id) {
 void LogRequests::refresh_all() {
   for (std::string after;;) {
     auto page = store_.list(kLogRequestsCollection, 1000, after);
-    for (const auto& doc : page.documents)
+    for (const auto& doc : page.documents) {
       if (auto record = LogRequestRecord::from_json(doc.json)) apply(std::move(*record));
+    }
     if (!page.next_after) break;
     after = *page.next_after;
   }
@@ -196,8 +200,9 @@ void LogRequests::apply(LogRequestRecord record) {
   // announces it, so take the announced record unless this node holds more bytes (it is the one
   // receiving, and the announcement is an older save).
   if (entry.record.state == LogRequestState::uploading && record.state == LogRequestState::uploading &&
-      entry.record.bytes_received >= record.bytes_received)
+      entry.record.bytes_received >= record.bytes_received) {
     return;
+  }
   entry.record = std::move(record);
   // Created on another node for a peer connected here: this node pushes it.
   if (session && entry.record.state == LogRequestState::pending) deliver(*session, entry);
@@ -262,8 +267,9 @@ std::vector<LogRequestRecord> LogRequests::for_peer(const std::string& peer_key)
   std::vector<LogRequestRecord> out;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& [id, entry] : entries_)
+    for (const auto& [id, entry] : entries_) {
       if (entry.record.peer_key == peer_key) out.push_back(entry.record);
+    }
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return a.requested_at != b.requested_at ? a.requested_at > b.requested_at : a.id > b.id;
@@ -358,15 +364,17 @@ void LogRequests::on_chunk(sync::Session& session, const std::string& peer_key, 
     session.send_log_frame(sync::LogResult{r.id, r.state == LogRequestState::ready, r.reason});
     return;
   }
-  const auto refuse = [&](std::string reason) {
+  const auto refuse = [&](const std::string& reason) {
     bundles_->discard(r.id);
     finish(entry, LogRequestState::failed, reason);
     session.send_log_frame(sync::LogResult{r.id, false, reason});
   };
-  if (chunk.total > kMaxLogBundleBytes)
+  if (chunk.total > kMaxLogBundleBytes) {
     return refuse(fmt::format("the bundle of {} bytes exceeds the limit of {} bytes", chunk.total, kMaxLogBundleBytes));
-  if (r.bytes_total && *r.bytes_total != chunk.total && r.bytes_received > 0)
+  }
+  if (r.bytes_total && *r.bytes_total != chunk.total && r.bytes_received > 0) {
     return refuse(fmt::format("the bundle changed size during the upload ({} then {} bytes)", *r.bytes_total, chunk.total));
+  }
   r.bytes_total = chunk.total;
   const uint64_t end = chunk.offset + chunk.data.size();
   if (chunk.offset > r.bytes_received) {

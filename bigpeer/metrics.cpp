@@ -49,8 +49,9 @@ std::string render_prometheus(const BigPeerMetrics& m, const MetricsGauges& g) {
                 read(m.unexpected_exceptions));
   if (!g.log_requests_by_state.empty()) {
     out += "# HELP smallpeer_log_requests Log requests by state.\n# TYPE smallpeer_log_requests gauge\n";
-    for (const auto& [state, count] : g.log_requests_by_state)
+    for (const auto& [state, count] : g.log_requests_by_state) {
       fmt::format_to(std::back_inserter(out), "smallpeer_log_requests{{state=\"{}\"}} {}\n", state, count);
+    }
   }
   return out;
 }

@@ -135,8 +135,9 @@ void merge_remote(PeerConnectionState& local, const PeerConnectionState& remote)
   }
   local.online = local.online || remote.online;
   local.sessions += remote.sessions;
-  if (remote.disconnected_at && (!local.disconnected_at || *remote.disconnected_at > *local.disconnected_at))
+  if (remote.disconnected_at && (!local.disconnected_at || *remote.disconnected_at > *local.disconnected_at)) {
     local.disconnected_at = remote.disconnected_at;
+  }
 }
 }  // namespace
 

@@ -36,13 +36,15 @@ std::shared_ptr<net::ssl::context> make_tls_context(const BigPeerOptions& option
                        net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
   boost::system::error_code ec;
   context->use_certificate_chain_file(options.tls_cert.string(), ec);
-  if (ec)
+  if (ec) {
     throw Error(ErrorCode::invalid_argument,
                 fmt::format("cannot load the TLS certificate {}: {}", options.tls_cert.string(), ec.message()));
+  }
   context->use_private_key_file(options.tls_key.string(), net::ssl::context::pem, ec);
-  if (ec)
+  if (ec) {
     throw Error(ErrorCode::invalid_argument,
                 fmt::format("cannot load the TLS key {}: {}", options.tls_key.string(), ec.message()));
+  }
   return context;
 }
 
@@ -50,8 +52,9 @@ std::shared_ptr<net::ssl::context> make_tls_context(const BigPeerOptions& option
 std::unique_ptr<Store> open_store(const BigPeerOptions& options, const DataDirectory& data_dir, const std::string& peer_key,
                                   const std::shared_ptr<const Clock>& clock) {
   auto hlc = std::make_shared<HybridLogicalClock>(clock, options.max_clock_offset);
-  if (options.postgres_url.empty())
+  if (options.postgres_url.empty()) {
     return Store::open(data_dir.store_file(), std::move(hlc), peer_key, StoreOptions::for_big_peer());
+  }
   return std::make_unique<PostgresStore>(options.postgres_url, std::move(hlc), peer_key);
 }
 
@@ -135,8 +138,9 @@ BigPeer::BigPeer(BigPeerOptions options)
       .metrics_text =
           [this] {
             MetricsGauges gauges{registry_.established_count(), ingest_->queued_documents(), {}};
-            for (const auto& [state, count] : log_requests_->counts())
+            for (const auto& [state, count] : log_requests_->counts()) {
               gauges.log_requests_by_state[std::string(to_string(state))] = count;
+            }
             return render_prometheus(metrics_, gauges);
           },
       .serve_portal = true,
@@ -250,8 +254,9 @@ void BigPeer::accept_next() {
     if (ec) {
       // Out of file descriptors, for instance: retrying at once would spin.
       const auto wait = accept_delays_.failed();
-      if (accept_delays_.first_failure())
+      if (accept_delays_.first_failure()) {
         spdlog::warn("big-peer: accepting a connection failed: {}; retrying with back-off", ec.message());
+      }
       accept_backoff_->expires_after(wait);
       accept_backoff_->async_wait([this](boost::system::error_code e) {
         if (!e) accept_next();

@@ -97,7 +97,7 @@ void SyncEndpoint::start_session(std::shared_ptr<sync::FrameChannel> channel, co
 }
 
 sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionId id,
-                                                 std::shared_ptr<sync::HandshakeAdmission::Ticket> ticket) const {
+                                                 const std::shared_ptr<sync::HandshakeAdmission::Ticket>& ticket) const {
   sync::SessionConfig c;
   c.local_role = PeerRole::big_peer;
   c.app_id = config_.app_id;

@@ -56,8 +56,8 @@ class SyncEndpoint {
   void accept(boost::beast::ssl_stream<sync::SyncTcpStream> stream, HttpRequest request);
   /// The session settings for connection `id`; `ticket` (its place among the handshakes in
   /// progress) is given back once the session authenticated or ended.
-  [[nodiscard]] sync::SessionConfig session_config(ConnectionRegistry::ConnectionId id,
-                                                   std::shared_ptr<sync::HandshakeAdmission::Ticket> ticket = nullptr) const;
+  [[nodiscard]] sync::SessionConfig session_config(
+      ConnectionRegistry::ConnectionId id, const std::shared_ptr<sync::HandshakeAdmission::Ticket>& ticket = nullptr) const;
   /// Why a small peer whose HELLO and AUTH verified is still refused, or nullopt to accept it.
   [[nodiscard]] std::optional<std::string> authorize(const sync::Hello& remote) const;
   /// Handshakes in progress (WebSocket upgrade to authentication).

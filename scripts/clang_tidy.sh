@@ -71,10 +71,13 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 echo "tidy: clang-tidy on ${#files[@]} file(s), $what, $jobs at a time"
 start=$SECONDS
-# One log per file; a file fails when clang-tidy exits non-zero (warnings are errors).
+# One log per file; a file fails when clang-tidy exits non-zero (warnings are errors). Each file
+# prints a line as it finishes (a whole run takes minutes).
 printf '%s\n' "${files[@]}" | xargs -P "$jobs" -I{} sh -c \
-  'log="$1/$(echo "$2" | tr / _).log"; clang-tidy -p "$3" --quiet --warnings-as-errors="*" "$2" >"$log" 2>&1 || echo "$2" >>"$1/failed"' \
-  sh "$out" {} "$build"
+  'log="$1/$(echo "$2" | tr / _).log"; t0=$(date +%s)
+   if clang-tidy -p "$3" --quiet --warnings-as-errors="*" "$2" >"$log" 2>&1; then r=clean; else r=FINDINGS; echo "$2" >>"$1/failed"; fi
+   echo "$2" >>"$1/done"; echo "tidy: [$(wc -l <"$1/done")/$4] $2: $r ($(($(date +%s) - t0)) s)"' \
+  sh "$out" {} "$build" "${#files[@]}"
 if [[ -f $out/failed ]]; then
   mapfile -t failed < <(sort "$out/failed")
   for f in "${failed[@]}"; do

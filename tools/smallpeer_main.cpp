@@ -152,7 +152,8 @@ int repair_clock(const RepairOptions& o) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// The whole command line; main() adds the last-resort catch.
+static int run_smallpeer(int argc, char** argv) {
   CLI::App app{"smallpeer: Small Peer Info engine tools"};
   app.require_subcommand(1);
   auto* spi = app.add_subcommand("spi", "Inspect and collect Small Peer Info of a small peer");
@@ -238,4 +239,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   return 1;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run_smallpeer(argc, argv);
+  } catch (const std::exception& e) {  // not a smallpeer::Error: a bug or the system (out of memory, ...)
+    std::cerr << "smallpeer: unexpected error: " << e.what() << '\n';
+    return 1;
+  }
 }

@@ -72,8 +72,9 @@ std::string percent_decode(std::string_view in, bool plus_is_space) {
     if (in[i] == '%') {
       const int hi = i + 2 < in.size() ? hex_digit(in[i + 1]) : -1;
       const int lo = i + 2 < in.size() ? hex_digit(in[i + 2]) : -1;
-      if (hi < 0 || lo < 0)
+      if (hi < 0 || lo < 0) {
         throw ApiError{http::status::bad_request, "bad_request", "malformed percent-encoding in the request target"};
+      }
       out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;
     } else if (in[i] == '+' && plus_is_space) {

@@ -18,7 +18,7 @@ namespace smallpeer::bigpeer {
 
 /// Request limits: a bigger header gets 431, a bigger body 413.
 inline constexpr uint32_t kMaxHeaderBytes = 16 * 1024;
-inline constexpr uint64_t kMaxBodyBytes = 64 * 1024;
+inline constexpr uint64_t kMaxBodyBytes = uint64_t{64} * 1024;
 /// How long a request (or a TLS handshake) may take to arrive, and how long a keep-alive
 /// connection may sit idle.
 inline constexpr std::chrono::seconds kRequestTimeout{30};

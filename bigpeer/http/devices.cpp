@@ -218,7 +218,7 @@ HttpResponse get_device(const Store& store, const ConnectionRegistry& registry, 
 }  // namespace
 
 void add_device_routes(Router& router, const Store& store, const ConnectionRegistry& registry,
-                       std::shared_ptr<const Clock> clock) {
+                       const std::shared_ptr<const Clock>& clock) {
   router.add(http::verb::get, "/api/v1/devices", Access::admin, [&store, &registry, clock](const ApiRequest& request) {
     return list_devices(store, registry, clock->now(), request);
   });

@@ -79,6 +79,6 @@ KnownDevice require_device(const Store& store, const ConnectionRegistry& registr
 
 /// Adds the device routes, reading `store` and `registry` (which outlive the router).
 void add_device_routes(Router& router, const Store& store, const ConnectionRegistry& registry,
-                       std::shared_ptr<const Clock> clock);
+                       const std::shared_ptr<const Clock>& clock);
 
 }  // namespace smallpeer::bigpeer

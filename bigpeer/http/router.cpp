@@ -61,8 +61,9 @@ HttpResponse Router::handle(const HttpRequest& request) const {
       unavailable.set(http::field::retry_after, std::to_string(kRetryAfterSeconds));
       return unavailable;
     } catch (const Error& e) {
-      if (e.code() == ErrorCode::invalid_argument)
+      if (e.code() == ErrorCode::invalid_argument) {
         return error_response(http::status::bad_request, "invalid_parameter", e.what());
+      }
       spdlog::error("http: {} {} failed: {}", to_std(request.method_string()), to_std(request.target()), e.what());
       return error_response(http::status::internal_server_error, "internal", e.what());
     } catch (const std::exception& e) {

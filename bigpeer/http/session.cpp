@@ -49,7 +49,7 @@ HttpResponse log_out(const AdminAuth& auth, bool secure, const ApiRequest& reque
 
 }  // namespace
 
-void add_session_routes(Router& router, AdminAuth auth, bool secure_cookies) {
+void add_session_routes(Router& router, const AdminAuth& auth, bool secure_cookies) {
   router.add(http::verb::post, "/api/v1/session", Access::anyone,
              [auth, secure_cookies](const ApiRequest& request) { return log_in(auth, secure_cookies, request); });
   router.add(http::verb::delete_, "/api/v1/session", Access::anyone,

@@ -10,6 +10,6 @@ namespace smallpeer::bigpeer {
 
 /// Adds the session routes; `auth` shares its sessions with the router's copy; `secure_cookies`
 /// adds the Secure flag (set when the port serves https).
-void add_session_routes(Router& router, AdminAuth auth, bool secure_cookies);
+void add_session_routes(Router& router, const AdminAuth& auth, bool secure_cookies);
 
 }  // namespace smallpeer::bigpeer

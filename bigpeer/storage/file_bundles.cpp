@@ -13,8 +13,8 @@ namespace smallpeer::bigpeer {
 std::string check_gzip(const std::function<size_t(char* buffer, size_t capacity)>& read) {
   z_stream z{};
   if (inflateInit2(&z, 15 + 16) != Z_OK) return "zlib failed to start";
-  std::array<char, 64 * 1024> input{};
-  std::array<unsigned char, 64 * 1024> output{};
+  std::array<char, size_t{64} * 1024> input{};
+  std::array<unsigned char, size_t{64} * 1024> output{};
   // True between gzip members: after one ended and before the next one's first byte. Concatenated
   // members are valid gzip too, and a member may end exactly where a read ends.
   bool between_members = false;

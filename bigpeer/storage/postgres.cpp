@@ -192,8 +192,9 @@ std::vector<Result> Connection::run_pipeline(const std::vector<std::pair<std::st
                                              std::string_view what) {
   PGconn* c = conn_.get();
   // Never re-opened here: that would run the calls outside the caller's transaction.
-  if (PQstatus(c) != CONNECTION_OK)
+  if (PQstatus(c) != CONNECTION_OK) {
     throw DatabaseUnavailable(fmt::format("{} failed: the connection to PostgreSQL dropped", what));
+  }
   if (PQenterPipelineMode(c) != 1) throw Error(ErrorCode::store, fmt::format("{} failed: cannot enter pipeline mode", what));
   std::string failure;
   std::vector<Result> results;

@@ -336,8 +336,9 @@ Document PostgresStore::upsert(std::string_view collection, std::string_view jso
     std::vector<std::pair<std::string, std::vector<pg::Param>>> calls = {
         {statement("write", collection),
          {text(collection), text(doc.id), text(doc.json), number(to_column(doc.version.hlc)), text(local_peer_)}}};
-    if (!is_system_collection(collection))
+    if (!is_system_collection(collection)) {
       calls.push_back({"notify", {text(kDocumentsChannel), text(node_id_ + "\n" + doc.collection)}});
+    }
     writer_->exec("BEGIN", "upsert");
     try {
       const auto results = writer_->run_pipeline(calls, "upsert");
@@ -384,8 +385,9 @@ std::vector<bool> PostgresStore::merge_batch(const std::vector<Document>& incomi
       if (!is_system_collection(d.collection)) user_collections.insert(d.collection);
     }
     for (const auto& [key, value] : settings) calls.push_back({"put_setting", {text(key), text(value)}});
-    for (const auto& collection : user_collections)
+    for (const auto& collection : user_collections) {
       calls.push_back({"notify", {text(kDocumentsChannel), text(node_id_ + "\n" + collection)}});
+    }
     writer_->exec("BEGIN", "merge_batch");
     try {
       const auto results = writer_->run_pipeline(calls, "merge_batch");
@@ -453,8 +455,9 @@ bool PostgresStore::remove(std::string_view collection, std::string_view id) {
     std::vector<std::pair<std::string, std::vector<pg::Param>>> calls = {
         {statement("tombstone", collection),
          {text(collection), text(id), number(to_column(tombstone.version.hlc)), text(local_peer_)}}};
-    if (!is_system_collection(collection))
+    if (!is_system_collection(collection)) {
       calls.push_back({"notify", {text(kDocumentsChannel), text(node_id_ + "\n" + tombstone.collection)}});
+    }
     writer_->exec("BEGIN", "remove");
     try {
       const auto results = writer_->run_pipeline(calls, "remove");
@@ -479,6 +482,7 @@ std::vector<Document> PostgresStore::changes_since(std::string_view collection, 
   std::lock_guard lock(read_mutex_);
   const auto r = reader_->run(statement("changes", collection),
                               {text(collection), number(to_column(since)), number(clamp(limit))}, "changes_since");
+  documents.reserve(static_cast<size_t>(r.rows()));
   for (int row = 0; row < r.rows(); ++row) {
     documents.push_back(Document{std::string(collection),
                                  r.text(row, 0),
@@ -494,6 +498,7 @@ std::vector<std::string> PostgresStore::collection_names(bool system) const {
   std::vector<std::string> names;
   std::lock_guard lock(read_mutex_);
   const auto r = reader_->run(system ? "names_system" : "names_user", {}, "collection_names");
+  names.reserve(static_cast<size_t>(r.rows()));
   for (int row = 0; row < r.rows(); ++row) names.push_back(r.text(row, 0));
   return names;
 }
@@ -531,12 +536,14 @@ std::vector<std::pair<std::string, std::string>> PostgresStore::settings_with_pr
   std::vector<std::pair<std::string, std::string>> out;
   std::lock_guard lock(read_mutex_);
   const auto r = reader_->run("settings_by_prefix", {text(prefix)}, "reading settings");
+  out.reserve(static_cast<size_t>(r.rows()));
   for (int row = 0; row < r.rows(); ++row) out.emplace_back(r.text(row, 0), r.text(row, 1));
   return out;
 }
 
 void PostgresStore::set_settings(const std::vector<std::pair<std::string, std::string>>& values) {
   std::vector<std::pair<std::string, std::vector<pg::Param>>> calls;
+  calls.reserve(values.size());
   for (const auto& [key, value] : values) calls.push_back({"put_setting", {text(key), text(value)}});
   std::lock_guard lock(write_mutex_);
   writer_->exec("BEGIN", "set_settings");

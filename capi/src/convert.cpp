@@ -26,12 +26,14 @@ void require_out(const void* out, std::string_view what) {
 }
 
 LogLevel log_level_from(sp_log_level_t value) {
-  if (!is_valid_log_level(value))
+  if (!is_valid_log_level(value)) {
     throw Error(ErrorCode::invalid_argument, fmt::format("unknown log level {}; expected 1 (error) to 5 (verbose)", value));
+  }
   return static_cast<LogLevel>(value);
 }
 
 char* to_c_string(std::string_view value) {
+  // NOLINTNEXTLINE(cppcoreguidelines-owning-memory): a C ABI string, freed by the caller with sp_free
   auto* p = static_cast<char*>(std::malloc(value.size() + 1));
   if (p == nullptr) throw std::bad_alloc();
   std::memcpy(p, value.data(), value.size());
@@ -44,7 +46,7 @@ char* to_c_string(std::string_view value) {
 extern "C" {
 
 SP_API void sp_free(void* ptr) {
-  std::free(ptr);
+  std::free(ptr);  // NOLINT(cppcoreguidelines-owning-memory): frees what to_c_string malloc'd, across the C ABI
 }
 
 }  // extern "C"

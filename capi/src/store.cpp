@@ -27,8 +27,9 @@ SP_API sp_status_t sp_store_get(sp_ditto_t* ditto, const char* collection, const
     const auto c = required(collection, "collection");
     const auto i = required(id, "id");
     auto doc = engine(ditto).get(c, i);
-    if (!doc)
+    if (!doc) {
       throw Error(ErrorCode::not_found, "no document with _id '" + std::string(i) + "' in collection '" + std::string(c) + "'");
+    }
     *out_json = to_c_string(doc->json);
   });
 }
@@ -37,9 +38,10 @@ SP_API sp_status_t sp_store_find_all(sp_ditto_t* ditto, const char* collection, 
                                      char** out_json) {
   return guard([&] {
     require_out(out_json, "out_json");
-    if (limit < 1 || limit > kMaxPageSize)
+    if (limit < 1 || limit > kMaxPageSize) {
       throw Error(ErrorCode::invalid_argument,
                   "limit must be between 1 and " + std::to_string(kMaxPageSize) + " (got " + std::to_string(limit) + ")");
+    }
     auto page = engine(ditto).list(required(collection, "collection"), static_cast<size_t>(limit), after_id ? after_id : "");
     JsonWriter w;
     w.begin_object().key("documents").begin_array();

@@ -186,8 +186,9 @@ void pretty(std::string& out, simdjson::dom::element e, int indent) {
 std::string pretty_json(std::string_view json) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
-  if (auto err = parser.parse(json.data(), json.size()).get(root))
+  if (auto err = parser.parse(json.data(), json.size()).get(root)) {
     throw Error(ErrorCode::invalid_argument, std::string("not valid JSON: ") + simdjson::error_message(err));
+  }
   std::string out;
   pretty(out, root, 0);
   return out;

@@ -67,12 +67,13 @@ struct EngineLog::Impl {
   std::shared_ptr<spdlog::logger> logger;
 };
 
-EngineLog::EngineLog(fs::path directory, std::string peer_key, std::shared_ptr<const Clock> clock, EngineLogLimits limits)
+EngineLog::EngineLog(fs::path directory, const std::string& peer_key, std::shared_ptr<const Clock> clock, EngineLogLimits limits)
     : impl_(std::make_unique<Impl>()) {
   if (directory.empty()) throw Error(ErrorCode::invalid_argument, "log directory is empty");
   if (!clock) throw Error(ErrorCode::invalid_argument, "log clock is null");
-  if (limits.max_file_bytes == 0 || limits.max_files == 0 || limits.max_age.count() <= 0)
+  if (limits.max_file_bytes == 0 || limits.max_files == 0 || limits.max_age.count() <= 0) {
     throw Error(ErrorCode::invalid_argument, "log limits must be positive (max_file_bytes, max_files, max_age)");
+  }
   impl_->directory = std::move(directory);
   impl_->clock = std::move(clock);
   impl_->peer_field = R"(,"peer":)";

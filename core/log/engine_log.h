@@ -41,7 +41,7 @@ struct LogExportResult {
 class EngineLog {
  public:
   /// Writes into `directory` (created if missing); `clock` stamps lines and judges file age.
-  EngineLog(std::filesystem::path directory, std::string peer_key, std::shared_ptr<const Clock> clock,
+  EngineLog(std::filesystem::path directory, const std::string& peer_key, std::shared_ptr<const Clock> clock,
             EngineLogLimits limits = {});
   ~EngineLog();
   EngineLog(const EngineLog&) = delete;

@@ -21,8 +21,9 @@ constexpr std::string_view kRotatedPrefix = "smallpeer.log.";
 constexpr std::string_view kSuffix = ".jsonl";
 
 std::optional<uint64_t> rotated_index(const std::string& name) {
-  if (name.size() <= kRotatedPrefix.size() + kSuffix.size() || !name.starts_with(kRotatedPrefix) || !name.ends_with(kSuffix))
+  if (name.size() <= kRotatedPrefix.size() + kSuffix.size() || !name.starts_with(kRotatedPrefix) || !name.ends_with(kSuffix)) {
     return std::nullopt;
+  }
   const std::string_view digits(name.data() + kRotatedPrefix.size(), name.size() - kRotatedPrefix.size() - kSuffix.size());
   uint64_t index = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
@@ -36,15 +37,16 @@ std::optional<TimePoint> newest_timestamp(const fs::path& path, simdjson::dom::p
   if (!in) return std::nullopt;
   const auto size = static_cast<uint64_t>(in.tellg());
   // Reading the tail is enough unless it holds no readable line (a huge or corrupt last line).
-  for (uint64_t window = std::min<uint64_t>(size, 64 * 1024);; window = size) {
+  for (uint64_t window = std::min<uint64_t>(size, uint64_t{64} * 1024);; window = size) {
     simdjson::padded_string tail(window);
     in.seekg(static_cast<std::streamoff>(size - window));
     in.read(tail.data(), static_cast<std::streamsize>(window));
     if (static_cast<uint64_t>(in.gcount()) != window) return std::nullopt;
     auto lines = split_lines(std::string_view(tail.data(), window));
     if (window < size && !lines.empty()) lines.erase(lines.begin());  // starts mid-line
-    for (auto it = lines.rbegin(); it != lines.rend(); ++it)
+    for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
       if (auto parsed = parse_line(parser, *it)) return parsed->ts;
+    }
     if (window == size) return std::nullopt;
   }
 }

@@ -54,7 +54,7 @@ uint64_t write_gzip(const fs::path& out, const std::vector<std::string_view>& li
   for (const auto line : lines) {
     chunk.append(line);
     chunk.push_back('\n');
-    if (chunk.size() >= 256 * 1024) write_chunk();
+    if (chunk.size() >= size_t{256} * 1024) write_chunk();
   }
   write_chunk();
   errno = 0;

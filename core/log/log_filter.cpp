@@ -19,15 +19,16 @@ std::string_view shortened(std::string_view text) {
 constexpr std::string_view kMaxBytesRule =
     "max_bytes must be a positive integer (bytes of uncompressed log lines; leave it out for no cap)";
 
-Error invalid(std::string message) {
-  return Error(ErrorCode::invalid_argument, std::move(message));
+Error invalid(const std::string& message) {
+  return Error(ErrorCode::invalid_argument, message);
 }
 
 }  // namespace
 
 std::string LogFilter::problem() const {
-  if (!is_valid_log_level(static_cast<int32_t>(min_level)))
+  if (!is_valid_log_level(static_cast<int32_t>(min_level))) {
     return fmt::format("log level {} does not exist (1 error ... 5 verbose)", static_cast<int32_t>(min_level));
+  }
   if (max_bytes && *max_bytes == 0) return std::string(kMaxBytesRule);
   if (since && until && *since > *until) return "since is after until";
   return "";
@@ -49,9 +50,10 @@ bool read_log_filter_field(LogFilter& filter, std::string_view key, const simdjs
   if (key == "min_level") {
     if (value.get(text)) throw invalid("min_level must be a string: error, warning, info, debug or verbose");
     const auto level = parse_log_level(text);
-    if (!level)
+    if (!level) {
       throw invalid(
           fmt::format("min_level: unknown log level '{}'; expected error, warning, info, debug or verbose", shortened(text)));
+    }
     filter.min_level = *level;
   } else if (is_time) {
     const auto t = value.get(text) ? std::nullopt : parse_rfc3339(text);
@@ -68,8 +70,9 @@ bool read_log_filter_field(LogFilter& filter, std::string_view key, const simdjs
 LogFilter parse_log_filter(std::string_view json, std::span<const LogFilterExtraField> extra) {
   simdjson::dom::parser parser;
   simdjson::dom::object obj;
-  if (auto err = parser.parse(json.data(), json.size()).get(obj))
+  if (auto err = parser.parse(json.data(), json.size()).get(obj)) {
     throw invalid(fmt::format("log filter must be a JSON object: {}", simdjson::error_message(err)));
+  }
   LogFilter filter;
   for (auto field : obj) {
     const std::string_view key = field.key;

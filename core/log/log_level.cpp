@@ -18,8 +18,9 @@ std::string_view to_string(LogLevel level) {
 }
 
 std::optional<LogLevel> parse_log_level(std::string_view name) {
-  for (size_t i = 0; i < std::size(kLevelNames); ++i)
+  for (size_t i = 0; i < std::size(kLevelNames); ++i) {
     if (kLevelNames[i] == name) return static_cast<LogLevel>(i + 1);
+  }
   return std::nullopt;
 }
 
@@ -28,9 +29,10 @@ bool is_valid_log_level(int32_t value) {
 }
 
 void require_valid_log_level(LogLevel level) {
-  if (!is_valid_log_level(static_cast<int32_t>(level)))
+  if (!is_valid_log_level(static_cast<int32_t>(level))) {
     throw Error(ErrorCode::invalid_argument,
                 fmt::format("log level {} does not exist (1 error ... 5 verbose)", static_cast<int32_t>(level)));
+  }
 }
 
 }  // namespace smallpeer

@@ -79,7 +79,7 @@ UserLogOutput::UserLogOutput() : impl_(std::make_shared<Impl>()) {
 UserLogOutput& UserLogOutput::instance() {
   // Not in spdlog's registry (the host's spdlog::set_level() would change it) and deliberately
   // leaked, so engine threads still running while static destructors run at exit can log safely.
-  static UserLogOutput* const output = new UserLogOutput();
+  static UserLogOutput* const output = new UserLogOutput();  // NOLINT(cppcoreguidelines-owning-memory): leaked on purpose
   return *output;
 }
 

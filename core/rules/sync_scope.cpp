@@ -19,14 +19,16 @@ constexpr std::array<std::pair<SyncScope, std::string_view>, 4> kNames{{
 }  // namespace
 
 std::string_view to_string(SyncScope scope) {
-  for (const auto& [s, name] : kNames)
+  for (const auto& [s, name] : kNames) {
     if (s == scope) return name;
+  }
   return "Unknown";
 }
 
 std::optional<SyncScope> parse_sync_scope(std::string_view name) {
-  for (const auto& [s, n] : kNames)
+  for (const auto& [s, n] : kNames) {
     if (n == name) return s;
+  }
   return std::nullopt;
 }
 
@@ -38,8 +40,9 @@ SyncScope sync_scope_from_name(std::string_view name) {
 }
 
 SyncScope sync_scope_from_int(int32_t value) {
-  for (const auto& [s, n] : kNames)
+  for (const auto& [s, n] : kNames) {
     if (static_cast<int32_t>(s) == value) return s;
+  }
   throw Error(
       ErrorCode::invalid_argument,
       fmt::format("unknown sync scope {}; expected 0 (LocalPeerOnly), 1 (BigPeerOnly), 2 (AllPeers) or 3 (SmallPeersOnly)",
@@ -47,10 +50,11 @@ SyncScope sync_scope_from_int(int32_t value) {
 }
 
 void require_spi_scope(SyncScope scope) {
-  if (!is_spi_scope(scope))
+  if (!is_spi_scope(scope)) {
     throw Error(
         ErrorCode::invalid_argument,
         fmt::format("sync scope {} cannot be used for small peer info; use LocalPeerOnly or BigPeerOnly", to_string(scope)));
+  }
 }
 
 }  // namespace smallpeer

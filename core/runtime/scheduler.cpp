@@ -14,6 +14,7 @@ struct AsioScheduler::State {
 AsioScheduler::AsioScheduler(std::shared_ptr<Runtime> runtime)
     : runtime_(std::move(runtime)), clock_(std::make_shared<SystemClock>()), state_(std::make_shared<State>()) {}
 
+// NOLINTNEXTLINE(bugprone-exception-escape): see the declaration
 AsioScheduler::~AsioScheduler() {
   std::lock_guard lock(state_->mutex);
   for (auto& [id, timer] : state_->timers) timer->cancel();

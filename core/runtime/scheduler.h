@@ -34,6 +34,7 @@ class AsioScheduler final : public Scheduler {
  public:
   /// Uses `runtime` (by default the shared one) and the system clock.
   explicit AsioScheduler(std::shared_ptr<Runtime> runtime = Runtime::shared());
+  // NOLINTNEXTLINE(bugprone-exception-escape): only std::mutex::lock can throw (a broken mutex); terminating is right
   ~AsioScheduler() override;
   [[nodiscard]] std::shared_ptr<const Clock> clock() const override { return clock_; }
   TimerId call_at(TimePoint when, Task task) override;

@@ -8,7 +8,7 @@
 namespace smallpeer {
 
 /// The largest metadata accepted, in bytes of minified JSON.
-inline constexpr size_t kMaxMetadataBytes = 128 * 1024;
+inline constexpr size_t kMaxMetadataBytes = size_t{128} * 1024;
 /// The deepest nesting accepted; the top-level object is depth 1.
 inline constexpr size_t kMaxMetadataDepth = 64;
 

@@ -135,10 +135,11 @@ std::string SmallPeerInfoCollector::device_name() const {
 }
 
 void SmallPeerInfoCollector::set_device_name(std::string_view name) {
-  if (name.empty() || name.size() > kMaxDeviceNameBytes || name.find('\0') != std::string_view::npos)
+  if (name.empty() || name.size() > kMaxDeviceNameBytes || name.find('\0') != std::string_view::npos) {
     throw Error(
         ErrorCode::invalid_argument,
         fmt::format("device name must be 1 to {} bytes without NUL characters (got {} bytes)", kMaxDeviceNameBytes, name.size()));
+  }
   std::lock_guard state(state_mutex_);
   ensure_open();
   update_settings_locked([&](SpiSettings& s) { s.device_name = std::string(name); });
@@ -151,9 +152,10 @@ std::chrono::milliseconds SmallPeerInfoCollector::interval() const {
 }
 
 void SmallPeerInfoCollector::set_interval(std::chrono::milliseconds interval) {
-  if (interval < kMinCollectionInterval)
+  if (interval < kMinCollectionInterval) {
     throw Error(ErrorCode::invalid_argument, fmt::format("collection interval must be at least {} ms (got {} ms)",
                                                          kMinCollectionInterval.count(), interval.count()));
+  }
   std::lock_guard state(state_mutex_);
   ensure_open();
   update_settings_locked([&](SpiSettings& s) { s.interval = interval; });

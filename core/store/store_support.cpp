@@ -154,8 +154,9 @@ void StoreObservers::notify(const Document& doc, ChangeKind kind, std::optional<
     // collections pays nothing per ingested Small Peer Info document.
     targets = all_;
     if (!Store::is_system_collection(doc.collection)) targets.insert(targets.end(), user_.begin(), user_.end());
-    if (const auto it = by_collection_.find(doc.collection); it != by_collection_.end())
+    if (const auto it = by_collection_.find(doc.collection); it != by_collection_.end()) {
       targets.insert(targets.end(), it->second.begin(), it->second.end());
+    }
   }
   if (targets.empty()) return;
   const Change change{

@@ -17,13 +17,15 @@ void HandshakeAdmission::Ticket::release() {
   released_ = true;
   std::lock_guard lock(counts_->mutex);
   --counts_->total;
-  if (auto it = counts_->by_address.find(address_); it != counts_->by_address.end() && --it->second == 0)
+  if (auto it = counts_->by_address.find(address_); it != counts_->by_address.end() && --it->second == 0) {
     counts_->by_address.erase(it);
+  }
 }
 
 HandshakeAdmission::HandshakeAdmission(AdmissionLimits limits) : limits_(limits), counts_(std::make_shared<Ticket::Counts>()) {
-  if (limits_.total == 0 || limits_.per_address == 0)
+  if (limits_.total == 0 || limits_.per_address == 0) {
     throw Error(ErrorCode::invalid_argument, "handshake limits (total and per address) must be at least 1");
+  }
 }
 
 std::shared_ptr<HandshakeAdmission::Ticket> HandshakeAdmission::admit(const std::string& address) {

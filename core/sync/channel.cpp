@@ -225,7 +225,7 @@ class TcpChannel final : public ChannelBase<TcpChannel, net::any_io_executor> {
   // Reads the rest of the frame at most kReadStep bytes at a time, so the buffer grows with what
   // arrives: a peer that announces 4 MiB and sends nothing more costs one small step, not 4 MiB.
   void read_body() {
-    constexpr size_t kReadStep = 64 * 1024;
+    constexpr size_t kReadStep = size_t{64} * 1024;
     const size_t have = body_.size();
     const size_t step = std::min(kReadStep, frame_bytes_ - have);
     body_.resize(have + step);
@@ -277,14 +277,16 @@ std::pair<std::string, uint16_t> parse_host_port(std::string_view text) {
   std::string_view port;
   if (text.starts_with('[')) {  // [::1]:4000
     const auto close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
       throw Error(ErrorCode::invalid_argument, fmt::format("'{}' is not host:port", text));
+    }
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
   } else {
     const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos || colon == 0)
+    if (colon == std::string_view::npos || colon == 0) {
       throw Error(ErrorCode::invalid_argument, fmt::format("'{}' is not host:port", text));
+    }
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
   }
@@ -324,13 +326,16 @@ WebSocketUrl parse_websocket_url(std::string_view url) {
     }
   }
   if (parsed.host.empty()) throw Error(ErrorCode::invalid_argument, fmt::format("Big Peer URL '{}' has no host", url));
-  for (char c : parsed.path)
-    if (c == ' ' || static_cast<unsigned char>(c) < 0x20)
+  for (char c : parsed.path) {
+    if (c == ' ' || static_cast<unsigned char>(c) < 0x20) {
       throw Error(ErrorCode::invalid_argument, fmt::format("Big Peer URL '{}' has an invalid path", url));
+    }
+  }
   // Credentials cross the connection: plain ws:// only where no network can see it.
-  if (!parsed.tls && !is_loopback_host(parsed.host))
+  if (!parsed.tls && !is_loopback_host(parsed.host)) {
     throw Error(ErrorCode::invalid_argument,
                 fmt::format("Big Peer URL '{}': plain ws:// is only allowed to loopback hosts; other hosts need wss://", url));
+  }
   return parsed;
 }
 
@@ -361,7 +366,7 @@ void websocket_handshake(const std::shared_ptr<WebSocketAttempt<Stream>>& a, con
 template <typename Stream>
 void resolve_and_connect(const std::shared_ptr<WebSocketAttempt<Stream>>& a, std::chrono::milliseconds timeout) {
   a->resolver.async_resolve(
-      a->url.host, std::to_string(a->url.port), [a, timeout](beast::error_code ec, tcp::resolver::results_type results) {
+      a->url.host, std::to_string(a->url.port), [a, timeout](beast::error_code ec, const tcp::resolver::results_type& results) {
         if (ec) return a->done(nullptr, fmt::format("cannot resolve {}: {}", a->url.host, ec.message()));
         beast::get_lowest_layer(a->ws).expires_after(timeout);
         beast::get_lowest_layer(a->ws).async_connect(results, [a](beast::error_code ec, const tcp::endpoint& ep) {
@@ -370,8 +375,9 @@ void resolve_and_connect(const std::shared_ptr<WebSocketAttempt<Stream>>& a, std
             websocket_handshake(a, ep);
           } else {
             // SNI, so a Big Peer behind a name-based load balancer presents the right certificate.
-            if (!SSL_set_tlsext_host_name(a->ws.next_layer().native_handle(), a->url.host.c_str()))
+            if (!SSL_set_tlsext_host_name(a->ws.next_layer().native_handle(), a->url.host.c_str())) {
               return a->done(nullptr, fmt::format("cannot set TLS server name {}", a->url.host));
+            }
             a->ws.next_layer().async_handshake(net::ssl::stream_base::client, [a, ep](beast::error_code ec) {
               if (ec) return a->done(nullptr, fmt::format("TLS handshake with {} failed: {}", a->url.host, ec.message()));
               websocket_handshake(a, ep);
@@ -398,9 +404,10 @@ void connect_websocket(net::io_context& io, const WebSocketUrl& url, std::chrono
   } else {
     context->load_verify_file(tls.ca_file, ec);
   }
-  if (ec)
+  if (ec) {
     return done(nullptr, fmt::format("cannot load trusted certificates {}: {}", tls.ca_file.empty() ? "(system)" : tls.ca_file,
                                      ec.message()));
+  }
   using Tls = beast::ssl_stream<SyncTcpStream>;
   auto a = std::make_shared<WebSocketAttempt<Tls>>(
       WebSocketAttempt<Tls>{tcp::resolver(strand), websocket::stream<Tls>(strand, *context), url, context, std::move(done)});
@@ -420,7 +427,7 @@ void connect_tcp(net::io_context& io, const std::string& host, uint16_t port, st
   auto strand = net::make_strand(io);
   auto a = std::make_shared<Attempt>(Attempt{tcp::resolver(strand), beast::tcp_stream(strand), host, port, std::move(done)});
   a->resolver.async_resolve(
-      a->host, std::to_string(port), [a, timeout](beast::error_code ec, tcp::resolver::results_type results) {
+      a->host, std::to_string(port), [a, timeout](beast::error_code ec, const tcp::resolver::results_type& results) {
         if (ec) return a->done(nullptr, fmt::format("cannot resolve {}: {}", a->host, ec.message()));
         a->stream.expires_after(timeout);
         a->stream.async_connect(results, [a](beast::error_code ec, const tcp::endpoint&) {

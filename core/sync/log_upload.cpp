@@ -18,7 +18,7 @@ namespace {
 constexpr std::string_view kBundleSuffix = ".jsonl.gz";
 constexpr std::string_view kDevicePrefix = "dev_";
 // Chunks are queued only while the connection has less than this waiting to be written.
-constexpr size_t kMaxQueuedBytes = 1024 * 1024;
+constexpr size_t kMaxQueuedBytes = size_t{1024} * 1024;
 }  // namespace
 
 LogOutbox::LogOutbox(std::filesystem::path directory, EngineLog& log) : dir_(std::move(directory)), log_(log) {}
@@ -156,8 +156,9 @@ void LogUploader::pump() {
   while (!uploads_.empty()) {
     if (session->pending_bytes() > kMaxQueuedBytes) return schedule_pump(std::chrono::milliseconds(5));
     const auto now = std::chrono::steady_clock::now();
-    if (settings_.max_bytes_per_second > 0 && now < next_send_)
+    if (settings_.max_bytes_per_second > 0 && now < next_send_) {
       return schedule_pump(std::chrono::ceil<std::chrono::milliseconds>(next_send_ - now));
+    }
     auto it = uploads_.begin();
     auto& [id, upload] = *it;
     if (upload.offset >= upload.total) {

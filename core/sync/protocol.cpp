@@ -290,8 +290,9 @@ std::optional<Frame> decode_payload(FrameType type, Reader& r) {
       c.total = r.u64();
       c.data = r.str();
       if (r.ok() && (!is_valid_log_request_id(c.request_id) || c.data.size() > kMaxLogChunkBytes || c.offset > c.total ||
-                     c.data.size() > c.total - c.offset))
+                     c.data.size() > c.total - c.offset)) {
         return std::nullopt;
+      }
       return c;
     }
     case FrameType::log_result: {

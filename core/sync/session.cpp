@@ -43,8 +43,9 @@ void forget_cursors(Store& store, std::string_view collection) {
 }
 
 std::shared_ptr<Session> Session::start(SessionConfig config, std::shared_ptr<FrameChannel> channel) {
-  if (config.store == nullptr || config.identity == nullptr || !config.scope_of)
+  if (config.store == nullptr || config.identity == nullptr || !config.scope_of) {
     throw Error(ErrorCode::invalid_argument, "session needs a store, an identity and scope_of");
+  }
   auto session = std::make_shared<Session>(std::move(config), std::move(channel));
   session->begin();
   return session;
@@ -54,8 +55,8 @@ Session::Session(SessionConfig config, std::shared_ptr<FrameChannel> channel)
     : config_(std::move(config)), channel_(std::move(channel)) {
   if (!config_.apply) {
     Store* store = config_.store;
-    config_.apply = [store](std::vector<Document> docs, std::vector<std::pair<std::string, std::string>> cursors,
-                            std::function<void(std::exception_ptr)> done) {
+    config_.apply = [store](const std::vector<Document>& docs, const std::vector<std::pair<std::string, std::string>>& cursors,
+                            const std::function<void(std::exception_ptr)>& done) {
       try {
         store->merge_batch(docs, cursors);
         done(nullptr);
@@ -79,8 +80,9 @@ void Session::begin() {
   std::weak_ptr<Session> weak = weak_from_this();
   handshake_timer_ = std::make_unique<boost::asio::steady_timer>(channel_->executor(), kHandshakeTimeout);
   handshake_timer_->async_wait([weak](const boost::system::error_code& ec) {
-    if (auto self = weak.lock(); self && !ec && self->state_ != State::established && !self->finished_)
+    if (auto self = weak.lock(); self && !ec && self->state_ != State::established && !self->finished_) {
       self->fail(fmt::format("handshake not completed within {} s", kHandshakeTimeout.count()), false);
+    }
   });
   hello_.role = config_.local_role;
   hello_.app_id = config_.app_id;
@@ -141,7 +143,7 @@ Link Session::link() const {
               remote_ ? remote_->peer_key : std::string()};
 }
 
-void Session::on_frame(std::string bytes) {
+void Session::on_frame(const std::string& bytes) {
   if (finished_) return;
   std::string error;
   auto frame = decode(bytes, error);
@@ -155,7 +157,7 @@ void Session::on_frame(std::string bytes) {
       [&](auto&& f) {
         using T = std::decay_t<decltype(f)>;
         if constexpr (std::is_same_v<T, Hello>) {
-          if (expect(State::awaiting_hello)) on_hello(std::move(f));
+          if (expect(State::awaiting_hello)) on_hello(f);
         } else if constexpr (std::is_same_v<T, Auth>) {
           if (expect(State::awaiting_auth)) on_auth(f);
         } else if constexpr (std::is_same_v<T, AuthResult>) {
@@ -171,7 +173,7 @@ void Session::on_frame(std::string bytes) {
           if constexpr (std::is_same_v<T, Cursors>) {
             on_cursors(f);
           } else if constexpr (std::is_same_v<T, Docs>) {
-            on_docs(std::move(f));
+            on_docs(std::forward<decltype(f)>(f));
           } else if constexpr (std::is_same_v<T, Ack>) {
             on_ack(f);
           } else {
@@ -183,17 +185,19 @@ void Session::on_frame(std::string bytes) {
 }
 
 std::optional<std::string> Session::check_hello(const Hello& hello) const {
-  if (hello.protocol_version != kProtocolVersion)
+  if (hello.protocol_version != kProtocolVersion) {
     return fmt::format("protocol version {} is not supported: this peer speaks version {} (update the SmallPeer SDK)",
                        hello.protocol_version, kProtocolVersion);
+  }
   if (!PeerIdentity::is_valid_peer_key(hello.peer_key)) return std::string("malformed peer key");
-  if (config_.local_role == PeerRole::big_peer && hello.role == PeerRole::big_peer)
+  if (config_.local_role == PeerRole::big_peer && hello.role == PeerRole::big_peer) {
     return std::string("a Big Peer cannot connect to another Big Peer");
+  }
   if (hello.app_id != config_.app_id) return fmt::format("unknown app id '{}'", hello.app_id.substr(0, 128));
   return std::nullopt;
 }
 
-void Session::on_hello(Hello hello) {
+void Session::on_hello(const Hello& hello) {
   if (auto refusal = check_hello(hello)) return refuse(std::move(*refusal));
   if (hello.peer_key == config_.identity->peer_key()) return fail("connected to itself", false);
   {
@@ -274,9 +278,10 @@ void Session::maybe_established() {
     // post, never dispatch: the writer may hold its own locks (the SPI collector does), and pump()
     // asks for scopes, so running inline here could deadlock.
     std::optional<Document> doc;
-    if (change.previous_stored_at)  // only then can the change be sent as it is (on_local_change)
+    if (change.previous_stored_at) {  // only then can the change be sent as it is (on_local_change)
       doc = Document{change.collection, change.id, change.json, change.version, change.kind == ChangeKind::remove,
                      change.stored_at};
+    }
     boost::asio::post(self->channel_->executor(), [self, collection = change.collection, doc = std::move(doc),
                                                    previous = change.previous_stored_at]() mutable {
       self->on_local_change(collection, std::move(doc), previous);
@@ -305,9 +310,11 @@ void Session::on_cursors(const Cursors& cursors) {
   const HlcTimestamp limit = config_.store->clock().limit();
   for (const auto& [collection, hlc] : cursors.since) sent_upto_[collection] = hlc <= limit ? hlc : HlcTimestamp{};
   try {
-    for (bool system : {false, true})
-      for (auto& name : config_.store->collection_names(system))
+    for (bool system : {false, true}) {
+      for (auto& name : config_.store->collection_names(system)) {
         if (may_ever_send(name)) dirty_.insert(std::move(name));
+      }
+    }
   } catch (const std::exception& e) {
     return store_failed(e);
   }
@@ -336,7 +343,7 @@ void Session::on_local_change(const std::string& collection, std::optional<Docum
 }
 
 bool Session::room_to_send() const {
-  constexpr size_t kMaxPendingBytes = 8 * 1024 * 1024;
+  constexpr size_t kMaxPendingBytes = size_t{8} * 1024 * 1024;
   return in_flight_.size() < kMaxBatchesInFlight && channel_->pending_bytes() < kMaxPendingBytes;
 }
 
@@ -422,7 +429,7 @@ void Session::on_log_frame(const T& frame) {
   if (!allowed) fail(fmt::format("unexpected {} frame on this link", name), true);
 }
 
-bool Session::send_log_frame(Frame frame) {
+bool Session::send_log_frame(const Frame& frame) {
   if (!established()) return false;
   channel_->send(encode(frame));
   return true;
@@ -473,7 +480,7 @@ void Session::on_docs(Docs docs) {
   std::weak_ptr<Session> weak = weak_from_this();
   const uint64_t batch = docs.batch_id;
   config_.apply(std::move(accepted), {{cursor_key(), encode_cursors()}},
-                [weak, batch, refused = std::move(refused)](std::exception_ptr error) mutable {
+                [weak, batch, refused = std::move(refused)](const std::exception_ptr& error) mutable {
                   auto self = weak.lock();
                   if (!self) return;
                   self->channel_->dispatch([self, batch, error, refused = std::move(refused)]() mutable {
@@ -543,7 +550,7 @@ void Session::fail(std::string reason, bool violation) {
   channel_->close(reason);
 }
 
-void Session::finish(SessionEnd end) {
+void Session::finish(const SessionEnd& end) {
   if (finished_) return;
   finished_ = true;
   {

@@ -111,7 +111,7 @@ class Session : public std::enable_shared_from_this<Session> {
   /// "ip:port" of the other end.
   [[nodiscard]] std::string remote_address() const { return channel_->remote_address(); }
   /// Queues a log request frame (from any thread) if the session is established; false otherwise.
-  bool send_log_frame(Frame frame);
+  bool send_log_frame(const Frame& frame);
   /// Bytes queued on the connection and not yet written (for pacing uploads).
   [[nodiscard]] size_t pending_bytes() const { return channel_->pending_bytes(); }
   /// After `collection`'s sync scope widened (from any thread): forgets this session's cursor of
@@ -127,8 +127,8 @@ class Session : public std::enable_shared_from_this<Session> {
   enum class State { awaiting_hello, awaiting_auth, awaiting_auth_result, established, closed };
 
   void begin();
-  void on_frame(std::string bytes);
-  void on_hello(Hello hello);
+  void on_frame(const std::string& bytes);
+  void on_hello(const Hello& hello);
   void on_auth(const Auth& auth);
   void on_auth_result(const AuthResult& result);
   void on_cursors(const Cursors& cursors);
@@ -151,7 +151,7 @@ class Session : public std::enable_shared_from_this<Session> {
   /// Ends the session because the store failed (e.g. the Big Peer's database is away): ERROR
   /// "unavailable", so the peer retries, on another node if it has one.
   void store_failed(const std::exception& e);
-  void finish(SessionEnd end);
+  void finish(const SessionEnd& end);
   [[nodiscard]] Link link() const;
   [[nodiscard]] std::string cursor_key() const;
   [[nodiscard]] std::string encode_cursors() const;

@@ -25,13 +25,15 @@ constexpr std::chrono::seconds kConnectTimeout{10};
 
 std::vector<std::string> string_array(simdjson::dom::element value, std::string_view field) {
   simdjson::dom::array array;
-  if (value.get(array))
+  if (value.get(array)) {
     throw Error(ErrorCode::invalid_argument, fmt::format("transport config field '{}' must be an array of strings", field));
+  }
   std::vector<std::string> out;
   for (auto item : array) {
     std::string_view s;
-    if (item.get(s))
+    if (item.get(s)) {
       throw Error(ErrorCode::invalid_argument, fmt::format("transport config field '{}' must be an array of strings", field));
+    }
     out.emplace_back(s);
   }
   return out;
@@ -40,8 +42,9 @@ std::vector<std::string> string_array(simdjson::dom::element value, std::string_
 template <typename F>
 void for_each_field(simdjson::dom::element value, std::string_view where, F&& f) {
   simdjson::dom::object obj;
-  if (value.get(obj))
+  if (value.get(obj)) {
     throw Error(ErrorCode::invalid_argument, fmt::format("transport config field '{}' must be an object", where));
+  }
   for (auto field : obj) f(std::string_view(field.key), field.value);
 }
 
@@ -82,8 +85,9 @@ namespace {}  // namespace
 TransportConfig TransportConfig::parse(std::string_view json) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
-  if (auto err = parser.parse(json.data(), json.size()).get(root))
+  if (auto err = parser.parse(json.data(), json.size()).get(root)) {
     throw Error(ErrorCode::invalid_argument, fmt::format("transport config is not valid JSON: {}", simdjson::error_message(err)));
+  }
   TransportConfig config;
   for_each_field(root, "(root)", [&](std::string_view key, simdjson::dom::element value) {
     if (key == "big_peer") {
@@ -104,8 +108,9 @@ TransportConfig TransportConfig::parse(std::string_view json) {
         if (k == "listen") {
           if (v.is_null()) return;
           std::string_view listen;
-          if (v.get(listen))
+          if (v.get(listen)) {
             throw Error(ErrorCode::invalid_argument, "transport config field 'lan.listen' must be \"host:port\" or null");
+          }
           parse_host_port(listen);
           config.lan_listen = std::string(listen);
         } else if (k == "connect") {
@@ -113,9 +118,10 @@ TransportConfig TransportConfig::parse(std::string_view json) {
           for (const auto& address : config.lan_connect) parse_host_port(address);
         } else if (k == "max_handshakes" || k == "max_handshakes_per_address") {
           uint64_t n = 0;
-          if (v.get(n) || n < 1 || n > 100'000)
+          if (v.get(n) || n < 1 || n > 100'000) {
             throw Error(ErrorCode::invalid_argument,
                         fmt::format("transport config field 'lan.{}' must be an integer from 1 to 100000", k));
+          }
           (k == "max_handshakes" ? config.lan_handshakes.total : config.lan_handshakes.per_address) = n;
         } else {
           throw Error(ErrorCode::invalid_argument, fmt::format("unknown transport config field 'lan.{}'", k));
@@ -125,15 +131,17 @@ TransportConfig TransportConfig::parse(std::string_view json) {
       for_each_field(value, "log_upload", [&](std::string_view k, simdjson::dom::element v) {
         uint64_t n = 0;
         if (k == "chunk_bytes") {
-          if (v.get(n) || n < 1024 || n > kMaxLogChunkBytes)
+          if (v.get(n) || n < 1024 || n > kMaxLogChunkBytes) {
             throw Error(ErrorCode::invalid_argument,
                         fmt::format("transport config field 'log_upload.chunk_bytes' must be an integer from 1024 to {}",
                                     kMaxLogChunkBytes));
+          }
           config.log_upload.chunk_bytes = static_cast<uint32_t>(n);
         } else if (k == "max_bytes_per_second") {
-          if (v.get(n))
+          if (v.get(n)) {
             throw Error(ErrorCode::invalid_argument,
                         "transport config field 'log_upload.max_bytes_per_second' must be a non-negative integer (0: no cap)");
+          }
           config.log_upload.max_bytes_per_second = n;
         } else {
           throw Error(ErrorCode::invalid_argument, fmt::format("unknown transport config field 'log_upload.{}'", k));
@@ -242,8 +250,9 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
   // Accepting failed (out of descriptors, say): wait before trying again rather than spin.
   void accept_later(uint64_t gen, const boost::system::error_code& ec) {
     const auto wait = accept_backoff.failed();
-    if (accept_backoff.first_failure())
+    if (accept_backoff.first_failure()) {
       log(LogLevel::warning, fmt::format("accepting a LAN connection failed: {}; retrying with back-off", ec.message()));
+    }
     std::lock_guard lock(mutex);
     if (!acceptor || !running || generation != gen) return;
     accept_timer = std::make_unique<net::steady_timer>(runtime->io(), wait);
@@ -334,8 +343,8 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
 
   // `ticket`: an accepted connection's place among the handshakes in progress, given back once it
   // authenticated or ended.
-  void start_session(std::shared_ptr<FrameChannel> channel, Transport transport, std::shared_ptr<Connector> connector,
-                     uint64_t gen, std::shared_ptr<HandshakeAdmission::Ticket> ticket = nullptr) {
+  void start_session(std::shared_ptr<FrameChannel> channel, Transport transport, const std::shared_ptr<Connector>& connector,
+                     uint64_t gen, const std::shared_ptr<HandshakeAdmission::Ticket>& ticket = nullptr) {
     struct Track {
       std::shared_ptr<Session> session;
       bool established = false;
@@ -361,9 +370,10 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
       auto self = weak.lock();
       if (!self) return;
       std::shared_ptr<LogUploader> uploader;
-      if (remote.role == PeerRole::big_peer)
+      if (remote.role == PeerRole::big_peer) {
         uploader = std::make_shared<LogUploader>(session.weak_from_this(), self->deps.log_outbox, self->deps.log,
                                                  self->config_copy().log_upload);
+      }
       {
         std::lock_guard lock(self->mutex);
         track->established = true;
@@ -377,9 +387,10 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
         connector->delay = std::chrono::milliseconds(0);
         connector->failures = 0;
       }
-      if (track->big_peer)
+      if (track->big_peer) {
         self->deps.presence.record_big_peer_event(
             {BigPeerConnectionEvent::Kind::connected, std::chrono::system_clock::now(), ""});
+      }
       self->deps.presence.add_peer({remote.peer_key, remote.device_name, transport, track->big_peer});
     };
     // Log request frames arrive on the strand, after on_established: the uploader is there.
@@ -389,16 +400,17 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
     config.on_log_result = [track](Session&, const LogResult& result) {
       if (track->uploader) track->uploader->on_result(result);
     };
-    config.on_closed = [weak, track, transport, connector, gen, ticket](const SessionEnd& end) {
+    config.on_closed = [weak, track, transport, connector, ticket](const SessionEnd& end) {
       if (ticket) ticket->release();
       if (track->uploader) track->uploader->stop();
       auto self = weak.lock();
       if (!self) return;
       if (track->established) {
         self->deps.presence.remove_peer(track->peer_key, transport);
-        if (track->big_peer)
+        if (track->big_peer) {
           self->deps.presence.record_big_peer_event(
               {BigPeerConnectionEvent::Kind::disconnected, std::chrono::system_clock::now(), end.reason});
+        }
       } else if (end.auth_failed && connector && connector->big_peer) {
         self->deps.presence.record_big_peer_event(
             {BigPeerConnectionEvent::Kind::auth_failed, std::chrono::system_clock::now(), end.reason});
@@ -424,6 +436,7 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
 
 SyncEngine::SyncEngine(SyncDependencies deps, Backoff backoff) : state_(std::make_shared<State>(std::move(deps), backoff)) {}
 
+// NOLINTNEXTLINE(bugprone-exception-escape): see the declaration
 SyncEngine::~SyncEngine() {
   stop();
 }
@@ -518,8 +531,9 @@ void SyncEngine::stop() {
     net::post(state_->runtime->io(), [acceptor = std::shared_ptr<tcp::acceptor>(std::move(state_->acceptor))] {});
     state_->lan_port = 0;
     if (state_->accept_timer) state_->accept_timer->cancel();
-    for (auto& c : state_->connectors)
+    for (auto& c : state_->connectors) {
       if (c->timer) c->timer->cancel();
+    }
     state_->connectors.clear();
     sessions = state_->sessions;
   }

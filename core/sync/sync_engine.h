@@ -78,6 +78,7 @@ class SyncEngine {
  public:
   /// Prepares (does not start) sync on the shared runtime.
   explicit SyncEngine(SyncDependencies deps, Backoff backoff = {});
+  // NOLINTNEXTLINE(bugprone-exception-escape): stop() throws only if a mutex is broken; terminating is right
   ~SyncEngine();
   SyncEngine(const SyncEngine&) = delete;
   SyncEngine& operator=(const SyncEngine&) = delete;
