@@ -252,8 +252,9 @@ std::map<std::string, PeerConnectionState> ClusterPresence::remote_peers() const
     }
   }
   const auto disconnects = connection_.run("disconnects", {}, "reading disconnects");
-  for (int row = 0; row < disconnects.rows(); ++row)
+  for (int row = 0; row < disconnects.rows(); ++row) {
     out[disconnects.text(row, 0)].disconnected_at = from_ms(disconnects.integer(row, 1));
+  }
   return out;
 }
 

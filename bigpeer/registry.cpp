@@ -138,8 +138,9 @@ void merge_remote(PeerConnectionState& local, const PeerConnectionState& remote)
   }
   local.online = local.online || remote.online;
   local.sessions += remote.sessions;
-  if (remote.disconnected_at && (!local.disconnected_at || *remote.disconnected_at > *local.disconnected_at))
+  if (remote.disconnected_at && (!local.disconnected_at || *remote.disconnected_at > *local.disconnected_at)) {
     local.disconnected_at = remote.disconnected_at;
+  }
 }
 }  // namespace
 
@@ -198,16 +199,18 @@ std::vector<std::string> ConnectionRegistry::move_newest(size_t count, const std
     std::vector<std::pair<TimePoint, std::string>> newest;
     for (const auto& [key, peer] : peers_) {
       if (peer.sessions == 0 || (keep && keep(key))) continue;
-      if (const auto it = connections_.find(peer.newest); it != connections_.end() && it->second.remote)
+      if (const auto it = connections_.find(peer.newest); it != connections_.end() && it->second.remote) {
         newest.emplace_back(it->second.established_at, key);
+      }
     }
     std::sort(newest.begin(), newest.end(), std::greater<>());
     newest.resize(std::min(newest.size(), count));
     for (auto& [at, key] : newest) keys.push_back(std::move(key));
     const std::set<std::string> chosen(keys.begin(), keys.end());
     for (const auto& [id, connection] : connections_) {
-      if (connection.session && connection.remote && chosen.contains(connection.remote->peer_key))
+      if (connection.session && connection.remote && chosen.contains(connection.remote->peer_key)) {
         sessions.push_back(connection.session);
+      }
     }
   }
   // Outside the lock, as in close_all().

@@ -71,36 +71,43 @@ std::pair<LogLevel, std::string> app_log_line(size_t kind, std::mt19937_64& rng)
   const bool first = n(0, 1) == 0;
   switch (kind) {
     case 0:  // tablet
-      if (level == LogLevel::info)
+      if (level == LogLevel::info) {
         return {level, first ? fmt::format("counted {} items in aisle {}", n(1, 240), n(1, 40))
                              : fmt::format("order {} picked", n(100000, 999999))};
-      if (level == LogLevel::debug)
+      }
+      if (level == LogLevel::debug) {
         return {level, first ? fmt::format("InventoryList rendered in {} ms", n(4, 60))
                              : fmt::format("sync cursor advanced to {}", n(1000, 90000))};
+      }
       return {level, first ? fmt::format("battery {}%", n(5, 19)) : fmt::format("low storage: {} MB free", n(80, 500))};
     case 1:  // scanner
-      if (level == LogLevel::info)
+      if (level == LogLevel::info) {
         return {level, first ? fmt::format("scanned pallet {}", n(1000, 9999))
                              : fmt::format("scanned barcode 40{:011}", n(0, 999999999))};
+      }
       if (level == LogLevel::debug) return {level, fmt::format("laser exposure {} us", n(90, 900))};
       return {level, first ? fmt::format("barcode read failed, retrying ({}/3)", n(1, 3)) : fmt::format("battery {}%", n(5, 19))};
     case 2:  // forklift
-      if (level == LogLevel::info)
+      if (level == LogLevel::info) {
         return {level, first ? fmt::format("moved pallet {} to bay {}", n(1000, 9999), n(1, 120))
                              : fmt::format("battery {}%", n(20, 100))};
+      }
       if (level == LogLevel::debug) return {level, fmt::format("load sensor {} kg", n(0, 1800))};
       return {level, first ? fmt::format("speed limit exceeded in zone {} ({} km/h)", n(1, 9), n(11, 16))
                            : fmt::format("impact sensor triggered ({:.1f} g)", n(15, 60) / 10.0)};
     case 3:  // kiosk
-      if (level == LogLevel::info)
+      if (level == LogLevel::info) {
         return {level, first ? std::string("customer session started") : fmt::format("printed receipt {}", n(10000, 99999))};
-      if (level == LogLevel::debug)
+      }
+      if (level == LogLevel::debug) {
         return {level, first ? std::string("idle screen shown") : fmt::format("touch latency {} ms", n(8, 90))};
+      }
       return {level, first ? std::string("printer paper low") : fmt::format("card reader timeout after {} s", n(20, 45))};
     case 4:  // gateway
-      if (level == LogLevel::info)
+      if (level == LogLevel::info) {
         return {level, first ? fmt::format("temperature {:.1f} C", n(-220, 320) / 10.0)
                              : fmt::format("forwarded {} sensor readings", n(1, 400))};
+      }
       if (level == LogLevel::debug) return {level, fmt::format("MQTT keepalive ok ({} ms)", n(2, 80))};
       return {level, first ? fmt::format("sensor {} silent for {} s", n(1, 64), n(60, 900))
                            : fmt::format("humidity {}% above threshold", n(71, 95))};
@@ -183,8 +190,9 @@ fs::path peer_directory(const fs::path& data_dir, size_t index) {
 }
 
 void validate(const FleetOptions& o) {
-  if (o.big_peer_urls.empty())
+  if (o.big_peer_urls.empty()) {
     throw Error(ErrorCode::invalid_argument, "--big-peer: a Big Peer URL is required (ws://host:port/sync)");
+  }
   for (const auto& url : o.big_peer_urls) {
     try {
       sync::parse_websocket_url(url);
@@ -195,20 +203,23 @@ void validate(const FleetOptions& o) {
   if (o.app_id.empty()) throw Error(ErrorCode::invalid_argument, "--app-id must not be empty");
   if (o.app_token.empty()) throw Error(ErrorCode::invalid_argument, "--app-token must not be empty");
   if (o.peers < 1) throw Error(ErrorCode::invalid_argument, "--peers must be at least 1");
-  if (o.interval < kMinCollectionInterval)
+  if (o.interval < kMinCollectionInterval) {
     throw Error(ErrorCode::invalid_argument, fmt::format("--interval must be at least {} s (got {} ms)",
                                                          kMinCollectionInterval.count() / 1000, o.interval.count()));
+  }
   if (o.duration && o.duration->count() < 1) throw Error(ErrorCode::invalid_argument, "--duration must be at least 1 s");
-  if (!(o.log_rate >= 0.0 && o.log_rate <= 1000.0))
+  if (!(o.log_rate >= 0.0 && o.log_rate <= 1000.0)) {
     throw Error(ErrorCode::invalid_argument,
                 fmt::format("--log-rate must be between 0 and 1000 lines per second (got {})", o.log_rate));
+  }
   if (o.open_threads < 1) throw Error(ErrorCode::invalid_argument, "--open-threads must be at least 1");
 }
 
 uint64_t ensure_open_file_limit(size_t peers) {
   rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0)
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
     throw Error(ErrorCode::io, fmt::format("cannot read the open file limit: {}", std::strerror(errno)));
+  }
   const uint64_t needed = kFilesForProcess + static_cast<uint64_t>(peers) * kFilesPerPeer;
   if (limit.rlim_cur < needed && limit.rlim_cur != limit.rlim_max) {
     rlimit raised = limit;
@@ -340,8 +351,9 @@ void Fleet::start() {
   fs::path dir = options_.data_dir;
   if (dir.empty()) {
     std::string pattern = (fs::temp_directory_path() / "smallpeer-fleet-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr)
+    if (::mkdtemp(pattern.data()) == nullptr) {
       throw Error(ErrorCode::io, fmt::format("cannot make a temporary fleet directory {}: {}", pattern, std::strerror(errno)));
+    }
     dir = pattern;
     temporary_dir_ = true;
   } else {
