@@ -300,7 +300,7 @@ int run(const Options& o) {
   say(fmt::format("big peer: pid {}, {}, RSS {} MB at start", bp_pid, big_peer.sync_url(), rss_bytes(bp_pid) / kMiB));
 
   tools::FleetOptions fleet_options;
-  fleet_options.big_peer_url = big_peer.sync_url();
+  fleet_options.big_peer_urls = {big_peer.sync_url()};
   fleet_options.app_id = big_peer.app_id();
   fleet_options.app_token = big_peer.app_token();
   fleet_options.peers = o.peers;
@@ -543,7 +543,7 @@ BackendResult measure_backend(const Options& o, const std::string& name, size_t 
   }
   for (size_t i = 0; i < nodes; ++i) {
     tools::FleetOptions fleet_options;
-    fleet_options.big_peer_url = big_peers[i]->sync_url();
+    fleet_options.big_peer_urls = {big_peers[i]->sync_url()};
     fleet_options.app_id = big_peers[i]->app_id();
     fleet_options.app_token = big_peers[i]->app_token();
     fleet_options.peers = o.peers / nodes + (i < o.peers % nodes ? 1 : 0);

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace smallpeer::bigpeer {
 
 namespace {
@@ -13,10 +15,24 @@ TimePoint from_ms(int64_t ms) {
   return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::milliseconds(ms)));
 }
 const std::string kTimeoutSeconds = std::to_string(kNodeTimeout.count());
+const std::string kFreshSeconds = std::to_string(kBalanceFreshness.count());
 }  // namespace
 
-ClusterPresence::ClusterPresence(const std::string& url, std::string node_id, std::string listen,
-                                 const ConnectionRegistry& registry, NodeHealth* health)
+SessionBalance plan_balance(size_t local, const std::vector<size_t>& others) {
+  SessionBalance b;
+  b.nodes = others.size() + 1;
+  b.total = local;
+  for (const size_t n : others) b.total += n;
+  b.fair = (b.total + b.nodes - 1) / b.nodes;
+  // The slack keeps a node at its share from shedding over a device or two in flight; 2% keeps
+  // every node within a few percent of even (all at most fair + slack, so none far below).
+  b.limit = b.fair + std::max<size_t>(1, b.fair / 50);
+  if (local > b.limit) b.shed = std::min(local - b.limit, std::max<size_t>(1, (b.fair + 9) / 10));
+  return b;
+}
+
+ClusterPresence::ClusterPresence(const std::string& url, std::string node_id, std::string listen, ConnectionRegistry& registry,
+                                 NodeHealth* health)
     : node_id_(std::move(node_id)),
       listen_(std::move(listen)),
       registry_(registry),
@@ -54,6 +70,9 @@ ClusterPresence::ClusterPresence(const std::string& url, std::string node_id, st
                       "s.remote_address, s.connected_at_ms FROM device_sessions s JOIN nodes n ON n.node_id = s.node_id "
                       "WHERE s.node_id <> $1 AND n.heartbeat_at >= now() - make_interval(secs => $2::int)");
   connection_.prepare("disconnects", "SELECT peer_key, disconnected_at_ms FROM device_disconnects");
+  connection_.prepare("balance",
+                      "SELECT n.node_id, count(s.peer_key) FROM nodes n LEFT JOIN device_sessions s ON s.node_id = n.node_id "
+                      "WHERE n.node_id <> $1 AND n.heartbeat_at >= now() - make_interval(secs => $2::int) GROUP BY n.node_id");
   connection_.run("node_insert", {{node_id_}, {listen_}}, "registering this Big Peer node");
   thread_ = std::thread([this] { run(); });
 }
@@ -108,6 +127,7 @@ void ClusterPresence::run() {
     try {
       if (beat_due) beat();
       if (!dirty.empty()) publish(dirty);
+      if (beat_due) balance();
       failing = false;
       failures_.succeeded();
       if (health_ != nullptr) health_->database_up();
@@ -143,6 +163,45 @@ void ClusterPresence::beat() {
     for (const auto& [key, state] : registry_.local_peers()) all.insert(key);
     publish(all);
   }
+}
+
+void ClusterPresence::balance() {
+  // A node draining or without its database sheds nothing: it is not taking sessions anyway.
+  if (health_ != nullptr && !health_->ready()) return;
+  std::set<std::string> live;
+  std::vector<size_t> others;
+  {
+    std::lock_guard lock(db_mutex_);
+    const auto rows = connection_.run("balance", {{node_id_}, {kFreshSeconds}}, "reading the session balance");
+    for (int row = 0; row < rows.rows(); ++row) {
+      live.insert(rows.text(row, 0));
+      others.push_back(static_cast<size_t>(rows.integer(row, 1)));
+    }
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (!seen_nodes_ || live != live_nodes_) {
+    // This node just started, or another died or left: its devices are failing over, so let them
+    // land before judging the balance. A node that only joined moves nobody: shed toward it now.
+    const bool left = !seen_nodes_ || !std::includes(live.begin(), live.end(), live_nodes_.begin(), live_nodes_.end());
+    if (seen_nodes_) spdlog::info("cluster: {} other live nodes now (were {})", live.size(), live_nodes_.size());
+    seen_nodes_ = true;
+    live_nodes_ = std::move(live);
+    if (left) {
+      next_shed_ = std::max(next_shed_, now + kMembershipSettle);
+      return;
+    }
+  }
+  if (now < next_shed_) return;
+  std::erase_if(shed_at_, [&](const auto& entry) { return now - entry.second >= kShedMemory; });
+  const auto b = plan_balance(registry_.online_peer_count(), others);
+  if (b.shed == 0) return;
+  const auto moved = registry_.move_newest(
+      b.shed, fmt::format("this node holds more than its share of {} devices on {} nodes", b.total, b.nodes),
+      [this](const std::string& key) { return shed_at_.contains(key); });
+  for (const auto& key : moved) shed_at_[key] = now;
+  next_shed_ = now + kShedPause;
+  spdlog::info("cluster: {} devices on {} nodes (fair share {}, limit {}); asked {} of this node's newest to move", b.total,
+               b.nodes, b.fair, b.limit, moved.size());
 }
 
 void ClusterPresence::publish(const std::set<std::string>& peers) {

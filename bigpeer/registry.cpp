@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <functional>
+#include <set>
 #include <vector>
 
 namespace smallpeer::bigpeer {
@@ -178,6 +181,41 @@ std::optional<PeerConnectionState> ConnectionRegistry::peer(const std::string& p
 size_t ConnectionRegistry::established_count() const {
   std::lock_guard lock(mutex_);
   return established_;
+}
+
+size_t ConnectionRegistry::online_peer_count() const {
+  std::lock_guard lock(mutex_);
+  return static_cast<size_t>(std::count_if(peers_.begin(), peers_.end(), [](const auto& p) { return p.second.sessions > 0; }));
+}
+
+std::vector<std::string> ConnectionRegistry::move_newest(size_t count, const std::string& reason,
+                                                         const std::function<bool(const std::string& peer_key)>& keep) {
+  std::vector<std::string> keys;
+  std::vector<std::shared_ptr<sync::Session>> sessions;
+  {
+    std::lock_guard lock(mutex_);
+    if (closing_ || count == 0) return keys;
+    // Online peers by the time their newest session authenticated, newest first.
+    std::vector<std::pair<TimePoint, std::string>> newest;
+    for (const auto& [key, peer] : peers_) {
+      if (peer.sessions == 0 || (keep && keep(key))) continue;
+      if (const auto it = connections_.find(peer.newest); it != connections_.end() && it->second.remote) {
+        newest.emplace_back(it->second.established_at, key);
+      }
+    }
+    std::sort(newest.begin(), newest.end(), std::greater<>());
+    newest.resize(std::min(newest.size(), count));
+    for (auto& [at, key] : newest) keys.push_back(std::move(key));
+    const std::set<std::string> chosen(keys.begin(), keys.end());
+    for (const auto& [id, connection] : connections_) {
+      if (connection.session && connection.remote && chosen.contains(connection.remote->peer_key)) {
+        sessions.push_back(connection.session);
+      }
+    }
+  }
+  // Outside the lock, as in close_all().
+  for (const auto& s : sessions) s->close_with_error(std::string(sync::kErrorMoving), reason);
+  return keys;
 }
 
 void ConnectionRegistry::close_all(const std::string& reason) {

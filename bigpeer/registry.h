@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "clock/clock.h"
 #include "sync/session.h"
@@ -70,11 +71,18 @@ class ConnectionRegistry {
   [[nodiscard]] std::shared_ptr<sync::Session> session_of(const std::string& peer_key) const;
   /// Authenticated sessions now.
   [[nodiscard]] size_t established_count() const;
+  /// Peers with at least one authenticated session now (what the cluster's balance counts).
+  [[nodiscard]] size_t online_peer_count() const;
 
   /// Refuses new connections and closes every session with ERROR "moving" and `reason`.
   void close_all(const std::string& reason);
   /// Closes every session now with ERROR `code` and `reason`; new connections are still taken.
   void close_each(const std::string& code, const std::string& reason);
+  /// Asks the `count` peers whose newest session is the most recent to move (ERROR "moving" and
+  /// `reason` on every session of theirs), skipping peers for which `keep` is true; returns the
+  /// keys of the peers asked. Used by the cluster balance (docs/DEPLOY.md, "Spreading sessions").
+  std::vector<std::string> move_newest(size_t count, const std::string& reason,
+                                       const std::function<bool(const std::string& peer_key)>& keep);
   /// Waits until every connection has ended; false on timeout.
   bool wait_until_empty(std::chrono::milliseconds timeout);
 

@@ -149,9 +149,11 @@ void parallel_for(size_t n, size_t threads, const std::atomic<bool>* stop, const
   if (error) std::rethrow_exception(error);
 }
 
-std::string transport_config_json(const std::string& url) {
+std::string transport_config_json(const std::vector<std::string>& urls) {
   JsonWriter w;
-  w.begin_object().key("big_peer").begin_object().key("urls").begin_array().value(url).end_array().end_object().end_object();
+  w.begin_object().key("big_peer").begin_object().key("urls").begin_array();
+  for (const auto& url : urls) w.value(url);
+  w.end_array().end_object().end_object();
   return w.take();
 }
 
@@ -188,13 +190,15 @@ fs::path peer_directory(const fs::path& data_dir, size_t index) {
 }
 
 void validate(const FleetOptions& o) {
-  if (o.big_peer_url.empty()) {
+  if (o.big_peer_urls.empty()) {
     throw Error(ErrorCode::invalid_argument, "--big-peer: a Big Peer URL is required (ws://host:port/sync)");
   }
-  try {
-    sync::parse_websocket_url(o.big_peer_url);
-  } catch (const Error& e) {
-    throw Error(ErrorCode::invalid_argument, fmt::format("--big-peer: {}", e.what()));
+  for (const auto& url : o.big_peer_urls) {
+    try {
+      sync::parse_websocket_url(url);
+    } catch (const Error& e) {
+      throw Error(ErrorCode::invalid_argument, fmt::format("--big-peer: {}", e.what()));
+    }
   }
   if (o.app_id.empty()) throw Error(ErrorCode::invalid_argument, "--app-id must not be empty");
   if (o.app_token.empty()) throw Error(ErrorCode::invalid_argument, "--app-token must not be empty");
@@ -401,7 +405,7 @@ std::shared_ptr<Fleet::Peer> Fleet::open_peer(size_t index, const fs::path& data
     spi.set_metadata_json(peer->profile.metadata_json);
     spi.set_sync_scope(SyncScope::big_peer_only);
     spi.set_interval(options_.interval);
-    peer->ditto->set_transport_config(transport_config_json(options_.big_peer_url));
+    peer->ditto->set_transport_config(transport_config_json(options_.big_peer_urls));
     peer->ditto->start_sync();
     // Enabled last, so the first document already carries the metadata and transport config.
     spi.set_enabled(true);

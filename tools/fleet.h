@@ -1,7 +1,7 @@
 // A simulated fleet: N real small peers (smallpeer::Ditto instances) in one process, sharing the
 // engine's thread pool, each with Small Peer Info enabled (BigPeerOnly) and syncing with one Big
-// Peer while it writes plausible app log lines. `smallpeer fleet` runs it; benchmarks use it as
-// their load generator.
+// Peer (or one node of a cluster at a time) while it writes plausible app log lines. `smallpeer fleet` runs it; benchmarks use it
+// as their load generator.
 #pragma once
 
 #include <atomic>
@@ -23,7 +23,9 @@ namespace smallpeer::tools {
 
 /// What a fleet runs: where its peers sync, how many there are and how busy they are.
 struct FleetOptions {
-  std::string big_peer_url;  // ws://host:port/sync
+  // ws://host:port/sync; several: the nodes of one cluster, each peer holding one session at a
+  // time (docs/SYNC.md, "Several Big Peer URLs")
+  std::vector<std::string> big_peer_urls;
   std::string app_id;
   std::string app_token;
   size_t peers = 10;

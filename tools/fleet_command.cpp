@@ -68,7 +68,8 @@ CLI::App* add_fleet_command(CLI::App& app, FleetOptions& options) {
   auto* cmd = app.add_subcommand(
       "fleet",
       "Run a simulated fleet: N real small peers in this process, sharing one thread pool, each with Small Peer Info "
-      "enabled (BigPeerOnly), syncing with one Big Peer and writing app log lines; runs until --duration passes or "
+      "enabled (BigPeerOnly), syncing with one Big Peer (or one node of a cluster at a time) and writing app log lines; runs "
+      "until --duration passes or "
       "SIGINT/SIGTERM, then closes every peer");
   const CLI::Validator big_peer_url(
       [](std::string& url) -> std::string {
@@ -80,7 +81,9 @@ CLI::App* add_fleet_command(CLI::App& app, FleetOptions& options) {
         }
       },
       "URL");
-  cmd->add_option("--big-peer", options.big_peer_url, "Big Peer sync URL every peer connects to, e.g. ws://127.0.0.1:8080/sync")
+  cmd->add_option("--big-peer", options.big_peer_urls,
+                  "Big Peer sync URL every peer connects to, e.g. ws://127.0.0.1:8080/sync; repeat it for the nodes of a "
+                  "cluster (each peer then holds one session, on one node at a time)")
       ->required()
       ->check(big_peer_url);
   cmd->add_option("--app-id", options.app_id, "App id the peers present (online playground identity)")->required();

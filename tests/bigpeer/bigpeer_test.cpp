@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "bigpeer/cluster.h"
 #include "bigpeer/http/admin_auth.h"
 #include "bigpeer/ingest.h"
 #include "bigpeer/metrics.h"
@@ -921,6 +922,32 @@ TEST(RepairClock, HealsAStorePoisonedBeforeClocksWereBounded) {
   }
   EXPECT_TRUE(arrived) << big_peer.get(target).body;
   device->close();
+}
+
+// The cluster balance (docs/DEPLOY.md, "Spreading sessions"): only a node above its fair share plus
+// the slack sheds, only its own excess, a tenth of the share at most per round.
+TEST(SessionBalanceTest, OnlyANodeAboveItsShareShedsAndOnlyAFewAtATime) {
+  // 300 on three nodes: fair 100, limit 102.
+  auto b = plan_balance(110, {95, 95});
+  EXPECT_EQ(b.total, 300u);
+  EXPECT_EQ(b.nodes, 3u);
+  EXPECT_EQ(b.fair, 100u);
+  EXPECT_EQ(b.limit, 102u);
+  EXPECT_EQ(b.shed, 8u);                            // down to the limit, not below
+  EXPECT_EQ(plan_balance(102, {99, 99}).shed, 0u);  // within the slack: nothing moves
+  EXPECT_EQ(plan_balance(95, {110, 95}).shed, 0u);  // below the share: never sheds
+  // A node restarted empty: the others shed toward it, ten per round each.
+  b = plan_balance(150, {150, 0});
+  EXPECT_EQ(b.fair, 100u);
+  EXPECT_EQ(b.shed, 10u);
+  // A single node, or no devices: nothing to balance.
+  EXPECT_EQ(plan_balance(300, {}).shed, 0u);
+  EXPECT_EQ(plan_balance(0, {0, 0}).shed, 0u);
+  // A small fleet: the slack and the round are at least one device.
+  b = plan_balance(5, {1});
+  EXPECT_EQ(b.fair, 3u);
+  EXPECT_EQ(b.limit, 4u);
+  EXPECT_EQ(b.shed, 1u);
 }
 
 }  // namespace

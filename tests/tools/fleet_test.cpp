@@ -48,7 +48,7 @@ uint16_t closed_port() {
 
 FleetOptions fleet_options(size_t peers, const std::filesystem::path& data_dir = {}) {
   FleetOptions o;
-  o.big_peer_url = fmt::format("ws://127.0.0.1:{}/sync", closed_port());
+  o.big_peer_urls = {fmt::format("ws://127.0.0.1:{}/sync", closed_port())};
   o.app_id = "fleet-test-app";
   o.app_token = "fleet-test-token";
   o.peers = peers;
@@ -155,7 +155,7 @@ TEST_F(FleetTest, PeersOpenWithSmallPeerInfoEnabledBigPeerOnlyAsDifferentDevices
     auto urls = doc["transport_config"]["big_peer"]["urls"].get_array();
     std::vector<std::string> url_list;
     for (auto url : urls) url_list.push_back(std::string(std::string_view(url.get_string().value())));
-    EXPECT_EQ(url_list, std::vector<std::string>{options.big_peer_url});
+    EXPECT_EQ(url_list, options.big_peer_urls);
   }
   EXPECT_EQ(names.size(), 5u);
   EXPECT_EQ(languages.size(), 5u);
@@ -338,13 +338,13 @@ TEST(FleetOptionsTest, FleetRefusesBadOptions) {
   o.interval = 500ms;
   EXPECT_THROW(Fleet{o}, Error);
   o = fleet_options(1);
-  o.big_peer_url = "http://127.0.0.1:1/sync";
+  o.big_peer_urls = {"ws://127.0.0.1:1/sync", "http://127.0.0.1:1/sync"};
   try {
     Fleet fleet(o);
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
-    EXPECT_NE(std::string(e.what()).find(url_error(o.big_peer_url)), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(url_error(o.big_peer_urls[1])), std::string::npos) << e.what();
   }
 }
 
@@ -365,13 +365,19 @@ TEST(FleetOptionsTest, CommandLineParsesAndValidates) {
   EXPECT_EQ(
       parse_fleet("--big-peer ws://127.0.0.1:9/sync --peers 40 --interval 2.5 --duration 20 --data /tmp/f --log-rate 1.5", o),
       "");
-  EXPECT_EQ(o.big_peer_url, "ws://127.0.0.1:9/sync");
+  EXPECT_EQ(o.big_peer_urls, std::vector<std::string>{"ws://127.0.0.1:9/sync"});
   EXPECT_EQ(o.peers, 40u);
   EXPECT_EQ(o.interval, 2500ms);
   EXPECT_EQ(o.duration, std::optional<std::chrono::seconds>(20s));
   EXPECT_EQ(o.data_dir, std::filesystem::path("/tmp/f"));
   EXPECT_EQ(o.log_rate, 1.5);
   EXPECT_NO_THROW(validate(o));
+
+  // A cluster: --big-peer repeated lists every node, in order.
+  FleetOptions cluster;
+  EXPECT_EQ(parse_fleet("--big-peer ws://127.0.0.1:9/sync --big-peer ws://127.0.0.1:10/sync --peers 3", cluster), "");
+  EXPECT_EQ(cluster.big_peer_urls, (std::vector<std::string>{"ws://127.0.0.1:9/sync", "ws://127.0.0.1:10/sync"}));
+  EXPECT_EQ(cluster.peers, 3u);
 
   FleetOptions defaults;
   EXPECT_EQ(parse_fleet("--big-peer ws://127.0.0.1:9/sync", defaults), "");
