@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "clock/clock.h"
 #include "sync/session.h"
@@ -75,6 +76,10 @@ class ConnectionRegistry {
   void close_all(const std::string& reason);
   /// Closes every session now with ERROR `code` and `reason`; new connections are still taken.
   void close_each(const std::string& code, const std::string& reason);
+  /// Closes every session authenticated as `peer_key` with ERROR `code` and `reason`; returns how many.
+  size_t close_peer(const std::string& peer_key, const std::string& code, const std::string& reason);
+  /// Peer keys with an authenticated session on this node now.
+  [[nodiscard]] std::vector<std::string> established_peer_keys() const;
   /// Waits until every connection has ended; false on timeout.
   bool wait_until_empty(std::chrono::milliseconds timeout);
 
