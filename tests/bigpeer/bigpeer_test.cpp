@@ -924,13 +924,11 @@ TEST(RepairClock, HealsAStorePoisonedBeforeClocksWereBounded) {
   device->close();
 }
 
-}  // namespace
-}  // namespace smallpeer::bigpeer
-
 // The audit log's retention on the Big Peer's own store (SQLite, or PostgreSQL as postgres:): the
 // newest entries within the count and the age stay, the rest is deleted outright (no tombstones).
 TEST(AuditLogTest, PruneKeepsTheNewestWithinCountAndAgeAndLeavesNoTombstones) {
   TempDir dir("audit-log");
+  std::filesystem::create_directories(dir.path() / "big-peer");
   auto store = open_big_peer_store(dir.path() / "big-peer");
   auto clock = std::make_shared<ManualClock>();
   BigPeerMetrics metrics;
@@ -963,5 +961,9 @@ TEST(AuditLogTest, PruneKeepsTheNewestWithinCountAndAgeAndLeavesNoTombstones) {
   EXPECT_EQ(last.entries.front().action, "login");
   EXPECT_EQ(audit.prune(), 0u);
   // Only system collections may be purged.
-  EXPECT_THROW(store->purge_system("cars", {"a"}), Error);
+  const std::vector<std::string> ids{"a"};
+  EXPECT_THROW(store->purge_system("cars", ids), Error);
 }
+
+}  // namespace
+}  // namespace smallpeer::bigpeer
