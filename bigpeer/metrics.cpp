@@ -47,6 +47,24 @@ std::string render_prometheus(const BigPeerMetrics& m, const MetricsGauges& g) {
   append_metric(out, "smallpeer_unexpected_exceptions_total", "counter",
                 "Exceptions that reached a catch-all at an I/O or API handler boundary (a bug: it should stay 0).",
                 read(m.unexpected_exceptions));
+  out +=
+      "# HELP smallpeer_enrollment_refusals_total Handshakes refused by device enrollment after the proof checked out, by "
+      "reason.\n# TYPE smallpeer_enrollment_refusals_total counter\n";
+  fmt::format_to(std::back_inserter(out),
+                 "smallpeer_enrollment_refusals_total{{reason=\"pending\"}} {}\n"
+                 "smallpeer_enrollment_refusals_total{{reason=\"revoked\"}} {}\n"
+                 "smallpeer_enrollment_refusals_total{{reason=\"other\"}} {}\n",
+                 read(m.enrollment_refused_pending), read(m.enrollment_refused_revoked), read(m.enrollment_refused_other));
+  append_metric(out, "smallpeer_revoked_sessions_closed_total", "counter",
+                "Live sessions this node closed because the operator revoked their device.", read(m.revoked_sessions_closed));
+  append_metric(out, "smallpeer_audit_entries_total", "counter", "Audit log entries this node wrote.", read(m.audit_entries));
+  append_metric(out, "smallpeer_audit_write_failures_total", "counter",
+                "Audit log entries the store refused (each is logged with the action).", read(m.audit_write_failures));
+  if (!g.enrollments_by_state.empty()) {
+    out += "# HELP smallpeer_enrollments Enrolled device keys by state.\n# TYPE smallpeer_enrollments gauge\n";
+    for (const auto& [state, count] : g.enrollments_by_state)
+      fmt::format_to(std::back_inserter(out), "smallpeer_enrollments{{state=\"{}\"}} {}\n", state, count);
+  }
   if (!g.log_requests_by_state.empty()) {
     out += "# HELP smallpeer_log_requests Log requests by state.\n# TYPE smallpeer_log_requests gauge\n";
     for (const auto& [state, count] : g.log_requests_by_state) {

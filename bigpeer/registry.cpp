@@ -243,6 +243,28 @@ void ConnectionRegistry::close_each(const std::string& code, const std::string& 
   for (const auto& s : sessions) s->close_with_error(code, reason);
 }
 
+size_t ConnectionRegistry::close_peer(const std::string& peer_key, const std::string& code, const std::string& reason) {
+  std::vector<std::shared_ptr<sync::Session>> sessions;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, connection] : connections_) {
+      if (connection.session && connection.remote && connection.remote->peer_key == peer_key)
+        sessions.push_back(connection.session);
+    }
+  }
+  for (const auto& s : sessions) s->close_with_error(code, reason);
+  return sessions.size();
+}
+
+std::vector<std::string> ConnectionRegistry::established_peer_keys() const {
+  std::vector<std::string> keys;
+  std::lock_guard lock(mutex_);
+  for (const auto& [key, record] : peers_) {
+    if (record.sessions > 0) keys.push_back(key);
+  }
+  return keys;
+}
+
 bool ConnectionRegistry::wait_until_empty(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
   return emptied_.wait_for(lock, timeout, [&] { return connections_.empty(); });

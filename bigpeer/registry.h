@@ -83,6 +83,10 @@ class ConnectionRegistry {
   /// keys of the peers asked. Used by the cluster balance (docs/DEPLOY.md, "Spreading sessions").
   std::vector<std::string> move_newest(size_t count, const std::string& reason,
                                        const std::function<bool(const std::string& peer_key)>& keep);
+  /// Closes every session authenticated as `peer_key` with ERROR `code` and `reason`; returns how many.
+  size_t close_peer(const std::string& peer_key, const std::string& code, const std::string& reason);
+  /// Peer keys with an authenticated session on this node now.
+  [[nodiscard]] std::vector<std::string> established_peer_keys() const;
   /// Waits until every connection has ended; false on timeout.
   bool wait_until_empty(std::chrono::milliseconds timeout);
 

@@ -22,6 +22,10 @@ using tcp = net::ip::tcp;
 namespace {
 /// The channel on which nodes announce a saved log request (payload: its id).
 constexpr const char* kLogRequestsChannel = "smallpeer_log_requests";
+/// The channel on which nodes announce a device whose enrollment state changed (payload: its key).
+constexpr const char* kEnrollmentsChannel = "smallpeer_enrollments";
+/// The ERROR code a session gets when its device is revoked while connected (docs/SYNC.md).
+constexpr std::string_view kErrorRevoked = "revoked";
 /// How long shutdown waits for sessions to say goodbye before it stops the I/O threads anyway.
 constexpr std::chrono::seconds kSessionCloseGrace{3};
 
@@ -117,13 +121,25 @@ BigPeer::BigPeer(BigPeerOptions options)
         *store_, make_postgres_bundle_store(options_.postgres_url), registry_, clock_,
         [store = postgres_](const std::string& id) { store->notify_nodes(kLogRequestsChannel, id); });
     postgres_->listen(kLogRequestsChannel, [this](const std::string& id) { log_requests_->refresh(id); });
-    postgres_->on_relisten([this] { log_requests_->refresh_all(); });
     cluster_ =
         std::make_unique<ClusterPresence>(options_.postgres_url, postgres_->node_id(), options_.listen, registry_, &health_);
     registry_.set_cluster([this](const std::string& peer_key) { cluster_->peer_changed(peer_key); },
                           [this] { return cluster_->remote_peers(); });
   } else {
     log_requests_ = std::make_unique<LogRequests>(*store_, make_file_bundle_store(data_dir_.log_bundle_dir()), registry_, clock_);
+  }
+  audit_ = std::make_unique<AuditLog>(*store_, clock_, options_.audit, &metrics_);
+  // A changed key: close its sessions here at once, and tell the other nodes to do the same.
+  enrollments_ = std::make_unique<Enrollments>(*store_, clock_, options_.enrollment, [this](const std::string& peer_key) {
+    enforce_enrollment(peer_key);
+    if (postgres_ != nullptr) postgres_->notify_nodes(kEnrollmentsChannel, peer_key);
+  });
+  if (postgres_ != nullptr) {
+    postgres_->listen(kEnrollmentsChannel, [this](const std::string& peer_key) { enforce_enrollment(peer_key); });
+    postgres_->on_relisten([this] {
+      log_requests_->refresh_all();
+      enforce_enrollment_all();
+    });
   }
   io_ = std::make_unique<net::io_context>(static_cast<int>(std::max(1u, options_.threads)));
   api_threads_ = std::make_unique<net::thread_pool>(std::max(1u, options_.api_threads));
@@ -133,6 +149,8 @@ BigPeer::BigPeer(BigPeerOptions options)
       .registry = &registry_,
       .log_requests = log_requests_.get(),
       .fleet_history = fleet_history_.get(),
+      .enrollments = enrollments_.get(),
+      .audit = audit_.get(),
       .clock = clock_,
       .auth = AdminAuth(admin_token_),
       .metrics_text =
@@ -141,6 +159,13 @@ BigPeer::BigPeer(BigPeerOptions options)
             for (const auto& [state, count] : log_requests_->counts()) {
               gauges.log_requests_by_state[std::string(to_string(state))] = count;
             }
+            try {
+              for (const auto& [state, count] : enrollments_->counts()) {
+                gauges.enrollments_by_state[state] = count;
+              }
+            } catch (const std::exception& e) {
+              spdlog::debug("metrics: enrollment counts unavailable: {}", e.what());
+            }
             return render_prometheus(metrics_, gauges);
           },
       .serve_portal = true,
@@ -148,7 +173,7 @@ BigPeer::BigPeer(BigPeerOptions options)
   });
   sync_ = std::make_unique<SyncEndpoint>(SyncEndpointConfig{options_.app_id, options_.app_token, &identity_, store_.get(),
                                                             ingest_.get(), &registry_, log_requests_.get(), &metrics_, clock_,
-                                                            io_->get_executor(), tls_, options_.handshakes});
+                                                            io_->get_executor(), tls_, options_.handshakes, enrollments_.get()});
   services_ = HttpServices{api_.get(), api_threads_.get(), sync_.get(), &metrics_, tls_.get(), &health_};
 }
 
@@ -288,10 +313,43 @@ void BigPeer::expire_log_requests() {
                  std::chrono::duration_cast<std::chrono::seconds>(health_.outage()).count(), registry_.established_count());
     registry_.close_each(std::string(sync::kErrorUnavailable), "this Big Peer node cannot reach its database");
   }
+  // Every 30 s: sessions whose key was revoked on a node whose announcement this node missed, and
+  // the audit log's retention. Every minute for the audit log is plenty; 30 s bounds revocation.
+  // Both read the store for a while, so they run on the API threads, not on an I/O thread.
+  if (++housekeeping_ticks_ % 30 == 0) {
+    net::post(*api_threads_, [this, prune = housekeeping_ticks_ % 60 == 0] {
+      try {
+        enforce_enrollment_all();
+        if (prune) audit_->prune();
+      } catch (const std::exception& e) {
+        spdlog::debug("big-peer: enrollment and audit housekeeping waits for the database: {}", e.what());
+      }
+    });
+  }
   expiry_timer_->expires_after(std::chrono::seconds(1));
   expiry_timer_->async_wait([this](boost::system::error_code ec) {
     if (!ec && !shut_down_) expire_log_requests();
   });
+}
+
+size_t BigPeer::enforce_enrollment(const std::string& peer_key) {
+  try {
+    if (enrollments_->allowed(peer_key)) return 0;
+  } catch (const std::exception& e) {
+    spdlog::warn("enrollment: cannot check {} now: {}", peer_key, e.what());
+    return 0;
+  }
+  const size_t closed =
+      registry_.close_peer(peer_key, std::string(kErrorRevoked), "this device's key was revoked by the Big Peer's operator");
+  if (closed > 0) {
+    BigPeerMetrics::add(metrics_.revoked_sessions_closed, closed);
+    spdlog::info("enrollment: closed {} session(s) of {}: no longer approved", closed, peer_key);
+  }
+  return closed;
+}
+
+void BigPeer::enforce_enrollment_all() {
+  for (const auto& key : registry_.established_peer_keys()) enforce_enrollment(key);
 }
 
 int BigPeer::wait_for_signal() {

@@ -18,8 +18,10 @@
 #include <thread>
 #include <vector>
 
+#include "bigpeer/audit_log.h"
 #include "bigpeer/cluster.h"
 #include "bigpeer/database_health.h"
+#include "bigpeer/enrollments.h"
 #include "bigpeer/fleet_history.h"
 #include "bigpeer/http/api.h"
 #include "bigpeer/http/connection.h"
@@ -52,6 +54,10 @@ struct BigPeerOptions {
   // A received document whose HLC is further ahead of this machine's clock is refused
   // (--max-clock-offset, in seconds; docs/SYNC.md "Clock bounds").
   std::chrono::milliseconds max_clock_offset = kDefaultMaxClockOffset;
+  // Device enrollment (--require-device-approval, --max-pending-devices) and the audit log's
+  // retention (--audit-max-entries, --audit-max-age-days); bigpeer/README.md.
+  EnrollmentOptions enrollment;
+  AuditRetention audit;
 };
 
 /// A running Big Peer. Thread-safe.
@@ -94,6 +100,10 @@ class BigPeer {
   /// One I/O thread: runs the io_context, surviving any exception a handler lets out.
   void run_io();
   void expire_log_requests();
+  /// Closes this node's sessions of `peer_key` if its key is no longer approved; returns how many.
+  size_t enforce_enrollment(const std::string& peer_key);
+  /// The same for every peer with a session here (after missed announcements, and every 30 s).
+  void enforce_enrollment_all();
   /// Online and total devices now, for the fleet history.
   [[nodiscard]] FleetSample count_fleet() const;
 
@@ -110,6 +120,9 @@ class BigPeer {
   ConnectionRegistry registry_;
   std::unique_ptr<IngestQueue> ingest_;
   std::unique_ptr<LogRequests> log_requests_;
+  std::unique_ptr<Enrollments> enrollments_;
+  std::unique_ptr<AuditLog> audit_;
+  unsigned housekeeping_ticks_ = 0;           // seconds counted by expire_log_requests (its strand only)
   PostgresStore* postgres_ = nullptr;         // store_ when it is PostgreSQL
   std::unique_ptr<ClusterPresence> cluster_;  // with PostgreSQL: this node among the others
   std::unique_ptr<FleetHistory> fleet_history_;

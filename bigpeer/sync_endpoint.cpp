@@ -92,12 +92,13 @@ void SyncEndpoint::start_session(std::shared_ptr<sync::FrameChannel> channel, co
     channel->close("the Big Peer is shutting down");
     return;
   }
-  auto session = sync::Session::start(session_config(*id, std::move(ticket)), std::move(channel));
+  auto session = sync::Session::start(session_config(*id, std::move(ticket), remote_address), std::move(channel));
   config_.registry->attach(*id, std::move(session));
 }
 
 sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionId id,
-                                                 const std::shared_ptr<sync::HandshakeAdmission::Ticket>& ticket) const {
+                                                 const std::shared_ptr<sync::HandshakeAdmission::Ticket>& ticket,
+                                                 const std::string& remote_address) const {
   sync::SessionConfig c;
   c.local_role = PeerRole::big_peer;
   c.app_id = config_.app_id;
@@ -107,7 +108,9 @@ sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionI
   c.sdk_language = "C++";
   c.store = config_.store;
   c.scope_of = &SyncEndpoint::scope_of;
-  c.authorize = [this](const sync::Hello& remote) { return authorize(remote); };
+  c.authorize = [this, remote_address = std::move(remote_address)](const sync::Hello& remote) {
+    return authorize(remote, remote_address);
+  };
   BigPeerMetrics* refusals = config_.metrics;
   c.on_handshake_refused = [refusals](const std::string& reason) {
     BigPeerMetrics::add(refusals->auth_refusals);
@@ -162,10 +165,27 @@ sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionI
   return c;
 }
 
-std::optional<std::string> SyncEndpoint::authorize(const sync::Hello& remote) const {
+std::optional<std::string> SyncEndpoint::authorize(const sync::Hello& remote, const std::string& remote_address) const {
   // The session already checked the app id, the proof of the app token and the signature.
   if (remote.role != PeerRole::small_peer) return std::string("only small peers connect to the Big Peer's /sync endpoint");
-  return std::nullopt;
+  if (config_.enrollments == nullptr) return std::nullopt;
+  // Enrollment: after the proof checked out (a stranger cannot register keys), before anything is
+  // done for the peer (no registry entry, no cursors, no log requests, no documents).
+  std::optional<std::string> refusal;
+  try {
+    refusal = config_.enrollments->admit(remote.peer_key, remote.device_name, remote_address);
+  } catch (const std::exception& e) {
+    BigPeerMetrics::add(config_.metrics->enrollment_refused_other);
+    spdlog::warn("sync: cannot check the enrollment of {} now: {}", remote.peer_key, e.what());
+    return std::string("the Big Peer cannot check this device's enrollment now (its database is unavailable); try again later");
+  }
+  if (refusal) {
+    auto& counter = refusal->starts_with("device revoked")            ? config_.metrics->enrollment_refused_revoked
+                    : refusal->starts_with("device not yet approved") ? config_.metrics->enrollment_refused_pending
+                                                                      : config_.metrics->enrollment_refused_other;
+    BigPeerMetrics::add(counter);
+  }
+  return refusal;
 }
 
 SyncScope SyncEndpoint::scope_of(std::string_view collection) {

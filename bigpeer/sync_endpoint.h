@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "bigpeer/enrollments.h"
 #include "bigpeer/http/common.h"
 #include "bigpeer/ingest.h"
 #include "bigpeer/log_requests.h"
@@ -42,6 +43,7 @@ struct SyncEndpointConfig {
   boost::asio::any_io_executor executor;           // where ended sessions are released
   std::shared_ptr<boost::asio::ssl::context> tls;  // the server's TLS context when serving wss
   sync::AdmissionLimits handshakes;                // caps on connections not yet authenticated
+  Enrollments* enrollments = nullptr;              // device enrollment; null admits every verified key
 };
 
 /// Accepts small peers' WebSocket connections and runs one replication session for each.
@@ -56,10 +58,13 @@ class SyncEndpoint {
   void accept(boost::beast::ssl_stream<sync::SyncTcpStream> stream, HttpRequest request);
   /// The session settings for connection `id`; `ticket` (its place among the handshakes in
   /// progress) is given back once the session authenticated or ended.
-  [[nodiscard]] sync::SessionConfig session_config(
-      ConnectionRegistry::ConnectionId id, const std::shared_ptr<sync::HandshakeAdmission::Ticket>& ticket = nullptr) const;
-  /// Why a small peer whose HELLO and AUTH verified is still refused, or nullopt to accept it.
-  [[nodiscard]] std::optional<std::string> authorize(const sync::Hello& remote) const;
+  [[nodiscard]] sync::SessionConfig session_config(ConnectionRegistry::ConnectionId id,
+                                                   const std::shared_ptr<sync::HandshakeAdmission::Ticket>& ticket = nullptr,
+                                                   const std::string& remote_address = {}) const;
+  /// Why a small peer whose HELLO and AUTH verified is still refused, or nullopt to accept it: not a
+  /// small peer, or (with enrollments) its key is pending or revoked. Registers a new key, seen
+  /// from `remote_address`. Counts enrollment refusals in the metrics.
+  [[nodiscard]] std::optional<std::string> authorize(const sync::Hello& remote, const std::string& remote_address = {}) const;
   /// Handshakes in progress (WebSocket upgrade to authentication).
   [[nodiscard]] size_t pending_handshakes() const { return admission_.pending(); }
   /// The Big Peer's scope of a collection: user collections replicate with everyone, and Small Peer

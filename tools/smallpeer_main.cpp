@@ -202,6 +202,19 @@ static int run_smallpeer(int argc, char** argv) {
   big->add_option("--max-handshakes-per-address", big_opts.handshakes.per_address, "The same cap per source IP address")
       ->capture_default_str()
       ->check(CLI::Range(1, 1'000'000));
+  big->add_flag("--require-device-approval", big_opts.enrollment.approval_required,
+                "New device keys wait (pending) until the operator approves them (default: enrolled at once)");
+  big->add_option("--max-pending-devices", big_opts.enrollment.max_pending,
+                  "With --require-device-approval: new keys beyond this many pending are refused, unrecorded")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1'000'000));
+  big->add_option("--audit-max-entries", big_opts.audit.max_entries, "Audit log entries kept (the newest)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100'000'000));
+  int64_t audit_max_age_days = big_opts.audit.max_age.count() / 24;
+  big->add_option("--audit-max-age-days", audit_max_age_days, "Audit log entries older than this many days are deleted")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 36500));
   big->add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -232,6 +245,7 @@ static int run_smallpeer(int argc, char** argv) {
     if (*big) {
       if (!admin_token.empty()) big_opts.admin_token = admin_token;
       big_opts.max_clock_offset = std::chrono::milliseconds(static_cast<int64_t>(max_clock_offset_s * 1000));
+      big_opts.audit.max_age = std::chrono::hours(audit_max_age_days * 24);
       return big_peer(std::move(big_opts), log_level);
     }
   } catch (const smallpeer::Error& e) {

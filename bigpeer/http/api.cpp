@@ -1,7 +1,9 @@
 #include "bigpeer/http/api.h"
 
+#include "bigpeer/http/audit.h"
 #include "bigpeer/http/devices.h"
 #include "bigpeer/http/documents.h"
+#include "bigpeer/http/enrollments.h"
 #include "bigpeer/http/fleet.h"
 #include "bigpeer/http/health.h"
 #include "bigpeer/http/log_requests.h"
@@ -13,10 +15,11 @@ namespace smallpeer::bigpeer {
 
 namespace {
 const HttpApiConfig& checked(const HttpApiConfig& config) {
-  if (!config.store || !config.registry || !config.log_requests || !config.fleet_history || !config.clock || !config.auth ||
-      !config.metrics_text) {
+  if (!config.store || !config.registry || !config.log_requests || !config.fleet_history || !config.enrollments ||
+      !config.audit || !config.clock || !config.auth || !config.metrics_text) {
     throw Error(ErrorCode::invalid_argument,
-                "the HTTP API needs a store, a registry, log requests, a fleet history, a clock, the admin auth and a "
+                "the HTTP API needs a store, a registry, log requests, a fleet history, enrollments, an audit log, a clock, the "
+                "admin auth and a "
                 "metrics renderer");
   }
   return config;
@@ -25,10 +28,12 @@ const HttpApiConfig& checked(const HttpApiConfig& config) {
 
 HttpApi::HttpApi(HttpApiConfig config) : router_(*checked(config).auth), serve_portal_(config.serve_portal) {
   add_health_routes(router_, std::move(config.metrics_text));
-  add_session_routes(router_, *config.auth, config.secure_cookies);
+  add_session_routes(router_, *config.auth, config.secure_cookies, config.audit);
   add_document_routes(router_, *config.store);
   add_device_routes(router_, *config.store, *config.registry, config.clock);
-  add_log_request_routes(router_, *config.store, *config.registry, *config.log_requests);
+  add_log_request_routes(router_, *config.store, *config.registry, *config.log_requests, *config.audit);
+  add_enrollment_routes(router_, *config.enrollments, *config.audit);
+  add_audit_routes(router_, *config.audit);
   add_fleet_routes(router_, *config.fleet_history);
 }
 

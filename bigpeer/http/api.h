@@ -1,7 +1,7 @@
 // The Big Peer's HTTP API (SPEC section 7): /api/v1 for the fleet, the data browser and the
 // portal's login, /metrics for Prometheus, and the portal's pages. JSON in, JSON out; errors are
 // {"error":{"code","message"}} with the right status. Each resource's routes live in their own
-// file (health, documents, devices, log_requests, session, fleet) and are listed in the router
+// file (health, documents, devices, enrollments, audit, log_requests, session, fleet) and are listed in the router
 // table (router.h) this class builds.
 #pragma once
 
@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 
+#include "bigpeer/audit_log.h"
+#include "bigpeer/enrollments.h"
 #include "bigpeer/fleet_history.h"
 #include "bigpeer/http/admin_auth.h"
 #include "bigpeer/http/common.h"
@@ -27,6 +29,8 @@ struct HttpApiConfig {
   const ConnectionRegistry* registry = nullptr;
   LogRequests* log_requests = nullptr;
   const FleetHistory* fleet_history = nullptr;
+  Enrollments* enrollments = nullptr;
+  AuditLog* audit = nullptr;
   std::shared_ptr<const Clock> clock;
   /// Checks admin routes; its copies (the login's among them) share the portal sessions.
   std::optional<AdminAuth> auth;

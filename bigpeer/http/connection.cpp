@@ -18,6 +18,8 @@
 #include <memory>
 #include <optional>
 
+#include "bigpeer/audit_log.h"
+
 namespace smallpeer::bigpeer {
 
 namespace beast = boost::beast;
@@ -93,6 +95,11 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
       return;
     }
     auto request = std::make_shared<HttpRequest>(parser_->release());
+    // Where the request came from, for the audit log; a client's own header of that name is dropped.
+    request->erase(kClientAddressField);
+    boost::system::error_code address_error;
+    const auto peer = beast::get_lowest_layer(stream_).socket().remote_endpoint(address_error);
+    request->set(kClientAddressField, address_error ? std::string("unknown") : peer.address().to_string());
     const auto path = path_of(to_std(request->target()));
     if (path == "/livez" || path == "/readyz") return respond(health_response(path), request->version(), request->keep_alive());
     if (beast::websocket::is_upgrade(*request) && path == "/sync") {

@@ -17,7 +17,7 @@ namespace http = boost::beast::http;
 namespace {
 
 HttpResponse create_log_request(const Store& store, const ConnectionRegistry& registry, LogRequests& log_requests,
-                                const ApiRequest& request) {
+                                AuditLog& audit, const ApiRequest& request) {
   const std::string& peer_key = request.captures[0];
   std::chrono::seconds ttl = kDefaultLogRequestTtl;
   // The body is a log filter (core/log/log_filter.h, one parser for every surface) plus ttl_seconds.
@@ -38,6 +38,7 @@ HttpResponse create_log_request(const Store& store, const ConnectionRegistry& re
     if (auto name = summarize_spi(device.small_peer_info->json).device_name) device_name = *name;
   }
   const auto record = log_requests.create(peer_key, device_name, filter, ttl, "admin");
+  audit.record(request.http, "log_request.create", record.id, fmt::format("device {}", peer_key));
   auto response = json_response(http::status::accepted, record.to_json());
   response.set(http::field::location, fmt::format("/api/v1/log-requests/{}", record.id));
   return response;
@@ -61,7 +62,7 @@ HttpResponse get_log_request(const LogRequests& log_requests, const ApiRequest& 
   return json_response(http::status::ok, record->to_json());
 }
 
-HttpResponse download_log_bundle(const LogRequests& log_requests, const ApiRequest& request) {
+HttpResponse download_log_bundle(const LogRequests& log_requests, AuditLog& audit, const ApiRequest& request) {
   const std::string& id = request.captures[0];
   const auto record = log_requests.get(id);
   if (!record) throw not_found(fmt::format("no log request '{}'", shortened(id)));
@@ -71,6 +72,7 @@ HttpResponse download_log_bundle(const LogRequests& log_requests, const ApiReque
                                       record->reason.empty() ? "" : ": ", record->reason));
   }
   std::string bundle = log_requests.read_bundle(id);
+  audit.record(request.http, "log_request.download", id, fmt::format("device {}, {} bytes", record->peer_key, bundle.size()));
   HttpResponse response{http::status::ok, 11};
   response.set(http::field::content_type, "application/gzip");
   response.set(http::field::cache_control, "no-store");
@@ -81,19 +83,20 @@ HttpResponse download_log_bundle(const LogRequests& log_requests, const ApiReque
 
 }  // namespace
 
-void add_log_request_routes(Router& router, const Store& store, const ConnectionRegistry& registry, LogRequests& log_requests) {
+void add_log_request_routes(Router& router, const Store& store, const ConnectionRegistry& registry, LogRequests& log_requests,
+                            AuditLog& audit) {
   router.add(http::verb::get, "/api/v1/devices/{peer_key}/log-requests", Access::admin,
              [&store, &registry, &log_requests](const ApiRequest& request) {
                return list_log_requests(store, registry, log_requests, request);
              });
   router.add(http::verb::post, "/api/v1/devices/{peer_key}/log-requests", Access::admin,
-             [&store, &registry, &log_requests](const ApiRequest& request) {
-               return create_log_request(store, registry, log_requests, request);
+             [&store, &registry, &log_requests, &audit](const ApiRequest& request) {
+               return create_log_request(store, registry, log_requests, audit, request);
              });
   router.add(http::verb::get, "/api/v1/log-requests/{id}", Access::admin,
              [&log_requests](const ApiRequest& request) { return get_log_request(log_requests, request); });
   router.add(http::verb::get, "/api/v1/log-requests/{id}/download", Access::admin,
-             [&log_requests](const ApiRequest& request) { return download_log_bundle(log_requests, request); });
+             [&log_requests, &audit](const ApiRequest& request) { return download_log_bundle(log_requests, audit, request); });
 }
 
 }  // namespace smallpeer::bigpeer

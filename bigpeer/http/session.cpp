@@ -49,11 +49,16 @@ HttpResponse log_out(const AdminAuth& auth, bool secure, const ApiRequest& reque
 
 }  // namespace
 
-void add_session_routes(Router& router, const AdminAuth& auth, bool secure_cookies) {
-  router.add(http::verb::post, "/api/v1/session", Access::anyone,
-             [auth, secure_cookies](const ApiRequest& request) { return log_in(auth, secure_cookies, request); });
-  router.add(http::verb::delete_, "/api/v1/session", Access::anyone,
-             [auth, secure_cookies](const ApiRequest& request) { return log_out(auth, secure_cookies, request); });
+void add_session_routes(Router& router, const AdminAuth& auth, bool secure_cookies, AuditLog* audit) {
+  router.add(http::verb::post, "/api/v1/session", Access::anyone, [auth, secure_cookies, audit](const ApiRequest& request) {
+    auto response = log_in(auth, secure_cookies, request);
+    if (audit) audit->record(request.http, response.result() == http::status::no_content ? "login" : "login_failed", "");
+    return response;
+  });
+  router.add(http::verb::delete_, "/api/v1/session", Access::anyone, [auth, secure_cookies, audit](const ApiRequest& request) {
+    if (audit) audit->record(request.http, "logout", "");
+    return log_out(auth, secure_cookies, request);
+  });
 }
 
 }  // namespace smallpeer::bigpeer

@@ -3,13 +3,15 @@
 // credential, since the login is how a browser gets one.
 #pragma once
 
+#include "bigpeer/audit_log.h"
 #include "bigpeer/http/admin_auth.h"
 #include "bigpeer/http/router.h"
 
 namespace smallpeer::bigpeer {
 
 /// Adds the session routes; `auth` shares its sessions with the router's copy; `secure_cookies`
-/// adds the Secure flag (set when the port serves https).
-void add_session_routes(Router& router, const AdminAuth& auth, bool secure_cookies);
+/// adds the Secure flag (set when the port serves https); `audit` (if set) hears every login, failed
+/// login and logout.
+void add_session_routes(Router& router, const AdminAuth& auth, bool secure_cookies, AuditLog* audit = nullptr);
 
 }  // namespace smallpeer::bigpeer

@@ -145,6 +145,7 @@ void prepare_writer(pg::Connection& c) {
   }
   c.prepare("put_setting", "INSERT INTO settings(key, value) VALUES($1, $2) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
   c.prepare("notify", "SELECT pg_notify($1, $2)");
+  c.prepare("purge_system", "DELETE FROM system_documents WHERE collection=$1 AND id = ANY($2::text[])");
 }
 
 void prepare_reader(pg::Connection& c) {
@@ -444,6 +445,28 @@ Page PostgresStore::list(std::string_view collection, size_t limit, std::string_
                                       false});
   }
   return page;
+}
+
+size_t PostgresStore::purge_system(std::string_view collection, const std::vector<std::string>& ids) {
+  validate_collection_name(collection);
+  if (!is_system_collection(collection))
+    throw Error(ErrorCode::invalid_argument, fmt::format("purge_system: {} is not a system collection", collection));
+  if (ids.empty()) return 0;
+  // One statement with a text[] literal: {"a","b"} with every " and \ escaped.
+  std::string array = "{";
+  for (const auto& id : ids) {
+    if (array.size() > 1) array += ',';
+    array += '"';
+    for (const char c : id) {
+      if (c == '"' || c == '\\') array += '\\';
+      array += c;
+    }
+    array += '"';
+  }
+  array += '}';
+  std::lock_guard lock(write_mutex_);
+  return static_cast<size_t>(
+      writer_->run("purge_system", {text(collection), text(array)}, "purging system documents").affected());
 }
 
 bool PostgresStore::remove(std::string_view collection, std::string_view id) {

@@ -39,6 +39,7 @@ class PostgresStore final : public Store {
                                             bool include_deleted = false) const override;
   [[nodiscard]] Page list(std::string_view collection, size_t limit, std::string_view after = {}) const override;
   bool remove(std::string_view collection, std::string_view id) override;
+  size_t purge_system(std::string_view collection, const std::vector<std::string>& ids) override;
   [[nodiscard]] std::vector<Document> changes_since(std::string_view collection, HlcTimestamp since,
                                                     size_t limit = SIZE_MAX) const override;
   std::vector<bool> merge_batch(const std::vector<Document>& incoming,

@@ -394,6 +394,22 @@ class SqliteStore final : public Store {
     return true;
   }
 
+  size_t purge_system(std::string_view collection, const std::vector<std::string>& ids) override {
+    validate_collection_name(collection);
+    if (!is_system_collection(collection))
+      throw Error(ErrorCode::invalid_argument, fmt::format("purge_system: {} is not a system collection", collection));
+    std::lock_guard lock(mutex_);
+    if (!purge_) purge_ = prepare(db_.get(), "DELETE FROM system_documents WHERE collection=?1 AND id=?2", "preparing purge");
+    Transaction tx(db_.get());
+    size_t removed = 0;
+    for (const auto& id : ids) {
+      Query(db_.get(), purge_, "purge").bind(1, collection).bind(2, id).run();
+      removed += static_cast<size_t>(sqlite3_changes(db_.get()));
+    }
+    tx.commit();
+    return removed;
+  }
+
   [[nodiscard]] std::vector<Document> changes_since(std::string_view collection, HlcTimestamp since,
                                                     size_t limit) const override {
     validate_collection_name(collection);
@@ -662,6 +678,7 @@ class SqliteStore final : public Store {
   DatabaseHandle db_;         // declared before the statements, so it is closed after they are finalized
   std::array<std::unique_ptr<TableStatements>, 2> tables_;  // [0] user, [1] system
   StatementHandle get_setting_, put_setting_, count_live_, settings_by_prefix_;
+  StatementHandle purge_;  // prepared on first use (only the Big Peer's audit log purges)
   simdjson::dom::parser parser_;
   std::map<std::string, HlcTimestamp, std::less<>> last_stored_at_;  // per collection, for Change::previous_stored_at
 

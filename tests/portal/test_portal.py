@@ -1,6 +1,7 @@
 """The portal in a real headless Chromium against a real Big Peer and real small peers: login and
 its refusals, the Device Dashboard, the device page, the Data Browser, the fleet charts, keyboard
-use and labels, and the log-request flow from the dialog to the downloaded bundle."""
+use and labels, the log-request flow from the dialog to the downloaded bundle, and revoking a
+device on the enrollment page with its audit entry listed on the audit log page."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from smallpeer.testing import BigPeer
 from conftest import FLEET_NAMES, Fleet, log_in, screenshot_dir
 
 Response = Tuple[int, Dict[str, str], bytes]
-PAGES = ["/", "/charts.html", "/data.html", "/login.html"]
+PAGES = ["/", "/charts.html", "/data.html", "/enrollments.html", "/audit.html", "/login.html"]
 
 
 def http(big_peer: BigPeer, method: str, path: str, body: Optional[Any] = None,
@@ -313,3 +314,44 @@ def test_logs_are_requested_downloaded_and_hold_a_line_logged_after_the_test_sta
     assert found, f"the bundle ({len(lines)} lines) lacks the line logged after the test started"
     assert found[0]["level"] == "info"
     assert datetime.fromisoformat(found[0]["ts"].replace("Z", "+00:00")) >= started.replace(microsecond=0)
+
+
+def test_a_device_is_revoked_in_the_portal_and_the_audit_log_lists_it(page: Page, big_peer: BigPeer, fleet: Fleet) -> None:
+    device = fleet["portal-beta"]
+    key = device.presence.local_peer_key
+    log_in(page, big_peer)
+    page.get_by_role("link", name="Enrollment").click()
+    page.wait_for_url("**/enrollments.html")
+    row = page.locator(f'#enrollments tbody tr[data-key="{key}"]')
+    expect(row).to_have_attribute("data-state", "approved")
+    row.get_by_role("button", name="Revoke portal-beta").click()
+    expect(row).to_have_attribute("data-state", "revoked")
+    expect(row.locator(".badge")).to_have_text("Revoked")
+    expect(page.locator("#status")).to_contain_text("portal-beta is now revoked")
+    page.screenshot(path=str(screenshot_dir() / "enrollments.png"), full_page=True)
+    # The Big Peer refuses the device at its next handshake: it goes offline in the API.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status, _, body = http(big_peer, "GET", f"/api/v1/devices/{key}",
+                               headers={"Authorization": f"Bearer {big_peer.admin_token}"})
+        if status == 200 and json.loads(body)["online"] is False:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("the revoked device stayed online")
+
+    page.get_by_role("link", name="Audit log").click()
+    page.wait_for_url("**/audit.html")
+    entry = page.locator('#audit tbody tr[data-action="device.revoke"]').first
+    expect(entry).to_contain_text(key)
+    expect(entry).to_contain_text("session ")
+    expect(entry).to_contain_text("127.0.0.1")
+    expect(entry).to_contain_text("was approved")
+    expect(page.locator('#audit tbody tr[data-action="login"]').first).to_be_visible()
+    page.screenshot(path=str(screenshot_dir() / "audit.png"), full_page=True)
+
+    # Allowed again from the portal, the device reconnects (the big_peer fixture is shared).
+    page.get_by_role("link", name="Enrollment").click()
+    row = page.locator(f'#enrollments tbody tr[data-key="{key}"]')
+    row.get_by_role("button", name="Allow again portal-beta").click()
+    expect(row).to_have_attribute("data-state", "approved")
