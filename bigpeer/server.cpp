@@ -122,6 +122,7 @@ BigPeer::BigPeer(BigPeerOptions options)
   } else {
     log_requests_ = std::make_unique<LogRequests>(*store_, make_file_bundle_store(data_dir_.log_bundle_dir()), registry_, clock_);
   }
+  log_requests_->set_device_quota(options_.log_bundle_quota);
   io_ = std::make_unique<net::io_context>(static_cast<int>(std::max(1u, options_.threads)));
   api_threads_ = std::make_unique<net::thread_pool>(std::max(1u, options_.api_threads));
   fleet_history_ = std::make_unique<FleetHistory>([this] { return count_fleet(); }, clock_);
@@ -134,7 +135,7 @@ BigPeer::BigPeer(BigPeerOptions options)
       .auth = AdminAuth(admin_token_),
       .metrics_text =
           [this] {
-            MetricsGauges gauges{registry_.established_count(), ingest_->queued_documents(), {}};
+            MetricsGauges gauges{registry_.established_count(), ingest_->queued_documents(), {}, log_requests_->quota_refusals()};
             for (const auto& [state, count] : log_requests_->counts())
               gauges.log_requests_by_state[std::string(to_string(state))] = count;
             return render_prometheus(metrics_, gauges);

@@ -52,6 +52,9 @@ struct BigPeerOptions {
   // A received document whose HLC is further ahead of this machine's clock is refused
   // (--max-clock-offset, in seconds; docs/SYNC.md "Clock bounds").
   std::chrono::milliseconds max_clock_offset = kDefaultMaxClockOffset;
+  // Per-device caps on device-initiated log bundles per day (--device-log-bundles-per-day,
+  // --device-log-bytes-per-day).
+  DeviceBundleQuota log_bundle_quota;
 };
 
 /// A running Big Peer. Thread-safe.
