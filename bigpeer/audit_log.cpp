@@ -51,11 +51,6 @@ std::optional<AuditEntry> parse_entry(std::string_view json) {
 }
 }  // namespace
 
-std::string client_address(const HttpRequest& request) {
-  const auto it = request.find(kClientAddressField);
-  return it == request.end() ? std::string("unknown") : std::string(to_std(it->value()));
-}
-
 std::string request_actor(const HttpRequest& request) {
   if (request.find(http::field::authorization) != request.end()) return "admin token";
   const auto cookies = request.equal_range(http::field::cookie);
@@ -98,9 +93,10 @@ void AuditLog::record(AuditEntry entry) {
                entry.detail.empty() ? "" : " (" + entry.detail + ")");
 }
 
-void AuditLog::record(const HttpRequest& request, std::string action, std::string target, std::string detail) {
+void AuditLog::record(const ApiRequest& request, std::string action, std::string target, std::string detail) {
+  std::string address = request.client_address.empty() ? std::string("unknown") : std::string(request.client_address);
   record(AuditEntry{
-      {}, {}, request_actor(request), std::move(action), std::move(target), client_address(request), std::move(detail)});
+      {}, {}, request_actor(request.http), std::move(action), std::move(target), std::move(address), std::move(detail)});
 }
 
 AuditLog::Page AuditLog::list(size_t limit, const std::string& after) const {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bigpeer/http/common.h"
+#include "bigpeer/http/router.h"
 #include "bigpeer/metrics.h"
 #include "clock/clock.h"
 #include "store/store.h"
@@ -22,12 +23,6 @@ namespace smallpeer::bigpeer {
 
 /// The system collection of audit entries.
 inline constexpr std::string_view kAuditCollection = "__audit_log";
-/// The request header the HTTP connection sets to the client's IP address (any value a client sent
-/// under that name is replaced), so handlers can say where an action came from.
-inline constexpr boost::beast::string_view kClientAddressField = "X-SmallPeer-Client-Address";
-
-/// The client address the connection recorded on `request`, or "unknown".
-std::string client_address(const HttpRequest& request);
 /// Who made `request`: "admin token" (bearer header), "session <8 hex>" (a portal session, named
 /// by a hash of its id, which stays secret), or "anonymous".
 std::string request_actor(const HttpRequest& request);
@@ -40,7 +35,7 @@ struct AuditEntry {
   std::string action;   // "login", "login_failed", "logout", "log_request.create", "log_request.download",
                         // "device.revoke", "device.allow", "device.approve"
   std::string target;   // the peer key or log request id acted on, or empty
-  std::string address;  // client_address()
+  std::string address;  // ApiRequest::client_address, the connection's peer address
   std::string detail;   // free text, e.g. the state before
 
   /// The JSON the HTTP API returns (and the store keeps, with "_id").
@@ -62,7 +57,7 @@ class AuditLog {
   /// logged and counted (smallpeer_audit_write_failures_total).
   void record(AuditEntry entry);
   /// Records an action of `request`'s caller.
-  void record(const HttpRequest& request, std::string action, std::string target, std::string detail = {});
+  void record(const ApiRequest& request, std::string action, std::string target, std::string detail = {});
   /// A page of entries, newest first, after the entry with id `after`.
   struct Page {
     std::vector<AuditEntry> entries;

@@ -277,6 +277,43 @@ std::vector<LogRequestRecord> LogRequests::for_peer(const std::string& peer_key)
   return out;
 }
 
+void LogRequests::set_device_quota(DeviceBundleQuota quota) {
+  std::lock_guard lock(mutex_);
+  quota_ = quota;
+}
+
+uint64_t LogRequests::quota_refusals() const {
+  return quota_refusals_.load(std::memory_order_relaxed);
+}
+
+std::string LogRequests::quota_refusal(const std::string& peer_key, uint64_t bytes) const {
+  // From the store, not entries_: another node sharing the database may have taken offers too.
+  const TimePoint since = clock_->now() - kDeviceBundleQuotaWindow;
+  uint64_t count = 0;
+  uint64_t offered = 0;
+  for (std::string after;;) {
+    auto page = store_.list(kLogRequestsCollection, 1000, after);
+    for (const auto& doc : page.documents) {
+      const auto record = LogRequestRecord::from_json(doc.json);
+      if (!record || record->peer_key != peer_key || record->requested_by != "device" || record->requested_at < since) continue;
+      ++count;
+      offered = std::min(offered + std::min(record->bytes_total.value_or(0), kMaxLogBundleBytes), UINT64_MAX / 2);
+    }
+    if (!page.next_after) break;
+    after = *page.next_after;
+  }
+  const auto hours = std::chrono::duration_cast<std::chrono::hours>(kDeviceBundleQuotaWindow).count();
+  if (count + 1 > quota_.count) {
+    return fmt::format("log bundle quota exceeded: this device sent {} bundles in the last {} h (at most {})", count, hours,
+                       quota_.count);
+  }
+  if (bytes > quota_.bytes || offered > quota_.bytes - bytes) {
+    return fmt::format("log bundle quota exceeded: this device sent {} bytes in the last {} h, this bundle adds {} (at most {})",
+                       offered, hours, bytes, quota_.bytes);
+  }
+  return {};
+}
+
 LogRequestCounts LogRequests::counts() const {
   LogRequestCounts out;
   for (size_t i = 0; i < std::size(kStates); ++i) out[static_cast<LogRequestState>(i)] = 0;
@@ -319,6 +356,13 @@ void LogRequests::on_offer(sync::Session& session, const std::string& peer_key, 
   if (it == entries_.end()) {
     if (!offer.device_initiated) {
       session.send_log_frame(sync::LogResult{offer.request_id, false, "this Big Peer has no such log request"});
+      return;
+    }
+    if (auto reason = quota_refusal(peer_key, offer.total); !reason.empty()) {
+      // Nothing is stored for a refused offer; the device drops the bundle and logs the reason.
+      quota_refusals_.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("logs: {} offered log bundle {} ({} bytes): refused: {}", peer_key, offer.request_id, offer.total, reason);
+      session.send_log_frame(sync::LogResult{offer.request_id, false, reason});
       return;
     }
     Entry entry;

@@ -11,6 +11,7 @@
 // Peer's store (never replicated), so it survives restarts and the Data Browser shows it.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -39,6 +40,17 @@ inline constexpr std::chrono::seconds kDefaultLogRequestTtl{24 * 3600};
 inline constexpr std::chrono::seconds kMaxLogRequestTtl{7 * 24 * 3600};
 /// Largest bundle a device may upload.
 inline constexpr uint64_t kMaxLogBundleBytes = 256ull * 1024 * 1024;
+
+/// Caps on the bundles one device sends on its own initiative (operator requests are not counted),
+/// over the trailing kDeviceBundleQuotaWindow: an offer that would exceed either is refused with a
+/// reason the device logs. Counted from the stored requests, so every node sharing a database
+/// enforces one quota.
+struct DeviceBundleQuota {
+  uint64_t count = 20;                    // bundles per device per window
+  uint64_t bytes = 256ull * 1024 * 1024;  // offered bytes per device per window
+};
+/// The quota's window.
+inline constexpr std::chrono::hours kDeviceBundleQuotaWindow{24};
 
 /// Where a request is in its lifecycle.
 enum class LogRequestState { pending, delivered, uploading, ready, failed, expired };
@@ -96,6 +108,10 @@ class LogRequests {
   void refresh(const std::string& id);
   /// Reloads every request from the store (after missing announcements), delivering as refresh().
   void refresh_all();
+  /// Sets the caps on device-initiated bundles (default: DeviceBundleQuota{}).
+  void set_device_quota(DeviceBundleQuota quota);
+  /// Device-initiated offers refused for the quota since start, for /metrics.
+  [[nodiscard]] uint64_t quota_refusals() const;
   /// How many requests are in each state.
   [[nodiscard]] LogRequestCounts counts() const;
   /// Marks requests that nobody picked up within their TTL as expired; returns how many.
@@ -118,6 +134,8 @@ class LogRequests {
     uint64_t resume_asked_at = UINT64_MAX;  // the size we last asked the peer to resume from
   };
   void save(Entry& entry);
+  /// Why `peer_key`'s offer of `bytes` more would exceed its quota, or "" if it fits.
+  [[nodiscard]] std::string quota_refusal(const std::string& peer_key, uint64_t bytes) const;
   void apply(LogRequestRecord record);
   void deliver(sync::Session& session, Entry& entry);
   void finish(Entry& entry, LogRequestState state, std::string reason);
@@ -130,6 +148,8 @@ class LogRequests {
   std::shared_ptr<const Clock> clock_;
   mutable std::mutex mutex_;
   std::map<std::string, Entry> entries_;  // by id
+  DeviceBundleQuota quota_;               // under mutex_
+  std::atomic<uint64_t> quota_refusals_{0};
 };
 
 }  // namespace smallpeer::bigpeer

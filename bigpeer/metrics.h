@@ -38,6 +38,7 @@ struct MetricsGauges {
   uint64_t ingest_queue_documents = 0;                    // received, not yet committed
   std::map<std::string, uint64_t> log_requests_by_state;  // "pending" -> count, ...
   std::map<std::string, uint64_t> enrollments_by_state;   // "approved" -> count, ...
+  uint64_t log_bundles_refused_quota = 0;                 // a counter owned by LogRequests
 };
 
 /// The Prometheus text exposition format (version 0.0.4) of `metrics` and `gauges`.

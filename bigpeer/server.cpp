@@ -141,6 +141,7 @@ BigPeer::BigPeer(BigPeerOptions options)
       enforce_enrollment_all();
     });
   }
+  log_requests_->set_device_quota(options_.log_bundle_quota);
   io_ = std::make_unique<net::io_context>(static_cast<int>(std::max(1u, options_.threads)));
   api_threads_ = std::make_unique<net::thread_pool>(std::max(1u, options_.api_threads));
   fleet_history_ = std::make_unique<FleetHistory>([this] { return count_fleet(); }, clock_);
@@ -156,6 +157,7 @@ BigPeer::BigPeer(BigPeerOptions options)
       .metrics_text =
           [this] {
             MetricsGauges gauges{registry_.established_count(), ingest_->queued_documents(), {}};
+            gauges.log_bundles_refused_quota = log_requests_->quota_refusals();
             for (const auto& [state, count] : log_requests_->counts()) {
               gauges.log_requests_by_state[std::string(to_string(state))] = count;
             }

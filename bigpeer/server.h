@@ -58,6 +58,9 @@ struct BigPeerOptions {
   // retention (--audit-max-entries, --audit-max-age-days); bigpeer/README.md.
   EnrollmentOptions enrollment;
   AuditRetention audit;
+  // Per-device caps on device-initiated log bundles per day (--device-log-bundles-per-day,
+  // --device-log-bytes-per-day).
+  DeviceBundleQuota log_bundle_quota;
 };
 
 /// A running Big Peer. Thread-safe.

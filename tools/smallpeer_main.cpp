@@ -194,6 +194,14 @@ static int run_smallpeer(int argc, char** argv) {
                   "Seconds a received document's HLC may be ahead of this machine's clock; further ahead is refused")
       ->capture_default_str()
       ->check(CLI::Range(0.001, 31536000.0));
+  big->add_option("--device-log-bundles-per-day", big_opts.log_bundle_quota.count,
+                  "Log bundles one device may send on its own initiative per 24 h; more are refused")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1'000'000}));
+  big->add_option("--device-log-bytes-per-day", big_opts.log_bundle_quota.bytes,
+                  "Bytes of log bundles one device may send on its own initiative per 24 h; more are refused")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 50));
   big->add_option("--threads", big_opts.threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 64));
   big->add_option("--max-handshakes", big_opts.handshakes.total,
                   "Sync connections that may be between upgrade and authentication at once; more are closed at once")

@@ -19,13 +19,17 @@ std::string session_key(std::string_view id) {
 }
 }  // namespace
 
+AdminAuth::Sessions::Sessions() {
+  randombytes_buf(csrf_key.data(), csrf_key.size());
+}
+
 AdminAuth::AdminAuth(std::string token) : token_(std::move(token)), sessions_(std::make_shared<Sessions>()) {}
 
-AdminAuth::Result AdminAuth::check(const http::request<http::string_body>& request) const {
+AdminAuth::Result AdminAuth::check(const http::request<http::string_body>& request, std::string_view client_address) const {
   const auto header = request.find(http::field::authorization);
   if (header != request.end()) {
     const auto token = bearer_token(to_std(header->value()));
-    return token && token_matches(*token) ? Result::allowed : Result::wrong;
+    return check_login(token.value_or(std::string_view()), client_address);
   }
   const auto cookies = request.equal_range(http::field::cookie);
   for (auto it = cookies.first; it != cookies.second; ++it) {
@@ -36,8 +40,48 @@ AdminAuth::Result AdminAuth::check(const http::request<http::string_body>& reque
   return Result::missing;
 }
 
+AdminAuth::Credential AdminAuth::presented(const http::request<http::string_body>& request) {
+  if (request.find(http::field::authorization) != request.end()) return Credential::bearer;
+  const auto cookies = request.equal_range(http::field::cookie);
+  for (auto it = cookies.first; it != cookies.second; ++it) {
+    if (cookie_value(to_std(it->value()), kSessionCookie)) return Credential::session;
+  }
+  return Credential::none;
+}
+
 bool AdminAuth::token_matches(std::string_view token) const {
   return constant_time_equal(token, token_);
+}
+
+AdminAuth::Result AdminAuth::check_login(std::string_view token, std::string_view client_address) const {
+  auto& throttle = sessions_->throttle;
+  if (throttle.retry_after(client_address)) return Result::throttled;
+  if (!token.empty() && token_matches(token)) {
+    throttle.record_success(client_address);
+    return Result::allowed;
+  }
+  throttle.record_failure(client_address);
+  return Result::wrong;
+}
+
+std::optional<std::chrono::seconds> AdminAuth::retry_after(std::string_view client_address) const {
+  return sessions_->throttle.retry_after(client_address);
+}
+
+std::optional<std::string> AdminAuth::csrf_token(const http::request<http::string_body>& request) const {
+  const auto cookies = request.equal_range(http::field::cookie);
+  for (auto it = cookies.first; it != cookies.second; ++it) {
+    const auto id = cookie_value(to_std(it->value()), kSessionCookie);
+    if (!id) continue;
+    if (!session_valid(*id)) return std::nullopt;
+    std::array<unsigned char, 32> mac{};
+    crypto_generichash(mac.data(), mac.size(), reinterpret_cast<const unsigned char*>(id->data()), id->size(),
+                       sessions_->csrf_key.data(), sessions_->csrf_key.size());
+    std::array<char, sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)> encoded{};
+    sodium_bin2base64(encoded.data(), encoded.size(), mac.data(), mac.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return std::string(encoded.data());
+  }
+  return std::nullopt;
 }
 
 std::string AdminAuth::open_session() const {

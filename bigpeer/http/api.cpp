@@ -37,11 +37,11 @@ HttpApi::HttpApi(HttpApiConfig config) : router_(*checked(config).auth), serve_p
   add_fleet_routes(router_, *config.fleet_history);
 }
 
-HttpResponse HttpApi::handle(const HttpRequest& request) const {
+HttpResponse HttpApi::handle(const HttpRequest& request, std::string_view client_address) const {
   if (serve_portal_) {
     if (auto response = portal_response(request)) return std::move(*response);
   }
-  return router_.handle(request);
+  return router_.handle(request, client_address);
 }
 
 }  // namespace smallpeer::bigpeer

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "bigpeer/audit_log.h"
 #include "bigpeer/enrollments.h"
@@ -47,8 +48,9 @@ class HttpApi {
  public:
   /// Builds the route table; throws Error(invalid_argument) if a required part is missing.
   explicit HttpApi(HttpApiConfig config);
-  /// The response to `request` (version and keep-alive are the caller's); may wait for the store.
-  [[nodiscard]] HttpResponse handle(const HttpRequest& request) const;
+  /// The response to `request` from `client_address` (version and keep-alive are the caller's);
+  /// may wait for the store.
+  [[nodiscard]] HttpResponse handle(const HttpRequest& request, std::string_view client_address = {}) const;
 
  private:
   Router router_;

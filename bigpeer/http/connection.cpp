@@ -43,7 +43,11 @@ std::string_view path_of(std::string_view target) {
 template <class Stream>
 class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream>> {
  public:
-  HttpConnection(Stream stream, const HttpServices& services) : stream_(std::move(stream)), services_(services) {}
+  HttpConnection(Stream stream, const HttpServices& services) : stream_(std::move(stream)), services_(services) {
+    beast::error_code ec;
+    const auto remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    if (!ec) client_address_ = remote.address().to_string();
+  }
 
   void start() {
     // Start on the connection's strand, so no handler of ours ever runs concurrently with another.
@@ -95,11 +99,6 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
       return;
     }
     auto request = std::make_shared<HttpRequest>(parser_->release());
-    // Where the request came from, for the audit log; a client's own header of that name is dropped.
-    request->erase(kClientAddressField);
-    boost::system::error_code address_error;
-    const auto peer = beast::get_lowest_layer(stream_).socket().remote_endpoint(address_error);
-    request->set(kClientAddressField, address_error ? std::string("unknown") : peer.address().to_string());
     const auto path = path_of(to_std(request->target()));
     if (path == "/livez" || path == "/readyz") return respond(health_response(path), request->version(), request->keep_alive());
     if (beast::websocket::is_upgrade(*request) && path == "/sync") {
@@ -116,7 +115,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
     net::post(*services_.api_threads, [self = this->shared_from_this(), request] {
       HttpResponse response;
       try {
-        response = self->services_.api->handle(*request);
+        response = self->services_.api->handle(*request, self->client_address_);
       } catch (const std::exception& e) {
         // handle() answers every failure it knows; this is the API threads' last line.
         BigPeerMetrics::add(self->services_.metrics->unexpected_exceptions);
@@ -191,6 +190,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<HttpResponse> response_;  // alive while it is written
   const HttpServices& services_;
+  std::string client_address_;  // the peer's IP address, for the login rate limit
 };
 
 }  // namespace

@@ -55,7 +55,7 @@ HttpResponse change_enrollment(Enrollments& enrollments, AuditLog& audit, const 
   const char* action = state == EnrollmentState::revoked    ? "device.revoke"
                        : before == EnrollmentState::pending ? "device.approve"
                                                             : "device.allow";
-  audit.record(request.http, action, peer_key, fmt::format("was {}", to_string(before)));
+  audit.record(request, action, peer_key, fmt::format("was {}", to_string(before)));
   return json_response(http::status::ok, after.to_json());
 }
 

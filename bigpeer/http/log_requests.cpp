@@ -38,7 +38,7 @@ HttpResponse create_log_request(const Store& store, const ConnectionRegistry& re
     if (auto name = summarize_spi(device.small_peer_info->json).device_name) device_name = *name;
   }
   const auto record = log_requests.create(peer_key, device_name, filter, ttl, "admin");
-  audit.record(request.http, "log_request.create", record.id, fmt::format("device {}", peer_key));
+  audit.record(request, "log_request.create", record.id, fmt::format("device {}", peer_key));
   auto response = json_response(http::status::accepted, record.to_json());
   response.set(http::field::location, fmt::format("/api/v1/log-requests/{}", record.id));
   return response;
@@ -72,7 +72,7 @@ HttpResponse download_log_bundle(const LogRequests& log_requests, AuditLog& audi
                                       record->reason.empty() ? "" : ": ", record->reason));
   }
   std::string bundle = log_requests.read_bundle(id);
-  audit.record(request.http, "log_request.download", id, fmt::format("device {}, {} bytes", record->peer_key, bundle.size()));
+  audit.record(request, "log_request.download", id, fmt::format("device {}, {} bytes", record->peer_key, bundle.size()));
   HttpResponse response{http::status::ok, 11};
   response.set(http::field::content_type, "application/gzip");
   response.set(http::field::cache_control, "no-store");

@@ -6,6 +6,7 @@
 #include <boost/beast/http/field.hpp>
 
 #include "bigpeer/database_health.h"
+#include "bigpeer/http/csrf.h"
 #include "common/error.h"
 
 namespace smallpeer::bigpeer {
@@ -49,10 +50,10 @@ bool Router::matches(const Route& route, const Target& target) {
   return true;
 }
 
-HttpResponse Router::handle(const HttpRequest& request) const {
+HttpResponse Router::handle(const HttpRequest& request, std::string_view client_address) const {
   HttpResponse response = [&] {
     try {
-      return dispatch(request);
+      return dispatch(request, client_address);
     } catch (const ApiError& e) {
       return error_response(e.status, e.code, e.message);
     } catch (const DatabaseUnavailable& e) {
@@ -75,7 +76,15 @@ HttpResponse Router::handle(const HttpRequest& request) const {
   return response;
 }
 
-HttpResponse Router::dispatch(const HttpRequest& request) const {
+HttpResponse too_many_attempts(const AdminAuth& auth, std::string_view client_address) {
+  const auto wait = auth.retry_after(client_address).value_or(kLoginFailureWindow);
+  auto response = error_response(http::status::too_many_requests, "too_many_attempts",
+                                 fmt::format("too many wrong admin tokens from this address: try again in {} s", wait.count()));
+  response.set(http::field::retry_after, std::to_string(wait.count()));
+  return response;
+}
+
+HttpResponse Router::dispatch(const HttpRequest& request, std::string_view client_address) const {
   const Target target = parse_target(to_std(request.target()));
   const Route* chosen = nullptr;
   std::string allowed;  // the methods this path answers, in the order their routes were added
@@ -93,7 +102,9 @@ HttpResponse Router::dispatch(const HttpRequest& request) const {
     return response;
   }
   if (chosen->access == Access::admin) {
-    if (const auto result = auth_.check(request); result != AdminAuth::Result::allowed) {
+    const auto result = auth_.check(request, client_address);
+    if (result == AdminAuth::Result::throttled) return too_many_attempts(auth_, client_address);
+    if (result != AdminAuth::Result::allowed) {
       auto response = error_response(http::status::unauthorized, "unauthorized",
                                      result == AdminAuth::Result::missing
                                          ? "missing admin token: log in, or send the header 'Authorization: Bearer <admin token>'"
@@ -101,8 +112,12 @@ HttpResponse Router::dispatch(const HttpRequest& request) const {
       response.set(http::field::www_authenticate, "Bearer realm=\"smallpeer\"");
       return response;
     }
+    // The cookie rides along with any request the browser sends to this host, whoever asked for it.
+    if (changes_state(request.method()) && AdminAuth::presented(request) == AdminAuth::Credential::session) {
+      if (auto refusal = csrf_refusal(request, auth_)) throw std::move(*refusal);
+    }
   }
-  ApiRequest api_request{request, target, {}};
+  ApiRequest api_request{request, target, {}, client_address};
   for (size_t i = 0; i < chosen->segments.size(); ++i) {
     if (is_capture(chosen->segments[i])) api_request.captures.push_back(target.segments[i]);
   }

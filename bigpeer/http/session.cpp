@@ -6,6 +6,8 @@
 #include <boost/beast/http/field.hpp>
 #include <string>
 
+#include "common/json.h"
+
 namespace smallpeer::bigpeer {
 
 namespace http = boost::beast::http;
@@ -27,7 +29,9 @@ HttpResponse log_in(const AdminAuth& auth, bool secure, const ApiRequest& reques
   if (body["token"].get_string().get(token) != simdjson::SUCCESS || token.empty()) {
     throw bad_parameter("token must be a non-empty string (the admin token)");
   }
-  if (!auth.token_matches(token)) {
+  const auto result = auth.check_login(token, request.client_address);
+  if (result == AdminAuth::Result::throttled) return too_many_attempts(auth, request.client_address);
+  if (result != AdminAuth::Result::allowed) {
     auto response = error_response(http::status::unauthorized, "unauthorized", "wrong admin token");
     response.set(http::field::www_authenticate, "Bearer realm=\"smallpeer\"");
     return response;
@@ -47,16 +51,25 @@ HttpResponse log_out(const AdminAuth& auth, bool secure, const ApiRequest& reque
   return response;
 }
 
+HttpResponse session_info(const AdminAuth& auth, const ApiRequest& request) {
+  // A bearer caller has no session and needs no token: csrf_token is null for it.
+  JsonWriter w;
+  w.begin_object().key("csrf_token").value_or_null(auth.csrf_token(request.http)).end_object();
+  return json_response(http::status::ok, w.take());
+}
+
 }  // namespace
 
 void add_session_routes(Router& router, const AdminAuth& auth, bool secure_cookies, AuditLog* audit) {
   router.add(http::verb::post, "/api/v1/session", Access::anyone, [auth, secure_cookies, audit](const ApiRequest& request) {
     auto response = log_in(auth, secure_cookies, request);
-    if (audit) audit->record(request.http, response.result() == http::status::no_content ? "login" : "login_failed", "");
+    if (audit) audit->record(request, response.result() == http::status::no_content ? "login" : "login_failed", "");
     return response;
   });
+  router.add(http::verb::get, "/api/v1/session", Access::admin,
+             [auth](const ApiRequest& request) { return session_info(auth, request); });
   router.add(http::verb::delete_, "/api/v1/session", Access::anyone, [auth, secure_cookies, audit](const ApiRequest& request) {
-    if (audit) audit->record(request.http, "logout", "");
+    if (audit) audit->record(request, "logout", "");
     return log_out(auth, secure_cookies, request);
   });
 }

@@ -1,6 +1,7 @@
 // The portal's login: POST /api/v1/session exchanges the admin token for a session cookie
 // (HttpOnly, SameSite=Strict, Secure under TLS); DELETE /api/v1/session ends it. Neither needs a
-// credential, since the login is how a browser gets one.
+// credential, since the login is how a browser gets one; wrong tokens count toward the address's
+// login rate limit (429). GET /api/v1/session (admin) returns the session's CSRF token (csrf.h).
 #pragma once
 
 #include "bigpeer/audit_log.h"

@@ -21,7 +21,7 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   try {
-    await api("/api/v1/session", { method: "POST", json: { token }, stayOn401: true });
+    await api("/api/v1/session", { method: "POST", json: { token }, stayOn401: true, noCsrf: true });
     location.assign(destination());
   } catch (e) {
     error.textContent = e instanceof ApiError ? `Login refused: ${e.message}` : `Login failed: ${e.message}`;

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "bigpeer/audit_log.h"
@@ -414,6 +415,130 @@ TEST_F(BigPeerServerTest, KeepAliveAnswersSeveralRequestsOnOneConnection) {
   for (size_t at = replies.find("HTTP/1.1 200 OK"); at != std::string::npos; at = replies.find("HTTP/1.1 200 OK", at + 1))
     ++count;
   EXPECT_EQ(count, 3u) << replies;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The portal's cookie against cross-site requests, and token guessing (issue 17, findings 4, 6).
+
+// One request to `bp` with exactly `headers` (plus Host), the whole answer back.
+http::response<http::string_body> send(const BigPeerProcess& bp, http::verb method, const std::string& target,
+                                       const std::map<std::string, std::string>& headers, const std::string& body = {}) {
+  http::request<http::string_body> request{method, target, 11};
+  request.set(http::field::host, fmt::format("127.0.0.1:{}", bp.port()));
+  for (const auto& [name, value] : headers) request.set(name, value);
+  request.body() = body;
+  return test_support::http_exchange(bp.port(), std::move(request));
+}
+
+std::string error_code_of(const http::response<http::string_body>& r) {
+  return error_code_of(HttpResult{static_cast<int>(r.result_int()), r.body()});
+}
+
+// Logs in as the portal does; returns the session cookie pair ("sp_session=...").
+std::string log_in(const BigPeerProcess& bp) {
+  const auto r = send(bp, http::verb::post, "/api/v1/session", {{"Content-Type", "application/json"}},
+                      fmt::format(R"({{"token":"{}"}})", bp.admin_token()));
+  EXPECT_EQ(r.result_int(), 204u) << r.body();
+  const std::string set_cookie(r[http::field::set_cookie]);
+  return set_cookie.substr(0, set_cookie.find(';'));
+}
+
+TEST_F(BigPeerServerTest, CookieStateChangesNeedTheSameOriginJsonAndTheSessionsCsrfToken) {
+  seed(dir_.path(), {{"__small_peer_info", spi_doc("pkCsrf", "till-1", "2026-11-20T10:00:00.000Z")}});
+  auto& bp = start();
+  const std::string target = "/api/v1/devices/pkCsrf/log-requests";
+  const auto cookie = log_in(bp);
+  const auto session = send(bp, http::verb::get, "/api/v1/session", {{"Cookie", cookie}});
+  ASSERT_EQ(session.result_int(), 200u) << session.body();
+  simdjson::dom::parser parser;
+  const std::string token(std::string_view(parse(parser, session.body())["csrf_token"]));
+  const std::string origin = fmt::format("http://127.0.0.1:{}", bp.port());
+  const std::map<std::string, std::string> good = {
+      {"Cookie", cookie}, {"Origin", origin}, {"Content-Type", "application/json"}, {"X-CSRF-Token", token}};
+  const auto with = [&](std::map<std::string, std::string> changes, std::initializer_list<std::string> removed = {}) {
+    auto headers = good;
+    for (const auto& name : removed) headers.erase(name);
+    for (auto& [name, value] : changes) headers[name] = value;
+    return headers;
+  };
+  const auto created = [&] {
+    const auto list = bp.get(target);
+    simdjson::dom::parser p;
+    return simdjson::dom::array(parse(p, list.body)["log_requests"]).size();
+  };
+
+  // Each check refused on its own, with a 403 naming it; nothing is created.
+  const std::vector<std::tuple<std::string, std::map<std::string, std::string>, std::string>> refused = {
+      {"no Origin", with({}, {"Origin"}), "csrf_origin"},
+      {"another port of the same host", with({{"Origin", fmt::format("http://127.0.0.1:{}", bp.port() + 1)}}), "csrf_origin"},
+      {"another host", with({{"Origin", fmt::format("http://localhost:{}", bp.port())}}), "csrf_origin"},
+      {"opaque origin", with({{"Origin", "null"}}), "csrf_origin"},
+      {"Sec-Fetch-Site same-site", with({{"Sec-Fetch-Site", "same-site"}}), "csrf_origin"},
+      {"Sec-Fetch-Site cross-site, no Origin", with({{"Sec-Fetch-Site", "cross-site"}}, {"Origin"}), "csrf_origin"},
+      {"text/plain", with({{"Content-Type", "text/plain;charset=UTF-8"}}), "csrf_content_type"},
+      {"a form", with({{"Content-Type", "application/x-www-form-urlencoded"}}), "csrf_content_type"},
+      {"no Content-Type", with({}, {"Content-Type"}), "csrf_content_type"},
+      {"no token", with({}, {"X-CSRF-Token"}), "csrf_token"},
+      {"wrong token", with({{"X-CSRF-Token", std::string(token.size(), 'A')}}), "csrf_token"},
+      {"the session id as token", with({{"X-CSRF-Token", cookie.substr(cookie.find('=') + 1)}}), "csrf_token"},
+  };
+  for (const auto& [what, headers, code] : refused) {
+    const auto r = send(bp, http::verb::post, target, headers, "{}");
+    EXPECT_EQ(r.result_int(), 403u) << what << ": " << r.body();
+    EXPECT_EQ(error_code_of(r), code) << what;
+    EXPECT_EQ(std::string(r[http::field::content_type]), "application/json") << what;
+  }
+  // Another session's token is not this one's.
+  const auto other_cookie = log_in(bp);
+  const auto other = send(bp, http::verb::get, "/api/v1/session", {{"Cookie", other_cookie}});
+  simdjson::dom::parser other_parser;
+  const std::string other_token(std::string_view(parse(other_parser, other.body())["csrf_token"]));
+  EXPECT_NE(other_token, token);
+  EXPECT_EQ(error_code_of(send(bp, http::verb::post, target, with({{"X-CSRF-Token", other_token}}), "{}")), "csrf_token");
+  EXPECT_EQ(created(), 0u);
+
+  // All three: accepted; Sec-Fetch-Site: same-origin stands in for a missing Origin.
+  EXPECT_EQ(send(bp, http::verb::post, target, good, "{}").result_int(), 202u);
+  EXPECT_EQ(send(bp, http::verb::post, target, with({{"Sec-Fetch-Site", "same-origin"}}, {"Origin"}), "{}").result_int(), 202u);
+  // Reads need none of it.
+  EXPECT_EQ(send(bp, http::verb::get, target, {{"Cookie", cookie}}).result_int(), 200u);
+  // Bearer calls are unaffected: no Origin, no token, any content type.
+  EXPECT_EQ(send(bp, http::verb::post, target, {{"Authorization", "Bearer " + bp.admin_token()}}, "").result_int(), 202u);
+  EXPECT_EQ(created(), 3u);
+  // After logout the token dies with the session.
+  EXPECT_EQ(send(bp, http::verb::delete_, "/api/v1/session", {{"Cookie", cookie}}).result_int(), 204u);
+  EXPECT_EQ(send(bp, http::verb::post, target, good, "{}").result_int(), 401u);
+  EXPECT_EQ(created(), 3u);
+}
+
+TEST_F(BigPeerServerTest, WrongAdminTokensFromOneAddressGet429UntilTheWindowEnds) {
+  auto& bp = start();
+  const auto login = [&](const std::string& token) {
+    return send(bp, http::verb::post, "/api/v1/session", {{"Content-Type", "application/json"}},
+                fmt::format(R"({{"token":"{}"}})", token));
+  };
+  // A success resets the count: nine wrong, one right, then the full budget again.
+  for (int i = 0; i < 9; ++i) ASSERT_EQ(login(fmt::format("guess-{}", i)).result_int(), 401u) << i;
+  ASSERT_EQ(login(bp.admin_token()).result_int(), 204u);
+  // Wrong bearer tokens count as well as wrong logins.
+  for (int i = 0; i < 10; ++i) {
+    const auto r = i % 2 == 0
+                       ? login(fmt::format("guess-{}", i))
+                       : send(bp, http::verb::get, "/api/v1/devices", {{"Authorization", fmt::format("Bearer guess-{}", i)}});
+    ASSERT_EQ(r.result_int(), 401u) << i << ": " << r.body();
+  }
+  // The eleventh is refused without looking at the token, even the right one, on either path.
+  for (const auto& r : {login("guess-x"), login(bp.admin_token()),
+                        send(bp, http::verb::get, "/api/v1/devices", {{"Authorization", "Bearer " + bp.admin_token()}})}) {
+    EXPECT_EQ(r.result_int(), 429u) << r.body();
+    EXPECT_EQ(error_code_of(r), "too_many_attempts");
+    const int retry_after = std::stoi(std::string(r[http::field::retry_after]));
+    EXPECT_GE(retry_after, 1);
+    EXPECT_LE(retry_after, 300);
+    EXPECT_EQ(std::string(r[http::field::set_cookie]), "");
+  }
+  // Routes that need no credential still answer.
+  EXPECT_EQ(bp.get("/api/v1/health", false).status, 200);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -19,7 +19,9 @@
 
 #include "bigpeer/fleet_history.h"
 #include "bigpeer/http/admin_auth.h"
+#include "bigpeer/http/csrf.h"
 #include "bigpeer/http/fleet.h"
+#include "bigpeer/http/login_throttle.h"
 #include "bigpeer/http/router.h"
 #include "bigpeer/http/session.h"
 #include "clock/clock.h"
@@ -127,9 +129,84 @@ TEST_F(PortalTest, AWrongTokenOrABadBodyIsRefusedAndSetsNoCookie) {
     EXPECT_EQ(bad.result(), http::status::bad_request) << body;
     EXPECT_EQ(header(bad, http::field::set_cookie), "") << body;
   }
-  const auto get = handle(request(http::verb::get, "/api/v1/session"));
-  EXPECT_EQ(get.result(), http::status::method_not_allowed);
-  EXPECT_EQ(header(get, http::field::allow), "POST, DELETE");
+  const auto put = handle(request(http::verb::put, "/api/v1/session"));
+  EXPECT_EQ(put.result(), http::status::method_not_allowed);
+  EXPECT_EQ(header(put, http::field::allow), "POST, GET, DELETE");
+  // GET /api/v1/session (the CSRF token) needs a credential like any admin route.
+  EXPECT_EQ(handle(request(http::verb::get, "/api/v1/session")).result(), http::status::unauthorized);
+}
+
+TEST_F(PortalTest, EachSessionHasItsOwnCsrfTokenThatEndsWithIt) {
+  const auto pair = cookie_pair(login(kToken));
+  const auto other = cookie_pair(login(kToken));
+  auto get = request(http::verb::get, "/api/v1/session");
+  get.set(http::field::cookie, pair);
+  const auto token = auth_.csrf_token(get);
+  ASSERT_TRUE(token.has_value());
+  EXPECT_EQ(token->size(), 43u) << "256 bits, base64url";
+  EXPECT_EQ(pair.find(*token), std::string::npos) << "the token is not the session id";
+  const auto answer = handle(get);
+  ASSERT_EQ(answer.result(), http::status::ok);
+  EXPECT_EQ(answer.body(), fmt::format(R"({{"csrf_token":"{}"}})", *token));
+  auto get_other = request(http::verb::get, "/api/v1/session");
+  get_other.set(http::field::cookie, other);
+  EXPECT_NE(auth_.csrf_token(get_other), token);
+  // A bearer caller has no session, hence no token (and needs none).
+  auto bearer = request(http::verb::get, "/api/v1/session");
+  bearer.set(http::field::authorization, fmt::format("Bearer {}", kToken));
+  EXPECT_EQ(handle(bearer).body(), R"({"csrf_token":null})");
+  // Logged out: no token.
+  auto logout = request(http::verb::delete_, "/api/v1/session");
+  logout.set(http::field::cookie, pair);
+  EXPECT_EQ(handle(logout).result(), http::status::no_content);
+  EXPECT_EQ(auth_.csrf_token(get), std::nullopt);
+}
+
+TEST(CsrfTest, SameOriginComparesSchemeDefaultPortsHostAndPort) {
+  EXPECT_TRUE(same_origin("http://127.0.0.1:8080", "127.0.0.1:8080"));
+  EXPECT_TRUE(same_origin("http://Portal.Example.com", "portal.example.com"));
+  EXPECT_TRUE(same_origin("http://portal.example.com", "portal.example.com:80"));
+  EXPECT_TRUE(same_origin("https://portal.example.com", "portal.example.com:443"));
+  EXPECT_TRUE(same_origin("http://[::1]:8080", "[::1]:8080"));
+  EXPECT_FALSE(same_origin("http://127.0.0.1:8081", "127.0.0.1:8080")) << "another port of the same host";
+  EXPECT_FALSE(same_origin("https://portal.example.com", "portal.example.com:80"));
+  EXPECT_FALSE(same_origin("http://evil.example.com", "portal.example.com"));
+  EXPECT_FALSE(same_origin("http://portal.example.com.evil.net", "portal.example.com"));
+  EXPECT_FALSE(same_origin("null", "portal.example.com"));
+  EXPECT_FALSE(same_origin("http://portal.example.com/", "portal.example.com"));
+  EXPECT_FALSE(same_origin("http://user@portal.example.com", "portal.example.com"));
+  EXPECT_FALSE(same_origin("", "portal.example.com"));
+  EXPECT_FALSE(same_origin("http://portal.example.com", ""));
+  EXPECT_TRUE(changes_state(http::verb::post));
+  EXPECT_TRUE(changes_state(http::verb::put));
+  EXPECT_TRUE(changes_state(http::verb::patch));
+  EXPECT_TRUE(changes_state(http::verb::delete_));
+  EXPECT_FALSE(changes_state(http::verb::get));
+  EXPECT_FALSE(changes_state(http::verb::head));
+  EXPECT_FALSE(changes_state(http::verb::options));
+}
+
+TEST(LoginThrottleTest, CountsPerAddressResetsOnSuccessAndStaysBounded) {
+  LoginThrottle throttle;
+  for (uint32_t i = 0; i + 1 < kMaxLoginFailures; ++i) throttle.record_failure("192.0.2.7");
+  EXPECT_FALSE(throttle.retry_after("192.0.2.7"));
+  throttle.record_failure("192.0.2.7");
+  const auto wait = throttle.retry_after("192.0.2.7");
+  ASSERT_TRUE(wait.has_value());
+  EXPECT_GE(*wait, std::chrono::seconds(1));
+  EXPECT_LE(*wait, kLoginFailureWindow);
+  EXPECT_FALSE(throttle.retry_after("192.0.2.8")) << "another address is not affected";
+  throttle.record_success("192.0.2.7");
+  EXPECT_FALSE(throttle.retry_after("192.0.2.7"));
+  // IPv6: one /64 is one client; a v4-mapped address is its IPv4 address.
+  EXPECT_EQ(LoginThrottle::key_of("2001:db8:1:2:aaaa::1"), LoginThrottle::key_of("2001:db8:1:2:bbbb::9"));
+  EXPECT_NE(LoginThrottle::key_of("2001:db8:1:2::1"), LoginThrottle::key_of("2001:db8:1:3::1"));
+  EXPECT_EQ(LoginThrottle::key_of("::ffff:192.0.2.7"), "192.0.2.7");
+  // A flood of addresses costs a capped table.
+  for (size_t i = 0; i < kMaxThrottledAddresses + 500; ++i) {
+    throttle.record_failure(fmt::format("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255));
+  }
+  EXPECT_EQ(throttle.tracked(), kMaxThrottledAddresses);
 }
 
 TEST_F(PortalTest, LogoutEndsTheSessionAndClearsTheCookie) {

@@ -155,6 +155,38 @@ TEST_F(TwoNodeTest, ALogRequestCreatedOnNodeOneReachesAPeerOnNodeTwo) {
   }
 }
 
+// Issue 17, finding 6: the per-device quota on device-initiated bundles is one quota for the
+// cluster. A device sends its one bundle of the day through node 1, then moves to node 2, which
+// refuses the next one (counted from the database, not from what node 2 saw itself).
+TEST_F(TwoNodeTest, BothNodesEnforceOneDeviceLogBundleQuota) {
+  for (auto* node : {&node1_, &node2_}) node->reset();
+  const auto start = [&](const std::string& name) {
+    BigPeerProcessOptions options;
+    options.data_dir = dir_.path() / name;
+    options.admin_token = "cluster-admin";
+    options.extra_args = {"--postgres", url_, "--device-log-bundles-per-day", "1"};
+    return std::make_unique<BigPeerProcess>(options);
+  };
+  node1_ = start("node-1");
+  node2_ = start("node-2");
+  auto d = peer("kiosk-quota", *node1_);
+  const auto first = d->send_logs(LogFilter{});
+  ASSERT_TRUE(wait_until([&] { return field(*node1_, first, "state") == R"("ready")"; }, 30s))
+      << field(*node1_, first, "state") << "\n"
+      << node1_->log_text();
+  d->close();
+  peers_.clear();
+  d = peer("kiosk-quota", *node2_);  // the same persistence directory: the same peer key
+  const auto second = d->send_logs(LogFilter{});
+  const std::string refused = R"(smallpeer_log_bundles_refused_total{reason="quota"} 1)";
+  ASSERT_TRUE(wait_until([&] { return node2_->get("/metrics").body.find(refused) != std::string::npos; }, 30s))
+      << node2_->log_text();
+  EXPECT_EQ(field(*node2_, second, "state"), "HTTP 404") << "nothing is stored for a refused offer";
+  EXPECT_EQ(field(*node1_, second, "state"), "HTTP 404");
+  EXPECT_NE(node2_->log_text().find("log bundle quota exceeded: this device sent 1 bundles in the last 24 h (at most 1)"),
+            std::string::npos);
+}
+
 TEST_F(TwoNodeTest, APeerMovesToNodeTwoAfterNodeOneIsKilled) {
   auto moving = peer("kiosk-moving", *node1_);
   auto stranded = peer("kiosk-stranded", *node1_);

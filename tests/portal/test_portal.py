@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timezone
-from typing import Any, Dict, Optional, Tuple
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -64,7 +66,7 @@ def test_a_wrong_token_is_refused_by_the_session_endpoint(big_peer: BigPeer) -> 
     status, _, body = http(big_peer, "POST", "/api/v1/session", {"tok": "x"})
     assert status == 400 and "token must be a non-empty string" in error_of(body)["message"]
     status, _, body = http(big_peer, "GET", "/api/v1/session")
-    assert status == 405
+    assert status == 401, "the session's CSRF token needs the session"
 
 
 def test_login_sets_an_httponly_samesite_strict_cookie_that_logout_ends(big_peer: BigPeer) -> None:
@@ -355,3 +357,98 @@ def test_a_device_is_revoked_in_the_portal_and_the_audit_log_lists_it(page: Page
     row = page.locator(f'#enrollments tbody tr[data-key="{key}"]')
     row.get_by_role("button", name="Allow again portal-beta").click()
     expect(row).to_have_attribute("data-state", "approved")
+
+
+# A page of another origin on the same host: another port of 127.0.0.1, the same site for
+# SameSite=Strict. Its script tries the log-request POST with the operator's cookie two ways: the
+# "simple" no-cors text/plain request the browser sends without asking (issue 17, finding 4), and a
+# CORS JSON request that needs a preflight the Big Peer never grants.
+ELSEWHERE_PAGE = b"""<!doctype html><meta charset="utf-8"><title>elsewhere</title>
+<script>
+window.attack = async (target) => {
+  const results = [];
+  try {
+    const r = await fetch(target, { method: "POST", mode: "no-cors", credentials: "include",
+                                    headers: { "Content-Type": "text/plain" }, body: "{}" });
+    results.push("no-cors sent: " + r.type);
+  } catch (e) {
+    results.push("no-cors failed");
+  }
+  try {
+    const r = await fetch(target, { method: "POST", mode: "cors", credentials: "include",
+                                    headers: { "Content-Type": "application/json" }, body: "{}" });
+    results.push("cors answered: " + r.status);
+  } catch (e) {
+    results.push("cors blocked");
+  }
+  return results;
+};
+</script>
+<p>Nothing to see here.</p>
+"""
+
+
+class ElsewhereHandler(BaseHTTPRequestHandler):
+    """Serves ELSEWHERE_PAGE for any GET."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(ELSEWHERE_PAGE)))
+        self.end_headers()
+        self.wfile.write(ELSEWHERE_PAGE)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+        pass
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[str]:
+    """A tiny http.server on another port of 127.0.0.1 (chosen by the OS), stopped after the test;
+    yields its page's URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ElsewhereHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_a_page_on_another_port_cannot_post_with_the_operators_cookie(
+        page: Page, big_peer: BigPeer, fleet: Fleet, elsewhere: str) -> None:
+    key = fleet["portal-beta"].presence.local_peer_key
+    target = f"{big_peer.url}/api/v1/devices/{key}/log-requests"
+    bearer = {"Authorization": f"Bearer {big_peer.admin_token}"}
+    log_in(page, big_peer)
+    assert elsewhere.split(":")[2] != big_peer.url.split(":")[2], "another port of the same host"
+    page.goto(elsewhere)
+    statuses: List[Tuple[str, int]] = []
+    page.on("response", lambda r: statuses.append((r.request.method, r.status)) if "/log-requests" in r.url else None)
+    with page.expect_response(lambda r: r.request.method == "POST" and "/log-requests" in r.url) as posted:
+        results = page.evaluate("(target) => window.attack(target)", target)
+    assert results == ["no-cors sent: opaque", "cors blocked"], results
+    # The cookie went along (SameSite=Strict does not stop another port of the same host): the
+    # answer is the CSRF refusal, not 401 (an opaque response's body cannot be read back).
+    assert posted.value.status == 403, f"the cross-site POST got {posted.value.status}"
+    assert all(method != "POST" or status == 403 for method, status in statuses), statuses
+    status, _, body = http(big_peer, "GET", f"/api/v1/devices/{key}/log-requests", headers=bearer)
+    assert status == 200 and json.loads(body)["log_requests"] == [], "no log request was created from the other page"
+
+    # The portal's own Request logs, with the same cookie, still works.
+    page.goto(big_peer.url + "/")
+    page.get_by_label("Search").fill("portal-beta")
+    page.get_by_role("link", name="portal-beta").click()
+    page.get_by_role("button", name="Request logs…").click()
+    dialog = page.get_by_role("dialog", name="Request logs")
+    with page.expect_response(lambda r: r.request.method == "POST" and "/log-requests" in r.url) as own:
+        dialog.get_by_role("button", name="Request").click()
+    assert own.value.status == 202, own.value.text()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#log-requests tbody tr[data-id]")).to_have_count(1)
+    page.screenshot(path=str(screenshot_dir() / "device-log-request-csrf.png"), full_page=True)
+    status, _, body = http(big_peer, "GET", f"/api/v1/devices/{key}/log-requests", headers=bearer)
+    requests = json.loads(body)["log_requests"]
+    assert status == 200 and len(requests) == 1 and requests[0]["requested_by"] == "admin", requests

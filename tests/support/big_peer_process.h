@@ -73,23 +73,16 @@ struct HttpResult {
   std::string content_disposition;
 };
 
-/// Sends one HTTP/1.1 request to 127.0.0.1:`port` and reads the answer; over TLS trusting
-/// `ca_file` (which must name 127.0.0.1) when it is not empty. Throws std::runtime_error if the
-/// connection fails or nothing comes back within `timeout`.
-inline HttpResult http_request(uint16_t port, boost::beast::http::verb method, const std::string& target,
-                               const std::optional<std::string>& bearer = std::nullopt, const std::string& body = {},
-                               const std::filesystem::path& ca_file = {}, std::chrono::milliseconds timeout = 10s) {
+/// Sends `request` as it is (add Host, headers and body yourself) to 127.0.0.1:`port` and returns
+/// the whole answer; over TLS trusting `ca_file` (which must name 127.0.0.1) when it is not empty.
+/// Throws std::runtime_error if the connection fails or nothing comes back within `timeout`.
+inline boost::beast::http::response<boost::beast::http::string_body> http_exchange(
+    uint16_t port, boost::beast::http::request<boost::beast::http::string_body> request,
+    const std::filesystem::path& ca_file = {}, std::chrono::milliseconds timeout = 10s) {
   namespace beast = boost::beast;
   namespace http = beast::http;
   namespace ssl = boost::asio::ssl;
   boost::asio::io_context io;
-  http::request<http::string_body> request{method, target, 11};
-  request.set(http::field::host, "127.0.0.1:" + std::to_string(port));
-  if (bearer) request.set(http::field::authorization, "Bearer " + *bearer);
-  if (!body.empty()) {
-    request.set(http::field::content_type, "application/json");
-    request.body() = body;
-  }
   request.prepare_payload();
   beast::flat_buffer buffer;
   http::response<http::string_body> response;
@@ -130,7 +123,25 @@ inline HttpResult http_request(uint16_t port, boost::beast::http::verb method, c
     beast::ssl_stream<beast::tcp_stream> stream(io, context);
     exchange(stream, [&](auto&& next) { stream.async_handshake(ssl::stream_base::client, next); });
   }
-  if (failure) throw std::runtime_error("HTTP " + target + " failed: " + failure.message());
+  if (failure) throw std::runtime_error("HTTP " + std::string(request.target()) + " failed: " + failure.message());
+  return response;
+}
+
+/// Sends one HTTP/1.1 request to 127.0.0.1:`port` and reads the answer; over TLS trusting
+/// `ca_file` (which must name 127.0.0.1) when it is not empty. Throws std::runtime_error if the
+/// connection fails or nothing comes back within `timeout`.
+inline HttpResult http_request(uint16_t port, boost::beast::http::verb method, const std::string& target,
+                               const std::optional<std::string>& bearer = std::nullopt, const std::string& body = {},
+                               const std::filesystem::path& ca_file = {}, std::chrono::milliseconds timeout = 10s) {
+  namespace http = boost::beast::http;
+  http::request<http::string_body> request{method, target, 11};
+  request.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+  if (bearer) request.set(http::field::authorization, "Bearer " + *bearer);
+  if (!body.empty()) {
+    request.set(http::field::content_type, "application/json");
+    request.body() = body;
+  }
+  const auto response = http_exchange(port, std::move(request), ca_file, timeout);
   return {static_cast<int>(response.result_int()),          response.body(),
           std::string(response[http::field::content_type]), std::string(response[http::field::www_authenticate]),
           std::string(response[http::field::allow]),        std::string(response[http::field::content_disposition])};

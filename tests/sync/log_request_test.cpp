@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <fstream>
 #include <random>
 
 #include "ditto/ditto.h"
@@ -213,6 +214,79 @@ TEST_F(LogRequestTest, DeviceSendsLogsWhileOfflineAndTheyArriveLater) {
   EXPECT_EQ(big_peer_->get("/api/v1/log-requests/" + id).status, 404);
   d->start_sync();
   ASSERT_TRUE(wait_for_state(id, "ready")) << field(id, "state") << "\n" << big_peer_->log_text();
+}
+
+// Per-device quotas on device-initiated bundles (issue 17, finding 6): over the count or the bytes
+// of the last 24 h the Big Peer refuses the offer, stores nothing, counts it in /metrics, and the
+// device logs the reason and drops the bundle. The quota is derived from the stored requests, so
+// it holds across a restart (as it does across nodes sharing a database).
+TEST_F(LogRequestTest, DeviceInitiatedBundlesAreCappedPerDevice) {
+  const auto restart = [&](std::vector<std::string> args) {
+    for (auto& p : peers_) p->close();
+    peers_.clear();
+    big_peer_.reset();
+    big_peer_ = std::make_unique<BigPeerProcess>(
+        BigPeerProcessOptions{.data_dir = dir_.path() / "big-peer", .extra_args = std::move(args)});
+  };
+  const auto refused_metric = [&] {
+    const auto body = big_peer_->get("/metrics").body;
+    const std::string name = R"(smallpeer_log_bundles_refused_total{reason="quota"} )";
+    const auto at = body.find(name);
+    return at == std::string::npos ? std::string("missing")
+                                   : body.substr(at + name.size(), body.find('\n', at) - at - name.size());
+  };
+  const auto device_log = [&](const std::shared_ptr<Ditto>& d) {
+    const auto out = dir_.path() / (d->peer_key().substr(0, 8) + "-logs.jsonl.gz");
+    d->export_logs(out, {});
+    std::ifstream in(out, std::ios::binary);
+    return gunzip(std::string(std::istreambuf_iterator<char>(in), {}));
+  };
+
+  // Count: two bundles a day; the third is refused.
+  restart({"--device-log-bundles-per-day", "2"});
+  auto d = peer("handheld-quota");
+  ASSERT_TRUE(wait_until([&] { return online(d); }, 20s));
+  EXPECT_EQ(refused_metric(), "0");
+  const auto first = d->send_logs(LogFilter{});
+  ASSERT_TRUE(wait_for_state(first, "ready")) << field(first, "state") << "\n" << big_peer_->log_text();
+  const auto second = d->send_logs(LogFilter{});
+  ASSERT_TRUE(wait_for_state(second, "ready")) << field(second, "state") << "\n" << big_peer_->log_text();
+  const auto third = d->send_logs(LogFilter{});
+  ASSERT_TRUE(wait_until([&] { return refused_metric() == "1"; }, 20s)) << refused_metric() << "\n" << big_peer_->log_text();
+  EXPECT_EQ(big_peer_->get("/api/v1/log-requests/" + third).status, 404) << "nothing is stored for a refused offer";
+  EXPECT_TRUE(wait_until(
+      [&] { return !std::filesystem::exists(dir_.path() / "handheld-quota" / "log-outbox" / (third + ".jsonl.gz")); }, 10s))
+      << "the device drops the refused bundle";
+  EXPECT_NE(device_log(d).find(fmt::format("the Big Peer refused log bundle {}: log bundle quota exceeded: this device sent 2 "
+                                           "bundles in the last 24 h (at most 2)",
+                                           third)),
+            std::string::npos);
+  // An operator's request is not the device's initiative: it is not capped.
+  const auto asked = request_logs(d);
+  ASSERT_TRUE(wait_for_state(asked, "ready")) << field(asked, "state");
+
+  // Bytes: after a restart with room for about half of what was stored, the next bundle is refused,
+  // counted from the requests the store kept (as another node sharing the database would).
+  const auto stored = std::stoull(field(first, "bytes_total")) + std::stoull(field(second, "bytes_total"));
+  restart({"--device-log-bytes-per-day", std::to_string(stored + stored / 4)});
+  d = peer("handheld-quota");
+  ASSERT_TRUE(wait_until([&] { return online(d); }, 20s));
+  EXPECT_EQ(refused_metric(), "0") << "a new process counts from zero";
+  const auto fourth = d->send_logs(LogFilter{});
+  ASSERT_TRUE(wait_until([&] { return refused_metric() == "1"; }, 20s)) << refused_metric() << "\n" << big_peer_->log_text();
+  EXPECT_EQ(big_peer_->get("/api/v1/log-requests/" + fourth).status, 404);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return device_log(d).find(fmt::format("the Big Peer refused log bundle {}: log bundle quota exceeded: "
+                                              "this device sent {} bytes in the last 24 h",
+                                              fourth, stored)) != std::string::npos;
+      },
+      10s))
+      << device_log(d).substr(0, 3000);
+  // Another device has its own quota.
+  auto other = peer("handheld-other");
+  const auto theirs = other->send_logs(LogFilter{});
+  ASSERT_TRUE(wait_for_state(theirs, "ready")) << field(theirs, "state") << "\n" << big_peer_->log_text();
 }
 
 TEST_F(LogRequestTest, ApiRefusesBadInputWithTheRightStatus) {
