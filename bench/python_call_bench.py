@@ -27,7 +27,9 @@ def c_baseline(c_bench: str) -> Dict[str, float]:
     """Runs the C benchmark and returns nanoseconds per call by benchmark name (median of 5)."""
     out = subprocess.run(
         [c_bench, "--benchmark_format=json", "--benchmark_repetitions=5", "--benchmark_report_aggregates_only=true"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     result: Dict[str, float] = {}
     for b in json.loads(out)["benchmarks"]:

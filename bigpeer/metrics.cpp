@@ -65,9 +65,9 @@ std::string render_prometheus(const BigPeerMetrics& m, const MetricsGauges& g) {
     for (const auto& [state, count] : g.enrollments_by_state)
       fmt::format_to(std::back_inserter(out), "smallpeer_enrollments{{state=\"{}\"}} {}\n", state, count);
   }
-      "# HELP smallpeer_log_bundles_refused_total Log bundles offered by devices on their own initiative and refused, by "
-      "reason.\n"
-      "# TYPE smallpeer_log_bundles_refused_total counter\n";
+  "# HELP smallpeer_log_bundles_refused_total Log bundles offered by devices on their own initiative and refused, by "
+  "reason.\n"
+  "# TYPE smallpeer_log_bundles_refused_total counter\n";
   fmt::format_to(std::back_inserter(out), "smallpeer_log_bundles_refused_total{{reason=\"quota\"}} {}\n",
                  g.log_bundles_refused_quota);
   if (!g.log_requests_by_state.empty()) {

@@ -14,3 +14,10 @@ python_env_install() {
   echo "python: installing the smallpeer package${*:+ and $*} into .venv"
   "$PY" -m pip install -q "$ROOT/python" "$@"
 }
+
+# Installs only the given PyPI tools (e.g. the formatter) into .venv, quietly; idempotent, and
+# without building the smallpeer package.
+python_env_tools() {
+  [[ -x "$PY" ]] || python3 -m venv "$VENV"
+  "$PY" -m pip install -q "$@"
+}

@@ -93,7 +93,10 @@ def test_collect_now(ditto: Ditto) -> None:
 
 
 def test_transport_config(ditto: Ditto) -> None:
-    ditto.transport_config = {"big_peer": {"urls": ["ws://127.0.0.1:9/sync"]}, "lan": {"listen": "127.0.0.1:0", "connect": []}}
+    ditto.transport_config = {
+        "big_peer": {"urls": ["ws://127.0.0.1:9/sync"]},
+        "lan": {"listen": "127.0.0.1:0", "connect": []},
+    }
     cfg = ditto.transport_config
     assert cfg["big_peer"]["urls"] == ["ws://127.0.0.1:9/sync"]
 

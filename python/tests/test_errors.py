@@ -42,7 +42,7 @@ def test_error_hierarchy() -> None:
     assert issubclass(ClosedError, DittoError) and issubclass(LockedError, DittoError)
 
 
-@pytest.mark.parametrize("bad", ['[1,2]', '"text"', '42', 'null', '{not json'])
+@pytest.mark.parametrize("bad", ["[1,2]", '"text"', "42", "null", "{not json"])
 def test_metadata_not_an_object(ditto: Ditto, bad: str) -> None:
     ditto.small_peer_info.metadata = {"keep": 1}
     with pytest.raises(DittoError) as info:

@@ -54,7 +54,10 @@ def page(browser: Browser) -> Iterator[Page]:
     problems: List[str] = []
     p.on("pageerror", lambda e: problems.append(f"script error: {e}"))
     # A CSP violation is reported on the console only.
-    p.on("console", lambda m: problems.append(f"CSP violation: {m.text}") if "Content Security Policy" in m.text else None)
+    p.on(
+        "console",
+        lambda m: problems.append(f"CSP violation: {m.text}") if "Content Security Policy" in m.text else None,
+    )
     yield p
     context.close()
     assert not problems, "\n".join(problems)
@@ -87,6 +90,8 @@ def fleet(big_peer: BigPeer, small_peer: Callable[..., Ditto]) -> Fleet:
         def named(doc: Dict[str, Any], wanted: str = name) -> bool:
             return bool(doc["document"].get("device_name") == wanted)
 
-        doc = big_peer.wait_for_document("__small_peer_info", ditto.presence.local_peer_key, timeout=remaining, predicate=named)
+        doc = big_peer.wait_for_document(
+            "__small_peer_info", ditto.presence.local_peer_key, timeout=remaining, predicate=named
+        )
         assert doc is not None, f"{name}'s Small Peer Info document did not reach the Big Peer"
     return devices

@@ -27,8 +27,9 @@ Response = Tuple[int, Dict[str, str], bytes]
 PAGES = ["/", "/charts.html", "/data.html", "/enrollments.html", "/audit.html", "/login.html"]
 
 
-def http(big_peer: BigPeer, method: str, path: str, body: Optional[Any] = None,
-         headers: Optional[Dict[str, str]] = None) -> Response:
+def http(
+    big_peer: BigPeer, method: str, path: str, body: Optional[Any] = None, headers: Optional[Dict[str, str]] = None
+) -> Response:
     """One request to the Big Peer without a browser; returns status, headers (lower-case names) and body."""
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(big_peer.url + path, data=data, method=method, headers=headers or {})
@@ -47,6 +48,7 @@ def error_of(body: bytes) -> Dict[str, str]:
 
 
 # --- refusals, cookie and headers (no browser needed) ---
+
 
 def test_api_calls_without_the_cookie_or_token_get_401(big_peer: BigPeer) -> None:
     for path in ["/api/v1/devices", "/api/v1/collections", "/api/v1/fleet/history"]:
@@ -113,6 +115,7 @@ def test_pages_and_assets_have_content_types_and_security_headers(big_peer: BigP
 
 # --- the browser ---
 
+
 def test_a_wrong_token_is_refused_at_login(page: Page, big_peer: BigPeer) -> None:
     page.goto(big_peer.url + "/")
     page.wait_for_url("**/login.html?next=%2F")
@@ -124,7 +127,8 @@ def test_a_wrong_token_is_refused_at_login(page: Page, big_peer: BigPeer) -> Non
 
 
 def test_the_dashboard_lists_the_fleet_with_search_filters_sorting_and_live_updates(
-        page: Page, big_peer: BigPeer, fleet: Fleet, small_peer: Any) -> None:
+    page: Page, big_peer: BigPeer, fleet: Fleet, small_peer: Any
+) -> None:
     log_in(page, big_peer)
     rows = page.locator("#devices tbody tr[data-peer-key]")
     expect(rows).to_have_count(3)
@@ -157,7 +161,9 @@ def test_the_dashboard_lists_the_fleet_with_search_filters_sorting_and_live_upda
     expect(rows.first).to_contain_text("portal-alpha")
     page.get_by_role("button", name="Device name").click()
     expect(rows.first).to_contain_text("portal-gamma")
-    expect(page.locator("th", has=page.get_by_role("button", name="Device name"))).to_have_attribute("aria-sort", "descending")
+    expect(page.locator("th", has=page.get_by_role("button", name="Device name"))).to_have_attribute(
+        "aria-sort", "descending"
+    )
 
     page.get_by_label("Per page").select_option("10")
     expect(page.locator("#page-info")).to_have_text("Page 1 of 1")
@@ -172,8 +178,9 @@ def test_the_device_page_shows_the_spi_json_history_and_metadata(page: Page, big
     fleet["portal-beta"].small_peer_info.metadata = {"site": "depot-7"}
     fleet["portal-beta"].small_peer_info.collect_now()
     key = fleet["portal-beta"].presence.local_peer_key
-    assert big_peer.wait_for_document("__small_peer_info", key,
-                                      predicate=lambda d: d["document"].get("metadata") == {"site": "depot-7"})
+    assert big_peer.wait_for_document(
+        "__small_peer_info", key, predicate=lambda d: d["document"].get("metadata") == {"site": "depot-7"}
+    )
     log_in(page, big_peer)
     page.get_by_role("link", name="portal-beta").click()
     page.wait_for_url(f"**/device.html?key={key}")
@@ -245,7 +252,9 @@ def test_the_fleet_charts_draw_from_the_fleet_and_its_history(page: Page, big_pe
         drawn = page.evaluate(
             """(sel) => { const c = document.querySelector(sel); const ctx = c.getContext('2d');
                  const px = ctx.getImageData(0, 0, c.width, c.height).data;
-                 for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) return true; return false; }""", canvas)
+                 for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) return true; return false; }""",
+            canvas,
+        )
         assert drawn, f"{canvas} is blank"
     page.screenshot(path=str(screenshot_dir() / "charts.png"))
 
@@ -281,14 +290,16 @@ def test_every_page_is_keyboard_usable_labelled_and_fits_1280x800(page: Page, bi
             """() => [...document.querySelectorAll('input, select, textarea, button')]
                  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
                               && !e.getAttribute('aria-labelledby') && !(e.tagName === 'BUTTON' && e.textContent.trim()))
-                 .map(e => e.outerHTML)""")
+                 .map(e => e.outerHTML)"""
+        )
         assert unlabelled == [], f"{path}: {unlabelled}"
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 1280, f"{path} is {width} px wide at a 1280x800 viewport"
 
 
 def test_logs_are_requested_downloaded_and_hold_a_line_logged_after_the_test_started(
-        page: Page, big_peer: BigPeer, fleet: Fleet) -> None:
+    page: Page, big_peer: BigPeer, fleet: Fleet
+) -> None:
     started = datetime.now(timezone.utc)
     marker = f"portal-log-marker-{time.monotonic_ns()}"
     fleet["portal-gamma"].log(LogLevel.INFO, marker)
@@ -318,7 +329,9 @@ def test_logs_are_requested_downloaded_and_hold_a_line_logged_after_the_test_sta
     assert datetime.fromisoformat(found[0]["ts"].replace("Z", "+00:00")) >= started.replace(microsecond=0)
 
 
-def test_a_device_is_revoked_in_the_portal_and_the_audit_log_lists_it(page: Page, big_peer: BigPeer, fleet: Fleet) -> None:
+def test_a_device_is_revoked_in_the_portal_and_the_audit_log_lists_it(
+    page: Page, big_peer: BigPeer, fleet: Fleet
+) -> None:
     device = fleet["portal-beta"]
     key = device.presence.local_peer_key
     log_in(page, big_peer)
@@ -334,8 +347,9 @@ def test_a_device_is_revoked_in_the_portal_and_the_audit_log_lists_it(page: Page
     # The Big Peer refuses the device at its next handshake: it goes offline in the API.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        status, _, body = http(big_peer, "GET", f"/api/v1/devices/{key}",
-                               headers={"Authorization": f"Bearer {big_peer.admin_token}"})
+        status, _, body = http(
+            big_peer, "GET", f"/api/v1/devices/{key}", headers={"Authorization": f"Bearer {big_peer.admin_token}"}
+        )
         if status == 200 and json.loads(body)["online"] is False:
             break
         time.sleep(0.2)
@@ -418,7 +432,8 @@ def elsewhere() -> Iterator[str]:
 
 
 def test_a_page_on_another_port_cannot_post_with_the_operators_cookie(
-        page: Page, big_peer: BigPeer, fleet: Fleet, elsewhere: str) -> None:
+    page: Page, big_peer: BigPeer, fleet: Fleet, elsewhere: str
+) -> None:
     key = fleet["portal-beta"].presence.local_peer_key
     target = f"{big_peer.url}/api/v1/devices/{key}/log-requests"
     bearer = {"Authorization": f"Bearer {big_peer.admin_token}"}

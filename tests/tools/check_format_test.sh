@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Proves scripts/check_format.sh refuses a misformatted C++ or Swift file and accepts a formatted one.
+# Proves scripts/check_format.sh refuses a misformatted C++, Swift or Python file and accepts a formatted one.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 tmp=$(mktemp -d)
@@ -21,4 +21,13 @@ if "$root/scripts/check_format.sh" "$tmp/bad.swift" 2>"$tmp/err"; then
 fi
 grep -q "bad.swift" "$tmp/err" || { echo "FAIL: the refusal does not name the Swift file" >&2; cat "$tmp/err" >&2; exit 1; }
 "$root/scripts/check_format.sh" "$tmp/good.swift" >/dev/null || { echo "FAIL: a formatted Swift file was refused" >&2; exit 1; }
-echo "check_format_test: misformatted C++ and Swift files refused, formatted ones accepted"
+cp "$root/ruff.toml" "$tmp/"
+printf 'def f( x ):\n  return x\n' >"$tmp/bad.py"
+printf 'def f(x):\n    return x\n' >"$tmp/good.py"
+if "$root/scripts/check_format.sh" "$tmp/bad.py" 2>"$tmp/err"; then
+  echo "FAIL: a misformatted Python file passed the format check" >&2
+  exit 1
+fi
+grep -q "bad.py" "$tmp/err" || { echo "FAIL: the refusal does not name the Python file" >&2; cat "$tmp/err" >&2; exit 1; }
+"$root/scripts/check_format.sh" "$tmp/good.py" >/dev/null || { echo "FAIL: a formatted Python file was refused" >&2; exit 1; }
+echo "check_format_test: misformatted C++, Swift and Python files refused, formatted ones accepted"

@@ -34,10 +34,27 @@ from .errors import (
 __version__ = _smallpeer.version()
 
 __all__ = [
-    "ChangeKind", "ClosedError", "Collection", "Ditto", "DittoError", "Identity", "InternalError",
-    "InvalidArgumentError", "IOError_", "LockedError", "LogLevel", "Logger", "NotFoundError",
-    "ObserverHandle", "PersistenceIOError", "Presence", "SmallPeerInfo", "Store", "StoreError",
-    "SyncScope", "ValidationError",
+    "ChangeKind",
+    "ClosedError",
+    "Collection",
+    "Ditto",
+    "DittoError",
+    "Identity",
+    "InternalError",
+    "InvalidArgumentError",
+    "IOError_",
+    "LockedError",
+    "LogLevel",
+    "Logger",
+    "NotFoundError",
+    "ObserverHandle",
+    "PersistenceIOError",
+    "Presence",
+    "SmallPeerInfo",
+    "Store",
+    "StoreError",
+    "SyncScope",
+    "ValidationError",
 ]
 
 if _smallpeer.abi_version() != _smallpeer.ABI_VERSION:  # pragma: no cover

@@ -48,9 +48,22 @@ class BigPeer:
         self.data_dir = data_dir
         self.output: List[str] = []
         self._proc = subprocess.Popen(
-            [find_cli(), "big-peer", "--listen", "127.0.0.1:0", "--data", str(data_dir),
-             "--app-id", app_id, "--app-token", app_token],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+            [
+                find_cli(),
+                "big-peer",
+                "--listen",
+                "127.0.0.1:0",
+                "--data",
+                str(data_dir),
+                "--app-id",
+                app_id,
+                "--app-token",
+                app_token,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
         )
         self.url = ""
         self.admin_token = ""
@@ -103,7 +116,10 @@ class BigPeer:
         return doc
 
     def wait_for_document(
-        self, collection: str, id: str, timeout: float = 20.0,
+        self,
+        collection: str,
+        id: str,
+        timeout: float = 20.0,
         predicate: Callable[[Dict[str, Any]], bool] = lambda d: True,
     ) -> Optional[Dict[str, Any]]:
         deadline = time.monotonic() + timeout
@@ -144,9 +160,11 @@ def small_peer(big_peer: BigPeer, tmp_path_factory: pytest.TempPathFactory) -> I
     opened: List[Ditto] = []
 
     def factory(device_name: Optional[str] = None, start_sync: bool = True) -> Ditto:
-        ditto = Ditto(str(tmp_path_factory.mktemp("small-peer")),
-                      identity=Identity.online_playground(big_peer.app_id, big_peer.app_token),
-                      device_name=device_name)
+        ditto = Ditto(
+            str(tmp_path_factory.mktemp("small-peer")),
+            identity=Identity.online_playground(big_peer.app_id, big_peer.app_token),
+            device_name=device_name,
+        )
         opened.append(ditto)
         ditto.transport_config = {"big_peer": {"urls": [big_peer.sync_url]}}
         if start_sync:
