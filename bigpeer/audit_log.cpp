@@ -102,8 +102,9 @@ void AuditLog::record(const ApiRequest& request, std::string action, std::string
 AuditLog::Page AuditLog::list(size_t limit, const std::string& after) const {
   Page page;
   const auto stored = store_.list(kAuditCollection, limit, after);
-  for (const auto& doc : stored.documents)
+  for (const auto& doc : stored.documents) {
     if (auto e = parse_entry(doc.json)) page.entries.push_back(std::move(*e));
+  }
   page.next_after = stored.next_after;
   return page;
 }
@@ -120,9 +121,9 @@ size_t AuditLog::prune() {
       // Newest first: past the count, or the first entry past the age, everything after goes too.
       if (seen > retention_.max_entries) {
         doomed.push_back(doc.id);
-      } else if (const auto e = parse_entry(doc.json); !e || e->at < oldest) {
-        doomed.push_back(doc.id);
+        continue;
       }
+      if (const auto e = parse_entry(doc.json); !e || e->at < oldest) doomed.push_back(doc.id);
     }
     if (!page.next_after) break;
     after = *page.next_after;

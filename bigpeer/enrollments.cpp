@@ -88,8 +88,9 @@ std::string_view to_string(EnrollmentState state) {
 }
 
 std::optional<EnrollmentState> parse_enrollment_state(std::string_view text) {
-  for (auto s : {EnrollmentState::approved, EnrollmentState::pending, EnrollmentState::revoked})
+  for (auto s : {EnrollmentState::approved, EnrollmentState::pending, EnrollmentState::revoked}) {
     if (to_string(s) == text) return s;
+  }
   return std::nullopt;
 }
 
@@ -142,8 +143,9 @@ std::optional<std::string> Enrollments::admit(const std::string& peer_key, const
     save(e);
     if (e.state == EnrollmentState::pending) {
       std::lock_guard lock(mutex_);
-      for (auto& [state, count] : counts_)
+      for (auto& [state, count] : counts_) {
         if (state == "pending") ++count;
+      }
     }
     spdlog::info("enrollment: registered {} ({}) from {} as {}", peer_key, device_name, address, to_string(e.state));
     record = std::move(e);
@@ -223,8 +225,9 @@ std::optional<std::pair<EnrollmentState, Enrollment>> Enrollments::set_state(con
 std::vector<std::pair<std::string, uint64_t>> Enrollments::counts() const {
   {
     std::lock_guard lock(mutex_);
-    if (counted_at_ != std::chrono::steady_clock::time_point{} && std::chrono::steady_clock::now() - counted_at_ < kCountsTtl)
+    if (counted_at_ != std::chrono::steady_clock::time_point{} && std::chrono::steady_clock::now() - counted_at_ < kCountsTtl) {
       return counts_;
+    }
   }
   uint64_t approved = 0, pending = 0, revoked = 0;
   std::string after;
@@ -245,8 +248,9 @@ std::vector<std::pair<std::string, uint64_t>> Enrollments::counts() const {
 }
 
 size_t Enrollments::pending_count() const {
-  for (const auto& [state, count] : counts())
+  for (const auto& [state, count] : counts()) {
     if (state == "pending") return count;
+  }
   return 0;
 }
 
