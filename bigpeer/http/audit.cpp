@@ -26,8 +26,9 @@ HttpResponse list_audit(const AuditLog& audit, const ApiRequest& request) {
   const size_t limit = parse_limit(request.target);
   std::string after;
   if (const auto text = request.target.param("after")) {
-    if (!is_entry_id(*text))
+    if (!is_entry_id(*text)) {
       throw bad_parameter(fmt::format("after must be an audit entry id (the last one of a page), not '{}'", shortened(*text)));
+    }
     after = std::string(*text);
   }
   const auto page = audit.list(limit, after);
