@@ -248,8 +248,9 @@ size_t ConnectionRegistry::close_peer(const std::string& peer_key, const std::st
   {
     std::lock_guard lock(mutex_);
     for (const auto& [id, connection] : connections_) {
-      if (connection.session && connection.remote && connection.remote->peer_key == peer_key)
+      if (connection.session && connection.remote && connection.remote->peer_key == peer_key) {
         sessions.push_back(connection.session);
+      }
     }
   }
   for (const auto& s : sessions) s->close_with_error(code, reason);

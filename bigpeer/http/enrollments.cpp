@@ -13,8 +13,9 @@ namespace {
 
 const std::string& checked_peer_key(const ApiRequest& request) {
   const std::string& peer_key = request.captures[0];
-  if (!PeerIdentity::is_valid_peer_key(peer_key))
+  if (!PeerIdentity::is_valid_peer_key(peer_key)) {
     throw bad_parameter(fmt::format("'{}' is not a peer key (pk followed by 43 base64url characters)", shortened(peer_key)));
+  }
   return peer_key;
 }
 
