@@ -86,13 +86,13 @@ void SyncEndpoint::accept_on(Stream stream, HttpRequest request) {
 }
 
 void SyncEndpoint::start_session(std::shared_ptr<sync::FrameChannel> channel, const std::string& remote_address,
-                                 std::shared_ptr<sync::HandshakeAdmission::Ticket> ticket) {
+                                 const std::shared_ptr<sync::HandshakeAdmission::Ticket>& ticket) {
   const auto id = config_.registry->add(remote_address);
   if (!id) {
     channel->close("the Big Peer is shutting down");
     return;
   }
-  auto session = sync::Session::start(session_config(*id, std::move(ticket), remote_address), std::move(channel));
+  auto session = sync::Session::start(session_config(*id, ticket, remote_address), std::move(channel));
   config_.registry->attach(*id, std::move(session));
 }
 
@@ -108,9 +108,7 @@ sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionI
   c.sdk_language = "C++";
   c.store = config_.store;
   c.scope_of = &SyncEndpoint::scope_of;
-  c.authorize = [this, remote_address = std::move(remote_address)](const sync::Hello& remote) {
-    return authorize(remote, remote_address);
-  };
+  c.authorize = [this, remote_address](const sync::Hello& remote) { return authorize(remote, remote_address); };
   BigPeerMetrics* refusals = config_.metrics;
   c.on_handshake_refused = [refusals](const std::string& reason) {
     BigPeerMetrics::add(refusals->auth_refusals);

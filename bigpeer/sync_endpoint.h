@@ -75,7 +75,7 @@ class SyncEndpoint {
   template <class Stream>
   void accept_on(Stream stream, HttpRequest request);
   void start_session(std::shared_ptr<sync::FrameChannel> channel, const std::string& remote_address,
-                     std::shared_ptr<sync::HandshakeAdmission::Ticket> ticket);
+                     const std::shared_ptr<sync::HandshakeAdmission::Ticket>& ticket);
 
   SyncEndpointConfig config_;
   sync::HandshakeAdmission admission_;
