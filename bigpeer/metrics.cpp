@@ -62,12 +62,14 @@ std::string render_prometheus(const BigPeerMetrics& m, const MetricsGauges& g) {
                 "Audit log entries the store refused (each is logged with the action).", read(m.audit_write_failures));
   if (!g.enrollments_by_state.empty()) {
     out += "# HELP smallpeer_enrollments Enrolled device keys by state.\n# TYPE smallpeer_enrollments gauge\n";
-    for (const auto& [state, count] : g.enrollments_by_state)
+    for (const auto& [state, count] : g.enrollments_by_state) {
       fmt::format_to(std::back_inserter(out), "smallpeer_enrollments{{state=\"{}\"}} {}\n", state, count);
+    }
   }
-  "# HELP smallpeer_log_bundles_refused_total Log bundles offered by devices on their own initiative and refused, by "
-  "reason.\n"
-  "# TYPE smallpeer_log_bundles_refused_total counter\n";
+  out +=
+      "# HELP smallpeer_log_bundles_refused_total Log bundles offered by devices on their own initiative and refused, by "
+      "reason.\n"
+      "# TYPE smallpeer_log_bundles_refused_total counter\n";
   fmt::format_to(std::back_inserter(out), "smallpeer_log_bundles_refused_total{{reason=\"quota\"}} {}\n",
                  g.log_bundles_refused_quota);
   if (!g.log_requests_by_state.empty()) {

@@ -1074,46 +1074,48 @@ TEST(SessionBalanceTest, OnlyANodeAboveItsShareShedsAndOnlyAFewAtATime) {
   EXPECT_EQ(b.fair, 3u);
   EXPECT_EQ(b.limit, 4u);
   EXPECT_EQ(b.shed, 1u);
-  // The audit log's retention on the Big Peer's own store (SQLite, or PostgreSQL as postgres:): the
-  // newest entries within the count and the age stay, the rest is deleted outright (no tombstones).
-  TEST(AuditLogTest, PruneKeepsTheNewestWithinCountAndAgeAndLeavesNoTombstones) {
-    TempDir dir("audit-log");
-    std::filesystem::create_directories(dir.path() / "big-peer");
-    auto store = open_big_peer_store(dir.path() / "big-peer");
-    auto clock = std::make_shared<ManualClock>();
-    BigPeerMetrics metrics;
-    AuditLog audit(*store, clock, AuditRetention{.max_entries = 3, .max_age = std::chrono::hours(48)}, &metrics);
-    for (int i = 0; i < 5; ++i) {
-      audit.record(AuditEntry{
-          .actor = "admin token", .action = "device.revoke", .target = fmt::format("pk{}", i), .address = "127.0.0.1"});
-      clock->advance(std::chrono::seconds(1));
-    }
-    EXPECT_EQ(metrics.audit_entries.load(), 5u);
-    const auto before = audit.list(10, "");
-    ASSERT_EQ(before.entries.size(), 5u);
-    EXPECT_EQ(before.entries.front().target, "pk4");  // newest first
-    EXPECT_EQ(audit.prune(), 2u);
-    const auto kept = audit.list(10, "");
-    ASSERT_EQ(kept.entries.size(), 3u);
-    EXPECT_EQ(kept.entries.front().target, "pk4");
-    EXPECT_EQ(kept.entries.back().target, "pk2");
-    EXPECT_FALSE(store->get(kAuditCollection, before.entries.back().id, true)) << "a pruned entry left a tombstone";
-    // Paging: after the first entry comes the second.
-    const auto second = audit.list(1, kept.entries.front().id);
-    ASSERT_EQ(second.entries.size(), 1u);
-    EXPECT_EQ(second.entries.front().target, "pk3");
+}
 
-    clock->advance(std::chrono::hours(72));
-    audit.record(AuditEntry{.actor = "session 0a1b2c3d", .action = "login", .address = "10.0.0.9"});
-    EXPECT_EQ(audit.prune(), 3u);  // past the age
-    const auto last = audit.list(10, "");
-    ASSERT_EQ(last.entries.size(), 1u);
-    EXPECT_EQ(last.entries.front().action, "login");
-    EXPECT_EQ(audit.prune(), 0u);
-    // Only system collections may be purged.
-    const std::vector<std::string> ids{"a"};
-    EXPECT_THROW(store->purge_system("cars", ids), Error);
+// The audit log's retention on the Big Peer's own store (SQLite, or PostgreSQL as postgres:): the
+// newest entries within the count and the age stay, the rest is deleted outright (no tombstones).
+TEST(AuditLogTest, PruneKeepsTheNewestWithinCountAndAgeAndLeavesNoTombstones) {
+  TempDir dir("audit-log");
+  std::filesystem::create_directories(dir.path() / "big-peer");
+  auto store = open_big_peer_store(dir.path() / "big-peer");
+  auto clock = std::make_shared<ManualClock>();
+  BigPeerMetrics metrics;
+  AuditLog audit(*store, clock, AuditRetention{.max_entries = 3, .max_age = std::chrono::hours(48)}, &metrics);
+  for (int i = 0; i < 5; ++i) {
+    audit.record(
+        AuditEntry{.actor = "admin token", .action = "device.revoke", .target = fmt::format("pk{}", i), .address = "127.0.0.1"});
+    clock->advance(std::chrono::seconds(1));
   }
+  EXPECT_EQ(metrics.audit_entries.load(), 5u);
+  const auto before = audit.list(10, "");
+  ASSERT_EQ(before.entries.size(), 5u);
+  EXPECT_EQ(before.entries.front().target, "pk4");  // newest first
+  EXPECT_EQ(audit.prune(), 2u);
+  const auto kept = audit.list(10, "");
+  ASSERT_EQ(kept.entries.size(), 3u);
+  EXPECT_EQ(kept.entries.front().target, "pk4");
+  EXPECT_EQ(kept.entries.back().target, "pk2");
+  EXPECT_FALSE(store->get(kAuditCollection, before.entries.back().id, true)) << "a pruned entry left a tombstone";
+  // Paging: after the first entry comes the second.
+  const auto second = audit.list(1, kept.entries.front().id);
+  ASSERT_EQ(second.entries.size(), 1u);
+  EXPECT_EQ(second.entries.front().target, "pk3");
+
+  clock->advance(std::chrono::hours(72));
+  audit.record(AuditEntry{.actor = "session 0a1b2c3d", .action = "login", .address = "10.0.0.9"});
+  EXPECT_EQ(audit.prune(), 3u);  // past the age
+  const auto last = audit.list(10, "");
+  ASSERT_EQ(last.entries.size(), 1u);
+  EXPECT_EQ(last.entries.front().action, "login");
+  EXPECT_EQ(audit.prune(), 0u);
+  // Only system collections may be purged.
+  const std::vector<std::string> ids{"a"};
+  EXPECT_THROW(store->purge_system("cars", ids), Error);
+}
 
 }  // namespace
 }  // namespace smallpeer::bigpeer
