@@ -449,8 +449,9 @@ Page PostgresStore::list(std::string_view collection, size_t limit, std::string_
 
 size_t PostgresStore::purge_system(std::string_view collection, const std::vector<std::string>& ids) {
   validate_collection_name(collection);
-  if (!is_system_collection(collection))
+  if (!is_system_collection(collection)) {
     throw Error(ErrorCode::invalid_argument, fmt::format("purge_system: {} is not a system collection", collection));
+  }
   if (ids.empty()) return 0;
   // One statement with a text[] literal: {"a","b"} with every " and \ escaped.
   std::string array = "{";

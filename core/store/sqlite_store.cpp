@@ -396,8 +396,9 @@ class SqliteStore final : public Store {
 
   size_t purge_system(std::string_view collection, const std::vector<std::string>& ids) override {
     validate_collection_name(collection);
-    if (!is_system_collection(collection))
+    if (!is_system_collection(collection)) {
       throw Error(ErrorCode::invalid_argument, fmt::format("purge_system: {} is not a system collection", collection));
+    }
     std::lock_guard lock(mutex_);
     if (!purge_) purge_ = prepare(db_.get(), "DELETE FROM system_documents WHERE collection=?1 AND id=?2", "preparing purge");
     Transaction tx(db_.get());
