@@ -78,9 +78,9 @@ void SyncEndpoint::accept_on(Stream stream, HttpRequest request) {
       return;
     }
     if constexpr (std::is_same_v<Stream, sync::SyncTcpStream>) {
-      start_session(sync::make_websocket_channel(std::move(*ws)), remote_address, std::move(ticket));
+      start_session(sync::make_websocket_channel(std::move(*ws)), remote_address, ticket);
     } else {
-      start_session(sync::make_websocket_channel(std::move(*ws), config_.tls), remote_address, std::move(ticket));
+      start_session(sync::make_websocket_channel(std::move(*ws), config_.tls), remote_address, ticket);
     }
   });
 }

@@ -35,7 +35,7 @@ std::string LogFilter::problem() const {
 }
 
 void LogFilter::validate() const {
-  if (auto why = problem(); !why.empty()) throw invalid(std::move(why));
+  if (auto why = problem(); !why.empty()) throw invalid(why);
 }
 
 bool LogFilter::keeps(LogLevel level, TimePoint ts) const {

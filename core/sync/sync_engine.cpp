@@ -279,7 +279,7 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
       socket.close(ec);
       return;
     }
-    start_session(make_tcp_channel(std::move(socket)), Transport::access_point, nullptr, gen, std::move(ticket));
+    start_session(make_tcp_channel(std::move(socket)), Transport::access_point, nullptr, gen, ticket);
   }
 
   void attempt(const std::shared_ptr<Connector>& c) {
@@ -344,7 +344,7 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
   // `ticket`: an accepted connection's place among the handshakes in progress, given back once it
   // authenticated or ended.
   void start_session(std::shared_ptr<FrameChannel> channel, Transport transport, const std::shared_ptr<Connector>& connector,
-                     uint64_t gen, const std::shared_ptr<HandshakeAdmission::Ticket>& ticket = nullptr) {
+                     uint64_t /*gen*/, const std::shared_ptr<HandshakeAdmission::Ticket>& ticket = nullptr) {
     struct Track {
       std::shared_ptr<Session> session;
       bool established = false;
