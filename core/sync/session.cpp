@@ -95,7 +95,7 @@ void Session::begin() {
   // Our HELLO is queued before reading starts, so nothing we send in reply can overtake it.
   channel_->send(encode(hello_));
   channel_->start({
-      .on_frame = [self = shared_from_this()](std::string frame) { self->on_frame(std::move(frame)); },
+      .on_frame = [self = shared_from_this()](const std::string& frame) { self->on_frame(frame); },
       .on_closed =
           [self = shared_from_this()](std::string reason) {
             self->finish({std::move(reason), false});
