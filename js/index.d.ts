@@ -223,17 +223,17 @@ export declare class Ditto {
   sendLogs(options?: SendLogsOptions): Promise<string>;
 }
 
-/** Options of Logger.exportToFile. */
+/** Options of Logger.exportToFile: the engine's log filter, every field optional (README "Logs"). */
 export interface ExportLogsOptions {
   /** Whose engine logs (default: the only open Ditto). */
   ditto?: Ditto;
-  /** Only lines at this level or more severe. */
+  /** Only lines at this level or more severe (default 'Debug': every line the engine log holds). */
   minimumLogLevel?: LogLevel;
-  /** Only lines at or after this time. */
+  /** Only lines at or after this time; after `until` is a DittoError SP_ERR_INVALID_ARGUMENT. */
   since?: Date;
   /** Only lines at or before this time. */
   until?: Date;
-  /** At most this many bytes (the newest lines are kept). */
+  /** At most this many bytes, at least 1 (the newest lines are kept). */
   maxBytes?: number;
 }
 

@@ -520,7 +520,9 @@ class Logger {
 
   /**
    * Exports the engine logs of `options.ditto` (default: the only open Ditto) to `filePath` as gzip
-   * JSON Lines; resolves to the number of lines written.
+   * JSON Lines; resolves to the number of lines written. Every filter is optional (default level
+   * 'Debug': every line the engine log holds); since after until or maxBytes below 1 rejects with a
+   * DittoError SP_ERR_INVALID_ARGUMENT and writes nothing.
    */
   static async exportToFile(filePath, options = {}) {
     requireString(filePath, 'filePath');
@@ -548,7 +550,9 @@ class Logger {
 
 /**
  * The engine's log filter (`min_level`, `since`, `until`, `max_bytes`) from the options of
- * Logger.exportToFile and Ditto#sendLogs, as JSON, or null when none is set.
+ * Logger.exportToFile and Ditto#sendLogs, as JSON, or null when none is set. Only the types are
+ * checked here; the values follow the engine's one set of rules (README "Logs"): since after until
+ * and maxBytes below 1 are DittoErrors SP_ERR_INVALID_ARGUMENT, as in every language.
  */
 function logFilterJSON(options) {
   const filter = {};
@@ -563,7 +567,7 @@ function logFilterJSON(options) {
     filter[key] = v.toISOString();
   }
   if (options.maxBytes !== undefined) {
-    if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < 0) throw typeError('options.maxBytes', 'a non-negative integer', options.maxBytes);
+    if (!Number.isSafeInteger(options.maxBytes)) throw typeError('options.maxBytes', 'an integer', options.maxBytes);
     filter.max_bytes = options.maxBytes;
   }
   return Object.keys(filter).length ? JSON.stringify(filter) : null;

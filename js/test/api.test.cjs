@@ -288,6 +288,24 @@ test('Logger: enabled, minimumLogLevel, custom callback, log file, exportToFile'
   await assert.rejects(Logger.exportToFile(path.join(dir, 'x.gz'), { ditto, since: 'yesterday' }), { name: 'TypeError' });
 });
 
+test('Logger.exportToFile refuses contradictory filters by the engine\'s rules and writes nothing', async (t) => {
+  const dir = tempDir(t);
+  const ditto = new Ditto({ type: 'offlinePlayground', appID: APP_ID }, dir);
+  t.after(() => ditto.close());
+  const now = new Date();
+  const backwards = path.join(dir, 'backwards.gz');
+  await assert.rejects(Logger.exportToFile(backwards, { ditto, since: now, until: new Date(now.getTime() - 60e3) }), {
+    name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT', message: 'since is after until',
+  });
+  assert.equal(fs.existsSync(backwards), false, 'a refused export wrote a file');
+  for (const maxBytes of [0, -1]) {
+    await assert.rejects(Logger.exportToFile(path.join(dir, 'capped.gz'), { ditto, maxBytes }), {
+      name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT', message: /max_bytes must be a positive integer/,
+    });
+  }
+  await assert.rejects(Logger.exportToFile(path.join(dir, 'x.gz'), { ditto, maxBytes: 1.5 }), { name: 'TypeError' });
+});
+
 test('Logger.exportToFile without options.ditto uses the only open instance, else asks for one', async (t) => {
   const dir = tempDir(t);
   const ditto = openDitto(t);

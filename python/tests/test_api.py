@@ -13,7 +13,7 @@ from typing import Iterator, List, Optional, Tuple
 import pytest
 
 import smallpeer
-from smallpeer import ChangeKind, Ditto, Identity, Logger, LogLevel, SyncScope
+from smallpeer import ChangeKind, Ditto, Identity, InvalidArgumentError, Logger, LogLevel, SyncScope
 
 
 @pytest.fixture
@@ -240,6 +240,22 @@ def test_export_logs(ditto: Ditto, tmp_path: Path) -> None:
     lines = gzip.decompress(out.read_bytes()).decode().splitlines()
     assert len(lines) == n
     assert any("exported line" in line for line in lines)
+
+
+def test_export_logs_filters_follow_the_engines_rules(ditto: Ditto, tmp_path: Path) -> None:
+    ditto.log(LogLevel.INFO, "filtered line")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    assert Logger.export_to_file(ditto, str(tmp_path / "future.gz"), since=now + datetime.timedelta(hours=1)) == 0
+    everything = ditto.export_logs(str(tmp_path / "all.gz"))
+    assert 0 < ditto.export_logs(str(tmp_path / "capped.gz"), max_bytes=200) < everything
+    backwards = tmp_path / "backwards.gz"
+    with pytest.raises(InvalidArgumentError, match="^since is after until$"):
+        ditto.export_logs(str(backwards), since=now, until=now - datetime.timedelta(minutes=1))
+    assert not backwards.exists(), "a refused export wrote a file"
+    with pytest.raises(InvalidArgumentError, match="max_bytes must be a positive integer"):
+        ditto.export_logs(str(tmp_path / "zero.gz"), max_bytes=0)
+    with pytest.raises(TypeError, match="since must be a datetime"):
+        ditto.export_logs(str(tmp_path / "x.gz"), since="yesterday")  # type: ignore[arg-type]
 
 
 def test_version() -> None:

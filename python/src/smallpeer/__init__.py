@@ -435,24 +435,56 @@ class Ditto:
         _require(message, str, "message")
         self._h.native.log(int(level), message)
 
-    def export_logs(self, path: str, *, min_level: Optional[str] = None, max_bytes: Optional[int] = None) -> int:
-        """Exports this instance's engine logs as gzip JSON Lines; returns the number of lines."""
-        options: JSONObject = {}
-        if min_level is not None:
-            options["min_level"] = min_level
-        if max_bytes is not None:
-            options["max_bytes"] = max_bytes
-        return self._h.native.export_logs(str(path), json.dumps(options) if options else None)
+    def export_logs(
+        self,
+        path: str,
+        *,
+        min_level: Optional[str] = None,
+        since: Optional[datetime.datetime] = None,
+        until: Optional[datetime.datetime] = None,
+        max_bytes: Optional[int] = None,
+    ) -> int:
+        """Exports this instance's engine logs as gzip JSON Lines; returns the number of lines.
 
-    def send_logs(self, *, min_level: Optional[str] = None, max_bytes: Optional[int] = None) -> str:
-        """Sends this instance's engine logs to the Big Peer now ("send logs to support"); returns the
-        log request id the Big Peer lists it under. Uploads at once if connected, else on reconnect."""
-        options: JSONObject = {}
-        if min_level is not None:
-            options["min_level"] = min_level
-        if max_bytes is not None:
-            options["max_bytes"] = max_bytes
-        return self._h.native.send_logs(json.dumps(options) if options else None)
+        Every filter is optional (the engine's one log filter, README "Logs"): lines at ``min_level``
+        or more severe (default "debug": every line the engine log holds), written in [since, until]
+        (naive datetimes are local time), the newest within ``max_bytes``. ``since`` after ``until``
+        or ``max_bytes`` below 1 raise InvalidArgumentError and write nothing."""
+        return self._h.native.export_logs(str(path), _log_filter_json(min_level, since, until, max_bytes))
+
+    def send_logs(
+        self,
+        *,
+        min_level: Optional[str] = None,
+        since: Optional[datetime.datetime] = None,
+        until: Optional[datetime.datetime] = None,
+        max_bytes: Optional[int] = None,
+    ) -> str:
+        """Sends this instance's engine logs to the Big Peer now ("send logs to support"), filtered as in
+        export_logs; returns the log request id the Big Peer lists it under. Uploads at once if
+        connected, else on reconnect."""
+        return self._h.native.send_logs(_log_filter_json(min_level, since, until, max_bytes))
+
+
+def _log_filter_json(
+    min_level: Optional[str],
+    since: Optional[datetime.datetime],
+    until: Optional[datetime.datetime],
+    max_bytes: Optional[int],
+) -> Optional[str]:
+    """The engine's log filter as JSON, or None when no filter is set; the engine checks the values."""
+    options: JSONObject = {}
+    if min_level is not None:
+        options["min_level"] = min_level
+    for key, moment in (("since", since), ("until", until)):
+        if moment is not None:
+            if not isinstance(moment, datetime.datetime):
+                raise TypeError(f"{key} must be a datetime")
+            utc = moment.astimezone(datetime.timezone.utc)
+            options[key] = utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if max_bytes is not None:
+        options["max_bytes"] = max_bytes
+    return json.dumps(options) if options else None
 
 
 LogCallback = Callable[[LogLevel, str], None]
@@ -508,8 +540,17 @@ class _LoggerType:
         self._callback_token = _smallpeer.logger_add_callback(trampoline)
 
     @staticmethod
-    def export_to_file(ditto: Ditto, path: str) -> int:
-        return ditto.export_logs(path)
+    def export_to_file(
+        ditto: Ditto,
+        path: str,
+        *,
+        min_level: Optional[str] = None,
+        since: Optional[datetime.datetime] = None,
+        until: Optional[datetime.datetime] = None,
+        max_bytes: Optional[int] = None,
+    ) -> int:
+        """Exports ``ditto``'s engine logs to ``path`` as gzip JSON Lines (Ditto.export_logs)."""
+        return ditto.export_logs(path, min_level=min_level, since=since, until=until, max_bytes=max_bytes)
 
 
 Logger = _LoggerType()

@@ -25,7 +25,8 @@ public enum DittoLogLevel: Int, CaseIterable, Sendable, Comparable {
     public static func < (a: DittoLogLevel, b: DittoLogLevel) -> Bool { a.rawValue < b.rawValue }
 }
 
-/// Which engine log lines `DittoLogger.export(to:from:options:)` writes.
+/// Which engine log lines `DittoLogger.export(to:from:options:)` writes: the engine's one log filter
+/// (README "Logs"); `since` after `until` and `maxBytes` 0 are `DittoError.invalidArgument`.
 public struct DittoLogExportOptions: Sendable, Equatable {
     /// The least severe level included (`nil`: everything the engine kept, debug and above).
     public var minimumLogLevel: DittoLogLevel?

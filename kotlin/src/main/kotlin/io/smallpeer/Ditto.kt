@@ -84,8 +84,9 @@ class Ditto @JvmOverloads @Throws(DittoError::class) constructor(
 
     /**
      * Sends this instance's engine logs to the Big Peer now ("send logs to support"), filtered as in
-     * [DittoLogger.exportToFile]; uploads at once if connected, else on reconnect, resuming an
-     * interrupted upload. Returns the log request id the Big Peer lists it under (`dev_…`).
+     * [DittoLogger.exportToFile] (same defaults, same [DittoError.InvalidArgument] refusals); uploads at
+     * once if connected, else on reconnect, resuming an interrupted upload. Returns the log request id
+     * the Big Peer lists it under (`dev_…`).
      */
     @JvmOverloads
     @Throws(DittoError::class)

@@ -87,7 +87,10 @@ object DittoLogger {
 
     /**
      * Exports [ditto]'s engine logs to [file] as gzip JSON Lines: lines at [minimumLevel] or more
-     * severe, written in [since, until], newest kept within [maxBytes]. Returns the number of lines.
+     * severe (default debug: every line the engine log holds), written in [since, until], newest kept
+     * within [maxBytes]. Returns the number of lines. The filters follow the engine's one log filter
+     * (README "Logs"), as the Big Peer's log requests do: each is optional, [since] after [until] and
+     * [maxBytes] below 1 throw [DittoError.InvalidArgument] and write nothing.
      */
     @JvmStatic
     @JvmOverloads

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.smallpeer.Ditto;
@@ -27,6 +28,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -187,6 +189,19 @@ class JavaApiTest {
       assertTrue(text.contains("java warning line"));
     }
     assertTrue(DittoLogger.exportToFile(ditto, new File(dir, "errors.gz"), DittoLogLevel.ERROR) < lines);
+  }
+
+  @Test
+  void exportRefusesContradictoryFiltersAndWritesNothing() {
+    Instant now = Instant.now();
+    File backwards = new File(dir, "backwards.gz");
+    DittoError.InvalidArgument error = assertThrows(DittoError.InvalidArgument.class,
+        () -> DittoLogger.exportToFile(ditto, backwards, null, now, now.minusSeconds(60), null));
+    assertEquals("since is after until", error.getMessage());
+    assertFalse(backwards.exists(), "a refused export wrote a file");
+    DittoError.InvalidArgument zero = assertThrows(DittoError.InvalidArgument.class,
+        () -> DittoLogger.exportToFile(ditto, new File(dir, "zero.gz"), null, null, null, 0L));
+    assertTrue(zero.getMessage().contains("max_bytes must be a positive integer"), zero.getMessage());
   }
 
   private static String read(File file) {

@@ -3,6 +3,7 @@ package io.smallpeer.tests
 import io.smallpeer.Ditto
 import io.smallpeer.DittoChange
 import io.smallpeer.DittoChangeKind
+import io.smallpeer.DittoError
 import io.smallpeer.DittoIdentity
 import io.smallpeer.DittoLogLevel
 import io.smallpeer.DittoLogger
@@ -14,6 +15,7 @@ import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertNull
+import org.junit.jupiter.api.Assertions.assertThrows
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
@@ -232,5 +234,20 @@ class KotlinApiTest {
         assertEquals(lines, text.lineSequence().filter { it.isNotEmpty() }.count().toLong())
         assertTrue(text.contains("kotlin info below the level"), "the engine log keeps debug and above whatever the user's level")
         assertTrue(DittoLogger.exportToFile(ditto, File(dir, "capped.jsonl.gz"), maxBytes = 200L) < lines)
+    }
+
+    @Test
+    fun `exportToFile refuses contradictory filters and writes nothing`() {
+        val now = Instant.now()
+        val backwards = File(dir, "backwards.gz")
+        val error = assertThrows(DittoError.InvalidArgument::class.java) {
+            DittoLogger.exportToFile(ditto, backwards, since = now, until = now.minusSeconds(60))
+        }
+        assertEquals("since is after until", error.message)
+        assertFalse(backwards.exists(), "a refused export wrote a file")
+        val zero = assertThrows(DittoError.InvalidArgument::class.java) {
+            DittoLogger.exportToFile(ditto, File(dir, "zero.gz"), maxBytes = 0L)
+        }
+        assertTrue(zero.message!!.contains("max_bytes must be a positive integer"), zero.message)
     }
 }
