@@ -13,6 +13,7 @@
 #include <array>
 #include <limits>
 #include <set>
+#include <type_traits>
 
 #include "bigpeer/database_health.h"
 #include "common/error.h"
@@ -80,10 +81,33 @@ int64_t clamp(size_t n) {
   return static_cast<int64_t>(std::min<size_t>(n, std::numeric_limits<int64_t>::max()));
 }
 
+/// Runs `body` as one transaction on `c` (the caller holds its mutex): BEGIN, `body`, COMMIT. If
+/// `body` (or the COMMIT) throws, rolls back and rethrows that exception; a ROLLBACK that fails too
+/// is dropped (the connection, and with it the transaction, is gone).
+template <typename Body>
+auto in_transaction(pg::Connection& c, const char* what, Body&& body) -> decltype(body()) {
+  c.exec("BEGIN", what);
+  try {
+    if constexpr (std::is_void_v<decltype(body())>) {
+      body();
+      c.exec("COMMIT", what);
+    } else {
+      auto result = body();
+      c.exec("COMMIT", what);
+      return result;
+    }
+  } catch (...) {
+    try {
+      c.exec("ROLLBACK", "rolling back");
+    } catch (...) {
+    }
+    throw;
+  }
+}
+
 /// Runs the pending migrations under an advisory lock, so nodes starting together migrate once.
 void migrate(pg::Connection& c, const std::string& where) {
-  c.exec("BEGIN", "starting the schema migration");
-  try {
+  in_transaction(c, "the schema migration", [&] {
     c.exec("SELECT pg_advisory_xact_lock(7318001)", "locking the schema");
     c.exec(
         "CREATE TABLE IF NOT EXISTS schema_migrations(version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL "
@@ -102,14 +126,7 @@ void migrate(pg::Connection& c, const std::string& where) {
       c.exec(sql, fmt::format("migrating {} to schema version {}", where, target));
       c.exec(fmt::format("INSERT INTO schema_migrations(version) VALUES ({})", target), "recording the migration");
     }
-    c.exec("COMMIT", "committing the schema migration");
-  } catch (...) {
-    try {
-      c.exec("ROLLBACK", "rolling back the migration");
-    } catch (...) {
-    }
-    throw;
-  }
+  });
 }
 
 void prepare_writer(pg::Connection& c) {
@@ -340,15 +357,10 @@ Document PostgresStore::upsert(std::string_view collection, std::string_view jso
     if (!is_system_collection(collection)) {
       calls.push_back({"notify", {text(kDocumentsChannel), text(node_id_ + "\n" + doc.collection)}});
     }
-    writer_->exec("BEGIN", "upsert");
-    try {
+    in_transaction(*writer_, "upsert", [&] {
       const auto results = writer_->run_pipeline(calls, "upsert");
       doc.stored_at = HlcTimestamp{static_cast<uint64_t>(results[0].integer(0, 0))};
-      writer_->exec("COMMIT", "upsert");
-    } catch (...) {
-      writer_->exec("ROLLBACK", "rolling back");
-      throw;
-    }
+    });
   }
   after_commit({doc});
   return doc;
@@ -389,8 +401,7 @@ std::vector<bool> PostgresStore::merge_batch(const std::vector<Document>& incomi
     for (const auto& collection : user_collections) {
       calls.push_back({"notify", {text(kDocumentsChannel), text(node_id_ + "\n" + collection)}});
     }
-    writer_->exec("BEGIN", "merge_batch");
-    try {
+    in_transaction(*writer_, "merge_batch", [&] {
       const auto results = writer_->run_pipeline(calls, "merge_batch");
       for (size_t i = 0; i < checked.size(); ++i) {
         if (results[i].rows() == 0) continue;
@@ -398,14 +409,7 @@ std::vector<bool> PostgresStore::merge_batch(const std::vector<Document>& incomi
         checked[i].stored_at = HlcTimestamp{static_cast<uint64_t>(results[i].integer(0, 0))};
         stored_docs.push_back(std::move(checked[i]));
       }
-      writer_->exec("COMMIT", "merge_batch");
-    } catch (...) {
-      try {
-        writer_->exec("ROLLBACK", "rolling back");
-      } catch (...) {
-      }
-      throw;
-    }
+    });
   }
   after_commit(stored_docs);
   return applied;
@@ -570,22 +574,14 @@ void PostgresStore::set_settings(const std::vector<std::pair<std::string, std::s
   calls.reserve(values.size());
   for (const auto& [key, value] : values) calls.push_back({"put_setting", {text(key), text(value)}});
   std::lock_guard lock(write_mutex_);
-  writer_->exec("BEGIN", "set_settings");
-  try {
-    writer_->run_pipeline(calls, "writing settings");
-    writer_->exec("COMMIT", "set_settings");
-  } catch (...) {
-    writer_->exec("ROLLBACK", "rolling back");
-    throw;
-  }
+  in_transaction(*writer_, "set_settings", [&] { writer_->run_pipeline(calls, "writing settings"); });
 }
 
 uint64_t PostgresStore::repair_clock() {
   std::lock_guard lock(write_mutex_);
   const auto limit = number(to_column(hlc_->limit()));
   uint64_t restamped = 0;
-  writer_->exec("BEGIN", "repair_clock");
-  try {
+  in_transaction(*writer_, "repair_clock", [&] {
     // The store_clock row first: other nodes' writes wait on it until this commits.
     writer_->exec("SELECT last_stored_at FROM store_clock FOR UPDATE", "repair_clock");
     for (const std::string table : {"user_documents", "system_documents"}) {
@@ -604,14 +600,7 @@ uint64_t PostgresStore::repair_clock() {
         "UPDATE store_clock SET last_stored_at = $1::bigint WHERE last_stored_at < $1::bigint OR "
         "last_stored_at > $2::bigint",
         {number(to_column(hlc_->now())), limit}, "repair_clock");
-    writer_->exec("COMMIT", "repair_clock");
-  } catch (...) {
-    try {
-      writer_->exec("ROLLBACK", "rolling back");
-    } catch (...) {
-    }
-    throw;
-  }
+  });
   return restamped;
 }
 
@@ -620,8 +609,7 @@ uint64_t PostgresStore::restamp_collection(std::string_view collection) {
   const std::string table = is_system_collection(collection) ? "system_documents" : "user_documents";
   std::lock_guard lock(write_mutex_);
   uint64_t restamped = 0;
-  writer_->exec("BEGIN", "restamp_collection");
-  try {
+  in_transaction(*writer_, "restamp_collection", [&] {
     const auto rows = writer_->exec(fmt::format("SELECT id FROM {} WHERE collection=$1 ORDER BY stored_at", table),
                                     {text(collection)}, "restamp_collection");
     for (int row = 0; row < rows.rows(); ++row) {
@@ -633,14 +621,7 @@ uint64_t PostgresStore::restamp_collection(std::string_view collection) {
                     {text(collection), text(rows.text(row, 0)), number(to_column(hlc_->now()))}, "restamp_collection");
       ++restamped;
     }
-    writer_->exec("COMMIT", "restamp_collection");
-  } catch (...) {
-    try {
-      writer_->exec("ROLLBACK", "rolling back");
-    } catch (...) {
-    }
-    throw;
-  }
+  });
   return restamped;
 }
 
