@@ -191,7 +191,6 @@ size_t ConnectionRegistry::online_peer_count() const {
 std::vector<std::string> ConnectionRegistry::move_newest(size_t count, const std::string& reason,
                                                          const std::function<bool(const std::string& peer_key)>& keep) {
   std::vector<std::string> keys;
-  std::vector<std::shared_ptr<sync::Session>> sessions;
   {
     std::lock_guard lock(mutex_);
     if (closing_ || count == 0) return keys;
@@ -206,51 +205,37 @@ std::vector<std::string> ConnectionRegistry::move_newest(size_t count, const std
     std::sort(newest.begin(), newest.end(), std::greater<>());
     newest.resize(std::min(newest.size(), count));
     for (auto& [at, key] : newest) keys.push_back(std::move(key));
-    const std::set<std::string> chosen(keys.begin(), keys.end());
-    for (const auto& [id, connection] : connections_) {
-      if (connection.session && connection.remote && chosen.contains(connection.remote->peer_key)) {
-        sessions.push_back(connection.session);
-      }
-    }
   }
-  // Outside the lock, as in close_all().
-  for (const auto& s : sessions) s->close_with_error(std::string(sync::kErrorMoving), reason);
+  const std::set<std::string> chosen(keys.begin(), keys.end());
+  close_where([&](const Connection& c) { return c.remote && chosen.contains(c.remote->peer_key); },
+              std::string(sync::kErrorMoving), reason);
   return keys;
 }
 
 void ConnectionRegistry::close_all(const std::string& reason) {
-  std::vector<std::shared_ptr<sync::Session>> sessions;
   {
     std::lock_guard lock(mutex_);
-    closing_ = true;
-    for (const auto& [id, connection] : connections_) {
-      if (connection.session) sessions.push_back(connection.session);
-    }
+    closing_ = true;  // no connection is added from now on
   }
-  // Outside the lock: closing may run on_closed, which calls remove(), on this thread. ERROR
-  // "moving" tells each small peer to reconnect to another node at once.
-  for (const auto& s : sessions) s->close_with_error(std::string(sync::kErrorMoving), reason);
+  // ERROR "moving" tells each small peer to reconnect to another node at once.
+  close_where([](const Connection&) { return true; }, std::string(sync::kErrorMoving), reason);
 }
 
 void ConnectionRegistry::close_each(const std::string& code, const std::string& reason) {
-  std::vector<std::shared_ptr<sync::Session>> sessions;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& [id, connection] : connections_) {
-      if (connection.session) sessions.push_back(connection.session);
-    }
-  }
-  for (const auto& s : sessions) s->close_with_error(code, reason);
+  close_where([](const Connection&) { return true; }, code, reason);
 }
 
 size_t ConnectionRegistry::close_peer(const std::string& peer_key, const std::string& code, const std::string& reason) {
+  return close_where([&](const Connection& c) { return c.remote && c.remote->peer_key == peer_key; }, code, reason);
+}
+
+size_t ConnectionRegistry::close_where(const std::function<bool(const Connection&)>& pick, const std::string& code,
+                                       const std::string& reason) {
   std::vector<std::shared_ptr<sync::Session>> sessions;
   {
     std::lock_guard lock(mutex_);
     for (const auto& [id, connection] : connections_) {
-      if (connection.session && connection.remote && connection.remote->peer_key == peer_key) {
-        sessions.push_back(connection.session);
-      }
+      if (connection.session && pick(connection)) sessions.push_back(connection.session);
     }
   }
   for (const auto& s : sessions) s->close_with_error(code, reason);

@@ -104,6 +104,10 @@ class ConnectionRegistry {
   };
 
   [[nodiscard]] PeerConnectionState state_of(const PeerRecord& record) const;
+  /// Closes with ERROR `code` and `reason` every session whose connection `pick` chooses (asked
+  /// under the lock; the closing runs outside it, since it may call remove() on this thread).
+  /// Returns how many it closed. The one way close_all, close_each, move_newest and close_peer close.
+  size_t close_where(const std::function<bool(const Connection&)>& pick, const std::string& code, const std::string& reason);
   /// The other nodes' report, or nothing if there is no cluster or the database cannot be read.
   [[nodiscard]] std::map<std::string, PeerConnectionState> remote_or_local_only() const;
 
