@@ -10,6 +10,7 @@
 
 #include "bigpeer/http/admin_auth.h"
 #include "common/json.h"
+#include "common/json_read.h"
 
 namespace smallpeer::bigpeer {
 
@@ -32,21 +33,19 @@ std::optional<AuditEntry> parse_entry(std::string_view json) {
   simdjson::dom::object obj;
   if (parser.parse(json.data(), json.size()).get(obj)) return std::nullopt;
   AuditEntry e;
-  std::string_view text;
-  const auto str = [&](const char* key, std::string& out) {
-    if (obj[key].get(text)) return false;
-    out = std::string(text);
-    return true;
-  };
-  std::string at;
-  if (!str("id", e.id) || !str("at", at) || !str("action", e.action)) return std::nullopt;
-  const auto parsed = parse_rfc3339(at);
+  auto id = string_member(obj, "id");
+  const auto at = string_member(obj, "at");
+  auto action = string_member(obj, "action");
+  if (!id || !at || !action) return std::nullopt;
+  const auto parsed = parse_rfc3339(*at);
   if (!parsed) return std::nullopt;
+  e.id = std::move(*id);
   e.at = *parsed;
-  str("actor", e.actor);
-  str("target", e.target);
-  str("address", e.address);
-  str("detail", e.detail);
+  e.action = std::move(*action);
+  e.actor = string_member(obj, "actor").value_or("");
+  e.target = string_member(obj, "target").value_or("");
+  e.address = string_member(obj, "address").value_or("");
+  e.detail = string_member(obj, "detail").value_or("");
   return e;
 }
 }  // namespace

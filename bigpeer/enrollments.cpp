@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/json.h"
+#include "common/json_read.h"
 
 namespace smallpeer::bigpeer {
 
@@ -19,20 +20,14 @@ struct Activity {
   std::string address, device_name;
 };
 
-std::optional<std::string> field(simdjson::dom::object& obj, const char* key) {
-  std::string_view text;
-  if (obj[key].get(text)) return std::nullopt;
-  return std::string(text);
-}
-
 std::optional<Enrollment> parse_enrollment(std::string_view json) {
   thread_local simdjson::dom::parser parser;
   simdjson::dom::object obj;
   if (parser.parse(json.data(), json.size()).get(obj)) return std::nullopt;
   Enrollment e;
-  const auto key = field(obj, "peer_key");
-  const auto state = field(obj, "state");
-  const auto first = field(obj, "first_seen");
+  const auto key = string_member(obj, "peer_key");
+  const auto state = string_member(obj, "state");
+  const auto first = string_member(obj, "first_seen");
   if (!key || !state || !first) return std::nullopt;
   const auto parsed = parse_enrollment_state(*state);
   const auto first_seen = parse_rfc3339(*first);
@@ -40,9 +35,9 @@ std::optional<Enrollment> parse_enrollment(std::string_view json) {
   e.peer_key = *key;
   e.state = *parsed;
   e.first_seen = *first_seen;
-  e.first_address = field(obj, "first_address").value_or("");
-  if (const auto changed = field(obj, "changed_at")) e.changed_at = parse_rfc3339(*changed);
-  e.changed_by = field(obj, "changed_by").value_or("");
+  e.first_address = string_member(obj, "first_address").value_or("");
+  if (const auto changed = string_member(obj, "changed_at")) e.changed_at = parse_rfc3339(*changed);
+  e.changed_by = string_member(obj, "changed_by").value_or("");
   return e;
 }
 
@@ -51,9 +46,9 @@ Activity parse_activity(std::string_view json) {
   simdjson::dom::object obj;
   Activity a;
   if (parser.parse(json.data(), json.size()).get(obj)) return a;
-  if (const auto seen = field(obj, "last_seen")) a.last_seen = parse_rfc3339(*seen);
-  a.address = field(obj, "address").value_or("");
-  a.device_name = field(obj, "device_name").value_or("");
+  if (const auto seen = string_member(obj, "last_seen")) a.last_seen = parse_rfc3339(*seen);
+  a.address = string_member(obj, "address").value_or("");
+  a.device_name = string_member(obj, "device_name").value_or("");
   return a;
 }
 

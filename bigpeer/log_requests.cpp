@@ -11,6 +11,7 @@
 #include "bigpeer/database_health.h"
 #include "common/error.h"
 #include "common/json.h"
+#include "common/json_read.h"
 
 namespace smallpeer::bigpeer {
 
@@ -88,33 +89,26 @@ std::optional<LogRequestRecord> LogRequestRecord::from_json(std::string_view jso
   simdjson::dom::object obj;
   if (parser.parse(json.data(), json.size()).get(obj)) return std::nullopt;
   LogRequestRecord r;
-  std::string_view text;
-  const auto str = [&](const char* key, std::string& out) {
-    if (obj[key].get(text)) return false;
-    out = std::string(text);
-    return true;
-  };
-  const auto time = [&](const char* key, std::optional<TimePoint>& out) {
-    if (obj[key].get(text)) return;
-    out = parse_rfc3339(text);
-  };
-  std::string state, requested_at, expires_at;
-  if (!str("id", r.id) || !str("peer_key", r.peer_key) || !str("state", state) || !str("requested_at", requested_at) ||
-      !str("expires_at", expires_at)) {
-    return std::nullopt;
-  }
-  str("device_name", r.device_name);
-  str("requested_by", r.requested_by);
-  str("reason", r.reason);
-  const auto parsed_state = parse_state(state);
-  const auto req = parse_rfc3339(requested_at);
-  const auto exp = parse_rfc3339(expires_at);
+  auto id = string_member(obj, "id");
+  auto peer_key = string_member(obj, "peer_key");
+  const auto state = string_member(obj, "state");
+  const auto requested_at = string_member(obj, "requested_at");
+  const auto expires_at = string_member(obj, "expires_at");
+  if (!id || !peer_key || !state || !requested_at || !expires_at) return std::nullopt;
+  r.id = std::move(*id);
+  r.peer_key = std::move(*peer_key);
+  r.device_name = string_member(obj, "device_name").value_or("");
+  r.requested_by = string_member(obj, "requested_by").value_or("");
+  r.reason = string_member(obj, "reason").value_or("");
+  const auto parsed_state = parse_state(*state);
+  const auto req = parse_rfc3339(*requested_at);
+  const auto exp = parse_rfc3339(*expires_at);
   if (!parsed_state || !req || !exp) return std::nullopt;
   r.state = *parsed_state;
   r.requested_at = *req;
   r.expires_at = *exp;
-  time("delivered_at", r.delivered_at);
-  time("completed_at", r.completed_at);
+  if (const auto at = string_member(obj, "delivered_at")) r.delivered_at = parse_rfc3339(*at);
+  if (const auto at = string_member(obj, "completed_at")) r.completed_at = parse_rfc3339(*at);
   // The filter's fields are read by the filter's own parser; a document that breaks its rules is not one we wrote.
   try {
     for (auto field : obj) read_log_filter_field(r.filter, field.key, field.value);
