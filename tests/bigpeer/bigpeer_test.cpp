@@ -1034,7 +1034,7 @@ TEST(RepairClock, HealsAStorePoisonedBeforeClocksWereBounded) {
   const auto poison = big_peer.get("/api/v1/collections/orders/documents/poison");
   EXPECT_EQ(poison.status, 200);
   EXPECT_NE(poison.body.find(R"("n":7)"), std::string::npos) << "the newest content is kept: " << poison.body;
-  auto device = open_device(fmt::format(R"({{"big_peer":{{"urls":["{}"]}}}})", big_peer.sync_url()));
+  auto device = open_device(big_peer.transport_json());
   device->small_peer_info().set_interval(1h);
   device->small_peer_info().set_sync_scope(SyncScope::big_peer_only);
   device->small_peer_info().set_enabled(true);

@@ -7,13 +7,13 @@
 #include "ditto/ditto.h"
 #include "support/big_peer_process.h"
 #include "support/postgres_server.h"
+#include "support/small_peer.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
 
 using namespace smallpeer;
 using namespace std::chrono_literals;
 using test_support::BigPeerProcess;
-using test_support::BigPeerProcessOptions;
 using test_support::PostgresServer;
 using test_support::TempDir;
 using test_support::wait_until;
@@ -30,11 +30,7 @@ class EnrollmentClusterTest : public ::testing::Test {
     UserLogOutput::instance().set_console_enabled(false);
     url_ = PostgresServer::shared().create_database();
     for (const char* name : {"node-1", "node-2"}) {
-      BigPeerProcessOptions options;
-      options.data_dir = dir_.path() / name;
-      options.admin_token = "cluster-admin";
-      options.extra_args = {"--postgres", url_};
-      nodes_.push_back(std::make_unique<BigPeerProcess>(options));
+      nodes_.push_back(std::make_unique<BigPeerProcess>(test_support::cluster_node_options(dir_.path(), name, url_)));
     }
   }
   void TearDown() override {
@@ -42,13 +38,7 @@ class EnrollmentClusterTest : public ::testing::Test {
   }
 
   std::shared_ptr<Ditto> peer(const std::string& name, const BigPeerProcess& node) {
-    DittoConfig config;
-    config.persistence_dir = dir_.path() / name;
-    config.device_name = name;
-    config.identity = {IdentityConfig::Kind::online_playground, node.app_id(), node.app_token()};
-    auto d = Ditto::open(config);
-    d->set_transport_config(fmt::format(R"({{"big_peer":{{"urls":["{}"]}}}})", node.sync_url()));
-    d->start_sync();
+    auto d = test_support::open_small_peer(node, dir_.path(), name, node.transport_json());
     peers_.push_back(d);
     return d;
   }

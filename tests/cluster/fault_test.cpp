@@ -24,7 +24,6 @@
 using namespace smallpeer;
 using namespace std::chrono_literals;
 using test_support::BigPeerProcess;
-using test_support::BigPeerProcessOptions;
 using test_support::PostgresServer;
 using test_support::TcpProxy;
 using test_support::TempDir;
@@ -68,11 +67,8 @@ class FaultTest : public ::testing::Test {
         proxies_.push_back(std::make_unique<TcpProxy>(server().port()));
         port = proxies_.back()->port();
       }
-      BigPeerProcessOptions options;
-      options.data_dir = dir_.path() / fmt::format("node-{}", i + 1);
-      options.admin_token = "cluster-admin";
-      options.extra_args = {"--postgres", fmt::format("postgresql://postgres@127.0.0.1:{}/{}", port, database_)};
-      nodes_.push_back(std::make_unique<BigPeerProcess>(options));
+      nodes_.push_back(std::make_unique<BigPeerProcess>(test_support::cluster_node_options(
+          dir_.path(), fmt::format("node-{}", i + 1), fmt::format("postgresql://postgres@127.0.0.1:{}/{}", port, database_))));
     }
   }
 

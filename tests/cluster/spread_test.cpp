@@ -24,7 +24,6 @@
 using namespace smallpeer;
 using namespace std::chrono_literals;
 using test_support::BigPeerProcess;
-using test_support::BigPeerProcessOptions;
 using test_support::PostgresServer;
 using test_support::TempDir;
 using test_support::wait_until;
@@ -53,11 +52,8 @@ class SpreadTest : public ::testing::Test {
   }
 
   std::unique_ptr<BigPeerProcess> start_node(size_t index, uint16_t port = 0) {
-    BigPeerProcessOptions options;
-    options.data_dir = dir_.path() / fmt::format("node-{}", index + 1);
-    options.admin_token = "cluster-admin";
+    auto options = test_support::cluster_node_options(dir_.path(), fmt::format("node-{}", index + 1), url_);
     options.listen_port = port;
-    options.extra_args = {"--postgres", url_};
     return std::make_unique<BigPeerProcess>(options);
   }
 

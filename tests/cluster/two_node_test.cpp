@@ -13,6 +13,7 @@
 #include "support/big_peer_process.h"
 #include "support/gunzip.h"
 #include "support/postgres_server.h"
+#include "support/small_peer.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
 
@@ -45,22 +46,12 @@ class TwoNodeTest : public ::testing::Test {
   }
 
   std::unique_ptr<BigPeerProcess> start_node(const std::string& name) {
-    BigPeerProcessOptions options;
-    options.data_dir = dir_.path() / name;
-    options.admin_token = "cluster-admin";
-    options.extra_args = {"--postgres", url_};
-    return std::make_unique<BigPeerProcess>(options);
+    return std::make_unique<BigPeerProcess>(test_support::cluster_node_options(dir_.path(), name, url_));
   }
 
   // A small peer syncing with `node` only.
   std::shared_ptr<Ditto> peer(const std::string& name, const BigPeerProcess& node) {
-    DittoConfig config;
-    config.persistence_dir = dir_.path() / name;
-    config.device_name = name;
-    config.identity = {IdentityConfig::Kind::online_playground, node.app_id(), node.app_token()};
-    auto d = Ditto::open(config);
-    d->set_transport_config(fmt::format(R"({{"big_peer":{{"urls":["{}"]}}}})", node.sync_url()));
-    d->start_sync();
+    auto d = test_support::open_small_peer(node, dir_.path(), name, node.transport_json());
     peers_.push_back(d);
     return d;
   }
@@ -203,7 +194,7 @@ TEST_F(TwoNodeTest, APeerMovesToNodeTwoAfterNodeOneIsKilled) {
   EXPECT_TRUE(wait_until([&] { return online(*node2_, stranded) == "false"; }, kOnlineStateWait)) << online(*node2_, stranded);
   EXPECT_EQ(online(*node2_, steady), "true");
   // The load balancer would now send it to node 2: it reconnects there and is online again.
-  moving->set_transport_config(fmt::format(R"({{"big_peer":{{"urls":["{}"]}}}})", node2_->sync_url()));
+  moving->set_transport_config(node2_->transport_json());
   EXPECT_TRUE(wait_until([&] { return online(*node2_, moving) == "true"; }, kOnlineStateWait)) << online(*node2_, moving);
   // A node started afterwards sees the same fleet state.
   auto node3 = start_node("node-3");

@@ -189,6 +189,17 @@ struct BigPeerProcessOptions {
   std::chrono::milliseconds startup_timeout = 20s;
 };
 
+/// Node `name` of a test cluster: data in `dir / name`, on the PostgreSQL database `postgres_url`,
+/// with the admin token the cluster tests' nodes share.
+inline BigPeerProcessOptions cluster_node_options(const std::filesystem::path& dir, const std::string& name,
+                                                  const std::string& postgres_url) {
+  BigPeerProcessOptions options;
+  options.data_dir = dir / name;
+  options.admin_token = "cluster-admin";
+  options.extra_args = {"--postgres", postgres_url};
+  return options;
+}
+
 /// A `smallpeer big-peer --listen 127.0.0.1:PORT` child process (a free port unless told). The
 /// constructor returns once it printed "big-peer: ready" (or throws, with its output); the
 /// destructor stops it (SIGTERM).
@@ -251,6 +262,8 @@ class BigPeerProcess {
   [[nodiscard]] std::string sync_url() const {
     return (tls() ? "wss://127.0.0.1:" : "ws://127.0.0.1:") + std::to_string(port_) + "/sync";
   }
+  /// A small peer's transport config that syncs with this Big Peer only.
+  [[nodiscard]] std::string transport_json() const { return R"({"big_peer":{"urls":[")" + sync_url() + R"("]}})"; }
   /// True when it serves https and wss.
   [[nodiscard]] bool tls() const { return !options_.tls_cert.empty(); }
   /// The process id.

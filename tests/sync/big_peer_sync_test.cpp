@@ -373,7 +373,7 @@ TEST_F(BigPeerSyncTest, ADeviceWhoseClockIsYearsAheadIsRefusedAndTheFleetIsUnhar
   config.clock = std::make_shared<OffsetClock>(std::chrono::hours(24 * 365 * 5));
   auto ahead = Ditto::open(config);
   peers_.push_back(ahead);
-  ahead->set_transport_config(fmt::format(R"({{"big_peer":{{"urls":["{}"]}}}})", big_peer_->sync_url()));
+  ahead->set_transport_config(big_peer_->transport_json());
   ahead->start_sync();
   ahead->upsert("orders", R"({"_id":"from-the-future"})");
   ASSERT_TRUE(wait_until([&] { return connected(ahead); }));
@@ -410,7 +410,7 @@ TEST_F(BigPeerSyncTest, ADeviceWhoseClockIsYearsBehindStillReports) {
   behind->small_peer_info().set_interval(1h);
   behind->small_peer_info().set_sync_scope(SyncScope::big_peer_only);
   behind->small_peer_info().set_enabled(true);
-  behind->set_transport_config(fmt::format(R"({{"big_peer":{{"urls":["{}"]}}}})", big_peer_->sync_url()));
+  behind->set_transport_config(big_peer_->transport_json());
   behind->start_sync();
   behind->upsert("orders", R"({"_id":"from-the-past"})");
   ASSERT_TRUE(wait_until([&] { return connected(behind); }));
@@ -465,7 +465,7 @@ TEST_F(BigPeerSyncTest, OverWssTheCertificateMustVerify) {
     config.identity = {IdentityConfig::Kind::online_playground, tls_peer.app_id(), tls_peer.app_token()};
     auto d = Ditto::open(config);
     d->set_transport_config(
-        ca_file.empty() ? fmt::format(R"({{"big_peer":{{"urls":["{}"]}}}})", tls_peer.sync_url())
+        ca_file.empty() ? tls_peer.transport_json()
                         : fmt::format(R"({{"big_peer":{{"urls":["{}"],"ca_file":"{}"}}}})", tls_peer.sync_url(), ca_file));
     d->small_peer_info().set_sync_scope(SyncScope::big_peer_only);
     d->small_peer_info().set_enabled(true);

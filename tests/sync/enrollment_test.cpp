@@ -37,8 +37,7 @@ class EnrollmentTest : public ::testing::Test {
   }
 
   std::shared_ptr<Ditto> peer(const std::string& name) {
-    auto d = test_support::open_small_peer(*big_peer_, dir_.path(), name,
-                                           fmt::format(R"({{"big_peer":{{"urls":["{}"]}}}})", big_peer_->sync_url()));
+    auto d = test_support::open_small_peer(*big_peer_, dir_.path(), name, big_peer_->transport_json());
     peers_.push_back(d);
     return d;
   }
