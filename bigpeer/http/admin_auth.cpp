@@ -4,7 +4,6 @@
 
 #include <array>
 #include <boost/beast/http/field.hpp>
-#include <cctype>
 
 namespace smallpeer::bigpeer {
 
@@ -126,34 +125,6 @@ bool AdminAuth::session_valid(std::string_view id) const {
     return false;
   }
   return true;
-}
-
-std::optional<std::string_view> bearer_token(std::string_view authorization) {
-  constexpr std::string_view kScheme = "bearer";
-  if (authorization.size() <= kScheme.size() || authorization[kScheme.size()] != ' ') return std::nullopt;
-  // The scheme name is case-insensitive (RFC 9110 section 11.1).
-  for (size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) return std::nullopt;
-  }
-  auto token = authorization.substr(kScheme.size() + 1);
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-  if (token.empty()) return std::nullopt;
-  return token;
-}
-
-std::optional<std::string_view> cookie_value(std::string_view cookie_header, std::string_view name) {
-  // RFC 6265 section 5.4: "name=value" pairs separated by "; ".
-  while (!cookie_header.empty()) {
-    const auto semicolon = cookie_header.find(';');
-    auto pair = cookie_header.substr(0, semicolon);
-    cookie_header = semicolon == std::string_view::npos ? std::string_view() : cookie_header.substr(semicolon + 1);
-    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-    while (!pair.empty() && pair.back() == ' ') pair.remove_suffix(1);
-    const auto eq = pair.find('=');
-    if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
-  }
-  return std::nullopt;
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {

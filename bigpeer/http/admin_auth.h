@@ -74,10 +74,6 @@ class AdminAuth {
   std::shared_ptr<Sessions> sessions_;
 };
 
-/// The token of an `Authorization: Bearer <token>` header, or nullopt if there is none.
-std::optional<std::string_view> bearer_token(std::string_view authorization);
-/// The value of cookie `name` in a `Cookie:` header, or nullopt if it is not there.
-std::optional<std::string_view> cookie_value(std::string_view cookie_header, std::string_view name);
 /// Compares in time that depends only on the lengths, so a token cannot be guessed byte by byte.
 bool constant_time_equal(std::string_view a, std::string_view b);
 

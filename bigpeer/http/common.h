@@ -54,6 +54,10 @@ HttpResponse json_response(boost::beast::http::status status, std::string body);
 /// A JSON error response {"error":{"code":...,"message":...}}.
 HttpResponse error_response(boost::beast::http::status status, std::string_view code, std::string_view message);
 
+/// The token of an `Authorization: Bearer <token>` header, or nullopt if there is none.
+std::optional<std::string_view> bearer_token(std::string_view authorization);
+/// The value of cookie `name` in a `Cookie:` header, or nullopt if it is not there.
+std::optional<std::string_view> cookie_value(std::string_view cookie_header, std::string_view name);
 /// RFC 3986 percent-decoding; '+' means a space only where `plus_is_space` (query strings, as
 /// HTML forms send them). Throws ApiError 400 bad_request on a malformed escape.
 std::string percent_decode(std::string_view in, bool plus_is_space);

@@ -21,7 +21,6 @@ namespace smallpeer {
 namespace {
 
 constexpr int kSchemaVersion = 4;
-constexpr size_t kMaxCollectionNameBytes = 256;
 constexpr int kBusyTimeoutMs = 5000;
 
 struct DatabaseCloser {
@@ -695,20 +694,6 @@ std::unique_ptr<Store> Store::open(const std::filesystem::path& path, std::share
   // Safe to call repeatedly and from several threads; random ids need it.
   if (sodium_init() < 0) throw Error(ErrorCode::internal, "libsodium failed to initialise");
   return std::make_unique<SqliteStore>(path, std::move(hlc), std::move(local_peer), options);
-}
-
-bool Store::is_system_collection(std::string_view collection) {
-  return collection.starts_with("__");
-}
-
-void Store::validate_collection_name(std::string_view collection) {
-  if (collection.empty() || collection.size() > kMaxCollectionNameBytes) {
-    throw Error(ErrorCode::invalid_argument,
-                fmt::format("collection name must be 1 to {} bytes, got {}", kMaxCollectionNameBytes, collection.size()));
-  }
-  if (collection.find('\0') != std::string_view::npos) {
-    throw Error(ErrorCode::invalid_argument, "collection name must not contain NUL characters");
-  }
 }
 
 }  // namespace smallpeer

@@ -207,3 +207,26 @@ Store::ObserverId StoreObservers::add(std::shared_ptr<Entry> entry, Store::Obser
 }
 
 }  // namespace smallpeer::store_support
+
+namespace smallpeer {
+
+// Pure name rules, here rather than beside SqliteStore so the parsers need no SQLite (smallpeer_codec).
+namespace {
+constexpr size_t kMaxCollectionNameBytes = 256;
+}  // namespace
+
+bool Store::is_system_collection(std::string_view collection) {
+  return collection.starts_with("__");
+}
+
+void Store::validate_collection_name(std::string_view collection) {
+  if (collection.empty() || collection.size() > kMaxCollectionNameBytes) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("collection name must be 1 to {} bytes, got {}", kMaxCollectionNameBytes, collection.size()));
+  }
+  if (collection.find('\0') != std::string_view::npos) {
+    throw Error(ErrorCode::invalid_argument, "collection name must not contain NUL characters");
+  }
+}
+
+}  // namespace smallpeer
