@@ -17,9 +17,7 @@ seconds=${1:-20}
 shift || true
 targets=("$@")
 if ((${#targets[@]} == 0)); then
-  targets=(frame_decode metadata document_json log_filter)
-  # The Big Peer's target, when built (-DSMALLPEER_FUZZ_BIGPEER=ON; README, Fuzzing).
-  [[ -x build/fuzz/tests/fuzz/fuzz_gzip_bundle ]] && targets+=(gzip_bundle)
+  targets=(frame_decode metadata document_json log_filter gzip_bundle http_request)
 fi
 if ! [[ $seconds =~ ^[0-9]+$ ]] || ((seconds < 1)); then
   echo "usage: scripts/fuzz.sh [seconds-per-target] [target...]" >&2

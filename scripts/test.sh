@@ -15,8 +15,6 @@ echo "test: clang-tidy"
 scripts/clang_tidy.sh
 echo "test: running ctest"
 ctest --preset dev --parallel 2 -E '^(python_package|portal_browser)$' -LE '^binding$'
-# The libFuzzer targets (tests/fuzz/) run with scripts/fuzz.sh [seconds]; not yet part of this run:
-# their sanitized clang build was not verified after protocol 2 landed (README, Fuzzing).
 # The language bindings' suites (ctest label `binding`) run one at a time and verbosely, so their
 # own summaries (Swift Testing, JUnit, node:test, tsc) appear in this output.
 echo "test: running the language bindings' suites"
@@ -27,3 +25,7 @@ scripts/python_test.sh
 # The portal's browser tests are also the ctest `portal_browser`; run directly, their pytest summary shows.
 echo "test: running the portal's browser tests"
 scripts/portal_test.sh
+# The libFuzzer targets (tests/fuzz/, their own sanitized clang build in build/fuzz): 20 s each on
+# the seed corpus; a crash, leak or broken invariant fails the run (README, Fuzzing).
+echo "test: fuzzing the parsers"
+scripts/fuzz.sh 20

@@ -1,5 +1,5 @@
 // Writes the fuzz targets' seed corpus: real frames from the protocol's encoder, metadata and
-// documents like the apps write, log filters, and
+// documents like the apps write, log filters, HTTP request targets and headers, and
 // gzip bundles made with zlib (valid, concatenated, truncated). Deterministic, so regenerating
 // changes nothing unless this program changed. Run by scripts/fuzz_corpus.sh.
 //
@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "clock/clock.h"
+#include "log/log_filter.h"
 #include "store/store.h"
 #include "sync/protocol.h"
 
@@ -79,6 +81,11 @@ void frames() {
   docs.documents = {document("orders", "o1", R"({"_id":"o1","total":12.5,"items":["a","b"]})", uint64_t{1764147600000} << 16),
                     document("__small_peer_info", "pk1", R"({"_id":"pk1","device_name":"Till 3"})", 7),
                     document("orders", "o2", "", 9, true)};
+  smallpeer::LogFilter request_filter;
+  request_filter.min_level = smallpeer::LogLevel::info;
+  request_filter.since = smallpeer::parse_rfc3339("2026-11-26T09:00:00Z");
+  request_filter.until = smallpeer::parse_rfc3339("2026-11-26T10:00:00.250+01:00");
+  request_filter.max_bytes = uint64_t{1} << 20;
   const std::vector<std::pair<std::string, proto::Frame>> all = {
       {"hello", hello},
       {"hello-big-peer", big},
@@ -91,8 +98,8 @@ void frames() {
       {"docs-empty", proto::Docs{}},
       {"ack", proto::Ack{42}},
       {"error", proto::ErrorFrame{"protocol", "unexpected frame docs before auth"}},
-      {"log-request", proto::LogRequest{"req_01", 3, "2026-11-26T09:00:00Z", "2026-11-26T10:00:00.250+01:00", 1 << 20, 0}},
-      {"log-request-resume", proto::LogRequest{"req-02", 5, "", "", 0, 65536}},
+      {"log-request", proto::LogRequest{"req_01", request_filter, 0}},
+      {"log-request-resume", proto::LogRequest{"req-02", smallpeer::LogFilter{smallpeer::LogLevel::error, {}, {}, {}}, 65536}},
       {"log-chunk", proto::LogChunk{"req_01", 0, 11, "\x1f\x8b\x08hello"}},
       {"log-result-ok", proto::LogResult{"req_01", true, ""}},
       {"log-result-refused", proto::LogResult{"req_01", false, "the bundle is not valid gzip (truncated)"}},
@@ -181,6 +188,22 @@ void bundles() {
   for (const auto& [name, bytes] : all) write("gzip_bundle", name, bytes);
 }
 
+void http_requests() {
+  // Request targets and header values as the portal and the API clients send them.
+  const std::vector<std::pair<std::string, std::string>> all = {
+      {"target-devices", "/api/v1/devices?online=true&platform=iOS&limit=50"},
+      {"target-escapes", "/api/v1/documents/orders/o%2F1?q=a+b%26c&limit=1000&limit=7"},
+      {"target-bad-escape", "/api/v1/collections/%zz?x=%4"},
+      {"target-relative", "api/v1/devices"},
+      {"target-empty-pairs", "/?&&=&a&=b&limit="},
+      {"bearer", "Bearer 0123456789abcdef0123456789abcdef"},
+      {"bearer-spaces", "bearer    tok   "},
+      {"cookie", "theme=dark; sp_session=3q2-7w; sp_csrf=x"},
+      {"cookie-named", "sp_csrf\nsp_session=a;sp_csrf=b; sp_csrf=c"},
+  };
+  for (const auto& [name, text] : all) write("http_request", name, text);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -195,6 +218,7 @@ int main(int argc, char** argv) {
     documents();
     log_filters();
     bundles();
+    http_requests();
   } catch (const std::exception& e) {
     std::cerr << "fuzz_make_corpus: " << e.what() << "\n";
     return 1;
