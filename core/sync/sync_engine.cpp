@@ -217,6 +217,10 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
   std::unique_ptr<net::steady_timer> accept_timer;    // the wait after a failed accept
   uint16_t lan_port = 0;
   std::set<std::shared_ptr<Session>> sessions;
+  // Sessions between the generation check in start_session and their insertion into `sessions`:
+  // stop() waits for these too, or a connection completing while it runs would start a session
+  // it never saw, on a store the owner frees once stop() returns.
+  size_t starting = 0;
   std::vector<std::shared_ptr<Connector>> connectors;
 
   State(SyncDependencies d, Backoff b) : deps(std::move(d)), backoff(b) {}
@@ -344,7 +348,15 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
   // `ticket`: an accepted connection's place among the handshakes in progress, given back once it
   // authenticated or ended.
   void start_session(std::shared_ptr<FrameChannel> channel, Transport transport, const std::shared_ptr<Connector>& connector,
-                     uint64_t /*gen*/, const std::shared_ptr<HandshakeAdmission::Ticket>& ticket = nullptr) {
+                     uint64_t gen, const std::shared_ptr<HandshakeAdmission::Ticket>& ticket = nullptr) {
+    {
+      std::lock_guard lock(mutex);
+      if (!running || generation != gen) {
+        channel->close("sync stopped");
+        return;
+      }
+      ++starting;
+    }
     struct Track {
       std::shared_ptr<Session> session;
       bool established = false;
@@ -426,11 +438,28 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
       self->sessions_ended.notify_all();
       if (connector) self->retry_later(connector);
     };
-    auto session = Session::start(std::move(config), std::move(channel));
-    std::lock_guard lock(mutex);
-    if (track->ended) return;
-    track->session = session;
-    sessions.insert(std::move(session));
+    std::shared_ptr<Session> session;
+    try {
+      session = Session::start(std::move(config), std::move(channel));
+    } catch (...) {
+      std::lock_guard lock(mutex);
+      --starting;
+      sessions_ended.notify_all();
+      throw;
+    }
+    bool stopped_meanwhile = false;
+    {
+      std::lock_guard lock(mutex);
+      --starting;
+      if (!track->ended) {
+        track->session = session;
+        sessions.insert(session);
+        // stop() ran after the check above: it waits for this session, which it did not close.
+        stopped_meanwhile = !running || generation != gen;
+      }
+    }
+    sessions_ended.notify_all();
+    if (stopped_meanwhile) session->close("sync stopped");
   }
 };
 
@@ -539,7 +568,8 @@ void SyncEngine::stop() {
   }
   for (const auto& s : sessions) s->close("sync stopped");
   std::unique_lock lock(state_->mutex);
-  state_->sessions_ended.wait_for(lock, std::chrono::seconds(5), [&] { return state_->sessions.empty(); });
+  state_->sessions_ended.wait_for(lock, std::chrono::seconds(5),
+                                  [&] { return state_->sessions.empty() && state_->starting == 0; });
   state_->log(LogLevel::info, "sync stopped");
 }
 
