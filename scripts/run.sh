@@ -19,8 +19,10 @@ cli=build/dev/tools/smallpeer
 mkdir -p "$data"
 
 big_peer_out="$data/big-peer.out"
+ready_file="$data/big-peer.ready.json"  # its facts as JSON once it listens (mode 0600: it holds the admin token)
+rm -f "$ready_file"
 "$cli" big-peer --listen "127.0.0.1:$port" --data "$data/big-peer" --app-id "$app_id" --app-token "$app_token" \
-  >"$big_peer_out" 2>"$data/big-peer.log" &
+  --ready-file "$ready_file" >"$big_peer_out" 2>"$data/big-peer.log" &
 big_peer_pid=$!
 fleet_pid=""
 cleanup() {
@@ -32,11 +34,12 @@ trap cleanup EXIT
 trap 'exit 0' INT TERM
 
 for _ in $(seq 1 100); do
-  grep -q "big-peer: ready" "$big_peer_out" 2>/dev/null && break
+  [[ -s $ready_file ]] && break
   kill -0 "$big_peer_pid" 2>/dev/null || { echo "run: the Big Peer did not start:"; cat "$data/big-peer.log"; exit 1; }
   sleep 0.1
 done
-admin_token=$(sed -n 's/^big-peer: admin token: \([^ ]*\).*/\1/p' "$big_peer_out")
+[[ -s $ready_file ]] || { echo "run: the Big Peer did not start in 10 s:"; cat "$data/big-peer.log"; exit 1; }
+admin_token=$(jq -r .admin_token "$ready_file")
 
 "$cli" fleet --big-peer "ws://127.0.0.1:$port/sync" --app-id "$app_id" --app-token "$app_token" \
   --peers "$peers" --interval "$interval" --data "$data/fleet" &

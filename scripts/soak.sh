@@ -45,15 +45,15 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 admin_token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 "$cli" big-peer --listen 127.0.0.1:0 --data "$work/big-peer" --app-id soak --app-token soak-app-token \
-  --admin-token "$admin_token" --log-level warn >"$out/big_peer.log" 2>&1 &
+  --admin-token "$admin_token" --log-level warn --ready-file "$work/ready.json" >"$out/big_peer.log" 2>&1 &
 big_pid=$!
 pids+=("$big_pid")
 for _ in $(seq 300); do
-  grep -q 'listening on' "$out/big_peer.log" && break
+  [[ -s $work/ready.json ]] && break
   kill -0 "$big_pid" 2>/dev/null || { cat "$out/big_peer.log" >&2; exit 2; }
   sleep 0.1
 done
-base=$(grep -Eo 'http://127\.0\.0\.1:[0-9]+' "$out/big_peer.log" | head -1)
+base=$(jq -r '.url // empty' "$work/ready.json" 2>/dev/null || true)
 [[ -n $base ]] || { echo "soak: the Big Peer did not report its address" >&2; exit 2; }
 sync_url=${base/http:/ws:}/sync
 echo "soak: Big Peer $base (pid $big_pid), $peers peers ($steady_peers steady, $churn_peers reconnecting every ${churn_seconds} s), ${duration} s"

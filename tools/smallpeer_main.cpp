@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "bigpeer/server.h"
@@ -15,6 +16,7 @@
 #include "bigpeer/storage/postgres_store.h"
 #include "common/error.h"
 #include "common/json.h"
+#include "common/private_file.h"
 #include "ditto/ditto.h"
 #include "fleet_command.h"
 
@@ -68,9 +70,10 @@ int spi_show(const SpiOptions& o) {
   return 0;
 }
 
-// Runs the Big Peer until SIGINT or SIGTERM. stdout carries one "big-peer: ..." fact per line
-// (tests read the port from the first); logs go to stderr.
-int big_peer(bigpeer::BigPeerOptions options, const std::string& log_level) {
+// Runs the Big Peer until SIGINT or SIGTERM. stdout carries one "big-peer: ..." fact per line for
+// people; programs read `ready_file` (when given): the same facts as JSON, written once it listens
+// and removed when it stops. Logs go to stderr.
+int big_peer(bigpeer::BigPeerOptions options, const std::string& log_level, const std::string& ready_file) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("big-peer"));
   spdlog::set_level(spdlog::level::from_str(log_level));
   auto peer = bigpeer::BigPeer::start(std::move(options));
@@ -97,8 +100,33 @@ int big_peer(bigpeer::BigPeerOptions options, const std::string& log_level) {
   if (!tls && !address.is_loopback()) {
     spdlog::warn("serving plain http:// and ws:// on a non-loopback address; give --tls-cert and --tls-key");
   }
+  if (!ready_file.empty()) {
+    // Mode 0600 and written whole (write_private_file): it holds the admin token.
+    JsonWriter w;
+    w.begin_object()
+        .key("url")
+        .value(std::string(tls ? "https://" : "http://") + authority)
+        .key("sync_url")
+        .value(std::string(tls ? "wss://" : "ws://") + authority + "/sync")
+        .key("app_id")
+        .value(peer->options().app_id)
+        .key("admin_token")
+        .value(peer->admin_token())
+        .key("peer_key")
+        .value(peer->peer_key())
+        .key("data_dir")
+        .value(peer->options().data_dir.string())
+        .key("pid")
+        .value(static_cast<int64_t>(::getpid()))
+        .end_object();
+    write_private_file(ready_file, w.take() + "\n", "ready file");
+  }
   std::cout << "big-peer: ready" << std::endl;
   peer->wait_for_signal();
+  if (!ready_file.empty()) {
+    std::error_code ignored;  // a file someone else removed is no reason to fail a clean stop
+    std::filesystem::remove(ready_file, ignored);
+  }
   peer->shutdown();
   std::cout << "big-peer: stopped" << std::endl;
   return 0;
@@ -223,6 +251,10 @@ static int run_smallpeer(int argc, char** argv) {
   big->add_option("--audit-max-age-days", audit_max_age_days, "Audit log entries older than this many days are deleted")
       ->capture_default_str()
       ->check(CLI::Range(1, 36500));
+  std::string ready_file;
+  big->add_option("--ready-file", ready_file,
+                  "Once listening, write the URLs, app id, admin token, peer key and pid here as JSON (mode 0600); "
+                  "removed at shutdown. For programs that start a Big Peer (tests, supervisors)");
   big->add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -254,7 +286,7 @@ static int run_smallpeer(int argc, char** argv) {
       if (!admin_token.empty()) big_opts.admin_token = admin_token;
       big_opts.max_clock_offset = std::chrono::milliseconds(static_cast<int64_t>(max_clock_offset_s * 1000));
       big_opts.audit.max_age = std::chrono::hours(audit_max_age_days * 24);
-      return big_peer(std::move(big_opts), log_level);
+      return big_peer(std::move(big_opts), log_level, ready_file);
     }
   } catch (const smallpeer::Error& e) {
     std::cerr << "smallpeer: " << e.what() << '\n';

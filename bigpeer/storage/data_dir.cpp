@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "common/private_file.h"
 
 namespace smallpeer::bigpeer {
 
@@ -67,16 +68,7 @@ std::string DataDirectory::load_or_create_admin_token(bool& created) const {
   sodium_bin2base64(encoded.data(), encoded.size(), random.data(), random.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   std::string token(encoded.data());
 
-  // Written to a temporary file and renamed, so a crash never leaves a half-written token.
-  const auto temp = file.string() + ".tmp";
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw Error(ErrorCode::io, fmt::format("cannot write {}: {}", temp, errno_text()));
-  const std::string line = token + "\n";
-  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(temp.c_str(), file.c_str()) != 0) {
-    throw Error(ErrorCode::io, fmt::format("cannot write {}: {}", file.string(), errno_text()));
-  }
+  write_private_file(file, token + "\n", "admin token file");
   created = true;
   return token;
 }

@@ -1,15 +1,13 @@
 #include "identity/identity.h"
 
-#include <fcntl.h>
 #include <sodium.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <optional>
 
 #include "common/error.h"
+#include "common/private_file.h"
 
 namespace smallpeer {
 
@@ -71,16 +69,8 @@ PeerIdentity PeerIdentity::load_or_create(const std::filesystem::path& file) {
     }
   } else {
     crypto_sign_keypair(id.public_key_.data(), id.secret_key_.data());
-    // Written to a temporary file and renamed, so a crash never leaves half a key behind.
-    const auto tmp = file.string() + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) throw Error(ErrorCode::io, "cannot create peer identity file " + tmp + ": " + std::strerror(errno));
-    const auto written = ::write(fd, id.secret_key_.data(), id.secret_key_.size());
-    const bool ok = written == static_cast<ssize_t>(id.secret_key_.size()) && ::fsync(fd) == 0;
-    ::close(fd);
-    if (!ok || std::rename(tmp.c_str(), file.c_str()) != 0) {
-      throw Error(ErrorCode::io, "cannot write peer identity file " + file.string() + ": " + std::strerror(errno));
-    }
+    write_private_file(file, std::string_view(reinterpret_cast<const char*>(id.secret_key_.data()), id.secret_key_.size()),
+                       "peer identity file");
   }
   id.peer_key_ = peer_key_for(id.public_key_);
   return id;

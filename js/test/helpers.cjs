@@ -53,32 +53,31 @@ async function rejectsWithCode(promiseOrFn, code) {
 
 /** A running `smallpeer big-peer` (env SMALLPEER_CLI) on a free loopback port. */
 class BigPeer {
-  /** Starts the process and waits for `big-peer: ready`. */
+  /** Starts the process and reads its ready file (`--ready-file`: its facts as JSON, written once it listens). */
   static async start(t) {
     const cli = process.env.SMALLPEER_CLI;
     if (!cli) throw new Error('set SMALLPEER_CLI to the smallpeer command line');
     const bp = new BigPeer();
     bp.output = [];
-    bp.proc = spawn(cli, ['big-peer', '--listen', '127.0.0.1:0', '--data', tempDir(t, 'smallpeer-bp-'),
-      '--app-id', APP_ID, '--app-token', APP_TOKEN], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const dataDir = tempDir(t, 'smallpeer-bp-');
+    const readyFile = `${dataDir}.ready.json`;
+    t.after(() => fs.rmSync(readyFile, { force: true }));
+    bp.proc = spawn(cli, ['big-peer', '--listen', '127.0.0.1:0', '--data', dataDir,
+      '--app-id', APP_ID, '--app-token', APP_TOKEN, '--ready-file', readyFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     t.after(() => bp.stop());
-    bp.exited = new Promise((resolve) => bp.proc.on('exit', resolve));
-    const lines = readline.createInterface({ input: bp.proc.stdout });
+    let exitCode = null;
+    bp.exited = new Promise((resolve) => bp.proc.on('exit', (code) => { exitCode = code; resolve(code); }));
+    readline.createInterface({ input: bp.proc.stdout }).on('line', (l) => bp.output.push(l));
     readline.createInterface({ input: bp.proc.stderr }).on('line', (l) => bp.output.push(l));
-    const ready = new Promise((resolve, reject) => {
-      lines.on('line', (line) => {
-        bp.output.push(line);
-        let m = /big-peer: listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-        if (m) bp.url = m[1];
-        m = /big-peer: admin token: (\S+)/.exec(line);
-        if (m) bp.adminToken = m[1];
-        if (line.includes('big-peer: ready')) resolve();
-      });
-      bp.proc.on('exit', (code) => reject(new Error(`big peer exited (${code}):\n${bp.output.join('\n')}`)));
-    });
-    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('big peer did not start in 30 s')), 30000).unref());
-    await Promise.race([ready, timeout]);
-    assert.ok(bp.url && bp.adminToken, bp.output.join('\n'));
+    const deadline = Date.now() + 30000;
+    while (!fs.existsSync(readyFile)) {
+      if (exitCode !== null) throw new Error(`big peer exited (${exitCode}):\n${bp.output.join('\n')}`);
+      if (Date.now() > deadline) throw new Error(`big peer did not start in 30 s:\n${bp.output.join('\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const facts = JSON.parse(fs.readFileSync(readyFile, 'utf8'));
+    bp.url = facts.url;
+    bp.adminToken = facts.admin_token;
     return bp;
   }
 

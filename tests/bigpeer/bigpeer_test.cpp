@@ -3,13 +3,17 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/beast/websocket.hpp>
 #include <condition_variable>
 #include <fstream>
 #include <future>
+#include <iterator>
 #include <map>
 #include <regex>
 #include <set>
@@ -365,6 +369,49 @@ TEST_F(BigPeerServerTest, SigtermExitsZeroPromptly) {
   EXPECT_LT(exit.took, 5s);
   const auto out = bp.output();
   EXPECT_EQ(out.back(), "big-peer: stopped");
+}
+
+TEST_F(BigPeerServerTest, TheReadyFileCarriesItsFactsForItsUserOnlyAndGoesAtStop) {
+  auto& bp = start();
+  struct stat info {};
+  ASSERT_EQ(::stat(bp.ready_file().c_str(), &info), 0) << bp.ready_file();
+  EXPECT_EQ(info.st_mode & 0777, 0600) << "the ready file holds the admin token";
+  std::ifstream in(bp.ready_file());
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  simdjson::dom::parser parser;
+  const auto facts = parse(parser, text);
+  EXPECT_EQ(std::string_view(facts["url"]), fmt::format("http://127.0.0.1:{}", bp.port()));
+  EXPECT_EQ(std::string_view(facts["sync_url"]), bp.sync_url());
+  EXPECT_EQ(std::string_view(facts["app_id"]), bp.app_id());
+  EXPECT_EQ(std::string_view(facts["data_dir"]), bp.data_dir().string());
+  EXPECT_EQ(int64_t(facts["pid"]), bp.pid());
+  // The harness read the token and the key from this file; they are the ones the process uses.
+  std::ifstream token_file(bp.data_dir() / "admin_token");
+  std::string kept;
+  std::getline(token_file, kept);
+  EXPECT_EQ(std::string_view(facts["admin_token"]), kept);
+  EXPECT_EQ(bp.get("/api/v1/devices").status, 200);
+  const auto out = bp.output();
+  EXPECT_NE(std::find(out.begin(), out.end(), "big-peer: peer key: " + std::string(std::string_view(facts["peer_key"]))),
+            out.end());
+  const auto exit = bp.stop();
+  EXPECT_EQ(exit.code, 0);
+  EXPECT_FALSE(std::filesystem::exists(bp.ready_file())) << "a stopped Big Peer leaves no ready file behind";
+}
+
+TEST_F(BigPeerServerTest, AReadyFileThatCannotBeWrittenStopsItWithTheReason) {
+  const auto command = fmt::format("{} big-peer --listen 127.0.0.1:0 --data '{}' --ready-file '{}' 2>&1", SMALLPEER_CLI,
+                                   (dir_.path() / "data").string(), (dir_.path() / "missing" / "ready.json").string());
+  FILE* pipe = ::popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  std::array<char, 256> chunk{};
+  while (::fgets(chunk.data(), chunk.size(), pipe) != nullptr) output += chunk.data();
+  const int status = ::pclose(pipe);
+  ASSERT_TRUE(WIFEXITED(status)) << output;
+  EXPECT_EQ(WEXITSTATUS(status), 2) << output;
+  EXPECT_NE(output.find("cannot create ready file"), std::string::npos) << output;
+  EXPECT_EQ(output.find("big-peer: ready"), std::string::npos) << output;
 }
 
 TEST_F(BigPeerServerTest, ASecondBigPeerOnTheSameDataDirectoryIsRefused) {

@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <simdjson.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,6 +39,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -46,6 +48,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/json_read.h"
 #include "support/postgres_server.h"
 
 #ifndef SMALLPEER_CLI
@@ -201,7 +204,7 @@ inline BigPeerProcessOptions cluster_node_options(const std::filesystem::path& d
 }
 
 /// A `smallpeer big-peer --listen 127.0.0.1:PORT` child process (a free port unless told). The
-/// constructor returns once it printed "big-peer: ready" (or throws, with its output); the
+/// constructor returns once its ready file (--ready-file) appeared (or throws, with its output); the
 /// destructor stops it (SIGTERM).
 class BigPeerProcess {
  public:
@@ -217,11 +220,14 @@ class BigPeerProcess {
   explicit BigPeerProcess(BigPeerProcessOptions options) : options_(std::move(options)) {
     log_path_ = std::filesystem::temp_directory_path() /
                 ("smallpeer-big-peer-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++) + ".log");
-    std::vector<std::string> args = {SMALLPEER_CLI, "big-peer",
-                                     "--listen",    "127.0.0.1:" + std::to_string(options_.listen_port),
-                                     "--data",      options_.data_dir.string(),
-                                     "--app-id",    options_.app_id,
-                                     "--app-token", options_.app_token};
+    ready_path_ = log_path_;
+    ready_path_.replace_extension(".ready.json");
+    std::vector<std::string> args = {SMALLPEER_CLI,  "big-peer",
+                                     "--listen",     "127.0.0.1:" + std::to_string(options_.listen_port),
+                                     "--data",       options_.data_dir.string(),
+                                     "--app-id",     options_.app_id,
+                                     "--app-token",  options_.app_token,
+                                     "--ready-file", ready_path_.string()};
     if (options_.admin_token) {
       args.push_back("--admin-token");
       args.push_back(*options_.admin_token);
@@ -242,6 +248,7 @@ class BigPeerProcess {
     if (current_test_failed()) std::cerr << "--- big-peer stderr ---\n" << log_text() << "--- end ---\n";
     std::error_code ec;
     std::filesystem::remove(log_path_, ec);
+    std::filesystem::remove(ready_path_, ec);
   }
   BigPeerProcess(const BigPeerProcess&) = delete;
   BigPeerProcess& operator=(const BigPeerProcess&) = delete;
@@ -268,6 +275,8 @@ class BigPeerProcess {
   [[nodiscard]] bool tls() const { return !options_.tls_cert.empty(); }
   /// The process id.
   [[nodiscard]] pid_t pid() const { return pid_; }
+  /// Where it wrote its facts as JSON once it listened (--ready-file); gone once it stopped.
+  [[nodiscard]] const std::filesystem::path& ready_file() const { return ready_path_; }
   /// True until stop() has seen it end.
   [[nodiscard]] bool running() const { return pid_ > 0 && !exit_; }
 
@@ -363,40 +372,44 @@ class BigPeerProcess {
     });
   }
 
-  static std::optional<std::string> after_prefix(const std::string& line, const std::string& prefix) {
-    if (line.rfind(prefix, 0) != 0) return std::nullopt;
-    return line.substr(prefix.size());
-  }
-
+  // Waits for the ready file (`--ready-file`: JSON written whole once it listens) and reads the
+  // port, peer key and admin token from it; the log lines are for people and may change.
   void wait_until_ready() {
-    std::unique_lock lock(mutex_);
-    const bool ready = changed_.wait_for(lock, options_.startup_timeout, [&] {
-      return stdout_closed_ || (!lines_.empty() && lines_.back() == "big-peer: ready");
-    });
-    if (!ready || stdout_closed_) {
+    const auto deadline = std::chrono::steady_clock::now() + options_.startup_timeout;
+    std::optional<std::string> ready;
+    for (;;) {
+      if (std::ifstream in{ready_path_}; in) {
+        ready.emplace(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        break;
+      }
+      std::unique_lock lock(mutex_);
+      if (stdout_closed_ || std::chrono::steady_clock::now() > deadline) break;
+      changed_.wait_for(lock, 20ms);
+    }
+    simdjson::dom::parser parser;
+    simdjson::dom::object facts;
+    if (!ready || parser.parse(*ready).get_object().get(facts) != simdjson::SUCCESS) {
       std::string out;
-      for (const auto& l : lines_) out += l + "\n";
-      lock.unlock();
+      {
+        std::lock_guard lock(mutex_);
+        for (const auto& l : lines_) out += l + "\n";
+      }
       stop(2s);
       const std::string log = log_text();
       std::error_code ec;
       std::filesystem::remove(log_path_, ec);
-      throw std::runtime_error("big-peer did not start:\n" + out + log);
+      throw std::runtime_error("big-peer did not start" + (ready ? ": unreadable ready file " + *ready : std::string()) + "\n" +
+                               out + log);
     }
-    for (const auto& line : lines_) {
-      for (const char* scheme : {"http", "https"}) {
-        if (auto rest = after_prefix(line, std::string("big-peer: listening on ") + scheme + "://127.0.0.1:")) {
-          port_ = static_cast<uint16_t>(std::stoi(*rest));
-        }
-      }
-      if (auto rest = after_prefix(line, "big-peer: peer key: ")) peer_key_ = *rest;
-      if (auto rest = after_prefix(line, "big-peer: admin token: ")) admin_token_ = rest->substr(0, rest->find(' '));
-    }
-    if (options_.admin_token) admin_token_ = *options_.admin_token;
+    const std::string url = string_member(facts, "url").value_or("");
+    port_ = static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+    peer_key_ = string_member(facts, "peer_key").value_or("");
+    admin_token_ = string_member(facts, "admin_token").value_or("");
   }
 
   BigPeerProcessOptions options_;
   std::filesystem::path log_path_;
+  std::filesystem::path ready_path_;
   pid_t pid_ = -1;
   std::optional<Exit> exit_;
   std::thread reader_;

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -47,6 +46,9 @@ class BigPeer:
         self.app_token = app_token
         self.data_dir = data_dir
         self.output: List[str] = []
+        # The Big Peer writes its facts here as JSON once it listens (--ready-file); its log lines are for people.
+        ready_file = data_dir.with_name(data_dir.name + ".ready.json")
+        ready_file.unlink(missing_ok=True)
         self._proc = subprocess.Popen(
             [
                 find_cli(),
@@ -59,35 +61,31 @@ class BigPeer:
                 app_id,
                 "--app-token",
                 app_token,
+                "--ready-file",
+                str(ready_file),
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             bufsize=1,
         )
-        self.url = ""
-        self.admin_token = ""
-        ready = threading.Event()
 
         def pump() -> None:
             assert self._proc.stdout is not None
             for line in self._proc.stdout:
                 self.output.append(line.rstrip("\n"))
-                m = re.search(r"big-peer: listening on (http://127\.0\.0\.1:\d+)", line)
-                if m:
-                    self.url = m.group(1)
-                m = re.search(r"big-peer: admin token: (\S+)", line)
-                if m:
-                    self.admin_token = m.group(1)
-                if "big-peer: ready" in line:
-                    ready.set()
-            ready.set()
 
         self._pump = threading.Thread(target=pump, daemon=True)
         self._pump.start()
-        if not ready.wait(timeout) or self._proc.poll() is not None or not self.url:
+        deadline = time.monotonic() + timeout
+        while not ready_file.exists() and self._proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not ready_file.exists():
             self.stop()
             raise RuntimeError("big peer did not start:\n" + "\n".join(self.output))
+        facts = json.loads(ready_file.read_text())
+        self.url: str = facts["url"]
+        self.admin_token: str = facts["admin_token"]
 
     @property
     def sync_url(self) -> str:

@@ -99,11 +99,14 @@ final class BigPeerProcess: @unchecked Sendable {
         guard let cli = ProcessInfo.processInfo.environment["SMALLPEER_CLI"], !cli.isEmpty else {
             throw HarnessError(description: "SMALLPEER_CLI is not set: it must name the smallpeer command line")
         }
+        // The process writes its facts here as JSON once it listens (--ready-file); its log lines are for people.
+        let readyFile = URL(fileURLWithPath: dataDirectory.path + ".ready.json")
+        try? FileManager.default.removeItem(at: readyFile)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: cli)
         process.arguments = [
             "big-peer", "--listen", "127.0.0.1:0", "--data", dataDirectory.path,
-            "--app-id", Self.appID, "--app-token", Self.appToken,
+            "--app-id", Self.appID, "--app-token", Self.appToken, "--ready-file", readyFile.path,
         ]
         let pipe = Pipe()
         process.standardOutput = pipe
@@ -118,13 +121,11 @@ final class BigPeerProcess: @unchecked Sendable {
         try process.run()
         self.process = process
 
-        let ready = DispatchSemaphore(value: 0)
         let output = self.output
         let reader = pipe.fileHandleForReading
         // Reads until EOF, so the process never blocks on a full pipe.
         DispatchQueue.global().async {
             var pending = Data()
-            var signalled = false
             while true {
                 let chunk = reader.availableData
                 if chunk.isEmpty { break }
@@ -133,32 +134,20 @@ final class BigPeerProcess: @unchecked Sendable {
                     let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
                     pending.removeSubrange(pending.startIndex...newline)
                     output.withLock { $0.append(line) }
-                    if line.contains("big-peer: ready"), !signalled {
-                        signalled = true
-                        ready.signal()
-                    }
                 }
             }
-            if !signalled { ready.signal() }
         }
-        guard ready.wait(timeout: .now() + 30) == .success else {
-            process.terminate()
-            throw HarnessError(description: "the Big Peer did not become ready in 30 s")
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: readyFile.path), process.isRunning, Date() < deadline {
+            usleep(20_000)
         }
-        let lines = output.withLock { $0 }
-        func value(after prefix: String) -> String? {
-            for line in lines {
-                if let range = line.range(of: prefix) {
-                    return line[range.upperBound...].split(separator: " ").first.map(String.init)
-                }
-            }
-            return nil
-        }
-        guard process.isRunning, let url = value(after: "big-peer: listening on "),
-            let token = value(after: "big-peer: admin token: ")
+        guard let data = FileManager.default.contents(atPath: readyFile.path),
+            let facts = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let url = facts["url"] as? String, let token = facts["admin_token"] as? String
         else {
             process.terminate()
-            throw HarnessError(description: "the Big Peer did not start:\n" + lines.joined(separator: "\n"))
+            let lines = output.withLock { $0 }
+            throw HarnessError(description: "the Big Peer did not start in 30 s:\n" + lines.joined(separator: "\n"))
         }
         self.url = url
         self.adminToken = token

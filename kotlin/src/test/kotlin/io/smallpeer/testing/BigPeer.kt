@@ -8,7 +8,6 @@ import java.io.File
 import java.net.HttpURLConnection
 import java.net.URL
 import java.nio.file.Files
-import java.util.concurrent.CountDownLatch
 import java.util.concurrent.TimeUnit
 
 /**
@@ -25,38 +24,37 @@ class BigPeer @JvmOverloads constructor(
     val dataDirectory: File = Files.createTempDirectory("smallpeer-big-peer").toFile()
     private val process: Process
     private val output = StringBuffer()
-    @Volatile private var httpUrl: String? = null
-    @Volatile private var token: String? = null
+    /** Where the process writes its facts as JSON once it listens (`--ready-file`); its log lines are for people. */
+    private val readyFile = File(dataDirectory.path + ".ready.json")
+    private val httpUrl: String
+    private val token: String
 
     init {
         val cli = System.getenv("SMALLPEER_CLI") ?: throw IllegalStateException("set SMALLPEER_CLI to the smallpeer command line")
         process = ProcessBuilder(cli, "big-peer", "--listen", "127.0.0.1:0", "--data", dataDirectory.path,
-            "--app-id", appId, "--app-token", appToken).redirectErrorStream(true).start()
-        val ready = CountDownLatch(1)
+            "--app-id", appId, "--app-token", appToken, "--ready-file", readyFile.path).redirectErrorStream(true).start()
         val pump = Thread({
             try {
-                process.inputStream.bufferedReader().forEachLine { line ->
-                    output.append(line).append('\n')
-                    Regex("big-peer: listening on (http://127\\.0\\.0\\.1:\\d+)").find(line)?.let { httpUrl = it.groupValues[1] }
-                    Regex("big-peer: admin token: (\\S+)").find(line)?.let { token = it.groupValues[1] }
-                    if (line.contains("big-peer: ready")) ready.countDown()
-                }
+                process.inputStream.bufferedReader().forEachLine { line -> output.append(line).append('\n') }
             } catch (e: java.io.IOException) {
                 // The JDK closes the pipe once the process has exited and been reaped: the end of the output.
-            } finally {
-                ready.countDown()
             }
         }, "big-peer-output")
         pump.isDaemon = true
         pump.start()
-        if (!ready.await(30, TimeUnit.SECONDS) || !process.isAlive || httpUrl == null || token == null) {
+        val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30)
+        while (!readyFile.exists() && process.isAlive && System.nanoTime() < deadline) Thread.sleep(20)
+        if (!readyFile.exists()) {
             close()
             throw IllegalStateException("the Big Peer did not start:\n$output")
         }
+        val facts = JsonParser.parseString(readyFile.readText()).asJsonObject
+        httpUrl = facts.get("url").asString
+        token = facts.get("admin_token").asString
     }
 
     /** http://127.0.0.1:PORT */
-    val url: String get() = httpUrl!!
+    val url: String get() = httpUrl
 
     /** ws://127.0.0.1:PORT/sync */
     val syncUrl: String get() = url.replaceFirst("http://", "ws://") + "/sync"
@@ -130,6 +128,7 @@ class BigPeer @JvmOverloads constructor(
             if (!process.waitFor(15, TimeUnit.SECONDS)) process.destroyForcibly().waitFor()
         }
         dataDirectory.deleteRecursively()
+        readyFile.delete()
     }
 
     private fun toPlain(e: com.google.gson.JsonElement): Any? = when {
