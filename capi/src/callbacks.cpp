@@ -62,6 +62,15 @@ void CallbackQueue::close() {
   if (free_fn) free_fn(userdata_);
 }
 
+std::shared_ptr<CallbackQueue> adopt_userdata(void* userdata, sp_userdata_free_fn userdata_free) {
+  try {
+    return std::make_shared<CallbackQueue>(userdata, userdata_free);
+  } catch (...) {
+    if (userdata_free != nullptr) userdata_free(userdata);
+    throw;
+  }
+}
+
 }  // namespace smallpeer::capi
 
 extern "C" SP_API void sp_token_free(sp_token_t* token) {

@@ -41,6 +41,11 @@ class CallbackQueue : public std::enable_shared_from_this<CallbackQueue> {
   std::thread::id running_on_;
 };
 
+/// Takes ownership of `userdata` first thing in a registration call: the queue frees it when the
+/// registration fails later (the queue is destroyed) or, once registered, at sp_token_free. If the
+/// queue itself cannot be made, frees `userdata` before rethrowing: exactly once on every path.
+std::shared_ptr<CallbackQueue> adopt_userdata(void* userdata, sp_userdata_free_fn userdata_free);
+
 }  // namespace smallpeer::capi
 
 /// A registered callback: freeing it runs `unregister` once.

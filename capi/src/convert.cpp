@@ -1,6 +1,7 @@
 #include "convert.h"
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -18,7 +19,11 @@ Ditto& engine(sp_ditto_t* handle) {
 
 std::string_view required(const char* text, std::string_view what) {
   if (text == nullptr) throw Error(ErrorCode::invalid_argument, std::string(what) + " is NULL");
-  return text;
+  const std::string_view s(text);
+  // The header's rule "strings are UTF-8", checked at the boundary for every string argument.
+  if (!simdjson::validate_utf8(s.data(), s.size()))
+    throw Error(ErrorCode::invalid_argument, std::string(what) + " is not valid UTF-8");
+  return s;
 }
 
 void require_out(const void* out, std::string_view what) {

@@ -42,9 +42,9 @@ SP_API sp_status_t sp_logger_set_console_enabled(bool enabled) {
 SP_API sp_status_t sp_logger_add_callback(sp_log_callback_fn callback, void* userdata, sp_userdata_free_fn userdata_free,
                                           sp_token_t** out_token) {
   return guard([&] {
+    auto queue = adopt_userdata(userdata, userdata_free);  // frees userdata if anything below throws
     require_out(out_token, "out_token");
     if (callback == nullptr) throw Error(ErrorCode::invalid_argument, "callback is NULL");
-    auto queue = std::make_shared<CallbackQueue>(userdata, userdata_free);
     const auto id = UserLogOutput::instance().add_callback([queue, callback](LogLevel level, std::string_view message) {
       queue->push([callback, level, text = std::string(message)](void* ud) {
         callback(ud, static_cast<sp_log_level_t>(level), text.c_str());

@@ -1,4 +1,5 @@
-// sp_ditto_log, sp_ditto_export_logs, sp_ditto_send_logs: an instance's own engine log.
+// sp_ditto_log, sp_ditto_export_logs, sp_ditto_send_logs: an instance's own engine log;
+// sp_logger_export_to_file: every open instance's.
 #include "convert.h"
 #include "guard.h"
 #include "log/engine_log.h"
@@ -27,6 +28,15 @@ SP_API sp_status_t sp_ditto_export_logs(sp_ditto_t* ditto, const char* path, con
     if (p.empty()) throw Error(ErrorCode::invalid_argument, "path is empty");
     const auto result = engine(ditto).export_logs(std::filesystem::path(p), filter_from(options_json));
     if (out_lines != nullptr) *out_lines = result.lines;
+  });
+}
+
+SP_API sp_status_t sp_logger_export_to_file(const char* path, const char* options_json, uint64_t* out_bytes) {
+  return guard([&] {
+    const auto p = required(path, "path");
+    if (p.empty()) throw Error(ErrorCode::invalid_argument, "path is empty");
+    const auto result = Ditto::export_open_instances_logs(std::filesystem::path(p), filter_from(options_json));
+    if (out_bytes != nullptr) *out_bytes = result.compressed_bytes;
   });
 }
 

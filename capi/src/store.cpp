@@ -78,10 +78,10 @@ SP_API sp_status_t sp_store_collection_names(sp_ditto_t* ditto, char** out_json)
 SP_API sp_status_t sp_store_observe(sp_ditto_t* ditto, const char* collection, sp_store_observer_fn callback, void* userdata,
                                     sp_userdata_free_fn userdata_free, sp_token_t** out_token) {
   return guard([&] {
+    auto queue = adopt_userdata(userdata, userdata_free);  // frees userdata if anything below throws
     require_out(out_token, "out_token");
     if (callback == nullptr) throw Error(ErrorCode::invalid_argument, "callback is NULL");
     auto& d = engine(ditto);
-    auto queue = std::make_shared<CallbackQueue>(userdata, userdata_free);
     const auto id = d.observe(std::string(required(collection, "collection")), [queue, callback](const Change& change) {
       queue->push([callback, change](void* ud) {
         callback(ud, change.collection.c_str(), change.id.c_str(),

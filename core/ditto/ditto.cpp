@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <vector>
 
 #include "common/error.h"
 #include "common/json.h"
@@ -69,9 +71,43 @@ decltype(auto) Ditto::guarded(F&& f) const {
   return f();
 }
 
+namespace {
+// The instances open in this process, for the process-wide log export. Weak: closing or releasing
+// an instance needs nothing from here; expired entries are pruned on each open.
+std::mutex open_instances_mutex;
+std::vector<std::weak_ptr<Ditto>> open_instances;
+}  // namespace
+
 std::shared_ptr<Ditto> Ditto::open(DittoConfig config) {
   validate(config);
-  return std::shared_ptr<Ditto>(new Ditto(std::move(config)));
+  auto ditto = std::shared_ptr<Ditto>(new Ditto(std::move(config)));
+  std::lock_guard lock(open_instances_mutex);
+  std::erase_if(open_instances, [](const auto& weak) { return weak.expired(); });
+  open_instances.push_back(ditto);
+  return ditto;
+}
+
+LogExportResult Ditto::export_open_instances_logs(const std::filesystem::path& out, const LogFilter& filter) {
+  std::vector<std::shared_ptr<Ditto>> live;
+  {
+    std::lock_guard lock(open_instances_mutex);
+    for (const auto& weak : open_instances) {
+      if (auto d = weak.lock()) live.push_back(std::move(d));
+    }
+  }
+  // Each open instance's lifecycle lock is held (shared) through the export, so none of the logs
+  // is closed under it; an instance closing meanwhile is left out.
+  std::vector<std::shared_lock<std::shared_mutex>> locks;
+  std::vector<EngineLog*> logs;
+  for (const auto& d : live) {
+    if (d->closing_) continue;
+    std::shared_lock lock(d->lifecycle_);
+    if (d->closed_) continue;
+    d->log_->flush();
+    logs.push_back(d->log_.get());
+    locks.push_back(std::move(lock));
+  }
+  return EngineLog::export_gzip(logs, out, filter);
 }
 
 Ditto::Ditto(DittoConfig config) : config_(std::move(config)) {

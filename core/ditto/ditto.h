@@ -85,6 +85,9 @@ class Ditto {
   void log(LogLevel level, std::string_view component, std::string_view message);
   /// Exports the engine log lines that pass `filter` to a gzip JSON Lines file.
   LogExportResult export_logs(const std::filesystem::path& out, const LogFilter& filter);
+  /// Exports the engine logs of every instance open in this process (DittoLogger.exportToFile),
+  /// merged oldest first, to one gzip JSON Lines file; an empty export when none is open.
+  static LogExportResult export_open_instances_logs(const std::filesystem::path& out, const LogFilter& filter);
   /// Builds a log bundle now and sends it to the Big Peer on the app's own initiative (at once if
   /// connected, else on the next connection); returns the bundle's request id ("dev_...").
   std::string send_logs(const LogFilter& filter);

@@ -137,4 +137,14 @@ LogExportResult EngineLog::export_gzip(const fs::path& out, const LogFilter& fil
   return log_detail::export_gzip(impl_->sink->open_for_export(), out, filter);
 }
 
+LogExportResult EngineLog::export_gzip(const std::vector<EngineLog*>& logs, const fs::path& out, const LogFilter& filter) {
+  filter.validate();
+  std::vector<log_detail::ExportSource> sources;
+  for (EngineLog* log : logs) {
+    auto own = log->impl_->sink->open_for_export();
+    std::move(own.begin(), own.end(), std::back_inserter(sources));
+  }
+  return log_detail::export_gzip(std::move(sources), out, filter, /*merge_by_time=*/logs.size() > 1);
+}
+
 }  // namespace smallpeer

@@ -60,6 +60,10 @@ class EngineLog {
   /// Writes the lines that pass `filter` (oldest first) to `out` as a gzip JSON Lines file; throws
   /// Error(invalid_argument) for a filter that breaks its rules.
   LogExportResult export_gzip(const std::filesystem::path& out, const LogFilter& filter);
+  /// Writes the lines of every log in `logs` that pass `filter` to `out` as one gzip JSON Lines
+  /// file, merged oldest first (an empty export when `logs` is empty); throws as export_gzip does.
+  static LogExportResult export_gzip(const std::vector<EngineLog*>& logs, const std::filesystem::path& out,
+                                     const LogFilter& filter);
 
  private:
   struct Impl;

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <memory>
+#include <numeric>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -66,13 +68,14 @@ uint64_t write_gzip(const fs::path& out, const std::vector<std::string_view>& li
 
 }  // namespace
 
-LogExportResult export_gzip(std::vector<ExportSource> sources, const fs::path& out, const LogFilter& filter) {
+LogExportResult export_gzip(std::vector<ExportSource> sources, const fs::path& out, const LogFilter& filter, bool merge_by_time) {
   // Everything is read into memory (at most max_files * max_file_bytes) so max_bytes can keep the newest.
   LogExportResult result;
   simdjson::dom::parser parser;
   std::vector<simdjson::padded_string> texts;
   texts.reserve(sources.size());
   std::vector<std::string_view> kept;
+  std::vector<TimePoint> kept_ts;  // filled only when merging
   for (auto& source : sources) {
     auto text = read_padded(source.stream, source.size);
     if (text.size() != source.size) throw Error(ErrorCode::io, fmt::format("cannot read log file {}", source.path.string()));
@@ -83,9 +86,22 @@ LogExportResult export_gzip(std::vector<ExportSource> sources, const fs::path& o
         ++result.malformed_lines;
         continue;
       }
-      if (filter.keeps(parsed->level, parsed->ts)) kept.push_back(line);
+      if (!filter.keeps(parsed->level, parsed->ts)) continue;
+      kept.push_back(line);
+      if (merge_by_time) kept_ts.push_back(parsed->ts);
     }
     texts.push_back(std::move(text));  // moving keeps the buffer, so `kept` stays valid
+  }
+
+  if (merge_by_time) {
+    // Each log is already oldest first; a stable sort interleaves them and keeps each one's order.
+    std::vector<size_t> order(kept.size());
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return kept_ts[a] < kept_ts[b]; });
+    std::vector<std::string_view> merged;
+    merged.reserve(kept.size());
+    for (const size_t i : order) merged.push_back(kept[i]);
+    kept = std::move(merged);
   }
 
   size_t first = 0;

@@ -10,6 +10,8 @@
 namespace smallpeer::log_detail {
 
 /// Writes the lines of `sources` (oldest first) that pass `filter` to `out` as gzip JSON Lines.
-LogExportResult export_gzip(std::vector<ExportSource> sources, const std::filesystem::path& out, const LogFilter& filter);
+/// `merge_by_time` sorts the kept lines by timestamp (stable), for sources from several logs.
+LogExportResult export_gzip(std::vector<ExportSource> sources, const std::filesystem::path& out, const LogFilter& filter,
+                            bool merge_by_time = false);
 
 }  // namespace smallpeer::log_detail

@@ -8,15 +8,26 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iterator>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "support/gunzip.h"
 #include "support/temp_dir.h"
 
 using smallpeer::test_support::TempDir;
+
+namespace {
+// The decompressed content of the gzip file at `path`.
+std::string gunzip(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return smallpeer::test_support::gunzip(std::string(std::istreambuf_iterator<char>(in), {}));
+}
+}  // namespace
 using namespace std::chrono_literals;
 
 namespace {
@@ -406,3 +417,112 @@ TEST(CApi, FreeingHandlesReleasesThem) {
 }
 
 }  // namespace
+
+// The header's callback rule: the userdata free function runs exactly once on every path, a failed
+// registration included, so a binding hands userdata over and never frees it itself.
+namespace {
+std::atomic<int> userdata_frees{0};
+void count_free(void* ud) {
+  ++userdata_frees;
+  delete static_cast<int*>(ud);
+}
+void ignore_change(void*, const char*, const char*, sp_change_kind_t, const char*) {}
+void ignore_log(void*, sp_log_level_t, const char*) {}
+}  // namespace
+
+TEST_F(CApiTest, UserdataIsFreedExactlyOnceOnEveryRegistrationPath) {
+  const auto frees_after = [](const std::function<void(int*)>& attempt) {
+    userdata_frees = 0;
+    attempt(new int(7));
+    return userdata_frees.load();
+  };
+  sp_token_t* token = nullptr;
+  // Failed registrations: the free function has run once when the call returns.
+  EXPECT_EQ(frees_after([&](int* ud) {
+              EXPECT_EQ(sp_store_observe(ditto_, "cars", nullptr, ud, count_free, &token), SP_ERR_INVALID_ARGUMENT);
+            }),
+            1);
+  EXPECT_EQ(frees_after([&](int* ud) {
+              EXPECT_EQ(sp_store_observe(ditto_, "cars", ignore_change, ud, count_free, nullptr), SP_ERR_INVALID_ARGUMENT);
+            }),
+            1);
+  EXPECT_EQ(frees_after([&](int* ud) {
+              EXPECT_EQ(sp_store_observe(ditto_, nullptr, ignore_change, ud, count_free, &token), SP_ERR_INVALID_ARGUMENT);
+            }),
+            1);
+  EXPECT_EQ(frees_after([&](int* ud) {
+              EXPECT_EQ(sp_store_observe(nullptr, "cars", ignore_change, ud, count_free, &token), SP_ERR_INVALID_ARGUMENT);
+            }),
+            1);
+  EXPECT_EQ(
+      frees_after([&](int* ud) { EXPECT_EQ(sp_logger_add_callback(nullptr, ud, count_free, &token), SP_ERR_INVALID_ARGUMENT); }),
+      1);
+  EXPECT_EQ(frees_after([&](int* ud) {
+              EXPECT_EQ(sp_logger_add_callback(ignore_log, ud, count_free, nullptr), SP_ERR_INVALID_ARGUMENT);
+            }),
+            1);
+  // Successful registrations: nothing freed until sp_token_free, then exactly once.
+  EXPECT_EQ(frees_after([&](int* ud) {
+              ASSERT_EQ(sp_store_observe(ditto_, "cars", ignore_change, ud, count_free, &token), SP_OK);
+              EXPECT_EQ(userdata_frees.load(), 0);
+              sp_token_free(token);
+            }),
+            1);
+  EXPECT_EQ(frees_after([&](int* ud) {
+              ASSERT_EQ(sp_logger_add_callback(ignore_log, ud, count_free, &token), SP_OK);
+              EXPECT_EQ(userdata_frees.load(), 0);
+              sp_token_free(token);
+            }),
+            1);
+  // A closed handle refuses the registration and frees the userdata.
+  ASSERT_EQ(sp_ditto_close(ditto_), SP_OK);
+  EXPECT_EQ(frees_after([&](int* ud) {
+              EXPECT_EQ(sp_store_observe(ditto_, "cars", ignore_change, ud, count_free, &token), SP_ERR_CLOSED);
+            }),
+            1);
+}
+
+// DittoLogger.exportToFile: one export of every open instance's engine log, merged oldest first,
+// returning the bytes written; closed instances are left out, and none open is an empty export.
+TEST_F(CApiTest, LoggerExportsEveryOpenInstanceInOneFile) {
+  sp_ditto_t* second = nullptr;
+  ASSERT_EQ(sp_ditto_open(config_for(dir_.path() / "second").c_str(), &second), SP_OK) << sp_last_error_message();
+  ASSERT_EQ(sp_ditto_log(ditto_, SP_LOG_INFO, "line from the first instance"), SP_OK);
+  ASSERT_EQ(sp_ditto_log(second, SP_LOG_INFO, "line from the second instance"), SP_OK);
+  const auto out = dir_.path() / "process.jsonl.gz";
+  uint64_t bytes = 0;
+  ASSERT_EQ(sp_logger_export_to_file(out.c_str(), nullptr, &bytes), SP_OK) << sp_last_error_message();
+  EXPECT_EQ(bytes, std::filesystem::file_size(out));
+  const std::string text = gunzip(out);
+  EXPECT_NE(text.find("line from the first instance"), std::string::npos);
+  EXPECT_NE(text.find("line from the second instance"), std::string::npos);
+  // Oldest first across both instances: every "ts" is >= the one before it.
+  std::string previous;
+  for (size_t at = text.find("\"ts\":\""); at != std::string::npos; at = text.find("\"ts\":\"", at + 1)) {
+    const std::string ts = text.substr(at + 6, 24);
+    EXPECT_LE(previous, ts);
+    previous = ts;
+  }
+  // Bad arguments change nothing and name the problem.
+  EXPECT_EQ(sp_logger_export_to_file(nullptr, nullptr, &bytes), SP_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(sp_logger_export_to_file("", nullptr, &bytes), SP_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(sp_logger_export_to_file(out.c_str(), R"({"max_bytes":0})", &bytes), SP_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(sp_last_error_message()).find("max_bytes"), std::string::npos);
+  // A closed instance's lines are left out.
+  ASSERT_EQ(sp_ditto_close(second), SP_OK);
+  ASSERT_EQ(sp_logger_export_to_file(out.c_str(), nullptr, nullptr), SP_OK) << sp_last_error_message();
+  EXPECT_EQ(gunzip(out).find("line from the second instance"), std::string::npos);
+  sp_ditto_free(second);
+}
+
+// "Strings are UTF-8": every string argument is checked at the boundary and refused by name.
+TEST_F(CApiTest, StringArgumentsThatAreNotUtf8AreRefusedByName) {
+  EXPECT_EQ(sp_spi_set_device_name(ditto_, "bad \xff name"), SP_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sp_last_error_message(), "device_name is not valid UTF-8");
+  EXPECT_EQ(sp_spi_set_metadata_json(ditto_, "{\"k\":\"\xc3\"}"), SP_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sp_last_error_message(), "metadata_json is not valid UTF-8");
+  EXPECT_EQ(sp_store_upsert(ditto_, "cars\xff", "{}", nullptr), SP_ERR_INVALID_ARGUMENT);
+  CString name;
+  ASSERT_EQ(sp_spi_get_device_name(ditto_, &name.p), SP_OK);
+  EXPECT_EQ(name.str(), "capi-device");
+}

@@ -5,12 +5,16 @@
  * - Pure C99. Opaque handles only; every constructor has one NULL-safe release function.
  * - Every fallible call returns sp_status_t (0 = SP_OK). Outputs are out-parameters, written only
  *   on success. On failure, sp_last_error_message() explains it (thread-local).
- * - Strings are UTF-8 and NUL-terminated. A string or buffer returned through an out-parameter is
+ * - Strings are UTF-8 and NUL-terminated; a string argument that is not valid UTF-8 is
+ *   SP_ERR_INVALID_ARGUMENT. A string or buffer returned through an out-parameter is
  *   owned by the caller: free it with sp_free.
  * - Configuration that may grow crosses as JSON text.
  * - Callbacks take (void *userdata, ...), register with a userdata free function and return a
  *   token; after sp_token_free returns, the callback is not running and never runs again, and the
- *   userdata free function has been called. Callbacks run on an engine thread, one at a time per
+ *   userdata free function has been called. The userdata free function (if not NULL) runs exactly
+ *   once on every path: after sp_token_free, or before a registration call that fails returns
+ *   (a NULL callback, a closed handle, a bad argument). A binding hands ownership of userdata to
+ *   the registration call and never frees it itself. Callbacks run on an engine thread, one at a time per
  *   token, in order; they may call back into this API.
  * - Enum and status values are explicit and only ever appended.
  * - Thread-safe: any handle may be used from any thread.
@@ -136,8 +140,8 @@ SP_API sp_status_t sp_spi_get_enabled(sp_ditto_t* ditto, bool* out_enabled);
 SP_API sp_status_t sp_spi_set_sync_scope(sp_ditto_t* ditto, sp_sync_scope_t scope);
 /** The SPI sync scope. */
 SP_API sp_status_t sp_spi_get_sync_scope(sp_ditto_t* ditto, sp_sync_scope_t* out_scope);
-/** Sets the app metadata: a JSON object, at most 128 KB minified, at most 64 levels deep (SP_ERR_VALIDATION otherwise; the old
- * metadata stays). */
+/** Sets the app metadata: a JSON object, at most 128 KB minified, at most 64 levels deep (SP_ERR_VALIDATION otherwise, as
+ * Ditto's validation error: not JSON, not an object, too big, too deep; the old metadata stays). */
 SP_API sp_status_t sp_spi_set_metadata_json(sp_ditto_t* ditto, const char* metadata_json);
 /** The app metadata as minified JSON. *out_json is owned by the caller: free it with sp_free. */
 SP_API sp_status_t sp_spi_get_metadata_json(sp_ditto_t* ditto, char** out_json);
@@ -249,6 +253,13 @@ SP_API sp_status_t sp_ditto_log(sp_ditto_t* ditto, sp_log_level_t level, const c
  * is not NULL it receives the number of lines written.
  */
 SP_API sp_status_t sp_ditto_export_logs(sp_ditto_t* ditto, const char* path, const char* options_json, uint64_t* out_lines);
+/**
+ * Exports the engine logs of every instance open in this process (Ditto's
+ * DittoLogger.exportToFile) to `path` as one gzip JSON Lines file, oldest line first.
+ * `options_json` as for sp_ditto_export_logs (NULL: every line at debug and above). With no
+ * instance open it writes an empty export. If out_bytes is not NULL it receives the bytes written.
+ */
+SP_API sp_status_t sp_logger_export_to_file(const char* path, const char* options_json, uint64_t* out_bytes);
 /**
  * Sends this instance's engine logs to the Big Peer on the app's own initiative (a "send logs to
  * support" button): builds a gzip JSON Lines bundle now (`options_json` as for
