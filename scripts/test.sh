@@ -14,14 +14,20 @@ cmake --build --preset dev
 echo "test: clang-tidy"
 scripts/clang_tidy.sh
 echo "test: running ctest"
-ctest --preset dev --parallel 2 -E '^(python_package|portal_browser)$' -LE '^binding$'
+ctest --preset dev --parallel 2 -E '^(python_package|portal_browser)$' -LE '^(binding|conformance)$'
+# Every runner of the behaviour table prints "conformance <language>: N cases, ..."; the output of
+# the runs that carry them is kept, and checked at the end (scripts/conformance_summary.sh).
+conformance_log=build/dev/conformance-output.log
+: >"$conformance_log"
+echo "test: the behaviour table through the C header"
+ctest --preset dev -L '^conformance$' --verbose | tee -a "$conformance_log"
 # The language bindings' suites (ctest label `binding`) run one at a time and verbosely, so their
 # own summaries (Swift Testing, JUnit, node:test, tsc) appear in this output.
 echo "test: running the language bindings' suites"
-ctest --preset dev -L '^binding$' --no-tests=ignore --verbose
+ctest --preset dev -L '^binding$' --no-tests=ignore --verbose | tee -a "$conformance_log"
 # The Python package's suite is also the ctest `python_package`; run directly, its pytest summary shows.
 echo "test: running the Python package's tests"
-scripts/python_test.sh
+scripts/python_test.sh | tee -a "$conformance_log"
 # The portal's browser tests are also the ctest `portal_browser`; run directly, their pytest summary shows.
 echo "test: running the portal's browser tests"
 scripts/portal_test.sh
@@ -29,3 +35,6 @@ scripts/portal_test.sh
 # the seed corpus; a crash, leak or broken invariant fails the run (README, Fuzzing).
 echo "test: fuzzing the parsers"
 scripts/fuzz.sh 20
+# The same cases, passed in all six languages (README "One API in six languages").
+echo "test: the behaviour table in every language"
+scripts/conformance_summary.sh "$conformance_log"
