@@ -132,6 +132,7 @@ Ditto::Ditto(DittoConfig config) : config_(std::move(config)) {
                                                         .presence = presence_,
                                                         .peer_key = peer_key_,
                                                         .persistence_dir = dir,
+                                                        .identity_file = dir / kIdentityFile,
                                                         .sdk_language = config_.sdk_language,
                                                         .default_device_name = config_.device_name.value_or(host_name()),
                                                         .logs_config_json =
@@ -165,6 +166,7 @@ Ditto::Ditto(DittoConfig config) : config_(std::move(config)) {
         .log_outbox = *log_outbox_,
     });
     if (auto saved = store_->setting(kTransportConfigSetting)) sync_->set_config(sync::TransportConfig::parse(*saved));
+    spi_->note_transport_config(transport_json_unguarded());
     // Reaching or losing the Big Peer is news the fleet should see soon, but not once per flap.
     presence_.set_big_peer_listener([weak = std::weak_ptr<SmallPeerInfoCollector>(spi_)] {
       if (auto spi = weak.lock()) spi->request_write(kConnectivityDebounce);
@@ -295,6 +297,7 @@ void Ditto::set_transport_config(std::string_view json) {
     const std::string normalized = config.to_json();
     store_->set_settings({{kTransportConfigSetting, normalized}});
     sync_->set_config(std::move(config));
+    spi_->note_transport_config(transport_json_unguarded());
     log_->log(LogLevel::info, "sync", "transport config set: " + normalized);
   });
 }

@@ -257,6 +257,19 @@ std::string SmallPeerInfoCollector::write_locked() {
   return doc;
 }
 
+void SmallPeerInfoCollector::note_transport_config(std::string config_json) {
+  JsonWriter event;
+  event.begin_object()
+      .key("cfg")
+      .raw(config_json)
+      .key("timestamp")
+      .value(format_rfc3339(scheduler_->clock()->now()))
+      .end_object();
+  std::lock_guard lock(state_mutex_);
+  transport_config_events_.push_back(event.take());
+  while (transport_config_events_.size() > kMaxTransportConfigEvents) transport_config_events_.pop_front();
+}
+
 std::string SmallPeerInfoCollector::build_document_locked(uint64_t sequence) const {
   const SpiSettings& s = settings_;
   const auto presence = src_.presence.snapshot();
@@ -264,6 +277,7 @@ std::string SmallPeerInfoCollector::build_document_locked(uint64_t sequence) con
   w.begin_object();
   w.key("_id").value(src_.peer_key);
   w.key("schema_version").value(kSpiSchemaVersion);
+  w.key("version").value(kSpiSchemaVersion);  // Ditto's name for the same number (README "The document against Ditto's")
   w.key("sequence").value(sequence);
   w.key("last_updated_at").value(format_rfc3339(scheduler_->clock()->now()));
   w.key("device_name").value(s.device_name);
@@ -312,6 +326,14 @@ std::string SmallPeerInfoCollector::build_document_locked(uint64_t sequence) con
         .value(store_bytes)
         .key("ditto_logs")
         .value(src_.log.total_bytes())
+        .key("ditto_auth")
+        .value([&] {
+          std::error_code ec;
+          const auto size = std::filesystem::file_size(src_.identity_file, ec);
+          return ec ? uint64_t{0} : static_cast<uint64_t>(size);
+        }())
+        .key("ditto_attachments")
+        .value(uint64_t{0})  // SmallPeer has no attachments
         .key("ditto_total")
         .value(directory_bytes(src_.persistence_dir))
         .end_object();
@@ -340,6 +362,12 @@ std::string SmallPeerInfoCollector::build_document_locked(uint64_t sequence) con
   w.key("logs_config").raw(src_.logs_config_json());
   w.key("metadata").raw(s.metadata_json);
   w.key("transport_config").raw(src_.transport_config_json());
+  w.key("transport_config_change_events").begin_array();
+  for (const auto& event : transport_config_events_) w.raw(event);
+  w.end_array();
+  // Ditto's fields with no source in SmallPeer yet: written as null so readers of Ditto's shape find them.
+  w.key("peer_metadata").null();
+  w.key("identity_service_metadata").null();
   w.end_object();
   return w.take();
 }

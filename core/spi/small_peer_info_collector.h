@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -30,6 +31,8 @@ inline constexpr std::chrono::seconds kDiskUsageMaxAge{30};
 inline constexpr int kSpiSchemaVersion = 1;
 /// At most this many connected peers are listed; the rest set connected_peers_truncated.
 inline constexpr size_t kMaxListedPeers = 32;
+/// transport_config_change_events keeps the newest this many.
+inline constexpr size_t kMaxTransportConfigEvents = 10;
 /// At most this many user collections are listed; the rest set store.truncated.
 inline constexpr size_t kMaxListedCollections = 100;
 
@@ -40,6 +43,7 @@ struct SpiSources {
   Presence& presence;
   std::string peer_key;
   std::filesystem::path persistence_dir;
+  std::filesystem::path identity_file;  // its size is device_disk_usage.ditto_auth
   std::string sdk_language;
   std::string default_device_name;
   std::function<std::string()> logs_config_json;       // {"enabled":..,"minimum_level":..}
@@ -90,6 +94,9 @@ class SmallPeerInfoCollector : public std::enable_shared_from_this<SmallPeerInfo
   [[nodiscard]] uint64_t sequence() const;
   /// Asks for a write soon, coalescing requests within `debounce` (connectivity changes use this).
   void request_write(std::chrono::milliseconds debounce);
+  /// Records that the transport configuration became `config_json` (secrets removed), for the
+  /// document's bounded `transport_config_change_events` (Ditto's field), newest last.
+  void note_transport_config(std::string config_json);
 
  private:
   std::string build_document_locked(uint64_t sequence) const;
@@ -130,6 +137,9 @@ class SmallPeerInfoCollector : public std::enable_shared_from_this<SmallPeerInfo
   std::shared_ptr<std::atomic<bool>> counts_stale_ = std::make_shared<std::atomic<bool>>(true);
   std::optional<uint64_t> counts_observer_;
   mutable std::map<std::string, uint64_t> user_collection_counts_;
+  // The last kMaxTransportConfigEvents transport configurations set since open, each as
+  // {"cfg": <config>, "timestamp": "..."}. Guarded by state_mutex_.
+  std::deque<std::string> transport_config_events_;
 };
 
 }  // namespace smallpeer

@@ -420,9 +420,11 @@ class CaseRun {
       return string_out([&](char** out) { return sp_store_upsert(ditto(), str(args, "collection").c_str(), doc.c_str(), out); });
     }
     if (op == "store.get") {
-      return parse(*string_out([&](char** out) {
-                      return sp_store_get(ditto(), str(args, "collection").c_str(), str(args, "id").c_str(), out);
-                    }).string());
+      Owned out;
+      const auto status = sp_store_get(ditto(), str(args, "collection").c_str(), str(args, "id").c_str(), &out.p);
+      if (status == SP_ERR_NOT_FOUND) return Json{nullptr};  // "no such document" is null, as Ditto's findByID
+      check(status);
+      return parse(out.str());
     }
     if (op == "store.findAll") return find_all(str(args, "collection"));
     if (op == "store.remove") {

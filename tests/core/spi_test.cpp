@@ -194,6 +194,11 @@ TEST_F(SmallPeerInfoTest, EverySchemaFieldIsPresentWithTheRightType) {
       {"logs_config", T::OBJECT},
       {"metadata", T::OBJECT},
       {"transport_config", T::OBJECT},
+      // Ditto's own names (README "The document against Ditto's").
+      {"version", T::INT64},
+      {"transport_config_change_events", T::ARRAY},
+      {"peer_metadata", T::NULL_VALUE},
+      {"identity_service_metadata", T::NULL_VALUE},
   };
   for (const auto& [name, type] : fields) {
     auto field = doc[name];
@@ -202,6 +207,13 @@ TEST_F(SmallPeerInfoTest, EverySchemaFieldIsPresentWithTheRightType) {
   }
   EXPECT_EQ(std::string(doc["_id"].get_string().value()), d->peer_key());
   EXPECT_EQ(doc["schema_version"].get_int64().value(), 1);
+  EXPECT_EQ(doc["version"].get_int64().value(), 1);
+  EXPECT_GT(doc["device_disk_usage"]["ditto_auth"].get_uint64().value(), 0u) << "the identity key file";
+  EXPECT_EQ(doc["device_disk_usage"]["ditto_attachments"].get_uint64().value(), 0u);
+  // The configuration at open is the first event.
+  EXPECT_EQ(doc["transport_config_change_events"].get_array().size(), 1u);
+  EXPECT_EQ(doc["transport_config_change_events"].at(0)["cfg"].type().value(), T::OBJECT);
+  EXPECT_EQ(doc["transport_config_change_events"].at(0)["timestamp"].type().value(), T::STRING);
   EXPECT_EQ(std::string(doc["device_name"].get_string().value()), "test-device");
   EXPECT_EQ(std::string(doc["ditto_sdk_language"].get_string().value()), "C");
   EXPECT_EQ(std::string(doc["ditto_sdk_platform"].get_string().value()), "Linux");
@@ -219,6 +231,30 @@ TEST_F(SmallPeerInfoTest, EverySchemaFieldIsPresentWithTheRightType) {
   EXPECT_EQ(std::string(doc["metadata"]["site"].get_string().value()), "north");
   EXPECT_EQ(doc["logs_config"]["enabled"].type().value(), T::BOOL);
   EXPECT_EQ(doc["logs_config"]["minimum_level"].type().value(), T::STRING);
+}
+
+// Ditto's transport_config_change_events: each configuration set, newest last, the newest ten.
+TEST_F(SmallPeerInfoTest, TransportConfigChangesAreListedNewestLastAndBounded) {
+  auto d = open();
+  for (int port = 4001; port <= 4012; ++port) {
+    d->set_transport_config(R"({"lan":{"listen":null,"connect":["127.0.0.1:)" + std::to_string(port) + R"("]}})");
+  }
+  simdjson::dom::parser parser;
+  const auto doc = parser.parse(d->small_peer_info().collect_now()).value();
+  const auto events = doc["transport_config_change_events"].get_array().value();
+  ASSERT_EQ(events.size(), kMaxTransportConfigEvents);
+  EXPECT_EQ(std::string(events.at(kMaxTransportConfigEvents - 1)["cfg"]["lan"]["connect"].at(0).get_string().value()),
+            "127.0.0.1:4012");
+  EXPECT_EQ(std::string(events.at(0)["cfg"]["lan"]["connect"].at(0).get_string().value()), "127.0.0.1:4003");
+  // A refused configuration is not an event.
+  EXPECT_THROW(d->set_transport_config(R"({"lan":{"listen":"nowhere"}})"), Error);
+  const auto after = parser.parse(d->small_peer_info().collect_now()).value();
+  EXPECT_EQ(std::string(after["transport_config_change_events"]
+                            .at(kMaxTransportConfigEvents - 1)["cfg"]["lan"]["connect"]
+                            .at(0)
+                            .get_string()
+                            .value()),
+            "127.0.0.1:4012");
 }
 
 TEST_F(SmallPeerInfoTest, DocumentFollowsLiveState) {
