@@ -86,9 +86,9 @@ static void on_log(void* userdata, sp_log_level_t level, const char* message) {
   js_callback_post(userdata, ev);
 }
 
-static sp_status_t register_log_callback(void* arg, js_callback* cb, sp_token_t** out_token) {
+static sp_status_t register_log_callback(void* arg, js_callback* cb, sp_userdata_free_fn userdata_free, sp_token_t** out_token) {
   (void)arg;
-  return sp_logger_add_callback(on_log, cb, NULL, out_token);
+  return sp_logger_add_callback(on_log, cb, userdata_free, out_token);
 }
 
 /* loggerAddCallback(fn(level, message)) -> log callback handle. It never keeps the process alive. */
@@ -96,7 +96,7 @@ static napi_value js_logger_add_callback(napi_env env, napi_callback_info info) 
   args_t a;
   if (!get_args(env, info, &a, 1)) return NULL;
   if (!is_function(env, a.argv[0])) {
-    throw_type(env, "the log callback must be a function");
+    throw_invalid_argument(env, "the log callback must be a function");
     return NULL;
   }
   return js_callback_create(env, &kLogCallbackKind, a.argv[0], register_log_callback, NULL, &get_state(env)->loggers, NULL);
