@@ -201,3 +201,17 @@ test('integers beyond the engine range are refused with SP_ERR_INVALID_ARGUMENT,
   }
   assert.equal(spi.collectionInterval, before);
 });
+
+test('a registration the engine refuses (observing the collection name \'\') is SP_ERR_INVALID_ARGUMENT and leaves nothing behind', async (t) => {
+  // The engine frees the callback's userdata itself on this path (smallpeer.h: exactly once,
+  // failed registration included); the addon only releases its thread-safe function.
+  const ditto = new Ditto({ type: 'offlinePlayground', appID: APP_ID }, tempDir(t));
+  for (let i = 0; i < 50; i++) {
+    assert.throws(() => ditto.store.collection('').observe(() => {}), { name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT', message: /collection name/ });
+  }
+  await new Promise((resolve) => setImmediate(resolve)); // the released functions' finalizers run
+  const observer = ditto.store.collection('c').observe(() => {});
+  assert.equal(observer.isStopped, false);
+  await ditto.close();
+  assert.equal(observer.isStopped, true);
+});
