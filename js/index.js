@@ -70,6 +70,11 @@ function invalidArgument(message) {
   return new DittoError(message, 'SP_ERR_INVALID_ARGUMENT', C.SP_ERR_INVALID_ARGUMENT);
 }
 
+/** The DittoError SP_ERR_VALIDATION (a value outside the engine's limits, e.g. metadata that is not a JSON object). */
+function validationError(message) {
+  return new DittoError(message, 'SP_ERR_VALIDATION', C.SP_ERR_VALIDATION);
+}
+
 /** The DittoError for an argument of the wrong type. */
 function typeError(what, expected, value) {
   return invalidArgument(`${what} must be ${expected}, got ${describe(value)}`);
@@ -158,9 +163,14 @@ function enumName(table, number) {
   return name;
 }
 
-/** Serializes a plain object as JSON; strings with lone surrogates are refused and deep recursion is the engine's depth error. */
-function toJSON(value, what) {
-  requireObject(value, what);
+/**
+ * Serializes a plain object as JSON; strings with lone surrogates are SP_ERR_INVALID_ARGUMENT and
+ * deep recursion is the engine's depth error. A value that is not an object, or not JSON (a cycle,
+ * a BigInt), is SP_ERR_VALIDATION for metadata (as the engine judges metadata text, and as Ditto's
+ * validation error), SP_ERR_INVALID_ARGUMENT elsewhere.
+ */
+function toJSON(value, what, notJSON = invalidArgument) {
+  if (!isPlainObject(value)) throw notJSON(`${what} must be an object, got ${describe(value)}`);
   const check = (key, v) => {
     requireWellFormed(key, `a key in ${what}`);
     if (typeof v === 'string') requireWellFormed(v, `a string in ${what}`);
@@ -170,8 +180,8 @@ function toJSON(value, what) {
     return JSON.stringify(value, check);
   } catch (e) {
     if (e instanceof DittoError) throw e;
-    if (e instanceof RangeError) throw new DittoError(`${what} is deeper than 64 levels`, 'SP_ERR_VALIDATION', C.SP_ERR_VALIDATION);
-    throw typeError(what, 'JSON-serializable', value);
+    if (e instanceof RangeError) throw validationError(`${what} is deeper than 64 levels`);
+    throw notJSON(`${what} must be JSON-serializable: ${e.message}`);
   }
 }
 
@@ -215,7 +225,7 @@ class SmallPeerInfo {
   }
 
   set metadata(value) {
-    native.spiSetMetadataJSON(this.#h, toJSON(value, 'metadata'));
+    native.spiSetMetadataJSON(this.#h, toJSON(value, 'metadata', validationError));
   }
 
   /** The app's metadata as minified JSON text; setting it takes JSON text of an object. */
