@@ -32,7 +32,7 @@ export type SmallPeerInfoSyncScope = 'LocalPeerOnly' | 'BigPeerOnly';
 export type SyncScope = 'LocalPeerOnly' | 'BigPeerOnly' | 'AllPeers' | 'SmallPeersOnly';
 /** Log levels, most severe first. */
 export type LogLevel = 'Error' | 'Warning' | 'Info' | 'Debug' | 'Verbose';
-/** The C status names a DittoError carries. */
+/** The C status names a DittoError carries (SP_ERR_INVALID_ARGUMENT also for a bad argument caught in JS). */
 export type DittoErrorCode =
   | 'SP_ERR_INVALID_ARGUMENT'
   | 'SP_ERR_VALIDATION'
@@ -44,9 +44,9 @@ export type DittoErrorCode =
   | 'SP_ERR_INTERNAL'
   | 'SP_ERR_UNKNOWN';
 
-/** An engine failure: `code` names the C status, `status` is its number. */
+/** An engine failure or a bad argument: `code` names the C status, `status` is its number. */
 export declare class DittoError extends Error {
-  /** Built by the addon for each failed C call. */
+  /** Built by the addon for each failed C call, and by the package for each bad argument. */
   constructor(message: string, code: DittoErrorCode, status: number);
   /** The C status name, e.g. 'SP_ERR_VALIDATION'. */
   readonly code: DittoErrorCode;
@@ -54,24 +54,50 @@ export declare class DittoError extends Error {
   readonly status: number;
 }
 
-/** Where this peer connects and listens. */
+/** Where this peer connects and listens, in Ditto's shape; every part is optional when setting (absent: none). */
 export interface TransportConfig {
-  /** Big Peer WebSocket URLs (plain ws:// only on loopback). */
-  big_peer?: { urls: string[] };
-  /** LAN TCP: an address to listen on ("127.0.0.1:0" picks a port) and addresses to connect to. */
-  lan?: { listen?: string | null; connect?: string[] };
+  /** Outgoing connections. */
+  connect?: {
+    /** Big Peer sync URLs (plain ws:// only on loopback, else wss://). */
+    websocketURLs?: string[];
+    /** LAN peers' TCP listeners as "host:port". */
+    tcpServers?: string[];
+  };
+  /** Incoming connections. */
+  listen?: {
+    /** The LAN TCP listener (off by default). */
+    tcp?: TransportConfigListenTCP;
+  };
+}
+
+/** The LAN TCP listener of a transport config. */
+export interface TransportConfigListenTCP {
+  /** Whether to listen (default false). */
+  isEnabled?: boolean;
+  /** The IPv4 or IPv6 address to bind (default '127.0.0.1'). */
+  interfaceIp?: string;
+  /** The port, 0-65535; 0 lets the system choose (see Ditto#lanPort). */
+  port?: number;
+}
+
+/** A transport config as `ditto.transportConfig` returns it: every part present. */
+export interface ActiveTransportConfig {
+  /** Outgoing connections. */
+  connect: { websocketURLs: string[]; tcpServers: string[] };
+  /** Incoming connections. */
+  listen: { tcp: Required<TransportConfigListenTCP> };
 }
 
 /** A connected peer as presence reports it. */
 export interface ConnectedPeer {
   /** The remote peer's key. */
-  peer_key: string;
+  peerKey: string;
   /** The remote peer's device name. */
-  device_name: string;
+  deviceName: string;
   /** The transport, e.g. 'WebSocket' or 'AccessPoint'. */
   transport: string;
   /** Whether the remote peer is a Big Peer. */
-  is_big_peer: boolean;
+  isBigPeer: boolean;
 }
 
 /** One entry of the Big Peer connection history. */
@@ -80,22 +106,22 @@ export interface BigPeerConnectionEvent {
   event: 'connected' | 'disconnected' | 'auth_failed';
   /** RFC 3339 UTC time. */
   timestamp: string;
-  /** Why, when known. */
-  reason?: string;
+  /** Why, when known, else null. */
+  reason: string | null;
 }
 
-/** The live connections of one peer. */
+/** The live connections of one peer (a new object on each read of `presence.graph`). */
 export interface PresenceGraph {
   /** This peer's key. */
-  local_peer_key: string;
+  localPeerKey: string;
   /** Whether a Big Peer connection is up. */
-  is_connected_to_big_peer: boolean;
+  isConnectedToBigPeer: boolean;
   /** Connection counts per transport. */
-  connections_by_transport: { [transport: string]: number };
+  connectionsByTransport: { [transport: string]: number };
   /** The connected peers. */
   peers: ConnectedPeer[];
   /** The last Big Peer connection events. */
-  big_peer_connection_history: BigPeerConnectionEvent[];
+  bigPeerConnectionHistory: BigPeerConnectionEvent[];
 }
 
 /** A committed change, as a store observer receives it. */
@@ -115,9 +141,11 @@ export declare class SmallPeerInfo {
   private constructor();
   /** Whether Small Peer Info is on (default false); turning it on writes the document at once. */
   isEnabled: boolean;
-  /** Sets the document's sync scope; any other string rejects with a TypeError naming the allowed values. */
-  setSyncScope(syncScope: SmallPeerInfoSyncScope): Promise<void>;
   /** The document's sync scope (default 'LocalPeerOnly'). */
+  readonly syncScope: SmallPeerInfoSyncScope;
+  /** Sets (and persists) the document's sync scope; any other value rejects with SP_ERR_INVALID_ARGUMENT naming the allowed ones. */
+  setSyncScope(syncScope: SmallPeerInfoSyncScope): Promise<void>;
+  /** The document's sync scope as a Promise (SPEC's spelling of `syncScope`). */
   getSyncScope(): Promise<SmallPeerInfoSyncScope>;
   /** The app's metadata: an object of at most 128 KB (minified JSON) and 64 levels. */
   metadata: JSONObject;
@@ -128,7 +156,7 @@ export declare class SmallPeerInfo {
   /** Builds and writes the document now (enabled or not) and returns it. */
   collectNow(): Promise<JSONObject>;
   /** The last written document, or null before the first write. */
-  getDocument(): Promise<JSONObject | null>;
+  readonly document: JSONObject | null;
 }
 
 /** Returned by Collection.observe(). */
@@ -153,6 +181,10 @@ export declare class Collection {
   findAll(): Promise<JSONObject[]>;
   /** Removes a document; resolves to whether one was there. */
   remove(id: string): Promise<boolean>;
+  /** This collection's sync scope (default 'AllPeers'; for '__small_peer_info': the Small Peer Info scope). */
+  readonly syncScope: SyncScope;
+  /** Sets (and persists) this collection's sync scope; system collections reject with SP_ERR_INVALID_ARGUMENT. */
+  setSyncScope(syncScope: SyncScope): Promise<void>;
   /** Calls `callback` on the JS thread for each committed change until stopped or the Ditto is closed. */
   observe(callback: (change: ChangeEvent) => void): StoreObserver;
 }
@@ -162,12 +194,8 @@ export declare class Store {
   private constructor();
   /** The collection with this name. */
   collection(name: string): Collection;
-  /** The names of the user collections that hold documents. */
+  /** The names of the user collections that hold documents, sorted. */
   collectionNames(): Promise<string[]>;
-  /** Sets (and persists) a user collection's sync scope (default 'AllPeers'); system collections are refused. */
-  setSyncScope(collection: string, syncScope: SyncScope): Promise<void>;
-  /** A collection's sync scope. */
-  getSyncScope(collection: string): Promise<SyncScope>;
 }
 
 /** `ditto.presence`: who this peer is connected to. */
@@ -183,10 +211,16 @@ export declare class Presence {
   readonly isConnectedToBigPeer: boolean;
 }
 
+/** Options of `new Ditto`. */
+export interface DittoOptions {
+  /** The device name from the start (1-256 bytes; default: the host name). */
+  deviceName?: string;
+}
+
 /** One open small peer. Release it with `await ditto.close()`. */
 export declare class Ditto {
   /** Opens a small peer (default identity: offline playground; default directory: ./ditto). */
-  constructor(identity?: Identity, persistenceDirectory?: string);
+  constructor(identity?: Identity, persistenceDirectory?: string, options?: DittoOptions);
   /** How many native Ditto handles this process holds (a leak check; diagnostics, not part of the stable API). */
   static liveHandleCount(): number;
   /** The identity the instance was opened with. */
@@ -203,10 +237,10 @@ export declare class Ditto {
   close(): Promise<void>;
   /** Whether close() was called. */
   readonly isClosed: boolean;
-  /** The device name in the Small Peer Info document (1-256 bytes). */
+  /** The device name in the Small Peer Info document (1-256 bytes), as in Ditto. */
   deviceName: string;
-  /** The active transport configuration. */
-  readonly transportConfig: TransportConfig;
+  /** The active transport configuration, in Ditto's shape. */
+  readonly transportConfig: ActiveTransportConfig;
   /** Sets (and persists) the transport configuration; applies at once if sync is running. */
   setTransportConfig(transportConfig: TransportConfig): void;
   /** Starts sync; keeps the process alive until stopSync() or close(). */
@@ -215,18 +249,16 @@ export declare class Ditto {
   stopSync(): void;
   /** Whether sync is running. */
   readonly isSyncActive: boolean;
-  /** The bound LAN TCP port, or 0 when not listening. */
-  readonly lanPort: number;
+  /** The bound LAN TCP port, or null when not listening. */
+  readonly lanPort: number | null;
   /** Writes a message to this instance's engine log. */
   log(level: LogLevel, message: string): void;
   /** Sends this instance's engine logs to the Big Peer (now, or on reconnect); resolves to the log request id ("dev_..."). */
   sendLogs(options?: SendLogsOptions): Promise<string>;
 }
 
-/** Options of Logger.exportToFile: the engine's log filter, every field optional (README "Logs"). */
+/** Options of Logger.exportToFile and Ditto#sendLogs: the engine's log filter, every field optional (README "Logs"); other keys are refused. */
 export interface ExportLogsOptions {
-  /** Whose engine logs (default: the only open Ditto). */
-  ditto?: Ditto;
   /** Only lines at this level or more severe (default 'Debug': every line the engine log holds). */
   minimumLogLevel?: LogLevel;
   /** Only lines at or after this time; after `until` is a DittoError SP_ERR_INVALID_ARGUMENT. */
@@ -238,7 +270,7 @@ export interface ExportLogsOptions {
 }
 
 /** Options of Ditto#sendLogs: the filters of Logger.exportToFile. */
-export type SendLogsOptions = Omit<ExportLogsOptions, 'ditto'>;
+export type SendLogsOptions = ExportLogsOptions;
 
 /** A custom log callback: runs on the JS thread. */
 export type CustomLogCallback = (level: LogLevel, message: string) => void;
@@ -250,14 +282,16 @@ export declare class Logger {
   static enabled: boolean;
   /** The least severe level shown (default 'Info'). */
   static minimumLogLevel: LogLevel;
-  /** Also appends shown messages to this file; null stops that. */
-  static setLogFile(filePath: string | null): void;
+  /** Also appends shown messages to the file at `path`; null stops that. */
+  static setLogFile(path: string | null): void;
   /** Turns the console (stderr) output on or off. */
   static setConsoleEnabled(enabled: boolean): void;
-  /** Replaces the custom log callback (null removes it); it never keeps the process alive. */
+  /** Replaces the custom log callback (null removes it, as unsetCustomLogCallback does); it never keeps the process alive. */
   static setCustomLogCallback(callback: CustomLogCallback | null): Promise<void>;
-  /** Exports engine logs to `filePath` as gzip JSON Lines; resolves to the number of lines. */
-  static exportToFile(filePath: string, options?: ExportLogsOptions): Promise<number>;
+  /** Removes the custom log callback; none runs after the Promise resolves. */
+  static unsetCustomLogCallback(): Promise<void>;
+  /** Exports the engine logs of every Ditto open in this process to `path` as one gzip JSON Lines file; resolves to the bytes written. */
+  static exportToFile(path: string, options?: ExportLogsOptions): Promise<number>;
 }
 
 /** The engine library's version, e.g. "0.1.0". */

@@ -6,12 +6,14 @@
  *   ditto.smallPeerInfo.isEnabled = true;
  *   await ditto.smallPeerInfo.setSyncScope('BigPeerOnly');
  *
- * Work that touches disk or network (close, store calls, sync scope, collectNow, log export) runs
- * off the JS thread and returns a Promise. Failed engine calls throw (or reject with) a DittoError
- * whose `code` names the C status (e.g. 'SP_ERR_VALIDATION') and `status` is its number; bad
- * arguments are TypeErrors with Node's codes (ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE).
+ * Work that touches disk or network (close, store calls, setting a sync scope, collectNow, log
+ * export, sendLogs) runs off the JS thread and returns a Promise. Failures throw (or reject with) a
+ * DittoError whose `code` names the C status (e.g. 'SP_ERR_VALIDATION') and `status` is its number;
+ * a bad argument (wrong type, unknown name, a string with a lone surrogate) is the DittoError
+ * 'SP_ERR_INVALID_ARGUMENT', as in every language of SmallPeer.
  */
 
+const net = require('node:net');
 const path = require('node:path');
 
 /** @type {any} */
@@ -22,9 +24,9 @@ try {
   throw new Error(`smallpeer: cannot load the native addon ${path.join(__dirname, 'native', 'smallpeer.node')}: ${e.message}`, { cause: e });
 }
 
-/** An engine failure: `code` is the C status name (SP_ERR_*), `status` its number. */
+/** An engine failure or a bad argument: `code` is the C status name (SP_ERR_*), `status` its number. */
 class DittoError extends Error {
-  /** Built by the addon for each failed C call. */
+  /** Built by the addon for each failed C call, and by this package for each bad argument. */
   constructor(message, code, status) {
     super(message);
     this.name = 'DittoError';
@@ -34,14 +36,26 @@ class DittoError extends Error {
 }
 native.setErrorClass(DittoError);
 
-const SP_ERR_VALIDATION = 2;
+/** The C header's values (statuses, scopes, log levels, change kinds), compiled into the addon from smallpeer.h. */
+const C = native.constants;
 
-/** The Small Peer Info scopes (C enum values). */
-const SPI_SCOPES = Object.freeze({ LocalPeerOnly: 0, BigPeerOnly: 1 });
-/** The user collection scopes (C enum values). */
-const COLLECTION_SCOPES = Object.freeze({ LocalPeerOnly: 0, BigPeerOnly: 1, AllPeers: 2, SmallPeersOnly: 3 });
-/** Log levels, most severe first (C enum values). */
-const LOG_LEVELS = Object.freeze({ Error: 1, Warning: 2, Info: 3, Debug: 4, Verbose: 5 });
+/** The Small Peer Info scopes, in Ditto's order (names to C values). */
+const SPI_SCOPES = Object.freeze({ LocalPeerOnly: C.SP_SYNC_SCOPE_LOCAL_PEER_ONLY, BigPeerOnly: C.SP_SYNC_SCOPE_BIG_PEER_ONLY });
+/** The user collection scopes (names to C values). */
+const COLLECTION_SCOPES = Object.freeze({
+  AllPeers: C.SP_SYNC_SCOPE_ALL_PEERS,
+  BigPeerOnly: C.SP_SYNC_SCOPE_BIG_PEER_ONLY,
+  LocalPeerOnly: C.SP_SYNC_SCOPE_LOCAL_PEER_ONLY,
+  SmallPeersOnly: C.SP_SYNC_SCOPE_SMALL_PEERS_ONLY,
+});
+/** Log levels, most severe first (names to C values). */
+const LOG_LEVELS = Object.freeze({
+  Error: C.SP_LOG_ERROR,
+  Warning: C.SP_LOG_WARNING,
+  Info: C.SP_LOG_INFO,
+  Debug: C.SP_LOG_DEBUG,
+  Verbose: C.SP_LOG_VERBOSE,
+});
 
 /** A short description of a value for error messages. */
 function describe(value) {
@@ -51,36 +65,69 @@ function describe(value) {
   return typeof value === 'object' || typeof value === 'function' ? `a ${typeof value}` : `${typeof value} ${String(value)}`;
 }
 
-/** A TypeError (ERR_INVALID_ARG_TYPE) for an argument of the wrong type. */
-function typeError(what, expected, value) {
-  const e = new TypeError(`${what} must be ${expected}, got ${describe(value)}`);
-  e.code = 'ERR_INVALID_ARG_TYPE';
-  return e;
+/** The DittoError SP_ERR_INVALID_ARGUMENT for a bad argument. */
+function invalidArgument(message) {
+  return new DittoError(message, 'SP_ERR_INVALID_ARGUMENT', C.SP_ERR_INVALID_ARGUMENT);
 }
 
-/** A TypeError naming the allowed values of an enumeration. */
+/** The DittoError SP_ERR_VALIDATION (a value outside the engine's limits, e.g. metadata that is not a JSON object). */
+function validationError(message) {
+  return new DittoError(message, 'SP_ERR_VALIDATION', C.SP_ERR_VALIDATION);
+}
+
+/** The DittoError for an argument of the wrong type. */
+function typeError(what, expected, value) {
+  return invalidArgument(`${what} must be ${expected}, got ${describe(value)}`);
+}
+
+/** The DittoError naming the allowed values of an enumeration. */
 function valueError(what, table, value) {
   const allowed = Object.keys(table).map((k) => `'${k}'`).join(', ');
-  const e = new TypeError(`${what} must be one of ${allowed}; got ${describe(value)}`);
-  e.code = 'ERR_INVALID_ARG_VALUE';
-  return e;
+  return invalidArgument(`${what} must be one of ${allowed}; got ${describe(value)}`);
 }
 
-/** Returns `value` if it is a string, else throws a TypeError. */
+/** A lone surrogate: UTF-16 that has no UTF-8 form (Node would replace it with U+FFFD without a word). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether `text` can be encoded as UTF-8 (String.prototype.isWellFormed where Node has it). */
+function isWellFormed(text) {
+  return typeof text.isWellFormed === 'function' ? text.isWellFormed() : !LONE_SURROGATE.test(text);
+}
+
+/** Refuses a string that holds a lone surrogate (it is not Unicode text, so it cannot reach the engine as UTF-8). */
+function requireWellFormed(text, what) {
+  if (!isWellFormed(text)) throw invalidArgument(`${what} is not valid Unicode: it holds a lone surrogate, which has no UTF-8 form`);
+  return text;
+}
+
+/** Returns `value` if it is a well-formed string, else throws a DittoError. */
 function requireString(value, what) {
   if (typeof value !== 'string') throw typeError(what, 'a string', value);
-  return value;
+  return requireWellFormed(value, what);
 }
 
-/** Returns `value` if it is a boolean, else throws a TypeError. */
+/** Returns `value` if it is a boolean, else throws a DittoError. */
 function requireBoolean(value, what) {
   if (typeof value !== 'boolean') throw typeError(what, 'a boolean', value);
   return value;
 }
 
-/** Returns `value` if it is a function, else throws a TypeError. */
+/** Returns `value` if it is a function, else throws a DittoError. */
 function requireFunction(value, what) {
   if (typeof value !== 'function') throw typeError(what, 'a function', value);
+  return value;
+}
+
+/** Returns `value` if it is an integer, else throws a DittoError. */
+function requireInteger(value, what, expected = 'an integer') {
+  if (!Number.isSafeInteger(value)) throw typeError(what, expected, value);
+  return value;
+}
+
+/** Returns `value` if it is an array of well-formed strings, else throws a DittoError. */
+function requireStrings(value, what) {
+  if (!Array.isArray(value)) throw typeError(what, 'an array of strings', value);
+  value.forEach((v, i) => requireString(v, `${what}[${i}]`));
   return value;
 }
 
@@ -89,13 +136,21 @@ function isPlainObject(value) {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-/** Returns `value` if it is a plain object, else throws a TypeError. */
+/** Returns `value` if it is a plain object, else throws a DittoError. */
 function requireObject(value, what) {
   if (!isPlainObject(value)) throw typeError(what, 'an object', value);
   return value;
 }
 
-/** The C value of an enumeration name; any other value is a TypeError naming the allowed ones. */
+/** Refuses keys of an options object that are not among `allowed` (a typo would otherwise be ignored). */
+function requireKnownKeys(value, allowed, what) {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) throw invalidArgument(`${what} has no option '${key}'; it takes ${allowed.map((k) => `'${k}'`).join(', ')}`);
+  }
+  return value;
+}
+
+/** The C value of an enumeration name; any other value is a DittoError naming the allowed ones. */
 function enumValue(table, value, what) {
   if (typeof value !== 'string' || !Object.hasOwn(table, value)) throw valueError(what, table, value);
   return table[value];
@@ -104,25 +159,31 @@ function enumValue(table, value, what) {
 /** The name of a C enumeration value the engine returned. */
 function enumName(table, number) {
   const name = Object.keys(table).find((k) => table[k] === number);
-  if (name === undefined) throw new DittoError(`unknown value ${number} from the engine`, 'SP_ERR_INTERNAL', 8);
+  if (name === undefined) throw new DittoError(`unknown value ${number} from the engine`, 'SP_ERR_INTERNAL', C.SP_ERR_INTERNAL);
   return name;
 }
 
-/** Serializes a plain object as JSON; deep recursion becomes the engine's depth error. */
-function toJSON(value, what) {
-  requireObject(value, what);
+/**
+ * Serializes a plain object as JSON; strings with lone surrogates are SP_ERR_INVALID_ARGUMENT and
+ * deep recursion is the engine's depth error. A value that is not an object, or not JSON (a cycle,
+ * a BigInt), is SP_ERR_VALIDATION for metadata (as the engine judges metadata text, and as Ditto's
+ * validation error), SP_ERR_INVALID_ARGUMENT elsewhere.
+ */
+function toJSON(value, what, notJSON = invalidArgument) {
+  if (!isPlainObject(value)) throw notJSON(`${what} must be an object, got ${describe(value)}`);
+  const check = (key, v) => {
+    requireWellFormed(key, `a key in ${what}`);
+    if (typeof v === 'string') requireWellFormed(v, `a string in ${what}`);
+    return v;
+  };
   try {
-    return JSON.stringify(value);
+    return JSON.stringify(value, check);
   } catch (e) {
-    if (e instanceof RangeError) throw new DittoError(`${what} is deeper than 64 levels`, 'SP_ERR_VALIDATION', SP_ERR_VALIDATION);
-    throw typeError(what, 'JSON-serializable', value);
+    if (e instanceof DittoError) throw e;
+    if (e instanceof RangeError) throw validationError(`${what} is deeper than 64 levels`);
+    throw notJSON(`${what} must be JSON-serializable: ${e.message}`);
   }
 }
-
-/** Open Ditto instances (weakly held), so Logger.exportToFile can find the only one. */
-const openDittos = new Set();
-/** Each Ditto's native handle, for Logger.exportToFile. */
-const handles = new WeakMap();
 
 /** `ditto.smallPeerInfo`: the Small Peer Info settings of one small peer. */
 class SmallPeerInfo {
@@ -142,15 +203,20 @@ class SmallPeerInfo {
     native.spiSetEnabled(this.#h, requireBoolean(value, 'isEnabled'));
   }
 
-  /** Sets the sync scope of the Small Peer Info document: 'LocalPeerOnly' (default) or 'BigPeerOnly'. */
+  /** The sync scope of the Small Peer Info document: 'LocalPeerOnly' (default) or 'BigPeerOnly'. */
+  get syncScope() {
+    return enumName(SPI_SCOPES, native.spiGetSyncScope(this.#h));
+  }
+
+  /** Sets (and persists) the document's sync scope, 'LocalPeerOnly' or 'BigPeerOnly'; any other value rejects with SP_ERR_INVALID_ARGUMENT. */
   async setSyncScope(syncScope) {
     const scope = enumValue(SPI_SCOPES, syncScope, 'syncScope');
     await native.spiSetSyncScope(this.#h, scope);
   }
 
-  /** The sync scope of the Small Peer Info document. */
+  /** The sync scope, as a Promise (SPEC's spelling; the same value as the `syncScope` property). */
   async getSyncScope() {
-    return enumName(SPI_SCOPES, await native.spiGetSyncScope(this.#h));
+    return this.syncScope;
   }
 
   /** The app's metadata: a JSON object of at most 128 KB (minified) and 64 levels. */
@@ -159,7 +225,7 @@ class SmallPeerInfo {
   }
 
   set metadata(value) {
-    native.spiSetMetadataJSON(this.#h, toJSON(value, 'metadata'));
+    native.spiSetMetadataJSON(this.#h, toJSON(value, 'metadata', validationError));
   }
 
   /** The app's metadata as minified JSON text; setting it takes JSON text of an object. */
@@ -177,19 +243,18 @@ class SmallPeerInfo {
   }
 
   set collectionInterval(value) {
-    if (!Number.isInteger(value)) throw typeError('collectionInterval', 'an integer number of milliseconds', value);
-    native.spiSetCollectionIntervalMs(this.#h, value);
+    native.spiSetCollectionIntervalMs(this.#h, requireInteger(value, 'collectionInterval', 'an integer number of milliseconds'));
   }
 
-  /** Builds and writes the Small Peer Info document now (enabled or not) and returns it. */
+  /** Builds and writes the Small Peer Info document now (enabled or not) and resolves to it. */
   async collectNow() {
     return JSON.parse(await native.spiCollectNow(this.#h));
   }
 
   /** The last written Small Peer Info document, or null before the first write. */
-  async getDocument() {
+  get document() {
     try {
-      return JSON.parse(await native.spiGetDocument(this.#h));
+      return JSON.parse(native.spiGetDocument(this.#h));
     } catch (e) {
       if (e instanceof DittoError && e.code === 'SP_ERR_NOT_FOUND') return null;
       throw e;
@@ -260,6 +325,16 @@ class Collection {
     return native.storeRemove(this.#h, this.name, requireString(id, 'id'));
   }
 
+  /** This collection's sync scope: 'AllPeers' (default), 'BigPeerOnly', 'LocalPeerOnly' or 'SmallPeersOnly' (for '__small_peer_info': the Small Peer Info scope). */
+  get syncScope() {
+    return enumName(COLLECTION_SCOPES, native.storeGetCollectionScope(this.#h, this.name));
+  }
+
+  /** Sets (and persists) this collection's sync scope; system collections and unknown names reject with SP_ERR_INVALID_ARGUMENT. */
+  async setSyncScope(syncScope) {
+    await native.storeSetCollectionScope(this.#h, this.name, enumValue(COLLECTION_SCOPES, syncScope, 'syncScope'));
+  }
+
   /**
    * Calls `callback({ collection, id, kind, document })` on the JS thread for each committed change
    * (`kind` is 'upsert' or 'remove'; `document` is null on remove) until the observer is stopped
@@ -293,21 +368,22 @@ class Store {
     return new Collection(this.#h, requireString(name, 'name'));
   }
 
-  /** The names of the user collections that hold documents. */
+  /** The names of the user collections that hold documents, sorted. */
   async collectionNames() {
     return JSON.parse(await native.storeCollectionNames(this.#h));
   }
+}
 
-  /** Sets (and persists) a user collection's sync scope: 'AllPeers' (default), 'BigPeerOnly', 'SmallPeersOnly' or 'LocalPeerOnly'. */
-  async setSyncScope(collection, syncScope) {
-    requireString(collection, 'collection');
-    await native.storeSetCollectionScope(this.#h, collection, enumValue(COLLECTION_SCOPES, syncScope, 'syncScope'));
-  }
-
-  /** A collection's sync scope (for '__small_peer_info': the Small Peer Info scope). */
-  async getSyncScope(collection) {
-    return enumName(COLLECTION_SCOPES, await native.storeGetCollectionScope(this.#h, requireString(collection, 'collection')));
-  }
+/** The typed presence graph from the engine's JSON (camelCase, the same fields in every language). */
+function presenceGraph(json) {
+  const raw = JSON.parse(json);
+  return {
+    localPeerKey: raw.local_peer_key,
+    isConnectedToBigPeer: raw.is_connected_to_big_peer === true,
+    connectionsByTransport: { ...raw.connections_by_transport },
+    peers: raw.peers.map((p) => ({ peerKey: p.peer_key, deviceName: p.device_name, transport: p.transport, isBigPeer: p.is_big_peer === true })),
+    bigPeerConnectionHistory: raw.big_peer_connection_history.map((e) => ({ event: e.event, timestamp: e.timestamp, reason: e.reason ?? null })),
+  };
 }
 
 /** `ditto.presence`: who this peer is connected to. */
@@ -319,9 +395,9 @@ class Presence {
     this.#h = handle;
   }
 
-  /** The live connections: local_peer_key, is_connected_to_big_peer, connections_by_transport, peers, big_peer_connection_history. */
+  /** The live connections: { localPeerKey, isConnectedToBigPeer, connectionsByTransport, peers, bigPeerConnectionHistory }, a new object on each read. */
   get graph() {
-    return JSON.parse(native.presenceJSON(this.#h));
+    return presenceGraph(native.presenceJSON(this.#h));
   }
 
   /** This peer's key (the `_id` of its Small Peer Info document). */
@@ -329,23 +405,65 @@ class Presence {
     return native.peerKey(this.#h);
   }
 
-  /** The connected peers: { peer_key, device_name, transport, is_big_peer }. */
+  /** The connected peers: { peerKey, deviceName, transport, isBigPeer }. */
   get connectedPeers() {
     return this.graph.peers;
   }
 
   /** Whether a Big Peer connection is up. */
   get isConnectedToBigPeer() {
-    return this.graph.is_connected_to_big_peer === true;
+    return this.graph.isConnectedToBigPeer;
   }
+}
+
+/** The listen address "host:port" of a typed TCP listener ("[::1]:0" for IPv6), after checking its fields. */
+function listenAddress(tcp) {
+  requireObject(tcp, 'transportConfig.listen.tcp');
+  requireKnownKeys(tcp, ['isEnabled', 'interfaceIp', 'port'], 'transportConfig.listen.tcp');
+  const isEnabled = tcp.isEnabled === undefined ? false : requireBoolean(tcp.isEnabled, 'transportConfig.listen.tcp.isEnabled');
+  const ip = tcp.interfaceIp === undefined ? '127.0.0.1' : requireString(tcp.interfaceIp, 'transportConfig.listen.tcp.interfaceIp');
+  const port = tcp.port === undefined ? 0 : requireInteger(tcp.port, 'transportConfig.listen.tcp.port', 'an integer from 0 to 65535');
+  if (port < 0 || port > 65535) throw typeError('transportConfig.listen.tcp.port', 'an integer from 0 to 65535', port);
+  if (net.isIP(ip) === 0) throw typeError('transportConfig.listen.tcp.interfaceIp', 'an IPv4 or IPv6 address', ip);
+  if (!isEnabled) return null;
+  return net.isIPv6(ip) ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+/** The engine's transport config JSON from Ditto's shape { connect: { websocketURLs, tcpServers }, listen: { tcp: { isEnabled, interfaceIp, port } } }. */
+function engineTransportConfig(config) {
+  requireObject(config, 'transportConfig');
+  requireKnownKeys(config, ['connect', 'listen'], 'transportConfig');
+  const connect = config.connect === undefined ? {} : requireObject(config.connect, 'transportConfig.connect');
+  requireKnownKeys(connect, ['websocketURLs', 'tcpServers'], 'transportConfig.connect');
+  const listen = config.listen === undefined ? {} : requireObject(config.listen, 'transportConfig.listen');
+  requireKnownKeys(listen, ['tcp'], 'transportConfig.listen');
+  const urls = connect.websocketURLs === undefined ? [] : requireStrings(connect.websocketURLs, 'transportConfig.connect.websocketURLs');
+  const servers = connect.tcpServers === undefined ? [] : requireStrings(connect.tcpServers, 'transportConfig.connect.tcpServers');
+  const address = listen.tcp === undefined ? null : listenAddress(listen.tcp);
+  return JSON.stringify({ big_peer: { urls: [...urls] }, lan: { listen: address, connect: [...servers] } });
+}
+
+/** Ditto's shape of the engine's transport config JSON. */
+function typedTransportConfig(json) {
+  const raw = JSON.parse(json);
+  const tcp = { isEnabled: false, interfaceIp: '127.0.0.1', port: 0 };
+  const listen = raw.lan?.listen ?? null;
+  if (listen !== null) {
+    const colon = listen.lastIndexOf(':');
+    tcp.isEnabled = true;
+    tcp.interfaceIp = listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+    tcp.port = Number(listen.slice(colon + 1));
+  }
+  return {
+    connect: { websocketURLs: [...(raw.big_peer?.urls ?? [])], tcpServers: [...(raw.lan?.connect ?? [])] },
+    listen: { tcp },
+  };
 }
 
 /** The C config's identity object for a Ditto-style identity; unknown keys and types are refused. */
 function identityJSON(identity) {
   requireObject(identity, 'identity');
-  for (const key of Object.keys(identity)) {
-    if (!['type', 'appID', 'token'].includes(key)) throw valueError('identity keys', { type: 0, appID: 0, token: 0 }, key);
-  }
+  requireKnownKeys(identity, ['type', 'appID', 'token'], 'identity');
   if (identity.type === 'offlinePlayground') {
     if (identity.token !== undefined) throw typeError('identity.token', 'absent for offlinePlayground', identity.token);
     const out = { type: 'offline_playground' };
@@ -366,18 +484,21 @@ function identityJSON(identity) {
 class Ditto {
   #h;
   #closing = null;
-  #ref = new WeakRef(this);
 
   /**
    * Opens a small peer with its data in `persistenceDirectory` (default: ./ditto, as in Ditto).
-   * `identity` is { type: 'offlinePlayground', appID? } (default) or { type: 'onlinePlayground', appID, token }.
+   * `identity` is { type: 'offlinePlayground', appID? } (default) or { type: 'onlinePlayground', appID, token };
+   * `options.deviceName` sets the device name from the start (default: the host name).
    */
-  constructor(identity = { type: 'offlinePlayground' }, persistenceDirectory = 'ditto') {
+  constructor(identity = { type: 'offlinePlayground' }, persistenceDirectory = 'ditto', options = {}) {
+    requireObject(options, 'options');
+    requireKnownKeys(options, ['deviceName'], 'options');
     const config = {
       persistence_dir: path.resolve(requireString(persistenceDirectory, 'persistenceDirectory')),
       identity: identityJSON(identity),
       sdk_language: 'JavaScript',
     };
+    if (options.deviceName !== undefined) config.device_name = requireString(options.deviceName, 'options.deviceName');
     this.#h = native.open(JSON.stringify(config));
     /** The identity the instance was opened with. */
     this.identity = Object.freeze({ ...identity });
@@ -389,8 +510,6 @@ class Ditto {
     this.store = new Store(this.#h);
     /** Live connections. */
     this.presence = new Presence(this.#h);
-    openDittos.add(this.#ref);
-    handles.set(this, this.#h);
   }
 
   /** How many native Ditto handles this process holds (each is freed by close(), or by GC as a fallback). A leak check over
@@ -401,10 +520,7 @@ class Ditto {
 
   /** Stops sync and observers and closes the store; later calls fail with SP_ERR_CLOSED. Idempotent. */
   close() {
-    if (this.#closing === null) {
-      openDittos.delete(this.#ref);
-      this.#closing = native.close(this.#h);
-    }
+    if (this.#closing === null) this.#closing = native.close(this.#h);
     return this.#closing;
   }
 
@@ -413,7 +529,7 @@ class Ditto {
     return native.isClosed(this.#h);
   }
 
-  /** The device name reported in the Small Peer Info document (1-256 bytes; default: the host name). */
+  /** The device name reported in the Small Peer Info document (1-256 bytes; default: the host name), as in Ditto. */
   get deviceName() {
     return native.spiGetDeviceName(this.#h);
   }
@@ -422,14 +538,14 @@ class Ditto {
     native.spiSetDeviceName(this.#h, requireString(value, 'deviceName'));
   }
 
-  /** The active transport configuration: { big_peer: { urls }, lan: { listen, connect } }. */
+  /** The active transport configuration in Ditto's shape: { connect: { websocketURLs, tcpServers }, listen: { tcp: { isEnabled, interfaceIp, port } } }. */
   get transportConfig() {
-    return JSON.parse(native.syncGetTransportConfig(this.#h));
+    return typedTransportConfig(native.syncGetTransportConfig(this.#h));
   }
 
-  /** Sets (and persists) where this peer connects and listens; applies at once if sync is running. */
+  /** Sets (and persists) where this peer connects and listens (absent parts: none); applies at once if sync is running. */
   setTransportConfig(transportConfig) {
-    native.syncSetTransportConfig(this.#h, toJSON(transportConfig, 'transportConfig'));
+    native.syncSetTransportConfig(this.#h, engineTransportConfig(transportConfig));
   }
 
   /** Starts sync (listening and connecting, reconnecting with back-off); keeps the process alive until stopSync() or close(). */
@@ -447,9 +563,10 @@ class Ditto {
     return native.syncIsRunning(this.#h);
   }
 
-  /** The bound LAN TCP port (with "listen": "127.0.0.1:0"), or 0 when not listening. */
+  /** The bound LAN TCP port (useful with port 0), or null when not listening. */
   get lanPort() {
-    return native.syncLanPort(this.#h);
+    const port = native.syncLanPort(this.#h);
+    return port === 0 ? null : port;
   }
 
   /** Writes a message to this instance's engine log (and to the Logger's output if it passes). */
@@ -463,20 +580,18 @@ class Ditto {
    * request id the Big Peer lists it under ("dev_...").
    */
   async sendLogs(options = {}) {
-    requireObject(options, 'options');
-    return native.sendLogs(this.#h, logFilterJSON(options));
+    return native.sendLogs(this.#h, logFilterJSON(options, 'options'));
   }
-
 }
 
 /** The native handle of the current custom log callback, or null. */
 let customLogCallback = null;
 
-/** Process-wide log output, like Ditto's Logger: console, log file and a custom callback. */
+/** Process-wide log output, like Ditto's Logger: console, log file and a custom callback; and the export of every open instance's logs. */
 class Logger {
   /** @internal */
   constructor() {
-    throw new TypeError('Logger is not constructible; use its static members');
+    throw invalidArgument('Logger is not constructible; use its static members');
   }
 
   /** Whether log output is on (default true). */
@@ -497,9 +612,9 @@ class Logger {
     native.loggerSetMinimumLevel(enumValue(LOG_LEVELS, value, 'minimumLogLevel'));
   }
 
-  /** Also appends shown messages to the file at `filePath`; null stops that. */
-  static setLogFile(filePath) {
-    native.loggerSetLogFile(filePath === null ? null : requireString(filePath, 'filePath'));
+  /** Also appends shown messages to the file at `path`; null stops that. */
+  static setLogFile(path) {
+    native.loggerSetLogFile(path === null ? null : requireString(path, 'path'));
   }
 
   /** Turns the console (stderr) output on (default) or off. */
@@ -507,7 +622,7 @@ class Logger {
     native.loggerSetConsoleEnabled(requireBoolean(enabled, 'enabled'));
   }
 
-  /** Replaces the custom callback (null removes it); it receives (level, message) on the JS thread and never keeps the process alive. */
+  /** Replaces the custom callback (null removes it, as unsetCustomLogCallback does); it receives (level, message) on the JS thread and never keeps the process alive. */
   static async setCustomLogCallback(callback) {
     if (callback !== null) requireFunction(callback, 'callback');
     const old = customLogCallback;
@@ -518,34 +633,25 @@ class Logger {
     }
   }
 
-  /**
-   * Exports the engine logs of `options.ditto` (default: the only open Ditto) to `filePath` as gzip
-   * JSON Lines; resolves to the number of lines written. Every filter is optional (default level
-   * 'Debug': every line the engine log holds); since after until or maxBytes below 1 rejects with a
-   * DittoError SP_ERR_INVALID_ARGUMENT and writes nothing.
-   */
-  static async exportToFile(filePath, options = {}) {
-    requireString(filePath, 'filePath');
-    requireObject(options, 'options');
-    let ditto = options.ditto;
-    if (ditto === undefined) {
-      const open = [];
-      for (const ref of openDittos) {
-        const d = ref.deref();
-        if (d === undefined) openDittos.delete(ref); // collected without close()
-        else if (!d.isClosed) open.push(d);
-      }
-      if (open.length !== 1) {
-        const e = new TypeError(`options.ditto is required when ${open.length} Ditto instances are open`);
-        e.code = 'ERR_INVALID_ARG_VALUE';
-        throw e;
-      }
-      ditto = open[0];
-    } else if (!(ditto instanceof Ditto)) {
-      throw typeError('options.ditto', 'a Ditto', ditto);
-    }
-    return native.exportLogs(handles.get(ditto), path.resolve(filePath), logFilterJSON(options));
+  /** Removes the custom callback: none runs after the Promise resolves. Idempotent. */
+  static async unsetCustomLogCallback() {
+    await Logger.setCustomLogCallback(null);
   }
+
+  /**
+   * Exports the engine logs of every Ditto open in this process to `path` as one gzip JSON Lines
+   * file, oldest line first, and resolves to the bytes written (with none open: an empty export).
+   * Every filter is optional (default level 'Debug': every line the engine logs hold); since after
+   * until or maxBytes below 1 rejects with SP_ERR_INVALID_ARGUMENT and writes nothing.
+   */
+  static async exportToFile(path, options = {}) {
+    return native.loggerExportToFile(resolvePath(requireString(path, 'path')), logFilterJSON(options, 'options'));
+  }
+}
+
+/** `p` made absolute (the engine's messages then name the file unambiguously). */
+function resolvePath(p) {
+  return path.resolve(p);
 }
 
 /**
@@ -554,22 +660,21 @@ class Logger {
  * checked here; the values follow the engine's one set of rules (README "Logs"): since after until
  * and maxBytes below 1 are DittoErrors SP_ERR_INVALID_ARGUMENT, as in every language.
  */
-function logFilterJSON(options) {
+function logFilterJSON(options, what) {
+  requireObject(options, what);
+  requireKnownKeys(options, ['minimumLogLevel', 'since', 'until', 'maxBytes'], what);
   const filter = {};
   if (options.minimumLogLevel !== undefined) {
-    enumValue(LOG_LEVELS, options.minimumLogLevel, 'options.minimumLogLevel');
+    enumValue(LOG_LEVELS, options.minimumLogLevel, `${what}.minimumLogLevel`);
     filter.min_level = options.minimumLogLevel.toLowerCase();
   }
   for (const key of ['since', 'until']) {
     const v = options[key];
     if (v === undefined) continue;
-    if (!(v instanceof Date) || Number.isNaN(v.getTime())) throw typeError(`options.${key}`, 'a valid Date', v);
+    if (!(v instanceof Date) || Number.isNaN(v.getTime())) throw typeError(`${what}.${key}`, 'a valid Date', v);
     filter[key] = v.toISOString();
   }
-  if (options.maxBytes !== undefined) {
-    if (!Number.isSafeInteger(options.maxBytes)) throw typeError('options.maxBytes', 'an integer', options.maxBytes);
-    filter.max_bytes = options.maxBytes;
-  }
+  if (options.maxBytes !== undefined) filter.max_bytes = requireInteger(options.maxBytes, `${what}.maxBytes`);
   return Object.keys(filter).length ? JSON.stringify(filter) : null;
 }
 

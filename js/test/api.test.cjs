@@ -21,40 +21,42 @@ test('version and open: the engine version, a peer key, the persistence director
   assert.equal(ditto.isClosed, true);
 });
 
-test('identity: online playground opens; a wrong identity type is a TypeError', async (t) => {
+test('identity: online playground opens; a wrong identity type is SP_ERR_INVALID_ARGUMENT', async (t) => {
   const ditto = openDitto(t, { type: 'onlinePlayground', appID: APP_ID, token: 'secret' });
   assert.equal(ditto.identity.type, 'onlinePlayground');
   const dir = tempDir(t);
-  assert.throws(() => new Ditto({ type: 'sharedKey', appID: APP_ID }, dir), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: /'offlinePlayground', 'onlinePlayground'/ });
-  assert.throws(() => new Ditto({ type: 'onlinePlayground', appID: APP_ID }, dir), { name: 'TypeError', message: /identity\.token/ });
+  assert.throws(() => new Ditto({ type: 'sharedKey', appID: APP_ID }, dir), { name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT', message: /'offlinePlayground', 'onlinePlayground'/ });
+  assert.throws(() => new Ditto({ type: 'onlinePlayground', appID: APP_ID }, dir), { name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT', message: /identity\.token/ });
 });
 
 test('SPI on/off: default off; on writes the document at once', async (t) => {
   const ditto = openDitto(t);
   const spi = ditto.smallPeerInfo;
   assert.equal(spi.isEnabled, false);
-  assert.equal(await spi.getDocument(), null);
+  assert.equal(spi.document, null);
   spi.isEnabled = true;
   assert.equal(spi.isEnabled, true);
-  const doc = await spi.getDocument();
+  const doc = spi.document;
   assert.equal(doc._id, ditto.presence.localPeerKey);
   assert.equal(doc.ditto_sdk_language, 'JavaScript');
   assert.equal(doc.schema_version, 1);
   spi.isEnabled = false;
   assert.equal(spi.isEnabled, false);
-  assert.throws(() => { spi.isEnabled = 'yes'; }, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => { spi.isEnabled = 'yes'; }, { name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT' });
 });
 
 test('SPI sync scope: default LocalPeerOnly; BigPeerOnly round-trips and shows in the document', async (t) => {
   const ditto = openDitto(t);
   const spi = ditto.smallPeerInfo;
+  assert.equal(spi.syncScope, 'LocalPeerOnly');
   assert.equal(await spi.getSyncScope(), 'LocalPeerOnly');
   await spi.setSyncScope('BigPeerOnly');
+  assert.equal(spi.syncScope, 'BigPeerOnly');
   assert.equal(await spi.getSyncScope(), 'BigPeerOnly');
-  assert.equal(await ditto.store.getSyncScope('__small_peer_info'), 'BigPeerOnly');
+  assert.equal(ditto.store.collection('__small_peer_info').syncScope, 'BigPeerOnly');
   assert.equal((await spi.collectNow()).sync_scope, 'BigPeerOnly');
   await spi.setSyncScope('LocalPeerOnly');
-  assert.equal(await spi.getSyncScope(), 'LocalPeerOnly');
+  assert.equal(spi.syncScope, 'LocalPeerOnly');
 });
 
 test('SPI metadata: object and JSON string views of the same value, reported in the document', async (t) => {
@@ -70,7 +72,7 @@ test('SPI metadata: object and JSON string views of the same value, reported in 
   assert.deepEqual((await spi.collectNow()).metadata, { site: 'south' });
 });
 
-test('device name: set and reported in the document', async (t) => {
+test('device name: on Ditto, a constructor option, set and reported in the document', async (t) => {
   const ditto = openDitto(t);
   assert.ok(ditto.deviceName.length > 0);
   ditto.deviceName = 'js-device';
@@ -78,6 +80,12 @@ test('device name: set and reported in the document', async (t) => {
   assert.equal((await ditto.smallPeerInfo.collectNow()).device_name, 'js-device');
   assert.throws(() => { ditto.deviceName = ''; }, { name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT', message: /1 to 256 bytes/ });
   assert.equal(ditto.deviceName, 'js-device');
+  assert.equal(Object.hasOwn(Object.getPrototypeOf(ditto.smallPeerInfo), 'deviceName'), false, 'the device name lives on Ditto only');
+  assert.equal('deviceName' in ditto.smallPeerInfo, false);
+  const named = new Ditto({ type: 'offlinePlayground', appID: APP_ID }, tempDir(t), { deviceName: 'from-the-start' });
+  t.after(() => named.close());
+  assert.equal(named.deviceName, 'from-the-start');
+  assert.throws(() => new Ditto({ type: 'offlinePlayground' }, tempDir(t), { devicename: 'typo' }), { name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT', message: /no option 'devicename'/ });
 });
 
 test('collection interval: default 300000 ms, configurable down to 1000 ms', (t) => {
@@ -87,7 +95,7 @@ test('collection interval: default 300000 ms, configurable down to 1000 ms', (t)
   spi.collectionInterval = 1500;
   assert.equal(spi.collectionInterval, 1500);
   assert.throws(() => { spi.collectionInterval = 999; }, { name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT' });
-  assert.throws(() => { spi.collectionInterval = 1500.5; }, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => { spi.collectionInterval = 1500.5; }, { name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT' });
   assert.equal(spi.collectionInterval, 1500);
 });
 
@@ -96,8 +104,8 @@ test('collection interval: an enabled peer rewrites its document every interval'
   const spi = ditto.smallPeerInfo;
   spi.collectionInterval = 1000;
   spi.isEnabled = true;
-  const first = (await spi.getDocument()).sequence;
-  const later = await waitFor(async () => ((await spi.getDocument()).sequence > first ? true : null), 10000);
+  const first = spi.document.sequence;
+  const later = await waitFor(() => (spi.document.sequence > first ? true : null), 10000);
   assert.ok(later, 'the document was not rewritten within 10 s at a 1 s interval');
 });
 
@@ -106,30 +114,49 @@ test('collect now: writes the document even when disabled, sequence increases', 
   const a = await ditto.smallPeerInfo.collectNow();
   const b = await ditto.smallPeerInfo.collectNow();
   assert.equal(b.sequence, a.sequence + 1);
-  assert.deepEqual(await ditto.smallPeerInfo.getDocument(), b);
+  assert.deepEqual(ditto.smallPeerInfo.document, b);
 });
 
-test('transport config: round-trips; a URL that does not parse is refused and changes nothing', (t) => {
+test('transport config: Ditto\'s shape round-trips; bad values are refused and change nothing', (t) => {
   const ditto = openDitto(t);
-  const config = { big_peer: { urls: ['ws://127.0.0.1:9/sync'] }, lan: { listen: '127.0.0.1:0', connect: [] } };
+  const none = { connect: { websocketURLs: [], tcpServers: [] }, listen: { tcp: { isEnabled: false, interfaceIp: '127.0.0.1', port: 0 } } };
+  assert.deepEqual(ditto.transportConfig, none);
+  const config = {
+    connect: { websocketURLs: ['ws://127.0.0.1:9/sync'], tcpServers: ['127.0.0.1:4040'] },
+    listen: { tcp: { isEnabled: true, interfaceIp: '127.0.0.1', port: 0 } },
+  };
   ditto.setTransportConfig(config);
-  assert.deepEqual(ditto.transportConfig.big_peer.urls, ['ws://127.0.0.1:9/sync']);
-  assert.equal(ditto.transportConfig.lan.listen, '127.0.0.1:0');
-  assert.throws(() => ditto.setTransportConfig({ big_peer: { urls: ['not a url'] } }), { name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT' });
-  assert.deepEqual(ditto.transportConfig.big_peer.urls, ['ws://127.0.0.1:9/sync']);
-  assert.throws(() => ditto.setTransportConfig('{}'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  assert.deepEqual(ditto.transportConfig, config);
+  ditto.setTransportConfig({ listen: { tcp: { isEnabled: true, interfaceIp: '::1', port: 4041 } } });
+  assert.deepEqual(ditto.transportConfig.listen.tcp, { isEnabled: true, interfaceIp: '::1', port: 4041 });
+  ditto.setTransportConfig(config);
+  const refused = [
+    { connect: { websocketURLs: ['not a url'] } },
+    { connect: { websocketURLs: ['ws://example.com/sync'] } },
+    { connect: { websocketURLs: 'ws://127.0.0.1:9/sync' } },
+    { listen: { tcp: { isEnabled: true, interfaceIp: 'nowhere', port: 0 } } },
+    { listen: { tcp: { isEnabled: true, port: 70000 } } },
+    { listen: { tcp: { isEnabled: 'yes' } } },
+    { big_peer: { urls: [] } },
+    '{}',
+  ];
+  for (const bad of refused) {
+    assert.throws(() => ditto.setTransportConfig(bad), { name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT' }, JSON.stringify(bad));
+  }
+  assert.deepEqual(ditto.transportConfig, config);
 });
 
 test('start/stop sync: LAN listener port while running, none after stop', (t) => {
   const ditto = openDitto(t);
-  ditto.setTransportConfig({ lan: { listen: '127.0.0.1:0' } });
+  ditto.setTransportConfig({ listen: { tcp: { isEnabled: true, interfaceIp: '127.0.0.1', port: 0 } } });
   assert.equal(ditto.isSyncActive, false);
+  assert.equal(ditto.lanPort, null);
   ditto.startSync();
   assert.equal(ditto.isSyncActive, true);
   assert.ok(ditto.lanPort > 0);
   ditto.stopSync();
   assert.equal(ditto.isSyncActive, false);
-  assert.equal(ditto.lanPort, 0);
+  assert.equal(ditto.lanPort, null);
 });
 
 test('store: upsert, find by id, find all, remove, collection names', async (t) => {
@@ -150,7 +177,7 @@ test('store: upsert, find by id, find all, remove, collection names', async (t) 
   assert.equal(await cars.remove('b'), true);
   assert.equal(await cars.remove('b'), false);
   assert.equal(await cars.findByID('b'), null);
-  await assert.rejects(cars.upsert([1, 2]), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  await assert.rejects(cars.upsert([1, 2]), { name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT' });
 });
 
 test('store: findAll reads past one page', async (t) => {
@@ -183,42 +210,54 @@ test('store: observe reports upserts and removes in order; stop ends it', async 
   assert.equal(seen.length, 2);
 });
 
-test('user collection sync scopes: default AllPeers, set and persisted; system collections refused', async (t) => {
+test('user collection sync scopes: on the collection, default AllPeers, set and persisted; system collections refused', async (t) => {
   const dir = tempDir(t);
   let ditto = new Ditto({ type: 'offlinePlayground', appID: APP_ID }, dir);
-  assert.equal(await ditto.store.getSyncScope('orders'), 'AllPeers');
-  await ditto.store.setSyncScope('orders', 'SmallPeersOnly');
-  assert.equal(await ditto.store.getSyncScope('orders'), 'SmallPeersOnly');
-  await assert.rejects(ditto.store.setSyncScope('__small_peer_info', 'AllPeers'), { name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT' });
-  await assert.rejects(ditto.store.setSyncScope('orders', 'allpeers'), { name: 'TypeError', message: /'LocalPeerOnly', 'BigPeerOnly', 'AllPeers', 'SmallPeersOnly'/ });
+  const orders = ditto.store.collection('orders');
+  assert.equal(orders.syncScope, 'AllPeers');
+  await orders.setSyncScope('SmallPeersOnly');
+  assert.equal(orders.syncScope, 'SmallPeersOnly');
+  await assert.rejects(ditto.store.collection('__small_peer_info').setSyncScope('AllPeers'), { name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT' });
+  await assert.rejects(orders.setSyncScope('allpeers'), {
+    name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT', message: /'AllPeers', 'BigPeerOnly', 'LocalPeerOnly', 'SmallPeersOnly'/,
+  });
   await ditto.close();
   ditto = new Ditto({ type: 'offlinePlayground', appID: APP_ID }, dir);
   t.after(() => ditto.close());
-  assert.equal(await ditto.store.getSyncScope('orders'), 'SmallPeersOnly');
+  assert.equal(ditto.store.collection('orders').syncScope, 'SmallPeersOnly');
 });
 
-test('presence: local peer key, no peers, not connected before sync', (t) => {
+test('presence: a typed graph in camelCase; local peer key, no peers, not connected before sync', (t) => {
   const ditto = openDitto(t);
   const graph = ditto.presence.graph;
-  assert.equal(graph.local_peer_key, ditto.presence.localPeerKey);
+  assert.deepEqual(Object.keys(graph).sort(), ['bigPeerConnectionHistory', 'connectionsByTransport', 'isConnectedToBigPeer', 'localPeerKey', 'peers']);
+  assert.equal(graph.localPeerKey, ditto.presence.localPeerKey);
+  assert.equal(graph.isConnectedToBigPeer, false);
+  assert.deepEqual(graph.peers, []);
+  assert.deepEqual(graph.bigPeerConnectionHistory, []);
   assert.deepEqual(ditto.presence.connectedPeers, []);
   assert.equal(ditto.presence.isConnectedToBigPeer, false);
-  assert.equal(typeof graph.connections_by_transport, 'object');
+  for (const count of Object.values(graph.connectionsByTransport)) assert.equal(count, 0);
+  assert.ok('WebSocket' in graph.connectionsByTransport);
 });
 
 test('presence: two peers over LAN TCP see each other and replicate a document', async (t) => {
   const a = openDitto(t);
   const b = openDitto(t);
   a.deviceName = 'peer-a';
-  a.setTransportConfig({ lan: { listen: '127.0.0.1:0' } });
+  a.setTransportConfig({ listen: { tcp: { isEnabled: true, interfaceIp: '127.0.0.1', port: 0 } } });
   a.startSync();
-  b.setTransportConfig({ lan: { connect: [`127.0.0.1:${a.lanPort}`] } });
+  b.setTransportConfig({ connect: { tcpServers: [`127.0.0.1:${a.lanPort}`] } });
   b.startSync();
   const peers = await waitFor(() => (b.presence.connectedPeers.length > 0 ? b.presence.connectedPeers : null));
   assert.ok(peers, 'b never connected to a');
-  assert.equal(peers[0].peer_key, a.presence.localPeerKey);
-  assert.equal(peers[0].device_name, 'peer-a');
-  assert.equal(peers[0].is_big_peer, false);
+  assert.deepEqual(peers[0], { peerKey: a.presence.localPeerKey, deviceName: 'peer-a', transport: peers[0].transport, isBigPeer: false });
+  assert.equal(typeof peers[0].transport, 'string');
+  const graph = b.presence.graph;
+  assert.equal(graph.localPeerKey, b.presence.localPeerKey);
+  assert.equal(graph.isConnectedToBigPeer, false);
+  assert.equal(Object.values(graph.connectionsByTransport).reduce((x, y) => x + y, 0), 1);
+  assert.ok(Array.isArray(graph.bigPeerConnectionHistory));
   await a.store.collection('shared').upsert({ _id: 'x', from: 'a' });
   const doc = await waitFor(() => b.store.collection('shared').findByID('x'));
   assert.deepEqual(doc, { _id: 'x', from: 'a' });
@@ -233,13 +272,13 @@ test('Logger: enabled, minimumLogLevel, custom callback, log file, exportToFile'
     Logger.enabled = wasEnabled;
     Logger.minimumLogLevel = wasLevel;
     Logger.setLogFile(null);
-    await Logger.setCustomLogCallback(null);
+    await Logger.unsetCustomLogCallback();
   });
   Logger.enabled = true;
   assert.equal(Logger.enabled, true);
   Logger.minimumLogLevel = 'Warning';
   assert.equal(Logger.minimumLogLevel, 'Warning');
-  assert.throws(() => { Logger.minimumLogLevel = 'warning'; }, { name: 'TypeError', message: /'Error', 'Warning', 'Info', 'Debug', 'Verbose'/ });
+  assert.throws(() => { Logger.minimumLogLevel = 'warning'; }, { name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT', message: /'Error', 'Warning', 'Info', 'Debug', 'Verbose'/ });
 
   const logFile = path.join(dir, 'out.log');
   Logger.setLogFile(logFile);
@@ -266,53 +305,61 @@ test('Logger: enabled, minimumLogLevel, custom callback, log file, exportToFile'
   await waitFor(() => received.some(([, m]) => m.includes('js-after-log-file')), 10000, 10);
   assert.doesNotMatch(fs.readFileSync(logFile, 'utf8'), /js-after-log-file/);
 
-  await Logger.setCustomLogCallback(null);
+  await Logger.unsetCustomLogCallback();
+  await Logger.unsetCustomLogCallback();
   const count = received.length;
   ditto.log('Error', 'js-after-removal');
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.equal(received.length, count);
 
   const exported = path.join(dir, 'logs.jsonl.gz');
-  const lines = await Logger.exportToFile(exported, { ditto });
-  assert.ok(lines > 0);
+  const bytes = await Logger.exportToFile(exported);
+  assert.equal(bytes, fs.statSync(exported).size, 'exportToFile resolves to the bytes written');
   const text = zlib.gunzipSync(fs.readFileSync(exported)).toString('utf8').trim().split('\n');
-  assert.equal(text.length, lines);
   assert.ok(text.some((l) => JSON.parse(l).msg.includes('js-info-hidden')), 'the engine log keeps every level');
-  const errorsOnly = await Logger.exportToFile(path.join(dir, 'errors.gz'), { ditto, minimumLogLevel: 'Error' });
-  assert.ok(errorsOnly > 0 && errorsOnly < lines);
-  assert.equal(await Logger.exportToFile(path.join(dir, 'future.gz'), { ditto, since: new Date(Date.now() + 3600e3) }), 0);
-  assert.equal(await Logger.exportToFile(path.join(dir, 'past.gz'), { ditto, until: new Date(0) }), 0);
-  const capped = await Logger.exportToFile(path.join(dir, 'capped.gz'), { ditto, maxBytes: 400 });
-  assert.ok(capped > 0 && capped < lines, `${capped} of ${lines}`);
+  const errors = path.join(dir, 'errors.gz');
+  await Logger.exportToFile(errors, { minimumLogLevel: 'Error' });
+  const errorLines = zlib.gunzipSync(fs.readFileSync(errors)).toString('utf8').trim().split('\n');
+  assert.ok(errorLines.length > 0 && errorLines.length < text.length);
+  for (const [name, options] of [['future.gz', { since: new Date(Date.now() + 3600e3) }], ['past.gz', { until: new Date(0) }]]) {
+    await Logger.exportToFile(path.join(dir, name), options);
+    assert.equal(zlib.gunzipSync(fs.readFileSync(path.join(dir, name))).length, 0, name);
+  }
+  await Logger.exportToFile(path.join(dir, 'capped.gz'), { maxBytes: 400 });
   assert.ok(zlib.gunzipSync(fs.readFileSync(path.join(dir, 'capped.gz'))).length <= 400);
-  await assert.rejects(Logger.exportToFile(path.join(dir, 'x.gz'), { ditto, since: 'yesterday' }), { name: 'TypeError' });
+  await assert.rejects(Logger.exportToFile(path.join(dir, 'x.gz'), { since: 'yesterday' }), { name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT' });
 });
 
 test('Logger.exportToFile refuses contradictory filters by the engine\'s rules and writes nothing', async (t) => {
   const dir = tempDir(t);
-  const ditto = new Ditto({ type: 'offlinePlayground', appID: APP_ID }, dir);
-  t.after(() => ditto.close());
+  openDitto(t);
   const now = new Date();
   const backwards = path.join(dir, 'backwards.gz');
-  await assert.rejects(Logger.exportToFile(backwards, { ditto, since: now, until: new Date(now.getTime() - 60e3) }), {
+  await assert.rejects(Logger.exportToFile(backwards, { since: now, until: new Date(now.getTime() - 60e3) }), {
     name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT', message: 'since is after until',
   });
   assert.equal(fs.existsSync(backwards), false, 'a refused export wrote a file');
   for (const maxBytes of [0, -1]) {
-    await assert.rejects(Logger.exportToFile(path.join(dir, 'capped.gz'), { ditto, maxBytes }), {
+    await assert.rejects(Logger.exportToFile(path.join(dir, 'capped.gz'), { maxBytes }), {
       name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT', message: /max_bytes must be a positive integer/,
     });
   }
-  await assert.rejects(Logger.exportToFile(path.join(dir, 'x.gz'), { ditto, maxBytes: 1.5 }), { name: 'TypeError' });
+  await assert.rejects(Logger.exportToFile(path.join(dir, 'x.gz'), { maxBytes: 1.5 }), { name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT' });
+  await assert.rejects(Logger.exportToFile(path.join(dir, 'x.gz'), { ditto: null }), {
+    name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT', message: /no option 'ditto'/,
+  });
 });
 
-test('Logger.exportToFile without options.ditto uses the only open instance, else asks for one', async (t) => {
+test('Logger.exportToFile takes no Ditto: one file holds the logs of every open instance', async (t) => {
   const dir = tempDir(t);
-  const ditto = openDitto(t);
-  ditto.log('Info', 'only-instance');
-  assert.ok((await Logger.exportToFile(path.join(dir, 'a.gz'))) > 0);
-  const other = openDitto(t);
-  await assert.rejects(Logger.exportToFile(path.join(dir, 'b.gz')), { name: 'TypeError', message: /options\.ditto is required when 2/ });
-  await other.close();
-  assert.ok((await Logger.exportToFile(path.join(dir, 'c.gz'))) > 0);
+  const a = openDitto(t);
+  const b = openDitto(t);
+  a.log('Warning', 'from-instance-a');
+  b.log('Warning', 'from-instance-b');
+  const file = path.join(dir, 'all.gz');
+  const bytes = await Logger.exportToFile(file);
+  assert.equal(bytes, fs.statSync(file).size);
+  const text = zlib.gunzipSync(fs.readFileSync(file)).toString('utf8');
+  assert.match(text, /from-instance-a/);
+  assert.match(text, /from-instance-b/);
 });

@@ -13,7 +13,7 @@ const { Ditto } = smallpeer;
 function smallPeer(t, bp, token = APP_TOKEN, dir = tempDir(t)) {
   const ditto = new Ditto({ type: 'onlinePlayground', appID: APP_ID, token }, dir);
   t.after(() => ditto.close());
-  ditto.setTransportConfig({ big_peer: { urls: [bp.syncURL] } });
+  ditto.setTransportConfig({ connect: { websocketURLs: [bp.syncURL] } });
   ditto.startSync();
   return ditto;
 }
@@ -42,7 +42,8 @@ test('the documented lines: the Big Peer receives the Small Peer Info document',
   assert.equal(doc.sync_scope, 'BigPeerOnly');
   assert.deepEqual(doc.metadata, { site: 'north' });
   assert.ok(await waitFor(() => ditto.presence.isConnectedToBigPeer, 10000));
-  assert.ok(ditto.presence.connectedPeers.some((p) => p.is_big_peer));
+  assert.ok(ditto.presence.connectedPeers.some((p) => p.isBigPeer));
+  assert.equal(ditto.presence.graph.bigPeerConnectionHistory.at(-1).event, 'connected');
 });
 
 test('LocalPeerOnly (the default) keeps the document off the Big Peer', async (t) => {
@@ -60,7 +61,7 @@ test('a wrong app token is refused and the reason shows in the connection histor
   const bp = await BigPeer.start(t);
   const ditto = smallPeer(t, bp, 'wrong-token');
   const history = await waitFor(() => {
-    const h = ditto.presence.graph.big_peer_connection_history;
+    const h = ditto.presence.graph.bigPeerConnectionHistory;
     return h.some((e) => e.reason) ? h : null;
   }, 15000);
   assert.ok(history, 'no refusal recorded');
@@ -90,7 +91,7 @@ test('sendLogs refuses bad options and leaves nothing to send', async (t) => {
   const dir = tempDir(t);
   const ditto = smallPeer(t, bp, APP_TOKEN, dir);
   await rejectsWithCode(ditto.sendLogs({ maxBytes: 0 }), 'SP_ERR_INVALID_ARGUMENT');
-  await assert.rejects(ditto.sendLogs({ minimumLogLevel: 'loud' }), TypeError);
+  await rejectsWithCode(ditto.sendLogs({ minimumLogLevel: 'loud' }), 'SP_ERR_INVALID_ARGUMENT');
   const outbox = path.join(dir, 'log-outbox');
   assert.deepEqual(fs.existsSync(outbox) ? fs.readdirSync(outbox) : [], [], 'a refused send left a bundle');
 });

@@ -39,7 +39,7 @@ test('npm pack, npm install <tarball> --offline into an empty folder, then requi
       await ditto.smallPeerInfo.setSyncScope('BigPeerOnly');
       const id = await ditto.store.collection('c').upsert({ v: 1 });
       const doc = await ditto.store.collection('c').findByID(id);
-      const rejected = await ditto.smallPeerInfo.setSyncScope('bigpeeronly').catch((e) => e instanceof TypeError);
+      const rejected = await ditto.smallPeerInfo.setSyncScope('bigpeeronly').catch((e) => e instanceof DittoError && e.code === 'SP_ERR_INVALID_ARGUMENT');
       const scope = await ditto.smallPeerInfo.getSyncScope();
       await ditto.close();
       const closed = await ditto.smallPeerInfo.getSyncScope().catch((e) => e instanceof DittoError && e.code);
@@ -53,7 +53,7 @@ test('npm pack, npm install <tarball> --offline into an empty folder, then requi
     ditto.smallPeerInfo.isEnabled = true;
     await ditto.smallPeerInfo.setSyncScope('BigPeerOnly');
     const scope = await ditto.smallPeerInfo.getSyncScope();
-    const sdk = (await ditto.smallPeerInfo.getDocument()).ditto_sdk_language;
+    const sdk = ditto.smallPeerInfo.document.ditto_sdk_language;
     await ditto.close();
     console.log(JSON.stringify({ version, scope, sdk }));
   `);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "callbacks.h"
+#include "errors.h"
 #include "handles.h"
 
 addon_state* get_state(napi_env env) {
@@ -63,5 +64,15 @@ NAPI_MODULE_INIT() {
   napi_value abi;
   napi_create_int32(env, SP_ABI_VERSION, &abi);
   napi_set_named_property(env, exports, "ABI_VERSION", abi);
+  /* constants: {SP_OK: 0, SP_ERR_INVALID_ARGUMENT: 1, ...}, the header's values; index.js builds its tables from them. */
+  napi_value constants;
+  napi_create_object(env, &constants);
+  for (const sp_constant* c = kConstants; c->name; ++c) {
+    napi_value v;
+    napi_create_int32(env, c->value, &v);
+    napi_set_named_property(env, constants, c->name, v);
+  }
+  napi_object_freeze(env, constants);
+  napi_set_named_property(env, exports, "constants", constants);
   return exports;
 }

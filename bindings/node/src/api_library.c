@@ -25,7 +25,7 @@ static napi_value js_set_error_class(napi_env env, napi_callback_info info) {
   args_t a;
   if (!get_args(env, info, &a, 1)) return NULL;
   if (!is_function(env, a.argv[0])) {
-    throw_type(env, "the error class must be a constructor");
+    throw_invalid_argument(env, "the error class must be a constructor");
     return NULL;
   }
   set_error_class(env, a.argv[0]);

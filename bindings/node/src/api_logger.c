@@ -1,4 +1,5 @@
-/* Logger (process-wide) and an instance's engine log: output settings, the custom callback, log, export, send. */
+/* Logger (process-wide): output settings, the custom callback and the export of every open instance's logs;
+ * an instance's engine log: log, send. */
 #include <stdlib.h>
 
 #include "addon.h"
@@ -86,9 +87,9 @@ static void on_log(void* userdata, sp_log_level_t level, const char* message) {
   js_callback_post(userdata, ev);
 }
 
-static sp_status_t register_log_callback(void* arg, js_callback* cb, sp_token_t** out_token) {
+static sp_status_t register_log_callback(void* arg, js_callback* cb, sp_userdata_free_fn userdata_free, sp_token_t** out_token) {
   (void)arg;
-  return sp_logger_add_callback(on_log, cb, NULL, out_token);
+  return sp_logger_add_callback(on_log, cb, userdata_free, out_token);
 }
 
 /* loggerAddCallback(fn(level, message)) -> log callback handle. It never keeps the process alive. */
@@ -96,7 +97,7 @@ static napi_value js_logger_add_callback(napi_env env, napi_callback_info info) 
   args_t a;
   if (!get_args(env, info, &a, 1)) return NULL;
   if (!is_function(env, a.argv[0])) {
-    throw_type(env, "the log callback must be a function");
+    throw_invalid_argument(env, "the log callback must be a function");
     return NULL;
   }
   return js_callback_create(env, &kLogCallbackKind, a.argv[0], register_log_callback, NULL, &get_state(env)->loggers, NULL);
@@ -127,28 +128,26 @@ static napi_value js_log(napi_env env, napi_callback_info info) {
   return failed(env, st) ? NULL : undefined(env);
 }
 
-static sp_status_t export_logs_execute(async_call* c) {
-  uint64_t lines = 0;
-  sp_status_t st = sp_ditto_export_logs(c->d, c->s1, c->s2, &lines);
-  c->out_int = (int64_t)lines;
+static sp_status_t export_to_file_execute(async_call* c) {
+  uint64_t bytes = 0;
+  sp_status_t st = sp_logger_export_to_file(c->s1, c->s2, &bytes);
+  c->out_int = (int64_t)bytes;
   return st;
 }
-static const async_op kExportLogs = {export_logs_execute, async_resolve_int};
+static const async_op kExportToFile = {export_to_file_execute, async_resolve_int};
 
-/* exportLogs(h, path, optionsJSON | null) -> Promise<number of lines>. */
-static napi_value js_export_logs(napi_env env, napi_callback_info info) {
+/* loggerExportToFile(path, optionsJSON | null) -> Promise<bytes written>: every open instance's engine logs. */
+static napi_value js_logger_export_to_file(napi_env env, napi_callback_info info) {
   args_t a;
-  if (!get_args(env, info, &a, 2)) return NULL;
-  ditto_handle* h = get_ditto(env, a.argv[0]);
-  if (!h) return NULL;
-  char* path = get_string(env, a.argv[1], "path");
+  if (!get_args(env, info, &a, 1)) return NULL;
+  char* path = get_string(env, a.argv[0], "path");
   if (!path) return NULL;
   char* options = NULL;
-  if (!is_nullish(env, a.argv[2]) && !(options = get_string(env, a.argv[2], "options"))) {
+  if (!is_nullish(env, a.argv[1]) && !(options = get_string(env, a.argv[1], "options"))) {
     free(path);
     return NULL;
   }
-  return async_queue(env, a.argv[0], h, &kExportLogs, path, options, 0);
+  return async_queue(env, NULL, NULL, &kExportToFile, path, options, 0);
 }
 
 static sp_status_t send_logs_execute(async_call* c) {
@@ -177,7 +176,7 @@ const addon_export kLoggerExports[] = {
     {"loggerAddCallback", js_logger_add_callback},
     {"loggerRemoveCallback", js_logger_remove_callback},
     {"log", js_log},
-    {"exportLogs", js_export_logs},
+    {"loggerExportToFile", js_logger_export_to_file},
     {"sendLogs", js_send_logs},
     {NULL, NULL},
 };

@@ -39,17 +39,14 @@ static napi_value js_spi_set_sync_scope(napi_env env, napi_callback_info info) {
   return async_queue(env, a.argv[0], h, &kSetSyncScope, NULL, NULL, scope);
 }
 
-static sp_status_t get_sync_scope_execute(async_call* c) {
-  sp_sync_scope_t scope = 0;
-  sp_status_t st = sp_spi_get_sync_scope(c->d, &scope);
-  c->out_int = scope;
-  return st;
-}
-static const async_op kGetSyncScope = {get_sync_scope_execute, async_resolve_int};
-
-/* spiGetSyncScope(h) -> Promise<scope>. */
+/* spiGetSyncScope(h) -> scope (held in memory by the engine: no pool work). */
 static napi_value js_spi_get_sync_scope(napi_env env, napi_callback_info info) {
-  return call_async_handle_only(env, info, &kGetSyncScope);
+  args_t a;
+  sp_sync_scope_t scope = 0;
+  if (!get_args(env, info, &a, 1)) return NULL;
+  ditto_handle* h = get_ditto(env, a.argv[0]);
+  if (!h) return NULL;
+  return failed(env, sp_spi_get_sync_scope(h->d, &scope)) ? NULL : make_int(env, scope);
 }
 
 static napi_value js_spi_set_metadata_json(napi_env env, napi_callback_info info) {
@@ -93,14 +90,10 @@ static napi_value js_spi_collect_now(napi_env env, napi_callback_info info) {
   return call_async_handle_only(env, info, &kCollectNow);
 }
 
-static sp_status_t get_document_execute(async_call* c) {
-  return sp_spi_get_document(c->d, &c->out_str);
-}
-static const async_op kGetDocument = {get_document_execute, async_resolve_string};
-
-/* spiGetDocument(h) -> Promise<SPI document JSON>. */
+/* spiGetDocument(h) -> SPI document JSON (SP_ERR_NOT_FOUND before the first write). One keyed read of
+ * the store, synchronous like the metadata getters: `smallPeerInfo.document` is a property. */
 static napi_value js_spi_get_document(napi_env env, napi_callback_info info) {
-  return call_async_handle_only(env, info, &kGetDocument);
+  return call_get_string(env, info, sp_spi_get_document);
 }
 
 const addon_export kSpiExports[] = {

@@ -104,17 +104,18 @@ static napi_value js_store_set_collection_scope(napi_env env, napi_callback_info
   return async_queue(env, a.argv[0], h, &kSetScope, coll, NULL, scope);
 }
 
-static sp_status_t get_scope_execute(async_call* c) {
-  sp_sync_scope_t scope = 0;
-  sp_status_t st = sp_store_get_collection_scope(c->d, c->s1, &scope);
-  c->out_int = scope;
-  return st;
-}
-static const async_op kGetScope = {get_scope_execute, async_resolve_int};
-
-/* storeGetCollectionScope(h, collection) -> Promise<scope>. */
+/* storeGetCollectionScope(h, collection) -> scope (held in memory by the engine: no pool work). */
 static napi_value js_store_get_collection_scope(napi_env env, napi_callback_info info) {
-  return strings_call(env, info, &kGetScope, "collection", NULL);
+  args_t a;
+  sp_sync_scope_t scope = 0;
+  if (!get_args(env, info, &a, 2)) return NULL;
+  ditto_handle* h = get_ditto(env, a.argv[0]);
+  if (!h) return NULL;
+  char* coll = get_string(env, a.argv[1], "collection");
+  if (!coll) return NULL;
+  sp_status_t st = sp_store_get_collection_scope(h->d, coll, &scope);
+  free(coll);
+  return failed(env, st) ? NULL : make_int(env, scope);
 }
 
 /* ---- Observers (the callback lifecycle is callbacks.h's) ------------------------------------ */
@@ -171,9 +172,9 @@ typedef struct {
   const char* collection;
 } observe_args;
 
-static sp_status_t register_observer(void* arg, js_callback* cb, sp_token_t** out_token) {
+static sp_status_t register_observer(void* arg, js_callback* cb, sp_userdata_free_fn userdata_free, sp_token_t** out_token) {
   observe_args* o = arg;
-  return sp_store_observe(o->d, o->collection, on_store_change, cb, NULL, out_token);
+  return sp_store_observe(o->d, o->collection, on_store_change, cb, userdata_free, out_token);
 }
 
 /* storeObserve(h, collection, callback) -> observer handle; callback({collection, id, kind, documentJSON}). */
@@ -183,7 +184,7 @@ static napi_value js_store_observe(napi_env env, napi_callback_info info) {
   ditto_handle* h = get_ditto(env, a.argv[0]);
   if (!h) return NULL;
   if (!is_function(env, a.argv[2])) {
-    throw_type(env, "the observer callback must be a function");
+    throw_invalid_argument(env, "the observer callback must be a function");
     return NULL;
   }
   char* coll = get_string(env, a.argv[1], "collection");

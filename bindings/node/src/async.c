@@ -25,8 +25,10 @@ static void async_complete(napi_env env, napi_status work_status, void* data) {
   else
     napi_resolve_deferred(env, c->deferred, c->op->resolve ? c->op->resolve(env, c) : undefined(env));
   sp_free(c->out_str);
-  ditto_call_finished(c->h);
-  napi_delete_reference(env, c->handle_ref);
+  if (c->h) {
+    ditto_call_finished(c->h);
+    napi_delete_reference(env, c->handle_ref);
+  }
   napi_delete_async_work(env, c->work);
   free(c->s1);
   free(c->s2);
@@ -47,7 +49,7 @@ napi_value async_queue(napi_env env, napi_value handle_obj, ditto_handle* h, con
   c->s2 = s2;
   c->i1 = i1;
   c->h = h;
-  c->d = h->d;
+  c->d = h ? h->d : NULL;
   napi_value promise, name;
   napi_create_string_utf8(env, "smallpeer", NAPI_AUTO_LENGTH, &name);
   if (napi_create_promise(env, &c->deferred, &promise) != napi_ok ||
@@ -57,8 +59,10 @@ napi_value async_queue(napi_env env, napi_value handle_obj, ditto_handle* h, con
     free(c);
     return NULL;
   }
-  napi_create_reference(env, handle_obj, 1, &c->handle_ref);
-  ditto_call_started(h);
+  if (h) {
+    napi_create_reference(env, handle_obj, 1, &c->handle_ref);
+    ditto_call_started(h);
+  }
   napi_queue_async_work(env, c->work);
   return promise;
 }

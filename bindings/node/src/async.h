@@ -2,7 +2,8 @@
  * Async work: calls that touch disk or network (close, store calls, collect now, log export, SPI
  * scope) run on the libuv thread pool through napi_async_work and settle a Promise. Each kind of
  * call is an async_op carrying its own execute and resolve functions, defined beside the export
- * that queues it. While queued, a call holds its Ditto's handle object (so its C handle) alive.
+ * that queues it. While queued, a call on a Ditto holds its handle object (so its C handle) alive;
+ * a process-wide call (the logger's export) has none.
  */
 #pragma once
 
@@ -25,7 +26,7 @@ typedef struct {
 
 struct async_call {
   const async_op* op;
-  sp_ditto_t* d; /* the C handle, alive while the call is queued */
+  sp_ditto_t* d; /* the C handle, alive while the call is queued; NULL for a process-wide call */
   char* s1;      /* string arguments (malloc'd, owned by the call) */
   char* s2;
   int32_t i1;
@@ -33,7 +34,7 @@ struct async_call {
   bool out_bool;
   int64_t out_int;
   /* Bookkeeping, async.c only. */
-  ditto_handle* h;
+  ditto_handle* h;     /* NULL for a process-wide call */
   napi_ref handle_ref; /* keeps the Ditto object (and so d) alive while queued */
   napi_deferred deferred;
   napi_async_work work;
@@ -42,8 +43,8 @@ struct async_call {
 };
 
 /**
- * Queues op on the open Ditto h (whose object is handle_obj) with arguments s1, s2 (taken: freed
- * on every path) and i1. Returns the Promise, or NULL after throwing.
+ * Queues op on the open Ditto h (whose object is handle_obj), or process-wide when h is NULL, with
+ * arguments s1, s2 (taken: freed on every path) and i1. Returns the Promise, or NULL after throwing.
  */
 napi_value async_queue(napi_env env, napi_value handle_obj, ditto_handle* h, const async_op* op, char* s1, char* s2, int32_t i1);
 /** Resolves with c->out_str (NULL becomes ""). */

@@ -11,7 +11,12 @@
 #include "errors.h"
 
 static void unref(js_callback* cb) {
-  if (--cb->refs == 0) free(cb);
+  if (atomic_fetch_sub(&cb->refs, 1) == 1) free(cb);
+}
+
+/* The userdata free function the engine runs exactly once (any thread): drops the engine's reference. */
+static void engine_release(void* userdata) {
+  unref(userdata);
 }
 
 static void unlink_from_list(js_callback* cb) {
@@ -78,7 +83,7 @@ napi_value js_callback_create(napi_env env, const callback_kind* kind, napi_valu
     return NULL;
   }
   cb->kind = kind;
-  cb->refs = 2;
+  atomic_init(&cb->refs, 2); /* the thread-safe function's and the engine's; the JS handle's once it exists */
   napi_create_string_utf8(env, kind->resource_name, NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, fn, NULL, name, 0, 1, cb, tsfn_finalize, cb, call_js, &cb->tsfn) != napi_ok) {
     free(cb);
@@ -88,14 +93,15 @@ napi_value js_callback_create(napi_env env, const callback_kind* kind, napi_valu
     return NULL;
   }
   napi_unref_threadsafe_function(env, cb->tsfn);
-  sp_status_t st = register_fn(arg, cb, &cb->token);
+  sp_status_t st = register_fn(arg, cb, engine_release, &cb->token);
   if (st != SP_OK) {
+    /* The engine has run engine_release already: releasing the thread-safe function drops the last reference. */
     napi_value err = make_sp_error(env, st, sp_last_error_message());
-    cb->refs = 1; /* no JS handle: only the thread-safe function's reference remains */
     release_tsfn(cb);
     napi_throw(env, err);
     return NULL;
   }
+  atomic_fetch_add(&cb->refs, 1); /* the JS handle's */
   napi_create_object(env, &obj);
   napi_type_tag_object(env, obj, kind->tag);
   napi_wrap(env, obj, cb, wrapper_finalize, NULL, NULL);

@@ -1,11 +1,13 @@
 /*
  * Callbacks from engine threads to JS (store observers, the custom log callback): ONE lifecycle.
  *
- * - Created on the JS thread by js_callback_create: the userdata (a js_callback) starts with two
- *   references, the JS handle's and the thread-safe function's. The thread-safe function is
+ * - Created on the JS thread by js_callback_create: the userdata (a js_callback) is reference
+ *   counted (atomically: the engine may drop its reference on an engine thread), with one reference
+ *   each for the JS handle, the thread-safe function and the engine. The thread-safe function is
  *   unreferenced at once, so a callback never keeps the event loop alive by itself (an observer's
- *   Ditto decides that). It is registered with the engine with no userdata free function: the
- *   addon owns the userdata, and sp_token_free is where the engine stops using it.
+ *   Ditto decides that). It is registered with engine_release as the userdata free function, which
+ *   the engine runs exactly once on every path (smallpeer.h): when sp_token_free unregisters it, or
+ *   inside a registration that fails.
  * - Engine thread: the kind's C callback copies the event and js_callback_post queues it with a
  *   non-blocking call on an unbounded queue, so an engine thread never waits for the JS thread
  *   (and sp_token_free on the JS thread can never deadlock against a callback in progress).
@@ -18,17 +20,19 @@
  *   reference to the owner's JS object deleted (left to the env from a GC finalizer).
  * - Env teardown (the env cleanup hook): only sp_token_free. Node closes every thread-safe
  *   function itself and runs its finalizer; the addon calls no thread-safe function API there.
- * - The userdata is freed (free) on the JS thread when the second reference is dropped: by the
- *   JS handle's GC finalizer, or by the thread-safe function's finalizer, which runs once the
- *   function was released and its queue drained, or at env teardown. That finalizer also frees a
- *   token still set (env teardown only) and unlinks the callback. If registration fails, the
- *   handle is never made, so the thread-safe function's finalizer frees it; if the thread-safe
- *   function cannot be made, it is freed at once. Every path frees it exactly once.
+ * - The userdata is freed (free) when the last reference is dropped: by the JS handle's GC
+ *   finalizer, by the thread-safe function's finalizer (once the function was released and its
+ *   queue drained, or at env teardown; it also frees a token still set and unlinks the callback),
+ *   or by the engine's free function. If registration fails, the engine has dropped its reference
+ *   by the time the call returns, no JS handle is made, and releasing the thread-safe function
+ *   drops the last one; if the thread-safe function cannot be made, nothing was registered and
+ *   the userdata is freed at once. Every path frees it exactly once.
  */
 #pragma once
 
 #include <node_api.h>
 #include <smallpeer/smallpeer.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 typedef struct js_callback js_callback;
@@ -57,11 +61,12 @@ struct js_callback {
   napi_ref owner_ref;            /* keeps the owner's JS object (a Ditto) alive while registered; NULL for none */
   callback_list* list;           /* the list it is on; NULL once unlinked */
   js_callback* next;
-  int refs; /* the JS handle and the thread-safe function each hold one */
+  atomic_int refs; /* the JS handle, the thread-safe function and the engine each hold one */
 };
 
-/* Registers cb with the engine (its C callback gets cb as userdata); returns the C status. */
-typedef sp_status_t (*callback_register_fn)(void* arg, js_callback* cb, sp_token_t** out_token);
+/* Registers cb with the engine (its C callback gets cb as userdata, freed by userdata_free); returns the C status. */
+typedef sp_status_t (*callback_register_fn)(void* arg, js_callback* cb, sp_userdata_free_fn userdata_free,
+                                            sp_token_t** out_token);
 
 /**
  * JS thread: makes a callback of `kind` that calls fn, registers it through register_fn(arg, ...),

@@ -15,7 +15,7 @@ bool get_args(napi_env env, napi_callback_info info, args_t* a, size_t required)
   if (a->argc < required) {
     char buf[96];
     snprintf(buf, sizeof buf, "expected %zu argument(s), got %zu", required, a->argc);
-    throw_type(env, buf);
+    throw_invalid_argument(env, buf);
     return false;
   }
   for (size_t i = a->argc; i < MAX_ARGS; ++i) napi_get_undefined(env, &a->argv[i]);
@@ -39,7 +39,7 @@ char* get_string(napi_env env, napi_value v, const char* what) {
   if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
     char buf[128];
     snprintf(buf, sizeof buf, "%s must be a string", what);
-    throw_type(env, buf);
+    throw_invalid_argument(env, buf);
     return NULL;
   }
   char* s = malloc(len + 1);
@@ -52,7 +52,7 @@ char* get_string(napi_env env, napi_value v, const char* what) {
     free(s);
     char buf[128];
     snprintf(buf, sizeof buf, "%s must not contain NUL characters", what);
-    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", buf);
+    throw_invalid_argument(env, buf);
     return NULL;
   }
   return s;
@@ -62,7 +62,7 @@ bool get_bool(napi_env env, napi_value v, const char* what, bool* out) {
   if (napi_get_value_bool(env, v, out) == napi_ok) return true;
   char buf[128];
   snprintf(buf, sizeof buf, "%s must be a boolean", what);
-  throw_type(env, buf);
+  throw_invalid_argument(env, buf);
   return false;
 }
 
@@ -76,7 +76,7 @@ bool get_int64(napi_env env, napi_value v, const char* what, int64_t* out) {
   }
   char buf[128];
   snprintf(buf, sizeof buf, "%s must be an integer", what);
-  throw_type(env, buf);
+  throw_invalid_argument(env, buf);
   return false;
 }
 
@@ -86,7 +86,7 @@ bool get_int32(napi_env env, napi_value v, const char* what, int32_t* out) {
   if (x < INT32_MIN || x > INT32_MAX) {
     char buf[128];
     snprintf(buf, sizeof buf, "%s is out of range", what);
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", buf);
+    throw_invalid_argument(env, buf);
     return false;
   }
   *out = (int32_t)x;

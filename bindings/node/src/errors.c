@@ -1,29 +1,44 @@
-/* Errors: statuses to DittoError, bad arguments to Node's TypeError codes (see errors.h). */
+/* Errors: statuses to DittoError, bad arguments to DittoError SP_ERR_INVALID_ARGUMENT (see errors.h). */
 #include "errors.h"
+
+#include <string.h>
 
 #include "addon.h"
 
+/* Every value smallpeer.h defines that the package uses, spelled by the preprocessor from the header
+ * itself; js/test/constants.test.cjs checks this table against the header's #defines both ways. */
+#define SP_CONSTANT(name) \
+  { #name, name }
+const sp_constant kConstants[] = {
+    SP_CONSTANT(SP_OK),
+    SP_CONSTANT(SP_ERR_INVALID_ARGUMENT),
+    SP_CONSTANT(SP_ERR_VALIDATION),
+    SP_CONSTANT(SP_ERR_NOT_FOUND),
+    SP_CONSTANT(SP_ERR_CLOSED),
+    SP_CONSTANT(SP_ERR_IO),
+    SP_CONSTANT(SP_ERR_LOCKED),
+    SP_CONSTANT(SP_ERR_STORE),
+    SP_CONSTANT(SP_ERR_INTERNAL),
+    SP_CONSTANT(SP_SYNC_SCOPE_LOCAL_PEER_ONLY),
+    SP_CONSTANT(SP_SYNC_SCOPE_BIG_PEER_ONLY),
+    SP_CONSTANT(SP_SYNC_SCOPE_ALL_PEERS),
+    SP_CONSTANT(SP_SYNC_SCOPE_SMALL_PEERS_ONLY),
+    SP_CONSTANT(SP_LOG_ERROR),
+    SP_CONSTANT(SP_LOG_WARNING),
+    SP_CONSTANT(SP_LOG_INFO),
+    SP_CONSTANT(SP_LOG_DEBUG),
+    SP_CONSTANT(SP_LOG_VERBOSE),
+    SP_CONSTANT(SP_CHANGE_UPSERT),
+    SP_CONSTANT(SP_CHANGE_REMOVE),
+    {NULL, 0},
+};
+
+/* The status's name from kConstants ("SP_ERR_UNKNOWN" for a value the header did not define when built). */
 static const char* status_name(sp_status_t status) {
-  switch (status) {
-    case SP_ERR_INVALID_ARGUMENT:
-      return "SP_ERR_INVALID_ARGUMENT";
-    case SP_ERR_VALIDATION:
-      return "SP_ERR_VALIDATION";
-    case SP_ERR_NOT_FOUND:
-      return "SP_ERR_NOT_FOUND";
-    case SP_ERR_CLOSED:
-      return "SP_ERR_CLOSED";
-    case SP_ERR_IO:
-      return "SP_ERR_IO";
-    case SP_ERR_LOCKED:
-      return "SP_ERR_LOCKED";
-    case SP_ERR_STORE:
-      return "SP_ERR_STORE";
-    case SP_ERR_INTERNAL:
-      return "SP_ERR_INTERNAL";
-    default:
-      return "SP_ERR_UNKNOWN";
+  for (const sp_constant* c = kConstants; c->name; ++c) {
+    if (strncmp(c->name, "SP_ERR_", 7) == 0 && c->value == status) return c->name;
   }
+  return "SP_ERR_UNKNOWN";
 }
 
 napi_value make_sp_error(napi_env env, sp_status_t status, const char* message) {
@@ -55,8 +70,8 @@ bool failed(napi_env env, sp_status_t status) {
   return true;
 }
 
-void throw_type(napi_env env, const char* message) {
-  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+void throw_invalid_argument(napi_env env, const char* message) {
+  throw_sp_error(env, SP_ERR_INVALID_ARGUMENT, message);
 }
 
 void throw_out_of_memory(napi_env env) {

@@ -19,7 +19,7 @@ void* unwrap_tagged(napi_env env, napi_value v, const napi_type_tag* tag, const 
     return p;
   char buf[128];
   snprintf(buf, sizeof buf, "expected a %s handle", what);
-  throw_type(env, buf);
+  throw_invalid_argument(env, buf);
   return NULL;
 }
 

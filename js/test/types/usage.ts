@@ -1,6 +1,6 @@
 // Typed usage of the whole API: `tsc -p js/test/types` must accept every line, and each line marked
 // as an expected error must really be one (else tsc reports the directive as unused).
-import { Collection, Ditto, DittoError, Identity, JSONObject, Logger, LogLevel, SmallPeerInfoSyncScope, StoreObserver, SyncScope, version } from 'smallpeer';
+import { ActiveTransportConfig, Collection, Ditto, DittoError, Identity, JSONObject, Logger, LogLevel, PresenceGraph, SmallPeerInfoSyncScope, StoreObserver, SyncScope, version } from 'smallpeer';
 
 declare function report(...values: unknown[]): void;
 
@@ -9,12 +9,14 @@ async function main(): Promise<void> {
   const ditto = new Ditto(identity, '/tmp/typed');
   const offline = new Ditto({ type: 'offlinePlayground' });
   const defaults = new Ditto();
+  const named = new Ditto({ type: 'offlinePlayground' }, '/tmp/named', { deviceName: 'typed-device' });
 
   // The documented lines.
   ditto.smallPeerInfo.isEnabled = true;
   await ditto.smallPeerInfo.setSyncScope('BigPeerOnly');
 
-  const scope: SmallPeerInfoSyncScope = await ditto.smallPeerInfo.getSyncScope();
+  const scope: SmallPeerInfoSyncScope = ditto.smallPeerInfo.syncScope;
+  const scopeLater: SmallPeerInfoSyncScope = await ditto.smallPeerInfo.getSyncScope();
   ditto.smallPeerInfo.metadata = { site: 'north', rack: { row: 3, tags: ['a'] }, ok: true, none: null };
   const metadata: JSONObject = ditto.smallPeerInfo.metadata;
   const text: string = ditto.smallPeerInfo.metadataJSONString;
@@ -22,14 +24,20 @@ async function main(): Promise<void> {
   ditto.smallPeerInfo.collectionInterval = 60_000;
   const interval: number = ditto.smallPeerInfo.collectionInterval;
   const doc: JSONObject = await ditto.smallPeerInfo.collectNow();
-  const last: JSONObject | null = await ditto.smallPeerInfo.getDocument();
+  const last: JSONObject | null = ditto.smallPeerInfo.document;
   ditto.deviceName = 'typed';
 
-  ditto.setTransportConfig({ big_peer: { urls: ['ws://127.0.0.1:8080/sync'] }, lan: { listen: '127.0.0.1:0', connect: [] } });
-  const urls: string[] | undefined = ditto.transportConfig.big_peer?.urls;
+  ditto.setTransportConfig({
+    connect: { websocketURLs: ['ws://127.0.0.1:8080/sync'], tcpServers: [] },
+    listen: { tcp: { isEnabled: true, interfaceIp: '127.0.0.1', port: 0 } },
+  });
+  ditto.setTransportConfig({ connect: { websocketURLs: ['ws://127.0.0.1:8080/sync'] } });
+  const active: ActiveTransportConfig = ditto.transportConfig;
+  const urls: string[] = active.connect.websocketURLs;
+  const listening: boolean = active.listen.tcp.isEnabled;
   ditto.startSync();
-  const active: boolean = ditto.isSyncActive;
-  const port: number = ditto.lanPort;
+  const running: boolean = ditto.isSyncActive;
+  const port: number | null = ditto.lanPort;
   ditto.stopSync();
 
   const cars: Collection = ditto.store.collection('cars');
@@ -38,8 +46,8 @@ async function main(): Promise<void> {
   const all: JSONObject[] = await cars.findAll();
   const removed: boolean = await cars.remove(id);
   const names: string[] = await ditto.store.collectionNames();
-  const userScope: SyncScope = await ditto.store.getSyncScope('cars');
-  await ditto.store.setSyncScope('cars', 'SmallPeersOnly');
+  const userScope: SyncScope = cars.syncScope;
+  await cars.setSyncScope('SmallPeersOnly');
   const observer: StoreObserver = cars.observe((change) => {
     const kind: 'upsert' | 'remove' = change.kind;
     const body: JSONObject | null = change.document;
@@ -50,8 +58,10 @@ async function main(): Promise<void> {
 
   const key: string = ditto.presence.localPeerKey;
   const connected: boolean = ditto.presence.isConnectedToBigPeer;
-  for (const peer of ditto.presence.connectedPeers) report(peer.peer_key, peer.device_name, peer.transport, peer.is_big_peer);
-  for (const event of ditto.presence.graph.big_peer_connection_history) report(event.event, event.timestamp, event.reason);
+  for (const peer of ditto.presence.connectedPeers) report(peer.peerKey, peer.deviceName, peer.transport, peer.isBigPeer);
+  const graph: PresenceGraph = ditto.presence.graph;
+  const reason: string | null = graph.bigPeerConnectionHistory[0]?.reason ?? null;
+  report(graph.localPeerKey, graph.isConnectedToBigPeer, graph.connectionsByTransport.WebSocket, reason);
 
   Logger.enabled = true;
   Logger.minimumLogLevel = 'Debug';
@@ -61,7 +71,9 @@ async function main(): Promise<void> {
   Logger.setConsoleEnabled(false);
   await Logger.setCustomLogCallback((logLevel: LogLevel, message: string) => report(logLevel, message));
   await Logger.setCustomLogCallback(null);
-  const lines: number = await Logger.exportToFile('/tmp/typed.jsonl.gz', { ditto, minimumLogLevel: 'Info', since: new Date(0), maxBytes: 1024 });
+  await Logger.unsetCustomLogCallback();
+  const bytes: number = await Logger.exportToFile('/tmp/typed.jsonl.gz');
+  const filtered: number = await Logger.exportToFile('/tmp/typed.jsonl.gz', { minimumLogLevel: 'Info', since: new Date(0), until: new Date(), maxBytes: 1024 });
   ditto.log('Warning', 'typed');
   const requestID: string = await ditto.sendLogs({ minimumLogLevel: 'Warning', maxBytes: 4096 });
 
@@ -72,8 +84,8 @@ async function main(): Promise<void> {
   }
   const closed: boolean = ditto.isClosed;
   const handles: number = Ditto.liveHandleCount();
-  report(version, scope, metadata, text, interval, doc, last, urls, active, port, car, all, removed, names, userScope, stopped, key,
-    connected, level, lines, requestID, closed, handles, offline, defaults);
+  report(version, scope, scopeLater, metadata, text, interval, doc, last, urls, listening, running, port, car, all, removed, names,
+    userScope, stopped, key, connected, level, bytes, filtered, requestID, closed, handles, offline, defaults, named);
 
   // Mistakes the types catch.
   // @ts-expect-error: scope names are case-sensitive
@@ -92,6 +104,16 @@ async function main(): Promise<void> {
   ditto.presence.graph = ditto.presence.graph;
   // @ts-expect-error: sendLogs acts on its own instance, it takes no ditto
   await ditto.sendLogs({ ditto });
+  // @ts-expect-error: exportToFile exports every open instance, it takes no ditto
+  await Logger.exportToFile('/tmp/x.gz', { ditto });
+  // @ts-expect-error: the engine's transport JSON is not Ditto's shape
+  ditto.setTransportConfig({ big_peer: { urls: [] } });
+  // @ts-expect-error: the device name lives on Ditto, not on smallPeerInfo
+  report(ditto.smallPeerInfo.deviceName);
+  // @ts-expect-error: a collection's scope is set on the collection
+  await ditto.store.setSyncScope('cars', 'AllPeers');
+  // @ts-expect-error: the collection scope is read-only; set it with setSyncScope
+  cars.syncScope = 'AllPeers';
   // @ts-expect-error: handles come from the API, not from constructors
   new StoreObserver();
 }
