@@ -152,7 +152,7 @@ SPJ_SCALAR_OUT(uint64_t, jlongArray, long[], jlong, SetLongArrayRegion)
   $3 = spj_callback_release;
 %}
 %typemap(freearg) (FN_TYPE callback, void *userdata, sp_userdata_free_fn userdata_free) %{
-  spj_callback_registered(registration$argnum, result == SP_OK);
+  spj_callback_registered(registration$argnum);
 %}
 %enddef
 

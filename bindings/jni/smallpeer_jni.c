@@ -116,15 +116,14 @@ int spj_check_out_array(JNIEnv* env, jarray out) {
 /* ---- Callbacks ---------------------------------------------------------------------------- */
 
 /*
- * Two references keep a callback alive: the registering call's and the engine's (released through
- * the userdata free function). The C API does not say whether a failed registration already called
- * the free function, so the registering call checks `engine_released` and drops both if not.
+ * Two references keep a callback alive: the registering call's and the engine's, which the engine
+ * drops through the userdata free function exactly once on every path, a failed registration
+ * included (smallpeer.h), so the registering call only ever drops its own.
  */
 struct spj_callback {
   jobject target; /* global reference to the Java callback object */
   jmethodID method;
   int refs;
-  int engine_released;
 };
 
 /* The calling thread's JNIEnv, attaching it (as a daemon named "smallpeer-callback") if needed. */
@@ -177,15 +176,11 @@ static void spj_callback_unref(spj_callback* callback) {
 }
 
 void spj_callback_release(void* userdata) {
-  spj_callback* callback = (spj_callback*)userdata;
-  __atomic_store_n(&callback->engine_released, 1, __ATOMIC_RELEASE);
-  spj_callback_unref(callback);
+  spj_callback_unref((spj_callback*)userdata);
 }
 
-void spj_callback_registered(spj_callback* callback, int succeeded) {
-  if (callback == NULL) return;
-  if (!succeeded && !__atomic_load_n(&callback->engine_released, __ATOMIC_ACQUIRE)) spj_callback_unref(callback);
-  spj_callback_unref(callback);
+void spj_callback_registered(spj_callback* callback) {
+  if (callback != NULL) spj_callback_unref(callback);
 }
 
 /* A Java exception thrown by a callback has nowhere to go on an engine thread: print and clear it. */

@@ -30,8 +30,8 @@ int spj_check_out_array(JNIEnv* env, jarray out);
 spj_callback* spj_callback_new(JNIEnv* env, jobject target, spj_callback_kind kind);
 /** The userdata free function handed to the engine: drops the engine's reference. */
 void spj_callback_release(void* userdata);
-/** Called after the registering C call: drops the caller's reference (and the engine's if it failed). */
-void spj_callback_registered(spj_callback* callback, int succeeded);
+/** Called after the registering C call, whatever its status: drops the caller's reference (the engine drops its own). */
+void spj_callback_registered(spj_callback* callback);
 /** sp_store_observer_fn: attaches the engine thread, calls onChange, detaches. */
 void spj_store_observer_trampoline(void* userdata, const char* collection, const char* id, sp_change_kind_t kind,
                                    const char* document_json);
