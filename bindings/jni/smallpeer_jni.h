@@ -17,9 +17,11 @@ typedef enum { SPJ_STORE_OBSERVER, SPJ_LOG_CALLBACK } spj_callback_kind;
 
 /** Throws io.smallpeer.internal.NativeException(status, sp_last_error_message()). */
 void spj_throw_status(JNIEnv* env, sp_status_t status);
-/** Throws java.lang.IllegalArgumentException(message). */
-void spj_throw_illegal_argument(JNIEnv* env, const char* message);
-/** A malloc'ed NUL-terminated UTF-8 copy of `s` (free it with free), or NULL with an exception pending. */
+/** Throws io.smallpeer.internal.NativeException(SP_ERR_INVALID_ARGUMENT, message): a refused argument, never a bare JDK
+ * exception. */
+void spj_throw_invalid_argument(JNIEnv* env, const char* message);
+/** A malloc'ed NUL-terminated UTF-8 copy of `s` (free it with free), or NULL with an exception pending (an embedded NUL or an
+ * unpaired surrogate: SP_ERR_INVALID_ARGUMENT). */
 char* spj_utf8_from_string(JNIEnv* env, jstring s);
 /** A Java String decoded from UTF-8 (NULL for NULL, or with an exception pending). */
 jstring spj_string_from_utf8(JNIEnv* env, const char* utf8);

@@ -2,6 +2,7 @@ package io.smallpeer.tests
 
 import io.smallpeer.Ditto
 import io.smallpeer.DittoChange
+import io.smallpeer.DittoError
 import io.smallpeer.DittoLogLevel
 import io.smallpeer.DittoLogger
 import io.smallpeer.testing.BigPeer
@@ -112,7 +113,7 @@ class KotlinCallbacksTest {
         ditto.close()
         assertFalse(observer.isActive)
         assertTrue(BigPeer.eventually(5000) { BigPeer.callbackThreads().isEmpty() }, BigPeer.callbackThreads().toString())
-        assertThrows(IllegalStateException::class.java) { ditto.store.collection("c").upsert(mapOf("_id" to "z")) }
+        assertThrows(DittoError.Closed::class.java) { ditto.store.collection("c").upsert(mapOf("_id" to "z")) }
         assertEquals(10, calls.get())
     }
 
@@ -129,7 +130,7 @@ class KotlinCallbacksTest {
             ditto.log(DittoLogLevel.ERROR, "callback-probe-1")
             assertTrue(BigPeer.eventually(5000) { messages.any { it.contains("callback-probe-1") } })
             assertEquals(setOf("smallpeer-callback"), threads.toSet())
-            DittoLogger.setCustomLogCallback(null)
+            DittoLogger.unsetCustomLogCallback()
             ditto.log(DittoLogLevel.ERROR, "callback-probe-2")
             // The first callback was removed before probe 2 was logged: it must see neither probe 2 nor probe 3.
             val later = CountDownLatch(1)
@@ -138,7 +139,7 @@ class KotlinCallbacksTest {
             assertTrue(later.await(5, TimeUnit.SECONDS))
             assertFalse(messages.any { it.contains("callback-probe-2") || it.contains("callback-probe-3") })
         } finally {
-            DittoLogger.setCustomLogCallback(null)
+            DittoLogger.unsetCustomLogCallback()
             DittoLogger.setConsoleEnabled(true)
         }
         assertTrue(BigPeer.eventually(5000) { BigPeer.callbackThreads().isEmpty() })
