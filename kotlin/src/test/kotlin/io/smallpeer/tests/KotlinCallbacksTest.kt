@@ -2,6 +2,7 @@ package io.smallpeer.tests
 
 import io.smallpeer.Ditto
 import io.smallpeer.DittoChange
+import io.smallpeer.DittoChangeListener
 import io.smallpeer.DittoError
 import io.smallpeer.DittoLogLevel
 import io.smallpeer.DittoLogger
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
 import java.io.File
+import java.lang.ref.WeakReference
 import java.util.Collections
 import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.CountDownLatch
@@ -115,6 +117,24 @@ class KotlinCallbacksTest {
         assertTrue(BigPeer.eventually(5000) { BigPeer.callbackThreads().isEmpty() }, BigPeer.callbackThreads().toString())
         assertThrows(DittoError.Closed::class.java) { ditto.store.collection("c").upsert(mapOf("_id" to "z")) }
         assertEquals(10, calls.get())
+    }
+
+    @Test
+    fun `a refused registration releases its callback exactly once`() {
+        // The engine runs the userdata free function on a failed registration too (smallpeer.h), and
+        // the JNI glue then drops only its own reference: the listener becomes unreachable, no crash.
+        val refs = ArrayList<WeakReference<Any>>()
+        for (i in 0 until 50) {
+            val listener = object : DittoChangeListener {
+                override fun onChange(change: DittoChange) {}
+            }
+            refs.add(WeakReference(listener))
+            assertThrows(DittoError.InvalidArgument::class.java) { ditto.store.collection("").observe(listener) }
+        }
+        assertTrue(BigPeer.eventually(10_000) {
+            System.gc()
+            refs.all { it.get() == null }
+        }, "${refs.count { it.get() != null }} refused listeners are still referenced")
     }
 
     @Test
