@@ -3,7 +3,9 @@
  *
  * Everything in the headers is bound except sp_last_error_message and sp_free, whose work the
  * typemaps do. The typemaps make every Java type a plain one (no SWIGTYPE_p_* ever appears):
- *   - sp_status_t          -> void; a failed status throws NativeException(code, message)
+ *   - sp_status_t          -> void; a failed status throws NativeException(code, message), and so
+ *                             does a refused argument (SP_ERR_INVALID_ARGUMENT: a NUL or an
+ *                             unpaired surrogate in a string, a missing output array)
  *   - sp_ditto_t *, sp_token_t *  -> long (the handle's address)
  *   - const char *         -> String, as real UTF-8 (null allowed where C allows NULL)
  *   - T **out / T *out     -> a one-element array the call fills on success (String[], long[],
@@ -64,7 +66,7 @@
 /* A new handle must reach Java, so the array is required here. */
 %typemap(in) TYPE ** (TYPE *temp = NULL) %{
   if ($input == NULL) {
-    spj_throw_illegal_argument(jenv, "the output array for a handle is null");
+    spj_throw_invalid_argument(jenv, "the output array for a handle is null");
     return $null;
   }
   if (!spj_check_out_array(jenv, $input)) return $null;
@@ -152,7 +154,7 @@ SPJ_SCALAR_OUT(uint64_t, jlongArray, long[], jlong, SetLongArrayRegion)
   $3 = spj_callback_release;
 %}
 %typemap(freearg) (FN_TYPE callback, void *userdata, sp_userdata_free_fn userdata_free) %{
-  spj_callback_registered(registration$argnum, result == SP_OK);
+  spj_callback_registered(registration$argnum);
 %}
 %enddef
 

@@ -17,9 +17,11 @@ typedef enum { SPJ_STORE_OBSERVER, SPJ_LOG_CALLBACK } spj_callback_kind;
 
 /** Throws io.smallpeer.internal.NativeException(status, sp_last_error_message()). */
 void spj_throw_status(JNIEnv* env, sp_status_t status);
-/** Throws java.lang.IllegalArgumentException(message). */
-void spj_throw_illegal_argument(JNIEnv* env, const char* message);
-/** A malloc'ed NUL-terminated UTF-8 copy of `s` (free it with free), or NULL with an exception pending. */
+/** Throws io.smallpeer.internal.NativeException(SP_ERR_INVALID_ARGUMENT, message): a refused argument, never a bare JDK
+ * exception. */
+void spj_throw_invalid_argument(JNIEnv* env, const char* message);
+/** A malloc'ed NUL-terminated UTF-8 copy of `s` (free it with free), or NULL with an exception pending (an embedded NUL or an
+ * unpaired surrogate: SP_ERR_INVALID_ARGUMENT). */
 char* spj_utf8_from_string(JNIEnv* env, jstring s);
 /** A Java String decoded from UTF-8 (NULL for NULL, or with an exception pending). */
 jstring spj_string_from_utf8(JNIEnv* env, const char* utf8);
@@ -30,8 +32,8 @@ int spj_check_out_array(JNIEnv* env, jarray out);
 spj_callback* spj_callback_new(JNIEnv* env, jobject target, spj_callback_kind kind);
 /** The userdata free function handed to the engine: drops the engine's reference. */
 void spj_callback_release(void* userdata);
-/** Called after the registering C call: drops the caller's reference (and the engine's if it failed). */
-void spj_callback_registered(spj_callback* callback, int succeeded);
+/** Called after the registering C call, whatever its status: drops the caller's reference (the engine drops its own). */
+void spj_callback_registered(spj_callback* callback);
 /** sp_store_observer_fn: attaches the engine thread, calls onChange, detaches. */
 void spj_store_observer_trampoline(void* userdata, const char* collection, const char* id, sp_change_kind_t kind,
                                    const char* document_json);

@@ -1,6 +1,7 @@
 package io.smallpeer
 
 import io.smallpeer.internal.SmallPeerNative
+import io.smallpeer.internal.SmallPeerNativeConstants as C
 import java.io.Closeable
 import java.io.File
 import java.lang.ref.Cleaner
@@ -11,14 +12,24 @@ import java.time.Instant
  *
  * ```kotlin
  * Ditto(File("/data/app/ditto"), DittoIdentity.OnlinePlayground("app", "token")).use { ditto ->
+ *     ditto.deviceName = "till-7"
  *     ditto.smallPeerInfo.isEnabled = true
  *     ditto.smallPeerInfo.syncScope = DittoSmallPeerInfoSyncScope.BigPeerOnly
  * }
  * ```
  *
+ * and in Java, where [smallPeerInfo] is a field as in Ditto's Android SDK:
+ *
+ * ```java
+ * try (Ditto ditto = new Ditto(dir, new DittoIdentity.OnlinePlayground("app", "token"))) {
+ *     ditto.setDeviceName("till-7");
+ *     ditto.smallPeerInfo.setEnabled(true);
+ * }
+ * ```
+ *
  * Close it ([close], `use`, try-with-resources) to stop its background work and release the
  * persistence directory; a Cleaner closes a forgotten instance when it is collected. Any use after
- * close throws [IllegalStateException]. Every member is safe to call from any thread.
+ * close throws [DittoError.Closed]. Every member is safe to call from any thread.
  */
 class Ditto @JvmOverloads @Throws(DittoError::class) constructor(
     /** Where the store, the peer identity key and the engine logs live. */
@@ -30,8 +41,12 @@ class Ditto @JvmOverloads @Throws(DittoError::class) constructor(
     private val native: NativeDitto
     private val cleanable: Cleaner.Cleanable
 
-    /** Small Peer Info: whether and how this peer reports itself (off by default). */
+    /** Small Peer Info: whether and how this peer reports itself (off by default); a field in Java, as in Ditto's Android SDK. */
+    @JvmField
     val smallPeerInfo: DittoSmallPeerInfo
+
+    /** The same [smallPeerInfo] through a getter, for Java written as the SPEC's opening example, `ditto.getSmallPeerInfo().setEnabled(true)`. */
+    fun getSmallPeerInfo(): DittoSmallPeerInfo = smallPeerInfo
 
     /** The documents of this peer's user collections. */
     val store: DittoStore
@@ -54,8 +69,19 @@ class Ditto @JvmOverloads @Throws(DittoError::class) constructor(
         presence = DittoPresence(native)
     }
 
+    /**
+     * This device's name, shown to other peers and reported by Small Peer Info (1 to 256 bytes of
+     * UTF-8; anything else throws [DittoError.InvalidArgument] and keeps the old name).
+     */
+    var deviceName: String
+        @Throws(DittoError::class)
+        get() = native.call { h -> outString { SmallPeerNative.sp_spi_get_device_name(h, it) } }
+        @Throws(DittoError::class)
+        set(value) = native.call { h -> SmallPeerNative.sp_spi_set_device_name(h, value) }
+
     /** Where this peer connects and listens; applies at once if sync is running. */
     var transportConfig: DittoTransportConfig
+        @Throws(DittoError::class)
         get() = DittoTransportConfig.fromJson(native.call { h -> outString { SmallPeerNative.sp_sync_get_transport_config(h, it) } })
         @Throws(DittoError::class)
         set(value) {
@@ -68,29 +94,43 @@ class Ditto @JvmOverloads @Throws(DittoError::class) constructor(
     fun startSync() = native.call { h -> SmallPeerNative.sp_sync_start(h) }
 
     /** Stops sync and closes every connection. */
+    @Throws(DittoError::class)
     fun stopSync() = native.call { h -> SmallPeerNative.sp_sync_stop(h) }
 
     /** Whether sync is running. */
     val isSyncActive: Boolean
+        @Throws(DittoError::class)
         get() = native.call { h -> outBoolean { SmallPeerNative.sp_sync_is_running(h, it) } }
 
-    /** The bound LAN TCP port (with `listen.tcp.port = 0`, the one the system chose), or 0 when not listening. */
-    val lanPort: Int
-        get() = native.call { h -> outInt { SmallPeerNative.sp_sync_lan_port(h, it) } }
+    /** The bound LAN TCP port (with `listen.tcp.port = 0`, the one the system chose), or null when not listening. */
+    val lanPort: Int?
+        @Throws(DittoError::class)
+        get() = native.call { h -> outInt { SmallPeerNative.sp_sync_lan_port(h, it) } }.takeIf { it != 0 }
 
     /** Writes a message to this instance's engine log (and to the log output, if it passes [DittoLogger]'s level). */
     @Throws(DittoError::class)
     fun log(level: DittoLogLevel, message: String) = native.call { h -> SmallPeerNative.sp_ditto_log(h, level.value, message) }
 
     /**
-     * Sends this instance's engine logs to the Big Peer now ("send logs to support"), filtered as in
+     * Sends this instance's engine logs to the Big Peer ("send logs to support"), filtered as in
      * [DittoLogger.exportToFile] (same defaults, same [DittoError.InvalidArgument] refusals); uploads at
      * once if connected, else on reconnect, resuming an interrupted upload. Returns the log request id
-     * the Big Peer lists it under (`dev_…`).
+     * the Big Peer lists it under (`dev_…`). Suspends while the bundle is built; Java: [sendLogsBlocking].
      */
+    @JvmSynthetic
+    @Throws(DittoError::class)
+    suspend fun sendLogs(
+        minimumLevel: DittoLogLevel? = null,
+        since: Instant? = null,
+        until: Instant? = null,
+        maxBytes: Long? = null
+    ): String = Background.run { sendLogsBlocking(minimumLevel, since, until, maxBytes) }
+
+    /** [sendLogs] blocking the calling thread until the bundle is built; Java calls it `sendLogs`. */
+    @JvmName("sendLogs")
     @JvmOverloads
     @Throws(DittoError::class)
-    fun sendLogs(
+    fun sendLogsBlocking(
         minimumLevel: DittoLogLevel? = null,
         since: Instant? = null,
         until: Instant? = null,
@@ -103,11 +143,12 @@ class Ditto @JvmOverloads @Throws(DittoError::class) constructor(
     /** Whether [close] has been called. */
     val isClosed: Boolean get() = native.isClosed
 
-    /** Stops background work, unregisters every observer and closes the store. Idempotent. */
+    /** Stops background work, unregisters every observer and closes the store; blocks until done. Idempotent. */
     override fun close() = cleanable.clean()
 
-    /** This instance's handle, for the logger's export. */
-    internal fun <T> call(block: (Long) -> T): T = native.call(block)
+    /** [close] without blocking the coroutine's thread: suspends until the instance is closed. */
+    @JvmSynthetic
+    suspend fun closeAsync() = Background.run { close() }
 
     /** Library facts. */
     companion object {
@@ -144,7 +185,7 @@ class Ditto @JvmOverloads @Throws(DittoError::class) constructor(
 internal inline fun outString(call: (Array<String?>) -> Unit): String {
     val box = arrayOfNulls<String>(1)
     call(box)
-    return box[0] ?: throw IllegalStateException("the C API returned no string")
+    return box[0] ?: throw DittoError.Internal(C.SP_ERR_INTERNAL, "the C API returned no string")
 }
 
 /** Calls a raw function with a one-element boolean output array. */

@@ -4,8 +4,9 @@ import io.smallpeer.internal.NativeException
 import io.smallpeer.internal.SmallPeerNativeConstants as C
 
 /**
- * A failed SmallPeer call: [code] is the C API's status (SPEC section 9) and the message says what
- * was wrong. A closed object is not a DittoError but an [IllegalStateException].
+ * A failed SmallPeer call: [code] is the C API's status (SPEC section 9), the subclass is its kind
+ * and the message says what was wrong. Every failure of the API is a DittoError, a bad value and a
+ * closed instance included: no call throws a bare IllegalArgumentException or IllegalStateException.
  */
 sealed class DittoError(
     /** The C status code (SP_ERR_*). */
@@ -17,6 +18,9 @@ sealed class DittoError(
 
     /** Well-formed input breaks a documented limit (metadata size or depth, document shape). */
     class Validation(message: String) : DittoError(C.SP_ERR_VALIDATION, message)
+
+    /** The [Ditto] (or an object it handed out) was used after [Ditto.close]. */
+    class Closed(message: String) : DittoError(C.SP_ERR_CLOSED, message)
 
     /** The document or id does not exist. */
     class NotFound(message: String) : DittoError(C.SP_ERR_NOT_FOUND, message)
@@ -43,10 +47,10 @@ internal inline fun <T> native(block: () -> T): T =
     }
 
 /** The public exception for a failed C status. */
-internal fun NativeException.toPublic(): Exception {
+internal fun NativeException.toPublic(): DittoError {
     val text = message ?: "SmallPeer call failed with status $code"
     return when (code) {
-        C.SP_ERR_CLOSED -> IllegalStateException(text)
+        C.SP_ERR_CLOSED -> DittoError.Closed(text)
         C.SP_ERR_INVALID_ARGUMENT -> DittoError.InvalidArgument(text)
         C.SP_ERR_VALIDATION -> DittoError.Validation(text)
         C.SP_ERR_NOT_FOUND -> DittoError.NotFound(text)

@@ -3,7 +3,6 @@ package io.smallpeer
 import io.smallpeer.internal.NativeLogCallback
 import io.smallpeer.internal.SmallPeerNative
 import io.smallpeer.internal.SmallPeerNativeConstants as C
-import java.io.File
 import java.time.Instant
 import java.util.Locale
 
@@ -25,7 +24,7 @@ enum class DittoLogLevel(internal val value: Int) {
     VERBOSE(C.SP_LOG_VERBOSE);
 
     internal companion object {
-        fun of(value: Int): DittoLogLevel = values().firstOrNull { it.value == value } ?: throw IllegalStateException("unknown log level $value")
+        fun of(value: Int): DittoLogLevel = values().firstOrNull { it.value == value } ?: throw DittoError.Internal(C.SP_ERR_INTERNAL, "unknown log level $value")
     }
 }
 
@@ -38,6 +37,7 @@ interface DittoLogCallback {
 /**
  * The process-wide log output, like Ditto's DittoLogger: console, an optional file and a custom
  * callback. It does not affect each instance's own engine log files, which [exportToFile] reads.
+ * Every member is static in Java: `DittoLogger.setMinimumLogLevel(DittoLogLevel.DEBUG)`.
  */
 object DittoLogger {
     /** The registered custom callback, guarded by this object's monitor. */
@@ -46,65 +46,91 @@ object DittoLogger {
     /** Whether log output is on (default on). */
     @JvmStatic
     var enabled: Boolean
+        @Throws(DittoError::class)
         get() = native { outBoolean { SmallPeerNative.sp_logger_get_enabled(it) } }
+        @Throws(DittoError::class)
         set(value) = native { SmallPeerNative.sp_logger_set_enabled(value) }
 
     /** The least severe level shown (default [DittoLogLevel.INFO]). */
     @JvmStatic
     var minimumLogLevel: DittoLogLevel
+        @Throws(DittoError::class)
         get() = DittoLogLevel.of(native { outInt { SmallPeerNative.sp_logger_get_minimum_level(it) } })
+        @Throws(DittoError::class)
         set(value) = native { SmallPeerNative.sp_logger_set_minimum_level(value.value) }
 
-    /** Also appends shown messages to [file]; null stops that. */
+    /** Also appends shown messages to the file at [path]; null stops that. */
     @JvmStatic
     @Throws(DittoError::class)
-    fun setLogFile(file: File?) = native { SmallPeerNative.sp_logger_set_log_file(file?.path) }
+    fun setLogFile(path: String?) = native { SmallPeerNative.sp_logger_set_log_file(path) }
 
     /** Turns the console (stderr) output on (default) or off. */
     @JvmStatic
+    @Throws(DittoError::class)
     fun setConsoleEnabled(enabled: Boolean) = native { SmallPeerNative.sp_logger_set_console_enabled(enabled) }
 
     /**
-     * Replaces the custom callback; null removes it. When this returns, the previous callback is not
-     * running and never runs again.
+     * Sends every shown message to [callback] (on an engine thread) instead of the previous custom
+     * callback; when this returns, the previous one is not running and never runs again. Null is
+     * the same as [unsetCustomLogCallback].
      */
     @JvmStatic
+    @Throws(DittoError::class)
     fun setCustomLogCallback(callback: DittoLogCallback?) {
-        // Tokens are freed outside the lock: freeing waits for a running callback, which may call this.
-        synchronized(this) { callbackToken.also { callbackToken = null } }?.free()
-        if (callback == null) return
+        if (callback == null) return unsetCustomLogCallback()
         val adapter = NativeLogCallback { level, message -> callback.log(DittoLogLevel.of(level), message) }
         val token = NativeToken(native { outLong { SmallPeerNative.sp_logger_add_callback(adapter, it) } })
+        // Tokens are freed outside the lock: freeing waits for a running callback, which may call this.
         synchronized(this) { callbackToken.also { callbackToken = token } }?.free()
     }
 
     /** Kotlin lambdas: `DittoLogger.setCustomLogCallback { level, message -> ... }`. */
     @JvmStatic
     @JvmSynthetic
+    @Throws(DittoError::class)
     fun setCustomLogCallback(callback: (DittoLogLevel, String) -> Unit) = setCustomLogCallback(object : DittoLogCallback {
         override fun log(level: DittoLogLevel, message: String) = callback(level, message)
     })
 
-    /**
-     * Exports [ditto]'s engine logs to [file] as gzip JSON Lines: lines at [minimumLevel] or more
-     * severe (default debug: every line the engine log holds), written in [since, until], newest kept
-     * within [maxBytes]. Returns the number of lines. The filters follow the engine's one log filter
-     * (README "Logs"), as the Big Peer's log requests do: each is optional, [since] after [until] and
-     * [maxBytes] below 1 throw [DittoError.InvalidArgument] and write nothing.
-     */
+    /** Removes the custom callback, if any: when this returns it is not running and never runs again. */
     @JvmStatic
-    @JvmOverloads
+    fun unsetCustomLogCallback() {
+        synchronized(this) { callbackToken.also { callbackToken = null } }?.free()
+    }
+
+    /**
+     * Exports the engine logs of every [Ditto] open in this process to the file at [path] as one gzip
+     * JSON Lines file, oldest line first, and returns the bytes written (with none open, an empty
+     * export). Lines at [minimumLevel] or more severe (default debug: every line the engine logs
+     * hold), written in [since, until], newest kept within [maxBytes]: the engine's one log filter
+     * (README "Logs"), as the Big Peer's log requests take it. [since] after [until] and [maxBytes]
+     * below 1 throw [DittoError.InvalidArgument] and write nothing. Suspends while the file is
+     * written; Java: [exportToFileBlocking].
+     */
+    @JvmSynthetic
     @Throws(DittoError::class)
-    fun exportToFile(
-        ditto: Ditto,
-        file: File,
+    suspend fun exportToFile(
+        path: String,
         minimumLevel: DittoLogLevel? = null,
         since: Instant? = null,
         until: Instant? = null,
         maxBytes: Long? = null
-    ): Long {
+    ): ULong = Background.run { exportToFileBlocking(path, minimumLevel, since, until, maxBytes) }
+
+    /** [exportToFile] blocking the calling thread; Java calls it `DittoLogger.exportToFile(path, ...)` and gets the bytes as a long. */
+    @JvmStatic
+    @JvmName("exportToFile")
+    @JvmOverloads
+    @Throws(DittoError::class)
+    fun exportToFileBlocking(
+        path: String,
+        minimumLevel: DittoLogLevel? = null,
+        since: Instant? = null,
+        until: Instant? = null,
+        maxBytes: Long? = null
+    ): ULong {
         val json = logOptionsJson(minimumLevel, since, until, maxBytes)
-        return ditto.call { h -> outLong { SmallPeerNative.sp_ditto_export_logs(h, file.path, json, it) } }
+        return native { outLong { SmallPeerNative.sp_logger_export_to_file(path, json, it) } }.toULong()
     }
 }
 

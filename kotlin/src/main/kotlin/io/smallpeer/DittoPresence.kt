@@ -26,6 +26,8 @@ data class DittoBigPeerConnectionEvent(
 
 /** A snapshot of this peer's live connections. */
 data class DittoPresenceGraph(
+    /** This peer's key (the same as [DittoPresence.localPeerKey]). */
+    val localPeerKey: String,
     /** Whether a Big Peer connection is up. */
     val isConnectedToBigPeer: Boolean,
     /** Connection counts by transport name (AccessPoint, Bluetooth, P2PWiFi, WebSocket). */
@@ -40,10 +42,12 @@ data class DittoPresenceGraph(
 class DittoPresence internal constructor(private val native: NativeDitto) {
     /** This peer's key: the `_id` of its Small Peer Info document. */
     val localPeerKey: String
+        @Throws(DittoError::class)
         get() = native.call { h -> outString { SmallPeerNative.sp_ditto_peer_key(h, it) } }
 
     /** The live connections now. */
     val graph: DittoPresenceGraph
+        @Throws(DittoError::class)
         get() {
             val json = Json.decodeObject(native.call { h -> outString { SmallPeerNative.sp_presence_get_json(h, it) } })
             val counts = (json["connections_by_transport"] as Map<*, *>).entries.associate { (k, v) -> k as String to (v as Number).toLong() }
@@ -55,6 +59,6 @@ class DittoPresence internal constructor(private val native: NativeDitto) {
                 val e = it as Map<*, *>
                 DittoBigPeerConnectionEvent(e["event"] as String, e["timestamp"] as String, e["reason"] as String?)
             }
-            return DittoPresenceGraph(json["is_connected_to_big_peer"] as Boolean, counts, peers, history)
+            return DittoPresenceGraph(json["local_peer_key"] as String, json["is_connected_to_big_peer"] as Boolean, counts, peers, history)
         }
 }

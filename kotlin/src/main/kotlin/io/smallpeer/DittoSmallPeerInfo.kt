@@ -14,68 +14,86 @@ enum class DittoSmallPeerInfoSyncScope(internal val value: Int) {
 
     internal companion object {
         fun of(value: Int): DittoSmallPeerInfoSyncScope =
-            values().firstOrNull { it.value == value } ?: throw IllegalStateException("unknown Small Peer Info scope $value")
+            values().firstOrNull { it.value == value } ?: throw DittoError.Internal(C.SP_ERR_INTERNAL, "unknown Small Peer Info scope $value")
     }
 }
 
 /**
- * `ditto.smallPeerInfo`: the Small Peer Info settings of one small peer. When enabled, a document
- * describing the device is written at once and then every [collectionInterval].
+ * `ditto.smallPeerInfo`: the Small Peer Info settings of one small peer (a field in Java:
+ * `ditto.smallPeerInfo.setEnabled(true)`). When enabled, a document describing the device is
+ * written at once and then every [collectionInterval]. The device name it reports is
+ * [Ditto.deviceName]. Every setter throws on a refused value and keeps the old one.
  */
 class DittoSmallPeerInfo internal constructor(private val native: NativeDitto) {
     /** Whether Small Peer Info is on (off by default). Java: `isEnabled()` / `setEnabled(boolean)`. */
     var isEnabled: Boolean
+        @Throws(DittoError::class)
         get() = native.call { h -> outBoolean { SmallPeerNative.sp_spi_get_enabled(h, it) } }
+        @Throws(DittoError::class)
         set(value) = native.call { h -> SmallPeerNative.sp_spi_set_enabled(h, value) }
 
     /** Where the document goes; [DittoSmallPeerInfoSyncScope.LocalPeerOnly] by default. */
     var syncScope: DittoSmallPeerInfoSyncScope
+        @Throws(DittoError::class)
         get() = DittoSmallPeerInfoSyncScope.of(native.call { h -> outInt { SmallPeerNative.sp_spi_get_sync_scope(h, it) } })
+        @Throws(DittoError::class)
         set(value) = native.call { h -> SmallPeerNative.sp_spi_set_sync_scope(h, value.value) }
 
     /**
      * The app's metadata, reported in the document: JSON values only (Map, List, String, Number,
      * Boolean, null), at most 128 KB as minified JSON and 64 levels deep; otherwise the setter
-     * throws and the old metadata stays.
+     * throws [DittoError.Validation] and the old metadata stays.
      */
     var metadata: Map<String, Any?>
+        @Throws(DittoError::class)
         get() = Json.decodeObject(metadataJsonString)
         @Throws(DittoError::class)
         set(value) {
             metadataJsonString = Json.encodeObject(value, "metadata")
         }
 
-    /** The metadata as JSON text (minified when read); setting it requires a JSON object. */
+    /**
+     * The metadata as JSON text (minified when read); setting it requires a JSON object within the
+     * limits ([DittoError.Validation] otherwise; text with no UTF-8 form: [DittoError.InvalidArgument]).
+     */
     var metadataJsonString: String
+        @Throws(DittoError::class)
         get() = native.call { h -> outString { SmallPeerNative.sp_spi_get_metadata_json(h, it) } }
         @Throws(DittoError::class)
         set(value) = native.call { h -> SmallPeerNative.sp_spi_set_metadata_json(h, value) }
 
-    /** The device name reported in the document (1 to 256 bytes of UTF-8). */
-    var deviceName: String
-        get() = native.call { h -> outString { SmallPeerNative.sp_spi_get_device_name(h, it) } }
-        @Throws(DittoError::class)
-        set(value) = native.call { h -> SmallPeerNative.sp_spi_set_device_name(h, value) }
-
-    /** How often the document is written: 5 minutes by default, at least 1 second, in whole milliseconds. */
+    /**
+     * How often the document is written: 5 minutes by default, at least 1 second, in whole
+     * milliseconds (shorter: [DittoError.InvalidArgument]). A `java.time.Duration` in Kotlin and Java
+     * alike: the Kotlin 1.3 standard library this binding builds with has no `kotlin.time`.
+     */
     var collectionInterval: Duration
+        @Throws(DittoError::class)
         get() = Duration.ofMillis(native.call { h -> outLong { SmallPeerNative.sp_spi_get_collection_interval_ms(h, it) } })
         @Throws(DittoError::class)
         set(value) {
             val millis = try {
                 value.toMillis()
             } catch (e: ArithmeticException) {
-                throw DittoError.Validation("collection interval $value is too long")
+                throw DittoError.InvalidArgument("collection interval $value is too long")
             }
             native.call { h -> SmallPeerNative.sp_spi_set_collection_interval_ms(h, millis) }
         }
 
-    /** Builds and writes the document now (enabled or not) and returns it. */
+    /** Builds and writes the document now (enabled or not) and returns it; suspends meanwhile. Java: [collectNowBlocking]. */
+    @JvmSynthetic
     @Throws(DittoError::class)
-    fun collectNow(): Map<String, Any?> = Json.decodeObject(native.call { h -> outString { SmallPeerNative.sp_spi_collect_now(h, it) } })
+    suspend fun collectNow(): Map<String, Any?> = Background.run { collectNowBlocking() }
+
+    /** [collectNow] blocking the calling thread; Java calls it `collectNow`. */
+    @JvmName("collectNow")
+    @Throws(DittoError::class)
+    fun collectNowBlocking(): Map<String, Any?> =
+        Json.decodeObject(native.call { h -> outString { SmallPeerNative.sp_spi_collect_now(h, it) } })
 
     /** The last written document, or null before the first write. */
     val document: Map<String, Any?>?
+        @Throws(DittoError::class)
         get() = try {
             Json.decodeObject(native.call { h -> outString { SmallPeerNative.sp_spi_get_document(h, it) } })
         } catch (e: DittoError.NotFound) {

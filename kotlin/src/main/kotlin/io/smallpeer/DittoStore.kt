@@ -19,7 +19,7 @@ enum class DittoSyncScope(internal val value: Int) {
     LocalPeerOnly(C.SP_SYNC_SCOPE_LOCAL_PEER_ONLY);
 
     internal companion object {
-        fun of(value: Int): DittoSyncScope = values().firstOrNull { it.value == value } ?: throw IllegalStateException("unknown sync scope $value")
+        fun of(value: Int): DittoSyncScope = values().firstOrNull { it.value == value } ?: throw DittoError.Internal(C.SP_ERR_INTERNAL, "unknown sync scope $value")
     }
 }
 
@@ -67,8 +67,9 @@ class DittoStore internal constructor(private val native: NativeDitto) {
     /** The collection called [name] (validated when it is first used). */
     fun collection(name: String): DittoCollection = DittoCollection(native, name)
 
-    /** The user collections that hold documents. */
+    /** The user collections that hold documents, sorted. */
     val collectionNames: List<String>
+        @Throws(DittoError::class)
         get() {
             val names = Json.decode(native.call { h -> outString { SmallPeerNative.sp_store_collection_names(h, it) } }) as List<*>
             return names.map { it as String }
@@ -84,7 +85,7 @@ class DittoCollection internal constructor(private val native: NativeDitto, /** 
         return native.call { h -> outString { SmallPeerNative.sp_store_upsert(h, name, json, it) } }
     }
 
-    /** The live document with this `_id`, or null. */
+    /** The live document with this `_id`, or null when there is none (Ditto's `findByID`). */
     @Throws(DittoError::class)
     fun findById(id: String): Map<String, Any?>? =
         try {

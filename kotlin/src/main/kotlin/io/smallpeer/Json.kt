@@ -18,7 +18,7 @@ internal object Json {
     /** Deeper nesting than this is refused before any JSON is printed (the C API's own limits are lower). */
     const val MAX_DEPTH = 512
 
-    /** Prints a JSON object; [what] names the value in errors. */
+    /** Prints a JSON object; [what] names the value in errors (a value that is not JSON: [DittoError.Validation], as metadata that is not JSON is). */
     @Throws(DittoError::class)
     fun encodeObject(value: Map<*, *>, what: String): String = toElement(value, what, 1).toString()
 
@@ -42,7 +42,7 @@ internal object Json {
             is Map<*, *> -> JsonObject().also { obj ->
                 for ((key, item) in value) {
                     if (key !is String) {
-                        throw IllegalArgumentException("$path has a key of type ${key?.javaClass?.name ?: "null"}; JSON keys are strings")
+                        throw DittoError.Validation("$path has a key of type ${key?.javaClass?.name ?: "null"}; JSON keys are strings")
                     }
                     obj.add(key, toElement(item, "$path.$key", depth + 1))
                 }
@@ -51,13 +51,13 @@ internal object Json {
                 value.forEachIndexed { i, item -> array.add(toElement(item, "$path[$i]", depth + 1)) }
             }
             is Array<*> -> toElement(value.asList(), path, depth)
-            else -> throw IllegalArgumentException(
+            else -> throw DittoError.Validation(
                 "$path is a ${value.javaClass.name}, which is not a JSON value (use Map, List, String, Number, Boolean or null)")
         }
     }
 
     private fun finite(value: Double, path: String): Double {
-        require(!value.isNaN() && !value.isInfinite()) { "$path is $value; JSON numbers are finite" }
+        if (value.isNaN() || value.isInfinite()) throw DittoError.Validation("$path is $value; JSON numbers are finite")
         return value
     }
 

@@ -8,7 +8,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock
 /**
  * Owns one sp_ditto_t and the tokens registered on it. Calls share a read lock; closing takes the
  * write lock, so the handle is never freed under a running call. Once closing has begun new calls
- * fail at once (a callback that calls back in during close gets IllegalStateException, not a
+ * fail at once (a callback that calls back in during close gets DittoError.Closed, not a
  * deadlock). It is also the Cleaner's action, so it holds no reference to the Ditto object.
  */
 internal class NativeDitto(pointer: Long) : Runnable {
@@ -20,7 +20,7 @@ internal class NativeDitto(pointer: Long) : Runnable {
     /** Whether close() has begun. */
     val isClosed: Boolean get() = closing
 
-    /** Runs [block] with the live handle; IllegalStateException once closed; native errors become DittoError. */
+    /** Runs [block] with the live handle; DittoError.Closed once closed; native errors become DittoError. */
     fun <T> call(block: (Long) -> T): T {
         if (closing) throw closedError()
         val read = lock.readLock()
@@ -68,7 +68,7 @@ internal class NativeDitto(pointer: Long) : Runnable {
     /** The Cleaner's fallback when a Ditto was never closed. */
     override fun run() = close()
 
-    private fun closedError() = IllegalStateException("the Ditto instance is closed")
+    private fun closedError() = DittoError.Closed("the Ditto instance is closed")
 }
 
 /** One sp_token_t; free() unregisters its callback exactly once. */

@@ -27,8 +27,8 @@ class JavaBigPeerTest {
       ditto.setTransportConfig(config);
       ditto.startSync();
 
-      ditto.getSmallPeerInfo().setEnabled(true);
-      ditto.getSmallPeerInfo().setSyncScope(DittoSmallPeerInfoSyncScope.BigPeerOnly);
+      ditto.smallPeerInfo.setEnabled(true);
+      ditto.smallPeerInfo.setSyncScope(DittoSmallPeerInfoSyncScope.BigPeerOnly);
 
       String key = ditto.getPresence().getLocalPeerKey();
       Map<String, Object> doc = bigPeer.waitForDocument("__small_peer_info", key, 20_000, d -> "BigPeerOnly".equals(d.get("sync_scope")));

@@ -38,7 +38,7 @@ class JavaErrorsTest {
 
   @Test
   void metadataLimits() throws DittoError {
-    DittoSmallPeerInfo info = ditto.getSmallPeerInfo();
+    DittoSmallPeerInfo info = ditto.smallPeerInfo;
     info.setMetadata(Map.of("keep", "me"));
     Map<String, Object> deep = new HashMap<>();
     Map<String, Object> cursor = deep;
@@ -52,15 +52,16 @@ class JavaErrorsTest {
     assertThrows(DittoError.Validation.class, () -> info.setMetadata(Map.of("blob", "x".repeat(200_000))));
     DittoError.Validation notObject = assertThrows(DittoError.Validation.class, () -> info.setMetadataJsonString("\"text\""));
     assertTrue(notObject.getMessage().contains("object"), notObject.getMessage());
-    IllegalArgumentException notJson = assertThrows(IllegalArgumentException.class, () -> info.setMetadata(Map.of("t", Thread.currentThread())));
+    DittoError.Validation notJson = assertThrows(DittoError.Validation.class, () -> info.setMetadata(Map.of("t", Thread.currentThread())));
     assertTrue(notJson.getMessage().contains("metadata.t"), notJson.getMessage());
     assertEquals(Map.of("keep", "me"), info.getMetadata());
   }
 
   @Test
   void badSettingsAndUrls() throws DittoError {
-    assertThrows(DittoError.class, () -> ditto.getSmallPeerInfo().setCollectionInterval(Duration.ofMillis(10)));
-    assertThrows(DittoError.class, () -> ditto.getSmallPeerInfo().setDeviceName(""));
+    assertThrows(DittoError.InvalidArgument.class, () -> ditto.smallPeerInfo.setCollectionInterval(Duration.ofMillis(10)));
+    assertThrows(DittoError.InvalidArgument.class, () -> ditto.setDeviceName(""));
+    assertThrows(DittoError.InvalidArgument.class, () -> ditto.setDeviceName("nul\u0000inside"));
     DittoTransportConfig bad = new DittoTransportConfig();
     bad.getConnect().getWebsocketURLs().add("http//broken");
     DittoError.InvalidArgument e = assertThrows(DittoError.InvalidArgument.class, () -> ditto.setTransportConfig(bad));
@@ -70,18 +71,22 @@ class JavaErrorsTest {
   }
 
   @Test
-  void useAfterCloseThrowsIllegalStateException() {
-    DittoSmallPeerInfo info = ditto.getSmallPeerInfo();
+  void useAfterCloseThrowsDittoErrorClosed() {
+    DittoSmallPeerInfo info = ditto.smallPeerInfo;
     DittoCollection docs = ditto.getStore().collection("docs");
     ditto.close();
     ditto.close();
     assertTrue(ditto.isClosed());
-    assertThrows(IllegalStateException.class, () -> info.setEnabled(true));
-    assertThrows(IllegalStateException.class, () -> info.setSyncScope(DittoSmallPeerInfoSyncScope.BigPeerOnly));
-    assertThrows(IllegalStateException.class, info::getMetadata);
-    assertThrows(IllegalStateException.class, () -> docs.upsert(Map.of("a", 1)));
-    assertThrows(IllegalStateException.class, () -> docs.observe(change -> { }));
-    assertThrows(IllegalStateException.class, ditto::startSync);
-    assertThrows(IllegalStateException.class, () -> ditto.getPresence().getLocalPeerKey());
+    assertThrows(DittoError.Closed.class, () -> info.setEnabled(true));
+    assertThrows(DittoError.Closed.class, () -> info.setSyncScope(DittoSmallPeerInfoSyncScope.BigPeerOnly));
+    assertThrows(DittoError.Closed.class, info::getMetadata);
+    assertThrows(DittoError.Closed.class, () -> docs.upsert(Map.of("a", 1)));
+    assertThrows(DittoError.Closed.class, () -> docs.observe(change -> { }));
+    assertThrows(DittoError.Closed.class, ditto::startSync);
+    assertThrows(DittoError.Closed.class, () -> ditto.getPresence().getLocalPeerKey());
+    assertThrows(DittoError.Closed.class, ditto::getDeviceName);
+    assertThrows(DittoError.Closed.class, info::collectNow);
+    DittoError.Closed closed = assertThrows(DittoError.Closed.class, () -> ditto.sendLogs());
+    assertEquals(4, closed.code);
   }
 }

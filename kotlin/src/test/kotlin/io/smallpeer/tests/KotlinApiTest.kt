@@ -11,6 +11,7 @@ import io.smallpeer.DittoSmallPeerInfoSyncScope
 import io.smallpeer.DittoSyncScope
 import io.smallpeer.DittoTransportConfig
 import io.smallpeer.testing.BigPeer
+import io.smallpeer.testing.blocking
 import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
@@ -46,9 +47,9 @@ class KotlinApiTest {
     fun `opens a small peer with a persistence directory, identity and device name`() {
         assertEquals(dir, ditto.persistenceDirectory)
         assertTrue(Ditto.version.matches(Regex("\\d+\\.\\d+\\.\\d+.*")), Ditto.version)
-        assertEquals("kotlin-device", ditto.smallPeerInfo.deviceName)
+        assertEquals("kotlin-device", ditto.deviceName)
         assertTrue(File(dir, "peer_identity.key").exists())
-        val doc = ditto.smallPeerInfo.collectNow()
+        val doc = blocking { ditto.smallPeerInfo.collectNow() }
         assertEquals("Kotlin", doc["ditto_sdk_language"])
         assertEquals(ditto.presence.localPeerKey, doc["_id"])
     }
@@ -77,7 +78,7 @@ class KotlinApiTest {
         assertEquals(DittoSmallPeerInfoSyncScope.LocalPeerOnly, ditto.smallPeerInfo.syncScope)
         ditto.smallPeerInfo.syncScope = DittoSmallPeerInfoSyncScope.BigPeerOnly
         assertEquals(DittoSmallPeerInfoSyncScope.BigPeerOnly, ditto.smallPeerInfo.syncScope)
-        assertEquals("BigPeerOnly", ditto.smallPeerInfo.collectNow()["sync_scope"])
+        assertEquals("BigPeerOnly", ditto.smallPeerInfo.collectNowBlocking()["sync_scope"])
         assertEquals(DittoSyncScope.BigPeerOnly, ditto.store.collection("__small_peer_info").syncScope)
     }
 
@@ -88,7 +89,7 @@ class KotlinApiTest {
             "nested" to mapOf("ok" to true, "none" to null))
         ditto.smallPeerInfo.metadata = metadata
         assertEquals(metadata, ditto.smallPeerInfo.metadata)
-        assertEquals(metadata, ditto.smallPeerInfo.collectNow()["metadata"])
+        assertEquals(metadata, ditto.smallPeerInfo.collectNowBlocking()["metadata"])
         ditto.smallPeerInfo.metadataJsonString = """{"x": [1, 2]}"""
         assertEquals("""{"x":[1,2]}""", ditto.smallPeerInfo.metadataJsonString)
         assertEquals(mapOf("x" to listOf(1L, 2L)), ditto.smallPeerInfo.metadata)
@@ -96,9 +97,9 @@ class KotlinApiTest {
 
     @Test
     fun `device name and collection interval are settings`() {
-        ditto.smallPeerInfo.deviceName = "renamed ✓"
-        assertEquals("renamed ✓", ditto.smallPeerInfo.deviceName)
-        assertEquals("renamed ✓", ditto.smallPeerInfo.collectNow()["device_name"])
+        ditto.deviceName = "renamed ✓"
+        assertEquals("renamed ✓", ditto.deviceName)
+        assertEquals("renamed ✓", ditto.smallPeerInfo.collectNowBlocking()["device_name"])
         assertEquals(Duration.ofMinutes(5), ditto.smallPeerInfo.collectionInterval)
         ditto.smallPeerInfo.collectionInterval = Duration.ofSeconds(1)
         assertEquals(Duration.ofSeconds(1), ditto.smallPeerInfo.collectionInterval)
@@ -106,8 +107,8 @@ class KotlinApiTest {
 
     @Test
     fun `collectNow writes the document at once and counts up`() {
-        val first = ditto.smallPeerInfo.collectNow()
-        val second = ditto.smallPeerInfo.collectNow()
+        val first = blocking { ditto.smallPeerInfo.collectNow() }
+        val second = ditto.smallPeerInfo.collectNowBlocking()
         assertEquals((first["sequence"] as Long) + 1, second["sequence"])
         assertEquals(second, ditto.smallPeerInfo.document)
         assertEquals(1L, first["schema_version"])
@@ -123,10 +124,10 @@ class KotlinApiTest {
         ditto.transportConfig = config
         assertEquals(config, ditto.transportConfig)
         assertFalse(ditto.isSyncActive)
-        assertEquals(0, ditto.lanPort)
+        assertNull(ditto.lanPort, "not listening: no port")
         ditto.startSync()
         assertTrue(ditto.isSyncActive)
-        assertTrue(ditto.lanPort > 0)
+        assertTrue(ditto.lanPort!! > 0)
         ditto.stopSync()
         assertFalse(ditto.isSyncActive)
     }
@@ -179,6 +180,7 @@ class KotlinApiTest {
         val key = ditto.presence.localPeerKey
         assertTrue(key.startsWith("pk") && key.length == 45, key)
         val graph = ditto.presence.graph
+        assertEquals(key, graph.localPeerKey)
         assertFalse(graph.isConnectedToBigPeer)
         assertTrue(graph.peers.isEmpty())
         ditto.transportConfig = DittoTransportConfig().apply { listen.tcp.isEnabled = true }
@@ -213,7 +215,7 @@ class KotlinApiTest {
             DittoLogger.minimumLogLevel = DittoLogLevel.WARNING
             assertEquals(DittoLogLevel.WARNING, DittoLogger.minimumLogLevel)
             DittoLogger.setConsoleEnabled(false)
-            DittoLogger.setLogFile(logFile)
+            DittoLogger.setLogFile(logFile.path)
             DittoLogger.setCustomLogCallback { level, message -> messages.add(level to message) }
             ditto.log(DittoLogLevel.INFO, "kotlin info below the level")
             ditto.log(DittoLogLevel.ERROR, "kotlin error shown")
@@ -222,18 +224,20 @@ class KotlinApiTest {
             assertFalse(messages.any { it.second.contains("below the level") })
             assertTrue(BigPeer.eventually(5000) { logFile.exists() && logFile.readText().contains("kotlin error shown") })
         } finally {
-            DittoLogger.setCustomLogCallback(null)
+            DittoLogger.unsetCustomLogCallback()
             DittoLogger.setLogFile(null)
             DittoLogger.setConsoleEnabled(true)
             DittoLogger.minimumLogLevel = oldLevel
         }
         val export = File(dir, "export.jsonl.gz")
-        val lines = DittoLogger.exportToFile(ditto, export, minimumLevel = DittoLogLevel.DEBUG, since = Instant.now().minusSeconds(3600))
-        assertTrue(lines > 0)
+        val bytes = blocking { DittoLogger.exportToFile(export.path, minimumLevel = DittoLogLevel.DEBUG, since = Instant.now().minusSeconds(3600)) }
+        assertEquals(export.length().toULong(), bytes, "exportToFile returns the bytes written")
         val text = GZIPInputStream(export.inputStream()).bufferedReader().readText()
-        assertEquals(lines, text.lineSequence().filter { it.isNotEmpty() }.count().toLong())
         assertTrue(text.contains("kotlin info below the level"), "the engine log keeps debug and above whatever the user's level")
-        assertTrue(DittoLogger.exportToFile(ditto, File(dir, "capped.jsonl.gz"), maxBytes = 200L) < lines)
+        val lines = text.lineSequence().filter { it.isNotEmpty() }.count()
+        val capped = File(dir, "capped.jsonl.gz")
+        DittoLogger.exportToFileBlocking(capped.path, maxBytes = 200L)
+        assertTrue(GZIPInputStream(capped.inputStream()).bufferedReader().readText().lineSequence().filter { it.isNotEmpty() }.count() < lines)
     }
 
     @Test
@@ -241,12 +245,12 @@ class KotlinApiTest {
         val now = Instant.now()
         val backwards = File(dir, "backwards.gz")
         val error = assertThrows(DittoError.InvalidArgument::class.java) {
-            DittoLogger.exportToFile(ditto, backwards, since = now, until = now.minusSeconds(60))
+            DittoLogger.exportToFileBlocking(backwards.path, since = now, until = now.minusSeconds(60))
         }
         assertEquals("since is after until", error.message)
         assertFalse(backwards.exists(), "a refused export wrote a file")
         val zero = assertThrows(DittoError.InvalidArgument::class.java) {
-            DittoLogger.exportToFile(ditto, File(dir, "zero.gz"), maxBytes = 0L)
+            blocking { DittoLogger.exportToFile(File(dir, "zero.gz").path, maxBytes = 0L) }
         }
         assertTrue(zero.message!!.contains("max_bytes must be a positive integer"), zero.message)
     }

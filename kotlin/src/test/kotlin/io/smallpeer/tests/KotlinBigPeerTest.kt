@@ -67,7 +67,7 @@ class KotlinBigPeerTest {
             // A user document with the default scope arrives; the SPI document, sent over the same connection, must not.
             ditto.store.collection("probe").upsert(mapOf("_id" to "p"))
             assertNotNull(bigPeer.waitForDocument("probe", "p"))
-            assertNotNull(ditto.smallPeerInfo.collectNow())
+            assertNotNull(ditto.smallPeerInfo.collectNowBlocking())
             assertNull(bigPeer.document("__small_peer_info", ditto.presence.localPeerKey))
         }
     }
@@ -79,7 +79,7 @@ class KotlinBigPeerTest {
             ditto.startSync()
             val marker = "the user pressed send logs ${System.nanoTime()}"
             ditto.log(DittoLogLevel.ERROR, marker)
-            val requestId = ditto.sendLogs(minimumLevel = DittoLogLevel.WARNING)
+            val requestId = ditto.sendLogsBlocking(minimumLevel = DittoLogLevel.WARNING)
             assertTrue(requestId.startsWith("dev_"), requestId)
             var state: Map<String, Any?>? = null
             assertTrue(BigPeer.eventually(30_000) {
@@ -97,7 +97,7 @@ class KotlinBigPeerTest {
     @Test
     fun `sendLogs refuses bad options and leaves nothing to send`() {
         Ditto(dir, bigPeer.identity()).use { ditto ->
-            val error = assertThrows(DittoError::class.java) { ditto.sendLogs(maxBytes = 0L) }
+            val error = assertThrows(DittoError::class.java) { ditto.sendLogsBlocking(maxBytes = 0L) }
             assertTrue(error.message!!.contains("max_bytes"), error.message)
             assertTrue(File(dir, "log-outbox").list().isNullOrEmpty(), "a refused send left a bundle")
         }

@@ -2,6 +2,8 @@ package io.smallpeer.tests
 
 import io.smallpeer.Ditto
 import io.smallpeer.DittoChange
+import io.smallpeer.DittoChangeListener
+import io.smallpeer.DittoError
 import io.smallpeer.DittoLogLevel
 import io.smallpeer.DittoLogger
 import io.smallpeer.testing.BigPeer
@@ -14,6 +16,7 @@ import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
 import java.io.File
+import java.lang.ref.WeakReference
 import java.util.Collections
 import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.CountDownLatch
@@ -112,8 +115,26 @@ class KotlinCallbacksTest {
         ditto.close()
         assertFalse(observer.isActive)
         assertTrue(BigPeer.eventually(5000) { BigPeer.callbackThreads().isEmpty() }, BigPeer.callbackThreads().toString())
-        assertThrows(IllegalStateException::class.java) { ditto.store.collection("c").upsert(mapOf("_id" to "z")) }
+        assertThrows(DittoError.Closed::class.java) { ditto.store.collection("c").upsert(mapOf("_id" to "z")) }
         assertEquals(10, calls.get())
+    }
+
+    @Test
+    fun `a refused registration releases its callback exactly once`() {
+        // The engine runs the userdata free function on a failed registration too (smallpeer.h), and
+        // the JNI glue then drops only its own reference: the listener becomes unreachable, no crash.
+        val refs = ArrayList<WeakReference<Any>>()
+        for (i in 0 until 50) {
+            val listener = object : DittoChangeListener {
+                override fun onChange(change: DittoChange) {}
+            }
+            refs.add(WeakReference(listener))
+            assertThrows(DittoError.InvalidArgument::class.java) { ditto.store.collection("").observe(listener) }
+        }
+        assertTrue(BigPeer.eventually(10_000) {
+            System.gc()
+            refs.all { it.get() == null }
+        }, "${refs.count { it.get() != null }} refused listeners are still referenced")
     }
 
     @Test
@@ -129,7 +150,7 @@ class KotlinCallbacksTest {
             ditto.log(DittoLogLevel.ERROR, "callback-probe-1")
             assertTrue(BigPeer.eventually(5000) { messages.any { it.contains("callback-probe-1") } })
             assertEquals(setOf("smallpeer-callback"), threads.toSet())
-            DittoLogger.setCustomLogCallback(null)
+            DittoLogger.unsetCustomLogCallback()
             ditto.log(DittoLogLevel.ERROR, "callback-probe-2")
             // The first callback was removed before probe 2 was logged: it must see neither probe 2 nor probe 3.
             val later = CountDownLatch(1)
@@ -138,7 +159,7 @@ class KotlinCallbacksTest {
             assertTrue(later.await(5, TimeUnit.SECONDS))
             assertFalse(messages.any { it.contains("callback-probe-2") || it.contains("callback-probe-3") })
         } finally {
-            DittoLogger.setCustomLogCallback(null)
+            DittoLogger.unsetCustomLogCallback()
             DittoLogger.setConsoleEnabled(true)
         }
         assertTrue(BigPeer.eventually(5000) { BigPeer.callbackThreads().isEmpty() })

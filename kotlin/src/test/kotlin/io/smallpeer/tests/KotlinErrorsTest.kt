@@ -57,22 +57,26 @@ class KotlinErrorsTest {
 
     @Test
     fun `values that are not JSON are refused by name before reaching the engine`() {
-        val e = assertThrows(IllegalArgumentException::class.java) { ditto.smallPeerInfo.metadata = mapOf("when" to Date()) }
+        val e = assertThrows(DittoError.Validation::class.java) { ditto.smallPeerInfo.metadata = mapOf("when" to Date()) }
         assertTrue(e.message!!.contains("metadata.when") && e.message!!.contains("java.util.Date"), e.message)
-        val nan = assertThrows(IllegalArgumentException::class.java) { ditto.smallPeerInfo.metadata = mapOf("x" to Double.NaN) }
+        val nan = assertThrows(DittoError.Validation::class.java) { ditto.smallPeerInfo.metadata = mapOf("x" to Double.NaN) }
         assertTrue(nan.message!!.contains("metadata.x"), nan.message)
-        val nul = assertThrows(IllegalArgumentException::class.java) { ditto.smallPeerInfo.deviceName = "a\u0000b" }
+        val nul = assertThrows(DittoError.InvalidArgument::class.java) { ditto.deviceName = "a\u0000b" }
         assertTrue(nul.message!!.contains("NUL"), nul.message)
+        val surrogate = assertThrows(DittoError.InvalidArgument::class.java) { ditto.smallPeerInfo.metadataJsonString = "{\"k\":\"\ud800\"}" }
+        assertTrue(surrogate.message!!.contains("surrogate"), surrogate.message)
+        ditto.deviceName = "pair \ud83c\udf32" // a surrogate pair is one character, and fine
+        assertEquals("pair 🌲", ditto.deviceName)
         assertEquals(mapOf("keep" to "me"), ditto.smallPeerInfo.metadata)
     }
 
     @Test
     fun `settings out of range are refused`() {
-        val interval = assertThrows(DittoError::class.java) { ditto.smallPeerInfo.collectionInterval = Duration.ofMillis(999) }
+        val interval = assertThrows(DittoError.InvalidArgument::class.java) { ditto.smallPeerInfo.collectionInterval = Duration.ofMillis(999) }
         assertTrue(interval.message!!.contains("1000") || interval.message!!.contains("1 s"), interval.message)
         assertEquals(Duration.ofMinutes(5), ditto.smallPeerInfo.collectionInterval)
-        assertThrows(DittoError::class.java) { ditto.smallPeerInfo.deviceName = "" }
-        assertThrows(DittoError::class.java) { ditto.smallPeerInfo.deviceName = "x".repeat(257) }
+        assertThrows(DittoError.InvalidArgument::class.java) { ditto.deviceName = "" }
+        assertThrows(DittoError.InvalidArgument::class.java) { ditto.deviceName = "x".repeat(257) }
         assertThrows(DittoError::class.java) { ditto.store.collection("__small_peer_info").syncScope = DittoSyncScope.AllPeers }
         assertThrows(DittoError::class.java) { ditto.store.collection("").upsert(mapOf("a" to 1L)) }
         assertThrows(DittoError::class.java) { ditto.store.collection("docs").upsert(mapOf("_id" to 42L)) }

@@ -1,11 +1,12 @@
 package io.smallpeer.tests
 
 import io.smallpeer.Ditto
-import io.smallpeer.DittoLogger
+import io.smallpeer.DittoError
 import io.smallpeer.DittoSmallPeerInfoSyncScope
 import io.smallpeer.DittoTransportConfig
 import io.smallpeer.internal.SmallPeerNative
 import io.smallpeer.testing.BigPeer
+import io.smallpeer.testing.blocking
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertThrows
@@ -18,7 +19,7 @@ import java.util.zip.ZipFile
 /** Closing, use after close, the Cleaner fallback and the packaging. */
 class KotlinLifecycleTest {
     @Test
-    fun `every use after close throws IllegalStateException`() {
+    fun `every use after close throws DittoError Closed`() {
         val dir = BigPeer.tempDirectory()
         val ditto = Ditto(dir)
         val info = ditto.smallPeerInfo
@@ -31,17 +32,19 @@ class KotlinLifecycleTest {
             Executable { info.isEnabled },
             Executable { info.syncScope = DittoSmallPeerInfoSyncScope.BigPeerOnly },
             Executable { info.metadata = mapOf("a" to 1L) },
-            Executable { info.collectNow() },
+            Executable { info.collectNowBlocking() },
+            Executable { blocking { info.collectNow() } },
+            Executable { ditto.deviceName },
+            Executable { ditto.sendLogsBlocking() },
             Executable { cars.upsert(mapOf("a" to 1L)) },
             Executable { cars.observe { } },
             Executable { ditto.store.collectionNames },
             Executable { ditto.presence.localPeerKey },
             Executable { ditto.presence.graph },
             Executable { ditto.transportConfig = DittoTransportConfig() },
-            Executable { ditto.startSync() },
-            Executable { DittoLogger.exportToFile(ditto, File(dir, "x.gz")) })
+            Executable { ditto.startSync() })
         for (use in uses) {
-            val e = assertThrows(IllegalStateException::class.java, use)
+            val e = assertThrows(DittoError.Closed::class.java, use)
             assertTrue(e.message!!.contains("closed"), e.message)
         }
         dir.deleteRecursively()
@@ -67,12 +70,12 @@ class KotlinLifecycleTest {
             System.gc()
             SmallPeerNative.sp_ditto_live_handles() == before
         }, "the Cleaner never freed the handle")
-        Ditto(dir).use { assertEquals("forgotten", it.smallPeerInfo.deviceName) }
+        Ditto(dir).use { assertEquals("forgotten", it.deviceName) }
         dir.deleteRecursively()
     }
 
     private fun openAndForget(dir: File) {
-        Ditto(dir).smallPeerInfo.deviceName = "forgotten"
+        Ditto(dir).deviceName = "forgotten"
     }
 
     @Test
