@@ -118,8 +118,8 @@ public final class DittoSmallPeerInfo: Sendable {
 
     /// Replaces the metadata with JSON text, which must be an object.
     ///
-    /// - Throws: `DittoError.invalidArgument` if it is not JSON or not an object, `.validation` if it is
-    ///   over 128 KB minified or deeper than 64 levels, `.closed` after `ditto.close()`. The old metadata is kept on failure.
+    /// - Throws: `DittoError.validation` if it is not JSON, not an object, over 128 KB minified or deeper
+    ///   than 64 levels, `.closed` after `ditto.close()`. The old metadata is kept on failure.
     public func setMetadataJSONString(_ json: String) throws {
         try requireNoNUL(json, "the metadata JSON text")
         try check(json.withCString { sp_spi_set_metadata_json(native.raw, $0) })

@@ -89,10 +89,10 @@ extension SmallPeerTests {
 
         @Test func metadataThatIsNotAnObjectIsRefusedAndTheOldIsKept() throws {
             try ditto.smallPeerInfo.setMetadata(["keep": 1])
-            // Which kind each is (invalid argument or validation) is the behaviour table's business.
             for bad in ["[1,2]", "\"text\"", "{not json", ""] {
                 let error = #expect(throws: DittoError.self) { try self.ditto.smallPeerInfo.setMetadataJSONString(bad) }
-                #expect(error?.message.isEmpty == false, "\(bad)")
+                #expect(error?.status == SP_ERR_VALIDATION, "\(bad)")
+                #expect(error?.message.isEmpty == false)
             }
             #expect(try ditto.smallPeerInfo.metadataJSONString == #"{"keep":1}"#)
         }
