@@ -31,6 +31,13 @@ extension SmallPeerTests {
             #expect(failures.isEmpty, "failed cases:\n\(failures.joined(separator: "\n"))")
             #expect(!table.cases.isEmpty)
         }
+
+        @Test func anOperationTheRunnerDoesNotMapFailsTheCase() async {
+            let unknown = ConformanceTable.Case(name: "unknown", steps: [.object(["op": .string("no.such.op")])])
+            let failure = await ConformanceCase(unknown).run()
+            #expect(
+                failure?.hasPrefix("step 0 (no.such.op): failed: unknown op") == true, "\(String(describing: failure))")
+        }
     }
 }
 
