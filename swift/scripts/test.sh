@@ -5,6 +5,7 @@
 #   SMALLPEER_LIB_DIR          where libsmallpeer.so is (default build/dev/capi)
 #   SMALLPEER_CLI              the `smallpeer` command line the Big Peer test starts (default build/dev/tools/smallpeer)
 #   SMALLPEER_SWIFT            the swift driver (default: swift on PATH, else /opt/swift/usr/bin/swift)
+#   SMALLPEER_CONFORMANCE_CASES the behaviour table ConformanceTests runs (default tests/conformance/cases.json)
 # Extra arguments go to `swift test` (e.g. --filter Metadata).
 set -euo pipefail
 PKG="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,6 +14,7 @@ ROOT="$(cd "$PKG/.." && pwd)"
 BUILD="$(realpath -m "${SMALLPEER_SWIFT_BUILD_DIR:-$ROOT/build/dev/swift}")"
 LIB_DIR="$(realpath -m "${SMALLPEER_LIB_DIR:-$ROOT/build/dev/capi}")"
 export SMALLPEER_CLI="${SMALLPEER_CLI:-$ROOT/build/dev/tools/smallpeer}"
+export SMALLPEER_CONFORMANCE_CASES="${SMALLPEER_CONFORMANCE_CASES:-$ROOT/tests/conformance/cases.json}"
 SWIFT="${SMALLPEER_SWIFT:-$(command -v swift || echo /opt/swift/usr/bin/swift)}"
 
 [[ -f "$BUILD/pkgconfig/smallpeer.pc" ]] || { echo "swift_test: $BUILD/pkgconfig/smallpeer.pc missing (configure the dev preset first)" >&2; exit 1; }

@@ -1,41 +1,33 @@
 import Dispatch
 
-/// The Swift objects behind C callbacks, keyed by the number passed as `userdata`.
+/// The `userdata` of a C callback: the Swift object behind it, retained once for the registration.
 ///
-/// A number rather than a retained pointer: when a registration fails, the C side may or may not have
-/// called the userdata free function already, and removing a key twice is harmless where releasing
-/// an object twice is not.
-enum CallbackRegistry {
-    private static let entries = Locked<(next: UInt, objects: [UInt: any Sendable])>((1, [:]))
-
-    /// Keeps `object` until `unregister` and returns the `userdata` naming it.
-    static func register(_ object: any Sendable) -> UnsafeMutableRawPointer {
-        let key = entries.withLock { state in
-            let key = state.next
-            state.next += 1
-            state.objects[key] = object
-            return key
-        }
-        return UnsafeMutableRawPointer(bitPattern: key)!
+/// The C ABI runs the userdata free function exactly once on every path (after `sp_token_free`, and
+/// when the registration fails), so that function is the one place the object is released.
+enum CallbackUserdata {
+    /// Retains `object` for a registration and returns it as `userdata`.
+    static func retain(_ object: AnyObject & Sendable) -> UnsafeMutableRawPointer {
+        Unmanaged.passRetained(object).toOpaque()
     }
 
-    /// The object registered under `userdata`, if it is still registered and of type `T`.
-    static func lookup<T>(_ userdata: UnsafeMutableRawPointer?, as type: T.Type) -> T? {
+    /// The object behind `userdata`, without changing its retain count (valid until the free function runs).
+    static func object<T: AnyObject>(_ userdata: UnsafeMutableRawPointer?, as type: T.Type) -> T? {
         guard let userdata else { return nil }
-        let key = UInt(bitPattern: userdata)
-        return entries.withLock { $0.objects[key] } as? T
+        return Unmanaged<AnyObject>.fromOpaque(userdata).takeUnretainedValue() as? T
     }
 
-    /// Drops the object registered under `userdata`; the userdata free function of every C callback.
-    static func unregister(_ userdata: UnsafeMutableRawPointer?) {
+    /// The userdata free function of every registration: releases what `retain` retained.
+    static let free: @convention(c) (UnsafeMutableRawPointer?) -> Void = { userdata in
         guard let userdata else { return }
-        let key = UInt(bitPattern: userdata)
-        _ = entries.withLock { $0.objects.removeValue(forKey: key) }
+        Unmanaged<AnyObject>.fromOpaque(userdata).release()
     }
-
-    /// How many callback objects are registered (for leak checks in tests).
-    static var count: Int { entries.withLock { $0.objects.count } }
 }
+
+/// The number of `Delivery` objects alive (a generic class cannot hold stored statics).
+private let liveDeliveries = Locked(0)
+
+/// How many callback deliveries (observers, log callbacks) are alive, for leak checks in tests.
+var liveDeliveryCount: Int { liveDeliveries.withLock { $0 } }
 
 /// Hands values from an engine thread to a caller-chosen queue, and stops once cancelled.
 final class Delivery<Value: Sendable>: Sendable {
@@ -46,7 +38,10 @@ final class Delivery<Value: Sendable>: Sendable {
     init(queue: DispatchQueue, handler: @escaping @Sendable (Value) -> Void) {
         self.queue = queue
         self.handler = handler
+        liveDeliveries.withLock { $0 += 1 }
     }
+
+    deinit { liveDeliveries.withLock { $0 -= 1 } }
 
     /// Queues `value` for the handler; dropped if cancelled before it runs.
     func deliver(_ value: Value) {

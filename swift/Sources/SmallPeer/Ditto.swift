@@ -1,4 +1,5 @@
 import CSmallPeer
+import Dispatch
 import Foundation
 
 /// Who a small peer is, which decides whom it may sync with.
@@ -27,12 +28,12 @@ public enum DittoIdentity: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// One open small peer: its Small Peer Info settings, its store, its sync and its presence.
+/// One open small peer: its device name, its Small Peer Info settings, its store, its sync and its presence.
 ///
-/// The native instance stays open while this object, or any object it handed out (`smallPeerInfo`,
-/// `store`, a collection, `presence`), is alive; the last one to go closes it and releases the
-/// persistence directory (there is no `close()`: ARC makes `deinit` deterministic).
-/// Every member may be used from any thread.
+/// `close()` stops it and releases the persistence directory; after that every call on it (or on an
+/// object it handed out) throws `DittoError.closed`, and every settable property traps. Without
+/// `close()`, the instance closes when the last object using it goes (`deinit`): `Ditto`, or an object
+/// it handed out (`smallPeerInfo`, `store`, a collection, `presence`). Every member may be used from any thread.
 public final class Ditto: Sendable {
     /// The ABI version this package was written against (`SP_ABI_VERSION`).
     public static let abiVersion = Int(SP_ABI_VERSION)
@@ -58,7 +59,7 @@ public final class Ditto: Sendable {
     /// - Parameters:
     ///   - identity: `.offlinePlayground` (default) or `.onlinePlayground(appID:token:)` to sync with a Big Peer.
     ///   - persistenceDirectory: a directory no other open instance uses.
-    ///   - deviceName: the name reported in Small Peer Info; the host name when `nil`.
+    ///   - deviceName: the name reported in Small Peer Info (1-256 bytes); the host name when `nil`.
     /// - Throws: `DittoError.locked` if another open instance uses the directory, `.io` if it cannot
     ///   be written, `.invalidArgument` for an empty app ID, token or device name, `.internal` if
     ///   the loaded libsmallpeer has another ABI version.
@@ -89,64 +90,114 @@ public final class Ditto: Sendable {
         self.presence = DittoPresence(native: native)
     }
 
-    // MARK: Sync
+    /// Stops sync and background work, closes the store and releases the persistence directory. Idempotent.
+    ///
+    /// Afterwards every call on this instance, or on an object it handed out, throws `DittoError.closed`
+    /// (a settable property traps). Releasing the last reference closes it too.
+    public func close() {
+        trapping("close()") { try check(sp_ditto_close(native.raw)) }
+    }
 
-    /// Where this peer connects and listens (Big Peer WebSocket URLs, LAN TCP); persisted across opens.
-    public var transportConfig: DittoTransportConfig {
-        engineRead("transportConfig") {
-            let text = try ownedString { sp_sync_get_transport_config(native.raw, $0) }
-            return try JSONText.decode(DittoTransportConfig.self, from: text)
+    /// Closes this instance (see `close()`), waiting for its background work off the caller's executor.
+    public func close() async {
+        let native = self.native
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global(qos: .userInitiated).async {
+                trapping("close()") { try check(sp_ditto_close(native.raw)) }
+                continuation.resume()
+            }
         }
     }
 
-    /// Changes the transport configuration: `block` edits a copy of the current one, which then applies
-    /// at once (reconnecting if sync is running) and is persisted.
+    // MARK: Device name
+
+    /// The name this peer reports in Small Peer Info and presence (1-256 bytes; the host name unless set).
+    ///
+    /// Setting an empty or longer name, or using a closed instance, traps with the engine's message;
+    /// `setDeviceName(_:)` and `getDeviceName()` throw instead.
+    public var deviceName: String {
+        get { trapping("ditto.deviceName") { try getDeviceName() } }
+        set { trapping("ditto.deviceName = \"\(newValue)\"") { try setDeviceName(newValue) } }
+    }
+
+    /// The device name (see `deviceName`).
+    ///
+    /// - Throws: `DittoError.closed` after `close()`.
+    public func getDeviceName() throws -> String {
+        try ownedString { sp_spi_get_device_name(native.raw, $0) }
+    }
+
+    /// Changes the device name reported in Small Peer Info and to other peers.
+    ///
+    /// - Throws: `DittoError.invalidArgument` unless it is 1 to 256 bytes of UTF-8 (the name is then unchanged),
+    ///   `.closed` after `close()`.
+    public func setDeviceName(_ name: String) throws {
+        try requireNoNUL(name, "the device name")
+        try check(name.withCString { sp_spi_set_device_name(native.raw, $0) })
+    }
+
+    // MARK: Sync
+
+    /// Where this peer connects and listens (Big Peer WebSocket URLs, LAN TCP); persisted across opens.
+    ///
+    /// - Throws: `DittoError.closed` after `close()`.
+    public var transportConfig: DittoTransportConfig {
+        get throws {
+            let text = try ownedString { sp_sync_get_transport_config(native.raw, $0) }
+            return try DittoTransportConfig(engineJSON: text)
+        }
+    }
+
+    /// Replaces the transport configuration; it applies at once (reconnecting if sync is running) and is persisted.
     ///
     /// - Throws: `DittoError.invalidArgument` naming the URL or address that does not parse (plain
     ///   `ws://` is accepted for loopback hosts only); the configuration is then unchanged.
-    public func updateTransportConfig(_ block: (inout DittoTransportConfig) -> Void) throws {
-        var config = transportConfig
-        block(&config)
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        let text: String
-        do {
-            text = String(decoding: try encoder.encode(config), as: UTF8.self)
-        } catch {
-            throw DittoError.invalidArgument(message: "the transport configuration cannot be written as JSON: \(error)")
-        }
+    public func setTransportConfig(_ config: DittoTransportConfig) throws {
+        let text = try config.engineJSON()
         try check(text.withCString { sp_sync_set_transport_config(native.raw, $0) })
+    }
+
+    /// Changes the transport configuration: `block` edits a copy of the current one, which is then set
+    /// as by `setTransportConfig(_:)`.
+    ///
+    /// - Throws: as `setTransportConfig(_:)`; the configuration is then unchanged.
+    public func updateTransportConfig(_ block: (inout DittoTransportConfig) -> Void) throws {
+        var config = try transportConfig
+        block(&config)
+        try setTransportConfig(config)
     }
 
     /// Starts sync: listens and connects as the transport configuration says, reconnecting with back-off.
     ///
     /// - Throws: `DittoError.invalidArgument` if the configuration names a Big Peer and the identity is
-    ///   not an online playground, `.io` if the LAN listen address cannot be bound.
+    ///   not an online playground, `.io` if the LAN listen address cannot be bound, `.closed` after `close()`.
     public func startSync() throws {
         try check(sp_sync_start(native.raw))
     }
 
     /// Stops sync and closes every connection. Does nothing when sync is not running.
-    public func stopSync() {
-        do {
-            try check(sp_sync_stop(native.raw))
-        } catch {
-            native.reportFailure("stopSync()", error)
-        }
+    ///
+    /// - Throws: `DittoError.closed` after `close()`.
+    public func stopSync() throws {
+        try check(sp_sync_stop(native.raw))
     }
 
     /// Whether sync is running.
+    ///
+    /// - Throws: `DittoError.closed` after `close()`.
     public var isSyncActive: Bool {
-        engineRead("isSyncActive") {
+        get throws {
             var running = false
             try check(sp_sync_is_running(native.raw, &running))
             return running
         }
     }
 
-    /// The bound LAN TCP port (useful with `lan.listen = "127.0.0.1:0"`), or `nil` when not listening.
+    /// The bound LAN TCP port (useful with `listen.tcp.port = 0`), or `nil` when not listening.
+    ///
+    /// - Throws: `DittoError.closed` after `close()`.
     public var lanPort: Int? {
-        engineRead("lanPort") {
+        get throws {
             var port: Int32 = 0
             try check(sp_sync_lan_port(native.raw, &port))
             return port == 0 ? nil : Int(port)
@@ -156,12 +207,11 @@ public final class Ditto: Sendable {
     // MARK: Logs
 
     /// Writes `message` to this peer's engine log, and to the `DittoLogger` output if it passes the minimum level.
-    public func log(_ message: String, level: DittoLogLevel) {
-        do {
-            try check(message.withCString { sp_ditto_log(native.raw, level.cValue, $0) })
-        } catch {
-            preconditionFailure("SmallPeer: log(_:level:) failed: \(error)")
-        }
+    ///
+    /// - Throws: `DittoError.invalidArgument` if the message contains NUL, `.closed` after `close()`.
+    public func log(_ message: String, level: DittoLogLevel) throws {
+        try requireNoNUL(message, "the log message")
+        try check(message.withCString { sp_ditto_log(native.raw, level.cValue, $0) })
     }
 
     /// Sends this peer's engine logs to the Big Peer ("send logs to support") and returns the log request id it is listed under.
@@ -170,7 +220,8 @@ public final class Ditto: Sendable {
     /// in the persistence directory; it uploads at once if the Big Peer is connected, else when it next
     /// connects, and an interrupted upload resumes. The id starts with `dev_`.
     ///
-    /// - Throws: `DittoError.invalidArgument` for contradictory options, `.io` if the bundle cannot be written.
+    /// - Throws: `DittoError.invalidArgument` for contradictory options, `.io` if the bundle cannot be written,
+    ///   `.closed` after `close()`.
     @discardableResult
     public func sendLogs(options: DittoLogExportOptions = DittoLogExportOptions()) throws -> String {
         let optionsJSON = try options.json()

@@ -25,8 +25,8 @@ public enum DittoLogLevel: Int, CaseIterable, Sendable, Comparable {
     public static func < (a: DittoLogLevel, b: DittoLogLevel) -> Bool { a.rawValue < b.rawValue }
 }
 
-/// Which engine log lines `DittoLogger.export(to:from:options:)` writes: the engine's one log filter
-/// (README "Logs"); `since` after `until` and `maxBytes` 0 are `DittoError.invalidArgument`.
+/// Which engine log lines `DittoLogger.export(to:options:)` and `Ditto.sendLogs(options:)` write: the
+/// engine's one log filter (README "Logs"); `since` after `until` and `maxBytes` 0 are `DittoError.invalidArgument`.
 public struct DittoLogExportOptions: Sendable, Equatable {
     /// The least severe level included (`nil`: everything the engine kept, debug and above).
     public var minimumLogLevel: DittoLogLevel?
@@ -46,7 +46,7 @@ public struct DittoLogExportOptions: Sendable, Equatable {
         self.maxBytes = maxBytes
     }
 
-    /// The `options_json` of `sp_ditto_export_logs`, or `nil` for the defaults.
+    /// The engine's `options_json`, or `nil` for the defaults.
     func json() throws(DittoError) -> String? {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -62,28 +62,32 @@ public struct DittoLogExportOptions: Sendable, Equatable {
 /// The process-wide log output, like Ditto's `DittoLogger`: console, an optional file and a custom callback.
 ///
 /// These settings govern that output only; every `Ditto` also keeps its own rotating engine log files
-/// (debug and above), which `export(to:from:options:)` reads.
+/// (debug and above), which `export(to:options:)` reads. The settable properties trap with the engine's
+/// message if it refuses; `setEnabled(_:)` and `setMinimumLogLevel(_:)` throw instead.
 public enum DittoLogger {
     private static let callback = Locked<(token: OpaquePointer, delivery: Delivery<(DittoLogLevel, String)>)?>(nil)
 
     /// Whether log output is on (default `true`).
     public static var enabled: Bool {
         get {
-            engineRead("DittoLogger.enabled") {
+            trapping("reading DittoLogger.enabled") {
                 var enabled = false
                 try check(sp_logger_get_enabled(&enabled))
                 return enabled
             }
         }
-        set {
-            engineRead("DittoLogger.enabled = \(newValue)") { try check(sp_logger_set_enabled(newValue)) }
-        }
+        set { trapping("DittoLogger.enabled = \(newValue)") { try setEnabled(newValue) } }
+    }
+
+    /// Turns log output on or off (see `enabled`).
+    public static func setEnabled(_ enabled: Bool) throws {
+        try check(sp_logger_set_enabled(enabled))
     }
 
     /// Only messages at this level or more severe are shown (default `.info`).
     public static var minimumLogLevel: DittoLogLevel {
         get {
-            engineRead("DittoLogger.minimumLogLevel") {
+            trapping("reading DittoLogger.minimumLogLevel") {
                 var level: sp_log_level_t = 0
                 try check(sp_logger_get_minimum_level(&level))
                 guard let value = DittoLogLevel(rawValue: Int(level)) else {
@@ -92,27 +96,36 @@ public enum DittoLogger {
                 return value
             }
         }
-        set {
-            engineRead("DittoLogger.minimumLogLevel = .\(newValue)") {
-                try check(sp_logger_set_minimum_level(newValue.cValue))
-            }
-        }
+        set { trapping("DittoLogger.minimumLogLevel = .\(newValue)") { try setMinimumLogLevel(newValue) } }
     }
 
-    /// Also appends shown messages to the file at `url` (created if missing); `nil` stops that.
+    /// Shows only messages at `level` or more severe (see `minimumLogLevel`).
+    public static func setMinimumLogLevel(_ level: DittoLogLevel) throws {
+        try check(sp_logger_set_minimum_level(level.cValue))
+    }
+
+    /// Also appends shown messages to the file at `path` (created if missing); `nil` stops that.
     ///
     /// - Throws: `DittoError.io` if the file cannot be opened; the previous file stays in use.
-    public static func setLogFile(_ url: URL?) throws {
-        if let url {
-            try check(url.path.withCString { sp_logger_set_log_file($0) })
+    public static func setLogFile(_ path: String?) throws {
+        if let path {
+            try requireNoNUL(path, "the log file path")
+            try check(path.withCString { sp_logger_set_log_file($0) })
         } else {
             try check(sp_logger_set_log_file(nil))
         }
     }
 
+    /// Also appends shown messages to the file at `url` (a file URL); `nil` stops that.
+    ///
+    /// - Throws: `DittoError.io` if the file cannot be opened; the previous file stays in use.
+    public static func setLogFileURL(_ url: URL?) throws {
+        try setLogFile(url?.path)
+    }
+
     /// Turns the console (standard error) output on (default) or off.
     public static func setConsoleEnabled(_ enabled: Bool) {
-        engineRead("DittoLogger.setConsoleEnabled(\(enabled))") { try check(sp_logger_set_console_enabled(enabled)) }
+        trapping("DittoLogger.setConsoleEnabled(\(enabled))") { try check(sp_logger_set_console_enabled(enabled)) }
     }
 
     /// Sends each shown message to `callback` on `queue`, in order (when `queue` is serial); `nil`
@@ -131,17 +144,16 @@ public enum DittoLogger {
             }
             guard let callback else { return }
             let delivery = Delivery<(DittoLogLevel, String)>(queue: queue) { callback($0.0, $0.1) }
-            let userdata = CallbackRegistry.register(delivery)
             var token: OpaquePointer?
+            // On failure the C side has already released the userdata through its free function.
             let status = sp_logger_add_callback(
                 { userdata, level, message in
                     guard let message,
-                        let delivery = CallbackRegistry.lookup(userdata, as: Delivery<(DittoLogLevel, String)>.self)
+                        let delivery = CallbackUserdata.object(userdata, as: Delivery<(DittoLogLevel, String)>.self)
                     else { return }
                     delivery.deliver((DittoLogLevel(rawValue: Int(level)) ?? .verbose, String(cString: message)))
-                }, userdata, { CallbackRegistry.unregister($0) }, &token)
+                }, CallbackUserdata.retain(delivery), CallbackUserdata.free, &token)
             guard status == SP_OK, let token else {
-                CallbackRegistry.unregister(userdata)
                 preconditionFailure(
                     "SmallPeer: DittoLogger.setCustomLogCallback failed: \(String(cString: sp_last_error_message()))")
             }
@@ -149,33 +161,39 @@ public enum DittoLogger {
         }
     }
 
-    /// Exports `ditto`'s engine logs to `url` as gzip JSON Lines (one object per line: `ts`, `level`,
-    /// `peer`, `component`, `msg`) and returns the number of lines written.
+    /// Removes the custom log callback, if any; it is never called again.
+    public static func unsetCustomLogCallback() {
+        setCustomLogCallback(nil)
+    }
+
+    /// Exports the engine logs of every `Ditto` open in this process to `url` as one gzip JSON Lines file
+    /// (one object per line: `ts`, `level`, `peer`, `component`, `msg`; oldest first) and returns the bytes written.
+    /// With no instance open it writes an empty export.
     ///
     /// - Throws: `DittoError.invalidArgument` for contradictory options (`since` after `until`, `maxBytes` 0),
     ///   `.io` if the file cannot be written.
     @discardableResult
-    public static func export(to url: URL, from ditto: Ditto, options: DittoLogExportOptions = DittoLogExportOptions())
-        throws -> UInt64
-    {
+    public static func export(to url: URL, options: DittoLogExportOptions = DittoLogExportOptions()) throws -> UInt64 {
         let optionsJSON = try options.json()
-        var lines: UInt64 = 0
-        let status = url.path.withCString { path in
+        let path = url.path
+        try requireNoNUL(path, "the export path")
+        var bytes: UInt64 = 0
+        let status = path.withCString { path in
             if let optionsJSON {
-                optionsJSON.withCString { sp_ditto_export_logs(ditto.native.raw, path, $0, &lines) }
+                optionsJSON.withCString { sp_logger_export_to_file(path, $0, &bytes) }
             } else {
-                sp_ditto_export_logs(ditto.native.raw, path, nil, &lines)
+                sp_logger_export_to_file(path, nil, &bytes)
             }
         }
         try check(status)
-        return lines
+        return bytes
     }
 
-    /// Exports `ditto`'s engine logs to `url` as gzip JSON Lines, off the caller's executor; returns the number of lines.
+    /// Exports the engine logs of every open `Ditto` (see `export(to:options:)`) off the caller's executor; returns the bytes written.
     @discardableResult
-    public static func export(to url: URL, from ditto: Ditto, options: DittoLogExportOptions = DittoLogExportOptions())
-        async throws -> UInt64
+    public static func export(to url: URL, options: DittoLogExportOptions = DittoLogExportOptions()) async throws
+        -> UInt64
     {
-        try await offloaded { try export(to: url, from: ditto, options: options) }
+        try await offloaded { try export(to: url, options: options) }
     }
 }

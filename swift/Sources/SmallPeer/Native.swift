@@ -3,6 +3,8 @@ import Foundation
 
 /// Owns one `sp_ditto_t`: every object of an open `Ditto` shares it, and the last one to go frees it.
 ///
+/// `Ditto.close()` closes the engine instance early (`sp_ditto_close`); the handle itself stays valid,
+/// and every later call on it fails with `SP_ERR_CLOSED`, until the last owner frees it.
 /// `@unchecked Sendable` is true here: the pointer never changes and the C API is thread-safe.
 final class NativeDitto: @unchecked Sendable {
     let raw: OpaquePointer
@@ -10,14 +12,6 @@ final class NativeDitto: @unchecked Sendable {
     init(raw: OpaquePointer) { self.raw = raw }
 
     deinit { sp_ditto_free(raw) }
-
-    /// Writes `message` to this instance's engine log (and the user's log output) at error level.
-    ///
-    /// Property setters cannot throw in Swift; this is where their failures are reported.
-    func reportFailure(_ what: String, _ error: Error) {
-        let text = "SmallPeer: \(what) failed: \(error)"
-        _ = text.withCString { sp_ditto_log(raw, SP_LOG_ERROR, $0) }
-    }
 }
 
 /// Throws the `DittoError` for a failed C status (read from this thread's `sp_last_error_message()`).
@@ -42,15 +36,14 @@ func ownedString(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) ->
     return String(cString: out)
 }
 
-/// Reads a value the engine always has for an open instance (settings held in memory).
-///
-/// `Ditto` has no `close()`, so the handle is open for as long as anything can call this; a failure
-/// therefore means the engine broke its own contract, and stopping with its message is the honest answer.
-func engineRead<T>(_ what: String, _ body: () throws -> T) -> T {
+/// Runs the body of a settable property's getter or setter, which cannot throw: a failure (a value the
+/// engine refuses, or an instance that was closed) is a programmer error, and stops with the engine's
+/// message, as Swift's own APIs do. Each such property has throwing twins for values from outside.
+func trapping<T>(_ what: String, _ body: () throws -> T) -> T {
     do {
         return try body()
     } catch {
-        preconditionFailure("SmallPeer: reading \(what) failed: \(error)")
+        preconditionFailure("SmallPeer: \(what) failed: \(error)")
     }
 }
 

@@ -30,15 +30,10 @@ public struct DittoPresenceGraph: Sendable, Equatable, Decodable {
     public let isConnectedToBigPeer: Bool
     /// How many connections are up, per transport name.
     public let connectionsByTransport: [String: Int]
-    /// The connected peers.
-    public let remotePeers: [DittoPeer]
+    /// The connected peers (the Big Peer among them, marked `isBigPeer`).
+    public let peers: [DittoPeer]
     /// Recent Big Peer connection events, oldest first.
     public let bigPeerConnectionHistory: [DittoBigPeerConnectionEvent]
-
-    enum CodingKeys: String, CodingKey {
-        case localPeerKey, isConnectedToBigPeer, connectionsByTransport, bigPeerConnectionHistory
-        case remotePeers = "peers"
-    }
 }
 
 /// `ditto.presence`: this peer's key and who it is connected to.
@@ -48,13 +43,17 @@ public final class DittoPresence: Sendable {
     init(native: NativeDitto) { self.native = native }
 
     /// This peer's key: `pk` + its unpadded base64url Ed25519 public key, also the `_id` of its Small Peer Info document.
+    ///
+    /// - Throws: `DittoError.closed` after `ditto.close()`.
     public var localPeerKey: String {
-        engineRead("presence.localPeerKey") { try ownedString { sp_ditto_peer_key(native.raw, $0) } }
+        get throws { try ownedString { sp_ditto_peer_key(native.raw, $0) } }
     }
 
     /// The live connections now.
+    ///
+    /// - Throws: `DittoError.closed` after `ditto.close()`.
     public var graph: DittoPresenceGraph {
-        engineRead("presence.graph") {
+        get throws {
             let text = try ownedString { sp_presence_get_json(native.raw, $0) }
             return try JSONText.decode(DittoPresenceGraph.self, from: text)
         }

@@ -1,8 +1,8 @@
 import CSmallPeer
 import Foundation
 
-/// Where the Small Peer Info document may sync to.
-public enum DittoSmallPeerInfoSyncScope: UInt, CaseIterable, Sendable {
+/// Where the Small Peer Info document may sync to: Ditto's cases, in Ditto's order.
+public enum DittoSmallPeerInfoSyncScope: UInt, CaseIterable, Sendable, CustomStringConvertible {
     /// Kept on this device only (the default).
     case localPeerOnly = 0
     /// Sent to the Big Peer, never to other small peers.
@@ -10,118 +10,143 @@ public enum DittoSmallPeerInfoSyncScope: UInt, CaseIterable, Sendable {
 
     /// The C value (`SP_SYNC_SCOPE_*`).
     var cValue: sp_sync_scope_t { sp_sync_scope_t(rawValue) }
+
+    /// Ditto's name for the scope, as the document's `sync_scope` field says it: `LocalPeerOnly` or `BigPeerOnly`.
+    public var description: String {
+        switch self {
+        case .localPeerOnly: "LocalPeerOnly"
+        case .bigPeerOnly: "BigPeerOnly"
+        }
+    }
 }
 
 /// `ditto.smallPeerInfo`: the Small Peer Info settings of one small peer.
 ///
 /// When enabled, the engine writes a document describing this device into the `__small_peer_info`
-/// collection at once, then every `collectionInterval`.
+/// collection at once, then every `collectionInterval`. The device name is `ditto.deviceName`.
+///
+/// The settable properties (`isEnabled`, `syncScope`, `metadata`, `collectionInterval`) trap with the
+/// engine's message when it refuses the value or the instance was closed, as Swift's own APIs do on a
+/// programmer error; each has throwing twins, `get…()` and `set…(_:)`, for values from outside.
 public final class DittoSmallPeerInfo: Sendable {
     let native: NativeDitto
 
     init(native: NativeDitto) { self.native = native }
 
+    // MARK: Enabled
+
     /// Whether Small Peer Info is collected (default `false`). Turning it on writes a document at once.
-    ///
-    /// A setter cannot throw: if the engine refuses (its store failed), the setting is unchanged and the
-    /// error is written to the log at error level.
     public var isEnabled: Bool {
-        get {
-            engineRead("smallPeerInfo.isEnabled") {
-                var enabled = false
-                try check(sp_spi_get_enabled(native.raw, &enabled))
-                return enabled
-            }
-        }
-        set {
-            do {
-                try check(sp_spi_set_enabled(native.raw, newValue))
-            } catch {
-                native.reportFailure("smallPeerInfo.isEnabled = \(newValue)", error)
-            }
-        }
+        get { trapping("smallPeerInfo.isEnabled") { try getEnabled() } }
+        set { trapping("smallPeerInfo.isEnabled = \(newValue)") { try setEnabled(newValue) } }
     }
+
+    /// Whether Small Peer Info is collected (see `isEnabled`).
+    ///
+    /// - Throws: `DittoError.closed` after `ditto.close()`.
+    public func getEnabled() throws -> Bool {
+        var enabled = false
+        try check(sp_spi_get_enabled(native.raw, &enabled))
+        return enabled
+    }
+
+    /// Turns Small Peer Info on (a document is written at once) or off.
+    ///
+    /// - Throws: `DittoError.store` if the setting cannot be persisted (it is then unchanged), `.closed` after `ditto.close()`.
+    public func setEnabled(_ enabled: Bool) throws {
+        try check(sp_spi_set_enabled(native.raw, enabled))
+    }
+
+    // MARK: Sync scope
 
     /// Where the document syncs (default `.localPeerOnly`); `.bigPeerOnly` sends it to the Big Peer.
-    ///
-    /// A setter cannot throw: if the engine refuses (its store failed), the setting is unchanged and the
-    /// error is written to the log at error level.
     public var syncScope: DittoSmallPeerInfoSyncScope {
-        get {
-            engineRead("smallPeerInfo.syncScope") {
-                var scope: sp_sync_scope_t = 0
-                try check(sp_spi_get_sync_scope(native.raw, &scope))
-                guard scope >= 0, let value = DittoSmallPeerInfoSyncScope(rawValue: UInt(scope)) else {
-                    throw DittoError.internal(message: "unknown small peer info sync scope \(scope)")
-                }
-                return value
-            }
-        }
-        set {
-            do {
-                try check(sp_spi_set_sync_scope(native.raw, newValue.cValue))
-            } catch {
-                native.reportFailure("smallPeerInfo.syncScope = .\(newValue)", error)
-            }
-        }
+        get { trapping("smallPeerInfo.syncScope") { try getSyncScope() } }
+        set { trapping("smallPeerInfo.syncScope = .\(newValue)") { try setSyncScope(newValue) } }
     }
 
-    /// The app's metadata, reported in the document's `metadata` field (default empty).
+    /// Where the document syncs (see `syncScope`).
+    ///
+    /// - Throws: `DittoError.closed` after `ditto.close()`.
+    public func getSyncScope() throws -> DittoSmallPeerInfoSyncScope {
+        var scope: sp_sync_scope_t = 0
+        try check(sp_spi_get_sync_scope(native.raw, &scope))
+        guard scope >= 0, let value = DittoSmallPeerInfoSyncScope(rawValue: UInt(scope)) else {
+            throw DittoError.internal(message: "unknown small peer info sync scope \(scope)")
+        }
+        return value
+    }
+
+    /// Changes where the document syncs; persisted.
+    ///
+    /// - Throws: `DittoError.store` if the setting cannot be persisted (it is then unchanged), `.closed` after `ditto.close()`.
+    public func setSyncScope(_ scope: DittoSmallPeerInfoSyncScope) throws {
+        try check(sp_spi_set_sync_scope(native.raw, scope.cValue))
+    }
+
+    // MARK: Metadata
+
+    /// The app's metadata, reported in the document's `metadata` field (default empty): a JSON-serializable
+    /// dictionary, at most 128 KB minified and 64 levels deep.
     public var metadata: [String: Any] {
-        JSONText.object(metadataJSONString)
+        get { trapping("smallPeerInfo.metadata") { try getMetadata() } }
+        set { trapping("smallPeerInfo.metadata = …") { try setMetadata(newValue) } }
+    }
+
+    /// The app's metadata (see `metadata`).
+    ///
+    /// - Throws: `DittoError.closed` after `ditto.close()`.
+    public func getMetadata() throws -> [String: Any] {
+        JSONText.object(try metadataJSONString)
     }
 
     /// The app's metadata as minified JSON text.
+    ///
+    /// - Throws: `DittoError.closed` after `ditto.close()`.
     public var metadataJSONString: String {
-        engineRead("smallPeerInfo.metadataJSONString") {
-            try ownedString { sp_spi_get_metadata_json(native.raw, $0) }
-        }
+        get throws { try ownedString { sp_spi_get_metadata_json(native.raw, $0) } }
     }
 
     /// Replaces the metadata with a JSON-serializable dictionary.
     ///
     /// - Throws: `DittoError.validation` if it is over 128 KB minified or deeper than 64 levels (the
-    ///   dictionary itself is level 1), `.invalidArgument` if it is not JSON-serializable. The old
-    ///   metadata is kept on failure.
+    ///   dictionary itself is level 1), `.invalidArgument` if it is not JSON-serializable, `.closed` after
+    ///   `ditto.close()`. The old metadata is kept on failure.
     public func setMetadata(_ metadata: [String: Any]) throws {
         try setMetadataJSONString(try JSONText.encode(metadata, what: "metadata"))
     }
 
     /// Replaces the metadata with JSON text, which must be an object.
     ///
-    /// - Throws: `DittoError.validation` if it is not a JSON object, is over 128 KB minified or is deeper
-    ///   than 64 levels. The old metadata is kept on failure.
+    /// - Throws: `DittoError.validation` if it is not JSON, not an object, over 128 KB minified or deeper
+    ///   than 64 levels, `.closed` after `ditto.close()`. The old metadata is kept on failure.
     public func setMetadataJSONString(_ json: String) throws {
+        try requireNoNUL(json, "the metadata JSON text")
         try check(json.withCString { sp_spi_set_metadata_json(native.raw, $0) })
     }
 
-    /// The device name reported in the document (the host name unless set).
-    public var deviceName: String {
-        engineRead("smallPeerInfo.deviceName") {
-            try ownedString { sp_spi_get_device_name(native.raw, $0) }
-        }
-    }
+    // MARK: Collection interval
 
-    /// Changes the device name reported in the document.
-    ///
-    /// - Throws: `DittoError.invalidArgument` unless it is 1 to 256 bytes of UTF-8.
-    public func setDeviceName(_ name: String) throws {
-        try check(name.withCString { sp_spi_set_device_name(native.raw, $0) })
-    }
-
-    /// Seconds between two documents while enabled (default 300).
+    /// Seconds between two documents while enabled (default 300, at least 1); whole milliseconds count.
     public var collectionInterval: TimeInterval {
-        engineRead("smallPeerInfo.collectionInterval") {
-            var milliseconds: Int64 = 0
-            try check(sp_spi_get_collection_interval_ms(native.raw, &milliseconds))
-            return TimeInterval(milliseconds) / 1000
-        }
+        get { trapping("smallPeerInfo.collectionInterval") { try getCollectionInterval() } }
+        set { trapping("smallPeerInfo.collectionInterval = \(newValue)") { try setCollectionInterval(newValue) } }
+    }
+
+    /// Seconds between two documents (see `collectionInterval`).
+    ///
+    /// - Throws: `DittoError.closed` after `ditto.close()`.
+    public func getCollectionInterval() throws -> TimeInterval {
+        var milliseconds: Int64 = 0
+        try check(sp_spi_get_collection_interval_ms(native.raw, &milliseconds))
+        return TimeInterval(milliseconds) / 1000
     }
 
     /// Changes the seconds between two documents (whole milliseconds count); the next one is due
     /// one new interval after the last.
     ///
-    /// - Throws: `DittoError.invalidArgument` if it is under 1 second (or not finite); the interval is then unchanged.
+    /// - Throws: `DittoError.invalidArgument` if it is under 1 second (or not finite); the interval is then
+    ///   unchanged. `.closed` after `ditto.close()`.
     public func setCollectionInterval(_ interval: TimeInterval) throws {
         guard interval.isFinite, abs(interval) < TimeInterval(Int64.max / 1000) else {
             throw DittoError.invalidArgument(
@@ -130,9 +155,11 @@ public final class DittoSmallPeerInfo: Sendable {
         try check(sp_spi_set_collection_interval_ms(native.raw, Int64((interval * 1000).rounded())))
     }
 
+    // MARK: Documents
+
     /// Builds and writes the document now, whether enabled or not, and returns it.
     ///
-    /// - Throws: `DittoError.store` or `.io` if it cannot be written.
+    /// - Throws: `DittoError.store` or `.io` if it cannot be written, `.closed` after `ditto.close()`.
     public func collectNow() throws -> DittoDocument {
         let text = try ownedString { sp_spi_collect_now(native.raw, $0) }
         return try DittoDocument(jsonString: text)
@@ -144,12 +171,16 @@ public final class DittoSmallPeerInfo: Sendable {
     }
 
     /// The last document written, or `nil` before the first write.
-    public func currentDocument() throws -> DittoDocument? {
-        do {
-            let text = try ownedString { sp_spi_get_document(native.raw, $0) }
-            return try DittoDocument(jsonString: text)
-        } catch DittoError.notFound {
-            return nil
+    ///
+    /// - Throws: `DittoError.closed` after `ditto.close()`.
+    public var document: DittoDocument? {
+        get throws {
+            do {
+                let text = try ownedString { sp_spi_get_document(native.raw, $0) }
+                return try DittoDocument(jsonString: text)
+            } catch DittoError.notFound {
+                return nil
+            }
         }
     }
 }

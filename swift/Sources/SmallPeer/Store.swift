@@ -3,7 +3,7 @@ import Dispatch
 import Foundation
 
 /// Where a user collection's documents may sync to.
-public enum DittoSyncScope: Int32, CaseIterable, Sendable {
+public enum DittoSyncScope: Int32, CaseIterable, Sendable, CustomStringConvertible {
     /// This device only.
     case localPeerOnly = 0
     /// The Big Peer only.
@@ -12,6 +12,16 @@ public enum DittoSyncScope: Int32, CaseIterable, Sendable {
     case allPeers = 2
     /// Other small peers, never the Big Peer.
     case smallPeersOnly = 3
+
+    /// Ditto's name for the scope: `LocalPeerOnly`, `BigPeerOnly`, `AllPeers` or `SmallPeersOnly`.
+    public var description: String {
+        switch self {
+        case .localPeerOnly: "LocalPeerOnly"
+        case .bigPeerOnly: "BigPeerOnly"
+        case .allPeers: "AllPeers"
+        case .smallPeersOnly: "SmallPeersOnly"
+        }
+    }
 }
 
 /// One document: its `_id`, its JSON text and its parsed value.
@@ -172,37 +182,33 @@ public final class DittoCollection: Sendable {
     ) throws -> DittoStoreObserver {
         try requireNoNUL(name, "the collection name")
         let delivery = Delivery(queue: queue, handler: handler)
-        let userdata = CallbackRegistry.register(delivery)
         var token: OpaquePointer?
-        let status = name.withCString { c in
-            sp_store_observe(
-                native.raw, c,
-                { userdata, collection, id, kind, documentJSON in
-                    guard let collection, let id,
-                        let delivery = CallbackRegistry.lookup(userdata, as: Delivery<DittoCollectionChange>.self)
-                    else { return }
-                    let document = documentJSON.flatMap { try? DittoDocument(jsonString: String(cString: $0)) }
-                    delivery.deliver(
-                        DittoCollectionChange(
-                            collection: String(cString: collection),
-                            id: String(cString: id),
-                            kind: kind == SP_CHANGE_REMOVE ? .remove : .upsert,
-                            document: document))
-                }, userdata, { CallbackRegistry.unregister($0) }, &token)
-        }
-        do {
-            try check(status)
-        } catch {
-            CallbackRegistry.unregister(userdata)
-            throw error
-        }
+        // On failure the C side has already released the userdata through its free function.
+        try check(
+            name.withCString { c in
+                sp_store_observe(
+                    native.raw, c,
+                    { userdata, collection, id, kind, documentJSON in
+                        guard let collection, let id,
+                            let delivery = CallbackUserdata.object(userdata, as: Delivery<DittoCollectionChange>.self)
+                        else { return }
+                        let document = documentJSON.flatMap { try? DittoDocument(jsonString: String(cString: $0)) }
+                        delivery.deliver(
+                            DittoCollectionChange(
+                                collection: String(cString: collection),
+                                id: String(cString: id),
+                                kind: kind == SP_CHANGE_REMOVE ? .remove : .upsert,
+                                document: document))
+                    }, CallbackUserdata.retain(delivery), CallbackUserdata.free, &token)
+            })
         guard let token else { throw DittoError.internal(message: "sp_store_observe succeeded without a token") }
         return DittoStoreObserver(token: token, delivery: delivery)
     }
 
     /// This collection's sync scope (for `__small_peer_info`: the Small Peer Info scope).
     ///
-    /// - Throws: `DittoError.invalidArgument` if the collection name is unusable (empty, over 256 bytes, or containing NUL).
+    /// - Throws: `DittoError.invalidArgument` if the collection name is unusable (empty, over 256 bytes, or
+    ///   containing NUL), `.closed` after `ditto.close()`.
     public var syncScope: DittoSyncScope {
         get throws {
             try requireNoNUL(name, "the collection name")
@@ -218,7 +224,7 @@ public final class DittoCollection: Sendable {
     /// Sets this user collection's sync scope (default `.allPeers`); persisted.
     ///
     /// - Throws: `DittoError.invalidArgument` for a system collection such as `__small_peer_info`
-    ///   (use `smallPeerInfo.syncScope`) or an empty name.
+    ///   (use `smallPeerInfo.syncScope`) or an empty name, `.closed` after `ditto.close()`.
     public func setSyncScope(_ scope: DittoSyncScope) throws {
         try requireNoNUL(name, "the collection name")
         try check(name.withCString { sp_store_set_collection_scope(native.raw, $0, scope.rawValue) })

@@ -1,48 +1,112 @@
-/// Where a small peer connects and listens: `ditto.updateTransportConfig { $0.bigPeer.urls = [...] }`.
-public struct DittoTransportConfig: Sendable, Equatable, Codable {
-    /// The Big Peer connection.
-    public struct BigPeer: Sendable, Equatable, Codable {
+import Foundation
+
+/// Where a small peer connects and listens, in the shape of Ditto's `DittoTransportConfig`:
+///
+/// ```swift
+/// try ditto.updateTransportConfig { config in
+///     config.connect.websocketURLs.insert("wss://big-peer.example.com/sync")
+///     config.listen.tcp.isEnabled = true   // LAN TCP on listen.tcp.interfaceIP:listen.tcp.port
+/// }
+/// ```
+public struct DittoTransportConfig: Sendable, Equatable {
+    /// Outgoing connections: the Big Peer's WebSocket URLs and LAN TCP peers.
+    public struct Connect: Sendable, Equatable {
         /// WebSocket URLs of the Big Peer's `/sync` endpoint (`wss://`, or `ws://` for loopback hosts).
-        public var urls: [String] = []
-        /// A PEM file of certificate authorities to trust for `wss://`, instead of the system's.
+        public var websocketURLs: Set<String>
+        /// LAN peers' TCP listeners as `host:port`.
+        public var tcpServers: Set<String>
+        /// A PEM file of certificate authorities to trust for `wss://`, instead of the system's (SmallPeer's addition).
         public var caFile: String?
 
-        /// A Big Peer configuration with these URLs.
-        public init(urls: [String] = [], caFile: String? = nil) {
-            self.urls = urls
+        /// Outgoing connections; none by default.
+        public init(websocketURLs: Set<String> = [], tcpServers: Set<String> = [], caFile: String? = nil) {
+            self.websocketURLs = websocketURLs
+            self.tcpServers = tcpServers
             self.caFile = caFile
         }
     }
 
-    /// Peer-to-peer TCP on the local network.
-    public struct LAN: Sendable, Equatable, Codable {
-        /// The `host:port` to accept connections on (`127.0.0.1:0` picks a free port), or `nil` not to listen.
-        public var listen: String?
-        /// The `host:port` addresses of peers to connect to.
-        public var connect: [String] = []
+    /// Incoming connections.
+    public struct Listen: Sendable, Equatable {
+        /// The LAN TCP listener.
+        public var tcp: DittoTCPListenConfig
 
-        /// A LAN configuration.
-        public init(listen: String? = nil, connect: [String] = []) {
-            self.listen = listen
-            self.connect = connect
-        }
-
-        /// Writes `listen` as `null` when absent, as the engine expects.
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(listen, forKey: .listen)
-            try c.encode(connect, forKey: .connect)
+        /// Incoming connections; none by default.
+        public init(tcp: DittoTCPListenConfig = DittoTCPListenConfig()) {
+            self.tcp = tcp
         }
     }
 
-    /// The Big Peer connection.
-    public var bigPeer = BigPeer()
-    /// Peer-to-peer TCP on the local network.
-    public var lan = LAN()
+    /// Outgoing connections.
+    public var connect: Connect
+    /// Incoming connections.
+    public var listen: Listen
 
     /// A configuration (empty by default: no Big Peer, no LAN).
-    public init(bigPeer: BigPeer = BigPeer(), lan: LAN = LAN()) {
-        self.bigPeer = bigPeer
-        self.lan = lan
+    public init(connect: Connect = Connect(), listen: Listen = Listen()) {
+        self.connect = connect
+        self.listen = listen
+    }
+}
+
+/// The LAN TCP listener of a `DittoTransportConfig`: off by default.
+public struct DittoTCPListenConfig: Sendable, Equatable {
+    /// Whether to listen.
+    public var isEnabled: Bool
+    /// The IP address to bind (`127.0.0.1` by default; `0.0.0.0` for every interface).
+    public var interfaceIP: String
+    /// The port to bind; 0 lets the system choose (see `Ditto.lanPort`).
+    public var port: Int
+
+    /// A listener configuration; off by default.
+    public init(isEnabled: Bool = false, interfaceIP: String = "127.0.0.1", port: Int = 0) {
+        self.isEnabled = isEnabled
+        self.interfaceIP = interfaceIP
+        self.port = port
+    }
+}
+
+extension DittoTransportConfig {
+    /// The engine's JSON for this configuration (`sp_sync_set_transport_config`); sets are written sorted.
+    func engineJSON() throws(DittoError) -> String {
+        var bigPeer: [String: Any] = ["urls": connect.websocketURLs.sorted()]
+        if let caFile = connect.caFile { bigPeer["ca_file"] = caFile }
+        var listenAddress: Any = NSNull()
+        if listen.tcp.isEnabled {
+            let ip = listen.tcp.interfaceIP
+            listenAddress = (ip.contains(":") ? "[\(ip)]" : ip) + ":\(listen.tcp.port)"
+        }
+        let lan: [String: Any] = ["listen": listenAddress, "connect": connect.tcpServers.sorted()]
+        return try JSONText.encode(["big_peer": bigPeer, "lan": lan], what: "the transport configuration")
+    }
+
+    /// Reads the engine's JSON (`sp_sync_get_transport_config`).
+    init(engineJSON text: String) throws(DittoError) {
+        struct Engine: Decodable {
+            struct BigPeer: Decodable {
+                var urls: [String]?
+                var caFile: String?
+            }
+            struct LAN: Decodable {
+                var listen: String?
+                var connect: [String]?
+            }
+            var bigPeer: BigPeer?
+            var lan: LAN?
+        }
+        let engine = try JSONText.decode(Engine.self, from: text)
+        self.init()
+        connect.websocketURLs = Set(engine.bigPeer?.urls ?? [])
+        connect.caFile = engine.bigPeer?.caFile
+        connect.tcpServers = Set(engine.lan?.connect ?? [])
+        if let address = engine.lan?.listen {
+            guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...])
+            else {
+                throw DittoError.internal(message: "the engine's LAN listen address '\(address)' is not host:port")
+            }
+            var host = String(address[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            listen.tcp = DittoTCPListenConfig(isEnabled: true, interfaceIP: host, port: port)
+        }
     }
 }

@@ -21,7 +21,7 @@ extension SmallPeerTests {
             let ditto = try Ditto(
                 identity: .onlinePlayground(appID: BigPeerProcess.appID, token: token),
                 persistenceDirectory: scratch.path(name), deviceName: name)
-            try ditto.updateTransportConfig { $0.bigPeer.urls = [bigPeer.syncURL] }
+            try ditto.updateTransportConfig { $0.connect.websocketURLs = [bigPeer.syncURL] }
             try ditto.startSync()
             return ditto
         }
@@ -32,7 +32,7 @@ extension SmallPeerTests {
             ditto.smallPeerInfo.isEnabled = true
             ditto.smallPeerInfo.syncScope = .bigPeerOnly
 
-            let peerKey = ditto.presence.localPeerKey
+            let peerKey = try ditto.presence.localPeerKey
             let doc = try await bigPeer.waitForDocument(collection: "__small_peer_info", id: peerKey) {
                 $0["sync_scope"] as? String == "BigPeerOnly"
             }
@@ -42,8 +42,8 @@ extension SmallPeerTests {
             #expect(received["_id"] as? String == peerKey)
             #expect(received["ditto_sdk_language"] as? String == "Swift")
             #expect(received["device_name"] as? String == "swift-small-peer")
-            #expect(await eventually { ditto.presence.graph.isConnectedToBigPeer })
-            #expect(ditto.presence.graph.remotePeers.contains { $0.isBigPeer })
+            #expect(try await eventually { try ditto.presence.graph.isConnectedToBigPeer })
+            #expect(try ditto.presence.graph.peers.contains { $0.isBigPeer })
             #expect(bigPeer.stop(), "the Big Peer ignored SIGTERM")
         }
 
@@ -53,19 +53,21 @@ extension SmallPeerTests {
             #expect(local.smallPeerInfo.syncScope == .localPeerOnly)
             // A second peer with BigPeerOnly is the barrier: once its document is there, the first had its chance.
             let reporting = try smallPeer("swift-reporting")
-            #expect(await eventually { local.presence.graph.isConnectedToBigPeer })
+            #expect(try await eventually { try local.presence.graph.isConnectedToBigPeer })
             reporting.smallPeerInfo.isEnabled = true
             reporting.smallPeerInfo.syncScope = .bigPeerOnly
             #expect(
-                try await bigPeer.waitForDocument(collection: "__small_peer_info", id: reporting.presence.localPeerKey)
+                try await bigPeer.waitForDocument(
+                    collection: "__small_peer_info", id: try reporting.presence.localPeerKey)
                     != nil)
-            #expect(try await bigPeer.document(collection: "__small_peer_info", id: local.presence.localPeerKey) == nil)
+            #expect(
+                try await bigPeer.document(collection: "__small_peer_info", id: try local.presence.localPeerKey) == nil)
         }
 
         @Test func sendLogsUploadsABundleTheOperatorCanDownload() async throws {
             let ditto = try smallPeer("swift-support-button")
             let marker = "the user pressed send logs \(UUID().uuidString)"
-            ditto.log(marker, level: .error)
+            try ditto.log(marker, level: .error)
             let requestID = try await ditto.sendLogs(options: DittoLogExportOptions(minimumLogLevel: .warning))
             #expect(requestID.hasPrefix("dev_"))
             var state: [String: Any]?
@@ -101,12 +103,12 @@ extension SmallPeerTests {
         @Test func aWrongTokenIsRefusedAndTheHistorySaysWhy() async throws {
             let ditto = try smallPeer("swift-wrong-token", token: "not-the-token")
             #expect(
-                await eventually {
-                    ditto.presence.graph.bigPeerConnectionHistory.contains {
+                try await eventually {
+                    try ditto.presence.graph.bigPeerConnectionHistory.contains {
                         $0.event == "auth_failed" && $0.reason?.isEmpty == false
                     }
                 })
-            #expect(ditto.presence.graph.isConnectedToBigPeer == false)
+            #expect(try ditto.presence.graph.isConnectedToBigPeer == false)
         }
     }
 }

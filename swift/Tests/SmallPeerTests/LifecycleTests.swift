@@ -114,7 +114,7 @@ extension SmallPeerTests {
 
         @Test func manyInstancesOpenedAndDroppedLeaveNoHandles() throws {
             let before = sp_ditto_live_handles()
-            let baseline = CallbackRegistry.count
+            let baseline = liveDeliveryCount
             for i in 0..<20 {
                 let ditto = try Ditto(persistenceDirectory: scratch.path("peer-\(i % 3)"))
                 let observer = try ditto.store.collection("c").observe(deliverOn: DispatchQueue(label: "many")) { _ in }
@@ -122,7 +122,63 @@ extension SmallPeerTests {
                 withExtendedLifetime(observer) {}
             }
             #expect(sp_ditto_live_handles() == before)
-            #expect(CallbackRegistry.count == baseline)
+            #expect(liveDeliveryCount == baseline)
+        }
+
+        @Test func closeReleasesTheDirectoryAndEveryLaterCallThrowsClosed() async throws {
+            let dir = scratch.path("peer")
+            let ditto = try Ditto(persistenceDirectory: dir, deviceName: "closing")
+            let cars = ditto.store.collection("cars")
+            try cars.upsert(["_id": "kept"])
+            func closeSynchronously() { ditto.close() }
+            closeSynchronously()
+            await ditto.close()  // idempotent, and the async variant
+
+            func expectClosed(_ what: String, _ body: () throws -> Void) {
+                let error = #expect(throws: DittoError.self, "\(what)") { try body() }
+                guard case .closed(let message) = error else {
+                    Issue.record("\(what): expected .closed, got \(String(describing: error))")
+                    return
+                }
+                #expect(!message.isEmpty)
+            }
+            expectClosed("getDeviceName") { _ = try ditto.getDeviceName() }
+            expectClosed("setDeviceName") { try ditto.setDeviceName("x") }
+            expectClosed("getEnabled") { _ = try ditto.smallPeerInfo.getEnabled() }
+            expectClosed("setEnabled") { try ditto.smallPeerInfo.setEnabled(true) }
+            expectClosed("getSyncScope") { _ = try ditto.smallPeerInfo.getSyncScope() }
+            expectClosed("setMetadata") { try ditto.smallPeerInfo.setMetadata(["a": 1]) }
+            expectClosed("getCollectionInterval") { _ = try ditto.smallPeerInfo.getCollectionInterval() }
+            expectClosed("collectNow") { _ = try ditto.smallPeerInfo.collectNow() as DittoDocument }
+            expectClosed("document") { _ = try ditto.smallPeerInfo.document }
+            expectClosed("upsert") { try cars.upsert(["a": 1]) }
+            expectClosed("findByID") { _ = try cars.findByID("kept") }
+            expectClosed("collection syncScope") { _ = try cars.syncScope }
+            expectClosed("startSync") { try ditto.startSync() }
+            expectClosed("stopSync") { try ditto.stopSync() }
+            expectClosed("isSyncActive") { _ = try ditto.isSyncActive }
+            expectClosed("transportConfig") { _ = try ditto.transportConfig }
+            expectClosed("presence.graph") { _ = try ditto.presence.graph }
+            expectClosed("log") { try ditto.log("after close", level: .error) }
+            expectClosed("sendLogs") { _ = try ditto.sendLogs() as String }
+
+            // The directory is free at once, while `ditto` is still referenced.
+            let again = try Ditto(persistenceDirectory: dir)
+            #expect(try again.store.collection("cars").findByID("kept") != nil)
+            await again.close()
+            withExtendedLifetime(ditto) {}
+        }
+
+        @Test func aFailedRegistrationReleasesItsCallbackOnce() throws {
+            let baseline = liveDeliveryCount
+            let ditto = try Ditto(persistenceDirectory: scratch.path("peer"))
+            ditto.close()
+            let error = #expect(throws: DittoError.self) {
+                _ = try ditto.store.collection("cars").observe(deliverOn: DispatchQueue(label: "closed")) { _ in }
+            }
+            #expect(error?.status == SP_ERR_CLOSED)
+            // The C side ran the userdata free function: the delivery is gone, released exactly once.
+            #expect(liveDeliveryCount == baseline)
         }
     }
 }

@@ -91,6 +91,10 @@ extension SmallPeerTests {
                     SP_SYNC_SCOPE_LOCAL_PEER_ONLY, SP_SYNC_SCOPE_BIG_PEER_ONLY,
                     SP_SYNC_SCOPE_ALL_PEERS, SP_SYNC_SCOPE_SMALL_PEERS_ONLY,
                 ])
+            #expect(
+                DittoSyncScope.allCases.map(\.description) == [
+                    "LocalPeerOnly", "BigPeerOnly", "AllPeers", "SmallPeersOnly",
+                ])
             let cars = ditto.store.collection("cars")
             #expect(try cars.syncScope == .allPeers)
             try cars.setSyncScope(.smallPeersOnly)
@@ -163,7 +167,7 @@ extension SmallPeerTests {
 
         @Test func releasingAnObserverUnregistersItAndFreesItsHandler() async throws {
             final class Witness: Sendable {}
-            let baseline = CallbackRegistry.count
+            let baseline = liveDeliveryCount
             weak var weakWitness: Witness?
             let queue = DispatchQueue(label: "smallpeer.test.release")
             let seen = Recorder<String>()
@@ -173,13 +177,13 @@ extension SmallPeerTests {
                 let observer = try ditto.store.collection("cars").observe(deliverOn: queue) { change in
                     withExtendedLifetime(witness) { seen.append(change.id) }
                 }
-                #expect(CallbackRegistry.count == baseline + 1)
+                #expect(liveDeliveryCount == baseline + 1)
                 try ditto.store.collection("cars").upsert(["_id": "one"])
                 #expect(await eventually { seen.values == ["one"] })
                 withExtendedLifetime(observer) {}
             }
             queue.sync {}
-            #expect(CallbackRegistry.count == baseline)
+            #expect(liveDeliveryCount == baseline)
             #expect(weakWitness == nil)
         }
     }
