@@ -25,7 +25,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 
-from . import Ditto, Identity
+from . import ConnectConfig, Ditto, Identity, TransportConfig
 
 APP_ID = "smallpeer-test"
 APP_TOKEN = "smallpeer-test-token"
@@ -164,7 +164,7 @@ def small_peer(big_peer: BigPeer, tmp_path_factory: pytest.TempPathFactory) -> I
             device_name=device_name,
         )
         opened.append(ditto)
-        ditto.transport_config = {"big_peer": {"urls": [big_peer.sync_url]}}
+        ditto.transport_config = TransportConfig(ConnectConfig(websocket_urls=[big_peer.sync_url]))
         if start_sync:
             ditto.start_sync()
         return ditto
