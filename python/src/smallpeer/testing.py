@@ -32,6 +32,7 @@ APP_TOKEN = "smallpeer-test-token"
 
 
 def find_cli() -> str:
+    """The `smallpeer` command line: $SMALLPEER_CLI, else the one on PATH."""
     cli = os.environ.get("SMALLPEER_CLI") or shutil.which("smallpeer")
     if not cli:
         raise RuntimeError("smallpeer command line not found: set SMALLPEER_CLI or put `smallpeer` on PATH")
@@ -89,6 +90,7 @@ class BigPeer:
 
     @property
     def sync_url(self) -> str:
+        """The Big Peer's WebSocket sync URL, for TransportConfig.connect.websocket_urls."""
         return self.url.replace("http://", "ws://", 1) + "/sync"
 
     def get(self, path: str) -> Any:
@@ -110,6 +112,7 @@ class BigPeer:
             return body
 
     def document(self, collection: str, id: str) -> Optional[Dict[str, Any]]:
+        """The Big Peer's copy of a document (None if it has none)."""
         doc: Optional[Dict[str, Any]] = self.get(f"/api/v1/collections/{collection}/documents/{id}")
         return doc
 
@@ -120,6 +123,7 @@ class BigPeer:
         timeout: float = 20.0,
         predicate: Callable[[Dict[str, Any]], bool] = lambda d: True,
     ) -> Optional[Dict[str, Any]]:
+        """Polls document() until it exists and `predicate` holds; None after `timeout` seconds."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             doc = self.document(collection, id)
@@ -129,6 +133,7 @@ class BigPeer:
         return None
 
     def stop(self) -> None:
+        """Stops the process (SIGTERM, then SIGKILL after 15 s)."""
         if self._proc.poll() is None:
             self._proc.send_signal(signal.SIGTERM)
             try:
