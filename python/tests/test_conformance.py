@@ -230,14 +230,19 @@ class Case:
         return d
 
     def teardown(self) -> None:
-        for handle in self.observers:
-            handle.cancel()
-        DittoLogger.unset_custom_log_callback()
-        DittoLogger.set_log_file(None)
-        if self.d is not None:
-            self.d.close()
-        if self.big_peer is not None:
-            self.big_peer.stop()
+        """Closes everything the case made, each step even if an earlier one fails."""
+        try:
+            for handle in self.observers:
+                handle.cancel()
+            DittoLogger.unset_custom_log_callback()
+            DittoLogger.set_log_file(None)
+        finally:
+            try:
+                if self.d is not None:
+                    self.d.close()
+            finally:
+                if self.big_peer is not None:
+                    self.big_peer.stop()
 
     # -- records
     def on_message(self, lvl: LogLevel, message: str) -> None:
