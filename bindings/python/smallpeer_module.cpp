@@ -321,4 +321,12 @@ PYBIND11_MODULE(_smallpeer, m) {
     check(nogil([&] { return sp_logger_add_callback(log_trampoline, ud, free_py_object, &tok); }));
     return std::make_unique<Token>(tok);
   });
+  m.def(
+      "logger_export_to_file",
+      [](const std::string& path, std::optional<std::string> options) {
+        uint64_t bytes = 0;
+        check(nogil([&] { return sp_logger_export_to_file(path.c_str(), options ? options->c_str() : nullptr, &bytes); }));
+        return bytes;
+      },
+      py::arg("path"), py::arg("options_json") = py::none());
 }
