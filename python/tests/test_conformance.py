@@ -403,8 +403,7 @@ def op_await_log_upload(c: Case, a: Dict[str, Any]) -> None:
 
     def ready() -> bool:
         state = bp.get(f"/api/v1/log-requests/{request_id}")
-        # The Big Peer names the field "state" (the conformance README says "status").
-        return state is not None and "ready" in (state.get("state"), state.get("status"))
+        return state is not None and state.get("state") == "ready"
 
     poll(f"log request {request_id} ready", a["timeout_ms"], ready)
 
