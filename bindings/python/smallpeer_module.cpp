@@ -240,15 +240,11 @@ PYBIND11_MODULE(_smallpeer, m) {
            })
       .def("store_observe",
            [](Ditto& d, const std::string& c, py::function fn) {
+             // The engine owns `ud` from here: free_py_object runs exactly once on every path, a
+             // failed registration included (smallpeer.h's userdata rule), so nothing is freed here.
              auto* ud = new py::object(std::move(fn));
              sp_token_t* tok = nullptr;
-             sp_status_t st =
-                 nogil([&] { return sp_store_observe(d.h(), c.c_str(), store_trampoline, ud, free_py_object, &tok); });
-             if (st != SP_OK) {
-               // The C ABI writes outputs only on success; whether it called userdata_free is not
-               // promised, so keep the callable alive (a tiny leak) rather than risk a double free.
-               check(st);
-             }
+             check(nogil([&] { return sp_store_observe(d.h(), c.c_str(), store_trampoline, ud, free_py_object, &tok); }));
              return std::make_unique<Token>(tok);
            })
       .def("store_set_collection_scope",
@@ -293,14 +289,6 @@ PYBIND11_MODULE(_smallpeer, m) {
       .def("log", [](Ditto& d, int level,
                      const std::string& msg) { check(nogil([&] { return sp_ditto_log(d.h(), level, msg.c_str()); })); })
       .def(
-          "export_logs",
-          [](Ditto& d, const std::string& path, std::optional<std::string> options) {
-            uint64_t lines = 0;
-            check(nogil([&] { return sp_ditto_export_logs(d.h(), path.c_str(), options ? options->c_str() : nullptr, &lines); }));
-            return lines;
-          },
-          py::arg("path"), py::arg("options_json") = py::none())
-      .def(
           "send_logs",
           [](Ditto& d, std::optional<std::string> options) {
             char* id = nullptr;
@@ -327,9 +315,18 @@ PYBIND11_MODULE(_smallpeer, m) {
   });
   m.def("logger_set_console_enabled", [](bool on) { check(nogil([&] { return sp_logger_set_console_enabled(on); })); });
   m.def("logger_add_callback", [](py::function fn) {
+    // As in store_observe: the engine frees `ud` through free_py_object on every path.
     auto* ud = new py::object(std::move(fn));
     sp_token_t* tok = nullptr;
     check(nogil([&] { return sp_logger_add_callback(log_trampoline, ud, free_py_object, &tok); }));
     return std::make_unique<Token>(tok);
   });
+  m.def(
+      "logger_export_to_file",
+      [](const std::string& path, std::optional<std::string> options) {
+        uint64_t bytes = 0;
+        check(nogil([&] { return sp_logger_export_to_file(path.c_str(), options ? options->c_str() : nullptr, &bytes); }));
+        return bytes;
+      },
+      py::arg("path"), py::arg("options_json") = py::none());
 }

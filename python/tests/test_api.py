@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import gzip
 import json
@@ -13,7 +14,21 @@ from typing import Iterator, List, Optional, Tuple
 import pytest
 
 import smallpeer
-from smallpeer import ChangeKind, Ditto, Identity, InvalidArgumentError, Logger, LogLevel, SyncScope
+from smallpeer import (
+    ChangeKind,
+    ConnectConfig,
+    ConnectedPeer,
+    Ditto,
+    DittoLogger,
+    Identity,
+    InvalidArgumentError,
+    ListenConfig,
+    LogLevel,
+    PresenceGraph,
+    SyncScope,
+    TcpListenConfig,
+    TransportConfig,
+)
 
 
 @pytest.fixture
@@ -55,7 +70,14 @@ def test_spi_sync_scope(ditto: Ditto) -> None:
     assert spi.sync_scope is SyncScope.LOCAL_PEER_ONLY
     spi.sync_scope = SyncScope.BIG_PEER_ONLY
     assert spi.sync_scope is SyncScope.BIG_PEER_ONLY
-    assert ditto.store.sync_scope("__small_peer_info") is SyncScope.BIG_PEER_ONLY
+    assert ditto.store.collection("__small_peer_info").sync_scope is SyncScope.BIG_PEER_ONLY
+
+
+def test_sync_scope_names_are_dittos() -> None:
+    assert [s.ditto_name for s in SyncScope] == ["BigPeerOnly", "LocalPeerOnly", "AllPeers", "SmallPeersOnly"]
+    assert all(SyncScope.from_name(s.ditto_name) is s and s.description for s in SyncScope)
+    assert [lvl.ditto_name for lvl in LogLevel] == ["error", "warning", "info", "debug", "verbose"]
+    assert all(LogLevel.from_name(lvl.ditto_name) is lvl for lvl in LogLevel)
 
 
 def test_spi_metadata(ditto: Ditto) -> None:
@@ -68,17 +90,21 @@ def test_spi_metadata(ditto: Ditto) -> None:
     assert spi.metadata == {"a": 1}
 
 
-def test_device_name(ditto: Ditto) -> None:
-    assert ditto.small_peer_info.device_name == "py-test"
-    ditto.small_peer_info.device_name = "renamed"
-    assert ditto.small_peer_info.device_name == "renamed"
+def test_device_name_is_on_ditto(ditto: Ditto) -> None:
+    assert ditto.device_name == "py-test"
+    ditto.device_name = "renamed"
+    assert ditto.device_name == "renamed"
+    assert ditto.small_peer_info.collect_now()["device_name"] == "renamed"
+    assert not hasattr(ditto.small_peer_info, "device_name")
 
 
 def test_collection_interval(ditto: Ditto) -> None:
     spi = ditto.small_peer_info
     assert spi.collection_interval == datetime.timedelta(seconds=300)
-    spi.collection_interval = 1.5
+    spi.collection_interval = datetime.timedelta(seconds=1.5)
     assert spi.collection_interval == datetime.timedelta(seconds=1.5)
+    with pytest.raises(InvalidArgumentError, match="timedelta"):
+        spi.collection_interval = 60  # type: ignore[assignment]
     spi.collection_interval = datetime.timedelta(minutes=2)
     assert spi.collection_interval.total_seconds() == 120
 
@@ -93,23 +119,38 @@ def test_collect_now(ditto: Ditto) -> None:
 
 
 def test_transport_config(ditto: Ditto) -> None:
-    ditto.transport_config = {
-        "big_peer": {"urls": ["ws://127.0.0.1:9/sync"]},
-        "lan": {"listen": "127.0.0.1:0", "connect": []},
-    }
-    cfg = ditto.transport_config
-    assert cfg["big_peer"]["urls"] == ["ws://127.0.0.1:9/sync"]
+    assert ditto.transport_config == TransportConfig()
+    config = TransportConfig()
+    config.connect.websocket_urls.append("ws://127.0.0.1:9/sync")
+    config.connect.tcp_servers.append("127.0.0.1:4040")
+    config.listen.tcp.is_enabled = True
+    config.listen.tcp.port = 4041
+    ditto.transport_config = config
+    assert ditto.transport_config == config
+    assert ditto.transport_config.listen.tcp == TcpListenConfig(True, "127.0.0.1", 4041)
+    ipv6 = TransportConfig(listen=ListenConfig(TcpListenConfig.parse("[::1]:0")))
+    ditto.transport_config = ipv6
+    assert ditto.transport_config == ipv6 and ipv6.listen.tcp.address == "[::1]:0"
+    for bad in ["nowhere", "127.0.0.1:port", "host.example:80", "127.0.0.1:70000"]:
+        with pytest.raises(InvalidArgumentError):
+            TcpListenConfig.parse(bad)
+    with pytest.raises(InvalidArgumentError, match="interface_ip"):
+        ditto.transport_config = TransportConfig(listen=ListenConfig(TcpListenConfig(True, "lan", 0)))
+    assert ditto.transport_config == ipv6
 
 
 def test_start_stop_sync_lan(tmp_path: Path) -> None:
     with Ditto(str(tmp_path / "p")) as d:
-        d.transport_config = {"lan": {"listen": "127.0.0.1:0"}}
+        d.transport_config = TransportConfig(listen=ListenConfig(TcpListenConfig(is_enabled=True)))
         assert not d.is_sync_active
+        assert d.lan_port is None
         d.start_sync()
         assert d.is_sync_active
-        assert d.lan_port > 0
+        port = d.lan_port
+        assert port is not None and port > 0
         d.stop_sync()
         assert not d.is_sync_active
+        assert d.lan_port is None
 
 
 def test_store_crud(ditto: Ditto) -> None:
@@ -129,16 +170,33 @@ def test_store_crud(ditto: Ditto) -> None:
 
 
 def test_user_collection_sync_scope(ditto: Ditto) -> None:
-    assert ditto.store.sync_scope("cars") is SyncScope.ALL_PEERS
-    ditto.store.set_sync_scope("cars", SyncScope.SMALL_PEERS_ONLY)
+    cars = ditto.store.collection("cars")
+    assert cars.sync_scope is SyncScope.ALL_PEERS
+    cars.sync_scope = SyncScope.SMALL_PEERS_ONLY
     assert ditto.store.collection("cars").sync_scope is SyncScope.SMALL_PEERS_ONLY
 
 
 def test_presence(ditto: Ditto) -> None:
     graph = ditto.presence.graph
-    assert graph["local_peer_key"] == ditto.presence.local_peer_key
+    assert isinstance(graph, PresenceGraph)
+    assert graph.local_peer_key == ditto.presence.local_peer_key
+    assert graph.peers == [] and graph.big_peer_connection_history == []
+    assert graph.connections_by_transport.get("AccessPoint") == 0
     assert ditto.presence.connected_peers == []
     assert ditto.presence.is_connected_to_big_peer is False
+
+
+def test_presence_lists_a_lan_peer(tmp_path: Path) -> None:
+    with Ditto(tmp_path / "a", device_name="a") as a, Ditto(tmp_path / "b", device_name="b") as b:
+        a.transport_config = TransportConfig(listen=ListenConfig(TcpListenConfig(is_enabled=True)))
+        a.start_sync()
+        b.transport_config = TransportConfig(ConnectConfig(tcp_servers=[f"127.0.0.1:{a.lan_port}"]))
+        b.start_sync()
+        deadline = time.monotonic() + 10
+        while not b.presence.connected_peers and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert b.presence.connected_peers == [ConnectedPeer(a.presence.local_peer_key, "a", "AccessPoint", False)]
+        assert b.presence.graph.connections_by_transport["AccessPoint"] == 1
 
 
 def test_observer_from_engine_thread_while_python_thread_runs(ditto: Ditto) -> None:
@@ -201,14 +259,14 @@ def test_observer_exception_does_not_break_engine(ditto: Ditto) -> None:
 
 
 def test_logger_settings_and_callback(ditto: Ditto, tmp_path: Path) -> None:
-    old_level, old_enabled = Logger.minimum_level, Logger.enabled
+    old_level, old_enabled = DittoLogger.minimum_log_level, DittoLogger.enabled
     try:
-        Logger.enabled = True
-        Logger.minimum_level = LogLevel.DEBUG
-        assert Logger.minimum_level is LogLevel.DEBUG
-        Logger.set_console_enabled(False)
+        DittoLogger.enabled = True
+        DittoLogger.minimum_log_level = LogLevel.DEBUG
+        assert DittoLogger.minimum_log_level is LogLevel.DEBUG
+        DittoLogger.set_console_enabled(False)
         log_file = tmp_path / "out.log"
-        Logger.set_log_file(str(log_file))
+        DittoLogger.set_log_file(log_file)
         messages: List[Tuple[LogLevel, str]] = []
         got = threading.Event()
 
@@ -217,45 +275,81 @@ def test_logger_settings_and_callback(ditto: Ditto, tmp_path: Path) -> None:
             if "hello from python" in msg:
                 got.set()
 
-        Logger.set_custom_log_callback(cb)
+        DittoLogger.set_custom_log_callback(cb)
         ditto.log(LogLevel.WARNING, "hello from python")
         assert got.wait(5)
         assert any(lvl is LogLevel.WARNING for lvl, m in messages if "hello from python" in m)
-        Logger.set_custom_log_callback(None)
-        Logger.set_log_file(None)
+        DittoLogger.unset_custom_log_callback()
+        ditto.log(LogLevel.WARNING, "after unset")
+        DittoLogger.set_log_file(None)
         assert "hello from python" in log_file.read_text()
-        Logger.enabled = False
-        assert Logger.enabled is False
+        assert not any("after unset" in m for _, m in messages)
+        DittoLogger.enabled = False
+        assert DittoLogger.enabled is False
     finally:
-        Logger.enabled = old_enabled
-        Logger.minimum_level = old_level
-        Logger.set_console_enabled(True)
+        DittoLogger.enabled = old_enabled
+        DittoLogger.minimum_log_level = old_level
+        DittoLogger.set_console_enabled(True)
 
 
 def test_export_logs(ditto: Ditto, tmp_path: Path) -> None:
     ditto.log(LogLevel.INFO, "exported line")
     out = tmp_path / "logs.jsonl.gz"
-    n = Logger.export_to_file(ditto, str(out))
-    assert n > 0
+    written = DittoLogger.export_to_file(out)  # no Ditto argument: every open instance's logs
+    assert written == out.stat().st_size > 0
     lines = gzip.decompress(out.read_bytes()).decode().splitlines()
-    assert len(lines) == n
     assert any("exported line" in line for line in lines)
+
+
+def test_export_covers_every_open_instance(ditto: Ditto, tmp_path: Path) -> None:
+    with Ditto(tmp_path / "other") as other:
+        ditto.log(LogLevel.INFO, "from the first")
+        other.log(LogLevel.INFO, "from the second")
+        out = tmp_path / "both.gz"
+        DittoLogger.export_to_file(str(out))
+        text = gzip.decompress(out.read_bytes()).decode()
+        assert "from the first" in text and "from the second" in text
 
 
 def test_export_logs_filters_follow_the_engines_rules(ditto: Ditto, tmp_path: Path) -> None:
     ditto.log(LogLevel.INFO, "filtered line")
     now = datetime.datetime.now(datetime.timezone.utc)
-    assert Logger.export_to_file(ditto, str(tmp_path / "future.gz"), since=now + datetime.timedelta(hours=1)) == 0
-    everything = ditto.export_logs(str(tmp_path / "all.gz"))
-    assert 0 < ditto.export_logs(str(tmp_path / "capped.gz"), max_bytes=200) < everything
+
+    def lines(name: str) -> List[str]:
+        return gzip.decompress((tmp_path / name).read_bytes()).decode().splitlines()
+
+    DittoLogger.export_to_file(tmp_path / "future.gz", since=now + datetime.timedelta(hours=1))
+    assert lines("future.gz") == []
+    DittoLogger.export_to_file(tmp_path / "all.gz")
+    DittoLogger.export_to_file(tmp_path / "capped.gz", max_bytes=200)
+    assert 0 < len(lines("capped.gz")) < len(lines("all.gz"))
+    DittoLogger.export_to_file(tmp_path / "errors.gz", minimum_log_level=LogLevel.ERROR)
+    assert not any("filtered line" in line for line in lines("errors.gz"))
     backwards = tmp_path / "backwards.gz"
     with pytest.raises(InvalidArgumentError, match="^since is after until"):
-        ditto.export_logs(str(backwards), since=now, until=now - datetime.timedelta(minutes=1))
+        DittoLogger.export_to_file(backwards, since=now, until=now - datetime.timedelta(minutes=1))
     assert not backwards.exists(), "a refused export wrote a file"
     with pytest.raises(InvalidArgumentError, match="max_bytes must be a positive integer"):
-        ditto.export_logs(str(tmp_path / "zero.gz"), max_bytes=0)
-    with pytest.raises(TypeError, match="since must be a datetime"):
-        ditto.export_logs(str(tmp_path / "x.gz"), since="yesterday")  # type: ignore[arg-type]
+        DittoLogger.export_to_file(tmp_path / "zero.gz", max_bytes=0)
+    with pytest.raises(InvalidArgumentError, match="since must be a datetime"):
+        DittoLogger.export_to_file(tmp_path / "x.gz", since="yesterday")  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="minimum_log_level must be a LogLevel"):
+        DittoLogger.export_to_file(tmp_path / "x.gz", minimum_log_level="error")  # type: ignore[arg-type]
+
+
+def test_async_variants(tmp_path: Path) -> None:
+    async def main() -> None:
+        d = Ditto(tmp_path / "p")
+        doc = await d.small_peer_info.collect_now_async()
+        assert doc["_id"] == d.presence.local_peer_key
+        d.log(LogLevel.INFO, "async export")
+        out = tmp_path / "async.gz"
+        assert await DittoLogger.export_to_file_async(out, minimum_log_level=LogLevel.INFO) == out.stat().st_size
+        assert (await d.send_logs_async(max_bytes=1000)).startswith("dev_")
+        await d.close_async()
+        assert d.is_closed
+
+    asyncio.run(main())
 
 
 def test_version() -> None:
@@ -281,16 +375,16 @@ def test_observer_calls_back_into_api(ditto: Ditto) -> None:
 
 
 def test_log_callback_while_other_threads_change_logger(ditto: Ditto) -> None:
-    old = Logger.minimum_level
+    old = DittoLogger.minimum_log_level
     got: List[str] = []
-    Logger.set_console_enabled(False)
-    Logger.set_custom_log_callback(lambda level, msg: got.append(msg))
+    DittoLogger.set_console_enabled(False)
+    DittoLogger.set_custom_log_callback(lambda level, msg: got.append(msg))
     stop = threading.Event()
 
     def toggler() -> None:
         while not stop.is_set():
-            Logger.minimum_level = LogLevel.INFO
-            _ = Logger.enabled
+            DittoLogger.minimum_log_level = LogLevel.INFO
+            _ = DittoLogger.enabled
 
     t = threading.Thread(target=toggler)
     t.start()
@@ -303,7 +397,7 @@ def test_log_callback_while_other_threads_change_logger(ditto: Ditto) -> None:
     finally:
         stop.set()
         t.join()
-        Logger.set_custom_log_callback(None)
-        Logger.set_console_enabled(True)
-        Logger.minimum_level = old
+        DittoLogger.unset_custom_log_callback()
+        DittoLogger.set_console_enabled(True)
+        DittoLogger.minimum_log_level = old
     assert sum(1 for m in got if "line " in m) == 200

@@ -41,20 +41,20 @@ def test_wrong_app_token_is_refused(big_peer: BigPeer, tmp_path: object) -> None
     import time
     from pathlib import Path
 
-    from smallpeer import Ditto, Identity
+    from smallpeer import BigPeerConnectionEvent, ConnectConfig, Ditto, Identity, TransportConfig
 
     assert isinstance(tmp_path, Path)
     with Ditto(str(tmp_path / "p"), identity=Identity.online_playground(big_peer.app_id, "wrong")) as d:
-        d.transport_config = {"big_peer": {"urls": [big_peer.sync_url]}}
+        d.transport_config = TransportConfig(ConnectConfig(websocket_urls=[big_peer.sync_url]))
         d.start_sync()
         deadline = time.monotonic() + 10
-        history: list[dict[str, object]] = []
+        history: list[BigPeerConnectionEvent] = []
         while time.monotonic() < deadline:
-            history = d.presence.graph["big_peer_connection_history"]
-            if any(h.get("reason") for h in history):
+            history = d.presence.graph.big_peer_connection_history
+            if any(h.reason for h in history):
                 break
             time.sleep(0.1)
-        assert any(h.get("reason") for h in history), history
+        assert any(h.reason for h in history), history
         assert not d.presence.is_connected_to_big_peer
 
 
@@ -62,7 +62,7 @@ def test_send_logs_reaches_big_peer(big_peer: BigPeer, small_peer: SmallPeerFact
     ditto = small_peer(device_name="support-button")
     marker = f"the user pressed send logs {time.time_ns()}"
     ditto.log(LogLevel.ERROR, marker)
-    request_id = ditto.send_logs(min_level="warning")
+    request_id = ditto.send_logs(minimum_log_level=LogLevel.WARNING)
     assert request_id.startswith("dev_")
     deadline = time.monotonic() + 30
     state = None
@@ -80,4 +80,8 @@ def test_send_logs_reaches_big_peer(big_peer: BigPeer, small_peer: SmallPeerFact
 def test_send_logs_refuses_bad_options(small_peer: SmallPeerFactory) -> None:
     ditto = small_peer(start_sync=False)
     with pytest.raises(smallpeer.InvalidArgumentError, match="unknown log level"):
-        ditto.send_logs(min_level="loud")
+        LogLevel.from_name("loud")
+    with pytest.raises(smallpeer.InvalidArgumentError, match="minimum_log_level must be a LogLevel"):
+        ditto.send_logs(minimum_log_level="warning")  # type: ignore[arg-type]
+    with pytest.raises(smallpeer.InvalidArgumentError, match="max_bytes"):
+        ditto.send_logs(max_bytes=0)

@@ -1,7 +1,9 @@
-"""SPEC section 9 error cases that apply to SDK calls, use after close, and wrong Python types."""
+"""SPEC section 9 error cases that apply to SDK calls, use after close, and wrong Python types (which
+raise InvalidArgumentError, a DittoError, never a bare TypeError)."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import threading
 from pathlib import Path
@@ -12,12 +14,15 @@ import pytest
 import smallpeer
 from smallpeer import (
     ClosedError,
+    ConnectConfig,
     Ditto,
     DittoError,
+    DittoLogger,
     InvalidArgumentError,
     LockedError,
-    Logger,
+    LogLevel,
     SyncScope,
+    TransportConfig,
     ValidationError,
 )
 
@@ -38,7 +43,8 @@ def nested(depth: int) -> dict[str, Any]:
 
 def test_error_hierarchy() -> None:
     assert issubclass(ValidationError, DittoError) and issubclass(ValidationError, ValueError)
-    assert issubclass(InvalidArgumentError, ValueError)
+    assert issubclass(InvalidArgumentError, DittoError)
+    assert issubclass(InvalidArgumentError, ValueError) and issubclass(InvalidArgumentError, TypeError)
     assert issubclass(ClosedError, DittoError) and issubclass(LockedError, DittoError)
 
 
@@ -54,10 +60,23 @@ def test_metadata_not_an_object(ditto: Ditto, bad: str) -> None:
 
 
 def test_metadata_wrong_python_type(ditto: Ditto) -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidArgumentError):
         ditto.small_peer_info.metadata = [1, 2]  # type: ignore[assignment]
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidArgumentError):
         ditto.small_peer_info.metadata = {"x": object()}
+
+
+def test_text_that_is_not_utf8_or_holds_nul(ditto: Ditto) -> None:
+    ditto.small_peer_info.metadata = {"keep": 1}
+    with pytest.raises(InvalidArgumentError, match="UTF-8"):
+        ditto.small_peer_info.metadata_json_string = '{"k":"\ud800"}'
+    with pytest.raises(InvalidArgumentError, match="UTF-8"):
+        ditto.small_peer_info.metadata = {"k": "\ud800"}
+    with pytest.raises(InvalidArgumentError, match="NUL"):
+        ditto.device_name = "a\x00b"
+    with pytest.raises(InvalidArgumentError, match="UTF-8"):
+        ditto.store.collection("cars").upsert({"_id": "\udfff"})
+    assert ditto.small_peer_info.metadata == {"keep": 1}
 
 
 def test_metadata_over_128_kb(ditto: Ditto) -> None:
@@ -78,51 +97,76 @@ def test_metadata_depth_64_ok_65_refused(ditto: Ditto) -> None:
 
 
 def test_bad_scope(ditto: Ditto) -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidArgumentError):
         ditto.small_peer_info.sync_scope = "BigPeerOnly"  # type: ignore[assignment]
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidArgumentError):
         ditto.small_peer_info.sync_scope = 1  # type: ignore[assignment]
-    with pytest.raises(ValueError):
-        SyncScope("bigpeeronly")  # type: ignore[arg-type]
-    with pytest.raises(DittoError) as info:  # valid enum, but not allowed for Small Peer Info
+    with pytest.raises(InvalidArgumentError):
+        SyncScope.from_name("bigpeeronly")
+    with pytest.raises(InvalidArgumentError):  # valid enum, but not allowed for Small Peer Info
         ditto.small_peer_info.sync_scope = SyncScope.ALL_PEERS
-    assert isinstance(info.value, ValueError)
     assert ditto.small_peer_info.sync_scope is SyncScope.LOCAL_PEER_ONLY
-    with pytest.raises(DittoError):
-        ditto.store.set_sync_scope("__small_peer_info", SyncScope.ALL_PEERS)
+    with pytest.raises(InvalidArgumentError):
+        ditto.store.collection("__small_peer_info").sync_scope = SyncScope.ALL_PEERS
+    with pytest.raises(InvalidArgumentError):
+        ditto.store.collection("cars").sync_scope = "AllPeers"  # type: ignore[assignment]
 
 
 def test_wrong_types(ditto: Ditto) -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidArgumentError):
         ditto.small_peer_info.is_enabled = 1  # type: ignore[assignment]
-    with pytest.raises(TypeError):
-        ditto.small_peer_info.device_name = 5  # type: ignore[assignment]
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidArgumentError):
+        ditto.device_name = 5  # type: ignore[assignment]
+    with pytest.raises(InvalidArgumentError):
         ditto.small_peer_info.collection_interval = "300"  # type: ignore[assignment]
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidArgumentError):
+        ditto.small_peer_info.collection_interval = 300  # type: ignore[assignment]
+    with pytest.raises(InvalidArgumentError):
         ditto.transport_config = "ws://x"  # type: ignore[assignment]
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidArgumentError):
+        ditto.transport_config = {"big_peer": {"urls": []}}  # type: ignore[assignment]
+    with pytest.raises(InvalidArgumentError):
+        ditto.transport_config = TransportConfig(ConnectConfig(websocket_urls="ws://127.0.0.1:1/sync"))  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError):
         ditto.store.collection(3)  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
-        Logger.minimum_level = 3  # type: ignore[assignment]
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidArgumentError):
+        ditto.store.collection("cars").find_all(page_size=0)
+    with pytest.raises(InvalidArgumentError):
+        DittoLogger.minimum_log_level = 3  # type: ignore[assignment]
+    with pytest.raises(InvalidArgumentError):
+        DittoLogger.minimum_log_level = "debug"  # type: ignore[assignment]
+    with pytest.raises(InvalidArgumentError):
+        DittoLogger.set_custom_log_callback(42)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError):
+        ditto.log("info", "x")  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError):
         Ditto(42)  # type: ignore[arg-type]
+    ditto.log(LogLevel.INFO, "still fine")
+
+
+def test_setters_never_swallow_failure(ditto: Ditto) -> None:
+    with pytest.raises(InvalidArgumentError):
+        ditto.device_name = ""
+    with pytest.raises(InvalidArgumentError):
+        ditto.device_name = "x" * 257
+    ditto.device_name = "x" * 256
+    assert ditto.device_name == "x" * 256
 
 
 def test_interval_below_one_second(ditto: Ditto) -> None:
     with pytest.raises(DittoError) as info:
-        ditto.small_peer_info.collection_interval = 0.5
+        ditto.small_peer_info.collection_interval = datetime.timedelta(milliseconds=999, microseconds=999)
     assert isinstance(info.value, ValueError)
     assert ditto.small_peer_info.collection_interval.total_seconds() == 300
 
 
 def test_bad_big_peer_url(ditto: Ditto) -> None:
-    ditto.transport_config = {"big_peer": {"urls": ["ws://127.0.0.1:1/sync"]}}
+    ditto.transport_config = TransportConfig(ConnectConfig(websocket_urls=["ws://127.0.0.1:1/sync"]))
     for bad in ["not a url", "http://127.0.0.1:80/sync", "ws://example.com/sync"]:
         with pytest.raises(InvalidArgumentError) as info:
-            ditto.transport_config = {"big_peer": {"urls": [bad]}}
+            ditto.transport_config = TransportConfig(ConnectConfig(websocket_urls=[bad]))
         assert info.value.code == 1 and info.value.message
-    assert ditto.transport_config["big_peer"]["urls"] == ["ws://127.0.0.1:1/sync"]
+    assert ditto.transport_config.connect.websocket_urls == ["ws://127.0.0.1:1/sync"]
 
 
 def test_second_open_of_same_dir_is_locked(tmp_path: Path) -> None:
@@ -152,7 +196,7 @@ def test_unwritable_dir_as_file(tmp_path: Path) -> None:
 
 
 def test_sync_start_offline_identity_with_big_peer_url(ditto: Ditto) -> None:
-    ditto.transport_config = {"big_peer": {"urls": ["ws://127.0.0.1:1/sync"]}}
+    ditto.transport_config = TransportConfig(ConnectConfig(websocket_urls=["ws://127.0.0.1:1/sync"]))
     with pytest.raises(DittoError):
         ditto.start_sync()
 
@@ -177,6 +221,12 @@ def test_use_after_close(tmp_path: Path) -> None:
         _ = d.presence.local_peer_key
     with pytest.raises(ClosedError):
         _ = d.transport_config
+    with pytest.raises(ClosedError):
+        _ = d.device_name
+    with pytest.raises(ClosedError):
+        d.device_name = "late"
+    with pytest.raises(ClosedError):
+        d.send_logs()
 
 
 def test_close_while_other_thread_uses_it(tmp_path: Path) -> None:

@@ -4,14 +4,20 @@
         ditto.small_peer_info.is_enabled = True
         ditto.small_peer_info.sync_scope = SyncScope.BIG_PEER_ONLY
 
-`collection_interval` is a `datetime.timedelta`; assigning a number means seconds (int or float).
+Names follow Ditto's (README "One API in six languages"): `ditto.device_name`, `DittoLogger` with
+`minimum_log_level`, `collection.sync_scope`. Every bad value, wrong Python types included, raises a
+`DittoError` subclass (`InvalidArgumentError`, `ValidationError`); `collection_interval` is a
+`datetime.timedelta`. The blocking calls have asyncio twins named `*_async`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import enum
+import ipaddress
 import json
+import os
 import threading
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -29,31 +35,39 @@ from .errors import (
     PersistenceIOError,
     StoreError,
     ValidationError,
+    _invalid,
 )
 
 __version__ = _smallpeer.version()
 
 __all__ = [
+    "BigPeerConnectionEvent",
     "ChangeKind",
     "ClosedError",
     "Collection",
+    "ConnectConfig",
+    "ConnectedPeer",
     "Ditto",
     "DittoError",
+    "DittoLogger",
     "Identity",
     "InternalError",
     "InvalidArgumentError",
     "IOError_",
+    "ListenConfig",
     "LockedError",
     "LogLevel",
-    "Logger",
     "NotFoundError",
     "ObserverHandle",
     "PersistenceIOError",
     "Presence",
+    "PresenceGraph",
     "SmallPeerInfo",
     "Store",
     "StoreError",
     "SyncScope",
+    "TcpListenConfig",
+    "TransportConfig",
     "ValidationError",
 ]
 
@@ -61,19 +75,54 @@ if _smallpeer.abi_version() != _smallpeer.ABI_VERSION:  # pragma: no cover
     raise ImportError(f"libsmallpeer ABI {_smallpeer.abi_version()} != {_smallpeer.ABI_VERSION}")
 
 JSONObject = Dict[str, Any]
+PathLike = Union[str, "os.PathLike[str]"]
 
 
 class SyncScope(enum.IntEnum):
-    """Sync scopes (values are the C enum values). Small Peer Info accepts the first two only."""
+    """Sync scopes, Ditto's cases in Ditto's order (values are the C `SP_SYNC_SCOPE_*` values).
 
-    LOCAL_PEER_ONLY = 0
+    Small Peer Info accepts BIG_PEER_ONLY and LOCAL_PEER_ONLY; a user collection accepts all four."""
+
     BIG_PEER_ONLY = 1
+    LOCAL_PEER_ONLY = 0
     ALL_PEERS = 2
     SMALL_PEERS_ONLY = 3
 
+    @property
+    def ditto_name(self) -> str:
+        """Ditto's name of the scope, as the Small Peer Info document writes it: "BigPeerOnly", ..."""
+        return _SCOPE_NAMES[self]
+
+    @property
+    def description(self) -> str:
+        """What the scope means, in one sentence."""
+        return _SCOPE_DESCRIPTIONS[self]
+
+    @classmethod
+    def from_name(cls, name: str) -> "SyncScope":
+        """The scope with Ditto's name `name` ("LocalPeerOnly", ...); InvalidArgumentError for any other."""
+        for scope, text in _SCOPE_NAMES.items():
+            if name == text:
+                return scope
+        raise _invalid(f"unknown sync scope {name!r}; expected one of {', '.join(_SCOPE_NAMES.values())}")
+
+
+_SCOPE_NAMES = {
+    SyncScope.BIG_PEER_ONLY: "BigPeerOnly",
+    SyncScope.LOCAL_PEER_ONLY: "LocalPeerOnly",
+    SyncScope.ALL_PEERS: "AllPeers",
+    SyncScope.SMALL_PEERS_ONLY: "SmallPeersOnly",
+}
+_SCOPE_DESCRIPTIONS = {
+    SyncScope.BIG_PEER_ONLY: "Sent to the Big Peer over a direct connection, never to other small peers.",
+    SyncScope.LOCAL_PEER_ONLY: "Kept on this device only (the Small Peer Info default).",
+    SyncScope.ALL_PEERS: "Synced with every peer, small and big (the user collection default).",
+    SyncScope.SMALL_PEERS_ONLY: "Synced with other small peers, never with the Big Peer.",
+}
+
 
 class LogLevel(enum.IntEnum):
-    """Log levels, most severe first."""
+    """Log levels, most severe first (values are the C `SP_LOG_*` values)."""
 
     ERROR = 1
     WARNING = 2
@@ -81,23 +130,79 @@ class LogLevel(enum.IntEnum):
     DEBUG = 4
     VERBOSE = 5
 
+    @property
+    def ditto_name(self) -> str:
+        """The level's name as the engine and the log files write it: "error", "warning", ..."""
+        return self.name.lower()
+
+    @classmethod
+    def from_name(cls, name: str) -> "LogLevel":
+        """The level named `name` ("error" ... "verbose"); InvalidArgumentError for any other."""
+        for level in cls:
+            if name == level.ditto_name:
+                return level
+        raise _invalid(f"unknown log level {name!r}; expected error, warning, info, debug or verbose")
+
 
 class ChangeKind(enum.IntEnum):
+    """What happened to a document, as told to an observer (values are the C `SP_CHANGE_*` values)."""
+
     UPSERT = 0
     REMOVE = 1
 
 
-def _require(value: object, types: Union[type, tuple[type, ...]], what: str) -> None:
-    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
-        raise TypeError(f"{what} must be {types}, not bool")
-    if not isinstance(value, types):
-        raise TypeError(f"{what}: expected {types}, got {type(value).__name__}")
+def _type_name(value: object) -> str:
+    return type(value).__name__
+
+
+def _text(value: object, what: str) -> str:
+    """`value` as a str the C API can carry (UTF-8, no NUL); InvalidArgumentError otherwise."""
+    if not isinstance(value, str):
+        raise _invalid(f"{what} must be a str, got {_type_name(value)}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise _invalid(f"{what} is not valid UTF-8: {e.reason} at index {e.start}") from None
+    if "\x00" in value:
+        raise _invalid(f"{what} contains a NUL character")
+    return value
+
+
+def _path(value: object, what: str) -> str:
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        raise _invalid(f"{what} must be a str or path, got {_type_name(value)}")
+    return _text(value, what)
+
+
+def _bool(value: object, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise _invalid(f"{what} must be a bool, got {_type_name(value)}")
+    return value
+
+
+def _int(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _invalid(f"{what} must be an int, got {_type_name(value)}")
+    return value
 
 
 def _scope(value: object, what: str) -> int:
     if not isinstance(value, SyncScope):
-        raise TypeError(f"{what} must be a SyncScope, got {type(value).__name__}")
+        raise _invalid(f"{what} must be a SyncScope, got {_type_name(value)}")
     return int(value)
+
+
+def _level(value: object, what: str) -> int:
+    if not isinstance(value, LogLevel):
+        raise _invalid(f"{what} must be a LogLevel, got {_type_name(value)}")
+    return int(value)
+
+
+def _callable(value: object, what: str) -> None:
+    if not callable(value):
+        raise _invalid(f"{what} must be callable, got {_type_name(value)}")
 
 
 @dataclass(frozen=True)
@@ -110,15 +215,13 @@ class Identity:
 
     @staticmethod
     def offline_playground(app_id: Optional[str] = None) -> "Identity":
-        if app_id is not None:
-            _require(app_id, str, "app_id")
-        return Identity("offline_playground", app_id)
+        """An identity for a peer that never talks to a Big Peer."""
+        return Identity("offline_playground", None if app_id is None else _text(app_id, "app_id"))
 
     @staticmethod
     def online_playground(app_id: str, token: str) -> "Identity":
-        _require(app_id, str, "app_id")
-        _require(token, str, "token")
-        return Identity("online_playground", app_id, token)
+        """An identity that authenticates to the Big Peer with the app's id and token."""
+        return Identity("online_playground", _text(app_id, "app_id"), _text(token, "token"))
 
     def _json(self) -> JSONObject:
         out: JSONObject = {"type": self.type}
@@ -143,6 +246,11 @@ class _Handle:
         return n
 
 
+async def _in_thread(fn: Callable[[], Any]) -> Any:
+    """Runs a blocking call on the default executor so the event loop keeps running."""
+    return await asyncio.get_running_loop().run_in_executor(None, fn)
+
+
 class SmallPeerInfo:
     """`ditto.small_peer_info`: the Small Peer Info settings of one small peer."""
 
@@ -151,16 +259,16 @@ class SmallPeerInfo:
 
     @property
     def is_enabled(self) -> bool:
+        """Whether the engine writes the Small Peer Info document (off by default)."""
         return self._h.native.spi_get_enabled()
 
     @is_enabled.setter
     def is_enabled(self, value: bool) -> None:
-        if not isinstance(value, bool):
-            raise TypeError(f"is_enabled must be a bool, got {type(value).__name__}")
-        self._h.native.spi_set_enabled(value)
+        self._h.native.spi_set_enabled(_bool(value, "is_enabled"))
 
     @property
     def sync_scope(self) -> SyncScope:
+        """Where the document goes: LOCAL_PEER_ONLY (default) or BIG_PEER_ONLY."""
         return SyncScope(self._h.native.spi_get_sync_scope())
 
     @sync_scope.setter
@@ -169,56 +277,51 @@ class SmallPeerInfo:
 
     @property
     def metadata(self) -> JSONObject:
+        """The app's metadata, a JSON object of at most 128 KB and 64 levels (ValidationError beyond)."""
         value: JSONObject = json.loads(self._h.native.spi_get_metadata_json())
         return value
 
     @metadata.setter
     def metadata(self, value: Mapping[str, Any]) -> None:
         if not isinstance(value, Mapping):
-            raise TypeError(f"metadata must be a dict, got {type(value).__name__}")
+            raise _invalid(f"metadata must be a dict, got {_type_name(value)}")
         try:
             text = json.dumps(dict(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         except RecursionError:
             raise ValidationError(2, "metadata is deeper than 64 levels") from None
         except (TypeError, ValueError) as e:
-            raise TypeError(f"metadata is not JSON-serializable: {e}") from None
-        self._h.native.spi_set_metadata_json(text)
+            raise _invalid(f"metadata is not JSON-serializable: {e}") from None
+        self._h.native.spi_set_metadata_json(_text(text, "metadata"))
 
     @property
     def metadata_json_string(self) -> str:
+        """The metadata as minified JSON text; setting it takes any JSON object text."""
         return self._h.native.spi_get_metadata_json()
 
     @metadata_json_string.setter
     def metadata_json_string(self, value: str) -> None:
-        _require(value, str, "metadata_json_string")
-        self._h.native.spi_set_metadata_json(value)
-
-    @property
-    def device_name(self) -> str:
-        return self._h.native.spi_get_device_name()
-
-    @device_name.setter
-    def device_name(self, value: str) -> None:
-        _require(value, str, "device_name")
-        self._h.native.spi_set_device_name(value)
+        self._h.native.spi_set_metadata_json(_text(value, "metadata_json_string"))
 
     @property
     def collection_interval(self) -> datetime.timedelta:
+        """How often the document is written while enabled (default 5 minutes, at least 1 second)."""
         return datetime.timedelta(milliseconds=self._h.native.spi_get_collection_interval_ms())
 
     @collection_interval.setter
-    def collection_interval(self, value: Union[datetime.timedelta, float, int]) -> None:
-        if isinstance(value, datetime.timedelta):
-            seconds = value.total_seconds()
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            seconds = float(value)
-        else:
-            raise TypeError(f"collection_interval must be a timedelta or seconds, got {type(value).__name__}")
-        self._h.native.spi_set_collection_interval_ms(int(round(seconds * 1000)))
+    def collection_interval(self, value: datetime.timedelta) -> None:
+        if not isinstance(value, datetime.timedelta):
+            raise _invalid(f"collection_interval must be a datetime.timedelta, got {_type_name(value)}")
+        # Whole milliseconds, rounded down: 999.9 ms is under the 1 s minimum, not 1 s.
+        self._h.native.spi_set_collection_interval_ms(value // datetime.timedelta(milliseconds=1))
 
     def collect_now(self) -> JSONObject:
-        """Writes the Small Peer Info document now and returns it."""
+        """Writes the Small Peer Info document now (enabled or not) and returns it."""
         doc: JSONObject = json.loads(self._h.native.spi_collect_now())
+        return doc
+
+    async def collect_now_async(self) -> JSONObject:
+        """collect_now() on a worker thread."""
+        doc: JSONObject = await _in_thread(self.collect_now)
         return doc
 
     @property
@@ -238,10 +341,12 @@ class ObserverHandle:
         self._token = token
 
     def cancel(self) -> None:
+        """Stops the callbacks; when it returns none is running and none runs again."""
         self._token.cancel()
 
     @property
     def active(self) -> bool:
+        """Whether the observer still receives changes."""
         return self._token.active
 
     def __enter__(self) -> "ObserverHandle":
@@ -255,29 +360,41 @@ ObserverCallback = Callable[[str, ChangeKind, Optional[JSONObject]], None]
 
 
 class Collection:
+    """`ditto.store.collection(name)`: one user collection."""
+
     def __init__(self, handle: _Handle, name: str) -> None:
         self._h = handle
         self.name = name
 
     def upsert(self, document: Mapping[str, Any]) -> str:
-        """Inserts or replaces a document; returns its _id."""
+        """Inserts or replaces a document (its "_id" a str, or absent and generated); returns the _id."""
         if not isinstance(document, Mapping):
-            raise TypeError(f"document must be a dict, got {type(document).__name__}")
-        return self._h.native.store_upsert(self.name, json.dumps(dict(document), separators=(",", ":")))
+            raise _invalid(f"document must be a dict, got {_type_name(document)}")
+        try:
+            text = json.dumps(dict(document), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        except RecursionError:
+            raise ValidationError(2, "the document is nested too deeply") from None
+        except (TypeError, ValueError) as e:
+            raise _invalid(f"document is not JSON-serializable: {e}") from None
+        return self._h.native.store_upsert(self.name, _text(text, "document"))
 
     def find_by_id(self, id: str) -> Optional[JSONObject]:
-        _require(id, str, "id")
+        """The document with this _id, or None."""
         try:
-            doc: JSONObject = json.loads(self._h.native.store_get(self.name, id))
+            doc: JSONObject = json.loads(self._h.native.store_get(self.name, _text(id, "id")))
         except NotFoundError:
             return None
         return doc
 
     def find_all(self, page_size: int = 1000) -> List[JSONObject]:
+        """Every live document, ordered by _id."""
         return list(self.iter_all(page_size))
 
     def iter_all(self, page_size: int = 1000) -> Iterator[JSONObject]:
-        _require(page_size, int, "page_size")
+        """Every live document, ordered by _id, read `page_size` (1-1000) at a time."""
+        _int(page_size, "page_size")
+        if not 1 <= page_size <= 1000:
+            raise _invalid(f"page_size must be from 1 to 1000, got {page_size}")
         after: Optional[str] = None
         while True:
             page = json.loads(self._h.native.store_find_all(self.name, page_size, after))
@@ -287,13 +404,12 @@ class Collection:
                 return
 
     def remove(self, id: str) -> bool:
-        _require(id, str, "id")
-        return self._h.native.store_remove(self.name, id)
+        """Removes the document with this _id; returns whether one was there."""
+        return self._h.native.store_remove(self.name, _text(id, "id"))
 
     def observe(self, callback: ObserverCallback) -> ObserverHandle:
         """Calls callback(id, kind, document_or_None) on an engine thread for each committed change."""
-        if not callable(callback):
-            raise TypeError("callback must be callable")
+        _callable(callback, "callback")
 
         def trampoline(collection: str, id: str, kind: int, document_json: Optional[str]) -> None:
             callback(id, ChangeKind(kind), json.loads(document_json) if document_json is not None else None)
@@ -302,51 +418,207 @@ class Collection:
 
     @property
     def sync_scope(self) -> SyncScope:
+        """Who this collection syncs with (default ALL_PEERS); persisted. System collections are read-only."""
         return SyncScope(self._h.native.store_get_collection_scope(self.name))
+
+    @sync_scope.setter
+    def sync_scope(self, value: SyncScope) -> None:
+        self._h.native.store_set_collection_scope(self.name, _scope(value, "sync_scope"))
 
 
 class Store:
+    """`ditto.store`: the user collections."""
+
     def __init__(self, handle: _Handle) -> None:
         self._h = handle
 
     def collection(self, name: str) -> Collection:
-        _require(name, str, "name")
-        return Collection(self._h, name)
+        """The collection called `name` (it exists once it holds a document)."""
+        return Collection(self._h, _text(name, "name"))
 
     def collection_names(self) -> List[str]:
+        """The user collections that hold documents, sorted."""
         names: List[str] = json.loads(self._h.native.store_collection_names())
         return names
 
-    def set_sync_scope(self, collection: str, scope: SyncScope) -> None:
-        _require(collection, str, "collection")
-        self._h.native.store_set_collection_scope(collection, _scope(scope, "scope"))
 
-    def sync_scope(self, collection: str) -> SyncScope:
-        _require(collection, str, "collection")
-        return SyncScope(self._h.native.store_get_collection_scope(collection))
+@dataclass(frozen=True)
+class ConnectedPeer:
+    """A peer this one is connected to."""
+
+    peer_key: str
+    device_name: str
+    transport: str
+    """"WebSocket" (the Big Peer) or "AccessPoint" (LAN TCP)."""
+    is_big_peer: bool
+
+
+@dataclass(frozen=True)
+class BigPeerConnectionEvent:
+    """One entry of the Big Peer connection history."""
+
+    event: str
+    """"connected", "disconnected" or "auth_failed"."""
+    timestamp: str
+    """When, RFC 3339 UTC."""
+    reason: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class PresenceGraph:
+    """A snapshot of this peer's live connections."""
+
+    local_peer_key: str
+    is_connected_to_big_peer: bool
+    peers: List[ConnectedPeer]
+    connections_by_transport: Dict[str, int]
+    """Connection counts by transport name (AccessPoint, Bluetooth, P2PWiFi, WebSocket)."""
+    big_peer_connection_history: List[BigPeerConnectionEvent]
+    """The last Big Peer connection events, oldest first."""
+
+    @staticmethod
+    def _from_json(g: JSONObject) -> "PresenceGraph":
+        return PresenceGraph(
+            local_peer_key=g["local_peer_key"],
+            is_connected_to_big_peer=bool(g["is_connected_to_big_peer"]),
+            peers=[
+                ConnectedPeer(p["peer_key"], p["device_name"], p["transport"], bool(p["is_big_peer"]))
+                for p in g.get("peers", [])
+            ],
+            connections_by_transport={str(k): int(v) for k, v in g.get("connections_by_transport", {}).items()},
+            big_peer_connection_history=[
+                BigPeerConnectionEvent(e["event"], e["timestamp"], e.get("reason"))
+                for e in g.get("big_peer_connection_history", [])
+            ],
+        )
 
 
 class Presence:
+    """`ditto.presence`: this peer's key and who it is connected to."""
+
     def __init__(self, handle: _Handle) -> None:
         self._h = handle
 
     @property
-    def graph(self) -> JSONObject:
-        g: JSONObject = json.loads(self._h.native.presence_json())
-        return g
+    def graph(self) -> PresenceGraph:
+        """The live connections now."""
+        return PresenceGraph._from_json(json.loads(self._h.native.presence_json()))
 
     @property
     def local_peer_key(self) -> str:
+        """This peer's key: the `_id` of its Small Peer Info document."""
         return self._h.native.peer_key()
 
     @property
-    def connected_peers(self) -> List[JSONObject]:
-        peers: List[JSONObject] = self.graph["peers"]
-        return peers
+    def connected_peers(self) -> List[ConnectedPeer]:
+        """The peers connected now (graph.peers)."""
+        return self.graph.peers
 
     @property
     def is_connected_to_big_peer(self) -> bool:
-        return bool(self.graph["is_connected_to_big_peer"])
+        """Whether a Big Peer connection is up (graph.is_connected_to_big_peer)."""
+        return self.graph.is_connected_to_big_peer
+
+
+@dataclass
+class TcpListenConfig:
+    """The LAN TCP listener (Ditto's `listen.tcp`): off by default."""
+
+    is_enabled: bool = False
+    interface_ip: str = "127.0.0.1"
+    port: int = 0
+    """0 lets the system choose; Ditto.lan_port tells which."""
+
+    @property
+    def address(self) -> str:
+        """The listener as "ip:port" ("[ip6]:port" for IPv6)."""
+        host = f"[{self.interface_ip}]" if ":" in self.interface_ip else self.interface_ip
+        return f"{host}:{self.port}"
+
+    @staticmethod
+    def parse(address: str) -> "TcpListenConfig":
+        """An enabled listener from "ip:port" (or "[ip6]:port"); InvalidArgumentError if it is not one."""
+        config = TcpListenConfig._split(_text(address, "address"))
+        config._check()
+        return config
+
+    @staticmethod
+    def _split(address: str) -> "TcpListenConfig":
+        host, sep, port = address.rpartition(":")
+        if not sep or not port.isdigit():
+            raise _invalid(f"{address!r} is not ip:port")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        return TcpListenConfig(True, host, int(port))
+
+    def _check(self) -> None:
+        _bool(self.is_enabled, "listen.tcp.is_enabled")
+        _text(self.interface_ip, "listen.tcp.interface_ip")
+        try:
+            ipaddress.ip_address(self.interface_ip)
+        except ValueError:
+            raise _invalid(f"listen.tcp.interface_ip {self.interface_ip!r} is not an IP address") from None
+        if not 0 <= _int(self.port, "listen.tcp.port") <= 65535:
+            raise _invalid(f"listen.tcp.port {self.port} is not from 0 to 65535")
+
+
+@dataclass
+class ListenConfig:
+    """Incoming connections (Ditto's `listen`)."""
+
+    tcp: TcpListenConfig = field(default_factory=TcpListenConfig)
+
+
+@dataclass
+class ConnectConfig:
+    """Outgoing connections (Ditto's `connect`)."""
+
+    websocket_urls: List[str] = field(default_factory=list)
+    """Big Peer sync URLs (ws:// on loopback only, wss:// otherwise)."""
+    tcp_servers: List[str] = field(default_factory=list)
+    """LAN peers' TCP listeners as "host:port"."""
+
+
+@dataclass
+class TransportConfig:
+    """Where a small peer connects and listens, in Ditto's shape:
+
+    config = TransportConfig()
+    config.connect.websocket_urls.append("wss://big-peer.example.com/sync")
+    config.listen.tcp.is_enabled = True
+    ditto.transport_config = config
+    """
+
+    connect: ConnectConfig = field(default_factory=ConnectConfig)
+    listen: ListenConfig = field(default_factory=ListenConfig)
+
+    def _json(self) -> str:
+        if not isinstance(self.connect, ConnectConfig):
+            raise _invalid(f"connect must be a ConnectConfig, got {_type_name(self.connect)}")
+        if not isinstance(self.listen, ListenConfig) or not isinstance(self.listen.tcp, TcpListenConfig):
+            raise _invalid("listen must be a ListenConfig holding a TcpListenConfig")
+        lists: Dict[str, List[str]] = {}
+        for what, items in (("websocket_urls", self.connect.websocket_urls), ("tcp_servers", self.connect.tcp_servers)):
+            if not isinstance(items, (list, tuple)):
+                raise _invalid(f"connect.{what} must be a list of str, got {_type_name(items)}")
+            lists[what] = [_text(item, f"connect.{what}[]") for item in items]
+        tcp = self.listen.tcp
+        tcp._check()
+        return json.dumps(
+            {
+                "big_peer": {"urls": lists["websocket_urls"]},
+                "lan": {"listen": tcp.address if tcp.is_enabled else None, "connect": lists["tcp_servers"]},
+            }
+        )
+
+    @staticmethod
+    def _from_json(cfg: JSONObject) -> "TransportConfig":
+        lan = cfg.get("lan") or {}
+        listen = lan.get("listen")
+        return TransportConfig(
+            ConnectConfig(list((cfg.get("big_peer") or {}).get("urls", [])), list(lan.get("connect", []))),
+            ListenConfig(TcpListenConfig._split(listen) if listen is not None else TcpListenConfig()),
+        )
 
 
 class Ditto:
@@ -354,27 +626,20 @@ class Ditto:
 
     def __init__(
         self,
-        persistence_dir: str,
+        persistence_dir: PathLike,
         identity: Optional[Identity] = None,
         device_name: Optional[str] = None,
     ) -> None:
-        import os
-
-        if not isinstance(persistence_dir, (str, os.PathLike)):
-            raise TypeError(f"persistence_dir must be a str or path, got {type(persistence_dir).__name__}")
+        """Opens the small peer stored in `persistence_dir` (made if missing); LockedError if it is open."""
+        path = _path(persistence_dir, "persistence_dir")
         if identity is None:
             identity = Identity.offline_playground()
         if not isinstance(identity, Identity):
-            raise TypeError("identity must be an Identity")
-        config: JSONObject = {
-            "persistence_dir": os.fspath(persistence_dir),
-            "identity": identity._json(),
-            "sdk_language": "Python",
-        }
+            raise _invalid(f"identity must be an Identity, got {_type_name(identity)}")
+        config: JSONObject = {"persistence_dir": path, "identity": identity._json(), "sdk_language": "Python"}
         if device_name is not None:
-            _require(device_name, str, "device_name")
-            config["device_name"] = device_name
-        self.persistence_dir = os.fspath(persistence_dir)
+            config["device_name"] = _text(device_name, "device_name")
+        self.persistence_dir = path
         self.identity = identity
         self._h = _Handle(_smallpeer.Ditto(json.dumps(config)))
         self._lock = threading.Lock()
@@ -392,8 +657,13 @@ class Ditto:
             self._h._native = None
         del native
 
+    async def close_async(self) -> None:
+        """close() on a worker thread."""
+        await _in_thread(self.close)
+
     @property
     def is_closed(self) -> bool:
+        """Whether close() has run."""
         return self._h._native is None
 
     def __enter__(self) -> "Ditto":
@@ -405,152 +675,196 @@ class Ditto:
         self.close()
 
     @property
-    def transport_config(self) -> JSONObject:
-        cfg: JSONObject = json.loads(self._h.native.sync_get_transport_config())
-        return cfg
+    def device_name(self) -> str:
+        """The name this device reports (1-256 bytes; default: the host name). Set it before sync starts."""
+        return self._h.native.spi_get_device_name()
+
+    @device_name.setter
+    def device_name(self, value: str) -> None:
+        self._h.native.spi_set_device_name(_text(value, "device_name"))
+
+    @property
+    def transport_config(self) -> TransportConfig:
+        """Where this peer connects and listens (a copy: assign a changed one to apply it); persisted."""
+        return TransportConfig._from_json(json.loads(self._h.native.sync_get_transport_config()))
 
     @transport_config.setter
-    def transport_config(self, value: Mapping[str, Any]) -> None:
-        if not isinstance(value, Mapping):
-            raise TypeError(f"transport_config must be a dict, got {type(value).__name__}")
-        self._h.native.sync_set_transport_config(json.dumps(dict(value)))
+    def transport_config(self, value: TransportConfig) -> None:
+        if not isinstance(value, TransportConfig):
+            raise _invalid(f"transport_config must be a TransportConfig, got {_type_name(value)}")
+        self._h.native.sync_set_transport_config(value._json())
 
     def start_sync(self) -> None:
+        """Starts sync: listens and connects, reconnecting with back-off."""
         self._h.native.sync_start()
 
     def stop_sync(self) -> None:
+        """Stops sync and closes every connection."""
         self._h.native.sync_stop()
 
     @property
     def is_sync_active(self) -> bool:
+        """Whether sync is running."""
         return self._h.native.sync_is_running()
 
     @property
-    def lan_port(self) -> int:
-        return self._h.native.sync_lan_port()
+    def lan_port(self) -> Optional[int]:
+        """The bound LAN TCP port, or None when not listening."""
+        port = self._h.native.sync_lan_port()
+        return port if port > 0 else None
 
     def log(self, level: LogLevel, message: str) -> None:
-        if not isinstance(level, LogLevel):
-            raise TypeError("level must be a LogLevel")
-        _require(message, str, "message")
-        self._h.native.log(int(level), message)
-
-    def export_logs(
-        self,
-        path: str,
-        *,
-        min_level: Optional[str] = None,
-        since: Optional[datetime.datetime] = None,
-        until: Optional[datetime.datetime] = None,
-        max_bytes: Optional[int] = None,
-    ) -> int:
-        """Exports this instance's engine logs as gzip JSON Lines; returns the number of lines.
-
-        Every filter is optional (the engine's one log filter, README "Logs"): lines at ``min_level``
-        or more severe (default "debug": every line the engine log holds), written in [since, until]
-        (naive datetimes are local time), the newest within ``max_bytes``. ``since`` after ``until``
-        or ``max_bytes`` below 1 raise InvalidArgumentError and write nothing."""
-        return self._h.native.export_logs(str(path), _log_filter_json(min_level, since, until, max_bytes))
+        """Writes a message to this instance's engine log (and to the log output, if it passes)."""
+        self._h.native.log(_level(level, "level"), _text(message, "message"))
 
     def send_logs(
         self,
         *,
-        min_level: Optional[str] = None,
+        minimum_log_level: Optional[LogLevel] = None,
         since: Optional[datetime.datetime] = None,
         until: Optional[datetime.datetime] = None,
         max_bytes: Optional[int] = None,
     ) -> str:
-        """Sends this instance's engine logs to the Big Peer now ("send logs to support"), filtered as in
-        export_logs; returns the log request id the Big Peer lists it under. Uploads at once if
+        """Sends this instance's engine logs to the Big Peer ("send logs to support"), filtered as in
+        DittoLogger.export_to_file; returns the log request id ("dev_..."). Uploads at once if
         connected, else on reconnect."""
-        return self._h.native.send_logs(_log_filter_json(min_level, since, until, max_bytes))
+        options = _log_filter_json(minimum_log_level, since, until, max_bytes)
+        return self._h.native.send_logs(options)
+
+    async def send_logs_async(
+        self,
+        *,
+        minimum_log_level: Optional[LogLevel] = None,
+        since: Optional[datetime.datetime] = None,
+        until: Optional[datetime.datetime] = None,
+        max_bytes: Optional[int] = None,
+    ) -> str:
+        """send_logs() on a worker thread."""
+        request_id: str = await _in_thread(
+            lambda: self.send_logs(minimum_log_level=minimum_log_level, since=since, until=until, max_bytes=max_bytes)
+        )
+        return request_id
 
 
 def _log_filter_json(
-    min_level: Optional[str],
+    minimum_log_level: Optional[LogLevel],
     since: Optional[datetime.datetime],
     until: Optional[datetime.datetime],
     max_bytes: Optional[int],
 ) -> Optional[str]:
     """The engine's log filter as JSON, or None when no filter is set; the engine checks the values."""
     options: JSONObject = {}
-    if min_level is not None:
-        options["min_level"] = min_level
+    if minimum_log_level is not None:
+        _level(minimum_log_level, "minimum_log_level")
+        options["min_level"] = minimum_log_level.ditto_name
     for key, moment in (("since", since), ("until", until)):
         if moment is not None:
             if not isinstance(moment, datetime.datetime):
-                raise TypeError(f"{key} must be a datetime")
-            utc = moment.astimezone(datetime.timezone.utc)
+                raise _invalid(f"{key} must be a datetime, got {_type_name(moment)}")
+            utc = moment.astimezone(datetime.timezone.utc)  # naive datetimes are local time
             options[key] = utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     if max_bytes is not None:
-        options["max_bytes"] = max_bytes
+        options["max_bytes"] = _int(max_bytes, "max_bytes")
     return json.dumps(options) if options else None
 
 
 LogCallback = Callable[[LogLevel, str], None]
 
 
-class _LoggerType:
-    """Process-wide log output (like Ditto's DittoLogger): `smallpeer.Logger`."""
+class _DittoLogger:
+    """Process-wide log output, like Ditto's DittoLogger: use the instance `smallpeer.DittoLogger`."""
 
-    _callback_token: Optional[_smallpeer.Token] = None
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._callback_token: Optional[_smallpeer.Token] = None
 
     @property
     def enabled(self) -> bool:
+        """Whether log output (console, log file, custom callback) is on (default True)."""
         return _smallpeer.logger_get_enabled()
 
     @enabled.setter
     def enabled(self, value: bool) -> None:
-        if not isinstance(value, bool):
-            raise TypeError("enabled must be a bool")
-        _smallpeer.logger_set_enabled(value)
+        _smallpeer.logger_set_enabled(_bool(value, "enabled"))
 
     @property
-    def minimum_level(self) -> LogLevel:
+    def minimum_log_level(self) -> LogLevel:
+        """Only messages at this level or more severe are shown (default LogLevel.INFO)."""
         return LogLevel(_smallpeer.logger_get_minimum_level())
 
-    @minimum_level.setter
-    def minimum_level(self, value: LogLevel) -> None:
-        if not isinstance(value, LogLevel):
-            raise TypeError("minimum_level must be a LogLevel")
-        _smallpeer.logger_set_minimum_level(int(value))
+    @minimum_log_level.setter
+    def minimum_log_level(self, value: LogLevel) -> None:
+        _smallpeer.logger_set_minimum_level(_level(value, "minimum_log_level"))
 
-    def set_log_file(self, path: Optional[str]) -> None:
-        if path is not None:
-            _require(path, str, "path")
-        _smallpeer.logger_set_log_file(path)
+    def set_log_file(self, path: Optional[PathLike]) -> None:
+        """Also appends shown messages to the file at `path`; None stops that."""
+        _smallpeer.logger_set_log_file(None if path is None else _path(path, "path"))
 
     def set_console_enabled(self, enabled: bool) -> None:
-        _require(enabled, bool, "enabled")
-        _smallpeer.logger_set_console_enabled(enabled)
+        """Turns the console (stderr) output on (default) or off."""
+        _smallpeer.logger_set_console_enabled(_bool(enabled, "enabled"))
 
     def set_custom_log_callback(self, callback: Optional[LogCallback]) -> None:
-        """Replaces the custom callback (None removes it). It runs on an engine thread."""
-        old, self._callback_token = self._callback_token, None
-        if old is not None:
-            old.cancel()
+        """Sends each shown message to callback(level, message) on an engine thread, replacing any
+        earlier callback; None is the same as unset_custom_log_callback()."""
         if callback is None:
+            self.unset_custom_log_callback()
             return
-        if not callable(callback):
-            raise TypeError("callback must be callable")
+        _callable(callback, "callback")
 
         def trampoline(level: int, message: str) -> None:
             callback(LogLevel(level), message)
 
-        self._callback_token = _smallpeer.logger_add_callback(trampoline)
+        self.unset_custom_log_callback()  # first, so no message reaches both callbacks
+        token = _smallpeer.logger_add_callback(trampoline)
+        with self._lock:
+            old, self._callback_token = self._callback_token, token
+        if old is not None:  # another thread set one meanwhile: the last set wins
+            old.cancel()
 
-    @staticmethod
+    def unset_custom_log_callback(self) -> None:
+        """Removes the custom callback; when it returns the callback is not running and never runs again."""
+        with self._lock:
+            old, self._callback_token = self._callback_token, None
+        if old is not None:
+            old.cancel()
+
     def export_to_file(
-        ditto: Ditto,
-        path: str,
+        self,
+        path: PathLike,
         *,
-        min_level: Optional[str] = None,
+        minimum_log_level: Optional[LogLevel] = None,
         since: Optional[datetime.datetime] = None,
         until: Optional[datetime.datetime] = None,
         max_bytes: Optional[int] = None,
     ) -> int:
-        """Exports ``ditto``'s engine logs to ``path`` as gzip JSON Lines (Ditto.export_logs)."""
-        return ditto.export_logs(path, min_level=min_level, since=since, until=until, max_bytes=max_bytes)
+        """Exports the engine logs of every Ditto open in this process to `path` as one gzip JSON Lines
+        file, oldest line first; returns the bytes written.
+
+        Every filter is optional (the engine's one log filter, README "Logs"): lines at
+        ``minimum_log_level`` or more severe (default DEBUG: every line the engine log holds), written
+        in [since, until] (naive datetimes are local time), the newest within ``max_bytes``. ``since``
+        after ``until`` or ``max_bytes`` below 1 raise InvalidArgumentError and write nothing."""
+        options = _log_filter_json(minimum_log_level, since, until, max_bytes)
+        return _smallpeer.logger_export_to_file(_path(path, "path"), options)
+
+    async def export_to_file_async(
+        self,
+        path: PathLike,
+        *,
+        minimum_log_level: Optional[LogLevel] = None,
+        since: Optional[datetime.datetime] = None,
+        until: Optional[datetime.datetime] = None,
+        max_bytes: Optional[int] = None,
+    ) -> int:
+        """export_to_file() on a worker thread."""
+        written: int = await _in_thread(
+            lambda: self.export_to_file(
+                path, minimum_log_level=minimum_log_level, since=since, until=until, max_bytes=max_bytes
+            )
+        )
+        return written
 
 
-Logger = _LoggerType()
+DittoLogger = _DittoLogger()
+"""The process-wide logger (Ditto's DittoLogger): `DittoLogger.minimum_log_level = LogLevel.DEBUG`."""

@@ -25,8 +25,9 @@ class DittoError(Exception):
         self.message = message
 
 
-class InvalidArgumentError(DittoError, ValueError):
-    """SP_ERR_INVALID_ARGUMENT: a malformed parameter (unknown enum value, bad URL, wrong JSON shape)."""
+class InvalidArgumentError(DittoError, ValueError, TypeError):
+    """SP_ERR_INVALID_ARGUMENT: a malformed parameter (unknown enum value, bad URL, wrong JSON shape) or a
+    value of the wrong Python type; also a ValueError and a TypeError, so existing `except` clauses work."""
 
 
 class ValidationError(DittoError, ValueError):
@@ -69,6 +70,11 @@ _BY_CODE: dict[int, type[DittoError]] = {
     ERR_STORE: StoreError,
     ERR_INTERNAL: InternalError,
 }
+
+
+def _invalid(message: str) -> InvalidArgumentError:
+    """The error the package raises itself for a bad value, with the engine's code for one."""
+    return InvalidArgumentError(ERR_INVALID_ARGUMENT, message)
 
 
 def _from_status(code: int, message: str) -> DittoError:

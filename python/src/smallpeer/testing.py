@@ -25,13 +25,14 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 
-from . import Ditto, Identity
+from . import ConnectConfig, Ditto, Identity, TransportConfig
 
 APP_ID = "smallpeer-test"
 APP_TOKEN = "smallpeer-test-token"
 
 
 def find_cli() -> str:
+    """The `smallpeer` command line: $SMALLPEER_CLI, else the one on PATH."""
     cli = os.environ.get("SMALLPEER_CLI") or shutil.which("smallpeer")
     if not cli:
         raise RuntimeError("smallpeer command line not found: set SMALLPEER_CLI or put `smallpeer` on PATH")
@@ -89,6 +90,7 @@ class BigPeer:
 
     @property
     def sync_url(self) -> str:
+        """The Big Peer's WebSocket sync URL, for TransportConfig.connect.websocket_urls."""
         return self.url.replace("http://", "ws://", 1) + "/sync"
 
     def get(self, path: str) -> Any:
@@ -110,6 +112,7 @@ class BigPeer:
             return body
 
     def document(self, collection: str, id: str) -> Optional[Dict[str, Any]]:
+        """The Big Peer's copy of a document (None if it has none)."""
         doc: Optional[Dict[str, Any]] = self.get(f"/api/v1/collections/{collection}/documents/{id}")
         return doc
 
@@ -120,6 +123,7 @@ class BigPeer:
         timeout: float = 20.0,
         predicate: Callable[[Dict[str, Any]], bool] = lambda d: True,
     ) -> Optional[Dict[str, Any]]:
+        """Polls document() until it exists and `predicate` holds; None after `timeout` seconds."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             doc = self.document(collection, id)
@@ -129,6 +133,7 @@ class BigPeer:
         return None
 
     def stop(self) -> None:
+        """Stops the process (SIGTERM, then SIGKILL after 15 s)."""
         if self._proc.poll() is None:
             self._proc.send_signal(signal.SIGTERM)
             try:
@@ -164,7 +169,7 @@ def small_peer(big_peer: BigPeer, tmp_path_factory: pytest.TempPathFactory) -> I
             device_name=device_name,
         )
         opened.append(ditto)
-        ditto.transport_config = {"big_peer": {"urls": [big_peer.sync_url]}}
+        ditto.transport_config = TransportConfig(ConnectConfig(websocket_urls=[big_peer.sync_url]))
         if start_sync:
             ditto.start_sync()
         return ditto
