@@ -111,7 +111,10 @@ TransportConfig TransportConfig::parse(std::string_view json) {
           if (v.get(listen)) {
             throw Error(ErrorCode::invalid_argument, "transport config field 'lan.listen' must be \"host:port\" or null");
           }
-          parse_host_port(listen);
+          // A listener binds an interface: its host must be an IP address, refused here rather than at start.
+          boost::system::error_code ec;
+          boost::asio::ip::make_address(parse_host_port(listen).first, ec);
+          if (ec) throw Error(ErrorCode::invalid_argument, fmt::format("lan.listen '{}' must be an IP address and port", listen));
           config.lan_listen = std::string(listen);
         } else if (k == "connect") {
           config.lan_connect = string_array(v, "lan.connect");

@@ -149,9 +149,9 @@ TEST_F(LanSyncTest, ScopesPersistAcrossReopen) {
 TEST_F(LanSyncTest, BadTransportConfigsAreRefusedAndChangeNothing) {
   auto a = peer("a");
   const auto before = a->transport_config_json();
-  for (const char* bad : {R"({"lan":{"listen":"nowhere"}})", R"({"big_peer":{"urls":["http://x/sync"]}})",
-                          R"({"big_peer":{"urls":["ws://10.1.2.3:80/sync"]}})", R"({"lan":{"connect":["127.0.0.1:99999"]}})",
-                          R"({"colour":"red"})", "[]", "not json"}) {
+  for (const char* bad : {R"({"lan":{"listen":"nowhere"}})", R"({"lan":{"listen":"nowhere:4040"}})",
+                          R"({"big_peer":{"urls":["http://x/sync"]}})", R"({"big_peer":{"urls":["ws://10.1.2.3:80/sync"]}})",
+                          R"({"lan":{"connect":["127.0.0.1:99999"]}})", R"({"colour":"red"})", "[]", "not json"}) {
     EXPECT_THROW(a->set_transport_config(bad), Error) << bad;
     EXPECT_EQ(a->transport_config_json(), before) << bad;
   }

@@ -3,10 +3,10 @@ import Foundation
 
 /// Where the Small Peer Info document may sync to: Ditto's cases, in Ditto's order.
 public enum DittoSmallPeerInfoSyncScope: UInt, CaseIterable, Sendable, CustomStringConvertible {
-    /// Kept on this device only (the default).
-    case localPeerOnly = 0
     /// Sent to the Big Peer, never to other small peers.
     case bigPeerOnly = 1
+    /// Kept on this device only (the default).
+    case localPeerOnly = 0
 
     /// The C value (`SP_SYNC_SCOPE_*`).
     var cValue: sp_sync_scope_t { sp_sync_scope_t(rawValue) }

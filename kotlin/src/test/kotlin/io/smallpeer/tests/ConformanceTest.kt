@@ -134,10 +134,8 @@ private class KotlinOps : ConformanceOps {
         "spi.document" -> d.smallPeerInfo.document
 
         "store.upsert" -> d.store.collection(Args.string(args, "collection")).upsert(Args.obj(args, "document"))
-        // findById is Ditto's: null for an absent document; the table's store.get is the C call, whose absent document is not_found.
-        "store.get" -> Args.string(args, "collection").let { name ->
-            d.store.collection(name).findById(Args.string(args, "id")) ?: throw DittoError.NotFound("no document '${args["id"]}' in '$name'")
-        }
+        // findById is Ditto's: null for an absent document, the table's null.
+        "store.get" -> d.store.collection(Args.string(args, "collection")).findById(Args.string(args, "id"))
         "store.findAll" -> d.store.collection(Args.string(args, "collection")).findAll()
         "store.remove" -> d.store.collection(Args.string(args, "collection")).remove(Args.string(args, "id"))
         "store.collectionNames" -> d.store.collectionNames
