@@ -40,10 +40,11 @@ extension SmallPeerTests {
         }
 
         @Test func syncScopeHasTheTwoDocumentedCasesWithTheCValues() throws {
-            #expect(DittoSmallPeerInfoSyncScope.allCases == [.localPeerOnly, .bigPeerOnly])
+            // Ditto's order (bigPeerOnly first), with the C header's values.
+            #expect(DittoSmallPeerInfoSyncScope.allCases == [.bigPeerOnly, .localPeerOnly])
             #expect(DittoSmallPeerInfoSyncScope.localPeerOnly.rawValue == UInt(SP_SYNC_SCOPE_LOCAL_PEER_ONLY))
             #expect(DittoSmallPeerInfoSyncScope.bigPeerOnly.rawValue == UInt(SP_SYNC_SCOPE_BIG_PEER_ONLY))
-            #expect(DittoSmallPeerInfoSyncScope.allCases.map(\.description) == ["LocalPeerOnly", "BigPeerOnly"])
+            #expect(DittoSmallPeerInfoSyncScope.allCases.map(\.description) == ["BigPeerOnly", "LocalPeerOnly"])
             ditto.smallPeerInfo.syncScope = .bigPeerOnly
             #expect(ditto.smallPeerInfo.syncScope == .bigPeerOnly)
             #expect(try ditto.store.collection("__small_peer_info").syncScope == .bigPeerOnly)
