@@ -55,7 +55,7 @@ void BM_SpiIsEnabledSet(benchmark::State& state) {
 }
 BENCHMARK(BM_SpiIsEnabledSet);
 
-// Logger.minimum_level (get)
+// DittoLogger.minimum_log_level (get)
 void BM_LoggerMinimumLevelGet(benchmark::State& state) {
   sp_log_level_t level = 0;
   for (auto _ : state) {
@@ -65,7 +65,7 @@ void BM_LoggerMinimumLevelGet(benchmark::State& state) {
 }
 BENCHMARK(BM_LoggerMinimumLevelGet);
 
-// Logger.minimum_level = LogLevel.INFO (set)
+// DittoLogger.minimum_log_level = LogLevel.INFO (set)
 void BM_LoggerMinimumLevelSet(benchmark::State& state) {
   for (auto _ : state) check(sp_logger_set_minimum_level(SP_LOG_INFO), state);
 }

@@ -18,7 +18,7 @@ import timeit
 from typing import Callable, Dict, List, Tuple
 
 import smallpeer
-from smallpeer import Ditto, Logger, LogLevel
+from smallpeer import Ditto, DittoLogger, LogLevel
 
 TARGET_NS = 1000.0
 
@@ -62,13 +62,13 @@ def main() -> int:
             spi.is_enabled = False
 
         def set_level() -> None:
-            Logger.minimum_level = LogLevel.INFO
+            DittoLogger.minimum_log_level = LogLevel.INFO
 
         rows: List[Tuple[str, str, Callable[[], object]]] = [
             ("small_peer_info.is_enabled (get)", "BM_SpiIsEnabledGet", lambda: spi.is_enabled),
             ("small_peer_info.is_enabled = False (set)", "BM_SpiIsEnabledSet", set_enabled),
-            ("Logger.minimum_level (get)", "BM_LoggerMinimumLevelGet", lambda: Logger.minimum_level),
-            ("Logger.minimum_level = INFO (set)", "BM_LoggerMinimumLevelSet", set_level),
+            ("DittoLogger.minimum_log_level (get)", "BM_LoggerMinimumLevelGet", lambda: DittoLogger.minimum_log_level),
+            ("DittoLogger.minimum_log_level = INFO (set)", "BM_LoggerMinimumLevelSet", set_level),
         ]
         print("python_call_bench: measuring the Python properties (timeit, best of 7 x 200,000 calls)")
         print()

@@ -26,8 +26,8 @@ export interface IdentityOnlinePlayground {
   token: string;
 }
 
-/** The sync scopes Small Peer Info accepts. */
-export type SmallPeerInfoSyncScope = 'LocalPeerOnly' | 'BigPeerOnly';
+/** The sync scopes Small Peer Info accepts: Ditto's, in Ditto's order. */
+export type SmallPeerInfoSyncScope = 'BigPeerOnly' | 'LocalPeerOnly';
 /** The sync scopes of user collections. */
 export type SyncScope = 'LocalPeerOnly' | 'BigPeerOnly' | 'AllPeers' | 'SmallPeersOnly';
 /** Log levels, most severe first. */

@@ -21,8 +21,9 @@ std::string_view required(const char* text, std::string_view what) {
   if (text == nullptr) throw Error(ErrorCode::invalid_argument, std::string(what) + " is NULL");
   const std::string_view s(text);
   // The header's rule "strings are UTF-8", checked at the boundary for every string argument.
-  if (!simdjson::validate_utf8(s.data(), s.size()))
+  if (!simdjson::validate_utf8(s.data(), s.size())) {
     throw Error(ErrorCode::invalid_argument, std::string(what) + " is not valid UTF-8");
+  }
   return s;
 }
 

@@ -257,7 +257,7 @@ std::string SmallPeerInfoCollector::write_locked() {
   return doc;
 }
 
-void SmallPeerInfoCollector::note_transport_config(std::string config_json) {
+void SmallPeerInfoCollector::note_transport_config(const std::string& config_json) {
   JsonWriter event;
   event.begin_object()
       .key("cfg")

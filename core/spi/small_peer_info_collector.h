@@ -96,7 +96,7 @@ class SmallPeerInfoCollector : public std::enable_shared_from_this<SmallPeerInfo
   void request_write(std::chrono::milliseconds debounce);
   /// Records that the transport configuration became `config_json` (secrets removed), for the
   /// document's bounded `transport_config_change_events` (Ditto's field), newest last.
-  void note_transport_config(std::string config_json);
+  void note_transport_config(const std::string& config_json);
 
  private:
   std::string build_document_locked(uint64_t sequence) const;

@@ -255,7 +255,7 @@ class CaseRun {
         return undefined;
       case 'bigpeer.awaitDevice': {
         const key = this.ditto.presence.localPeerKey;
-        return poll(async () => ((await this.bigPeerOrFail().get(`/api/v1/devices/${encodeURIComponent(key)}`)) === null ? undefined : null),
+        return poll(async () => ((await this.bigPeerOrFail().get(`/api/v1/collections/__small_peer_info/documents/${encodeURIComponent(key)}`)) === null ? undefined : null),
           a.timeout_ms, `the Big Peer did not list device ${key}`).then(() => undefined);
       }
       case 'bigpeer.awaitLogUpload':

@@ -59,11 +59,14 @@ def test_metadata_not_an_object(ditto: Ditto, bad: str) -> None:
     assert ditto.small_peer_info.metadata == {"keep": 1}
 
 
-def test_metadata_wrong_python_type(ditto: Ditto) -> None:
-    with pytest.raises(InvalidArgumentError):
+def test_metadata_that_is_not_a_json_object(ditto: Ditto) -> None:
+    # Ditto's validation error, as the engine says for an array or broken JSON text.
+    with pytest.raises(ValidationError):
         ditto.small_peer_info.metadata = [1, 2]  # type: ignore[assignment]
-    with pytest.raises(InvalidArgumentError):
+    with pytest.raises(ValidationError):
         ditto.small_peer_info.metadata = {"x": object()}
+    with pytest.raises(ValidationError):
+        ditto.small_peer_info.metadata = {"x": float("nan")}
 
 
 def test_text_that_is_not_utf8_or_holds_nul(ditto: Ditto) -> None:

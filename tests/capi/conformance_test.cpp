@@ -527,7 +527,7 @@ class CaseRun {
     }
     if (op == "bigpeer.awaitDevice") {
       const auto key = string_out([&](char** out) { return sp_ditto_peer_key(ditto(), out); });
-      return await_http("/api/v1/devices/" + *key.string(), millis(args, "timeout_ms"),
+      return await_http("/api/v1/collections/__small_peer_info/documents/" + *key.string(), millis(args, "timeout_ms"),
                         [](const auto& r) { return r.status == 200; });
     }
     if (op == "bigpeer.awaitLogUpload") {

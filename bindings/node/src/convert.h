@@ -1,6 +1,6 @@
 /*
  * Argument and result conversion between JS values and C. Every get_* helper returns false (or
- * NULL) after throwing a TypeError or RangeError that names the argument; the make_* helpers
+ * NULL) after throwing a DittoError (SP_ERR_INVALID_ARGUMENT) that names the argument; the make_* helpers
  * build JS values and cannot fail in a way the caller handles.
  */
 #pragma once
@@ -30,7 +30,7 @@ char* get_string(napi_env env, napi_value v, const char* what);
 bool get_bool(napi_env env, napi_value v, const char* what, bool* out);
 /** An integral number argument named `what` that fits int64_t. */
 bool get_int64(napi_env env, napi_value v, const char* what, int64_t* out);
-/** An integral number argument named `what` that fits int32_t (RangeError otherwise). */
+/** An integral number argument named `what` that fits int32_t (a DittoError SP_ERR_INVALID_ARGUMENT otherwise). */
 bool get_int32(napi_env env, napi_value v, const char* what, int32_t* out);
 
 /** undefined. */

@@ -1,6 +1,6 @@
 /*
  * Handle lifetime: native handles wrapped in plain JS objects with napi_wrap, each class with its
- * own type tag (passing an observer where a Ditto is expected is a TypeError, never a wrong cast).
+ * own type tag (passing an observer where a Ditto is expected is a DittoError SP_ERR_INVALID_ARGUMENT, never a wrong cast).
  *
  * A Ditto handle is freed when both its JS object's GC finalizer and its keep-alive thread-safe
  * function's finalizer have run. Keeping the process alive: only an open Ditto with sync running
@@ -40,7 +40,7 @@ struct ditto_handle {
   ditto_handle* next;
 };
 
-/** Unwraps a handle after checking its type tag; NULL after throwing a TypeError naming `what`. */
+/** Unwraps a handle after checking its type tag; NULL after throwing a DittoError (SP_ERR_INVALID_ARGUMENT) naming `what`. */
 void* unwrap_tagged(napi_env env, napi_value v, const napi_type_tag* tag, const char* what);
 /** A Ditto handle, open or closed; NULL after throwing. */
 ditto_handle* get_ditto_any(napi_env env, napi_value v);

@@ -284,13 +284,15 @@ class SmallPeerInfo:
     @metadata.setter
     def metadata(self, value: Mapping[str, Any]) -> None:
         if not isinstance(value, Mapping):
-            raise _invalid(f"metadata must be a dict, got {_type_name(value)}")
+            # Not an object: Ditto's validation error, as the engine and every language say it.
+            raise ValidationError(2, f"metadata must be a dict (a JSON object), got {_type_name(value)}")
         try:
             text = json.dumps(dict(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         except RecursionError:
             raise ValidationError(2, "metadata is deeper than 64 levels") from None
         except (TypeError, ValueError) as e:
-            raise _invalid(f"metadata is not JSON-serializable: {e}") from None
+            # Values JSON cannot hold (NaN, a set, an object) are Ditto's validation error, as in every language.
+            raise ValidationError(2, f"metadata is not JSON: {e}") from None
         self._h.native.spi_set_metadata_json(_text(text, "metadata"))
 
     @property
@@ -447,10 +449,13 @@ class ConnectedPeer:
     """A peer this one is connected to."""
 
     peer_key: str
+    """The peer's key."""
     device_name: str
+    """The name the peer reports."""
     transport: str
     """"WebSocket" (the Big Peer) or "AccessPoint" (LAN TCP)."""
     is_big_peer: bool
+    """Whether the peer is the Big Peer."""
 
 
 @dataclass(frozen=True)
@@ -462,6 +467,7 @@ class BigPeerConnectionEvent:
     timestamp: str
     """When, RFC 3339 UTC."""
     reason: Optional[str] = None
+    """Why the connection ended or failed, when known."""
 
 
 @dataclass(frozen=True)
@@ -469,8 +475,11 @@ class PresenceGraph:
     """A snapshot of this peer's live connections."""
 
     local_peer_key: str
+    """This peer's key."""
     is_connected_to_big_peer: bool
+    """Whether a Big Peer connection is up."""
     peers: List[ConnectedPeer]
+    """The connected peers."""
     connections_by_transport: Dict[str, int]
     """Connection counts by transport name (AccessPoint, Bluetooth, P2PWiFi, WebSocket)."""
     big_peer_connection_history: List[BigPeerConnectionEvent]
@@ -525,7 +534,9 @@ class TcpListenConfig:
     """The LAN TCP listener (Ditto's `listen.tcp`): off by default."""
 
     is_enabled: bool = False
+    """Whether to listen."""
     interface_ip: str = "127.0.0.1"
+    """The IP address to bind."""
     port: int = 0
     """0 lets the system choose; Ditto.lan_port tells which."""
 
@@ -567,6 +578,7 @@ class ListenConfig:
     """Incoming connections (Ditto's `listen`)."""
 
     tcp: TcpListenConfig = field(default_factory=TcpListenConfig)
+    """The LAN TCP listener."""
 
 
 @dataclass
@@ -590,7 +602,9 @@ class TransportConfig:
     """
 
     connect: ConnectConfig = field(default_factory=ConnectConfig)
+    """Outgoing connections."""
     listen: ListenConfig = field(default_factory=ListenConfig)
+    """Incoming connections."""
 
     def _json(self) -> str:
         if not isinstance(self.connect, ConnectConfig):

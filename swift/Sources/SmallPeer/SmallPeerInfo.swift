@@ -109,11 +109,17 @@ public final class DittoSmallPeerInfo: Sendable {
 
     /// Replaces the metadata with a JSON-serializable dictionary.
     ///
-    /// - Throws: `DittoError.validation` if it is over 128 KB minified or deeper than 64 levels (the
-    ///   dictionary itself is level 1), `.invalidArgument` if it is not JSON-serializable, `.closed` after
+    /// - Throws: `DittoError.validation` if it is not JSON-serializable, over 128 KB minified or deeper
+    ///   than 64 levels (the dictionary itself is level 1), as Ditto's validation error; `.closed` after
     ///   `ditto.close()`. The old metadata is kept on failure.
     public func setMetadata(_ metadata: [String: Any]) throws {
-        try setMetadataJSONString(try JSONText.encode(metadata, what: "metadata"))
+        let text: String
+        do {
+            text = try JSONText.encode(metadata, what: "metadata")
+        } catch {
+            throw DittoError.validation(message: error.message)
+        }
+        try setMetadataJSONString(text)
     }
 
     /// Replaces the metadata with JSON text, which must be an object.

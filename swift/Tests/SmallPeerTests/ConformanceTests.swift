@@ -645,7 +645,16 @@ final class ConformanceCase {
             return try document(try ditto().smallPeerInfo.document)
         case "spi.awaitNewDocument":
             let info = try ditto().smallPeerInfo
-            let after = args["after"].flatMap { $0.isNull ? nil : $0.at(path: "sequence")?.integer }
+            let after: Int64?
+            if let saved = args["after"], !saved.isNull {
+                // A saved document without a sequence is a broken case, never "any document".
+                guard let sequence = saved.at(path: "sequence")?.integer else {
+                    throw StepError(kind: "harness", "spi.awaitNewDocument: 'after' has no integer sequence")
+                }
+                after = sequence
+            } else {
+                after = nil
+            }
             var found: DittoDocument?
             try await self.waitUntil("a new document", timeoutMs: try integer(args, "timeout_ms")) {
                 guard let doc = try info.document else { return false }
@@ -766,7 +775,8 @@ final class ConformanceCase {
 
         // Files
         case "file.contains":
-            let text = (try? String(contentsOfFile: try path(args), encoding: .utf8)) ?? ""
+            // A missing file fails the step: "does not contain" must not pass because nothing was written.
+            let text = try String(contentsOfFile: try path(args), encoding: .utf8)
             return .bool(text.contains(try string(args, "text")))
         case "file.gzipLines":
             let text = try gunzip(try Data(contentsOf: URL(fileURLWithPath: try path(args))))
@@ -783,9 +793,10 @@ final class ConformanceCase {
             guard let bigPeer else { throw StepError(kind: "harness", "no Big Peer: the case has no bigpeer.start") }
             let key = try ditto().presence.localPeerKey
             try await self.waitUntil(
-                "GET /api/v1/devices/\(key) answering 200", timeoutMs: try integer(args, "timeout_ms")
+                "GET /api/v1/collections/__small_peer_info/documents/\(key) answering 200",
+                timeoutMs: try integer(args, "timeout_ms")
             ) {
-                try await bigPeer.get("/api/v1/devices/\(key)") != nil
+                try await bigPeer.get("/api/v1/collections/__small_peer_info/documents/\(key)") != nil
             }
             return .null
         case "bigpeer.awaitLogUpload":

@@ -137,9 +137,9 @@ extension SmallPeerTests {
             #expect(try ditto.smallPeerInfo.metadataJSONString == #"{"keep":"me"}"#)
         }
 
-        @Test func metadataThatIsNotJSONSerializableIsAnInvalidArgument() throws {
+        @Test func metadataThatIsNotJSONSerializableIsAValidationError() throws {
             let error = #expect(throws: DittoError.self) { try self.ditto.smallPeerInfo.setMetadata(["when": Date()]) }
-            #expect(error?.status == SP_ERR_INVALID_ARGUMENT)
+            #expect(error?.status == SP_ERR_VALIDATION)
             #expect(try ditto.smallPeerInfo.metadataJSONString == "{}")
         }
 

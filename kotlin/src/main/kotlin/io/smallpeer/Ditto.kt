@@ -120,23 +120,23 @@ class Ditto @JvmOverloads @Throws(DittoError::class) constructor(
     @JvmSynthetic
     @Throws(DittoError::class)
     suspend fun sendLogs(
-        minimumLevel: DittoLogLevel? = null,
+        minimumLogLevel: DittoLogLevel? = null,
         since: Instant? = null,
         until: Instant? = null,
         maxBytes: Long? = null
-    ): String = Background.run { sendLogsBlocking(minimumLevel, since, until, maxBytes) }
+    ): String = Background.run { sendLogsBlocking(minimumLogLevel, since, until, maxBytes) }
 
     /** [sendLogs] blocking the calling thread until the bundle is built; Java calls it `sendLogs`. */
     @JvmName("sendLogs")
     @JvmOverloads
     @Throws(DittoError::class)
     fun sendLogsBlocking(
-        minimumLevel: DittoLogLevel? = null,
+        minimumLogLevel: DittoLogLevel? = null,
         since: Instant? = null,
         until: Instant? = null,
         maxBytes: Long? = null
     ): String {
-        val json = logOptionsJson(minimumLevel, since, until, maxBytes)
+        val json = logOptionsJson(minimumLogLevel, since, until, maxBytes)
         return native.call { h -> outString { SmallPeerNative.sp_ditto_send_logs(h, json, it) } }
     }
 

@@ -101,7 +101,7 @@ object DittoLogger {
     /**
      * Exports the engine logs of every [Ditto] open in this process to the file at [path] as one gzip
      * JSON Lines file, oldest line first, and returns the bytes written (with none open, an empty
-     * export). Lines at [minimumLevel] or more severe (default debug: every line the engine logs
+     * export). Lines at [minimumLogLevel] or more severe (default debug: every line the engine logs
      * hold), written in [since, until], newest kept within [maxBytes]: the engine's one log filter
      * (README "Logs"), as the Big Peer's log requests take it. [since] after [until] and [maxBytes]
      * below 1 throw [DittoError.InvalidArgument] and write nothing. Suspends while the file is
@@ -111,11 +111,11 @@ object DittoLogger {
     @Throws(DittoError::class)
     suspend fun exportToFile(
         path: String,
-        minimumLevel: DittoLogLevel? = null,
+        minimumLogLevel: DittoLogLevel? = null,
         since: Instant? = null,
         until: Instant? = null,
         maxBytes: Long? = null
-    ): ULong = Background.run { exportToFileBlocking(path, minimumLevel, since, until, maxBytes) }
+    ): ULong = Background.run { exportToFileBlocking(path, minimumLogLevel, since, until, maxBytes) }
 
     /** [exportToFile] blocking the calling thread; Java calls it `DittoLogger.exportToFile(path, ...)` and gets the bytes as a long. */
     @JvmStatic
@@ -124,20 +124,20 @@ object DittoLogger {
     @Throws(DittoError::class)
     fun exportToFileBlocking(
         path: String,
-        minimumLevel: DittoLogLevel? = null,
+        minimumLogLevel: DittoLogLevel? = null,
         since: Instant? = null,
         until: Instant? = null,
         maxBytes: Long? = null
     ): ULong {
-        val json = logOptionsJson(minimumLevel, since, until, maxBytes)
+        val json = logOptionsJson(minimumLogLevel, since, until, maxBytes)
         return native { outLong { SmallPeerNative.sp_logger_export_to_file(path, json, it) } }.toULong()
     }
 }
 
 /** The `options_json` of `sp_ditto_export_logs` / `sp_ditto_send_logs`, or null for the defaults. */
-internal fun logOptionsJson(minimumLevel: DittoLogLevel?, since: Instant?, until: Instant?, maxBytes: Long?): String? {
+internal fun logOptionsJson(minimumLogLevel: DittoLogLevel?, since: Instant?, until: Instant?, maxBytes: Long?): String? {
     val options = LinkedHashMap<String, Any?>()
-    if (minimumLevel != null) options["min_level"] = minimumLevel.name.toLowerCase(Locale.ROOT)
+    if (minimumLogLevel != null) options["min_level"] = minimumLogLevel.name.toLowerCase(Locale.ROOT)
     if (since != null) options["since"] = since.toString()
     if (until != null) options["until"] = until.toString()
     if (maxBytes != null) options["max_bytes"] = maxBytes

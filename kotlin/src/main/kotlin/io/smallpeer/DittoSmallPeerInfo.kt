@@ -12,6 +12,10 @@ enum class DittoSmallPeerInfoSyncScope(internal val value: Int) {
     /** Kept on this device only (the default). */
     LocalPeerOnly(C.SP_SYNC_SCOPE_LOCAL_PEER_ONLY);
 
+    /** Ditto's name for the scope, as the document's `sync_scope` field says it. */
+    val description: String
+        get() = name
+
     internal companion object {
         fun of(value: Int): DittoSmallPeerInfoSyncScope =
             values().firstOrNull { it.value == value } ?: throw DittoError.Internal(C.SP_ERR_INTERNAL, "unknown Small Peer Info scope $value")

@@ -105,7 +105,7 @@ class ConformanceSuite(
                 "bigpeer.awaitDevice" -> {
                     val key = mapping.run("ditto.peerKey", emptyMap()) as String
                     awaitTrue(Args.integer(args, "timeout_ms"), "the Big Peer to list device $key") {
-                        context.bigPeer().get("/api/v1/devices/$key") != null
+                        context.bigPeer().get("/api/v1/collections/__small_peer_info/documents/$key") != null
                     }
                 }
                 "bigpeer.awaitLogUpload" -> {
@@ -334,7 +334,8 @@ class ConformanceSuite(
             return null
         }
 
-        private fun readText(file: File): String = if (file.exists()) file.readText() else ""
+        // A missing file fails the step: "does not contain" must not pass because nothing was written.
+        private fun readText(file: File): String = file.readText()
 
         private fun gunzip(file: File): String = GZIPInputStream(file.inputStream()).use { it.readBytes().toString(Charsets.UTF_8) }
     }

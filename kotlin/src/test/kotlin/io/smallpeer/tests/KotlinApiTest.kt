@@ -230,7 +230,7 @@ class KotlinApiTest {
             DittoLogger.minimumLogLevel = oldLevel
         }
         val export = File(dir, "export.jsonl.gz")
-        val bytes = blocking { DittoLogger.exportToFile(export.path, minimumLevel = DittoLogLevel.DEBUG, since = Instant.now().minusSeconds(3600)) }
+        val bytes = blocking { DittoLogger.exportToFile(export.path, minimumLogLevel = DittoLogLevel.DEBUG, since = Instant.now().minusSeconds(3600)) }
         assertEquals(export.length().toULong(), bytes, "exportToFile returns the bytes written")
         val text = GZIPInputStream(export.inputStream()).bufferedReader().readText()
         assertTrue(text.contains("kotlin info below the level"), "the engine log keeps debug and above whatever the user's level")

@@ -79,7 +79,7 @@ class KotlinBigPeerTest {
             ditto.startSync()
             val marker = "the user pressed send logs ${System.nanoTime()}"
             ditto.log(DittoLogLevel.ERROR, marker)
-            val requestId = ditto.sendLogsBlocking(minimumLevel = DittoLogLevel.WARNING)
+            val requestId = ditto.sendLogsBlocking(minimumLogLevel = DittoLogLevel.WARNING)
             assertTrue(requestId.startsWith("dev_"), requestId)
             var state: Map<String, Any?>? = null
             assertTrue(BigPeer.eventually(30_000) {
