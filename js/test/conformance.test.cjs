@@ -230,6 +230,7 @@ class CaseRun {
       case 'sync.start': this.ditto.startSync(); return undefined;
       case 'sync.stop': this.ditto.stopSync(); return undefined;
       case 'sync.isRunning': return this.ditto.isSyncActive;
+      case 'sync.lanPort': return this.ditto.lanPort;
       case 'presence.graph': return this.ditto.presence.graph;
       case 'logger.enabled': return Logger.enabled;
       case 'logger.setEnabled': Logger.enabled = a.value; return undefined;

@@ -455,6 +455,7 @@ OPS: Dict[str, Op] = {
     "sync.start": lambda c, a: c.ditto.start_sync(),
     "sync.stop": lambda c, a: c.ditto.stop_sync(),
     "sync.isRunning": lambda c, a: c.ditto.is_sync_active,
+    "sync.lanPort": lambda c, a: c.ditto.lan_port,
     "presence.graph": op_presence,
     "logger.enabled": lambda c, a: DittoLogger.enabled,
     "logger.setEnabled": lambda c, a: setattr(DittoLogger, "enabled", a["value"]),

@@ -460,6 +460,11 @@ class CaseRun {
       check(sp_sync_is_running(ditto(), &running));
       return Json{running};
     }
+    if (op == "sync.lanPort") {
+      int32_t port = 0;
+      check(sp_sync_lan_port(ditto(), &port));
+      return port == 0 ? Json{nullptr} : integer(port);  // C's 0 is "not listening": null in the table
+    }
     if (op == "presence.graph") return presence();
 
     if (op == "logger.enabled") {

@@ -727,6 +727,9 @@ final class ConformanceCase {
             return .null
         case "sync.isRunning":
             return .bool(try ditto().isSyncActive)
+        case "sync.lanPort":
+            guard let port = try ditto().lanPort else { return .null }
+            return .int(Int64(port))
 
         // Presence
         case "presence.graph":

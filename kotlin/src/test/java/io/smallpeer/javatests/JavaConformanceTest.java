@@ -219,6 +219,8 @@ class JavaConformanceTest {
           return null;
         case "sync.isRunning":
           return d().isSyncActive();
+        case "sync.lanPort":
+          return d().getLanPort();
 
         case "presence.graph":
           return presenceShape(d().getPresence().getGraph());

@@ -153,6 +153,7 @@ private class KotlinOps : ConformanceOps {
         "sync.start" -> d.startSync()
         "sync.stop" -> d.stopSync()
         "sync.isRunning" -> d.isSyncActive
+        "sync.lanPort" -> d.lanPort
 
         "presence.graph" -> d.presence.graph.let { graph ->
             mapOf(
