@@ -8,7 +8,6 @@ expected=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["
 status=0
 for language in c swift kotlin java javascript python; do
   pattern="conformance $language"
-  if [ "$language" = javascript ]; then pattern='conformance (javascript|js)'; fi
   line=$(grep -ioE "$pattern: [0-9]+ cases, [0-9]+ passed, [0-9]+ failed" "$log" | tail -1 || true)
   if [ -z "$line" ]; then
     echo "conformance $language: no summary line in the output (the runner did not run)"

@@ -82,8 +82,11 @@ int big_peer(bigpeer::BigPeerOptions options, const std::string& log_level, cons
   const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
   const std::string authority = host + ":" + std::to_string(endpoint.port());
   const bool tls = peer->tls();
-  std::cout << "big-peer: listening on " << (tls ? "https://" : "http://") << authority << std::endl;
-  std::cout << "big-peer: sync endpoint " << (tls ? "wss://" : "ws://") << authority << "/sync" << std::endl;
+  // One spelling of the URLs for the stdout lines and the ready file.
+  const std::string url = std::string(tls ? "https://" : "http://") + authority;
+  const std::string sync_url = std::string(tls ? "wss://" : "ws://") + authority + "/sync";
+  std::cout << "big-peer: listening on " << url << std::endl;
+  std::cout << "big-peer: sync endpoint " << sync_url << std::endl;
   std::cout << "big-peer: app id: " << peer->options().app_id << std::endl;
   if (peer->options().admin_token) {
     std::cout << "big-peer: admin token: (given with --admin-token)" << std::endl;
@@ -105,9 +108,9 @@ int big_peer(bigpeer::BigPeerOptions options, const std::string& log_level, cons
     JsonWriter w;
     w.begin_object()
         .key("url")
-        .value(std::string(tls ? "https://" : "http://") + authority)
+        .value(url)
         .key("sync_url")
-        .value(std::string(tls ? "wss://" : "ws://") + authority + "/sync")
+        .value(sync_url)
         .key("app_id")
         .value(peer->options().app_id)
         .key("admin_token")

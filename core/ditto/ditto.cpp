@@ -103,7 +103,6 @@ LogExportResult Ditto::export_open_instances_logs(const std::filesystem::path& o
     if (d->closing_) continue;
     std::shared_lock lock(d->lifecycle_);
     if (d->closed_) continue;
-    d->log_->flush();
     logs.push_back(d->log_.get());
     locks.push_back(std::move(lock));
   }

@@ -271,6 +271,13 @@ struct CaseFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The whole content of the file at `path`.
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw CaseFailure("cannot read " + path.string());
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 // Owns a string the library returned.
 struct Owned {
   char* p = nullptr;
@@ -677,12 +684,6 @@ class CaseRun {
     }
   }
 
-  static std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw CaseFailure("cannot read " + path.string());
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-
   static const Json& field(const Json& args, const std::string& key) {
     const Json* v = args.member(key);
     if (v == nullptr) throw CaseFailure("missing argument '" + key + "'");
@@ -832,10 +833,7 @@ std::string run_case(const Json& c, const fs::path& dir) {
 }
 
 TEST(Conformance, EveryCaseOfTheTableThroughTheCHeader) {
-  const Json table = parse([] {
-    std::ifstream in(SMALLPEER_CONFORMANCE_CASES);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }());
+  const Json table = parse(read_file(SMALLPEER_CONFORMANCE_CASES));
   const auto& cases = *table.member("cases")->array();
   ASSERT_FALSE(cases.empty());
   TempDir root("conformance-c");
