@@ -43,6 +43,7 @@
 #include "clock/hlc.h"
 #include "fleet.h"
 #include "log/log.h"
+#include "proc_stats.h"
 #include "spi/small_peer_info_collector.h"
 #include "store/store.h"
 #include "support/big_peer_process.h"
@@ -147,40 +148,11 @@ double seconds_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-// ---- /proc ---------------------------------------------------------------------------------------
+// ---- /proc (bench/proc_stats.h) ----------------------------------------------------------------
 
-// VmRSS of `pid` in bytes (0 if it is gone).
-uint64_t rss_bytes(pid_t pid) {
-  std::ifstream status(fmt::format("/proc/{}/status", pid));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
-  }
-  return 0;
-}
-
-// User + system CPU seconds `pid` has used (all its threads, live and ended).
-double cpu_seconds(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close = text.rfind(')');  // the command name may hold spaces and parentheses
-  if (close == std::string::npos) throw std::runtime_error(fmt::format("cannot read /proc/{}/stat", pid));
-  std::istringstream fields(text.substr(close + 2));
-  std::vector<std::string> f;
-  for (std::string s; fields >> s;) f.push_back(s);
-  // After the name: state(3) ... utime(14) stime(15), so indexes 11 and 12 here.
-  if (f.size() < 13) throw std::runtime_error(fmt::format("short /proc/{}/stat", pid));
-  return static_cast<double>(std::stoull(f[11]) + std::stoull(f[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-// Busy CPU seconds of the whole machine (every process), from the first line of /proc/stat.
-double machine_busy_seconds() {
-  std::ifstream in("/proc/stat");
-  std::string cpu;
-  uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
-  return static_cast<double>(user + nice + system + irq + softirq + steal) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
+using smallpeer::bench::cpu_seconds;
+using smallpeer::bench::machine_busy_seconds;
+using smallpeer::bench::rss_bytes;
 
 struct CpuSample {
   Clock::time_point at;
