@@ -1,0 +1,418 @@
+// The Big Peer measured on its own, against Mosquitto, in one run (issue 19 [perf]):
+//   1. Big Peer: a real `smallpeer big-peer` (SQLite) fed by the lean sync load generator
+//      (bench/sync_load.h: N authenticated sessions, a real SPI document per DOCS frame, window 4),
+//      reports/s from the Big Peer's own smallpeer_spi_reports_total (committed), CPU per report of
+//      the Big Peer and of the generator (this process) from /proc;
+//   2. Mosquitto: Debian's broker (persistence on, autosave_interval 1) fed by an MQTT generator of
+//      the same shape (bench/mqtt_anchor.h: N clients, QoS 1 retained publishes of the same document
+//      bytes, window 4, counting PUBACKs), with the broker's CPU per publish;
+//   3. the in-process store ceiling (bench/ingest_support.h), as the ingest bench measures it;
+//   4. connection scale: RSS per idle authenticated session against RSS per idle MQTT client;
+// then prints the side-by-side table and the ratios against the issue's targets. Rounds alternate
+// Big Peer and Mosquitto (--rounds, default 2) so both see the same hour of this drifting machine.
+// A measurement, not a test: it exits 0 whatever the figures, and 1 only if the setup fails.
+#include <fmt/format.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <iostream>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "identity/identity.h"
+#include "ingest_support.h"
+#include "proc_stats.h"
+#include "support/big_peer_process.h"
+#include "support/temp_dir.h"
+#include "sync/session.h"
+#include "sync_load.h"
+#ifdef SMALLPEER_BENCH_MQTT
+#include "mqtt_anchor.h"
+#endif
+
+namespace anchor_bench {
+
+using namespace smallpeer::bench;
+using smallpeer::test_support::BigPeerProcess;
+using smallpeer::test_support::BigPeerProcessOptions;
+using smallpeer::test_support::TempDir;
+
+// The targets of issue 19.
+constexpr double kTargetCpuRatio = 1.0;  // Big Peer CPU per report / Mosquitto CPU per publish (first bar 1.5)
+constexpr double kFirstBarCpuRatio = 1.5;
+constexpr double kTargetRateRatio = 1.0;  // Big Peer reports/s / Mosquitto publishes/s (first bar 0.7)
+constexpr double kFirstBarRateRatio = 0.7;
+constexpr double kTargetOfCeiling = 0.5;
+constexpr size_t kMaxGroupDocuments = 4096;  // bigpeer::IngestQueue::kDefaultMaxGroupDocuments
+
+struct Options {
+  size_t connections = 1000;
+  size_t window = 4;
+  size_t threads = 1;
+  size_t idle = 10'000;
+  size_t rounds = 2;
+  double seconds = 10;
+  double warmup = 3;
+  double ceiling_seconds = 3;
+  bool mqtt = true;
+};
+
+void say(const std::string& line) {
+  std::cout << line << std::endl;
+}
+
+template <typename T>
+T parse_number(const std::string& name, const std::string& text, double min) {
+  T value{};
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || static_cast<double>(value) < min) {
+    throw std::invalid_argument(fmt::format("{} needs a number >= {} (got '{}')", name, min, text));
+  }
+  return value;
+}
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto next = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--connections") {
+      o.connections = parse_number<size_t>(arg, next(), 1);
+    } else if (arg == "--window") {
+      o.window = parse_number<size_t>(arg, next(), 1);
+    } else if (arg == "--threads") {
+      o.threads = parse_number<size_t>(arg, next(), 1);
+    } else if (arg == "--idle") {
+      o.idle = parse_number<size_t>(arg, next(), 0);
+    } else if (arg == "--rounds") {
+      o.rounds = parse_number<size_t>(arg, next(), 1);
+    } else if (arg == "--seconds") {
+      o.seconds = parse_number<double>(arg, next(), 1);
+    } else if (arg == "--warmup") {
+      o.warmup = parse_number<double>(arg, next(), 0);
+    } else if (arg == "--ceiling-seconds") {
+      o.ceiling_seconds = parse_number<double>(arg, next(), 0.5);
+    } else if (arg == "--no-mqtt") {
+      o.mqtt = false;
+    } else if (arg == "--help" || arg == "-h") {
+      say("usage: smallpeer_anchor_bench [--connections N (1000)] [--window N (4)] [--threads N (1)] [--seconds S (10)]\n"
+          "       [--warmup S (3)] [--rounds N (2)] [--idle N (10000; 0 skips)] [--ceiling-seconds S (3)] [--no-mqtt]");
+      std::exit(0);
+    } else {
+      throw std::invalid_argument("unknown option " + arg + " (see --help)");
+    }
+  }
+  return o;
+}
+
+std::string verdict(bool pass) {
+  return pass ? "PASS" : "MISS";
+}
+
+// ---- the Big Peer under the lean generator ---------------------------------------------------
+
+struct BigPeerFigures {
+  double reports = 0;  // committed in the window (the Big Peer's own counter)
+  double reports_per_second = 0;
+  double big_peer_cpu_us = 0;  // per committed report
+  double generator_cpu_us = 0;
+  double avg_group = 0;
+  uint64_t peak_rss = 0;
+  uint64_t acked = 0;  // ACKs the generator counted in the window
+  uint64_t refused = 0;
+};
+
+BigPeerFigures measure_big_peer(const Options& o, const std::string& document) {
+  TempDir scratch("smallpeer-anchor");
+  BigPeerProcessOptions bp;
+  bp.data_dir = scratch.path() / "big-peer";
+  BigPeerProcess big_peer(bp);
+  SyncLoadOptions lo;
+  lo.port = big_peer.port();
+  lo.connections = o.connections;
+  lo.window = o.window;
+  lo.threads = o.threads;
+  lo.document = document;
+  SyncLoad load(lo);
+  load.wait_established(std::chrono::seconds(120));
+  load.start_sending();
+  std::this_thread::sleep_for(std::chrono::duration<double>(o.warmup));
+  if (load.failed() > 0) throw std::runtime_error("sync load: " + load.first_failure());
+
+  const auto m0 = read_metrics(big_peer);
+  const double bp0 = cpu_seconds(big_peer.pid());
+  const double self0 = cpu_seconds(::getpid());
+  const uint64_t acked0 = load.acked();
+  const uint64_t refused0 = load.refused();
+  uint64_t peak = 0;
+  const auto start = Clock::now();
+  while (seconds_between(start, Clock::now()) < o.seconds) {
+    peak = std::max(peak, rss_bytes(big_peer.pid()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const auto m1 = read_metrics(big_peer);
+  const double bp1 = cpu_seconds(big_peer.pid());
+  const double self1 = cpu_seconds(::getpid());
+  if (load.failed() > 0) throw std::runtime_error("sync load: " + load.first_failure());
+
+  BigPeerFigures f;
+  const double window = seconds_between(m0.at, m1.at);
+  f.reports = m1["smallpeer_spi_reports_total"] - m0["smallpeer_spi_reports_total"];
+  f.reports_per_second = f.reports / window;
+  const double groups = m1["smallpeer_ingest_batches_total"] - m0["smallpeer_ingest_batches_total"];
+  const double documents = m1["smallpeer_documents_ingested_total"] - m0["smallpeer_documents_ingested_total"];
+  f.avg_group = groups > 0 ? documents / groups : 0;
+  if (f.reports > 0) {
+    f.big_peer_cpu_us = 1e6 * (bp1 - bp0) / f.reports;
+    f.generator_cpu_us = 1e6 * (self1 - self0) / f.reports;
+  }
+  f.peak_rss = peak;
+  f.acked = load.acked() - acked0;
+  f.refused = load.refused() - refused0;
+  return f;
+}
+
+// ---- connection scale ----------------------------------------------------------------------
+
+struct IdleFigures {
+  size_t connections = 0;
+  uint64_t rss_before = 0;
+  uint64_t rss_after = 0;
+  [[nodiscard]] double per_connection() const {
+    return connections > 0 ? (static_cast<double>(rss_after) - static_cast<double>(rss_before)) / static_cast<double>(connections)
+                           : 0;
+  }
+};
+
+// The open file limit raised to the hard limit, or an error naming what `needed` files need.
+void ensure_files(uint64_t needed) {
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur < needed && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? needed : limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur < needed) {
+    throw std::runtime_error(
+        fmt::format("{} idle connections need about {} open files; the limit is {} (raise the hard "
+                    "limit, e.g. `ulimit -Hn`, or pass a smaller --idle)",
+                    needed - 256, needed, limit.rlim_cur));
+  }
+}
+
+IdleFigures measure_big_peer_idle(const Options& o, const std::string& document) {
+  TempDir scratch("smallpeer-anchor-idle");
+  BigPeerProcessOptions bp;
+  bp.data_dir = scratch.path() / "big-peer";
+  BigPeerProcess big_peer(bp);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  IdleFigures f;
+  f.connections = o.idle;
+  f.rss_before = rss_bytes(big_peer.pid());
+  SyncLoadOptions lo;
+  lo.port = big_peer.port();
+  lo.connections = o.idle;
+  lo.document = document;
+  SyncLoad load(lo);
+  load.wait_established(std::chrono::seconds(300));
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // let the registry writes of the new keys settle
+  f.rss_after = rss_bytes(big_peer.pid());
+  return f;
+}
+
+// ---- the table -------------------------------------------------------------------------------
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+int run(const Options& o) {
+  const std::string metadata =
+      R"({"site":"north-warehouse","app_version":"3.4.1","fleet":"handhelds","build":"2026.12.03-rc1","owner":"it-ops"})";
+  const std::string document = sample_spi_document(metadata);
+  say(fmt::format(
+      "anchor: a real SPI document of {} bytes (one small peer's own), {} connections, window {}, {} round(s) of "
+      "{:.0f} s after {:.0f} s warm-up, generator on {} thread(s), {} cores",
+      document.size(), o.connections, o.window, o.rounds, o.seconds, o.warmup, o.threads, std::thread::hardware_concurrency()));
+  ensure_files(std::max(o.connections, o.idle) + 256);
+
+  std::vector<BigPeerFigures> bp_rounds;
+#ifdef SMALLPEER_BENCH_MQTT
+  std::vector<MqttFigures> mq_rounds;
+#endif
+  for (size_t r = 0; r < o.rounds; ++r) {
+    say(fmt::format("-- round {}/{}: Big Peer (SQLite) under the sync load generator", r + 1, o.rounds));
+    const auto b = measure_big_peer(o, document);
+    say(
+        fmt::format("   {:.0f} reports/s committed, Big Peer {:.1f} us CPU/report, generator {:.1f} us CPU/report, "
+                    "avg group {:.0f}, peak RSS {:.0f} MB, {} ACKs ({} refused)",
+                    b.reports_per_second, b.big_peer_cpu_us, b.generator_cpu_us, b.avg_group,
+                    static_cast<double>(b.peak_rss) / 1e6, b.acked, b.refused));
+    bp_rounds.push_back(b);
+#ifdef SMALLPEER_BENCH_MQTT
+    if (o.mqtt) {
+      say(fmt::format("-- round {}/{}: Mosquitto under the MQTT load generator", r + 1, o.rounds));
+      MqttLoadOptions mo;
+      mo.clients = o.connections;
+      mo.window = o.window;
+      mo.payload = document;
+      mo.warmup_seconds = o.warmup;
+      mo.seconds = o.seconds;
+      const auto m = measure_mqtt_throughput(mo);
+      say(
+          fmt::format("   {:.0f} publishes/s acknowledged, broker {:.1f} us CPU/publish, generator {:.1f} us CPU/publish, "
+                      "peak RSS {:.0f} MB",
+                      m.publishes_per_second, m.broker_cpu_us_per_publish, m.generator_cpu_us_per_publish,
+                      static_cast<double>(m.broker_peak_rss) / 1e6));
+      mq_rounds.push_back(m);
+    }
+#endif
+  }
+
+  // The store ceiling, at the ingest's average group and at the largest group this load can form.
+  std::vector<smallpeer::Document> reports;
+  {
+    const std::string id_field = "\"_id\":\"";
+    const auto at = document.find(id_field) + id_field.size();
+    const std::string key = document.substr(at, document.find('"', at) - at);
+    for (size_t i = 0; i < o.connections; ++i) {
+      std::array<unsigned char, 32> pk{};
+      for (size_t b = 0; b < pk.size(); ++b) pk[b] = static_cast<unsigned char>((i >> (8 * (b % 4))) + b);
+      smallpeer::Document d;
+      d.collection = std::string(smallpeer::kSmallPeerInfoCollection);
+      d.id = smallpeer::PeerIdentity::peer_key_for(pk);
+      d.json = document;
+      d.json.replace(d.json.find(key), key.size(), d.id);
+      d.version = {{1}, d.id};
+      d.stored_at = {1};
+      reports.push_back(std::move(d));
+    }
+  }
+  std::vector<double> groups;
+  for (const auto& b : bp_rounds) groups.push_back(b.avg_group);
+  const size_t avg_group = std::max<size_t>(1, static_cast<size_t>(median(groups) + 0.5));
+  const size_t largest = std::min(kMaxGroupDocuments, smallpeer::sync::kMaxBatchesInFlight * o.connections);
+  CeilingResult ceiling;
+  {
+    TempDir scratch("smallpeer-anchor-ceiling");
+    for (const size_t size : std::set<size_t>{avg_group, largest}) {
+      const auto c = measure_ceiling(reports, size, o.ceiling_seconds, scratch.path());
+      say(fmt::format("-- store ceiling: {:5} documents per transaction: {:7.0f} merges/s", size, c.rate()));
+      if (c.rate() > ceiling.rate()) ceiling = c;
+    }
+  }
+
+  std::optional<IdleFigures> bp_idle;
+#ifdef SMALLPEER_BENCH_MQTT
+  std::optional<MqttIdleFigures> mq_idle;
+#endif
+  if (o.idle > 0) {
+    say(fmt::format("-- connection scale: {} idle authenticated sessions to a Big Peer", o.idle));
+    bp_idle = measure_big_peer_idle(o, document);
+#ifdef SMALLPEER_BENCH_MQTT
+    if (o.mqtt) {
+      say(fmt::format("-- connection scale: {} idle MQTT clients to Mosquitto", o.idle));
+      mq_idle = measure_mqtt_idle(o.idle);
+    }
+#endif
+  }
+
+  // ---- the side-by-side table (medians over the rounds) ----
+  std::vector<double> v;
+  const auto med = [&](auto get, const auto& rounds) {
+    v.clear();
+    for (const auto& x : rounds) v.push_back(get(x));
+    return median(v);
+  };
+  const double bp_rate = med([](const BigPeerFigures& b) { return b.reports_per_second; }, bp_rounds);
+  const double bp_cpu = med([](const BigPeerFigures& b) { return b.big_peer_cpu_us; }, bp_rounds);
+  const double gen_cpu = med([](const BigPeerFigures& b) { return b.generator_cpu_us; }, bp_rounds);
+  const double bp_rss = med([](const BigPeerFigures& b) { return static_cast<double>(b.peak_rss); }, bp_rounds);
+  say("");
+  say(fmt::format(
+      "==== the Big Peer against Mosquitto: {} connections, {}-byte documents, window {}, medians of {} round(s) ====",
+      o.connections, document.size(), o.window, o.rounds));
+  say(fmt::format("{:<34} {:>14} {:>14}", "", "Big Peer", "Mosquitto"));
+#ifdef SMALLPEER_BENCH_MQTT
+  const bool have_mqtt = !mq_rounds.empty();
+  const double mq_rate = have_mqtt ? med([](const MqttFigures& m) { return m.publishes_per_second; }, mq_rounds) : 0;
+  const double mq_cpu = have_mqtt ? med([](const MqttFigures& m) { return m.broker_cpu_us_per_publish; }, mq_rounds) : 0;
+  const double mq_gen = have_mqtt ? med([](const MqttFigures& m) { return m.generator_cpu_us_per_publish; }, mq_rounds) : 0;
+  const double mq_rss =
+      have_mqtt ? med([](const MqttFigures& m) { return static_cast<double>(m.broker_peak_rss); }, mq_rounds) : 0;
+#else
+  const bool have_mqtt = false;
+  const double mq_rate = 0, mq_cpu = 0, mq_gen = 0, mq_rss = 0;
+#endif
+  const auto cell = [&](double value, const char* format) {
+    return have_mqtt ? fmt::format(fmt::runtime(format), value) : std::string("-");
+  };
+  say(fmt::format("{:<34} {:>14.0f} {:>14}", "messages/s (committed / PUBACKed)", bp_rate, cell(mq_rate, "{:.0f}")));
+  say(fmt::format("{:<34} {:>14.1f} {:>14}", "server CPU us per message", bp_cpu, cell(mq_cpu, "{:.1f}")));
+  say(fmt::format("{:<34} {:>14.1f} {:>14}", "load generator CPU us per message", gen_cpu, cell(mq_gen, "{:.1f}")));
+  say(fmt::format("{:<34} {:>14.0f} {:>14}", "server peak RSS under load (MB)", bp_rss / 1e6, cell(mq_rss / 1e6, "{:.0f}")));
+  if (bp_idle) {
+#ifdef SMALLPEER_BENCH_MQTT
+    const double mq_per = mq_idle ? mq_idle->rss_bytes_per_connection : 0;
+    const bool have_idle = mq_idle.has_value();
+#else
+    const double mq_per = 0;
+    const bool have_idle = false;
+#endif
+    say(fmt::format("{:<34} {:>14.0f} {:>14}", fmt::format("RSS bytes per idle connection ({})", o.idle),
+                    bp_idle->per_connection(), have_idle ? fmt::format("{:.0f}", mq_per) : std::string("-")));
+    if (have_idle) {
+      say(fmt::format("target: RSS per idle connection <= Mosquitto's: {:.0f} vs {:.0f} bytes   {}", bp_idle->per_connection(),
+                      mq_per, verdict(bp_idle->per_connection() <= mq_per)));
+    }
+  }
+  say(fmt::format("{:<34} {:>14.0f}", "store ceiling (merges/s, in-process)", ceiling.rate()));
+  if (have_mqtt && mq_rate > 0 && mq_cpu > 0) {
+    const double rate_ratio = bp_rate / mq_rate;
+    const double cpu_ratio = bp_cpu / mq_cpu;
+    say(fmt::format("ratio Big Peer / Mosquitto throughput: {:.2f}   {} (target >= {:.1f}; first bar >= {:.1f}: {})", rate_ratio,
+                    verdict(rate_ratio >= kTargetRateRatio), kTargetRateRatio, kFirstBarRateRatio,
+                    verdict(rate_ratio >= kFirstBarRateRatio)));
+    say(fmt::format("ratio Big Peer / Mosquitto CPU per message: {:.2f}   {} (target <= {:.1f}; first bar <= {:.1f}: {})",
+                    cpu_ratio, verdict(cpu_ratio <= kTargetCpuRatio), kTargetCpuRatio, kFirstBarCpuRatio,
+                    verdict(cpu_ratio <= kFirstBarCpuRatio)));
+  } else {
+    say("Mosquitto: not measured (--no-mqtt, or built without libmosquitto-dev: scripts/bench.sh installs it)");
+  }
+  const double of_ceiling = ceiling.rate() > 0 ? bp_rate / ceiling.rate() : 0;
+  say(fmt::format("ratio ingest / store ceiling: {:.2f}   {} (target >= {:.1f})", of_ceiling,
+                  verdict(of_ceiling >= kTargetOfCeiling), kTargetOfCeiling));
+  if (gen_cpu > bp_cpu) {
+    say("note: the load generator spent more CPU per report than the Big Peer, so the Big Peer's rate may be held back by it");
+  }
+  return 0;
+}
+
+}  // namespace anchor_bench
+
+int main(int argc, char** argv) {
+  try {
+    return anchor_bench::run(anchor_bench::parse_options(argc, argv));
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "smallpeer_anchor_bench: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "smallpeer_anchor_bench: " << e.what() << "\n";
+    return 1;
+  }
+}
