@@ -11,6 +11,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
+# Bench-only Debian packages: the Mosquitto anchor (bench/mqtt_anchor.h) runs Debian's broker and
+# drives it with libmosquitto. Installing mosquitto may also start the system's own broker service
+# on port 1883; harmless, the bench starts a broker of its own on a free port with its own config.
+BENCH_APT_PACKAGES=(mosquitto libmosquitto-dev)
+missing=()
+for pkg in "${BENCH_APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "bench: installing ${#missing[@]} Debian package(s): ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
 core_args=()
 ingest_args=()
 for arg in "$@"; do
