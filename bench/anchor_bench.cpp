@@ -196,20 +196,14 @@ struct IdleFigures {
   }
 };
 
-// The open file limit raised to the hard limit, or an error naming what `needed` files need.
+// The open file limit raised so `needed` files fit, or an error naming the limit.
 void ensure_files(uint64_t needed) {
-  rlimit limit{};
-  ::getrlimit(RLIMIT_NOFILE, &limit);
-  if (limit.rlim_cur < needed && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? needed : limit.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &limit);
-  }
-  ::getrlimit(RLIMIT_NOFILE, &limit);
-  if (limit.rlim_cur < needed) {
+  const uint64_t limit = raise_open_file_limit(needed);
+  if (limit < needed) {
     throw std::runtime_error(
-        fmt::format("{} idle connections need about {} open files; the limit is {} (raise the hard "
-                    "limit, e.g. `ulimit -Hn`, or pass a smaller --idle)",
-                    needed - 256, needed, limit.rlim_cur));
+        fmt::format("the connections need about {} open files; the limit is {} (raise the hard "
+                    "limit, e.g. `ulimit -Hn {}` as root, or pass fewer --connections / --idle)",
+                    needed, limit, needed));
   }
 }
 

@@ -372,25 +372,6 @@ class LoadGenerator {
 
 // ---- the broker -------------------------------------------------------------------------------
 
-uint64_t raise_open_file_limit(uint64_t at_least) {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
-    throw std::runtime_error(fmt::format("cannot read the open file limit: {}", std::strerror(errno)));
-  }
-  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < at_least) {
-    // Above the hard limit: allowed with CAP_SYS_RESOURCE (root), up to fs.nr_open.
-    const rlimit raised{static_cast<rlim_t>(at_least), static_cast<rlim_t>(at_least)};
-    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) return at_least;
-  }
-  if (limit.rlim_cur != limit.rlim_max) {
-    rlimit raised = limit;
-    // An unlimited hard limit cannot be the soft one for files; take what is asked, at least 64 Ki.
-    raised.rlim_cur = limit.rlim_max == RLIM_INFINITY ? std::max<uint64_t>(at_least, 65536) : limit.rlim_max;
-    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
-  }
-  return limit.rlim_cur;
-}
-
 MosquittoBroker::MosquittoBroker() {
   if (::access(kMosquittoBinary, X_OK) != 0) {
     throw std::runtime_error(

@@ -83,8 +83,4 @@ struct MqttIdleFigures {
 /// Connects `clients` idle clients (long keepalive) to a fresh broker; RSS per connection of the broker.
 MqttIdleFigures measure_mqtt_idle(size_t clients);
 
-/// Raises this process's soft open file limit to the hard one, or both to `at_least` if that is
-/// above the hard limit and the process may (root); children inherit it. Returns the soft limit now.
-uint64_t raise_open_file_limit(uint64_t at_least = 0);
-
 }  // namespace smallpeer::bench

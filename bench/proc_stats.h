@@ -3,11 +3,15 @@
 #pragma once
 
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -48,6 +52,27 @@ inline double machine_busy_seconds() {
   uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
   in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
   return static_cast<double>(user + nice + system + irq + softirq + steal) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+/// Raises this process's soft open file limit to the hard one, or both to `at_least` if that is
+/// above the hard limit and the process may (root); children inherit it. Returns the soft limit now.
+inline uint64_t raise_open_file_limit(uint64_t at_least = 0) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    throw std::runtime_error(fmt::format("cannot read the open file limit: {}", std::strerror(errno)));
+  }
+  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < at_least) {
+    // Above the hard limit: allowed with CAP_SYS_RESOURCE (root), up to fs.nr_open.
+    const rlimit raised{static_cast<rlim_t>(at_least), static_cast<rlim_t>(at_least)};
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) return at_least;
+  }
+  if (limit.rlim_cur != limit.rlim_max) {
+    rlimit raised = limit;
+    // An unlimited hard limit cannot be the soft one for files; take what is asked, at least 64 Ki.
+    raised.rlim_cur = limit.rlim_max == RLIM_INFINITY ? std::max<uint64_t>(at_least, 65536) : limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return limit.rlim_cur;
 }
 
 }  // namespace smallpeer::bench
