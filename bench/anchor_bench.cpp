@@ -64,6 +64,7 @@ struct Options {
   double warmup = 3;
   double ceiling_seconds = 3;
   bool mqtt = true;
+  std::string smallpeer = SMALLPEER_CLI;  // the Big Peer's binary (--smallpeer, for A/B runs of two builds)
 };
 
 void say(const std::string& line) {
@@ -104,11 +105,15 @@ Options parse_options(int argc, char** argv) {
       o.warmup = parse_number<double>(arg, next(), 0);
     } else if (arg == "--ceiling-seconds") {
       o.ceiling_seconds = parse_number<double>(arg, next(), 0.5);
+    } else if (arg == "--smallpeer") {
+      o.smallpeer = next();
+      if (::access(o.smallpeer.c_str(), X_OK) != 0) throw std::invalid_argument("--smallpeer: no executable at " + o.smallpeer);
     } else if (arg == "--no-mqtt") {
       o.mqtt = false;
     } else if (arg == "--help" || arg == "-h") {
       say("usage: smallpeer_anchor_bench [--connections N (1000)] [--window N (4)] [--threads N (1)] [--seconds S (10)]\n"
-          "       [--warmup S (3)] [--rounds N (2)] [--idle N (10000; 0 skips)] [--ceiling-seconds S (3)] [--no-mqtt]");
+          "       [--warmup S (3)] [--rounds N (2)] [--idle N (10000; 0 skips)] [--ceiling-seconds S (3)] [--no-mqtt]\n"
+          "       [--smallpeer PATH (this build's smallpeer: the Big Peer to measure)]");
       std::exit(0);
     } else {
       throw std::invalid_argument("unknown option " + arg + " (see --help)");
@@ -138,6 +143,7 @@ BigPeerFigures measure_big_peer(const Options& o, const std::string& document) {
   TempDir scratch("smallpeer-anchor");
   BigPeerProcessOptions bp;
   bp.data_dir = scratch.path() / "big-peer";
+  bp.binary = o.smallpeer;
   BigPeerProcess big_peer(bp);
   SyncLoadOptions lo;
   lo.port = big_peer.port();
@@ -211,6 +217,7 @@ IdleFigures measure_big_peer_idle(const Options& o, const std::string& document)
   TempDir scratch("smallpeer-anchor-idle");
   BigPeerProcessOptions bp;
   bp.data_dir = scratch.path() / "big-peer";
+  bp.binary = o.smallpeer;
   BigPeerProcess big_peer(bp);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   IdleFigures f;

@@ -7,7 +7,9 @@
 //      the download; the latency is from the POST to the last byte of the download;
 //   4. baseline in the same run: the same bundle built locally with Ditto::export_logs (what the
 //      device must do anyway), so the figures show what delivery and upload add;
-//   5. prints medians against the target: at most 2 s for 1 MB.
+//   5. prints medians against the target, then does 3-4 again while the lean sync load generator
+//      (bench/sync_load.h, --load N sessions, default 1,000) keeps the Big Peer ingesting SPI reports
+//      at full rate: the target (issue 19 [perf]) is at most 100 ms for 1 MB under that load.
 // A measurement, not a test: exit status 0 whatever the figures, 1 only if the setup fails.
 #include <fmt/format.h>
 
@@ -22,6 +24,7 @@
 #include "ditto/ditto.h"
 #include "support/big_peer_process.h"
 #include "support/temp_dir.h"
+#include "sync_load.h"
 
 namespace log_request_bench {
 
@@ -31,9 +34,11 @@ using smallpeer::test_support::BigPeerProcess;
 using smallpeer::test_support::BigPeerProcessOptions;
 namespace http = boost::beast::http;
 
-constexpr double kTargetSecondsFor1MB = 2.0;
+constexpr double kTargetSecondsFor1MB = 0.1;
 constexpr int kRuns = 5;
 constexpr uint64_t kMB = 1024 * 1024;
+// --trace: print each request's phases (POST answered, delivered, uploading, ready) to stderr.
+bool trace = false;
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -47,7 +52,10 @@ std::string json_string_field(const std::string& body, const std::string& key) {
   return body.substr(start, body.find('"', start) - start);
 }
 
-int run() {
+void print_table(const BigPeerProcess& big_peer, smallpeer::Ditto& device, const std::filesystem::path& dir,
+                 const std::string& label);
+
+int run(size_t load_connections) {
   smallpeer::UserLogOutput::instance().set_console_enabled(false);
   smallpeer::test_support::TempDir dir("log-request-bench");
   BigPeerProcess big_peer(BigPeerProcessOptions{.data_dir = dir.path() / "big-peer"});
@@ -75,7 +83,34 @@ int run() {
     std::this_thread::sleep_for(20ms);
   }
 
-  fmt::print("\n{:<8}{:>16}{:>16}{:>14}{:>18}  target\n", "logs", "request->file", "local export", "bundle", "upload throughput");
+  print_table(big_peer, *ditto, dir.path(), "idle Big Peer");
+  if (load_connections > 0) {
+    smallpeer::bench::SyncLoadOptions lo;
+    lo.port = big_peer.port();
+    lo.connections = load_connections;
+    lo.document = smallpeer::bench::sample_spi_document("{}");
+    smallpeer::bench::SyncLoad load(lo);
+    load.wait_established(std::chrono::seconds(120));
+    load.start_sending();
+    std::this_thread::sleep_for(2s);
+    const uint64_t acked0 = load.acked();
+    const auto t0 = Clock::now();
+    print_table(big_peer, *ditto, dir.path(), fmt::format("{} sessions reporting at full rate", load_connections));
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (load.failed() > 0) throw std::runtime_error("sync load: " + load.first_failure());
+    fmt::print("(the load: {:.0f} SPI reports/s acknowledged while the log requests ran)\n",
+               static_cast<double>(load.acked() - acked0) / seconds);
+  }
+  ditto->close();
+  return 0;
+}
+
+// Five requests for 1 MB and for 10 MB; prints the medians against the target.
+void print_table(const BigPeerProcess& big_peer, smallpeer::Ditto& device, const std::filesystem::path& dir,
+                 const std::string& label) {
+  auto* ditto = &device;
+  fmt::print("\n{}:\n{:<8}{:>16}{:>16}{:>14}{:>18}  target\n", label, "logs", "request->file", "local export", "bundle",
+             "upload throughput");
   for (const uint64_t mb : {uint64_t{1}, uint64_t{10}}) {
     std::vector<double> latency, local;
     uint64_t bundle_bytes = 0;
@@ -83,7 +118,7 @@ int run() {
       smallpeer::LogFilter options;
       options.max_bytes = mb * kMB;
       const auto l0 = Clock::now();
-      ditto->export_logs(dir.path() / fmt::format("local-{}.jsonl.gz", run), options);
+      ditto->export_logs(dir / fmt::format("local-{}.jsonl.gz", run), options);
       local.push_back(std::chrono::duration<double>(Clock::now() - l0).count());
 
       const auto t0 = Clock::now();
@@ -91,10 +126,18 @@ int run() {
           big_peer.port(), http::verb::post, fmt::format("/api/v1/devices/{}/log-requests", ditto->peer_key()),
           big_peer.admin_token(), fmt::format(R"({{"max_bytes":{}}})", mb * kMB));
       if (created.status != 202) throw std::runtime_error("POST log-requests: " + created.body);
+      if (trace) std::cerr << "  POST answered at " << std::chrono::duration<double>(Clock::now() - t0).count() * 1000 << " ms\n";
       const auto id = json_string_field(created.body, "id");
       for (;;) {
         const auto status = big_peer.get("/api/v1/log-requests/" + id);
         const auto state = json_string_field(status.body, "state");
+        if (trace) {
+          static std::string last;
+          if (state != last) {
+            std::cerr << "  " << state << " at " << std::chrono::duration<double>(Clock::now() - t0).count() * 1000 << " ms\n";
+          }
+          last = state;
+        }
         if (state == "ready") break;
         if (state == "failed" || state == "expired") throw std::runtime_error("log request " + state + ": " + status.body);
         if (Clock::now() - t0 > 120s) throw std::runtime_error("log request not ready after 120 s: " + status.body);
@@ -106,20 +149,37 @@ int run() {
       bundle_bytes = download.body.size();
     }
     const double m = median(latency);
-    fmt::print("{:<8}{:>14.0f}ms{:>14.0f}ms{:>11.0f} KB{:>13.1f} MB/s  {}\n", fmt::format("{} MB", mb), m * 1000,
-               median(local) * 1000, static_cast<double>(bundle_bytes) / 1024, static_cast<double>(bundle_bytes) / kMB / m,
-               mb == 1 ? (m <= kTargetSecondsFor1MB ? "PASS (<= 2 s)" : "MISS (> 2 s)") : "(no target; Ditto: up to 5 min)");
+    fmt::print(
+        "{:<8}{:>14.0f}ms{:>14.0f}ms{:>11.0f} KB{:>13.1f} MB/s  {}\n", fmt::format("{} MB", mb), m * 1000, median(local) * 1000,
+        static_cast<double>(bundle_bytes) / 1024, static_cast<double>(bundle_bytes) / kMB / m,
+        mb == 1 ? (m <= kTargetSecondsFor1MB ? "PASS (<= 100 ms)" : "MISS (> 100 ms)") : "(no target; Ditto: up to 5 min)");
   }
-  std::cout << "\nmedian of " << kRuns << " runs each; 'logs' is the request's cap on uncompressed log lines\n";
-  ditto->close();
-  return 0;
+  std::cout << "median of " << kRuns << " runs each; 'logs' is the request's cap on uncompressed log lines\n";
 }
 
 }  // namespace log_request_bench
 
-int main() {
+int main(int argc, char** argv) {
   try {
-    return log_request_bench::run();
+    size_t load = 1000;
+    for (int i = 1; i < argc; ++i) {
+      const std::string arg = argv[i];
+      if (arg == "--trace") {
+        log_request_bench::trace = true;
+      } else if (arg == "--load" && i + 1 < argc) {
+        const std::string value = argv[++i];
+        if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos || value.size() > 6) {
+          std::cerr << "log_request_bench: --load needs a number of sessions (got '" << value << "')\n";
+          return 2;
+        }
+        load = std::stoul(value);
+      } else {
+        std::cerr << "log_request_bench: unknown option " << arg
+                  << "\nusage: smallpeer_log_request_bench [--load SESSIONS (1000; 0: idle only)] [--trace]\n";
+        return 2;
+      }
+    }
+    return log_request_bench::run(load);
   } catch (const std::exception& e) {
     std::cerr << "log_request_bench: " << e.what() << "\n";
     return 1;

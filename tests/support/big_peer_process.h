@@ -190,6 +190,7 @@ struct BigPeerProcessOptions {
   std::filesystem::path tls_key;
   std::vector<std::string> extra_args;
   std::chrono::milliseconds startup_timeout = 20s;
+  std::string binary = SMALLPEER_CLI;  // another build's smallpeer, for the benches' A/B runs
 };
 
 /// Node `name` of a test cluster: data in `dir / name`, on the PostgreSQL database `postgres_url`,
@@ -222,12 +223,12 @@ class BigPeerProcess {
                 ("smallpeer-big-peer-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++) + ".log");
     ready_path_ = log_path_;
     ready_path_.replace_extension(".ready.json");
-    std::vector<std::string> args = {SMALLPEER_CLI,  "big-peer",
-                                     "--listen",     "127.0.0.1:" + std::to_string(options_.listen_port),
-                                     "--data",       options_.data_dir.string(),
-                                     "--app-id",     options_.app_id,
-                                     "--app-token",  options_.app_token,
-                                     "--ready-file", ready_path_.string()};
+    std::vector<std::string> args = {options_.binary, "big-peer",
+                                     "--listen",      "127.0.0.1:" + std::to_string(options_.listen_port),
+                                     "--data",        options_.data_dir.string(),
+                                     "--app-id",      options_.app_id,
+                                     "--app-token",   options_.app_token,
+                                     "--ready-file",  ready_path_.string()};
     if (options_.admin_token) {
       args.push_back("--admin-token");
       args.push_back(*options_.admin_token);
