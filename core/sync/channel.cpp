@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,12 +13,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <deque>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "common/error.h"
 #include "sync/protocol.h"
@@ -103,7 +105,7 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
     // emptied and its bytes already uncounted: popping again would free a string twice.
     if (closed_) return;
     pending_ -= queue_.front().size();
-    queue_.pop_front();
+    queue_.erase(queue_.begin());
     if (!queue_.empty() && !closed_) {
       derived().write_front();
     } else if (queue_.empty() && close_reason_) {
@@ -126,7 +128,9 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
 
   Executor strand_;
   Handlers handlers_;
-  std::deque<std::string> queue_;
+  // Frames waiting to be written, the one being written first. A short vector: a session has a
+  // few batches and ACKs in flight, and an empty vector (an idle session) allocates nothing.
+  std::vector<std::string> queue_;
   std::atomic<size_t> pending_{0};
   bool closed_ = false;
   std::optional<std::string> close_reason_;  // set while queued frames drain before closing
@@ -154,17 +158,19 @@ class WebSocketChannel final : public ChannelBase<WebSocketChannel<Stream>, Sync
     beast::get_lowest_layer(ws_).expires_never();
   }
 
+  // Each message is read straight into a fresh string that is then handed on whole: no copy out
+  // of a read buffer, and an idle connection holds no read buffer at all between messages.
   void read_next() {
-    ws_.async_read(buffer_, ([self = this->shared_from_this()](beast::error_code ec, size_t) {
-                     if (ec) {
-                       self->shut(ec == websocket::error::closed ? "closed by peer" : ec.message());
-                       return;
-                     }
-                     std::string frame = beast::buffers_to_string(self->buffer_.data());
-                     self->buffer_.consume(self->buffer_.size());
-                     self->deliver(std::move(frame));
-                     if (!self->closed_) self->read_next();
-                   }));
+    reading_.emplace(frame_);
+    ws_.async_read(*reading_, ([self = this->shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) {
+        self->shut(ec == websocket::error::closed ? "closed by peer" : ec.message());
+        return;
+      }
+      std::string frame = std::exchange(self->frame_, std::string());
+      self->deliver(std::move(frame));
+      if (!self->closed_) self->read_next();
+    }));
   }
 
   void write_front() { ws_.async_write(net::buffer(this->queue_.front()), this->write_handler()); }
@@ -180,7 +186,8 @@ class WebSocketChannel final : public ChannelBase<WebSocketChannel<Stream>, Sync
 
  private:
   websocket::stream<Stream> ws_;
-  beast::flat_buffer buffer_;
+  std::string frame_;  // the message being read
+  std::optional<net::dynamic_string_buffer<char, std::char_traits<char>, std::allocator<char>>> reading_;  // over frame_
   std::shared_ptr<void> keep_alive_;  // the TLS context, for a wss:// channel
 };
 
