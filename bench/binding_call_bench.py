@@ -116,12 +116,12 @@ def main() -> int:
         base = c[call]
         cells = "".join(f"{lang.ns[call]:>12.1f}{lang.ns[call] - base:>7.1f}" for lang in languages)
         print(f"{call:<26}{base:>7.1f}{cells}")
-    print(
-        f"{'target for a get':<26}{'':>7}"
-        + "".join(f"{'<= ' + format(lang.target_ns, '.0f'):>12}{'':>7}" for lang in languages)
+    targets = "".join(f"{'<= ' + format(lang.target_ns, '.0f'):>12}{'':>7}" for lang in languages)
+    print(f"{'target for a get':<26}{'':>7}{targets}".rstrip())
+    verdicts = "".join(
+        f"{'PASS' if all(lang.ns[g] <= lang.target_ns for g in GETS) else 'MISS':>12}{'':>7}" for lang in languages
     )
-    verdicts = ["PASS" if all(lang.ns[g] <= lang.target_ns for g in GETS) else "MISS" for lang in languages]
-    print(f"{'both gets':<26}{'':>7}" + "".join(f"{v:>12}{'':>7}" for v in verdicts))
+    print(f"{'both gets':<26}{'':>7}{verdicts}".rstrip())
     print()
     print("the calls as each language spells them:")
     for lang in languages:
