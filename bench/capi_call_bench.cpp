@@ -1,6 +1,7 @@
 // The cost of single property calls through the C API: the baseline that
-// bench/python_call_bench.py compares the Python package's properties with, in the same run.
-// Each benchmark is one C call on an open handle; names match the Python bench's rows.
+// bench/binding_call_bench.py (and bench/python_call_bench.py) compares each language binding's
+// properties with, in the same run. Each benchmark is one C call on an open handle; every
+// language's bench reports its calls under these benchmarks' names.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>

@@ -2,7 +2,8 @@
 
 Runs the C baseline (smallpeer_capi_call_bench, Google Benchmark) and the Python properties
 (timeit, best of several repeats) in one run, then prints one row per call with both costs, the
-Python overhead, and the target: under 1 microsecond per Python call.
+Python overhead, and the target: under 1 microsecond per Python call. bench/binding_call_bench.py
+uses c_baseline and measure_python to put Python beside the other bindings.
 
     .venv/bin/python bench/python_call_bench.py --c-bench build/release/bench/smallpeer_capi_call_bench
 """
@@ -21,6 +22,8 @@ import smallpeer
 from smallpeer import Ditto, DittoLogger, LogLevel
 
 TARGET_NS = 1000.0
+NUMBER = 200_000
+REPEAT = 7
 
 
 def c_baseline(c_bench: str) -> Dict[str, float]:
@@ -39,10 +42,30 @@ def c_baseline(c_bench: str) -> Dict[str, float]:
     return result
 
 
-def python_ns(fn: Callable[[], object], number: int = 200_000, repeat: int = 7) -> float:
+def python_ns(fn: Callable[[], object], number: int = NUMBER, repeat: int = REPEAT) -> float:
     """Nanoseconds per call of `fn`: the best of `repeat` timeit runs of `number` calls."""
     fn()  # warm up, and fail loudly before timing if the call raises
     return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e9
+
+
+def measure_python() -> List[Tuple[str, str, float]]:
+    """Times the Python calls on a fresh small peer: (C benchmark name, Python spelling, ns per call) each."""
+    with tempfile.TemporaryDirectory(prefix="smallpeer-bench-") as tmp, Ditto(tmp, device_name="bench") as ditto:
+        spi = ditto.small_peer_info
+
+        def set_enabled() -> None:
+            spi.is_enabled = False
+
+        def set_level() -> None:
+            DittoLogger.minimum_log_level = LogLevel.INFO
+
+        rows: List[Tuple[str, str, Callable[[], object]]] = [
+            ("BM_SpiIsEnabledGet", "small_peer_info.is_enabled (get)", lambda: spi.is_enabled),
+            ("BM_SpiIsEnabledSet", "small_peer_info.is_enabled = False (set)", set_enabled),
+            ("BM_LoggerMinimumLevelGet", "DittoLogger.minimum_log_level (get)", lambda: DittoLogger.minimum_log_level),
+            ("BM_LoggerMinimumLevelSet", "DittoLogger.minimum_log_level = INFO (set)", set_level),
+        ]
+        return [(c_name, spelling, python_ns(fn)) for c_name, spelling, fn in rows]
 
 
 def main() -> int:
@@ -54,30 +77,13 @@ def main() -> int:
     print(f"python_call_bench: smallpeer {smallpeer.__version__}, Python {sys.version.split()[0]}")
     print("python_call_bench: measuring the C baseline (Google Benchmark, median of 5)")
     c = c_baseline(args.c_bench)
-
-    with tempfile.TemporaryDirectory(prefix="smallpeer-bench-") as tmp, Ditto(tmp, device_name="bench") as ditto:
-        spi = ditto.small_peer_info
-
-        def set_enabled() -> None:
-            spi.is_enabled = False
-
-        def set_level() -> None:
-            DittoLogger.minimum_log_level = LogLevel.INFO
-
-        rows: List[Tuple[str, str, Callable[[], object]]] = [
-            ("small_peer_info.is_enabled (get)", "BM_SpiIsEnabledGet", lambda: spi.is_enabled),
-            ("small_peer_info.is_enabled = False (set)", "BM_SpiIsEnabledSet", set_enabled),
-            ("DittoLogger.minimum_log_level (get)", "BM_LoggerMinimumLevelGet", lambda: DittoLogger.minimum_log_level),
-            ("DittoLogger.minimum_log_level = INFO (set)", "BM_LoggerMinimumLevelSet", set_level),
-        ]
-        print("python_call_bench: measuring the Python properties (timeit, best of 7 x 200,000 calls)")
-        print()
-        print(f"{'call':<44}{'C ns':>9}{'Python ns':>11}{'overhead ns':>13}  target < {TARGET_NS:.0f} ns")
-        for label, c_name, fn in rows:
-            py = python_ns(fn)
-            base = c[c_name]
-            verdict = "PASS" if py < TARGET_NS else "MISS"
-            print(f"{label:<44}{base:>9.1f}{py:>11.1f}{py - base:>13.1f}  {verdict}")
+    print(f"python_call_bench: measuring the Python properties (timeit, best of {REPEAT} x {NUMBER:,} calls)")
+    print()
+    print(f"{'call':<44}{'C ns':>9}{'Python ns':>11}{'overhead ns':>13}  target < {TARGET_NS:.0f} ns")
+    for c_name, label, py in measure_python():
+        base = c[c_name]
+        verdict = "PASS" if py < TARGET_NS else "MISS"
+        print(f"{label:<44}{base:>9.1f}{py:>11.1f}{py - base:>13.1f}  {verdict}")
     return 0
 
 

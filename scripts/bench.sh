@@ -3,7 +3,7 @@
 #   1. smallpeer_core_bench   (Google Benchmark: store upserts, SPI collection cycles)
 #   2. smallpeer_ingest_bench (a real Big Peer fed by a 1,000-peer fleet, against the store ceiling),
 #      then again with --compare-backends (SQLite vs PostgreSQL, two PostgreSQL nodes vs one)
-#   3. bench/python_call_bench.py (Python property get/set against the same C call)
+#   3. bench/binding_call_bench.py (a property get/set in Python, JS, Kotlin, Java and Swift against the same C call)
 #   4. smallpeer_log_request_bench (log request -> downloadable, 1 MB and 10 MB, against a local export)
 #   5. smallpeer_anchor_bench (the Big Peer alone under the lean sync load generator, side by side
 #      with Mosquitto under an MQTT generator of the same shape; bigpeer/README.md, Benchmarks)
@@ -48,7 +48,8 @@ done
 echo "bench: configuring and building the release preset (-j${jobs})"
 cmake --preset release -DSMALLPEER_BUILD_BENCH=ON -DSMALLPEER_BUILD_TOOLS=ON >/dev/null
 cmake --build --preset release -j"${jobs}" --target smallpeer_core_bench smallpeer_ingest_bench smallpeer_cli \
-  smallpeer_capi_call_bench smallpeer_log_request_bench smallpeer_anchor_bench
+  smallpeer_capi_call_bench smallpeer_log_request_bench smallpeer_anchor_bench \
+  smallpeer_node_package smallpeer_jvm_call_bench smallpeer_swift_call_bench
 
 echo
 echo "bench: [1/5] smallpeer_core_bench"
@@ -63,11 +64,11 @@ echo "bench: [2/5] smallpeer_ingest_bench --compare-backends ${ingest_args[*]+${
 build/release/bench/smallpeer_ingest_bench --compare-backends ${ingest_args[@]+"${ingest_args[@]}"}
 
 echo
-echo "bench: [3/5] python_call_bench (Python property vs the same C call)"
+echo "bench: [3/5] binding_call_bench (each binding's property vs the same C call)"
 # shellcheck source=python_env.sh
 source scripts/python_env.sh
 python_env_install
-"$PY" bench/python_call_bench.py --c-bench build/release/bench/smallpeer_capi_call_bench
+"$PY" bench/binding_call_bench.py --build-dir build/release
 
 echo
 echo "bench: [4/5] smallpeer_log_request_bench"

@@ -15,8 +15,8 @@ export SMALLPEER_CLI="${SMALLPEER_CLI:-$ROOT/build/dev/tools/smallpeer}"
 [[ -x "$SMALLPEER_CLI" ]] || { echo "python_test: $SMALLPEER_CLI not found (build the dev preset first)" >&2; exit 1; }
 
 echo "python_test: mypy"
-# The bench script uses the public API too: type-checked here so a rename cannot leave it broken.
-(cd python && "$PY" -m mypy tests ../bench/python_call_bench.py)
+# The bench scripts use the public API too: type-checked here so a rename cannot leave it broken.
+(cd python && "$PY" -m mypy tests ../bench/python_call_bench.py ../bench/binding_call_bench.py)
 
 echo "python_test: pytest"
 set +e

@@ -1,6 +1,8 @@
 /*
- * Handle lifetime: native handles wrapped in plain JS objects with napi_wrap, each class with its
- * own type tag (passing an observer where a Ditto is expected is a DittoError SP_ERR_INVALID_ARGUMENT, never a wrong cast).
+ * Handle lifetime: a Ditto handle is a JS External, accepted only if its pointer is one of this
+ * env's live handles (addon_state.dittos); observers and log callbacks are plain JS objects wrapped
+ * with napi_wrap, each class with its own type tag. Passing the wrong kind of handle is a DittoError
+ * SP_ERR_INVALID_ARGUMENT, never a wrong cast.
  *
  * A Ditto handle is freed when both its JS object's GC finalizer and its keep-alive thread-safe
  * function's finalizer have run. Keeping the process alive: only an open Ditto with sync running
@@ -21,8 +23,7 @@
 #include "addon.h"
 #include "callbacks.h"
 
-/* Type tags: one per handle class. */
-extern const napi_type_tag kDittoTag;
+/* Type tags: one per wrapped handle class. */
 extern const napi_type_tag kObserverTag;
 extern const napi_type_tag kLogCallbackTag;
 
@@ -42,12 +43,12 @@ struct ditto_handle {
 
 /** Unwraps a handle after checking its type tag; NULL after throwing a DittoError (SP_ERR_INVALID_ARGUMENT) naming `what`. */
 void* unwrap_tagged(napi_env env, napi_value v, const napi_type_tag* tag, const char* what);
-/** A Ditto handle, open or closed; NULL after throwing. */
+/** A Ditto handle, open or closed, found without any property lookup; NULL after throwing. */
 ditto_handle* get_ditto_any(napi_env env, napi_value v);
 /** An open Ditto handle; a closed one throws SP_ERR_CLOSED. */
 ditto_handle* get_ditto(napi_env env, napi_value v);
 
-/** Wraps a freshly opened d in a new Ditto handle object (which then owns d); NULL after throwing (d freed). */
+/** A new Ditto handle (an External) for a freshly opened d, which it then owns; NULL after throwing (d freed). */
 napi_value ditto_wrap(napi_env env, sp_ditto_t* d);
 /** close(): marks h closing, cancels its observers and drops what kept it and the process alive. */
 void ditto_begin_close(napi_env env, ditto_handle* h);

@@ -39,11 +39,13 @@ func ownedString(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) ->
 /// Runs the body of a settable property's getter or setter, which cannot throw: a failure (a value the
 /// engine refuses, or an instance that was closed) is a programmer error, and stops with the engine's
 /// message, as Swift's own APIs do. Each such property has throwing twins for values from outside.
-func trapping<T>(_ what: String, _ body: () throws -> T) -> T {
+/// `what` is an autoclosure: a setter's description (`"… = \(newValue)"`) is built only on failure,
+/// not on every call (that interpolation cost a setter hundreds of nanoseconds).
+func trapping<T>(_ what: @autoclosure () -> String, _ body: () throws -> T) -> T {
     do {
         return try body()
     } catch {
-        preconditionFailure("SmallPeer: \(what) failed: \(error)")
+        preconditionFailure("SmallPeer: \(what()) failed: \(error)")
     }
 }
 
