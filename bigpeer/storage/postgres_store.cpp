@@ -2,6 +2,8 @@
 // behind a group commit) and a third that LISTENs. Every write bumps the one row of store_clock in
 // its own transaction, which serialises writers across nodes: stored_at then follows commit order
 // on every node, so replication cursors (changes_since) never skip a row another node committed.
+// A group commit (merge_batch) is one pipelined transaction with one statement per table: the
+// design is in bigpeer/README.md ("Group commit").
 #include "bigpeer/storage/postgres_store.h"
 
 #include <fmt/format.h>
