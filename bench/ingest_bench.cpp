@@ -424,7 +424,32 @@ struct BackendResult {
   std::string name;
   double reports_per_second = 0;
   double written_per_second = 0;
+  double big_peer_us_per_report = 0;  // CPU of the Big Peer process(es) per committed report
+  double postgres_us_per_report = 0;  // CPU of the PostgreSQL server's processes per committed report
 };
+
+/// CPU seconds used so far by each process of the bench's PostgreSQL server (backends and
+/// background processes, from pg_stat_activity), by pid.
+std::map<pid_t, double> postgres_cpu_seconds() {
+  std::map<pid_t, double> cpu;
+  for (const auto& [pid, type] : smallpeer::test_support::PostgresServer::shared().query("postgres",
+                                                                                         "SELECT pid::text, backend_type "
+                                                                                         "FROM pg_stat_activity")) {
+    const auto p = static_cast<pid_t>(std::stol(pid));
+    cpu[p] = cpu_seconds(p);
+  }
+  return cpu;
+}
+
+/// CPU seconds between two postgres_cpu_seconds() readings, over the processes in both (so the
+/// reading's own short-lived connection does not count).
+double postgres_cpu_between(const std::map<pid_t, double>& before, const std::map<pid_t, double>& after) {
+  double total = 0;
+  for (const auto& [pid, seconds] : after) {
+    if (const auto it = before.find(pid); it != before.end()) total += seconds - it->second;
+  }
+  return total;
+}
 
 /// Committed SPI reports per second of `o.peers` peers split evenly over `nodes` Big Peers that use
 /// `postgres_url` (SQLite when empty), measured like run() does for one.
@@ -499,23 +524,39 @@ BackendResult measure_backend(const Options& o, const std::string& name, size_t 
   BackendResult result{name};
   try {
     std::this_thread::sleep_for(std::chrono::duration<double>(o.warmup));
+    const auto big_peers_cpu = [&] {
+      double total = 0;
+      for (const auto& bp : big_peers) total += cpu_seconds(bp->pid());
+      return total;
+    };
+    const bool postgres = !postgres_url.empty();
+    const auto pg0 = postgres ? postgres_cpu_seconds() : std::map<pid_t, double>{};
+    const double c0 = big_peers_cpu();
     const double r0 = sum("smallpeer_spi_reports_total");
     const uint64_t w0 = written.load();
     const auto t0 = Clock::now();
     std::this_thread::sleep_for(std::chrono::duration<double>(o.seconds));
     const double r1 = sum("smallpeer_spi_reports_total");
     const uint64_t w1 = written.load();
+    const double c1 = big_peers_cpu();
+    const auto pg1 = postgres ? postgres_cpu_seconds() : std::map<pid_t, double>{};
     const double window = seconds_between(t0, Clock::now());
     result.reports_per_second = (r1 - r0) / window;
     result.written_per_second = static_cast<double>(w1 - w0) / window;
+    if (r1 > r0) {
+      result.big_peer_us_per_report = (c1 - c0) * 1e6 / (r1 - r0);
+      result.postgres_us_per_report = postgres_cpu_between(pg0, pg1) * 1e6 / (r1 - r0);
+    }
   } catch (...) {
     stop_drivers();
     throw;
   }
   stop_drivers();
   if (error) std::rethrow_exception(error);
-  say(fmt::format("   {:.0f} reports/s committed ({:.0f} written/s by the fleet)", result.reports_per_second,
-                  result.written_per_second));
+  say(fmt::format(
+      "   {:.0f} reports/s committed ({:.0f} written/s by the fleet); CPU per report: Big Peer {:.1f} us, "
+      "PostgreSQL {:.1f} us",
+      result.reports_per_second, result.written_per_second, result.big_peer_us_per_report, result.postgres_us_per_report));
   for (auto& f : fleets) f->stop();
   return result;
 }
@@ -531,9 +572,11 @@ int compare_backends(const Options& o) {
   const auto pg1 = measure_backend(o, "PostgreSQL, 1 node", 1, server.create_database());
   const auto pg2 = measure_backend(o, "PostgreSQL, 2 nodes", 2, server.create_database());
   say("");
-  say(fmt::format("{:<22} {:>12} {:>12}", "setup", "reports/s", "written/s"));
+  say(fmt::format("{:<22} {:>12} {:>12} {:>18} {:>20}", "setup", "reports/s", "written/s", "Big Peer us/report",
+                  "PostgreSQL us/report"));
   for (const auto& r : {sqlite, pg1, pg2})
-    say(fmt::format("{:<22} {:>12.0f} {:>12.0f}", r.name, r.reports_per_second, r.written_per_second));
+    say(fmt::format("{:<22} {:>12.0f} {:>12.0f} {:>18.1f} {:>20.1f}", r.name, r.reports_per_second, r.written_per_second,
+                    r.big_peer_us_per_report, r.postgres_us_per_report));
   const auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
   say(fmt::format("ratio PostgreSQL / SQLite (1 node each):   {:.2f}", ratio(pg1.reports_per_second, sqlite.reports_per_second)));
   say(fmt::format("ratio 2 nodes / 1 node (PostgreSQL):       {:.2f}", ratio(pg2.reports_per_second, pg1.reports_per_second)));

@@ -1,10 +1,13 @@
 #include "bigpeer/storage/postgres.h"
 
 #include <fmt/format.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 
 #include "bigpeer/database_health.h"
 #include "common/error.h"
@@ -49,6 +52,58 @@ struct ParamArrays {
   }
 };
 }  // namespace
+
+BinaryArray::BinaryArray(Type type) : type_(type) {}
+
+void BinaryArray::element_length(int32_t length) {
+  const auto n = static_cast<uint32_t>(length);
+  const char bytes[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8), static_cast<char>(n)};
+  data_.append(bytes, 4);
+  ++count_;
+}
+
+void BinaryArray::add(std::string_view text) {
+  element_length(static_cast<int32_t>(text.size()));
+  data_.append(text);
+}
+
+void BinaryArray::add(int64_t number) {
+  element_length(8);
+  const auto n = static_cast<uint64_t>(number);
+  for (int shift = 56; shift >= 0; shift -= 8) data_.push_back(static_cast<char>(n >> shift));
+}
+
+void BinaryArray::add(bool value) {
+  element_length(1);
+  data_.push_back(value ? 1 : 0);
+}
+
+void BinaryArray::add_null() {
+  element_length(-1);
+  has_null_ = true;
+}
+
+Param BinaryArray::take() {
+  // array_recv's layout: dimensions, has-nulls flag, element type, then per dimension its length
+  // and lower bound, then the elements; every integer 4 bytes, big-endian.
+  std::string out;
+  out.reserve(20 + data_.size());
+  const auto put = [&](uint32_t n) {
+    const char bytes[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
+                           static_cast<char>(n)};
+    out.append(bytes, 4);
+  };
+  put(1);
+  put(has_null_ ? 1 : 0);
+  put(static_cast<uint32_t>(type_));
+  put(count_);
+  put(1);
+  out += data_;
+  data_.clear();
+  count_ = 0;
+  has_null_ = false;
+  return Param{std::move(out), true};
+}
 
 int64_t Result::integer(int row, int column) const {
   if (is_null(row, column)) return 0;
@@ -188,56 +243,116 @@ Result Connection::run(const std::string& name, const std::vector<Param>& params
       what);
 }
 
-std::vector<Result> Connection::run_pipeline(const std::vector<std::pair<std::string, std::vector<Param>>>& calls,
-                                             std::string_view what) {
+std::string Connection::pipeline(const std::vector<std::pair<std::string, std::vector<Param>>>& calls, bool own_transaction,
+                                 std::vector<Result>& results) {
   PGconn* c = conn_.get();
-  // Never re-opened here: that would run the calls outside the caller's transaction.
-  if (PQstatus(c) != CONNECTION_OK) {
-    throw DatabaseUnavailable(fmt::format("{} failed: the connection to PostgreSQL dropped", what));
-  }
-  if (PQenterPipelineMode(c) != 1) throw Error(ErrorCode::store, fmt::format("{} failed: cannot enter pipeline mode", what));
+  if (PQenterPipelineMode(c) != 1) return "cannot enter pipeline mode";
+  // Non-blocking: a group commit's parameters can be megabytes and its results tens of kilobytes,
+  // so the loop below sends and reads as the socket allows instead of blocking on one direction
+  // while the server blocks on the other.
+  PQsetnonblocking(c, 1);
   std::string failure;
-  std::vector<Result> results;
-  results.reserve(calls.size());
-  // In blocking mode the server's answers must be read before they fill the socket, so the calls
-  // go in slices, each ended by a sync (which does not end the caller's transaction).
-  constexpr size_t kSlice = 256;
-  for (size_t begin = 0; begin < calls.size() && failure.empty(); begin += kSlice) {
-    const size_t end = std::min(calls.size(), begin + kSlice);
-    for (size_t i = begin; i < end; ++i) {
-      const ParamArrays a(calls[i].second);
-      if (PQsendQueryPrepared(c, calls[i].first.c_str(), static_cast<int>(calls[i].second.size()), a.values.data(),
-                              a.lengths.data(), a.formats.data(), 0) != 1) {
-        failure = trimmed(PQerrorMessage(c));
-        break;
-      }
+  const auto send_plain = [&](const char* sql) {
+    if (failure.empty() && PQsendQueryParams(c, sql, 0, nullptr, nullptr, nullptr, nullptr, 0) != 1) {
+      failure = trimmed(PQerrorMessage(c));
     }
-    PQpipelineSync(c);
-    // Every query's result is followed by a NULL; the sync's own result ends the slice.
-    for (;;) {
+  };
+  if (own_transaction) send_plain("BEGIN");
+  for (const auto& [name, params] : calls) {
+    if (!failure.empty()) break;
+    const ParamArrays a(params);
+    if (PQsendQueryPrepared(c, name.c_str(), static_cast<int>(params.size()), a.values.data(), a.lengths.data(), a.formats.data(),
+                            0) != 1) {
+      failure = trimmed(PQerrorMessage(c));
+    }
+  }
+  if (own_transaction) send_plain("COMMIT");
+  // The sync also after a failed send, so what was sent is answered and drained below.
+  bool synced = PQpipelineSync(c) != 1;
+  if (synced && failure.empty()) failure = trimmed(PQerrorMessage(c));
+  // Results: the BEGIN's, each call's, the COMMIT's (each followed by a NULL), then the sync's.
+  const size_t skip_first = own_transaction ? 1 : 0;
+  const size_t wanted = calls.size();
+  size_t seen = 0;
+  while (!synced) {
+    const int flushed = PQflush(c);
+    if (flushed < 0 || PQconsumeInput(c) == 0) {
+      if (failure.empty()) failure = trimmed(PQerrorMessage(c));
+      break;
+    }
+    while (!synced && PQisBusy(c) == 0) {
       PGresult* raw = PQgetResult(c);
       if (raw == nullptr) {
-        if (PQstatus(c) != CONNECTION_OK) {
-          if (failure.empty()) failure = trimmed(PQerrorMessage(c));
-          break;
-        }
-        continue;
+        if (PQstatus(c) == CONNECTION_OK) continue;  // the end of one query's results
+        break;                                       // no more will come: noticed below
       }
       const auto status = PQresultStatus(raw);
       if (status == PGRES_PIPELINE_SYNC) {
         PQclear(raw);
+        synced = true;
         break;
       }
       if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && failure.empty()) {
         failure = status == PGRES_PIPELINE_ABORTED ? "pipeline aborted" : trimmed(PQresultErrorMessage(raw));
       }
-      results.emplace_back(raw);
+      const size_t at = seen++;
+      if (at >= skip_first && at < skip_first + wanted) {
+        results.emplace_back(raw);
+      } else {
+        PQclear(raw);
+      }
+    }
+    if (synced) break;
+    if (PQstatus(c) != CONNECTION_OK) {
+      if (failure.empty()) failure = trimmed(PQerrorMessage(c));
+      break;
+    }
+    pollfd p{PQsocket(c), static_cast<short>(POLLIN | (flushed == 1 ? POLLOUT : 0)), 0};
+    if (::poll(&p, 1, -1) < 0 && errno != EINTR) {
+      failure = fmt::format("waiting for PostgreSQL: {}", std::strerror(errno));
+      break;
     }
   }
   PQexitPipelineMode(c);
-  if (!failure.empty() && PQstatus(c) != CONNECTION_OK) throw DatabaseUnavailable(fmt::format("{} failed: {}", what, failure));
+  PQsetnonblocking(c, 0);
+  if (failure.empty() && results.size() != wanted) failure = "the server answered fewer statements than were sent";
+  return failure;
+}
+
+std::vector<Result> Connection::run_pipeline(const std::vector<std::pair<std::string, std::vector<Param>>>& calls,
+                                             std::string_view what) {
+  // Never re-opened here: that would run the calls outside the caller's transaction.
+  if (PQstatus(conn_.get()) != CONNECTION_OK) {
+    throw DatabaseUnavailable(fmt::format("{} failed: the connection to PostgreSQL dropped", what));
+  }
+  std::vector<Result> results;
+  results.reserve(calls.size());
+  const std::string failure = pipeline(calls, false, results);
+  if (!failure.empty() && PQstatus(conn_.get()) != CONNECTION_OK) {
+    throw DatabaseUnavailable(fmt::format("{} failed: {}", what, failure));
+  }
   if (!failure.empty()) throw Error(ErrorCode::store, fmt::format("{} failed: {}", what, failure));
   return results;
+}
+
+std::vector<Result> Connection::run_transaction(const std::vector<std::pair<std::string, std::vector<Param>>>& calls,
+                                                std::string_view what) {
+  ensure_open();
+  std::vector<Result> results;
+  results.reserve(calls.size());
+  std::string failure = pipeline(calls, true, results);
+  if (!failure.empty() && results.empty() && retry_after_drop(true)) {
+    // The server had closed the connection before it answered anything (a restart, an operator's
+    // pg_terminate_backend): nothing ran, so it runs once more on the new connection.
+    failure = pipeline(calls, true, results);
+  }
+  if (failure.empty()) return results;
+  // A failed statement leaves the transaction aborted (the COMMIT was skipped): end it.
+  if (PQstatus(conn_.get()) == CONNECTION_OK && PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) {
+    PQclear(PQexec(conn_.get(), "ROLLBACK"));
+  }
+  if (PQstatus(conn_.get()) != CONNECTION_OK) throw DatabaseUnavailable(fmt::format("{} failed: {}", what, failure));
+  throw Error(ErrorCode::store, fmt::format("{} failed: {}", what, failure));
 }
 
 std::string quote_identifier(PGconn* conn, std::string_view name) {

@@ -54,6 +54,35 @@ struct Param {
   bool binary = false;
 };
 
+/// A one-dimensional array parameter in PostgreSQL's binary format: a whole column of a group
+/// commit in one parameter, with no quoting or escaping on either side (unnest($1::text[])).
+class BinaryArray {
+ public:
+  /// The element types used (their pg_type OIDs).
+  enum class Type : uint32_t { boolean = 16, int8 = 20, text = 25 };
+  /// An empty array of `type`.
+  explicit BinaryArray(Type type);
+  /// Appends a text element.
+  void add(std::string_view text);
+  /// Appends a 64-bit integer element.
+  void add(int64_t number);
+  /// Appends a boolean element.
+  void add(bool value);
+  /// Appends a NULL element.
+  void add_null();
+  /// The elements added so far.
+  [[nodiscard]] uint32_t size() const { return count_; }
+  /// The finished parameter (binary format); the builder is empty afterwards.
+  Param take();
+
+ private:
+  void element_length(int32_t length);
+  Type type_;
+  std::string data_;  // the elements, each its length (4 bytes, big-endian) and bytes
+  uint32_t count_ = 0;
+  bool has_null_ = false;
+};
+
 /// Validates a connection URL/string without connecting; throws Error(invalid_argument) naming the problem.
 void check_conninfo(const std::string& conninfo);
 /// The URL without its password, for messages and logs.
@@ -79,11 +108,23 @@ class Connection {
   /// Runs many executions of prepared statements in one pipeline (one round trip), inside the
   /// caller's transaction; returns their results in order. Throws Error(store) on the first failure.
   std::vector<Result> run_pipeline(const std::vector<std::pair<std::string, std::vector<Param>>>& calls, std::string_view what);
+  /// Runs `calls` as one transaction in one pipeline: BEGIN, the calls, COMMIT, so a group commit
+  /// is one round trip. Re-opens a dropped connection first (and runs once more if it was found
+  /// dropped before the server answered anything); on failure rolls back and throws Error(store),
+  /// or DatabaseUnavailable when the server is away. Returns the calls' results in order.
+  std::vector<Result> run_transaction(const std::vector<std::pair<std::string, std::vector<Param>>>& calls,
+                                      std::string_view what);
   /// The raw handle (for LISTEN/NOTIFY polling).
   [[nodiscard]] PGconn* raw() const { return conn_.get(); }
 
  private:
   void check(const Result& result, PGresult* raw, std::string_view what) const;
+  /// Sends `calls` in pipeline mode without blocking on either direction (large parameters and
+  /// large results may cross), ended by one sync; appends every result to `results` and returns
+  /// the first failure's message (empty if none).
+  /// With `own_transaction` the calls are wrapped in BEGIN and COMMIT, whose results are dropped.
+  std::string pipeline(const std::vector<std::pair<std::string, std::vector<Param>>>& calls, bool own_transaction,
+                       std::vector<Result>& results);
   /// Re-opens a dropped connection (outside a transaction); throws Error(io) if it cannot.
   void ensure_open();
   /// True if `raw` failed because the connection dropped, and it is safe to run again.

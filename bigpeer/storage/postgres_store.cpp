@@ -2,6 +2,8 @@
 // behind a group commit) and a third that LISTENs. Every write bumps the one row of store_clock in
 // its own transaction, which serialises writers across nodes: stored_at then follows commit order
 // on every node, so replication cursors (changes_since) never skip a row another node committed.
+// A group commit (merge_batch) is one pipelined transaction with one statement per table: the
+// design is in bigpeer/README.md ("Group commit").
 #include "bigpeer/storage/postgres_store.h"
 
 #include <fmt/format.h>
@@ -14,6 +16,7 @@
 #include <limits>
 #include <set>
 #include <type_traits>
+#include <unordered_map>
 
 #include "bigpeer/database_health.h"
 #include "common/error.h"
@@ -76,6 +79,20 @@ pg::Param text(std::string_view s) {
 }
 pg::Param number(int64_t n) {
   return {std::to_string(n)};
+}
+/// The key and value columns of `settings` for put_settings: one row per key, its last value (as
+/// writing them one after another would leave it).
+std::vector<pg::Param> settings_columns(const std::vector<std::pair<std::string, std::string>>& settings) {
+  std::unordered_map<std::string_view, size_t> last;
+  last.reserve(settings.size());
+  for (size_t i = 0; i < settings.size(); ++i) last[settings[i].first] = i;
+  pg::BinaryArray keys(pg::BinaryArray::Type::text), values(pg::BinaryArray::Type::text);
+  for (size_t i = 0; i < settings.size(); ++i) {
+    if (last[settings[i].first] != i) continue;
+    keys.add(std::string_view(settings[i].first));
+    values.add(std::string_view(settings[i].second));
+  }
+  return {keys.take(), values.take()};
 }
 int64_t clamp(size_t n) {
   return static_cast<int64_t>(std::min<size_t>(n, std::numeric_limits<int64_t>::max()));
@@ -142,16 +159,22 @@ void prepare_writer(pg::Connection& c) {
                                  "ON CONFLICT(collection, id) DO UPDATE SET body=excluded.body, hlc=excluded.hlc, "
                                  "origin=excluded.origin, deleted=FALSE, stored_at=excluded.stored_at RETURNING stored_at",
                                  table));
-    // Last writer wins inside PostgreSQL: the compare and the write are one statement.
-    c.prepare("merge" + suffix,
-              "WITH c AS (UPDATE store_clock SET last_stored_at = GREATEST(last_stored_at + 1, $7::bigint) "
-              "RETURNING last_stored_at) " +
+    // A group commit's documents for this table in one statement: their columns as arrays (each
+    // one binary parameter), one clock bump reserving a stored_at per row (base + its position),
+    // and last writer wins inside PostgreSQL (the compare and the write are one statement). It
+    // returns the positions (1-based) of the rows it wrote. No (collection, id) twice: ON CONFLICT
+    // cannot change a row twice in one statement (merge_batch splits repeats into rounds).
+    c.prepare("merge_many" + suffix,
+              "WITH c AS (UPDATE store_clock SET last_stored_at = GREATEST(last_stored_at + $7::bigint, $8::bigint) "
+              "RETURNING last_stored_at - $7::bigint AS base) " +
                   fmt::format("INSERT INTO {0}(collection, id, body, hlc, origin, deleted, stored_at) "
-                              "SELECT $1, $2, $3, $4, $5, $6, c.last_stored_at FROM c "
+                              "SELECT d.collection, d.id, d.body, d.hlc, d.origin, d.deleted, c.base + d.n FROM c, "
+                              "unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::boolean[]) "
+                              "WITH ORDINALITY AS d(collection, id, body, hlc, origin, deleted, n) "
                               "ON CONFLICT(collection, id) DO UPDATE SET body=excluded.body, hlc=excluded.hlc, "
                               "origin=excluded.origin, deleted=excluded.deleted, stored_at=excluded.stored_at "
                               "WHERE excluded.hlc > {0}.hlc OR (excluded.hlc = {0}.hlc AND excluded.origin > {0}.origin) "
-                              "RETURNING stored_at",
+                              "RETURNING stored_at - (SELECT base FROM c), stored_at",
                               table));
     c.prepare("tombstone" + suffix,
               "WITH c AS (UPDATE store_clock SET last_stored_at = GREATEST(last_stored_at + 1, $3::bigint) "
@@ -160,7 +183,10 @@ void prepare_writer(pg::Connection& c) {
                               "FROM c) WHERE collection=$1 AND id=$2 AND NOT deleted RETURNING stored_at",
                               table));
   }
-  c.prepare("put_setting", "INSERT INTO settings(key, value) VALUES($1, $2) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
+  // Many settings (distinct keys) in one statement.
+  c.prepare("put_settings",
+            "INSERT INTO settings(key, value) SELECT * FROM unnest($1::text[], $2::text[]) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value");
   c.prepare("notify", "SELECT pg_notify($1, $2)");
   c.prepare("purge_system", "DELETE FROM system_documents WHERE collection=$1 AND id = ANY($2::text[])");
 }
@@ -378,10 +404,20 @@ std::vector<bool> PostgresStore::merge_batch(const std::vector<Document>& incomi
     std::lock_guard lock(write_mutex_);
     std::vector<Document> checked;
     checked.reserve(incoming.size());
-    std::vector<std::pair<std::string, std::vector<pg::Param>>> calls;
-    calls.reserve(incoming.size() + settings.size() + 4);
-    std::set<std::string> user_collections;
     std::vector<size_t> index;  // checked[k] is incoming[index[k]]
+    // One statement per table and round: round r holds the (r+1)-th occurrence of each document in
+    // this batch, so the rounds, run in order, apply repeats in the order given, as one merge after
+    // another would.
+    struct Rows {
+      pg::BinaryArray collection{pg::BinaryArray::Type::text}, id{pg::BinaryArray::Type::text}, body{pg::BinaryArray::Type::text},
+          hlc{pg::BinaryArray::Type::int8}, origin{pg::BinaryArray::Type::text}, deleted{pg::BinaryArray::Type::boolean};
+      int64_t floor = 0;              // the clock's reading at its last document: stored_at is at least that
+      std::vector<size_t> positions;  // positions[n - 1] is the checked document of row n
+      bool system = false;
+    };
+    std::vector<Rows> statements;                         // [2 * round + (system ? 1 : 0)]
+    std::unordered_map<std::string, size_t> occurrences;  // "collection\0id" -> times seen so far
+    std::set<std::string> user_collections;
     for (size_t i = 0; i < incoming.size(); ++i) {
       const auto& doc = incoming[i];
       auto valid = store_support::checked_incoming(parser_, doc);
@@ -392,24 +428,60 @@ std::vector<bool> PostgresStore::merge_batch(const std::vector<Document>& incomi
       index.push_back(i);
       hlc_->observe(doc.version.hlc);
       const auto& d = checked.back();
-      calls.push_back({statement("merge", d.collection),
-                       {text(d.collection), text(d.id), d.deleted ? pg::Param{} : text(d.json), number(to_column(d.version.hlc)),
-                        text(d.version.origin), text(d.deleted ? "true" : "false"), number(to_column(hlc_->now()))}});
-      if (!is_system_collection(d.collection)) user_collections.insert(d.collection);
+      const bool system = is_system_collection(d.collection);
+      std::string key = d.collection;
+      key += '\0';
+      key += d.id;
+      const size_t round = occurrences[std::move(key)]++;
+      const size_t at = 2 * round + (system ? 1 : 0);
+      if (statements.size() <= at) statements.resize(at + 2);
+      auto& rows = statements[at];
+      rows.system = system;
+      rows.collection.add(std::string_view(d.collection));
+      rows.id.add(std::string_view(d.id));
+      if (d.deleted) {
+        rows.body.add_null();
+      } else {
+        rows.body.add(std::string_view(d.json));
+      }
+      rows.hlc.add(to_column(d.version.hlc));
+      rows.origin.add(std::string_view(d.version.origin));
+      rows.deleted.add(d.deleted);
+      rows.floor = to_column(hlc_->now());
+      rows.positions.push_back(checked.size() - 1);
+      if (!system) user_collections.insert(d.collection);
     }
-    for (const auto& [key, value] : settings) calls.push_back({"put_setting", {text(key), text(value)}});
+    std::vector<std::pair<std::string, std::vector<pg::Param>>> calls;
+    std::vector<const Rows*> merged;  // calls[k] merges *merged[k]
+    for (auto& rows : statements) {
+      if (rows.positions.empty()) continue;
+      const auto count = static_cast<int64_t>(rows.positions.size());
+      calls.push_back({rows.system ? "merge_many_system" : "merge_many_user",
+                       {rows.collection.take(), rows.id.take(), rows.body.take(), rows.hlc.take(), rows.origin.take(),
+                        rows.deleted.take(), number(count), number(rows.floor)}});
+      merged.push_back(&rows);
+    }
+    if (!settings.empty()) calls.push_back({"put_settings", settings_columns(settings)});
     for (const auto& collection : user_collections) {
       calls.push_back({"notify", {text(kDocumentsChannel), text(node_id_ + "\n" + collection)}});
     }
-    in_transaction(*writer_, "merge_batch", [&] {
-      const auto results = writer_->run_pipeline(calls, "merge_batch");
-      for (size_t i = 0; i < checked.size(); ++i) {
-        if (results[i].rows() == 0) continue;
-        applied[index[i]] = true;
-        checked[i].stored_at = HlcTimestamp{static_cast<uint64_t>(results[i].integer(0, 0))};
-        stored_docs.push_back(std::move(checked[i]));
+    if (calls.empty()) return applied;
+    const auto results = writer_->run_transaction(calls, "merge_batch");
+    for (size_t k = 0; k < merged.size(); ++k) {
+      const auto& r = results[k];
+      for (int row = 0; row < r.rows(); ++row) {
+        const auto n = static_cast<size_t>(r.integer(row, 0));
+        if (n < 1 || n > merged[k]->positions.size())
+          throw Error(ErrorCode::store, "merge_batch: the server returned a row it was not sent");
+        const size_t position = merged[k]->positions[n - 1];
+        applied[index[position]] = true;
+        checked[position].stored_at = HlcTimestamp{static_cast<uint64_t>(r.integer(row, 1))};
       }
-    });
+    }
+    // In the order given, as the observers would have heard them one merge at a time.
+    for (size_t position = 0; position < checked.size(); ++position) {
+      if (applied[index[position]]) stored_docs.push_back(std::move(checked[position]));
+    }
   }
   after_commit(stored_docs);
   return applied;
@@ -570,11 +642,9 @@ std::vector<std::pair<std::string, std::string>> PostgresStore::settings_with_pr
 }
 
 void PostgresStore::set_settings(const std::vector<std::pair<std::string, std::string>>& values) {
-  std::vector<std::pair<std::string, std::vector<pg::Param>>> calls;
-  calls.reserve(values.size());
-  for (const auto& [key, value] : values) calls.push_back({"put_setting", {text(key), text(value)}});
+  if (values.empty()) return;
   std::lock_guard lock(write_mutex_);
-  in_transaction(*writer_, "set_settings", [&] { writer_->run_pipeline(calls, "writing settings"); });
+  writer_->run_transaction({{"put_settings", settings_columns(values)}}, "writing settings");
 }
 
 uint64_t PostgresStore::repair_clock() {
