@@ -159,7 +159,8 @@ class WebSocketChannel final : public ChannelBase<WebSocketChannel<Stream>, Sync
   }
 
   // Each message is read straight into a fresh string that is then handed on whole: no copy out
-  // of a read buffer, and an idle connection holds no read buffer at all between messages.
+  // of a read buffer. (Beast prepares the string before the socket has data, so a waiting read
+  // still holds a frame's worth of it; bigpeer/README.md, Benchmarks, idle memory per session.)
   void read_next() {
     reading_.emplace(frame_);
     ws_.async_read(*reading_, ([self = this->shared_from_this()](beast::error_code ec, size_t) {
