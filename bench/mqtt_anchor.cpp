@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "proc_stats.h"
+#include "support/free_port.h"
 
 namespace smallpeer::bench {
 namespace {
@@ -59,24 +60,6 @@ std::string read_text(const fs::path& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-/// A port nobody listens on now (the kernel's choice for port 0).
-uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error(fmt::format("Mosquitto: cannot open a socket: {}", std::strerror(errno)));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  ::close(fd);
-  if (port == 0) throw std::runtime_error("Mosquitto: no free port on 127.0.0.1");
-  return port;
 }
 
 /// True if something accepts TCP connections on 127.0.0.1:`port`.
@@ -388,7 +371,7 @@ MosquittoBroker::MosquittoBroker() {
     // The port is free when chosen; another process may take it first, so a few tries.
     std::string failure;
     for (int attempt = 0; attempt < 3; ++attempt) {
-      if (launch(free_port(), &failure)) return;
+      if (launch(test_support::free_loopback_port("Mosquitto"), &failure)) return;
     }
     throw std::runtime_error(failure);
   } catch (...) {

@@ -471,8 +471,9 @@ std::vector<bool> PostgresStore::merge_batch(const std::vector<Document>& incomi
       const auto& r = results[k];
       for (int row = 0; row < r.rows(); ++row) {
         const auto n = static_cast<size_t>(r.integer(row, 0));
-        if (n < 1 || n > merged[k]->positions.size())
+        if (n < 1 || n > merged[k]->positions.size()) {
           throw Error(ErrorCode::store, "merge_batch: the server returned a row it was not sent");
+        }
         const size_t position = merged[k]->positions[n - 1];
         applied[index[position]] = true;
         checked[position].stored_at = HlcTimestamp{static_cast<uint64_t>(r.integer(row, 1))};

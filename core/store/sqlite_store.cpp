@@ -13,7 +13,6 @@
 #include <utility>
 
 #include "common/error.h"
-#include "common/fair_mutex.h"
 #include "store/store.h"
 #include "store/store_support.h"
 
@@ -675,10 +674,8 @@ class SqliteStore final : public Store {
   const std::shared_ptr<HybridLogicalClock> hlc_;
   const std::string local_peer_;
 
-  // Guards the connection, its statements and parser_; fair, so the Big Peer's writer thread, which
-  // commits group after group, cannot starve the API and log-request callers of the same store.
-  mutable FairMutex mutex_;
-  DatabaseHandle db_;  // declared before the statements, so it is closed after they are finalized
+  mutable std::mutex mutex_;  // guards the connection, its statements and parser_
+  DatabaseHandle db_;         // declared before the statements, so it is closed after they are finalized
   std::array<std::unique_ptr<TableStatements>, 2> tables_;  // [0] user, [1] system
   StatementHandle get_setting_, put_setting_, count_live_, settings_by_prefix_;
   StatementHandle purge_;  // prepared on first use (only the Big Peer's audit log purges)

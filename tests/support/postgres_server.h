@@ -32,6 +32,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/free_port.h"
+
 namespace smallpeer::test_support {
 
 /// True when SMALLPEER_TEST_BACKEND=postgres: Big Peer processes then store in PostgreSQL.
@@ -197,23 +199,6 @@ class PostgresServer {
     return text.str();
   }
 
-  /// A port nobody listens on now (the kernel's choice for port 0).
-  static uint16_t free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    uint16_t port = 0;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-      port = ntohs(address.sin_port);
-    }
-    ::close(fd);
-    if (port == 0) throw std::runtime_error("PostgreSQL: no free port on 127.0.0.1");
-    return port;
-  }
-
   void start() {
     using namespace std::chrono_literals;
     resolve_user();
@@ -236,7 +221,7 @@ class PostgresServer {
     // The port is free when chosen; another process may take it first, so a few tries.
     std::string last_log;
     for (int attempt = 0; attempt < 3; ++attempt) {
-      if (launch(free_port(), &last_log)) return;
+      if (launch(free_loopback_port("PostgreSQL"), &last_log)) return;
     }
     throw std::runtime_error("PostgreSQL did not start:\n" + last_log);
   }
