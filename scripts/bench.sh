@@ -12,23 +12,11 @@
 # `scripts/bench.sh anchor [ARGS]` runs only step 5, passing ARGS to it (e.g. --rounds 3 --idle 0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
-
-# Bench-only Debian packages: the Mosquitto anchor (bench/mqtt_anchor.h) runs Debian's broker and
-# drives it with libmosquitto. Installing mosquitto may also start the system's own broker service
-# on port 1883; harmless, the bench starts a broker of its own on a free port with its own config.
-BENCH_APT_PACKAGES=(mosquitto libmosquitto-dev)
-missing=()
-for pkg in "${BENCH_APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  echo "bench: installing ${#missing[@]} Debian package(s): ${missing[*]}"
-  SUDO=""
-  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
-  $SUDO apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# Bench-only Debian packages, installed by setup.sh with the rest: the Mosquitto anchor
+# (bench/mqtt_anchor.h) runs Debian's broker and drives it with libmosquitto. Installing mosquitto
+# may also start the system's own broker service on port 1883; harmless, the bench starts a broker
+# of its own on a free port with its own config.
+scripts/setup.sh mosquitto libmosquitto-dev
 
 jobs="${SMALLPEER_BUILD_JOBS:-$(nproc)}"
 if [[ ${1:-} == anchor ]]; then

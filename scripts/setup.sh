@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything SmallPeer needs on a fresh Debian 12 machine. Idempotent and quiet:
 # it only runs apt-get when a package is missing, and prints one line per step.
+# Arguments are further Debian packages a caller needs besides these (scripts/bench.sh passes its
+# bench-only ones), installed the same way.
 set -euo pipefail
 
 APT_PACKAGES=(
@@ -20,6 +22,7 @@ APT_PACKAGES=(
   jq  # the scripts read the Big Peer's ready file (--ready-file) and API answers
 )
 
+APT_PACKAGES+=("$@")
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
