@@ -288,9 +288,7 @@ int run(const Options& o) {
   // The store ceiling, at the ingest's average group and at the largest group this load can form.
   std::vector<smallpeer::Document> reports;
   {
-    const std::string id_field = "\"_id\":\"";
-    const auto at = document.find(id_field) + id_field.size();
-    const std::string key = document.substr(at, document.find('"', at) - at);
+    const std::string key = spi_document_key(document);
     for (size_t i = 0; i < o.connections; ++i) {
       std::array<unsigned char, 32> pk{};
       for (size_t b = 0; b < pk.size(); ++b) pk[b] = static_cast<unsigned char>((i >> (8 * (b % 4))) + b);

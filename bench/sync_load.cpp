@@ -93,6 +93,18 @@ std::string session_document(const std::string& templ, const std::string& templa
 
 }  // namespace
 
+std::string spi_document_key(const std::string& document) {
+  const std::string id_field = "\"_id\":\"";
+  const auto at = document.find(id_field);
+  if (at == std::string::npos) throw std::invalid_argument("sync load: the SPI document has no \"_id\"");
+  const auto end = document.find('"', at + id_field.size());
+  std::string key = document.substr(at + id_field.size(), end - at - id_field.size());
+  if (!PeerIdentity::is_valid_peer_key(key)) {
+    throw std::invalid_argument("sync load: the SPI document's \"_id\" is not a peer key: " + key);
+  }
+  return key;
+}
+
 std::string sample_spi_document(const std::string& metadata_json) {
   test_support::TempDir dir("smallpeer-sync-load");
   DittoConfig config;
@@ -495,15 +507,7 @@ SyncLoad::SyncLoad(SyncLoadOptions options) : options_(std::move(options)) {
   if (options_.window == 0) throw std::invalid_argument("sync load: --window must be at least 1");
   if (options_.threads == 0 || options_.threads > 64) throw std::invalid_argument("sync load: --threads must be 1-64");
   if (options_.document.empty()) throw std::invalid_argument("sync load: no SPI document to send");
-  // The template's own key (its "_id"), replaced by each session's.
-  const std::string id_field = "\"_id\":\"";
-  const auto at = options_.document.find(id_field);
-  if (at == std::string::npos) throw std::invalid_argument("sync load: the SPI document has no \"_id\"");
-  const auto end = options_.document.find('"', at + id_field.size());
-  template_key_ = options_.document.substr(at + id_field.size(), end - at - id_field.size());
-  if (!PeerIdentity::is_valid_peer_key(template_key_)) {
-    throw std::invalid_argument("sync load: the SPI document's \"_id\" is not a peer key: " + template_key_);
-  }
+  template_key_ = spi_document_key(options_.document);  // replaced by each session's
   size_t ignored = 0;
   document_bytes_ = session_document(options_.document, template_key_, template_key_, ignored).size();
   const size_t per_thread = (options_.connections + options_.threads - 1) / options_.threads;

@@ -33,6 +33,9 @@ struct SyncLoadOptions {
 /// temporary directory, with the given metadata; its "_id" is that peer's key.
 std::string sample_spi_document(const std::string& metadata_json);
 
+/// The peer key in an SPI document's "_id"; throws std::invalid_argument naming what is wrong.
+std::string spi_document_key(const std::string& document);
+
 /// The load generator. Threads start in the constructor and stop in the destructor.
 class SyncLoad {
  public:
