@@ -31,6 +31,8 @@ class Result {
   explicit Result(PGresult* result) : result_(result) {}
   /// Number of rows.
   [[nodiscard]] int rows() const { return PQntuples(result_.get()); }
+  /// Number of columns.
+  [[nodiscard]] int columns() const { return PQnfields(result_.get()); }
   /// True if the cell is NULL.
   [[nodiscard]] bool is_null(int row, int column) const { return PQgetisnull(result_.get(), row, column) != 0; }
   /// A cell as text (empty for NULL).

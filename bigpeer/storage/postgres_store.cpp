@@ -675,6 +675,44 @@ uint64_t PostgresStore::repair_clock() {
   return restamped;
 }
 
+std::vector<dql::SqlRow> PostgresStore::read_query(const dql::SqlQuery& query, std::chrono::milliseconds timeout) const {
+  std::vector<pg::Param> params;
+  params.reserve(query.params.size());
+  for (const auto& p : query.params) params.push_back(text(p.text));
+  std::lock_guard lock(read_mutex_);
+  // A read-only transaction, so the statement cannot write whatever it says, with a time limit that
+  // ends with it (SET LOCAL).
+  reader_->exec("BEGIN READ ONLY", "beginning a query");
+  std::vector<dql::SqlRow> rows;
+  try {
+    reader_->exec(fmt::format("SET LOCAL statement_timeout = {}", timeout.count()), "limiting a query");
+    const auto r = reader_->exec(query.sql, params, "running a query");
+    rows.reserve(static_cast<size_t>(r.rows()));
+    const int columns = r.columns();
+    for (int row = 0; row < r.rows(); ++row) {
+      dql::SqlRow& out = rows.emplace_back();
+      for (int c = 0; c < columns; ++c) {
+        if (r.is_null(row, c)) {
+          out.emplace_back(std::nullopt);
+        } else {
+          out.emplace_back(r.text(row, c));
+        }
+      }
+    }
+    reader_->exec("COMMIT", "ending a query");
+  } catch (const Error& e) {
+    try {
+      reader_->exec("ROLLBACK", "ending a query");
+    } catch (const Error&) {  // NOLINT(bugprone-empty-catch): the first error is the one to report
+    }
+    if (std::string_view(e.what()).find("statement timeout") != std::string_view::npos) {
+      throw Error(ErrorCode::validation, fmt::format("query: ran longer than its {} ms limit", timeout.count()));
+    }
+    throw;
+  }
+  return rows;
+}
+
 uint64_t PostgresStore::restamp_collection(std::string_view collection) {
   validate_collection_name(collection);
   const std::string table = is_system_collection(collection) ? "system_documents" : "user_documents";

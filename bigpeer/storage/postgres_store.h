@@ -57,6 +57,8 @@ class PostgresStore final : public Store {
   [[nodiscard]] std::vector<std::filesystem::path> files() const override;
   /// "ok" when every table reads; PostgreSQL checks its own pages.
   [[nodiscard]] HybridLogicalClock& clock() const override { return *hlc_; }
+  [[nodiscard]] dql::Dialect query_dialect() const override { return dql::Dialect::postgres; }
+  [[nodiscard]] std::vector<dql::SqlRow> read_query(const dql::SqlQuery& query, std::chrono::milliseconds timeout) const override;
   uint64_t repair_clock() override;
   uint64_t restamp_collection(std::string_view collection) override;
 

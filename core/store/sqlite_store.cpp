@@ -251,7 +251,11 @@ class SqliteStore final : public Store {
  public:
   SqliteStore(const std::filesystem::path& path, std::shared_ptr<HybridLogicalClock> hlc, std::string local_peer,
               const StoreOptions& options)
-      : path_(path), hlc_(std::move(hlc)), local_peer_(std::move(local_peer)), db_(open_database(path)) {
+      : path_(path),
+        hlc_(std::move(hlc)),
+        local_peer_(std::move(local_peer)),
+        exclusive_(options.exclusive),
+        db_(open_database(path)) {
     configure_and_migrate(options);
     tables_[0] = std::make_unique<TableStatements>(db_.get(), "user_documents");
     tables_[1] = std::make_unique<TableStatements>(db_.get(), "system_documents");
@@ -497,6 +501,62 @@ class SqliteStore final : public Store {
 
   [[nodiscard]] HybridLogicalClock& clock() const override { return *hlc_; }
 
+  [[nodiscard]] dql::Dialect query_dialect() const override { return dql::Dialect::sqlite; }
+
+  [[nodiscard]] std::vector<dql::SqlRow> read_query(const dql::SqlQuery& query,
+                                                    std::chrono::milliseconds timeout) const override {
+    // A shared store (the Big Peer's) answers queries on a read-only connection of its own, so a
+    // slow query never holds up ingest: WAL lets readers and the writer run side by side. An
+    // exclusive store (a device's) has only its one connection.
+    std::unique_lock lock(exclusive_ ? mutex_ : reader_mutex_);
+    sqlite3* db = exclusive_ ? db_.get() : reader();
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db, query.sql.c_str(), static_cast<int>(query.sql.size()), &raw, nullptr) != SQLITE_OK) {
+      throw_sqlite(db, "preparing a query");
+    }
+    const StatementHandle stmt(raw);
+    if (sqlite3_stmt_readonly(raw) == 0) throw Error(ErrorCode::internal, "query: the translated statement would write");
+    for (size_t i = 0; i < query.params.size(); ++i) {
+      const auto& p = query.params[i];
+      const int index = static_cast<int>(i) + 1;
+      const int rc = p.type == dql::SqlParam::Type::integer ? sqlite3_bind_int64(raw, index, p.integer)
+                     : p.type == dql::SqlParam::Type::real
+                         ? sqlite3_bind_double(raw, index, p.real)
+                         : sqlite3_bind_text64(raw, index, p.text.data(), p.text.size(), SQLITE_STATIC, SQLITE_UTF8);
+      if (rc != SQLITE_OK) throw_sqlite(db, "binding a query parameter");
+    }
+    // SQLite calls the handler every 1,000 virtual machine steps; a nonzero return interrupts the query.
+    struct Deadline {
+      std::chrono::steady_clock::time_point at;
+      static int passed(void* self) { return std::chrono::steady_clock::now() > static_cast<Deadline*>(self)->at ? 1 : 0; }
+    } deadline{std::chrono::steady_clock::now() + timeout};
+    if (timeout.count() > 0) sqlite3_progress_handler(db, 1000, &Deadline::passed, &deadline);
+    struct HandlerReset {
+      sqlite3* db;
+      ~HandlerReset() { sqlite3_progress_handler(db, 0, nullptr, nullptr); }
+    } reset{db};
+    std::vector<dql::SqlRow> rows;
+    const int columns = sqlite3_column_count(raw);
+    for (;;) {
+      const int rc = sqlite3_step(raw);
+      if (rc == SQLITE_DONE) break;
+      if (rc == SQLITE_INTERRUPT) {
+        throw Error(ErrorCode::validation, fmt::format("query: ran longer than its {} ms limit", timeout.count()));
+      }
+      if (rc != SQLITE_ROW) throw_sqlite(db, "running a query");
+      dql::SqlRow& row = rows.emplace_back();
+      for (int c = 0; c < columns; ++c) {
+        const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(raw, c));
+        if (data == nullptr) {
+          row.emplace_back(std::nullopt);
+        } else {
+          row.emplace_back(std::string(data, static_cast<size_t>(sqlite3_column_bytes(raw, c))));
+        }
+      }
+    }
+    return rows;
+  }
+
   uint64_t repair_clock() override {
     std::lock_guard lock(mutex_);
     const int64_t limit = to_column(hlc_->limit());
@@ -674,6 +734,23 @@ class SqliteStore final : public Store {
   const std::shared_ptr<HybridLogicalClock> hlc_;
   const std::string local_peer_;
 
+  /// The read-only connection for queries, opened at the first query (under reader_mutex_).
+  sqlite3* reader() const {
+    if (!reader_db_) {
+      sqlite3* raw = nullptr;
+      const int rc = sqlite3_open_v2(path_.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+      DatabaseHandle db(raw);
+      if (rc != SQLITE_OK) throw_sqlite(raw, "opening the query connection");
+      sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+      exec(raw, "PRAGMA query_only=1", "opening the query connection");
+      reader_db_ = std::move(db);
+    }
+    return reader_db_.get();
+  }
+
+  const bool exclusive_;
+  mutable std::mutex reader_mutex_;  // guards reader_db_
+  mutable DatabaseHandle reader_db_;
   mutable std::mutex mutex_;  // guards the connection, its statements and parser_
   DatabaseHandle db_;         // declared before the statements, so it is closed after they are finalized
   std::array<std::unique_ptr<TableStatements>, 2> tables_;  // [0] user, [1] system

@@ -3,6 +3,7 @@
 // live in their own table, apart from user collections.
 #pragma once
 
+#include <chrono>
 #include <compare>
 #include <cstdint>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "clock/hlc.h"
+#include "query/sql_query.h"
 
 namespace smallpeer {
 
@@ -141,6 +143,12 @@ class Store {
   [[nodiscard]] virtual std::vector<std::filesystem::path> files() const = 0;
   /// The clock that stamps this store's writes (and bounds the HLCs it accepts).
   [[nodiscard]] virtual HybridLogicalClock& clock() const = 0;
+  /// The SQL this store speaks, for the query translator (query/dql.h).
+  [[nodiscard]] virtual dql::Dialect query_dialect() const = 0;
+  /// Runs one read-only statement written by the query translator and returns its rows, each column
+  /// as text. Throws Error(validation) when it runs longer than `timeout` (zero: no limit).
+  [[nodiscard]] virtual std::vector<dql::SqlRow> read_query(const dql::SqlQuery& query,
+                                                            std::chrono::milliseconds timeout) const = 0;
   /// Heals a store poisoned by far-future HLCs (stored by versions before the clock bound, or by a
   /// device whose clock was years ahead): every document or tombstone whose version or stored_at is
   /// beyond clock().limit() is re-stamped with a fresh local HLC, oldest first, keeping its body,

@@ -204,6 +204,25 @@ void http_requests() {
   for (const auto& [name, text] : all) write("http_request", name, text);
 }
 
+void dql_queries() {
+  // The arguments JSON on the first line, the query after it.
+  const std::vector<std::pair<std::string, std::string>> all = {
+      {"metadata-filter",
+       "{\"site\":\"north\"}\nSELECT * FROM __small_peer_info WHERE metadata.site = :site "
+       "ORDER BY device_disk_usage.device_available DESC LIMIT 10 OFFSET 2"},
+      {"projection", "\nSELECT _id, metadata.app_version AS v FROM __small_peer_info WHERE sequence >= 3 AND NOT (x < -1.5e3)"},
+      {"group", "\nSELECT metadata.site, COUNT(*) AS n FROM __small_peer_info GROUP BY metadata.site ORDER BY n DESC"},
+      {"in-like",
+       "{\"ids\":[\"a\",1,true,null],\"n\":2}\nselect `_id` from `cars` where _id in (:ids, 'b') or make "
+       "not like 'V\\_%' or a is not missing or b is null limit :n;"},
+      {"path-compare", "\nSELECT * FROM cars WHERE seats = seats OR a.b.c != 'it''s' OR x <> \"dq\""},
+      {"bad", "\nSELECT * cars WHERE"},
+      {"delete", "\nDELETE FROM cars"},
+      {"nested", "\nSELECT * FROM c WHERE ((((((a = 1))))))"},
+  };
+  for (const auto& [name, text] : all) write("dql_query", name, text);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -219,6 +238,7 @@ int main(int argc, char** argv) {
     log_filters();
     bundles();
     http_requests();
+    dql_queries();
   } catch (const std::exception& e) {
     std::cerr << "fuzz_make_corpus: " << e.what() << "\n";
     return 1;
