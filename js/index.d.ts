@@ -196,6 +196,24 @@ export declare class Store {
   collection(name: string): Collection;
   /** The names of the user collections that hold documents, sorted. */
   collectionNames(): Promise<string[]>;
+  /** Runs a read-only DQL query (docs/QUERY.md) over any collection, binding `:name` placeholders from `args`. */
+  execute(query: string, args?: JSONObject): Promise<QueryResult>;
+}
+
+/** What a DQL query returned. */
+export declare class QueryResult {
+  private constructor();
+  /** The items, in the query's order. */
+  readonly items: QueryResultItem[];
+}
+
+/** One item of a query result: a document, a projection of one, or a group's count. */
+export declare class QueryResultItem {
+  private constructor();
+  /** The item as an object. */
+  readonly value: JSONObject;
+  /** The item as JSON text. */
+  jsonString(): string;
 }
 
 /** `ditto.presence`: who this peer is connected to. */

@@ -372,6 +372,36 @@ class Store {
   async collectionNames() {
     return JSON.parse(await native.storeCollectionNames(this.#h));
   }
+
+  /** Runs a read-only DQL query (docs/QUERY.md) over any collection, binding `:name` placeholders from `args`; resolves to a QueryResult. */
+  async execute(query, args = {}) {
+    const json = args === undefined || args === null || Object.keys(args).length === 0 ? null : toJSON(args, 'args');
+    const result = JSON.parse(await native.storeExecute(this.#h, requireString(query, 'query'), json));
+    return new QueryResult(result.items.map((value) => new QueryResultItem(value)));
+  }
+}
+
+/** What a DQL query returned. */
+class QueryResult {
+  /** @internal */
+  constructor(items) {
+    /** The items, in the query's order. */
+    this.items = items;
+  }
+}
+
+/** One item of a query result: a document, a projection of one, or a group's count. */
+class QueryResultItem {
+  /** @internal */
+  constructor(value) {
+    /** The item as an object. */
+    this.value = value;
+  }
+
+  /** The item as JSON text. */
+  jsonString() {
+    return JSON.stringify(this.value);
+  }
 }
 
 /** The typed presence graph from the engine's JSON (camelCase, the same fields in every language). */
@@ -681,4 +711,4 @@ function logFilterJSON(options, what) {
 /** The engine library's version, e.g. "0.1.0". */
 const version = native.version();
 
-module.exports = { Ditto, DittoError, Logger, SmallPeerInfo, Store, Collection, StoreObserver, Presence, version };
+module.exports = { Ditto, DittoError, Logger, SmallPeerInfo, Store, Collection, StoreObserver, QueryResult, QueryResultItem, Presence, version };

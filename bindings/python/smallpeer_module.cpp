@@ -226,6 +226,14 @@ PYBIND11_MODULE(_smallpeer, m) {
             return take_string(s);
           },
           py::arg("collection"), py::arg("limit"), py::arg("after_id") = py::none())
+      .def(
+          "store_execute",
+          [](Ditto& d, const std::string& query, std::optional<std::string> args_json) {
+            char* s = nullptr;
+            check(nogil([&] { return sp_store_execute(d.h(), query.c_str(), args_json ? args_json->c_str() : nullptr, &s); }));
+            return take_string(s);
+          },
+          py::arg("query"), py::arg("args_json") = py::none())
       .def("store_remove",
            [](Ditto& d, const std::string& c, const std::string& id) {
              bool removed = false;

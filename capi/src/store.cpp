@@ -57,6 +57,14 @@ SP_API sp_status_t sp_store_find_all(sp_ditto_t* ditto, const char* collection, 
   });
 }
 
+SP_API sp_status_t sp_store_execute(sp_ditto_t* ditto, const char* query, const char* args_json, char** out_json) {
+  return guard([&] {
+    require_out(out_json, "out_json");
+    *out_json = to_c_string(
+        engine(ditto).execute(required(query, "query"), args_json != nullptr ? required(args_json, "args_json") : ""));
+  });
+}
+
 SP_API sp_status_t sp_store_remove(sp_ditto_t* ditto, const char* collection, const char* id, bool* out_removed) {
   return guard([&] {
     const bool removed = engine(ditto).remove(required(collection, "collection"), required(id, "id"));

@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "identity/identity.h"
+#include "query/query.h"
 #include "spi/system_facts.h"
 #include "sync/session.h"
 
@@ -239,6 +240,10 @@ Page Ditto::list(std::string_view collection, size_t limit, std::string_view aft
     Store::validate_collection_name(collection);
     return store_->list(collection, limit, after);
   });
+}
+
+std::string Ditto::execute(std::string_view query, std::string_view args_json) {
+  return guarded([&] { return to_json(execute_query(*store_, query, args_json)); });
 }
 
 bool Ditto::remove(std::string_view collection, std::string_view id) {

@@ -72,6 +72,9 @@ class Ditto {
   std::optional<Document> get(std::string_view collection, std::string_view id);
   /// A page of live documents from any collection.
   Page list(std::string_view collection, size_t limit, std::string_view after);
+  /// Runs a read-only DQL query (docs/QUERY.md) with `args_json` (a JSON object, empty for none) over
+  /// any collection; returns {"items":[...]}.
+  std::string execute(std::string_view query, std::string_view args_json);
   /// Removes a document from a user collection; false if it did not exist.
   bool remove(std::string_view collection, std::string_view id);
   /// Names of user collections (or system ones) that hold documents.

@@ -189,6 +189,19 @@ test('store: findAll reads past one page', async (t) => {
   assert.equal(all[1204]._id, 'i01204');
 });
 
+test('store: execute runs a DQL query; a bad one rejects naming its position', async (t) => {
+  const ditto = openDitto(t);
+  const cars = ditto.store.collection('cars');
+  await cars.upsert({ _id: 'c1', make: 'Volvo', seats: 5 });
+  await cars.upsert({ _id: 'c2', make: 'Saab', seats: 4 });
+  const result = await ditto.store.execute('SELECT make FROM cars WHERE seats >= :min ORDER BY seats DESC', { min: 4 });
+  assert.deepEqual(result.items.map((item) => item.value), [{ make: 'Volvo' }, { make: 'Saab' }]);
+  assert.equal(result.items[0].jsonString(), '{"make":"Volvo"}');
+  assert.deepEqual((await ditto.store.execute('SELECT COUNT(*) FROM cars')).items[0].value, { count: 2 });
+  await assert.rejects(ditto.store.execute('SELECT * cars'), { name: 'DittoError', code: 'SP_ERR_INVALID_ARGUMENT', message: /expected FROM at position 10/ });
+  await assert.rejects(ditto.store.execute('SELECT * FROM cars WHERE make = :m'), { code: 'SP_ERR_INVALID_ARGUMENT', message: /argument :m .* is not given/ });
+});
+
 test('store: observe reports upserts and removes in order; stop ends it', async (t) => {
   const ditto = openDitto(t);
   const notes = ditto.store.collection('notes');

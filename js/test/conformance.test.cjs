@@ -215,6 +215,7 @@ class CaseRun {
       // findByID resolves to null for an absent document, as in Ditto: the table's null.
       case 'store.get': return collection().findByID(a.id);
       case 'store.findAll': return collection().findAll();
+      case 'store.execute': return (await this.ditto.store.execute(a.query, a.args)).items.map((item) => item.value);
       case 'store.remove': return collection().remove(a.id);
       case 'store.collectionNames': return this.ditto.store.collectionNames();
       case 'store.observe':

@@ -169,6 +169,21 @@ def test_store_crud(ditto: Ditto) -> None:
     assert ditto.store.collection_names() == ["cars"]
 
 
+def test_store_execute_runs_dql_and_names_a_bad_query(ditto: Ditto) -> None:
+    cars = ditto.store.collection("cars")
+    cars.upsert({"_id": "c1", "make": "Volvo", "seats": 5})
+    cars.upsert({"_id": "c2", "make": "Saab", "seats": 4})
+    result = ditto.store.execute("SELECT make FROM cars WHERE seats >= :min ORDER BY seats DESC", {"min": 4})
+    assert [item.value for item in result.items] == [{"make": "Volvo"}, {"make": "Saab"}]
+    assert result.items[0].json_string() == '{"make":"Volvo"}'
+    counted = asyncio.run(ditto.store.execute_async("SELECT COUNT(*) FROM cars"))
+    assert counted.items[0].value == {"count": 2}
+    with pytest.raises(InvalidArgumentError, match="expected FROM at position 10"):
+        ditto.store.execute("SELECT * cars")
+    with pytest.raises(InvalidArgumentError, match=r"argument :m \(position 33\) is not given"):
+        ditto.store.execute("SELECT * FROM cars WHERE make = :m")
+
+
 def test_user_collection_sync_scope(ditto: Ditto) -> None:
     cars = ditto.store.collection("cars")
     assert cars.sync_scope is SyncScope.ALL_PEERS

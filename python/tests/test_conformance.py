@@ -440,6 +440,7 @@ OPS: Dict[str, Op] = {
     "store.upsert": lambda c, a: c.ditto.store.collection(a["collection"]).upsert(a["document"]),
     "store.get": op_store_get,
     "store.findAll": lambda c, a: c.ditto.store.collection(a["collection"]).find_all(),
+    "store.execute": lambda c, a: [item.value for item in c.ditto.store.execute(a["query"], a.get("args")).items],
     "store.remove": lambda c, a: c.ditto.store.collection(a["collection"]).remove(a["id"]),
     "store.collectionNames": lambda c, a: c.ditto.store.collection_names(),
     "store.observe": op_store_observe,

@@ -434,6 +434,13 @@ class CaseRun {
       return parse(out.str());
     }
     if (op == "store.findAll") return find_all(str(args, "collection"));
+    if (op == "store.execute") {
+      const Json* query_args = args.member("args");
+      const std::string args_json = query_args != nullptr ? dump(*query_args) : std::string();
+      Owned out;
+      check(sp_store_execute(ditto(), str(args, "query").c_str(), query_args != nullptr ? args_json.c_str() : nullptr, &out.p));
+      return Json{*parse(out.str()).member("items")};
+    }
     if (op == "store.remove") {
       bool removed = false;
       check(sp_store_remove(ditto(), str(args, "collection").c_str(), str(args, "id").c_str(), &removed));

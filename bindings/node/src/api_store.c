@@ -77,6 +77,27 @@ static napi_value js_store_find_all(napi_env env, napi_callback_info info) {
   return async_queue(env, a.argv[0], h, &kFindAll, coll, after, limit);
 }
 
+static sp_status_t execute_execute(async_call* c) {
+  return sp_store_execute(c->d, c->s1, c->s2, &c->out_str);
+}
+static const async_op kExecute = {execute_execute, async_resolve_string};
+
+/* storeExecute(h, query, argsJson | null) -> Promise<{"items":[...]} JSON>. */
+static napi_value js_store_execute(napi_env env, napi_callback_info info) {
+  args_t a;
+  if (!get_args(env, info, &a, 3)) return NULL;
+  ditto_handle* h = get_ditto(env, a.argv[0]);
+  if (!h) return NULL;
+  char* query = get_string(env, a.argv[1], "query");
+  if (!query) return NULL;
+  char* args_json = NULL;
+  if (!is_nullish(env, a.argv[2]) && !(args_json = get_string(env, a.argv[2], "args"))) {
+    free(query);
+    return NULL;
+  }
+  return async_queue(env, a.argv[0], h, &kExecute, query, args_json, 0);
+}
+
 static sp_status_t collection_names_execute(async_call* c) {
   return sp_store_collection_names(c->d, &c->out_str);
 }
@@ -217,6 +238,7 @@ const addon_export kStoreExports[] = {
     {"storeUpsert", js_store_upsert},
     {"storeGet", js_store_get},
     {"storeFindAll", js_store_find_all},
+    {"storeExecute", js_store_execute},
     {"storeRemove", js_store_remove},
     {"storeCollectionNames", js_store_collection_names},
     {"storeObserve", js_store_observe},

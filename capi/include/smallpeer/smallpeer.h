@@ -170,6 +170,10 @@ SP_API sp_status_t sp_store_get(sp_ditto_t* ditto, const char* collection, const
  * {"documents":[...],"next_after":"id"|null}. Free *out_json with sp_free. */
 SP_API sp_status_t sp_store_find_all(sp_ditto_t* ditto, const char* collection, int32_t limit, const char* after_id,
                                      char** out_json);
+/** Runs a read-only DQL query (docs/QUERY.md) over any collection, binding :name arguments from `args_json` (a JSON object,
+ * or NULL for none), as {"items":[...]}. A bad query is SP_ERR_INVALID_ARGUMENT naming the problem and its position.
+ * Free *out_json with sp_free. */
+SP_API sp_status_t sp_store_execute(sp_ditto_t* ditto, const char* query, const char* args_json, char** out_json);
 /** Removes a document from a user collection (leaving a tombstone); *out_removed (may be NULL) says whether one was there. */
 SP_API sp_status_t sp_store_remove(sp_ditto_t* ditto, const char* collection, const char* id, bool* out_removed);
 /** The user collections that hold documents, as a JSON array of names. Free *out_json with sp_free. */

@@ -62,6 +62,8 @@ __all__ = [
     "PersistenceIOError",
     "Presence",
     "PresenceGraph",
+    "QueryResult",
+    "QueryResultItem",
     "SmallPeerInfo",
     "Store",
     "StoreError",
@@ -447,6 +449,45 @@ class Store:
         """The user collections that hold documents, sorted."""
         names: List[str] = json.loads(self._h.native.store_collection_names())
         return names
+
+    def execute(self, query: str, args: Optional[Mapping[str, Any]] = None) -> "QueryResult":
+        """Runs a read-only DQL query (docs/QUERY.md) over any collection, binding :name placeholders from `args`."""
+        args_json: Optional[str] = None
+        if args:
+            if not isinstance(args, Mapping):
+                raise _invalid(f"args must be a dict, got {_type_name(args)}")
+            try:
+                args_json = json.dumps(dict(args), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            except RecursionError:
+                raise ValidationError(2, "args are nested too deeply") from None
+            except (TypeError, ValueError) as e:
+                raise _invalid(f"args are not JSON-serializable: {e}") from None
+            args_json = _text(args_json, "args")
+        result = json.loads(self._h.native.store_execute(_text(query, "query"), args_json))
+        return QueryResult([QueryResultItem(item) for item in result["items"]])
+
+    async def execute_async(self, query: str, args: Optional[Mapping[str, Any]] = None) -> "QueryResult":
+        """execute() on a worker thread."""
+        result: QueryResult = await _in_thread(lambda: self.execute(query, args))
+        return result
+
+
+@dataclass(frozen=True)
+class QueryResultItem:
+    """One item of a query result: a document, a projection of one, or a group's count."""
+
+    value: JSONObject
+
+    def json_string(self) -> str:
+        """The item as JSON text."""
+        return json.dumps(self.value, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """What a DQL query returned: its items, in the query's order."""
+
+    items: List[QueryResultItem]
 
 
 @dataclass(frozen=True)

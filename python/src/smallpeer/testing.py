@@ -104,6 +104,17 @@ class BigPeer:
                 return None
             raise
 
+    def post(self, path: str, body: Any) -> Any:
+        """POST JSON to a Big Peer API path with the admin token; returns parsed JSON (raises on HTTP errors)."""
+        req = urllib.request.Request(
+            self.url + path,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Authorization": f"Bearer {self.admin_token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read().decode())
+
     def get_bytes(self, path: str) -> bytes:
         """GET a Big Peer API path with the admin token; returns the raw body (raises on HTTP errors)."""
         req = urllib.request.Request(self.url + path, headers={"Authorization": f"Bearer {self.admin_token}"})

@@ -83,6 +83,59 @@ public final class DittoStore: Sendable {
         let text = try ownedString { sp_store_collection_names(native.raw, $0) }
         return try JSONText.decode([String].self, from: text)
     }
+
+    /// Runs a read-only DQL query (docs/QUERY.md) over any collection, `__small_peer_info` included,
+    /// binding `:name` placeholders from `arguments`; a bad query throws `invalidArgument`.
+    public func execute(query: String, arguments: [String: Any] = [:]) throws -> DittoQueryResult {
+        try execute(query: query, argumentsJSON: try Self.argumentsJSON(arguments))
+    }
+
+    /// Runs a read-only DQL query off the caller's executor (see the synchronous `execute`).
+    public func execute(query: String, arguments: [String: Any] = [:]) async throws -> DittoQueryResult {
+        let argumentsJSON = try Self.argumentsJSON(arguments)
+        return try await offloaded { try self.execute(query: query, argumentsJSON: argumentsJSON) }
+    }
+
+    /// The arguments as JSON text, or nil when there are none.
+    private static func argumentsJSON(_ arguments: [String: Any]) throws(DittoError) -> String? {
+        arguments.isEmpty ? nil : try JSONText.encode(arguments, what: "the query arguments")
+    }
+
+    /// Runs `query` with arguments already written as JSON.
+    func execute(query: String, argumentsJSON: String?) throws -> DittoQueryResult {
+        struct Result: Decodable { let items: [JSONFragment] }
+        try requireNoNUL(query, "the query")
+        let text = try ownedString { out in
+            query.withCString { q in
+                if let argumentsJSON {
+                    argumentsJSON.withCString { sp_store_execute(native.raw, q, $0, out) }
+                } else {
+                    sp_store_execute(native.raw, q, nil, out)
+                }
+            }
+        }
+        let result = try JSONText.decode(Result.self, from: text)
+        return DittoQueryResult(items: result.items.map { DittoQueryResultItem(json: $0.text) })
+    }
+}
+
+/// What a DQL query returned (Ditto's `DittoQueryResult`).
+public struct DittoQueryResult: Sendable {
+    /// The items, in the query's order.
+    public let items: [DittoQueryResultItem]
+}
+
+/// One item of a query result: a document, a projection of one, or a group's count.
+public struct DittoQueryResultItem: Sendable, Equatable {
+    private let json: String
+
+    init(json: String) { self.json = json }
+
+    /// The item parsed into Foundation values (`String`, `NSNumber`, arrays, dictionaries, `NSNull`).
+    public var value: [String: Any] { JSONText.object(json) }
+
+    /// The item as JSON text.
+    public func jsonString() -> String { json }
 }
 
 /// A user collection: upsert, find, remove and observe its documents, and set its sync scope.

@@ -681,6 +681,10 @@ final class ConformanceCase {
         case "store.findAll":
             let collection = try ditto().store.collection(try string(args, "collection"))
             return .array(try await collection.findAll().map { try document($0) })
+        case "store.execute":
+            let arguments = args["args"] == nil ? [:] : try dictionary(args, "args")
+            let result = try await ditto().store.execute(query: try string(args, "query"), arguments: arguments)
+            return .array(try result.items.map { try JSON.parse($0.jsonString()) })
         case "store.remove":
             let collection = try ditto().store.collection(try string(args, "collection"))
             return .bool(try collection.remove(id: try string(args, "id")))

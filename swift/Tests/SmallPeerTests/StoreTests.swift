@@ -68,6 +68,28 @@ extension SmallPeerTests {
             #expect(documents.map { $0["v"] as? String } == ["a", "b", "c"])
         }
 
+        @Test func executeRunsADQLQueryAndNamesABadOne() throws {
+            let cars = ditto.store.collection("cars")
+            try cars.upsert(["_id": "c1", "make": "Volvo", "seats": 5])
+            try cars.upsert(["_id": "c2", "make": "Saab", "seats": 4])
+            let result = try ditto.store.execute(
+                query: "SELECT make FROM cars WHERE seats >= :min ORDER BY seats DESC", arguments: ["min": 4])
+            #expect(result.items.map { $0.value["make"] as? String } == ["Volvo", "Saab"])
+            #expect(result.items.first?.jsonString() == #"{"make":"Volvo"}"#)
+            #expect {
+                try ditto.store.execute(query: "SELECT * cars")
+            } throws: { error in
+                guard case .invalidArgument(let message) = error as? DittoError else { return false }
+                return message.contains("expected FROM at position 10")
+            }
+        }
+
+        @Test func executeHasAnAsyncVariant() async throws {
+            try ditto.store.collection("cars").upsert(["_id": "c1", "make": "Volvo"])
+            let counted = try await ditto.store.execute(query: "SELECT COUNT(*) FROM cars")
+            #expect(counted.items.first?.value["count"] as? Int == 1)
+        }
+
         @Test func removeLeavesNothingToFind() throws {
             let cars = ditto.store.collection("cars")
             try cars.upsert(["_id": "a"])

@@ -74,6 +74,41 @@ class DittoStore internal constructor(private val native: NativeDitto) {
             val names = Json.decode(native.call { h -> outString { SmallPeerNative.sp_store_collection_names(h, it) } }) as List<*>
             return names.map { it as String }
         }
+
+    /**
+     * Runs a read-only DQL query (docs/QUERY.md) over any collection, `__small_peer_info` included,
+     * binding `:name` placeholders from [arguments]; suspends meanwhile. Java: [executeBlocking].
+     */
+    @JvmSynthetic
+    @Throws(DittoError::class)
+    suspend fun execute(query: String, arguments: Map<String, Any?> = emptyMap()): DittoQueryResult =
+        Background.run { executeBlocking(query, arguments) }
+
+    /** [execute] blocking the calling thread; Java calls it `execute`. A bad query is [DittoError.InvalidArgument]. */
+    @JvmName("execute")
+    @JvmOverloads
+    @Throws(DittoError::class)
+    fun executeBlocking(query: String, arguments: Map<String, Any?> = emptyMap()): DittoQueryResult {
+        val args = if (arguments.isEmpty()) null else Json.encodeObject(arguments, "arguments")
+        val result = Json.decodeObject(native.call { h -> outString { SmallPeerNative.sp_store_execute(h, query, args, it) } })
+        @Suppress("UNCHECKED_CAST")
+        return DittoQueryResult((result["items"] as List<Map<String, Any?>>).map { DittoQueryResultItem(it) })
+    }
+}
+
+/** What a DQL query returned (Ditto's `DittoQueryResult`). */
+class DittoQueryResult internal constructor(
+    /** The items, in the query's order. */
+    val items: List<DittoQueryResultItem>
+)
+
+/** One item of a query result: a document, a projection of one, or a group's count. */
+class DittoQueryResultItem internal constructor(
+    /** The item as a map. */
+    val value: Map<String, Any?>
+) {
+    /** The item as JSON text. */
+    fun jsonString(): String = Json.encodeObject(value, "item")
 }
 
 /** One user collection: documents are JSON objects with a string `_id`. */

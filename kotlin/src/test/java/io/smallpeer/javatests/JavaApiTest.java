@@ -16,6 +16,8 @@ import io.smallpeer.DittoIdentity;
 import io.smallpeer.DittoLogLevel;
 import io.smallpeer.DittoLogger;
 import io.smallpeer.DittoPresenceGraph;
+import io.smallpeer.DittoQueryResult;
+import io.smallpeer.DittoQueryResultItem;
 import io.smallpeer.DittoSmallPeerInfo;
 import io.smallpeer.DittoSmallPeerInfoSyncScope;
 import io.smallpeer.DittoStoreObserver;
@@ -142,6 +144,9 @@ class JavaApiTest {
     assertEquals(car, cars.findById("v1"));
     assertEquals(2, cars.findAll().size());
     assertEquals(List.of("cars"), ditto.getStore().getCollectionNames());
+    DittoQueryResult query = ditto.getStore().execute("SELECT _id FROM cars WHERE make = :make", Map.of("make", "Saab"));
+    assertEquals(List.of(Map.of("_id", generated)), query.getItems().stream().map(DittoQueryResultItem::getValue).toList());
+    assertThrows(DittoError.InvalidArgument.class, () -> ditto.getStore().execute("UPDATE cars SET make = 'x'"));
     assertTrue(cars.remove(generated));
     assertNull(cars.findById(generated));
     assertTrue(BigPeer.eventually(5000, () -> changes.size() == 3));

@@ -10,6 +10,8 @@ import io.smallpeer.DittoIdentity;
 import io.smallpeer.DittoLogLevel;
 import io.smallpeer.DittoLogger;
 import io.smallpeer.DittoPresenceGraph;
+import io.smallpeer.DittoQueryResult;
+import io.smallpeer.DittoQueryResultItem;
 import io.smallpeer.DittoSmallPeerInfoSyncScope;
 import io.smallpeer.DittoStoreObserver;
 import io.smallpeer.DittoSyncScope;
@@ -192,6 +194,16 @@ class JavaConformanceTest {
           return d().getStore().collection(Args.string(args, "collection")).findById(Args.string(args, "id"));
         case "store.findAll":
           return d().getStore().collection(Args.string(args, "collection")).findAll();
+        case "store.execute": {
+          @SuppressWarnings("unchecked")
+          Map<String, Object> queryArgs = (Map<String, Object>) args.get("args");
+          DittoQueryResult result = queryArgs == null
+              ? d().getStore().execute(Args.string(args, "query"))
+              : d().getStore().execute(Args.string(args, "query"), queryArgs);
+          List<Object> items = new ArrayList<>();
+          for (DittoQueryResultItem item : result.getItems()) items.add(item.getValue());
+          return items;
+        }
         case "store.remove":
           return d().getStore().collection(Args.string(args, "collection")).remove(Args.string(args, "id"));
         case "store.collectionNames":

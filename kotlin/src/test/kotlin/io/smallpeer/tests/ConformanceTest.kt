@@ -137,6 +137,10 @@ private class KotlinOps : ConformanceOps {
         // findById is Ditto's: null for an absent document, the table's null.
         "store.get" -> d.store.collection(Args.string(args, "collection")).findById(Args.string(args, "id"))
         "store.findAll" -> d.store.collection(Args.string(args, "collection")).findAll()
+        "store.execute" -> blocking {
+            @Suppress("UNCHECKED_CAST")
+            d.store.execute(Args.string(args, "query"), (args["args"] as Map<String, Any?>?) ?: emptyMap()).items.map { it.value }
+        }
         "store.remove" -> d.store.collection(Args.string(args, "collection")).remove(Args.string(args, "id"))
         "store.collectionNames" -> d.store.collectionNames
         "store.observe" -> {

@@ -151,6 +151,19 @@ class KotlinApiTest {
     }
 
     @Test
+    fun `store execute runs a DQL query and names a bad one`() {
+        val cars = ditto.store.collection("cars")
+        cars.upsert(mapOf("_id" to "c1", "make" to "Volvo", "seats" to 5L))
+        cars.upsert(mapOf("_id" to "c2", "make" to "Saab", "seats" to 4L))
+        val result = blocking { ditto.store.execute("SELECT make FROM cars WHERE seats >= :min ORDER BY seats DESC", mapOf("min" to 4L)) }
+        assertEquals(listOf(mapOf("make" to "Volvo"), mapOf("make" to "Saab")), result.items.map { it.value })
+        assertEquals("{\"make\":\"Volvo\"}", result.items[0].jsonString())
+        assertEquals(listOf(mapOf("count" to 2L)), ditto.store.executeBlocking("SELECT COUNT(*) FROM cars").items.map { it.value })
+        val error = assertThrows(DittoError.InvalidArgument::class.java) { ditto.store.executeBlocking("SELECT * cars") }
+        assertTrue(error.message!!.contains("expected FROM at position 10"), error.message)
+    }
+
+    @Test
     fun `store observers see upserts and removals in order`() {
         val changes = CopyOnWriteArrayList<DittoChange>()
         val observer = ditto.store.collection("events").observe { changes.add(it) }
