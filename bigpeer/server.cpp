@@ -147,6 +147,7 @@ BigPeer::BigPeer(BigPeerOptions options)
   fleet_history_ = std::make_unique<FleetHistory>([this] { return count_fleet(); }, clock_);
   api_ = std::make_unique<HttpApi>(HttpApiConfig{
       .store = store_.get(),
+      .query_limits = options_.query_limits,
       .registry = &registry_,
       .log_requests = log_requests_.get(),
       .fleet_history = fleet_history_.get(),

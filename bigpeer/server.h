@@ -33,6 +33,7 @@
 #include "bigpeer/sync_endpoint.h"
 #include "clock/hlc.h"
 #include "identity/identity.h"
+#include "query/query.h"
 #include "store/store.h"
 
 namespace smallpeer::bigpeer {
@@ -61,6 +62,8 @@ struct BigPeerOptions {
   // Per-device caps on device-initiated log bundles per day (--device-log-bundles-per-day,
   // --device-log-bytes-per-day).
   DeviceBundleQuota log_bundle_quota;
+  // POST /api/v1/query's row cap and time limit (--query-max-rows, --query-timeout-ms; docs/QUERY.md).
+  QueryOptions query_limits{.max_rows = 1000, .timeout = std::chrono::milliseconds(2000)};
 };
 
 /// A running Big Peer. Thread-safe.

@@ -233,6 +233,14 @@ static int run_smallpeer(int argc, char** argv) {
                   "Bytes of log bundles one device may send on its own initiative per 24 h; more are refused")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 50));
+  big->add_option("--query-max-rows", big_opts.query_limits.max_rows,
+                  "Items POST /api/v1/query returns at most; a longer result is cut and says \"truncated\": true")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1'000'000}));
+  int64_t query_timeout_ms = big_opts.query_limits.timeout.count();
+  big->add_option("--query-timeout-ms", query_timeout_ms, "Milliseconds a POST /api/v1/query may run before it is stopped")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{600'000}));
   big->add_option("--threads", big_opts.threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 64));
   big->add_option("--max-handshakes", big_opts.handshakes.total,
                   "Sync connections that may be between upgrade and authentication at once; more are closed at once")
@@ -288,6 +296,7 @@ static int run_smallpeer(int argc, char** argv) {
     if (*big) {
       if (!admin_token.empty()) big_opts.admin_token = admin_token;
       big_opts.max_clock_offset = std::chrono::milliseconds(static_cast<int64_t>(max_clock_offset_s * 1000));
+      big_opts.query_limits.timeout = std::chrono::milliseconds(query_timeout_ms);
       big_opts.audit.max_age = std::chrono::hours(audit_max_age_days * 24);
       return big_peer(std::move(big_opts), log_level, ready_file);
     }

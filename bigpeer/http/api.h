@@ -20,6 +20,7 @@
 #include "bigpeer/log_requests.h"
 #include "bigpeer/registry.h"
 #include "clock/clock.h"
+#include "query/query.h"
 #include "store/store.h"
 
 namespace smallpeer::bigpeer {
@@ -27,6 +28,8 @@ namespace smallpeer::bigpeer {
 /// What the HTTP API reads and serves. Everything referenced outlives the API.
 struct HttpApiConfig {
   const Store* store = nullptr;
+  /// POST /api/v1/query's row cap and time limit.
+  QueryOptions query_limits;
   const ConnectionRegistry* registry = nullptr;
   LogRequests* log_requests = nullptr;
   const FleetHistory* fleet_history = nullptr;

@@ -1,11 +1,13 @@
 #include "bigpeer/http/documents.h"
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <cstdint>
 
 #include "clock/clock.h"
+#include "common/error.h"
 #include "common/json.h"
 
 namespace smallpeer::bigpeer {
@@ -77,9 +79,36 @@ HttpResponse get_document(const Store& store, const ApiRequest& request) {
   return json_response(http::status::ok, w.take());
 }
 
+// POST /api/v1/query {"query": "...", "args": {...}}: a read-only DQL query. Bad queries and
+// arguments are 400 invalid_query; one over a limit (length, time) is 400 query_limit.
+HttpResponse run_query(const Store& store, const QueryOptions& limits, const ApiRequest& request) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object body;
+  const std::string& text = request.http.body();
+  if (parser.parse(text.data(), text.size()).get_object().get(body) != simdjson::SUCCESS) {
+    throw ApiError{http::status::bad_request, "invalid_query",
+                   R"(the body must be a JSON object {"query": "...", "args": {...}})"};
+  }
+  std::string_view query;
+  if (body["query"].get_string().get(query) != simdjson::SUCCESS) {
+    throw ApiError{http::status::bad_request, "invalid_query", R"("query" must be a string)"};
+  }
+  simdjson::dom::element args;
+  const std::string args_json = body["args"].get(args) == simdjson::SUCCESS ? simdjson::minify(args) : std::string();
+  try {
+    return json_response(http::status::ok, to_json(execute_query(store, query, args_json, limits)));
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::invalid_argument) throw ApiError{http::status::bad_request, "invalid_query", e.what()};
+    if (e.code() == ErrorCode::validation) throw ApiError{http::status::bad_request, "query_limit", e.what()};
+    throw;
+  }
+}
+
 }  // namespace
 
-void add_document_routes(Router& router, const Store& store) {
+void add_document_routes(Router& router, const Store& store, QueryOptions query_limits) {
+  router.add(http::verb::post, "/api/v1/query", Access::admin,
+             [&store, query_limits](const ApiRequest& request) { return run_query(store, query_limits, request); });
   router.add(http::verb::get, "/api/v1/collections", Access::admin,
              [&store](const ApiRequest&) { return list_collections(store); });
   router.add(http::verb::get, "/api/v1/collections/{name}/documents", Access::admin,

@@ -1,18 +1,92 @@
-// The Data Browser: collections, their documents a page at a time, and one document as JSON. The
-// choice is kept in the URL (?collection=&document=), so it survives a reload and can be shared.
+// The Data Browser: a DQL query box (POST /api/v1/query, the result as a table or as JSON), and
+// collections, their documents a page at a time, and one document as JSON. The query and the
+// choice are kept in the URL (?q=&args=&view=&collection=&document=), so a reload or a shared link
+// shows the same.
 import { api, ApiError } from "./api.js";
 import { dateTime, el, initHeader, setStatus } from "./ui.js";
 
 const PAGE_SIZE = 25;
 const $ = (id) => document.getElementById(id);
 // The `after` cursor of each page shown so far: pages[i] starts after pages[i]'s cursor.
-const view = { collection: null, pages: [""], page: 0, next: null };
+const view = { collection: null, pages: [""], page: 0, next: null, document: null };
+
+// The query last run, with its arguments and how its result is shown.
+const asked = { q: "", args: "", view: "table" };
 
 function setUrl(document) {
   const query = new URLSearchParams();
+  if (asked.q) query.set("q", asked.q);
+  if (asked.args) query.set("args", asked.args);
+  if (asked.view !== "table") query.set("view", asked.view);
   if (view.collection) query.set("collection", view.collection);
   if (document) query.set("document", document);
+  view.document = document;
   history.replaceState(null, "", `${location.pathname}?${query}`);
+}
+
+/** A cell's text: strings as they are, anything else as JSON; a missing field is empty. */
+function cellText(value) {
+  if (value === undefined) return "";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** The result as a table: one column per field, in the order the items first name them. */
+function resultTable(items) {
+  const columns = [];
+  for (const item of items) for (const key of Object.keys(item)) if (!columns.includes(key)) columns.push(key);
+  return el(
+    "table",
+    { class: "small" },
+    el("thead", {}, el("tr", {}, ...columns.map((c) => el("th", { scope: "col" }, c)))),
+    el("tbody", {}, ...items.map((item) => el("tr", {}, ...columns.map((c) => el("td", {}, cellText(item[c])))))),
+  );
+}
+
+function showResultAs(which) {
+  asked.view = which;
+  $("query-table").hidden = which !== "table" || !$("query-table").hasChildNodes();
+  $("query-json").hidden = which !== "json" || !$("query-json").textContent;
+}
+
+async function runQuery() {
+  const text = $("query").value.trim();
+  const argsText = $("query-args").value.trim();
+  $("query-error").textContent = "";
+  $("query-table").replaceChildren();
+  $("query-json").textContent = "";
+  showResultAs(asked.view);
+  if (!text) {
+    $("query-error").textContent = "Write a query first, e.g. SELECT * FROM __small_peer_info LIMIT 10.";
+    return;
+  }
+  let args = {};
+  if (argsText) {
+    try {
+      args = JSON.parse(argsText);
+    } catch (e) {
+      $("query-error").textContent = `The arguments are not JSON: ${e.message}`;
+      return;
+    }
+  }
+  asked.q = text;
+  asked.args = argsText;
+  setUrl(view.document);
+  setStatus($("query-status"), "Running…");
+  try {
+    const result = await api("/api/v1/query", { method: "POST", json: { query: text, args } });
+    const count = result.items.length;
+    setStatus(
+      $("query-status"),
+      `${count} ${count === 1 ? "item" : "items"}${result.truncated ? `, cut at the Big Peer's row cap: add LIMIT, or narrow the query` : ""}.`,
+    );
+    $("query-table").replaceChildren(count ? resultTable(result.items) : el("p", { class: "empty" }, "No items."));
+    $("query-json").textContent = JSON.stringify(result.items, null, 2);
+    showResultAs(asked.view);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return;
+    setStatus($("query-status"), "");
+    $("query-error").textContent = e.message;
+  }
 }
 
 function choice(label, selected, onclick, detail) {
@@ -99,12 +173,30 @@ $("doc-next").addEventListener("click", () => {
   loadPage().catch(showError);
 });
 
+$("query-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  runQuery();
+});
+for (const radio of document.querySelectorAll('input[name="query-view"]')) {
+  radio.addEventListener("change", () => {
+    showResultAs(radio.value);
+    setUrl(view.document);
+  });
+}
+
 initHeader();
 $("doc-prev").disabled = true;
 $("doc-next").disabled = true;
 (async () => {
   const query = new URLSearchParams(location.search);
   view.collection = query.get("collection");
+  asked.view = query.get("view") === "json" ? "json" : "table";
+  document.querySelector(`input[name="query-view"][value="${asked.view}"]`).checked = true;
+  if (query.get("q")) {
+    $("query").value = query.get("q");
+    $("query-args").value = query.get("args") ?? "";
+    await runQuery();
+  }
   await loadCollections();
   if (view.collection) {
     await openCollection(view.collection);

@@ -249,6 +249,66 @@ TEST_F(BigPeerServerTest, CollectionsAndPagedDocuments) {
   EXPECT_EQ(int64_t(parse(parser, odd.body)["document"]["wheels"]), 3);
 }
 
+// POST /api/v1/query on this registration's backend (SQLite, or PostgreSQL under "postgres:"):
+// the same rows on both, the row cap, 400 for every bad query, 401 without the token, no writes.
+TEST_F(BigPeerServerTest, QueriesAnswerWithinTheRowCapAndBadOnesGet400) {
+  const std::string spi(kSmallPeerInfoCollection);
+  std::vector<std::pair<std::string, std::string>> docs = {
+      {spi, R"({"_id":"pkA","device_name":"one","metadata":{"site":"north","app_version":"3.4.1"},"sequence":3})"},
+      {spi, R"({"_id":"pkB","device_name":"two","metadata":{"site":"north","app_version":"3.4.1"},"sequence":9})"},
+      {spi, R"({"_id":"pkC","device_name":"three","metadata":{"site":"south","app_version":"3.4.1"},"sequence":5})"},
+      {spi, R"({"_id":"pkD","device_name":"four","metadata":{"site":"north","app_version":"3.3.0"},"sequence":7})"}};
+  for (int i = 1; i <= 5; ++i) docs.emplace_back("cars", fmt::format(R"({{"_id":"car-{}","wheels":4}})", i));
+  seed(dir_.path(), docs);
+  BigPeerProcessOptions options;
+  options.extra_args = {"--query-max-rows", "3"};
+  auto& bp = start(std::move(options));
+  auto post = [&](const std::string& body, std::optional<std::string> token = std::nullopt) {
+    return test_support::http_request(bp.port(), http::verb::post, "/api/v1/query", token ? token : bp.admin_token(), body);
+  };
+
+  auto r = post(R"({"query":"SELECT device_name, sequence FROM __small_peer_info WHERE metadata.site = :site AND )"
+                R"(metadata.app_version = '3.4.1' ORDER BY sequence DESC LIMIT 5","args":{"site":"north"}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"items":[{"device_name":"two","sequence":9},{"device_name":"one","sequence":3}]})");
+
+  r = post(R"({"query":"SELECT metadata.site, COUNT(*) AS devices FROM __small_peer_info GROUP BY metadata.site"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"items":[{"site":"north","devices":3},{"site":"south","devices":1}]})");
+
+  // Over the cap: cut, and said so; a LIMIT within it is not cut.
+  r = post(R"({"query":"SELECT _id FROM cars"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"items":[{"_id":"car-1"},{"_id":"car-2"},{"_id":"car-3"}],"truncated":true})");
+  EXPECT_EQ(post(R"({"query":"SELECT _id FROM cars ORDER BY _id DESC LIMIT 2"})").body,
+            R"({"items":[{"_id":"car-5"},{"_id":"car-4"}]})");
+
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"({"query":"DELETE FROM cars"})", "only SELECT statements can run here (read-only); found DELETE at position 1"},
+      {R"({"query":"SELECT * cars"})", "expected FROM at position 10, found 'cars'"},
+      {R"({"query":"SELECT * FROM cars WHERE wheels = :n"})", "argument :n (position 35) is not given"},
+      {R"({"query":"SELECT * FROM cars WHERE wheels = :n","args":{"n":{"x":1}}})", "argument :n is an object"},
+      {R"({"query":"SELECT * FROM cars","args":[1]})", "the arguments must be a JSON object"},
+      {R"({"query":42})", R"(\"query\" must be a string)"},
+      {R"(not json)", "the body must be a JSON object"},
+      {"", "the body must be a JSON object"},
+  };
+  for (const auto& [body, message] : bad) {
+    const auto answer = post(body);
+    EXPECT_EQ(answer.status, 400) << body << " -> " << answer.body;
+    EXPECT_EQ(error_code_of(answer), "invalid_query") << body;
+    EXPECT_NE(answer.body.find(message), std::string::npos) << body << " -> " << answer.body;
+  }
+  // A query longer than the 64 KiB limit cannot arrive: the body limit is the same size.
+  const auto overlong = post(R"({"query":"SELECT * FROM cars WHERE x = ')" + std::string(70'000, 'x') + R"('"})");
+  EXPECT_EQ(overlong.status, 413) << overlong.body;
+
+  EXPECT_EQ(post(R"({"query":"SELECT * FROM cars"})", std::string("wrong-token")).status, 401);
+  // Nothing a query said changed the store.
+  r = post(R"({"query":"SELECT COUNT(*) FROM cars"})");
+  EXPECT_EQ(r.body, R"({"items":[{"count":5}]})");
+}
+
 TEST_F(BigPeerServerTest, DevicesComeFromSmallPeerInfoWithSearchFiltersAndPaging) {
   seed(dir_.path(), {{std::string(kSmallPeerInfoCollection), spi_doc("pkAlpha", "Forklift-7", "2026-03-01T10:00:00.000Z", 7)},
                      {std::string(kSmallPeerInfoCollection), spi_doc("pkBravo", "scanner-2", "2026-03-02T10:00:00.000Z")},

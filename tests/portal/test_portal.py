@@ -228,6 +228,57 @@ def test_the_data_browser_lists_collections_and_shows_a_document(page: Page, big
     expect(page.locator("#document")).to_contain_text('"make": "Volvo"')
 
 
+def test_the_data_browser_runs_a_query_as_a_table_and_as_json_and_names_a_bad_one(
+    page: Page, big_peer: BigPeer, fleet: Fleet
+) -> None:
+    # Each device reports its site in its metadata; the query filters on it.
+    sites = {"portal-alpha": "north", "portal-beta": "north", "portal-gamma": "south"}
+    for name, site in sites.items():
+        ditto = fleet[name]
+        ditto.small_peer_info.metadata = {"site": site}
+        ditto.small_peer_info.collect_now()
+
+        def reports(doc: Dict[str, Any], wanted: str = site) -> bool:
+            return bool(doc["document"].get("metadata", {}).get("site") == wanted)
+
+        assert big_peer.wait_for_document("__small_peer_info", ditto.presence.local_peer_key, predicate=reports), (
+            f"{name}'s site did not reach the Big Peer"
+        )
+    log_in(page, big_peer)
+    page.get_by_role("link", name="Data").click()
+    query = "SELECT device_name, metadata.site FROM __small_peer_info WHERE metadata.site = :site ORDER BY device_name DESC LIMIT 1"
+    page.get_by_label("DQL query").fill(query)
+    page.get_by_label("Arguments (a JSON object, optional)").fill('{"site": "north"}')
+    page.get_by_role("button", name="Run query").click()
+    expect(page.locator("#query-status")).to_have_text("1 item.")
+    table = page.locator("#query-table table")
+    expect(table.locator("th")).to_have_text(["device_name", "site"])
+    expect(table.locator("tbody tr")).to_have_count(1)
+    expect(table.locator("tbody td")).to_have_text(["portal-beta", "north"])
+    page.screenshot(path=str(screenshot_dir() / "data-query.png"), full_page=True)
+    # The same items as JSON, and the same as the HTTP API gives.
+    page.get_by_label("JSON").check()
+    expect(page.locator("#query-json")).to_be_visible()
+    shown = json.loads(page.locator("#query-json").inner_text())
+    assert shown == [{"device_name": "portal-beta", "site": "north"}]
+    assert big_peer.post("/api/v1/query", {"query": query, "args": {"site": "north"}})["items"] == shown
+    # The URL keeps the query, its arguments and the view: a reload runs it again.
+    page.reload()
+    expect(page.get_by_label("DQL query")).to_have_value(query)
+    expect(page.locator("#query-json")).to_be_visible()
+    assert json.loads(page.locator("#query-json").inner_text()) == shown
+    # A bad query is named, with where it went wrong; bad arguments are caught before sending.
+    page.get_by_label("DQL query").fill("SELECT * __small_peer_info")
+    page.get_by_role("button", name="Run query").click()
+    expect(page.locator("#query-error")).to_contain_text("expected FROM at position 10")
+    expect(page.locator("#query-json")).to_be_hidden()
+    page.get_by_label("DQL query").fill("SELECT * FROM __small_peer_info")
+    page.get_by_label("Arguments (a JSON object, optional)").fill("{site: north}")
+    page.get_by_role("button", name="Run query").click()
+    expect(page.locator("#query-error")).to_contain_text("The arguments are not JSON")
+    page.screenshot(path=str(screenshot_dir() / "data-query-error.png"), full_page=True)
+
+
 def test_the_fleet_charts_draw_from_the_fleet_and_its_history(page: Page, big_peer: BigPeer, fleet: Fleet) -> None:
     history = big_peer.get("/api/v1/fleet/history")
     assert history["samples"], "the Big Peer samples the fleet at start"
