@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <algorithm>
+
+#include "spi/settings.h"
 #include "spi/small_peer_info_collector.h"
 
 namespace smallpeer::bigpeer {
@@ -31,6 +34,12 @@ SpiSummary summarize_spi(std::string_view json) {
   text("sync_scope", s.sync_scope);
   int64_t sequence = 0;
   if (doc["sequence"].get_int64().get(sequence) == simdjson::SUCCESS) s.sequence = sequence;
+  int64_t interval = 0;
+  if (doc["collection_interval_ms"].get_int64().get(interval) == simdjson::SUCCESS) s.collection_interval_ms = interval;
+  int64_t available = 0;
+  if (doc["device_disk_usage"]["device_available"].get_int64().get(available) == simdjson::SUCCESS) {
+    s.disk_available = available;
+  }
   object("os", s.os_json);
   object("connections_by_transport", s.connections_json);
   return s;
@@ -56,6 +65,18 @@ std::optional<TimePoint> DeviceView::last_seen(TimePoint now) const {
   return seen;
 }
 
+bool DeviceView::stale(TimePoint now) const {
+  if (!spi || !spi->last_updated_at) return false;
+  const auto reported = parse_rfc3339(*spi->last_updated_at);
+  if (!reported) return false;
+  // The interval is the device's word: bounded to what a device may set (1 s) and to a week, and the
+  // default (300 s) for documents from before the field existed.
+  const auto interval =
+      std::chrono::milliseconds(std::clamp<int64_t>(spi->collection_interval_ms.value_or(kDefaultCollectionInterval.count()),
+                                                    kMinCollectionInterval.count(), int64_t{7} * 24 * 3600 * 1000));
+  return now - *reported > kStaleAfterIntervals * interval;
+}
+
 bool DeviceView::matches(const DeviceQuery& query) const {
   if (query.online && *query.online != online()) return false;
   if (query.q_lower.empty()) return true;
@@ -76,6 +97,9 @@ void DeviceView::write_fields(JsonWriter& w, TimePoint now) const {
   w.key("last_seen").value_or_null(format_rfc3339(last_seen(now)));
   w.key("last_updated_at").value_or_null(spi ? spi->last_updated_at : std::nullopt);
   w.key("sequence").value_or_null(spi ? spi->sequence : std::nullopt);
+  w.key("collection_interval_ms").value_or_null(spi ? spi->collection_interval_ms : std::nullopt);
+  w.key("stale").value(stale(now));
+  w.key("disk_available").value_or_null(spi ? spi->disk_available : std::nullopt);
   w.key("ditto_sdk_language").value_or_null(from_spi_or_hello(&SpiSummary::sdk_language, &PeerConnectionState::sdk_language));
   w.key("ditto_sdk_version").value_or_null(from_spi_or_hello(&SpiSummary::sdk_version, &PeerConnectionState::sdk_version));
   w.key("ditto_sdk_platform").value_or_null(from_spi_or_hello(&SpiSummary::sdk_platform, &PeerConnectionState::platform));

@@ -24,8 +24,13 @@ namespace smallpeer::bigpeer {
 struct SpiSummary {
   std::optional<std::string> device_name, last_updated_at, sdk_language, sdk_version, sdk_platform, sync_scope;
   std::optional<int64_t> sequence;
+  std::optional<int64_t> collection_interval_ms;         // as reported; clamped where it is used
+  std::optional<int64_t> disk_available;                 // device_disk_usage.device_available, bytes
   std::optional<std::string> os_json, connections_json;  // minified objects
 };
+
+/// A device whose last report is older than this many collection intervals is stale.
+inline constexpr int kStaleAfterIntervals = 2;
 
 /// The fleet fields of a Small Peer Info document (all empty if it is not a JSON object).
 SpiSummary summarize_spi(std::string_view json);
@@ -50,6 +55,8 @@ struct DeviceView {
   [[nodiscard]] std::optional<std::string> device_name() const;
   /// Now when online; otherwise the later of its last report and its last disconnect.
   [[nodiscard]] std::optional<TimePoint> last_seen(TimePoint now) const;
+  /// True when its last report is older than kStaleAfterIntervals of its collection interval.
+  [[nodiscard]] bool stale(TimePoint now) const;
   /// True if the view passes `query`'s q and online filters.
   [[nodiscard]] bool matches(const DeviceQuery& query) const;
   /// Writes the device's fields (the caller opens and closes the object).

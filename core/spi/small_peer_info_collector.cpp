@@ -280,6 +280,8 @@ std::string SmallPeerInfoCollector::build_document_locked(uint64_t sequence) con
   w.key("version").value(kSpiSchemaVersion);  // Ditto's name for the same number (README "The document against Ditto's")
   w.key("sequence").value(sequence);
   w.key("last_updated_at").value(format_rfc3339(scheduler_->clock()->now()));
+  // How often this device reports, so a reader can tell a late report (the Big Peer's "stale").
+  w.key("collection_interval_ms").value(static_cast<int64_t>(s.interval.count()));
   w.key("device_name").value(s.device_name);
   w.key("ditto_sdk_language").value(src_.sdk_language);
   w.key("ditto_sdk_platform").value(sdk_platform());

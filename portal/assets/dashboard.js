@@ -1,6 +1,9 @@
-// The Device Dashboard: the fleet table with search, filters, sorting and pagination, done in the
-// browser over the whole fleet list, which it fetches again every few seconds (live updates).
-import { allDevices, ApiError } from "./api.js";
+// The Device Dashboard: the fleet table with search, filters (stale: a report overdue by two
+// collection intervals), sorting and pagination, done in the browser over the whole fleet list,
+// which it fetches again every few seconds (live updates); a row menu (open, request logs, copy
+// the peer key) and a CSV export of the current view. The filters and the sort are kept in the
+// URL (?q=&connection=&platform=&sdk=&sort=&order=), so a view can be shared.
+import { allDevices, api, ApiError } from "./api.js";
 import { ago, dateTime, el, initHeader, platformAndOs, poll, sdk, setStatus, shortKey, transports } from "./ui.js";
 
 /** How often the table refreshes. */
@@ -24,6 +27,8 @@ const sortValues = {
   sdk: (d) => sdk(d).toLowerCase(),
   online: (d) => (d.online ? 1 : 0),
   seen: (d) => (d.last_seen ? new Date(d.last_seen).getTime() : 0),
+  report: (d) => (d.last_updated_at ? new Date(d.last_updated_at).getTime() : 0),
+  disk: (d) => d.disk_available ?? -1,
   scope: (d) => text(d.sync_scope),
 };
 
@@ -40,6 +45,7 @@ function matches(d) {
   if (q && !text(d.device_name).toLowerCase().includes(q) && !d.peer_key.toLowerCase().includes(q)) return false;
   if (onlineFilter.value === "online" && !d.online) return false;
   if (onlineFilter.value === "offline" && d.online) return false;
+  if (onlineFilter.value === "stale" && !d.stale) return false;
   if (platformFilter.value && d.ditto_sdk_platform !== platformFilter.value) return false;
   if (sdkFilter.value && d.ditto_sdk_version !== sdkFilter.value) return false;
   return true;
@@ -56,8 +62,24 @@ function fillOptions(select, values) {
   select.value = chosen;
 }
 
+/** Bytes as a short size in binary units ("1.4 GiB"), or "—". */
+function size(bytes) {
+  if (bytes === null || bytes === undefined) return "—";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+const deviceUrl = (d) => `/device.html?key=${encodeURIComponent(d.peer_key)}`;
+
 function row(d) {
-  const href = `/device.html?key=${encodeURIComponent(d.peer_key)}`;
+  const href = deviceUrl(d);
+  const name = d.device_name ?? "(unnamed)";
   return el(
     "tr",
     { "data-peer-key": d.peer_key },
@@ -65,11 +87,166 @@ function row(d) {
     el("td", {}, el("code", { title: d.peer_key }, shortKey(d.peer_key))),
     el("td", {}, platformAndOs(d)),
     el("td", {}, sdk(d)),
-    el("td", {}, el("span", { class: d.online ? "badge online" : "badge offline" }, d.online ? "Online" : "Offline")),
+    el(
+      "td",
+      {},
+      el("span", { class: d.online ? "badge online" : "badge offline" }, d.online ? "Online" : "Offline"),
+      d.stale ? el("span", { class: "badge stale", title: "The last report is older than two collection intervals" }, "Stale") : null,
+    ),
     el("td", {}, el("time", { datetime: d.last_seen ?? "", title: dateTime(d.last_seen) }, d.online ? "now" : ago(d.last_seen))),
+    el("td", {}, d.last_updated_at ? el("time", { datetime: d.last_updated_at, title: dateTime(d.last_updated_at) }, ago(d.last_updated_at)) : "—"),
+    el("td", {}, size(d.disk_available)),
     el("td", {}, transports(d)),
     el("td", {}, d.sync_scope ?? "—"),
+    el(
+      "td",
+      {},
+      el(
+        "button",
+        {
+          type: "button",
+          class: "row-menu",
+          "aria-haspopup": "menu",
+          "aria-expanded": menu.device?.peer_key === d.peer_key ? "true" : "false",
+          "aria-label": `Actions for ${name}`,
+          onclick: (event) => openMenu(d, event.currentTarget),
+        },
+        "⋯",
+      ),
+    ),
   );
+}
+
+// ---- The row menu: one menu element outside the table, so a refresh does not close it.
+const menu = { node: $("row-menu"), device: null, opener: null };
+
+function openMenu(device, button) {
+  if (menu.device?.peer_key === device.peer_key && !menu.node.hidden) return closeMenu();
+  menu.device = device;
+  menu.opener = button;
+  const box = button.getBoundingClientRect();
+  menu.node.style.top = `${box.bottom + window.scrollY + 4}px`;
+  menu.node.style.left = `${Math.max(8, box.right + window.scrollX - 180)}px`;
+  menu.node.hidden = false;
+  button.setAttribute("aria-expanded", "true");
+  menu.node.querySelector("button").focus();
+}
+
+function closeMenu(refocus = false) {
+  if (menu.node.hidden) return;
+  menu.node.hidden = true;
+  const opener = document.querySelector(`#devices button.row-menu[aria-expanded="true"]`);
+  opener?.setAttribute("aria-expanded", "false");
+  if (refocus) opener?.focus();
+  menu.device = null;
+}
+
+async function menuAction(action, device) {
+  const name = device.device_name ?? device.peer_key;
+  if (action === "open") {
+    location.assign(deviceUrl(device));
+  } else if (action === "copy") {
+    try {
+      await navigator.clipboard.writeText(device.peer_key);
+      setStatus(status, `Copied the peer key of ${name}.`);
+    } catch {
+      setStatus(status, `Could not copy; the peer key of ${name} is ${device.peer_key}`, true);
+    }
+  } else if (action === "logs") {
+    try {
+      const request = await api(`/api/v1/devices/${encodeURIComponent(device.peer_key)}/log-requests`, { method: "POST", json: {} });
+      setStatus(status, `Requested logs from ${name} (request ${request.id}, ${request.state}); follow it on the device page.`);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return;
+      setStatus(status, `Could not request logs from ${name}: ${e.message}`, true);
+    }
+  }
+}
+
+menu.node.addEventListener("click", (event) => {
+  const item = event.target.closest("button[data-action]");
+  if (!item || !menu.device) return;
+  const device = menu.device;
+  closeMenu(true);
+  menuAction(item.dataset.action, device);
+});
+menu.node.addEventListener("keydown", (event) => {
+  const items = [...menu.node.querySelectorAll("button")];
+  const at = items.indexOf(document.activeElement);
+  if (event.key === "Escape") {
+    event.preventDefault();
+    closeMenu(true);
+  } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    event.preventDefault();
+    items[(at + (event.key === "ArrowDown" ? 1 : items.length - 1)) % items.length].focus();
+  }
+});
+document.addEventListener("click", (event) => {
+  if (!menu.node.contains(event.target) && !event.target.closest("button.row-menu")) closeMenu();
+});
+
+// ---- CSV: the current view (every page), as a spreadsheet opens it.
+const CSV_COLUMNS = [
+  ["device_name", (d) => d.device_name ?? ""],
+  ["peer_key", (d) => d.peer_key],
+  ["platform_and_os", (d) => platformAndOs(d)],
+  ["sdk", (d) => sdk(d)],
+  ["online", (d) => String(d.online)],
+  ["stale", (d) => String(d.stale === true)],
+  ["last_seen", (d) => d.last_seen ?? ""],
+  ["last_report", (d) => d.last_updated_at ?? ""],
+  ["disk_available_bytes", (d) => (d.disk_available ?? "").toString()],
+  ["sync_scope", (d) => d.sync_scope ?? ""],
+];
+
+/** One CSV field (RFC 4180): quoted when it holds a comma, quote or line break; a leading =, +, - or @ is prefixed with ' so a spreadsheet does not run it. */
+function csvField(value) {
+  let text = String(value);
+  if (/^[=+\-@]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+function exportCsv() {
+  const shown = state.devices.filter(matches).sort(compare);
+  const lines = [CSV_COLUMNS.map(([name]) => name).join(","), ...shown.map((d) => CSV_COLUMNS.map(([, get]) => csvField(get(d))).join(","))];
+  const blob = new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv" });
+  const link = el("a", { href: URL.createObjectURL(blob), download: `devices-${new Date().toISOString().slice(0, 19).replaceAll(":", "-")}Z.csv` });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+// ---- The URL keeps the filters and the sort.
+function saveView() {
+  const query = new URLSearchParams();
+  if (search.value.trim()) query.set("q", search.value.trim());
+  if (onlineFilter.value) query.set("connection", onlineFilter.value);
+  if (platformFilter.value) query.set("platform", platformFilter.value);
+  if (sdkFilter.value) query.set("sdk", sdkFilter.value);
+  if (state.sortKey !== "name") query.set("sort", state.sortKey);
+  if (!state.ascending) query.set("order", "desc");
+  const text = query.toString();
+  history.replaceState(null, "", text ? `${location.pathname}?${text}` : location.pathname);
+}
+
+function loadView() {
+  const query = new URLSearchParams(location.search);
+  search.value = query.get("q") ?? "";
+  if ([...onlineFilter.options].some((o) => o.value === query.get("connection"))) onlineFilter.value = query.get("connection");
+  // The platform and SDK options come with the fleet; fillOptions keeps a chosen value meanwhile.
+  for (const [select, key] of [
+    [platformFilter, "platform"],
+    [sdkFilter, "sdk"],
+  ]) {
+    const value = query.get(key);
+    if (value) {
+      select.append(el("option", { value }, value));
+      select.value = value;
+    }
+  }
+  if (query.get("sort") in sortValues) state.sortKey = query.get("sort");
+  state.ascending = query.get("order") !== "desc";
 }
 
 function render() {
@@ -81,7 +258,7 @@ function render() {
   state.page = Math.min(state.page, pages - 1);
   const slice = shown.slice(state.page * size, (state.page + 1) * size);
   tbody.replaceChildren(
-    ...(slice.length ? slice.map(row) : [el("tr", {}, el("td", { colspan: 8, class: "empty" }, state.loaded ? "No device matches." : "Loading…"))]),
+    ...(slice.length ? slice.map(row) : [el("tr", {}, el("td", { colspan: 11, class: "empty" }, state.loaded ? "No device matches." : "Loading…"))]),
   );
   $("page-info").textContent = `Page ${state.page + 1} of ${pages}`;
   $("prev").disabled = state.page === 0;
@@ -99,6 +276,8 @@ async function refresh() {
     state.loaded = true;
     const matching = render();
     const online = state.devices.filter((d) => d.online).length;
+    const stale = state.devices.filter((d) => d.stale).length;
+    $("summary").textContent = `${state.devices.length} devices · ${online} online · ${stale} stale`;
     setStatus(
       status,
       `${state.devices.length} devices, ${online} online; ${matching} shown. Updated ${new Date().toLocaleTimeString()}, refreshing every ${REFRESH_MS / 1000} s.`,
@@ -113,6 +292,7 @@ for (const control of [search, onlineFilter, platformFilter, sdkFilter, pageSize
   control.addEventListener(control === search ? "input" : "change", () => {
     state.page = 0;
     render();
+    saveView();
   });
 }
 $("filters").addEventListener("submit", (e) => e.preventDefault());
@@ -122,6 +302,7 @@ for (const button of document.querySelectorAll("#devices th button")) {
     state.ascending = state.sortKey === key ? !state.ascending : true;
     state.sortKey = key;
     render();
+    saveView();
   });
 }
 $("prev").addEventListener("click", () => {
@@ -133,5 +314,8 @@ $("next").addEventListener("click", () => {
   render();
 });
 
+$("export-csv").addEventListener("click", exportCsv);
+
 initHeader();
+loadView();
 poll(refresh, REFRESH_MS);

@@ -309,6 +309,39 @@ TEST_F(BigPeerServerTest, QueriesAnswerWithinTheRowCapAndBadOnesGet400) {
   EXPECT_EQ(r.body, R"({"items":[{"count":5}]})");
 }
 
+// A device is stale when its last report is older than two of its collection intervals (300 s when
+// the document predates the field); the interval is bounded, so a device cannot claim years.
+TEST_F(BigPeerServerTest, DevicesSayWhetherTheirReportIsOverdueAndTheirFreeDisk) {
+  const auto now = format_rfc3339(SystemClock().now());
+  const auto minutes_ago = [](int minutes) { return format_rfc3339(SystemClock().now() - std::chrono::minutes(minutes)); };
+  const std::string spi(kSmallPeerInfoCollection);
+  seed(dir_.path(), {{spi, R"({"_id":"pkFresh","last_updated_at":")" + now +
+                               R"(","collection_interval_ms":60000,"device_disk_usage":{"device_available":123456789}})"},
+                     {spi, R"({"_id":"pkLate","last_updated_at":")" + minutes_ago(3) + R"(","collection_interval_ms":60000})"},
+                     {spi, R"({"_id":"pkOld","last_updated_at":")" + minutes_ago(11) + R"("})"},
+                     {spi, R"({"_id":"pkRecentOld","last_updated_at":")" + minutes_ago(4) + R"("})"},
+                     {spi, R"({"_id":"pkClaimsYears","last_updated_at":")" + minutes_ago(60 * 24 * 15) +
+                               R"(","collection_interval_ms":9000000000000})"}});
+  auto& bp = start();
+  simdjson::dom::parser parser;
+  const auto r = bp.get("/api/v1/devices");
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::map<std::string, bool> stale;
+  const simdjson::dom::array devices = parse(parser, r.body)["devices"].get_array().value();
+  for (auto d : devices) {
+    stale[std::string(std::string_view(d["peer_key"]))] = bool(d["stale"]);
+    if (std::string_view(d["peer_key"]) == "pkFresh") {
+      EXPECT_EQ(int64_t(d["disk_available"]), 123456789);
+      EXPECT_EQ(int64_t(d["collection_interval_ms"]), 60000);
+    }
+    if (std::string_view(d["peer_key"]) == "pkOld") {
+      EXPECT_TRUE(d["disk_available"].is_null());
+    }
+  }
+  EXPECT_EQ(stale, (std::map<std::string, bool>{
+                       {"pkFresh", false}, {"pkLate", true}, {"pkOld", true}, {"pkRecentOld", false}, {"pkClaimsYears", true}}));
+}
+
 TEST_F(BigPeerServerTest, DevicesComeFromSmallPeerInfoWithSearchFiltersAndPaging) {
   seed(dir_.path(), {{std::string(kSmallPeerInfoCollection), spi_doc("pkAlpha", "Forklift-7", "2026-03-01T10:00:00.000Z", 7)},
                      {std::string(kSmallPeerInfoCollection), spi_doc("pkBravo", "scanner-2", "2026-03-02T10:00:00.000Z")},

@@ -5,13 +5,15 @@ device on the enrollment page with its audit entry listed on the audit log page.
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
 import threading
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
@@ -174,6 +176,97 @@ def test_the_dashboard_lists_the_fleet_with_search_filters_sorting_and_live_upda
     expect(page.get_by_role("link", name="portal-delta")).to_be_visible(timeout=30_000)
 
 
+def test_the_dashboard_row_menu_opens_requests_logs_and_copies_the_peer_key(
+    page: Page, big_peer: BigPeer, fleet: Fleet
+) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=big_peer.url)
+    log_in(page, big_peer)
+    alpha = fleet["portal-alpha"].presence.local_peer_key
+    menu = page.get_by_role("menu")
+    actions = page.get_by_role("button", name="Actions for portal-alpha")
+    actions.click()
+    expect(menu).to_be_visible()
+    expect(actions).to_have_attribute("aria-expanded", "true")
+    expect(menu.get_by_role("menuitem")).to_have_text(["Open", "Request logs", "Copy peer key"])
+    expect(menu.get_by_role("menuitem", name="Open")).to_be_focused()
+    page.screenshot(path=str(screenshot_dir() / "dashboard-row-menu.png"))
+    # The menu survives the table's refresh (every 3 s), and Escape closes it, back on its button.
+    page.wait_for_timeout(3500)
+    expect(menu).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
+    expect(actions).to_be_focused()
+
+    actions.click()
+    menu.get_by_role("menuitem", name="Request logs").click()
+    expect(page.locator("#status")).to_contain_text("Requested logs from portal-alpha")
+    requests = big_peer.get(f"/api/v1/devices/{alpha}/log-requests")["log_requests"]
+    assert len(requests) == 1 and requests[0]["peer_key"] == alpha
+
+    actions.click()
+    menu.get_by_role("menuitem", name="Copy peer key").click()
+    expect(page.locator("#status")).to_contain_text("Copied the peer key of portal-alpha")
+    assert page.evaluate("navigator.clipboard.readText()") == alpha
+
+    actions.click()
+    menu.get_by_role("menuitem", name="Open").click()
+    page.wait_for_url(f"**/device.html?key={alpha}")
+
+
+def test_a_device_that_stops_reporting_is_stale_filterable_exported_and_kept_in_the_url(
+    page: Page, big_peer: BigPeer, fleet: Fleet
+) -> None:
+    # portal-gamma reports every second, then stops (still connected): after two intervals it is stale.
+    gamma = fleet["portal-gamma"]
+    gamma.small_peer_info.collection_interval = timedelta(seconds=1)
+    gamma.small_peer_info.collect_now()
+    assert big_peer.wait_for_document(
+        "__small_peer_info",
+        gamma.presence.local_peer_key,
+        predicate=lambda doc: bool(doc["document"].get("collection_interval_ms") == 1000),
+    )
+    gamma.small_peer_info.is_enabled = False
+    log_in(page, big_peer)
+    rows = page.locator("#devices tbody tr[data-peer-key]")
+    expect(page.locator("#summary")).to_have_text("3 devices · 3 online · 1 stale", timeout=15_000)
+    page.get_by_label("Connection").select_option("stale")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("portal-gamma")
+    expect(rows.first.locator(".badge.stale")).to_have_text("Stale")
+    expect(rows.first).to_contain_text("Online")
+    # Free disk and last report age are columns, sortable.
+    page.get_by_label("Connection").select_option("")
+    page.get_by_role("button", name="Free disk").click()
+    expect(page.locator("th", has=page.get_by_role("button", name="Free disk"))).to_have_attribute(
+        "aria-sort", "ascending"
+    )
+    assert all(cell.endswith("B") for cell in rows.locator("td:nth-child(8)").all_inner_texts())
+    page.get_by_role("button", name="Last report").click()
+    page.get_by_role("button", name="Last report").click()
+    expect(page.locator("th", has=page.get_by_role("button", name="Last report"))).to_have_attribute(
+        "aria-sort", "descending"
+    )
+    page.get_by_label("Connection").select_option("stale")
+    page.screenshot(path=str(screenshot_dir() / "dashboard-stale.png"))
+    # The view is in the URL: a reload (or a shared link) shows the same filter and sort.
+    assert "connection=stale" in page.url and "sort=report" in page.url and "order=desc" in page.url
+    page.reload()
+    expect(page.get_by_label("Connection")).to_have_value("stale")
+    expect(rows).to_have_count(1)
+    # CSV of the current view: only the stale device.
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Export CSV").click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("devices-") and download.suggested_filename.endswith(".csv")
+    path = screenshot_dir().parent / "portal-csv" / download.suggested_filename
+    download.save_as(str(path))
+    table = list(csv.DictReader(io.StringIO(path.read_text())))
+    assert [r["device_name"] for r in table] == ["portal-gamma"]
+    assert table[0]["peer_key"] == gamma.presence.local_peer_key
+    assert table[0]["stale"] == "true" and table[0]["online"] == "true"
+    assert int(table[0]["disk_available_bytes"]) > 0
+
+
 def test_the_device_page_shows_the_spi_json_history_and_metadata(page: Page, big_peer: BigPeer, fleet: Fleet) -> None:
     fleet["portal-beta"].small_peer_info.metadata = {"site": "depot-7"}
     fleet["portal-beta"].small_peer_info.collect_now()
@@ -257,7 +350,7 @@ def test_the_data_browser_runs_a_query_as_a_table_and_as_json_and_names_a_bad_on
     expect(table.locator("tbody td")).to_have_text(["portal-beta", "north"])
     page.screenshot(path=str(screenshot_dir() / "data-query.png"), full_page=True)
     # The same items as JSON, and the same as the HTTP API gives.
-    page.get_by_label("JSON").check()
+    page.get_by_role("radio", name="JSON").check()
     expect(page.locator("#query-json")).to_be_visible()
     shown = json.loads(page.locator("#query-json").inner_text())
     assert shown == [{"device_name": "portal-beta", "site": "north"}]
