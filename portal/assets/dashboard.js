@@ -1,21 +1,38 @@
 // The Device Dashboard: the fleet table with search, filters (stale: a report overdue by two
 // collection intervals), sorting and pagination, done in the browser over the whole fleet list,
 // which it fetches again every few seconds (live updates); a row menu (open, request logs, copy
-// the peer key) and a CSV export of the current view. The filters and the sort are kept in the
-// URL (?q=&connection=&platform=&sdk=&sort=&order=), so a view can be shared.
+// the peer key) and a CSV export of the current view. Metadata filters offer the keys and values
+// the fleet reports; the advanced filter is a DQL condition the Big Peer evaluates (POST
+// /api/v1/query) to the set of matching peer keys. The filters and the sort are kept in the URL
+// (?q=&connection=&platform=&sdk=&meta_key=&meta_value=&where=&sort=&order=), so a view can be shared.
 import { allDevices, api, ApiError } from "./api.js";
 import { ago, dateTime, el, initHeader, platformAndOs, poll, sdk, setStatus, shortKey, transports } from "./ui.js";
 
 /** How often the table refreshes. */
 const REFRESH_MS = 3000;
 
-const state = { devices: [], sortKey: "name", ascending: true, page: 0, loaded: false };
+const state = {
+  devices: [],
+  sortKey: "name",
+  ascending: true,
+  page: 0,
+  loaded: false,
+  metadata: new Map(), // peer key -> metadata object, from the reports
+  whereKeys: null, // peer keys matching the advanced condition, or null when there is none
+};
+/** How often the metadata (larger than the fleet list) and the advanced filter's matches refresh. */
+const QUERY_REFRESH_MS = 15000;
+/** Items per POST /api/v1/query page (within the Big Peer's default row cap). */
+const QUERY_PAGE = 1000;
 const $ = (id) => document.getElementById(id);
 const search = $("search");
 const onlineFilter = $("filter-online");
 const platformFilter = $("filter-platform");
 const sdkFilter = $("filter-sdk");
 const pageSize = $("page-size");
+const metaKeyFilter = $("filter-meta-key");
+const metaValueFilter = $("filter-meta-value");
+const whereInput = $("filter-where");
 const tbody = document.querySelector("#devices tbody");
 const status = $("status");
 
@@ -48,17 +65,23 @@ function matches(d) {
   if (onlineFilter.value === "stale" && !d.stale) return false;
   if (platformFilter.value && d.ditto_sdk_platform !== platformFilter.value) return false;
   if (sdkFilter.value && d.ditto_sdk_version !== sdkFilter.value) return false;
+  if (metaKeyFilter.value) {
+    const metadata = state.metadata.get(d.peer_key) ?? {};
+    if (!(metaKeyFilter.value in metadata)) return false;
+    if (metaValueFilter.value && metaText(metadata[metaKeyFilter.value]) !== metaValueFilter.value) return false;
+  }
+  if (state.whereKeys && !state.whereKeys.has(d.peer_key)) return false;
   return true;
 }
 
 // Keeps a filter's options equal to the values the fleet has, keeping the user's choice.
-function fillOptions(select, values) {
+function fillOptions(select, values, allLabel = "All") {
   const chosen = select.value;
   const wanted = ["", ...[...new Set(values.filter(Boolean))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))];
   if (chosen && !wanted.includes(chosen)) wanted.push(chosen);
   const have = [...select.options].map((o) => o.value);
   if (have.join("\n") === wanted.join("\n")) return;
-  select.replaceChildren(...wanted.map((v) => el("option", { value: v }, v || "All")));
+  select.replaceChildren(...wanted.map((v) => el("option", { value: v }, v || allLabel)));
   select.value = chosen;
 }
 
@@ -224,6 +247,9 @@ function saveView() {
   if (onlineFilter.value) query.set("connection", onlineFilter.value);
   if (platformFilter.value) query.set("platform", platformFilter.value);
   if (sdkFilter.value) query.set("sdk", sdkFilter.value);
+  if (metaKeyFilter.value) query.set("meta_key", metaKeyFilter.value);
+  if (metaKeyFilter.value && metaValueFilter.value) query.set("meta_value", metaValueFilter.value);
+  if (whereInput.value.trim()) query.set("where", whereInput.value.trim());
   if (state.sortKey !== "name") query.set("sort", state.sortKey);
   if (!state.ascending) query.set("order", "desc");
   const text = query.toString();
@@ -235,9 +261,12 @@ function loadView() {
   search.value = query.get("q") ?? "";
   if ([...onlineFilter.options].some((o) => o.value === query.get("connection"))) onlineFilter.value = query.get("connection");
   // The platform and SDK options come with the fleet; fillOptions keeps a chosen value meanwhile.
+  whereInput.value = query.get("where") ?? "";
   for (const [select, key] of [
     [platformFilter, "platform"],
     [sdkFilter, "sdk"],
+    [metaKeyFilter, "meta_key"],
+    [metaValueFilter, "meta_value"],
   ]) {
     const value = query.get(key);
     if (value) {
@@ -249,9 +278,75 @@ function loadView() {
   state.ascending = query.get("order") !== "desc";
 }
 
+/** A metadata value as the filter shows it: strings as they are, anything else as JSON. */
+function metaText(value) {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** Every item of `query` (no ORDER BY: DQL then orders by _id), following LIMIT/OFFSET pages, so the Big Peer's row cap never cuts it. */
+async function queryAll(query) {
+  const items = [];
+  for (let offset = 0; ; offset += QUERY_PAGE) {
+    const page = await api("/api/v1/query", { method: "POST", json: { query: `${query} LIMIT ${QUERY_PAGE} OFFSET ${offset}` } });
+    items.push(...page.items);
+    if (page.items.length < QUERY_PAGE) return items;
+  }
+}
+
+async function refreshMetadata() {
+  const items = await queryAll("SELECT _id, metadata FROM __small_peer_info");
+  state.metadata = new Map(items.map((item) => [item._id, item.metadata && typeof item.metadata === "object" ? item.metadata : {}]));
+}
+
+/** Runs the advanced condition; a bad one shows the Big Peer's message and filters nothing. */
+async function refreshWhere() {
+  const condition = whereInput.value.trim();
+  $("where-error").textContent = "";
+  if (!condition) {
+    state.whereKeys = null;
+    return;
+  }
+  try {
+    const items = await queryAll(`${WHERE_PREFIX}${condition}`);
+    state.whereKeys = new Set(items.map((item) => item._id));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return;
+    state.whereKeys = null;
+    $("where-error").textContent = `Advanced filter: ${conditionError(e.message, condition.length)}`;
+  }
+}
+
+const WHERE_PREFIX = "SELECT _id FROM __small_peer_info WHERE ";
+
+/** The Big Peer's message about the whole query, with its position counted in the condition the user wrote. */
+function conditionError(message, conditionLength) {
+  return message.replace(/^query: /, "").replace(/at position (\d+)(, found .*)?$/, (_, position, found) => {
+    const at = Number(position) - WHERE_PREFIX.length;
+    return at > conditionLength ? "at the end of the condition" : `at position ${at} of the condition${found ?? ""}`;
+  });
+}
+
+async function refreshQueries() {
+  try {
+    await Promise.all([refreshMetadata(), refreshWhere()]);
+    render();
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return;
+    setStatus(status, `Could not load metadata: ${e.message}`, true);
+  }
+}
+
 function render() {
   fillOptions(platformFilter, state.devices.map((d) => d.ditto_sdk_platform));
   fillOptions(sdkFilter, state.devices.map((d) => d.ditto_sdk_version));
+  const metadatas = [...state.metadata.values()];
+  fillOptions(metaKeyFilter, metadatas.flatMap((m) => Object.keys(m)), "Any");
+  fillOptions(
+    metaValueFilter,
+    metaKeyFilter.value ? metadatas.filter((m) => metaKeyFilter.value in m).map((m) => metaText(m[metaKeyFilter.value])) : [],
+    "Any",
+  );
+  metaValueFilter.disabled = !metaKeyFilter.value;
   const shown = state.devices.filter(matches).sort(compare);
   const size = Number(pageSize.value);
   const pages = Math.max(1, Math.ceil(shown.length / size));
@@ -288,14 +383,27 @@ async function refresh() {
   }
 }
 
-for (const control of [search, onlineFilter, platformFilter, sdkFilter, pageSize]) {
+for (const control of [search, onlineFilter, platformFilter, sdkFilter, metaValueFilter, pageSize]) {
   control.addEventListener(control === search ? "input" : "change", () => {
     state.page = 0;
     render();
     saveView();
   });
 }
-$("filters").addEventListener("submit", (e) => e.preventDefault());
+metaKeyFilter.addEventListener("change", () => {
+  metaValueFilter.value = "";
+  render();
+  saveView();
+});
+// Enter in the advanced box (or Apply) runs the condition.
+$("filters").addEventListener("submit", (e) => {
+  e.preventDefault();
+  state.page = 0;
+  refreshWhere().then(() => {
+    render();
+    saveView();
+  });
+});
 for (const button of document.querySelectorAll("#devices th button")) {
   button.addEventListener("click", () => {
     const key = button.dataset.sort;
@@ -319,3 +427,4 @@ $("export-csv").addEventListener("click", exportCsv);
 initHeader();
 loadView();
 poll(refresh, REFRESH_MS);
+poll(refreshQueries, QUERY_REFRESH_MS);

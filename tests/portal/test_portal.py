@@ -267,6 +267,45 @@ def test_a_device_that_stops_reporting_is_stale_filterable_exported_and_kept_in_
     assert int(table[0]["disk_available_bytes"]) > 0
 
 
+def test_the_dashboard_filters_on_a_metadata_key_and_on_a_dql_condition(
+    page: Page, big_peer: BigPeer, fleet: Fleet
+) -> None:
+    report_sites(big_peer, fleet)
+    log_in(page, big_peer)
+    rows = page.locator("#devices tbody tr[data-peer-key]")
+    expect(rows).to_have_count(3)
+    # The keys and values offered are the ones the fleet reports.
+    expect(page.get_by_label("Metadata key").locator("option")).to_have_text(["Any", "site"])
+    expect(page.get_by_label("Metadata value")).to_be_disabled()
+    page.get_by_label("Metadata key").select_option("site")
+    expect(page.get_by_label("Metadata value").locator("option")).to_have_text(["Any", "north", "south"])
+    page.get_by_label("Metadata value").select_option("north")
+    expect(rows).to_have_count(2)
+    assert "meta_key=site" in page.url and "meta_value=north" in page.url
+    page.get_by_label("Metadata key").select_option("")
+    expect(rows).to_have_count(3)
+
+    advanced = page.get_by_label("Advanced: a DQL condition on __small_peer_info (docs/QUERY.md)")
+    advanced.fill("metadata.site = 'south' AND device_disk_usage.device_available > 0")
+    advanced.press("Enter")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("portal-gamma")
+    page.screenshot(path=str(screenshot_dir() / "dashboard-advanced-filter.png"))
+    page.reload()
+    expect(advanced).to_have_value("metadata.site = 'south' AND device_disk_usage.device_available > 0")
+    expect(rows).to_have_count(1)
+    # A bad condition is named, and filters nothing.
+    advanced.fill("metadata.site =")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("alert").filter(has_text="Advanced filter")).to_contain_text("at the end of the condition")
+    advanced.fill("metadata.site = 'north' AND # 1")
+    advanced.press("Enter")
+    expect(page.get_by_role("alert").filter(has_text="Advanced filter")).to_contain_text(
+        "unexpected character '#' at position 29"
+    )
+    expect(rows).to_have_count(3)
+
+
 def test_the_device_page_shows_the_spi_json_history_and_metadata(page: Page, big_peer: BigPeer, fleet: Fleet) -> None:
     fleet["portal-beta"].small_peer_info.metadata = {"site": "depot-7"}
     fleet["portal-beta"].small_peer_info.collect_now()
@@ -321,12 +360,12 @@ def test_the_data_browser_lists_collections_and_shows_a_document(page: Page, big
     expect(page.locator("#document")).to_contain_text('"make": "Volvo"')
 
 
-def test_the_data_browser_runs_a_query_as_a_table_and_as_json_and_names_a_bad_one(
-    page: Page, big_peer: BigPeer, fleet: Fleet
-) -> None:
-    # Each device reports its site in its metadata; the query filters on it.
-    sites = {"portal-alpha": "north", "portal-beta": "north", "portal-gamma": "south"}
-    for name, site in sites.items():
+SITES = {"portal-alpha": "north", "portal-beta": "north", "portal-gamma": "south"}
+
+
+def report_sites(big_peer: BigPeer, fleet: Fleet) -> None:
+    """Each device of the fleet reports SITES[name] as metadata.site; returns once the Big Peer has every report."""
+    for name, site in SITES.items():
         ditto = fleet[name]
         ditto.small_peer_info.metadata = {"site": site}
         ditto.small_peer_info.collect_now()
@@ -337,6 +376,13 @@ def test_the_data_browser_runs_a_query_as_a_table_and_as_json_and_names_a_bad_on
         assert big_peer.wait_for_document("__small_peer_info", ditto.presence.local_peer_key, predicate=reports), (
             f"{name}'s site did not reach the Big Peer"
         )
+
+
+def test_the_data_browser_runs_a_query_as_a_table_and_as_json_and_names_a_bad_one(
+    page: Page, big_peer: BigPeer, fleet: Fleet
+) -> None:
+    # Each device reports its site in its metadata; the query filters on it.
+    report_sites(big_peer, fleet)
     log_in(page, big_peer)
     page.get_by_role("link", name="Data").click()
     query = "SELECT device_name, metadata.site FROM __small_peer_info WHERE metadata.site = :site ORDER BY device_name DESC LIMIT 1"

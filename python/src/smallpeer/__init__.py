@@ -368,6 +368,19 @@ class ObserverHandle:
 ObserverCallback = Callable[[str, ChangeKind, Optional[JSONObject]], None]
 
 
+def _object_json(value: Mapping[str, Any], what: str) -> str:
+    """`value` as minified JSON for the engine: InvalidArgumentError if it is not a dict of JSON values."""
+    if not isinstance(value, Mapping):
+        raise _invalid(f"{what} must be a dict, got {_type_name(value)}")
+    try:
+        text = json.dumps(dict(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except RecursionError:
+        raise ValidationError(2, f"{what} is nested too deeply") from None
+    except (TypeError, ValueError) as e:
+        raise _invalid(f"{what} is not JSON-serializable: {e}") from None
+    return _text(text, what)
+
+
 class Collection:
     """`ditto.store.collection(name)`: one user collection."""
 
@@ -377,15 +390,7 @@ class Collection:
 
     def upsert(self, document: Mapping[str, Any]) -> str:
         """Inserts or replaces a document (its "_id" a str, or absent and generated); returns the _id."""
-        if not isinstance(document, Mapping):
-            raise _invalid(f"document must be a dict, got {_type_name(document)}")
-        try:
-            text = json.dumps(dict(document), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        except RecursionError:
-            raise ValidationError(2, "the document is nested too deeply") from None
-        except (TypeError, ValueError) as e:
-            raise _invalid(f"document is not JSON-serializable: {e}") from None
-        return self._h.native.store_upsert(self.name, _text(text, "document"))
+        return self._h.native.store_upsert(self.name, _object_json(document, "document"))
 
     def find_by_id(self, id: str) -> Optional[JSONObject]:
         """The document with this _id, or None."""
@@ -452,17 +457,7 @@ class Store:
 
     def execute(self, query: str, args: Optional[Mapping[str, Any]] = None) -> "QueryResult":
         """Runs a read-only DQL query (docs/QUERY.md) over any collection, binding :name placeholders from `args`."""
-        args_json: Optional[str] = None
-        if args:
-            if not isinstance(args, Mapping):
-                raise _invalid(f"args must be a dict, got {_type_name(args)}")
-            try:
-                args_json = json.dumps(dict(args), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-            except RecursionError:
-                raise ValidationError(2, "args are nested too deeply") from None
-            except (TypeError, ValueError) as e:
-                raise _invalid(f"args are not JSON-serializable: {e}") from None
-            args_json = _text(args_json, "args")
+        args_json = _object_json(args, "args") if args else None
         result = json.loads(self._h.native.store_execute(_text(query, "query"), args_json))
         return QueryResult([QueryResultItem(item) for item in result["items"]])
 
