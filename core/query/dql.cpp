@@ -70,8 +70,9 @@ std::vector<Token> lex(std::string_view text) {
     } else if (c == ':') {
       ++i;
       while (i < text.size() && is_name_char(text[i])) ++i;
-      if (i == start + 1 || is_digit(text[start + 1]))
+      if (i == start + 1 || is_digit(text[start + 1])) {
         fail(fmt::format("expected a parameter name after ':' at position {}", start + 1));
+      }
       token.kind = Token::Kind::parameter;
       token.text = std::string(text.substr(start + 1, i - start - 1));
     } else if (c == '`' || c == '\'' || c == '"') {
@@ -168,9 +169,7 @@ class Parser {
     projections(s);
     expect_keyword("FROM");
     const Token& name = next();
-    if (name.kind == Token::Kind::word && !is_reserved(name.text)) {
-      s.collection = name.text;
-    } else if (name.kind == Token::Kind::quoted_name) {
+    if ((name.kind == Token::Kind::word && !is_reserved(name.text)) || name.kind == Token::Kind::quoted_name) {
       s.collection = name.text;
     } else {
       expected_at(name, "a collection name");
@@ -424,8 +423,9 @@ class Parser {
       do {
         if (e->children.size() > kMaxInValues) fail(fmt::format("IN lists hold at most {} values", kMaxInValues));
         auto value = operand();
-        if (value->kind == Expr::Kind::path)
+        if (value->kind == Expr::Kind::path) {
           fail(fmt::format("IN lists hold values, not fields ({} at position {})", value->path.text, value->position));
+        }
         e->children.push_back(std::move(value));
       } while (accept_symbol(","));
       expect_symbol(")");
@@ -436,8 +436,9 @@ class Parser {
       e->negated = negated;
       e->children.push_back(std::move(left));
       auto pattern = operand();
-      if (pattern->kind == Expr::Kind::path)
+      if (pattern->kind == Expr::Kind::path) {
         fail(fmt::format("LIKE at position {} needs a string pattern, not a field", e->position));
+      }
       e->children.push_back(std::move(pattern));
       return e;
     }
@@ -509,8 +510,9 @@ class Parser {
       const bool is_count_alias = key.path.segments.size() == 1 &&
                                   std::any_of(s.projections.begin(), s.projections.end(),
                                               [&](const Projection& p) { return p.count && p.name == key.path.segments[0]; });
-      if (!is_count_alias)
+      if (!is_count_alias) {
         fail(fmt::format("ORDER BY {} in a grouped query must name a GROUP BY field or COUNT(*)", key.path.text));
+      }
     }
   }
 
@@ -850,6 +852,7 @@ class Translator {
         if (values.size() > kMaxInValues) fail(fmt::format("IN lists hold at most {} values", kMaxInValues));
         if (values.empty()) return truth(e.negated);
         std::vector<std::string> parts;
+        parts.reserve(values.size());
         for (const auto& v : values) parts.push_back(compare(*e.children[0], "=", v));
         const std::string any = fmt::format("({})", fmt::join(parts, " OR "));
         return e.negated ? fmt::format("(NOT {})", any) : any;

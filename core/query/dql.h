@@ -18,7 +18,7 @@
 namespace smallpeer::dql {
 
 /// The longest query text accepted, in bytes.
-constexpr size_t kMaxQueryBytes = 64 * 1024;
+constexpr size_t kMaxQueryBytes = size_t{64} * 1024;
 /// How deeply conditions may nest (parentheses and NOT), so a hostile query cannot exhaust the stack.
 constexpr size_t kMaxNesting = 64;
 /// The most values an IN list may hold, after arrays in arguments are expanded.
