@@ -12,6 +12,8 @@
 #include "clock/clock.h"
 #include "clock/hlc.h"
 #include "ditto/ditto.h"
+#include "query/dql.h"
+#include "query/query.h"
 #include "store/store.h"
 #include "support/temp_dir.h"
 
@@ -84,5 +86,107 @@ void BM_BuildDocument(benchmark::State& state) {
 BENCHMARK(BM_BuildDocument)->Unit(benchmark::kMicrosecond);
 
 }  // namespace spi_bench
+
+namespace query_bench {
+
+using ScratchDir = smallpeer::test_support::TempDir;
+
+// DQL over a fleet's reports (docs/QUERY.md): 10,000 SPI-shaped documents of ~1.1 KB in
+// __small_peer_info of a Big Peer-tuned SQLite store, a quarter of them at each of four sites.
+constexpr int kDevices = 10'000;
+
+struct Fleet {
+  ScratchDir dir;
+  std::unique_ptr<smallpeer::Store> store;
+
+  Fleet() {
+    store = smallpeer::Store::open(dir.path() / "fleet.db",
+                                   std::make_shared<smallpeer::HybridLogicalClock>(std::make_shared<smallpeer::SystemClock>()),
+                                   "bench-big-peer", smallpeer::StoreOptions::for_big_peer());
+    static constexpr const char* kSites[] = {"north", "south", "east", "west"};
+    std::vector<smallpeer::Document> batch;
+    for (int i = 0; i < kDevices; ++i) {
+      const std::string id = fmt::format("pk{:06}", i);
+      batch.push_back(smallpeer::Document{
+          "__small_peer_info",
+          id,
+          fmt::format(R"({{"_id":"{}","device_name":"device-{}","sequence":{},"collection_interval_ms":300000,)"
+                      R"("metadata":{{"site":"{}","app_version":"3.4.{}"}},"device_disk_usage":{{"device_available":{},)"
+                      R"("device_total":64000000000}},"is_connected_to_big_peer":{},"pad":"{}"}})",
+                      id, i, i % 97, kSites[i % 4], i % 3, (int64_t{i} * 6'400'000) % 64'000'000'000,
+                      i % 5 != 0 ? "true" : "false", std::string(800, 'x')),
+          {{static_cast<uint64_t>(1) << 20}, id},
+          false,
+          {}});
+      if (batch.size() == 1000) {
+        store->merge_batch(batch, {});
+        batch.clear();
+      }
+    }
+  }
+};
+
+Fleet& fleet() {
+  static Fleet f;
+  return f;
+}
+
+void run(benchmark::State& state, const char* query, const char* args) {
+  auto& f = fleet();
+  size_t items = 0;
+  for (auto _ : state) {
+    const auto result = smallpeer::execute_query(*f.store, query, args);
+    items = result.items.size();
+    benchmark::DoNotOptimize(result);
+  }
+  state.counters["items"] = static_cast<double>(items);
+  state.counters["documents"] = kDevices;
+}
+
+// The baseline: reading every report as it is stored (the Data Browser's pages), no filter.
+void BM_ListEveryReport(benchmark::State& state) {
+  auto& f = fleet();
+  for (auto _ : state) benchmark::DoNotOptimize(f.store->list("__small_peer_info", kDevices));
+  state.counters["documents"] = kDevices;
+}
+BENCHMARK(BM_ListEveryReport)->Unit(benchmark::kMillisecond);
+
+// A metadata filter, ORDER BY a nested number and LIMIT: the issue's "must show" query.
+void BM_QueryMetadataFilterOrderLimit(benchmark::State& state) {
+  run(state,
+      "SELECT * FROM __small_peer_info WHERE metadata.site = :site ORDER BY device_disk_usage.device_available DESC LIMIT 10",
+      R"({"site":"north"})");
+}
+BENCHMARK(BM_QueryMetadataFilterOrderLimit)->Unit(benchmark::kMillisecond);
+
+// Devices under 1 GB free, as a projection.
+void BM_QueryLowDiskProjection(benchmark::State& state) {
+  run(state,
+      "SELECT _id, device_disk_usage.device_available AS free FROM __small_peer_info WHERE "
+      "device_disk_usage.device_available < 1000000000",
+      "");
+}
+BENCHMARK(BM_QueryLowDiskProjection)->Unit(benchmark::kMillisecond);
+
+// A count per site (GROUP BY).
+void BM_QueryCountBySite(benchmark::State& state) {
+  run(state, "SELECT metadata.site, COUNT(*) AS n FROM __small_peer_info GROUP BY metadata.site", "");
+}
+BENCHMARK(BM_QueryCountBySite)->Unit(benchmark::kMillisecond);
+
+// Parsing and translating alone: the language's own cost, without SQLite.
+void BM_ParseAndTranslate(benchmark::State& state) {
+  const char* query =
+      "SELECT * FROM __small_peer_info WHERE metadata.site = :site AND (device_disk_usage.device_available < 1000000000 OR "
+      "is_connected_to_big_peer = false) ORDER BY device_disk_usage.device_available DESC LIMIT 10";
+  for (auto _ : state) {
+    const auto statement = smallpeer::dql::parse(query);
+    benchmark::DoNotOptimize(smallpeer::dql::translate(statement, R"({"site":"north"})", smallpeer::dql::Dialect::sqlite));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ParseAndTranslate)->Unit(benchmark::kMicrosecond);
+
+}  // namespace query_bench
 
 BENCHMARK_MAIN();
