@@ -283,13 +283,25 @@ function metaText(value) {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-/** Every item of `query` (no ORDER BY: DQL then orders by _id), following LIMIT/OFFSET pages, so the Big Peer's row cap never cuts it. */
-async function queryAll(query) {
+/**
+ * Every item of `select` (a SELECT of `_id` and more, with a WHERE clause when `where` is given),
+ * paged by `_id > :page_after ORDER BY _id`, so the Big Peer's row cap never cuts it and each page
+ * costs the same (an OFFSET page reads and skips every row before it).
+ */
+async function queryAll(select, where) {
   const items = [];
-  for (let offset = 0; ; offset += QUERY_PAGE) {
-    const page = await api("/api/v1/query", { method: "POST", json: { query: `${query} LIMIT ${QUERY_PAGE} OFFSET ${offset}` } });
+  let after = "";
+  for (;;) {
+    const condition = where ? `_id > :page_after AND (${where})` : "_id > :page_after";
+    const query = `${select} WHERE ${condition} ORDER BY _id LIMIT ${QUERY_PAGE}`;
+    const page = await api("/api/v1/query", { method: "POST", json: { query, args: { page_after: after } } });
     items.push(...page.items);
-    if (page.items.length < QUERY_PAGE) return items;
+    // A Big Peer started with a --query-max-rows below QUERY_PAGE marks its short pages truncated.
+    if (!page.truncated && page.items.length < QUERY_PAGE) return items;
+    const last = page.items[page.items.length - 1]._id;
+    // A condition that closes its own parenthesis ("a) OR (b") escapes the paging bound; stop, not loop.
+    if (!(last > after)) throw new Error("query: the condition's parentheses do not balance");
+    after = last;
   }
 }
 
@@ -307,7 +319,7 @@ async function refreshWhere() {
     return;
   }
   try {
-    const items = await queryAll(`${WHERE_PREFIX}${condition}`);
+    const items = await queryAll(SELECT_IDS, condition);
     state.whereKeys = new Set(items.map((item) => item._id));
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return;
@@ -316,7 +328,9 @@ async function refreshWhere() {
   }
 }
 
-const WHERE_PREFIX = "SELECT _id FROM __small_peer_info WHERE ";
+const SELECT_IDS = "SELECT _id FROM __small_peer_info";
+/** The text before the user's condition in the query queryAll sends, for positions in its errors. */
+const WHERE_PREFIX = `${SELECT_IDS} WHERE _id > :page_after AND (`;
 
 /** The Big Peer's message about the whole query, with its position counted in the condition the user wrote. */
 function conditionError(message, conditionLength) {

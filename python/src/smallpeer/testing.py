@@ -21,7 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import pytest
 
@@ -40,9 +40,16 @@ def find_cli() -> str:
 
 
 class BigPeer:
-    """A running `smallpeer big-peer` process on a free loopback port."""
+    """A running `smallpeer big-peer` process on a free loopback port (`args`: more command-line flags)."""
 
-    def __init__(self, data_dir: Path, app_id: str = APP_ID, app_token: str = APP_TOKEN, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        app_id: str = APP_ID,
+        app_token: str = APP_TOKEN,
+        timeout: float = 30.0,
+        args: Sequence[str] = (),
+    ) -> None:
         self.app_id = app_id
         self.app_token = app_token
         self.data_dir = data_dir
@@ -64,6 +71,7 @@ class BigPeer:
                 app_token,
                 "--ready-file",
                 str(ready_file),
+                *args,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -156,9 +164,11 @@ class BigPeer:
 
 
 @pytest.fixture
-def big_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BigPeer]:
-    """A real Big Peer process on a free loopback port, stopped (SIGTERM) afterwards."""
-    bp = BigPeer(tmp_path_factory.mktemp("big-peer"))
+def big_peer(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BigPeer]:
+    """A real Big Peer process on a free loopback port, stopped (SIGTERM) afterwards; an indirect
+    parameter (`@pytest.mark.parametrize("big_peer", [["--query-max-rows", "1"]], indirect=True)`)
+    adds command-line flags."""
+    bp = BigPeer(tmp_path_factory.mktemp("big-peer"), args=getattr(request, "param", ()))
     try:
         yield bp
     finally:
