@@ -174,6 +174,26 @@ void BM_QueryCountBySite(benchmark::State& state) {
 }
 BENCHMARK(BM_QueryCountBySite)->Unit(benchmark::kMillisecond);
 
+// The dashboard's page: 1,000 ids after a key, in key order. `_id` reads the indexed id column, so a
+// page costs its own rows, not the collection's (the last page, after pk009000, as the first).
+void BM_QueryIdPage(benchmark::State& state) {
+  run(state, "SELECT _id, metadata FROM __small_peer_info WHERE _id > :after ORDER BY _id LIMIT 1000", R"({"after":"pk009000"})");
+}
+BENCHMARK(BM_QueryIdPage)->Unit(benchmark::kMillisecond);
+
+// The same page by OFFSET, which reads and skips every row before it.
+void BM_QueryOffsetPage(benchmark::State& state) {
+  run(state, "SELECT _id, metadata FROM __small_peer_info LIMIT 1000 OFFSET 9000", "");
+}
+BENCHMARK(BM_QueryOffsetPage)->Unit(benchmark::kMillisecond);
+
+// One device's history rows by their _id range (report_history.h), among 10,000 devices' reports.
+void BM_QueryIdRange(benchmark::State& state) {
+  run(state, "SELECT * FROM __small_peer_info WHERE _id > :low AND _id < :high ORDER BY _id",
+      R"({"low":"pk004200","high":"pk004210"})");
+}
+BENCHMARK(BM_QueryIdRange)->Unit(benchmark::kMillisecond);
+
 // Parsing and translating alone: the language's own cost, without SQLite.
 void BM_ParseAndTranslate(benchmark::State& state) {
   const char* query =

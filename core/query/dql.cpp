@@ -639,7 +639,12 @@ class Translator {
     auto it = fields_.find(p.segments);
     if (it != fields_.end()) return it->second;
     FieldSql f;
-    if (pg()) {
+    if (is_id(p)) {
+      // The store keeps _id in its own (indexed) column, always a string equal to the body's _id.
+      f.type = pg() ? "'string'" : "'text'";
+      f.raw = "id";
+      f.json = pg() ? "to_jsonb(id)::text" : "json_quote(id)";
+    } else if (pg()) {
       std::vector<std::string> segments;
       for (const auto& s : p.segments) segments.push_back(bind_text(s));
       const std::string array = fmt::format("ARRAY[{}]", fmt::join(segments, ","));
@@ -681,8 +686,14 @@ class Translator {
     return {};
   }
 
+  /// True for the top-level `_id`, which reads the id column: comparisons with a string and
+  /// ORDER BY then use the store's (collection, id) key, so `_id > :after ORDER BY _id` pages cost
+  /// one index range each.
+  static bool is_id(const Path& p) { return p.segments.size() == 1 && p.segments.front() == "_id"; }
+
   /// ORDER BY keys for a field: its type rank, then its value within the type.
   std::vector<std::string> sort_keys(const Path& p) {
+    if (is_id(p)) return {"id"};  // always present, always a string (the id column: BINARY / COLLATE "C")
     const FieldSql f = field(p);
     if (pg()) {
       return {fmt::format("CASE {} WHEN 'null' THEN 1 WHEN 'boolean' THEN 2 WHEN 'number' THEN 3 WHEN 'string' THEN 4 "
@@ -806,11 +817,24 @@ class Translator {
     check_comparable(v, value_side);
     const auto c = class_of(v);
     if (!c) return unknown();  // = NULL is unknown, as in SQL: IS NULL asks
+    if (is_id(field_side.path)) {
+      if (c != Class::string) return unknown();  // _id is always a string
+      const std::string value = bind_value(v);
+      return fmt::format("(id {} {})", left_field ? sql_op : mirrored(sql_op), value);
+    }
     const FieldSql f = field(field_side.path);
     const std::string value = bind_value(v);
     const std::string field_value = as_class(f, *c);
     return fmt::format("(CASE WHEN {} THEN {} {} {} END)", is_class(f, *c), left_field ? field_value : value, sql_op,
                        left_field ? value : field_value);
+  }
+  /// The operator with its sides swapped (`v < f` is `f > v`).
+  static std::string mirrored(const std::string& op) {
+    if (op == "<") return ">";
+    if (op == ">") return "<";
+    if (op == "<=") return ">=";
+    if (op == ">=") return "<=";
+    return op;
   }
   static void check_comparable(const Value& v, const Expr& e) {
     if (v.type == Value::Type::array) {
