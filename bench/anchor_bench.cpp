@@ -64,7 +64,8 @@ struct Options {
   double warmup = 3;
   double ceiling_seconds = 3;
   bool mqtt = true;
-  std::string smallpeer = SMALLPEER_CLI;  // the Big Peer's binary (--smallpeer, for A/B runs of two builds)
+  std::string smallpeer = SMALLPEER_CLI;   // the Big Peer's binary (--smallpeer, for A/B runs of two builds)
+  std::vector<std::string> big_peer_args;  // --big-peer-arg: more flags for it (A/B runs of one build's options)
 };
 
 void say(const std::string& line) {
@@ -108,12 +109,15 @@ Options parse_options(int argc, char** argv) {
     } else if (arg == "--smallpeer") {
       o.smallpeer = next();
       if (::access(o.smallpeer.c_str(), X_OK) != 0) throw std::invalid_argument("--smallpeer: no executable at " + o.smallpeer);
+    } else if (arg == "--big-peer-arg") {
+      o.big_peer_args.push_back(next());
     } else if (arg == "--no-mqtt") {
       o.mqtt = false;
     } else if (arg == "--help" || arg == "-h") {
       say("usage: smallpeer_anchor_bench [--connections N (1000)] [--window N (4)] [--threads N (1)] [--seconds S (10)]\n"
           "       [--warmup S (3)] [--rounds N (2)] [--idle N (10000; 0 skips)] [--ceiling-seconds S (3)] [--no-mqtt]\n"
-          "       [--smallpeer PATH (this build's smallpeer: the Big Peer to measure)]");
+          "       [--smallpeer PATH (this build's smallpeer: the Big Peer to measure)]\n"
+          "       [--big-peer-arg ARG (a flag for that Big Peer, repeatable: --big-peer-arg --history-reports=0)]");
       std::exit(0);
     } else {
       throw std::invalid_argument("unknown option " + arg + " (see --help)");
@@ -144,6 +148,7 @@ BigPeerFigures measure_big_peer(const Options& o, const std::string& document) {
   BigPeerProcessOptions bp;
   bp.data_dir = scratch.path() / "big-peer";
   bp.binary = o.smallpeer;
+  bp.extra_args = o.big_peer_args;
   BigPeerProcess big_peer(bp);
   SyncLoadOptions lo;
   lo.port = big_peer.port();
@@ -218,6 +223,7 @@ IdleFigures measure_big_peer_idle(const Options& o, const std::string& document)
   BigPeerProcessOptions bp;
   bp.data_dir = scratch.path() / "big-peer";
   bp.binary = o.smallpeer;
+  bp.extra_args = o.big_peer_args;
   BigPeerProcess big_peer(bp);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   IdleFigures f;

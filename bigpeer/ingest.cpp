@@ -12,11 +12,13 @@
 
 namespace smallpeer::bigpeer {
 
-IngestQueue::IngestQueue(Store& store, BigPeerMetrics& metrics, size_t max_group_documents, NodeHealth* health)
+IngestQueue::IngestQueue(Store& store, BigPeerMetrics& metrics, size_t max_group_documents, NodeHealth* health,
+                         const ReportHistory* history)
     : store_(store),
       metrics_(metrics),
       max_group_documents_(std::max<size_t>(1, max_group_documents)),
       health_(health),
+      history_(history),
       failures_("ingest: committing to the database") {
   writer_ = std::thread([this] { run(); });
 }
@@ -26,6 +28,8 @@ IngestQueue::~IngestQueue() {
 }
 
 void IngestQueue::submit(std::vector<Document> documents, Cursors cursors, Done done) {
+  // Built here, on the session's thread, so the one writer thread only writes them.
+  if (history_ != nullptr) history_->add_rows(documents);
   bool notify = false;
   {
     std::lock_guard lock(mutex_);
@@ -191,8 +195,13 @@ void IngestQueue::commit_one_by_one(std::vector<Batch>& group, std::vector<Docum
 
 void IngestQueue::count_committed(const std::vector<Document>& documents) {
   uint64_t spi = 0;
-  for (const auto& d : documents) spi += d.collection == kSmallPeerInfoCollection ? 1 : 0;
-  BigPeerMetrics::add(metrics_.documents_ingested, documents.size());
+  uint64_t history = 0;
+  for (const auto& d : documents) {
+    spi += d.collection == kSmallPeerInfoCollection ? 1 : 0;
+    history += d.collection == kReportHistoryCollection ? 1 : 0;
+  }
+  // History rows are the Big Peer's own, not documents a peer sent.
+  BigPeerMetrics::add(metrics_.documents_ingested, documents.size() - history);
   BigPeerMetrics::add(metrics_.spi_reports, spi);
 }
 

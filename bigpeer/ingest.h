@@ -17,6 +17,7 @@
 
 #include "bigpeer/database_health.h"
 #include "bigpeer/metrics.h"
+#include "bigpeer/report_history.h"
 #include "store/store.h"
 
 namespace smallpeer::bigpeer {
@@ -32,9 +33,10 @@ class IngestQueue {
 
   /// Starts the writer thread; `store`, `metrics` and `health` (optional: told when the database
   /// is away) outlive the queue. While the database is unavailable a group waits for it, up to
-  /// kDatabaseOutageGrace (or until stop()), and is then refused.
+  /// kDatabaseOutageGrace (or until stop()), and is then refused. With `history` (optional, outlives
+  /// the queue), each Small Peer Info report commits with its history row (report_history.h).
   IngestQueue(Store& store, BigPeerMetrics& metrics, size_t max_group_documents = kDefaultMaxGroupDocuments,
-              NodeHealth* health = nullptr);
+              NodeHealth* health = nullptr, const ReportHistory* history = nullptr);
   /// Stops after committing everything queued (as stop()).
   ~IngestQueue();
   IngestQueue(const IngestQueue&) = delete;
@@ -66,6 +68,7 @@ class IngestQueue {
   BigPeerMetrics& metrics_;
   const size_t max_group_documents_;
   NodeHealth* const health_;
+  const ReportHistory* const history_;
   FailureLog failures_;
 
   mutable std::mutex mutex_;

@@ -28,6 +28,7 @@
 #include "bigpeer/ingest.h"
 #include "bigpeer/metrics.h"
 #include "bigpeer/registry.h"
+#include "bigpeer/report_history.h"
 #include "bigpeer/storage/data_dir.h"
 #include "bigpeer/storage/postgres_store.h"
 #include "bigpeer/sync_endpoint.h"
@@ -64,6 +65,8 @@ struct BigPeerOptions {
   DeviceBundleQuota log_bundle_quota;
   // POST /api/v1/query's row cap and time limit (--query-max-rows, --query-timeout-ms; docs/QUERY.md).
   QueryOptions query_limits{.max_rows = 1000, .timeout = std::chrono::milliseconds(2000)};
+  // Small Peer Info reports kept per device in its history (--history-reports; 0 keeps none).
+  size_t history_reports = kDefaultHistoryReports;
 };
 
 /// A running Big Peer. Thread-safe.
@@ -124,6 +127,7 @@ class BigPeer {
   BigPeerMetrics metrics_;
   NodeHealth health_;
   ConnectionRegistry registry_;
+  std::unique_ptr<ReportHistory> report_history_;  // null with --history-reports 0
   std::unique_ptr<IngestQueue> ingest_;
   std::unique_ptr<LogRequests> log_requests_;
   std::unique_ptr<Enrollments> enrollments_;

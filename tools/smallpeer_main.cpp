@@ -237,6 +237,11 @@ static int run_smallpeer(int argc, char** argv) {
                   "Items POST /api/v1/query returns at most; a longer result is cut and says \"truncated\": true")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1'000'000}));
+  big->add_option("--history-reports", big_opts.history_reports,
+                  "Small Peer Info reports kept per device for GET /api/v1/devices/{peer_key}/history (288: a day at "
+                  "the default 5-minute interval); 0 keeps none")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{0}, smallpeer::bigpeer::kMaxHistoryReports));
   int64_t query_timeout_ms = big_opts.query_limits.timeout.count();
   big->add_option("--query-timeout-ms", query_timeout_ms, "Milliseconds a POST /api/v1/query may run before it is stopped")
       ->capture_default_str()

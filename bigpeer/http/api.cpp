@@ -30,7 +30,7 @@ HttpApi::HttpApi(HttpApiConfig config) : router_(*checked(config).auth), serve_p
   add_health_routes(router_, std::move(config.metrics_text));
   add_session_routes(router_, *config.auth, config.secure_cookies, config.audit);
   add_document_routes(router_, *config.store, config.query_limits);
-  add_device_routes(router_, *config.store, *config.registry, config.clock);
+  add_device_routes(router_, *config.store, *config.registry, config.clock, config.query_limits);
   add_log_request_routes(router_, *config.store, *config.registry, *config.log_requests, *config.audit);
   add_enrollment_routes(router_, *config.enrollments, *config.audit);
   add_audit_routes(router_, *config.audit);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "bigpeer/report_history.h"
 #include "spi/settings.h"
 #include "spi/small_peer_info_collector.h"
 
@@ -239,16 +240,41 @@ HttpResponse get_device(const Store& store, const ConnectionRegistry& registry, 
   return json_response(http::status::ok, w.take());
 }
 
+/// The time parameter `name` (RFC 3339), or `fallback` when absent.
+TimePoint parse_time(const Target& target, const char* name, TimePoint fallback) {
+  const auto text = target.param(name);
+  if (!text) return fallback;
+  const auto t = parse_rfc3339(*text);
+  if (!t)
+    throw bad_parameter(
+        fmt::format("{} must be an RFC 3339 time such as 2026-12-04T10:00:00Z, got '{}'", name, shortened(*text)));
+  return *t;
+}
+
+HttpResponse get_history(const Store& store, const ConnectionRegistry& registry, TimePoint now, const QueryOptions& limits,
+                         const ApiRequest& request) {
+  const std::string& key = request.captures[0];
+  const TimePoint until = parse_time(request.target, "until", now);
+  const TimePoint since = parse_time(request.target, "since", until - std::chrono::hours(24));
+  if (since > until) throw bad_parameter("since must not be later than until");
+  require_device(store, registry, key);
+  return json_response(http::status::ok, history_json(store, key, since, until, limits));
+}
+
 }  // namespace
 
 void add_device_routes(Router& router, const Store& store, const ConnectionRegistry& registry,
-                       const std::shared_ptr<const Clock>& clock) {
+                       const std::shared_ptr<const Clock>& clock, const QueryOptions& query_limits) {
   router.add(http::verb::get, "/api/v1/devices", Access::admin, [&store, &registry, clock](const ApiRequest& request) {
     return list_devices(store, registry, clock->now(), request);
   });
   router.add(http::verb::get, "/api/v1/devices/{peer_key}", Access::admin, [&store, &registry, clock](const ApiRequest& request) {
     return get_device(store, registry, clock->now(), request);
   });
+  router.add(http::verb::get, "/api/v1/devices/{peer_key}/history", Access::admin,
+             [&store, &registry, clock, query_limits](const ApiRequest& request) {
+               return get_history(store, registry, clock->now(), query_limits, request);
+             });
 }
 
 }  // namespace smallpeer::bigpeer

@@ -1,6 +1,6 @@
-// The fleet's routes (admin): GET /api/v1/devices?q=&online=&limit=&after= and
-// GET /api/v1/devices/{peer_key}. A device is the union of its stored Small Peer Info report and
-// its live (or last) connection, merged by peer key (merge_devices).
+// The fleet's routes (admin): GET /api/v1/devices?q=&online=&limit=&after=,
+// GET /api/v1/devices/{peer_key} and GET /api/v1/devices/{peer_key}/history?since=&until=. A device is the union of its stored
+// Small Peer Info report and its live (or last) connection, merged by peer key (merge_devices).
 #pragma once
 
 #include <cstddef>
@@ -16,6 +16,7 @@
 #include "bigpeer/registry.h"
 #include "clock/clock.h"
 #include "common/json.h"
+#include "query/query.h"
 #include "store/store.h"
 
 namespace smallpeer::bigpeer {
@@ -84,8 +85,9 @@ struct KnownDevice {
 /// The device with `peer_key`; throws ApiError 404 if neither a report nor a connection exists.
 KnownDevice require_device(const Store& store, const ConnectionRegistry& registry, const std::string& peer_key);
 
-/// Adds the device routes, reading `store` and `registry` (which outlive the router).
+/// Adds the device routes, reading `store` and `registry` (which outlive the router); the history
+/// route's read runs within `query_limits`' time limit.
 void add_device_routes(Router& router, const Store& store, const ConnectionRegistry& registry,
-                       const std::shared_ptr<const Clock>& clock);
+                       const std::shared_ptr<const Clock>& clock, const QueryOptions& query_limits);
 
 }  // namespace smallpeer::bigpeer

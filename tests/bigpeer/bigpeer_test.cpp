@@ -869,6 +869,68 @@ TEST_F(BigPeerServerTest, ASmallPeersReportIsIngestedAndItsDeviceShowsOnline) {
   EXPECT_TRUE(store->get("cars", "from-small"));
 }
 
+TEST_F(BigPeerServerTest, ADevicesHistoryKeepsItsLastReportsWithTheMissedOnesCounted) {
+  BigPeerProcessOptions options;
+  options.extra_args = {"--history-reports", "3"};
+  auto& bp = start(options);
+  TempDir small("bigpeer-history");
+  SmallPeerClient client(small.path(), bp.app_id(), bp.app_token());
+  client.connect(bp.sync_url());
+  ASSERT_TRUE(client.wait_established());
+  const std::string device_url = "/api/v1/devices/" + client.peer_key();
+  simdjson::dom::parser parser;
+  // Each report is stored before the next is written, as a device reporting every interval would be.
+  const auto report = [&](int sequence) {
+    client.store().upsert(kSmallPeerInfoCollection,
+                          spi_doc(client.peer_key(), "history-device", "2026-04-01T12:00:00.000Z", sequence));
+    return eventually([&] {
+      const auto r = bp.get(device_url);
+      return r.status == 200 && r.body.find(fmt::format(R"("sequence":{},)", sequence)) != std::string::npos;
+    });
+  };
+  const auto sequences = [&](const std::string& query = "") {
+    const auto r = bp.get(device_url + "/history" + query);
+    EXPECT_EQ(r.status, 200) << r.body;
+    std::vector<int64_t> out;
+    const simdjson::dom::array reports = parse(parser, r.body)["reports"].get_array().value();
+    for (auto row : reports) out.push_back(int64_t(row["sequence"]));
+    return out;
+  };
+  for (int sequence : {1, 2, 5, 6}) ASSERT_TRUE(report(sequence)) << sequence;
+  // Three kept: 5 took the slot of 2 (5 mod 3 = 2 mod 3). 3 and 4 never arrived: missed.
+  EXPECT_EQ(sequences(), (std::vector<int64_t>{1, 5, 6}));
+  auto history = parse(parser, bp.get(device_url + "/history").body);
+  EXPECT_EQ(int64_t(history["missed"]), 3);
+  const simdjson::dom::array reports = history["reports"].get_array().value();
+  EXPECT_EQ(int64_t(reports.at(1)["missed_before"]), 3);
+  EXPECT_EQ(int64_t(reports.at(1)["connections"]["WebSocket"]), 1);
+  EXPECT_FALSE(reports.at(1)["metadata"].error() == simdjson::SUCCESS) << "free text is not copied into history rows";
+  EXPECT_FALSE(reports.at(1)["device_name"].error() == simdjson::SUCCESS);
+  ASSERT_TRUE(report(7));
+  EXPECT_EQ(sequences(), (std::vector<int64_t>{5, 6, 7}));
+  // A reinstalled app starts its sequence again: shown as a reset, not as missed reports.
+  ASSERT_TRUE(report(0));
+  history = parse(parser, bp.get(device_url + "/history").body);
+  const simdjson::dom::array after_reset = history["reports"].get_array().value();
+  EXPECT_TRUE(bool(after_reset.at(after_reset.size() - 1)["sequence_reset"]));
+
+  // The window: nothing received before a day ago.
+  const auto day_ago = format_rfc3339(SystemClock().now() - 24h);
+  EXPECT_TRUE(sequences("?until=" + day_ago).empty());
+  EXPECT_EQ(sequences("?since=" + day_ago).size(), 3u);
+  for (const std::string query : {"since=yesterday", "until=2026-13-01T00:00:00Z", "since="}) {
+    const auto r = bp.get(device_url + "/history?" + query);
+    EXPECT_EQ(r.status, 400) << query;
+    EXPECT_NE(r.body.find("must be an RFC 3339 time"), std::string::npos) << r.body;
+  }
+  const auto reversed = bp.get(device_url + "/history?since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z");
+  EXPECT_EQ(reversed.status, 400);
+  EXPECT_NE(reversed.body.find("since must not be later than until"), std::string::npos) << reversed.body;
+  EXPECT_EQ(bp.get("/api/v1/devices/pkNobody/history").status, 404);
+  // History rows are the Big Peer's own: not counted as ingested documents.
+  EXPECT_EQ(metric(bp, "smallpeer_documents_ingested_total"), 6);
+}
+
 TEST_F(BigPeerServerTest, SigtermClosesLiveSessionsAndExitsZero) {
   auto& bp = start();
   TempDir small("bigpeer-small");
