@@ -136,6 +136,30 @@ TEST_F(ReportHistoryTest, TheRingKeepsTheLastReportsOfEachDeviceOnly) {
   EXPECT_EQ(metrics_.spi_reports.load(), 12u);
 }
 
+TEST_F(ReportHistoryTest, TheDefaultRingHoldsADayAtTheDefaultInterval) {
+  ReportHistory day(kDefaultHistoryReports, clock_);
+  // A day and a bit of reports every 5 minutes, stored 20 at a time as the ingest groups them.
+  std::vector<Document> batch;
+  for (int64_t s = 0; s < 300; ++s) {
+    clock_->advance(5min);
+    std::vector<Document> one{report("pkA", s, 1000 + static_cast<uint64_t>(s))};
+    day.add_rows(one);
+    for (auto& d : one) batch.push_back(std::move(d));
+    if (batch.size() == 20) {
+      store_->merge_batch(batch, {});
+      batch.clear();
+    }
+  }
+  simdjson::dom::parser parser;
+  const auto json = parser.parse(history_json(*store_, "pkA", clock_->now() - 24h, clock_->now(), {}));
+  const simdjson::dom::array rows = json["reports"].get_array().value();
+  ASSERT_EQ(rows.size(), kDefaultHistoryReports);
+  EXPECT_EQ(int64_t(rows.at(0)["sequence"]), 300 - static_cast<int64_t>(kDefaultHistoryReports));
+  EXPECT_EQ(int64_t(rows.at(kDefaultHistoryReports - 1)["sequence"]), 299);
+  EXPECT_EQ(int64_t(json["missed"]), 0);
+  EXPECT_EQ(store_->list(std::string(kReportHistoryCollection), 1000, "").documents.size(), kDefaultHistoryReports);
+}
+
 TEST_F(ReportHistoryTest, AResentOrOlderReportNeverReplacesANewerRow) {
   ASSERT_EQ(ingest({report("pkA", 9, 2000)}), nullptr);
   // Sequence 5 maps to 9's slot (5 mod 4 = 9 mod 4) but is older: neither it nor its row wins.
