@@ -2,39 +2,16 @@
 // devices by platform, devices by SDK version, and online devices over time from the Big Peer's
 // fleet history. Each chart has its numbers in a table too, for screen readers and keyboards.
 import { allDevices, api, ApiError } from "./api.js";
-import { el, initHeader, poll, sdk, setStatus } from "./ui.js";
+import { COLORS, dataTable as table, showChart as show } from "./chart_view.js";
+import { initHeader, poll, sdk, setStatus } from "./ui.js";
 
 const REFRESH_MS = 10000;
-const COLORS = ["#2563eb", "#16a34a", "#d97706", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#4b5563"];
 const $ = (id) => document.getElementById(id);
-const Chart = window.Chart;
-const charts = {};
 
 function counts(devices, label) {
   const map = new Map();
   for (const d of devices) map.set(label(d), (map.get(label(d)) ?? 0) + 1);
   return [...map.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-}
-
-function table(id, header, rows) {
-  $(id).replaceChildren(
-    el("thead", {}, el("tr", {}, ...header.map((h) => el("th", { scope: "col" }, h)))),
-    el("tbody", {}, ...rows.map((r) => el("tr", {}, ...r.map((c) => el("td", {}, c))))),
-  );
-}
-
-function show(id, type, labels, datasets, options = {}) {
-  if (!charts[id]) {
-    charts[id] = new Chart($(id), {
-      type,
-      data: { labels, datasets },
-      options: { animation: false, responsive: true, maintainAspectRatio: false, ...options },
-    });
-  } else {
-    charts[id].data.labels = labels;
-    charts[id].data.datasets.forEach((ds, i) => (ds.data = datasets[i].data));
-    charts[id].update();
-  }
 }
 
 async function refresh() {
@@ -67,7 +44,7 @@ async function refresh() {
 }
 
 initHeader();
-if (!Chart) {
+if (!window.Chart) {
   setStatus($("status"), "Chart.js did not load (/assets/vendor/chart.min.js).", true);
 } else {
   poll(refresh, REFRESH_MS);

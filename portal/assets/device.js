@@ -1,10 +1,14 @@
-// The device page: its summary, log requests (with the "Request logs" dialog), Big Peer connection
-// history, metadata and the Small Peer Info document as formatted JSON. Refreshes every few seconds,
-// so a log request's status and progress move by themselves.
+// The device page: its summary, log requests (with the "Request logs" dialog), a day of its reports
+// charted (disk, connections; missed reports break the lines), Big Peer connection history,
+// metadata and the Small Peer Info document as formatted JSON. Refreshes every few seconds, so a log
+// request's status and progress move by themselves.
 import { api, ApiError } from "./api.js";
+import { COLORS, dataTable, showChart } from "./chart_view.js";
 import { ago, dateTime, el, initHeader, platformAndOs, poll, sdk, setStatus, transports } from "./ui.js";
 
 const REFRESH_MS = 3000;
+const HISTORY_REFRESH_MS = 30000;
+const GB = 1e9;
 const ACTIVE_STATES = new Set(["pending", "delivered", "uploading"]);
 
 const $ = (id) => document.getElementById(id);
@@ -97,6 +101,64 @@ async function refresh() {
   }
 }
 
+/** Bytes as GB with two decimals, or null (a gap in a chart) when the report lacks them. */
+function gb(bytes) {
+  return typeof bytes === "number" ? Math.round((bytes / GB) * 100) / 100 : null;
+}
+
+function connectionCount(r) {
+  return r.connections ? Object.values(r.connections).reduce((a, b) => a + b, 0) : null;
+}
+
+/** Charts the last day of reports; a run of missed reports is a null point, so the lines break there. */
+function renderReports(history) {
+  const points = [];
+  for (const r of history.reports) {
+    if (r.missed_before) points.push({ label: `${r.missed_before} missed`, missed: r.missed_before });
+    points.push({ label: new Date(r.received_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }), report: r });
+  }
+  const series = (f) => points.map((p) => (p.report ? f(p.report) : null));
+  const line = (label, data, color, extra = {}) => ({ label, data, borderColor: color, backgroundColor: color, pointRadius: points.length < 60 ? 3 : 0, spanGaps: false, ...extra });
+  const labels = points.map((p) => p.label);
+  const axes = { scales: { y: { beginAtZero: true }, x: { ticks: { maxTicksLimit: 12 } } } };
+  showChart("disk-chart", "line", labels, [
+    line("Free", series((r) => gb(r.disk?.device_available)), COLORS[1]),
+    line("Ditto store", series((r) => gb(r.disk?.ditto_store)), COLORS[0]),
+    line("Ditto logs", series((r) => gb(r.disk?.ditto_logs)), COLORS[2]),
+  ], axes);
+  showChart("connections-chart", "line", labels, [
+    line("Connections", series(connectionCount), COLORS[0], { stepped: true }),
+    line("Connected peers", series((r) => r.connected_peers ?? null), COLORS[4], { stepped: true }),
+    line("Big Peer (1 = connected)", series((r) => (typeof r.is_connected_to_big_peer === "boolean" ? Number(r.is_connected_to_big_peer) : null)), COLORS[1], { stepped: true }),
+  ], { scales: { y: { beginAtZero: true, ticks: { precision: 0 } }, x: { ticks: { maxTicksLimit: 12 } } } });
+  dataTable(
+    "reports-data",
+    ["Received", "Sequence", "Free disk (GB)", "Ditto store (GB)", "Connections", "Big Peer", "Missed before"],
+    [...history.reports].reverse().map((r) => [
+      dateTime(r.received_at),
+      String(r.sequence),
+      String(gb(r.disk?.device_available) ?? "—"),
+      String(gb(r.disk?.ditto_store) ?? "—"),
+      String(connectionCount(r) ?? "—"),
+      r.is_connected_to_big_peer === undefined ? "—" : r.is_connected_to_big_peer ? "connected" : "not connected",
+      r.sequence_reset ? "sequence restarted" : String(r.missed_before ?? 0),
+    ]),
+  );
+  const n = history.reports.length;
+  const missed = history.missed ? `, ${history.missed} missed (sequence gaps)` : ", none missed";
+  const charts = window.Chart ? "" : " Chart.js did not load (/assets/vendor/chart.min.js): the data table has every report.";
+  setStatus($("reports-status"), (n ? `${n} report${n === 1 ? "" : "s"} received in the last 24 hours${missed}.` : "No reports in the last 24 hours.") + charts, !window.Chart);
+}
+
+async function refreshHistory() {
+  try {
+    renderReports(await api(`${path}/history`));
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 401 || e.status === 404)) return;
+    setStatus($("reports-status"), `Report history is unavailable: ${e.message}`, true);
+  }
+}
+
 // datetime-local gives local wall time without a zone; the API wants RFC 3339.
 function rfc3339(input) {
   if (!input.value) return undefined;
@@ -156,4 +218,5 @@ if (!key) {
   setStatus($("status"), "No device given: open a device from the dashboard.", true);
 } else {
   poll(refresh, REFRESH_MS);
+  poll(refreshHistory, HISTORY_REFRESH_MS);
 }

@@ -306,6 +306,42 @@ def test_the_dashboard_filters_on_a_metadata_key_and_on_a_dql_condition(
     expect(rows).to_have_count(3)
 
 
+@pytest.mark.parametrize("big_peer", [["--query-max-rows", "1"]], indirect=True)
+def test_the_dashboard_pages_its_queries_past_the_big_peers_row_cap(
+    page: Page, big_peer: BigPeer, fleet: Fleet
+) -> None:
+    """With a row cap of 1, every query the dashboard sends is cut to one item: it must follow the
+    pages to see the whole fleet, and stop (with a message) when a condition escapes the page bound."""
+    report_sites(big_peer, fleet)
+    queries: List[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            queries.append(json.loads(r.post_data or "{}").get("query", ""))
+            if r.url.endswith("/api/v1/query")
+            else None
+        ),
+    )
+    log_in(page, big_peer)
+    rows = page.locator("#devices tbody tr[data-peer-key]")
+    expect(rows).to_have_count(3)
+    page.get_by_label("Metadata key").select_option("site")
+    expect(page.get_by_label("Metadata value").locator("option")).to_have_text(["Any", "north", "south"])
+    advanced = page.get_by_label("Advanced: a DQL condition on __small_peer_info (docs/QUERY.md)")
+    advanced.fill("metadata.site = 'north'")
+    advanced.press("Enter")
+    expect(rows).to_have_count(2)
+    assert all("_id > :page_after" in q and "OFFSET" not in q for q in queries), queries
+    # Three devices at one row a page: three metadata queries (the first two say truncated) per refresh.
+    assert sum(1 for q in queries if q.startswith("SELECT _id, metadata")) >= 3
+    advanced.fill("metadata.site = 'north') OR (_id IS NOT MISSING")
+    advanced.press("Enter")
+    expect(page.get_by_role("alert").filter(has_text="Advanced filter")).to_contain_text(
+        "the condition's parentheses do not balance"
+    )
+    expect(rows).to_have_count(3)
+
+
 def test_the_device_page_shows_the_spi_json_history_and_metadata(page: Page, big_peer: BigPeer, fleet: Fleet) -> None:
     fleet["portal-beta"].small_peer_info.metadata = {"site": "depot-7"}
     fleet["portal-beta"].small_peer_info.collect_now()
@@ -337,6 +373,53 @@ def test_the_device_page_shows_the_spi_json_history_and_metadata(page: Page, big
     expect(dialog.get_by_role("alert")).to_contain_text("at least 1")
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
+
+
+def test_the_device_page_charts_its_reports_and_counts_the_missed_ones(
+    page: Page, big_peer: BigPeer, fleet: Fleet
+) -> None:
+    device = fleet["portal-gamma"]
+    key = device.presence.local_peer_key
+
+    def arrived(sequence: int) -> None:
+        assert big_peer.wait_for_document(
+            "__small_peer_info", key, predicate=lambda d: d["document"].get("sequence", -1) >= sequence
+        ), f"report {sequence} did not reach the Big Peer"
+
+    for _ in range(2):
+        arrived(int(device.small_peer_info.collect_now()["sequence"]))
+    # Offline, the device keeps writing reports; back online it sends only its newest: the rest are missed.
+    device.stop_sync()
+    device.small_peer_info.collect_now()
+    device.small_peer_info.collect_now()
+    device.start_sync()
+    arrived(int(device.small_peer_info.collect_now()["sequence"]))
+    history = big_peer.get(f"/api/v1/devices/{key}/history")
+    reports = history["reports"]
+    assert history["missed"] >= 1, history
+    assert history["missed"] == sum(r.get("missed_before", 0) for r in reports)
+    gaps = [r for r in reports if r.get("missed_before")]
+    assert all(r["disk"]["device_available"] > 0 for r in reports)
+
+    log_in(page, big_peer)
+    page.goto(f"{big_peer.url}/device.html?key={key}")
+    status = page.locator("#reports-status")
+    expect(status).to_contain_text(f"{len(reports)} reports received in the last 24 hours, {history['missed']} missed")
+    expect(page.locator("#disk-chart")).to_be_visible()
+    expect(page.locator("#connections-chart")).to_be_visible()
+    # Each chart has a point per report and a null point (a break in the line) per run of missed reports.
+    for chart in ["disk-chart", "connections-chart"]:
+        points = page.evaluate(f"Chart.getChart('{chart}').data.datasets[0].data")
+        assert len(points) == len(reports) + len(gaps)
+        assert points.count(None) >= len(gaps)
+    labels = page.evaluate("Chart.getChart('disk-chart').data.labels")
+    assert [label for label in labels if label.endswith("missed")] == [f"{r['missed_before']} missed" for r in gaps]
+    page.get_by_text("Data (newest first)").click()
+    table = page.locator("#reports-data tbody tr")
+    expect(table).to_have_count(len(reports))
+    expect(table.first).to_contain_text(str(reports[-1]["sequence"]))
+    page.locator("#reports-heading").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir() / "device-history.png"), full_page=True)
 
 
 def test_the_data_browser_lists_collections_and_shows_a_document(page: Page, big_peer: BigPeer, fleet: Fleet) -> None:
