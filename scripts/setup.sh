@@ -19,7 +19,7 @@ APT_PACKAGES=(
   libjemalloc-dev  # the allocator linked into the smallpeer command and the ingest bench (bigpeer/README.md, Benchmarks)
   libpq-dev postgresql-15  # the Big Peer's PostgreSQL storage (libpq) and the real server its tests start
   libjs-chart.js chromium  # the portal: Chart.js embedded in the Big Peer; headless Chromium for its browser tests
-  jq  # the scripts read the Big Peer's ready file (--ready-file) and API answers
+  jq curl  # the scripts read the Big Peer's ready file (--ready-file) and API answers
 )
 
 APT_PACKAGES+=("$@")

@@ -14,7 +14,11 @@ cmake --build --preset dev
 echo "test: clang-tidy"
 scripts/clang_tidy.sh
 echo "test: running ctest"
-ctest --preset dev --parallel 2 -E '^(python_package|portal_browser)$' -LE '^(binding|conformance)$'
+ctest --preset dev --parallel 2 -E '^(python_package|portal_browser)$' -LE '^(binding|conformance|package)$'
+# The packages as their users get them (ctest label `package`, docs/PACKAGES.md): verbose, so each
+# throwaway project's steps show.
+echo "test: the packages in throwaway projects"
+ctest --preset dev -L '^package$' --verbose
 # Every runner of the behaviour table prints "conformance <language>: N cases, ..."; the output of
 # the runs that carry them is kept, and checked at the end (scripts/conformance_summary.sh).
 conformance_log=build/dev/conformance-output.log

@@ -29,8 +29,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(_WIN32)
+/* The library's own build defines SP_BUILDING_LIBRARY and exports; its users import. */
+#if defined(_WIN32) && defined(SP_BUILDING_LIBRARY)
 #define SP_API __declspec(dllexport)
+#elif defined(_WIN32)
+#define SP_API __declspec(dllimport)
 #else
 #define SP_API __attribute__((visibility("default")))
 #endif
