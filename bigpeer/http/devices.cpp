@@ -245,9 +245,10 @@ TimePoint parse_time(const Target& target, const char* name, TimePoint fallback)
   const auto text = target.param(name);
   if (!text) return fallback;
   const auto t = parse_rfc3339(*text);
-  if (!t)
+  if (!t) {
     throw bad_parameter(
         fmt::format("{} must be an RFC 3339 time such as 2026-12-04T10:00:00Z, got '{}'", name, shortened(*text)));
+  }
   return *t;
 }
 
