@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "common/error.h"
@@ -530,6 +531,9 @@ struct FieldSql {
   std::string type;  // the field's JSON type name, NULL when missing
   std::string raw;   // SQLite: json_extract (typed SQL value); PostgreSQL: #>> (text)
   std::string json;  // the field's JSON text, NULL when missing
+  // Set for a field the store keeps in a column of its own (the top-level _id): always present,
+  // always of this class, compared and sorted as the column itself, so the column's index serves.
+  std::optional<Class> column;
 };
 
 class Translator {
@@ -639,11 +643,13 @@ class Translator {
     auto it = fields_.find(p.segments);
     if (it != fields_.end()) return it->second;
     FieldSql f;
-    if (is_id(p)) {
-      // The store keeps _id in its own (indexed) column, always a string equal to the body's _id.
+    if (p.segments.size() == 1 && p.segments.front() == "_id") {
+      // The store keeps _id in its own column (the key, with the collection), equal to the body's
+      // _id and always a string; its collation is byte order on both backends (BINARY, "C").
       f.type = pg() ? "'string'" : "'text'";
       f.raw = "id";
       f.json = pg() ? "to_jsonb(id)::text" : "json_quote(id)";
+      f.column = Class::string;
     } else if (pg()) {
       std::vector<std::string> segments;
       for (const auto& s : p.segments) segments.push_back(bind_text(s));
@@ -663,6 +669,7 @@ class Translator {
   }
 
   [[nodiscard]] std::string is_class(const FieldSql& f, Class c) const {
+    if (f.column) return truth(*f.column == c);
     switch (c) {
       case Class::number:
         return pg() ? f.type + " = 'number'" : f.type + " IN ('integer','real')";
@@ -686,15 +693,11 @@ class Translator {
     return {};
   }
 
-  /// True for the top-level `_id`, which reads the id column: comparisons with a string and
-  /// ORDER BY then use the store's (collection, id) key, so `_id > :after ORDER BY _id` pages cost
-  /// one index range each.
-  static bool is_id(const Path& p) { return p.segments.size() == 1 && p.segments.front() == "_id"; }
-
-  /// ORDER BY keys for a field: its type rank, then its value within the type.
+  /// ORDER BY keys for a field: its type rank, then its value within the type (a column field has
+  /// one type: just its value).
   std::vector<std::string> sort_keys(const Path& p) {
-    if (is_id(p)) return {"id"};  // always present, always a string (the id column: BINARY / COLLATE "C")
     const FieldSql f = field(p);
+    if (f.column) return {f.raw};
     if (pg()) {
       return {fmt::format("CASE {} WHEN 'null' THEN 1 WHEN 'boolean' THEN 2 WHEN 'number' THEN 3 WHEN 'string' THEN 4 "
                           "WHEN 'array' THEN 5 WHEN 'object' THEN 6 ELSE 0 END",
@@ -817,24 +820,17 @@ class Translator {
     check_comparable(v, value_side);
     const auto c = class_of(v);
     if (!c) return unknown();  // = NULL is unknown, as in SQL: IS NULL asks
-    if (is_id(field_side.path)) {
-      if (c != Class::string) return unknown();  // _id is always a string
-      const std::string value = bind_value(v);
-      return fmt::format("(id {} {})", left_field ? sql_op : mirrored(sql_op), value);
-    }
     const FieldSql f = field(field_side.path);
+    if (f.column) {
+      // No CASE around it, so the column's index can serve the comparison.
+      if (*f.column != *c) return unknown();
+      const std::string value = bind_value(v);
+      return left_field ? fmt::format("({} {} {})", f.raw, sql_op, value) : fmt::format("({} {} {})", value, sql_op, f.raw);
+    }
     const std::string value = bind_value(v);
     const std::string field_value = as_class(f, *c);
     return fmt::format("(CASE WHEN {} THEN {} {} {} END)", is_class(f, *c), left_field ? field_value : value, sql_op,
                        left_field ? value : field_value);
-  }
-  /// The operator with its sides swapped (`v < f` is `f > v`).
-  static std::string mirrored(const std::string& op) {
-    if (op == "<") return ">";
-    if (op == ">") return "<";
-    if (op == "<=") return ">=";
-    if (op == ">=") return "<=";
-    return op;
   }
   static void check_comparable(const Value& v, const Expr& e) {
     if (v.type == Value::Type::array) {
