@@ -13,16 +13,37 @@
  * 'SP_ERR_INVALID_ARGUMENT', as in every language of SmallPeer.
  */
 
+const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 
-/** @type {any} */
-let native;
-try {
-  native = require('./native/smallpeer.node');
-} catch (e) {
-  throw new Error(`smallpeer: cannot load the native addon ${path.join(__dirname, 'native', 'smallpeer.node')}: ${e.message}`, { cause: e });
+/**
+ * The prebuilt addon for this platform: prebuilds/<platform>-<arch>/smallpeer.napi.node (the
+ * node-gyp-build layout; the C library sits beside it). The package builds nothing at install, so
+ * a platform it has no prebuild for is an error that names the ones it has.
+ */
+function loadAddon() {
+  const prebuilds = path.join(__dirname, 'prebuilds');
+  const platform = `${process.platform}-${process.arch}`;
+  const addon = path.join(prebuilds, platform, 'smallpeer.napi.node');
+  if (!fs.existsSync(addon)) {
+    let have = [];
+    try {
+      have = fs.readdirSync(prebuilds).filter((d) => fs.existsSync(path.join(prebuilds, d, 'smallpeer.napi.node')));
+    } catch {
+      // No prebuilds folder at all: the message says "none".
+    }
+    throw new Error(`smallpeer: no prebuilt addon for ${platform}; this package has prebuilds for: ${have.sort().join(', ') || 'none'}`);
+  }
+  try {
+    return require(addon);
+  } catch (e) {
+    throw new Error(`smallpeer: cannot load the native addon ${addon}: ${e.message}`, { cause: e });
+  }
 }
+
+/** @type {any} */
+const native = loadAddon();
 
 /** An engine failure or a bad argument: `code` is the C status name (SP_ERR_*), `status` its number. */
 class DittoError extends Error {

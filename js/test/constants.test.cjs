@@ -7,10 +7,9 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { test } = require('node:test');
-const { smallpeer, packageDir, APP_ID, tempDir, openDitto, waitFor } = require('./helpers.cjs');
+const { smallpeer, nativeAddon: native, packageDir, APP_ID, tempDir, openDitto, waitFor } = require('./helpers.cjs');
 
 const { Ditto, DittoError, Logger } = smallpeer;
-const native = require(path.join(packageDir, 'native', 'smallpeer.node'));
 
 const headerPath = process.env.SMALLPEER_HEADER || path.join(__dirname, '..', '..', 'capi', 'include', 'smallpeer', 'smallpeer.h');
 /** The header's value #defines of the groups the package uses: {SP_OK: 0, SP_ERR_...: n, ...}. */

@@ -1,9 +1,8 @@
 'use strict';
 // Bad input and limits (SPEC section 9): each is a clear error and changes nothing.
 const assert = require('node:assert/strict');
-const path = require('node:path');
 const { test } = require('node:test');
-const { smallpeer, packageDir, APP_ID, tempDir, openDitto, rejectsWithCode } = require('./helpers.cjs');
+const { smallpeer, nativeAddon: native, APP_ID, tempDir, openDitto, rejectsWithCode } = require('./helpers.cjs');
 
 const { Ditto, DittoError } = smallpeer;
 
@@ -128,7 +127,6 @@ test('a directory that cannot be written is SP_ERR_IO', (t) => {
 });
 
 test('handles carry type tags: mixing them is SP_ERR_INVALID_ARGUMENT, not a crash', (t) => {
-  const native = require(path.join(packageDir, 'native', 'smallpeer.node'));
   const ditto = openDitto(t);
   const obs = ditto.store.collection('c').observe(() => {});
   t.after(() => obs.stop());

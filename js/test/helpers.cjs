@@ -11,6 +11,8 @@ const readline = require('node:readline');
 const packageDir = process.env.SMALLPEER_PACKAGE;
 if (!packageDir) throw new Error('set SMALLPEER_PACKAGE to the staged package (ctest does: <build>/js/package)');
 const smallpeer = require(packageDir);
+/** The package's addon itself (for the tests that reach below the API), as index.js loads it. */
+const nativeAddon = require(path.join(packageDir, 'prebuilds', `${process.platform}-${process.arch}`, 'smallpeer.napi.node'));
 // The engine's console lines would drown the test report; Logger tests use the callback and log file.
 smallpeer.Logger.setConsoleEnabled(false);
 
@@ -115,4 +117,4 @@ class BigPeer {
   }
 }
 
-module.exports = { smallpeer, packageDir, APP_ID, APP_TOKEN, tempDir, openDitto, waitFor, rejectsWithCode, BigPeer };
+module.exports = { smallpeer, nativeAddon, packageDir, APP_ID, APP_TOKEN, tempDir, openDitto, waitFor, rejectsWithCode, BigPeer };
