@@ -15,6 +15,12 @@ echo "test: clang-tidy"
 scripts/clang_tidy.sh
 echo "test: running ctest"
 ctest --preset dev --parallel 2 -E '^(python_package|portal_browser)$' -LE '^(binding|conformance|package)$'
+# The Python sdist and the manylinux wheel built from it (docs/PACKAGES.md): the package tests install
+# that wheel, and so do the Python and portal suites below (the engine is compiled for Python once).
+echo "test: building the Python sdist and wheel (scripts/package.sh python)"
+scripts/package.sh python
+SMALLPEER_PYTHON_WHEEL=$(find "$PWD/dist" -maxdepth 1 -name 'smallpeer-*-manylinux_*.whl' -print | sort | tail -n 1)
+export SMALLPEER_PYTHON_WHEEL
 # The packages as their users get them (ctest label `package`, docs/PACKAGES.md): verbose, so each
 # throwaway project's steps show.
 echo "test: the packages in throwaway projects"
