@@ -224,6 +224,11 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
   // stop() waits for these too, or a connection completing while it runs would start a session
   // it never saw, on a store the owner frees once stop() returns.
   size_t starting = 0;
+  // Connection attempts inside attempt(): stop() waits for these too. Opening a connection builds
+  // its TLS context (loading the system trust store can take a second on a slow device); one still
+  // running once the owner closed could outlive the process's OpenSSL at exit (found under qemu on
+  // aarch64: a crash in OPENSSL_sk_dup after main returned).
+  size_t attempting = 0;
   std::vector<std::shared_ptr<Connector>> connectors;
 
   State(SyncDependencies d, Backoff b) : deps(std::move(d)), backoff(b) {}
@@ -291,7 +296,19 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
 
   void attempt(const std::shared_ptr<Connector>& c) {
     auto self = shared_from_this();
-    if (!current(c->generation)) return;
+    {
+      std::lock_guard lock(mutex);
+      if (!running || generation != c->generation) return;
+      ++attempting;
+    }
+    struct Attempting {
+      State& state;
+      ~Attempting() {
+        std::lock_guard lock(state.mutex);
+        --state.attempting;
+        state.sessions_ended.notify_all();
+      }
+    } attempting_guard{*this};
     auto done = [weak = std::weak_ptr<State>(self), c](std::shared_ptr<FrameChannel> channel, std::string error) {
       auto self = weak.lock();
       if (!self || !self->current(c->generation)) {
@@ -572,7 +589,7 @@ void SyncEngine::stop() {
   for (const auto& s : sessions) s->close("sync stopped");
   std::unique_lock lock(state_->mutex);
   state_->sessions_ended.wait_for(lock, std::chrono::seconds(5),
-                                  [&] { return state_->sessions.empty() && state_->starting == 0; });
+                                  [&] { return state_->sessions.empty() && state_->starting == 0 && state_->attempting == 0; });
   state_->log(LogLevel::info, "sync stopped");
 }
 
