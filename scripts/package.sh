@@ -19,11 +19,20 @@ jobs="${SMALLPEER_BUILD_JOBS:-$(nproc)}"
 version=$(sed -n 's/^project(SmallPeer VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 mkdir -p dist
 
+# Builds TARGETs in the release preset, configuring it once per run (c, node and jvm share it).
+release_configured=""
+release_build() {
+  if [[ -z $release_configured ]]; then
+    cmake --preset release -DSMALLPEER_BUILD_TOOLS=ON >/dev/null
+    release_configured=yes
+  fi
+  cmake --build --preset release -j"${jobs}" --target "$@"
+}
+
 package_c() {
   local name="smallpeer-${version}-linux-$(uname -m)"
   echo "package c: building the release preset (-j${jobs})"
-  cmake --preset release -DSMALLPEER_BUILD_TOOLS=ON >/dev/null
-  cmake --build --preset release -j"${jobs}" --target smallpeer smallpeer_cli
+  release_build smallpeer smallpeer_cli
   echo "package c: installing into dist/${name}"
   rm -rf "dist/${name}" "dist/${name}.tar.gz"
   cmake --install build/release --prefix "dist/${name}" >/dev/null
@@ -63,8 +72,7 @@ package_python() {
 
 package_node() {
   echo "package node: building the staged npm package (preset release)"
-  cmake --preset release -DSMALLPEER_BUILD_TOOLS=ON >/dev/null
-  cmake --build --preset release -j"${jobs}" --target smallpeer_node_package
+  release_build smallpeer_node_package
   rm -f "dist/smallpeer-${version}.tgz"
   npm pack --silent --pack-destination dist build/release/js/package >/dev/null
   echo "package node: dist/smallpeer-${version}.tgz ($(du -h "dist/smallpeer-${version}.tgz" | cut -f1))"
@@ -72,8 +80,7 @@ package_node() {
 
 package_jvm() {
   echo "package jvm: building the jar and the AAR (preset release)"
-  cmake --preset release -DSMALLPEER_BUILD_TOOLS=ON >/dev/null
-  cmake --build --preset release -j"${jobs}" --target smallpeer_jvm
+  release_build smallpeer_jvm
   for ext in jar pom aar; do
     cp "build/release/kotlin/smallpeer.${ext}" "dist/smallpeer-${version}.${ext}"
   done

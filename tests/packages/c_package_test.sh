@@ -12,9 +12,7 @@ PACKAGE_TEST=package_c
 # shellcheck source=lib.sh
 source "$here/lib.sh"
 
-prefix=$work/prefix
-step "cmake --install $build --prefix <empty prefix>"
-cmake --install "$build" --prefix "$prefix" >/dev/null
+install_prefix "$build"
 for f in include/smallpeer/smallpeer.h bin/smallpeer; do
   [[ -e $prefix/$f ]] || fail "$f is not installed"
 done
@@ -29,7 +27,6 @@ cp -r "$here/c_consumer" "$work/project"
 step "find_package(SmallPeer CONFIG): configure and build the throwaway project"
 cmake -S "$work/project" -B "$work/cmake-build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/cmake-build" >/dev/null
-pcdir=$(dirname "$(find "$prefix" -name smallpeer.pc -print -quit)")
 step "pkg-config: cc \$(pkg-config --cflags --libs smallpeer)"
 # shellcheck disable=SC2046  # pkg-config's flags are words
 cc -std=c11 -Wall -Werror "$work/project/main.c" -o "$work/pkg-config-consumer" \

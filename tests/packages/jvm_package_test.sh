@@ -18,8 +18,7 @@ repo=/usr/share/maven-repo
 
 cp "$jar" "$work/smallpeer.jar"
 cp "$pom" "$work/smallpeer.pom"
-# The pom's <dependency> coordinates, one "group artifact version" per line (the namespace-free
-# XPath keeps this independent of the POM namespace).
+# The pom's <dependency> coordinates, one "group artifact version" per line.
 deps=$(python3 - "$work/smallpeer.pom" <<'PY'
 import sys
 import xml.etree.ElementTree as ET

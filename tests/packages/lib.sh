@@ -21,6 +21,15 @@ fail() {
   exit 1
 }
 
+# `cmake --install BUILD` into the empty folder $work/prefix; sets prefix and pcdir (where
+# smallpeer.pc is: lib/pkgconfig, or Debian's multiarch lib/<triplet>/pkgconfig).
+install_prefix() {
+  prefix=$work/prefix
+  step "cmake --install $1 --prefix <empty prefix>"
+  cmake --install "$1" --prefix "$prefix" >/dev/null
+  pcdir=$(dirname "$(find "$prefix" -name smallpeer.pc -print -quit)")
+}
+
 # Starts `CLI big-peer` on a free port (app package-test, token package-token); sets url, sync_url
 # and token (the admin token) from its ready file.
 start_big_peer() {

@@ -14,10 +14,7 @@ PACKAGE_TEST=package_swift
 # shellcheck source=lib.sh
 source "$here/lib.sh"
 
-prefix=$work/prefix
-step "cmake --install $build --prefix <empty prefix>"
-cmake --install "$build" --prefix "$prefix" >/dev/null
-pcdir=$(dirname "$(find "$prefix" -name smallpeer.pc -print -quit)")
+install_prefix "$build"
 libdir=$(PKG_CONFIG_PATH=$pcdir pkg-config --variable=libdir smallpeer)
 
 mkdir "$work/SmallPeer"
