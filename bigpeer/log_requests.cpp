@@ -211,7 +211,7 @@ sync::LogRequest LogRequests::request_frame(const Entry& entry) {
 }
 
 void LogRequests::deliver(sync::Session& session, Entry& entry) {
-  if (!session.send_log_frame(request_frame(entry))) return;
+  if (!session.send_frame(request_frame(entry))) return;
   entry.resume_asked_at = entry.record.bytes_received;
   if (entry.record.state == LogRequestState::pending) {
     entry.record.state = LogRequestState::delivered;
@@ -349,14 +349,14 @@ void LogRequests::on_offer(sync::Session& session, const std::string& peer_key, 
   const auto it = entries_.find(offer.request_id);
   if (it == entries_.end()) {
     if (!offer.device_initiated) {
-      session.send_log_frame(sync::LogResult{offer.request_id, false, "this Big Peer has no such log request"});
+      session.send_frame(sync::LogResult{offer.request_id, false, "this Big Peer has no such log request"});
       return;
     }
     if (auto reason = quota_refusal(peer_key, offer.total); !reason.empty()) {
       // Nothing is stored for a refused offer; the device drops the bundle and logs the reason.
       quota_refusals_.fetch_add(1, std::memory_order_relaxed);
       spdlog::warn("logs: {} offered log bundle {} ({} bytes): refused: {}", peer_key, offer.request_id, offer.total, reason);
-      session.send_log_frame(sync::LogResult{offer.request_id, false, reason});
+      session.send_frame(sync::LogResult{offer.request_id, false, reason});
       return;
     }
     Entry entry;
@@ -374,10 +374,10 @@ void LogRequests::on_offer(sync::Session& session, const std::string& peer_key, 
   }
   auto& entry = it->second;
   if (entry.record.peer_key != peer_key) {
-    session.send_log_frame(sync::LogResult{offer.request_id, false, "this log request belongs to another device"});
+    session.send_frame(sync::LogResult{offer.request_id, false, "this log request belongs to another device"});
   } else if (is_terminal(entry.record.state)) {
     // The device missed our result (it disconnected): tell it again so it drops its copy.
-    session.send_log_frame(sync::LogResult{offer.request_id, entry.record.state == LogRequestState::ready, entry.record.reason});
+    session.send_frame(sync::LogResult{offer.request_id, entry.record.state == LogRequestState::ready, entry.record.reason});
   }
   // An unfinished one was sent again when the session was established.
 }
@@ -393,19 +393,19 @@ void LogRequests::on_chunk(sync::Session& session, const std::string& peer_key, 
   std::lock_guard lock(mutex_);
   const auto it = entries_.find(chunk.request_id);
   if (it == entries_.end() || it->second.record.peer_key != peer_key) {
-    session.send_log_frame(sync::LogResult{chunk.request_id, false, "this Big Peer has no such log request for this device"});
+    session.send_frame(sync::LogResult{chunk.request_id, false, "this Big Peer has no such log request for this device"});
     return;
   }
   auto& entry = it->second;
   auto& r = entry.record;
   if (is_terminal(r.state)) {
-    session.send_log_frame(sync::LogResult{r.id, r.state == LogRequestState::ready, r.reason});
+    session.send_frame(sync::LogResult{r.id, r.state == LogRequestState::ready, r.reason});
     return;
   }
   const auto refuse = [&](const std::string& reason) {
     bundles_->discard(r.id);
     finish(entry, LogRequestState::failed, reason);
-    session.send_log_frame(sync::LogResult{r.id, false, reason});
+    session.send_frame(sync::LogResult{r.id, false, reason});
   };
   if (chunk.total > kMaxLogBundleBytes) {
     return refuse(fmt::format("the bundle of {} bytes exceeds the limit of {} bytes", chunk.total, kMaxLogBundleBytes));
@@ -446,7 +446,7 @@ void LogRequests::on_chunk(sync::Session& session, const std::string& peer_key, 
     return refuse(e.what());
   }
   finish(entry, LogRequestState::ready, "");
-  session.send_log_frame(sync::LogResult{r.id, true, ""});
+  session.send_frame(sync::LogResult{r.id, true, ""});
 }
 
 }  // namespace smallpeer::bigpeer

@@ -34,6 +34,10 @@ std::string render_prometheus(const BigPeerMetrics& m, const MetricsGauges& g) {
       "# TYPE smallpeer_documents_refused_total counter\n";
   fmt::format_to(std::back_inserter(out), "smallpeer_documents_refused_total{{reason=\"clock_ahead\"}} {}\n",
                  read(m.refused_clock_ahead));
+  fmt::format_to(std::back_inserter(out), "smallpeer_documents_refused_total{{reason=\"bad_signature\"}} {}\n",
+                 read(m.refused_bad_signature));
+  fmt::format_to(std::back_inserter(out), "smallpeer_documents_refused_total{{reason=\"replayed\"}} {}\n",
+                 read(m.refused_replayed));
   append_metric(out, "smallpeer_documents_ingested_total", "counter", "Replicated documents committed to the store.",
                 read(m.documents_ingested));
   append_metric(out, "smallpeer_spi_reports_total", "counter", "Small Peer Info documents committed to the store.",

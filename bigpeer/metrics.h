@@ -19,6 +19,8 @@ struct BigPeerMetrics {
   std::atomic<uint64_t> handshakes_refused{0};          // sync connections closed at once: too many handshakes
   std::atomic<uint64_t> rule_violations{0};             // replication rule violations by small peers
   std::atomic<uint64_t> refused_clock_ahead{0};         // documents refused: HLC beyond the clock bound
+  std::atomic<uint64_t> refused_bad_signature{0};       // carried SPI documents refused: owner's signature missing or wrong
+  std::atomic<uint64_t> refused_replayed{0};            // carried SPI documents refused: not newer than the stored one
   std::atomic<uint64_t> http_requests{0};               // HTTP requests answered (API, metrics, errors)
   std::atomic<uint64_t> unexpected_exceptions{0};       // failures only the catch-alls at the handler boundaries saw
   std::atomic<uint64_t> enrollment_refused_pending{0};  // handshakes refused: the key waits for approval

@@ -24,6 +24,8 @@ namespace {
 constexpr const char* kLogRequestsChannel = "smallpeer_log_requests";
 /// The channel on which nodes announce a device whose enrollment state changed (payload: its key).
 constexpr const char* kEnrollmentsChannel = "smallpeer_enrollments";
+/// The channel on which nodes announce a device whose admin grant changed (payload: its key).
+constexpr const char* kAdminGrantsChannel = "smallpeer_admin_grants";
 /// The ERROR code a session gets when its device is revoked while connected (docs/SYNC.md).
 constexpr std::string_view kErrorRevoked = "revoked";
 /// How long shutdown waits for sessions to say goodbye before it stops the I/O threads anyway.
@@ -136,8 +138,22 @@ BigPeer::BigPeer(BigPeerOptions options)
     enforce_enrollment(peer_key);
     if (postgres_ != nullptr) postgres_->notify_nodes(kEnrollmentsChannel, peer_key);
   });
+  // A grant given or revoked: the device's sessions re-handshake for the new ADMIN_STATE, here and
+  // on the other nodes.
+  admin_grants_ = std::make_unique<AdminGrants>(*store_, options_.app_id, clock_, [this](const std::string& peer_key) {
+    reconnect_for_admin_change(peer_key);
+    if (postgres_ != nullptr) postgres_->notify_nodes(kAdminGrantsChannel, peer_key);
+  });
   if (postgres_ != nullptr) {
     postgres_->listen(kEnrollmentsChannel, [this](const std::string& peer_key) { enforce_enrollment(peer_key); });
+    postgres_->listen(kAdminGrantsChannel, [this](const std::string& peer_key) {
+      try {
+        admin_grants_->refresh();
+      } catch (const std::exception& e) {
+        spdlog::warn("admin devices: cannot re-read the grants now: {}", e.what());
+      }
+      reconnect_for_admin_change(peer_key);
+    });
     postgres_->on_relisten([this] {
       log_requests_->refresh_all();
       enforce_enrollment_all();
@@ -154,6 +170,7 @@ BigPeer::BigPeer(BigPeerOptions options)
       .log_requests = log_requests_.get(),
       .fleet_history = fleet_history_.get(),
       .enrollments = enrollments_.get(),
+      .admin_grants = admin_grants_.get(),
       .audit = audit_.get(),
       .clock = clock_,
       .auth = AdminAuth(admin_token_),
@@ -176,9 +193,9 @@ BigPeer::BigPeer(BigPeerOptions options)
       .serve_portal = true,
       .secure_cookies = tls_ != nullptr,
   });
-  sync_ = std::make_unique<SyncEndpoint>(SyncEndpointConfig{options_.app_id, options_.app_token, &identity_, store_.get(),
-                                                            ingest_.get(), &registry_, log_requests_.get(), &metrics_, clock_,
-                                                            io_->get_executor(), tls_, options_.handshakes, enrollments_.get()});
+  sync_ = std::make_unique<SyncEndpoint>(SyncEndpointConfig{
+      options_.app_id, options_.app_token, &identity_, store_.get(), ingest_.get(), &registry_, log_requests_.get(), &metrics_,
+      clock_, io_->get_executor(), tls_, options_.handshakes, enrollments_.get(), admin_grants_.get()});
   services_ = HttpServices{api_.get(), api_threads_.get(), sync_.get(), &metrics_, tls_.get(), &health_};
 }
 
@@ -325,6 +342,7 @@ void BigPeer::expire_log_requests() {
     net::post(*api_threads_, [this, prune = housekeeping_ticks_ % 60 == 0] {
       try {
         enforce_enrollment_all();
+        admin_grants_->refresh();  // grants another node changed unannounced, and expired ones purged
         if (prune) audit_->prune();
       } catch (const std::exception& e) {
         spdlog::debug("big-peer: enrollment and audit housekeeping waits for the database: {}", e.what());
@@ -351,6 +369,12 @@ size_t BigPeer::enforce_enrollment(const std::string& peer_key) {
     spdlog::info("enrollment: closed {} session(s) of {}: no longer approved", closed, peer_key);
   }
   return closed;
+}
+
+void BigPeer::reconnect_for_admin_change(const std::string& peer_key) {
+  const size_t closed = registry_.close_peer(peer_key, std::string(sync::kErrorAdminChanged),
+                                             "this device's admin grant changed; reconnect for the new admin state");
+  if (closed > 0) spdlog::info("admin devices: {} re-handshakes for its changed admin grant", peer_key);
 }
 
 void BigPeer::enforce_enrollment_all() {

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "bigpeer/admin_grants.h"
 #include "bigpeer/audit_log.h"
 #include "bigpeer/cluster.h"
 #include "bigpeer/database_health.h"
@@ -113,6 +114,8 @@ class BigPeer {
   size_t enforce_enrollment(const std::string& peer_key);
   /// The same for every peer with a session here (after missed announcements, and every 30 s).
   void enforce_enrollment_all();
+  // Closes `peer_key`'s sessions with ERROR admin_changed, so they re-handshake for the new ADMIN_STATE.
+  void reconnect_for_admin_change(const std::string& peer_key);
   /// Online and total devices now, for the fleet history.
   [[nodiscard]] FleetSample count_fleet() const;
 
@@ -131,6 +134,7 @@ class BigPeer {
   std::unique_ptr<IngestQueue> ingest_;
   std::unique_ptr<LogRequests> log_requests_;
   std::unique_ptr<Enrollments> enrollments_;
+  std::unique_ptr<AdminGrants> admin_grants_;
   std::unique_ptr<AuditLog> audit_;
   unsigned housekeeping_ticks_ = 0;           // seconds counted by expire_log_requests (its strand only)
   PostgresStore* postgres_ = nullptr;         // store_ when it is PostgreSQL

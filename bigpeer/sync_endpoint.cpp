@@ -11,6 +11,7 @@
 
 #include "bigpeer/database_health.h"
 #include "spi/small_peer_info_collector.h"
+#include "spi/spi_signature.h"
 #include "sync/channel.h"
 #include "sync/protocol.h"
 #include "sync/session.h"
@@ -123,8 +124,12 @@ sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionI
   BigPeerMetrics* metrics = config_.metrics;
   auto clock = config_.clock;
   LogRequests* logs = config_.log_requests;
-  c.on_established = [registry, metrics, clock, logs, id, ticket](sync::Session& session, const sync::Hello& remote) {
+  const AdminGrants* grants = config_.admin_grants;
+  if (grants != nullptr) c.remote_is_admin = [grants](const sync::Hello& remote) { return grants->is_admin(remote.peer_key); };
+  c.on_established = [registry, metrics, clock, logs, grants, id, ticket](sync::Session& session, const sync::Hello& remote) {
     if (ticket) ticket->release();
+    // Before any document: an admin device takes the fleet's Small Peer Info only once it knows its grant.
+    if (grants != nullptr) session.send_frame(grants->state_for(remote.peer_key));
     registry->established(id, remote, clock->now());
     guarded(session, [&] { logs->on_established(session, remote.peer_key); });
     BigPeerMetrics::add(metrics->sessions);
@@ -148,10 +153,14 @@ sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionI
   c.on_log_result = [logs](sync::Session& session, const sync::LogResult& result) {
     guarded(session, [&] { logs->on_result(session.remote()->peer_key, result); });
   };
-  c.on_refused = [metrics](const Document&, std::string_view, const std::string& why) {
-    BigPeerMetrics::add(metrics->refused_clock_ahead);
+  c.on_refused = [metrics](const Document&, std::string_view code, const std::string& why) {
+    BigPeerMetrics::add(code == "bad_signature" ? metrics->refused_bad_signature
+                        : code == "replayed"    ? metrics->refused_replayed
+                                                : metrics->refused_clock_ahead);
     spdlog::warn("sync: refused a document: {}", why);
   };
+  Store* store = config_.store;
+  c.check_carried = [store](const Document& doc) { return check_carried(*store, doc); };
   // A small peer whose clock is far behind refuses what looks ahead to it; the operator sees why.
   c.on_refused_by_peer = [](const sync::DocumentRefusal& refusal) {
     spdlog::warn("sync: a small peer refused document {}/{}: {}", refusal.collection, refusal.id, refusal.reason);
@@ -184,6 +193,29 @@ std::optional<std::string> SyncEndpoint::authorize(const sync::Hello& remote, co
     BigPeerMetrics::add(counter);
   }
   return refusal;
+}
+
+std::optional<std::pair<std::string, std::string>> SyncEndpoint::check_carried(const Store& store, const Document& doc) {
+  if (doc.deleted) return std::pair<std::string, std::string>{"bad_signature", "a carried document cannot be a deletion"};
+  if (doc.version.origin != doc.id) {
+    return std::pair<std::string, std::string>{
+        "bad_signature", fmt::format("{}'s document was written by {}, not by its owner", doc.id, doc.version.origin)};
+  }
+  switch (verify_spi_document(doc)) {
+    case SpiSignature::valid:
+      break;
+    case SpiSignature::missing:
+      return std::pair<std::string, std::string>{"bad_signature", fmt::format("{}'s document carries no signature", doc.id)};
+    case SpiSignature::invalid:
+      return std::pair<std::string, std::string>{
+          "bad_signature", fmt::format("{}'s document does not match its owner's signature (changed on the way?)", doc.id)};
+  }
+  if (const auto stored = store.get(kSmallPeerInfoCollection, doc.id, true); stored && !(stored->version < doc.version)) {
+    return std::pair<std::string, std::string>{
+        "replayed", fmt::format("{}'s document (HLC {}) is not newer than the one stored (HLC {})", doc.id, doc.version.hlc.value,
+                                stored->version.hlc.value)};
+  }
+  return std::nullopt;
 }
 
 SyncScope SyncEndpoint::scope_of(std::string_view collection) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "bigpeer/admin_grants.h"
 #include "bigpeer/enrollments.h"
 #include "bigpeer/http/common.h"
 #include "bigpeer/ingest.h"
@@ -44,6 +45,7 @@ struct SyncEndpointConfig {
   std::shared_ptr<boost::asio::ssl::context> tls;  // the server's TLS context when serving wss
   sync::AdmissionLimits handshakes;                // caps on connections not yet authenticated
   Enrollments* enrollments = nullptr;              // device enrollment; null admits every verified key
+  const AdminGrants* admin_grants = nullptr;       // admin devices; null: none, and no ADMIN_STATE is sent
 };
 
 /// Accepts small peers' WebSocket connections and runs one replication session for each.
@@ -70,6 +72,10 @@ class SyncEndpoint {
   /// The Big Peer's scope of a collection: user collections replicate with everyone, and Small Peer
   /// Info is BigPeerOnly (accepted from its own peer, never sent on).
   static SyncScope scope_of(std::string_view collection);
+  /// Why a Small Peer Info document an admin device carried home is refused (code "bad_signature"
+  /// or "replayed", and the reason), or nullopt to store it as its owner's: its origin is its owner,
+  /// the owner's signature covers its body and version, and it is newer than the one `store` has.
+  static std::optional<std::pair<std::string, std::string>> check_carried(const Store& store, const Document& doc);
 
  private:
   template <class Stream>

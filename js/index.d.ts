@@ -157,6 +157,14 @@ export declare class SmallPeerInfo {
   collectNow(): Promise<JSONObject>;
   /** The last written document, or null before the first write. */
   readonly document: JSONObject | null;
+  /** Whether this device's document goes straight to an admin device met on the LAN that proves a valid grant (default false; persisted). */
+  shareWithAdminDevices: boolean;
+  /** True while this device holds a valid, unexpired, unrevoked admin grant from its Big Peer. */
+  readonly isAdminDevice: boolean;
+  /** On an admin device, every device's Small Peer Info document, ordered by _id; [] on any other device. */
+  readonly fleet: JSONObject[];
+  /** The collection that holds the fleet's documents on an admin device (observe it, query it with execute). */
+  static readonly fleetCollectionName: '__small_peer_info_fleet';
 }
 
 /** Returned by Collection.observe(). */

@@ -281,6 +281,30 @@ class SmallPeerInfo {
       throw e;
     }
   }
+
+  /** Whether this device's document goes straight to an admin device met on the LAN (default false; persisted). */
+  get shareWithAdminDevices() {
+    return native.spiGetShareWithAdminDevices(this.#h);
+  }
+
+  set shareWithAdminDevices(value) {
+    native.spiSetShareWithAdminDevices(this.#h, requireBoolean(value, 'shareWithAdminDevices'));
+  }
+
+  /** True while this device holds a valid, unexpired, unrevoked admin grant from its Big Peer. */
+  get isAdminDevice() {
+    return native.spiIsAdminDevice(this.#h);
+  }
+
+  /** On an admin device, every device's Small Peer Info document, ordered by _id; [] on any other device. */
+  get fleet() {
+    return JSON.parse(native.spiGetFleetJSON(this.#h));
+  }
+
+  /** The collection that holds the fleet's documents on an admin device (observe it, query it with execute). */
+  static get fleetCollectionName() {
+    return '__small_peer_info_fleet';
+  }
 }
 
 /** Returned by Collection.observe(); stop() ends the callbacks. */

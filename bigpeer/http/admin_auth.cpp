@@ -5,6 +5,8 @@
 #include <array>
 #include <boost/beast/http/field.hpp>
 
+#include "common/base64.h"
+
 namespace smallpeer::bigpeer {
 
 namespace http = boost::beast::http;
@@ -76,19 +78,13 @@ std::optional<std::string> AdminAuth::csrf_token(const http::request<http::strin
     std::array<unsigned char, 32> mac{};
     crypto_generichash(mac.data(), mac.size(), reinterpret_cast<const unsigned char*>(id->data()), id->size(),
                        sessions_->csrf_key.data(), sessions_->csrf_key.size());
-    std::array<char, sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)> encoded{};
-    sodium_bin2base64(encoded.data(), encoded.size(), mac.data(), mac.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    return std::string(encoded.data());
+    return base64url_encode(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
   }
   return std::nullopt;
 }
 
 std::string AdminAuth::open_session() const {
-  std::array<unsigned char, 32> random{};
-  randombytes_buf(random.data(), random.size());
-  std::array<char, sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)> encoded{};
-  sodium_bin2base64(encoded.data(), encoded.size(), random.data(), random.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  std::string id(encoded.data());
+  std::string id = random_base64url(32);
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(sessions_->mutex);
   auto& expiry = sessions_->expiry;

@@ -1,5 +1,6 @@
 #include "bigpeer/http/api.h"
 
+#include "bigpeer/http/admin_devices.h"
 #include "bigpeer/http/audit.h"
 #include "bigpeer/http/devices.h"
 #include "bigpeer/http/documents.h"
@@ -16,9 +17,10 @@ namespace smallpeer::bigpeer {
 namespace {
 const HttpApiConfig& checked(const HttpApiConfig& config) {
   if (!config.store || !config.registry || !config.log_requests || !config.fleet_history || !config.enrollments ||
-      !config.audit || !config.clock || !config.auth || !config.metrics_text) {
+      !config.admin_grants || !config.audit || !config.clock || !config.auth || !config.metrics_text) {
     throw Error(ErrorCode::invalid_argument,
-                "the HTTP API needs a store, a registry, log requests, a fleet history, enrollments, an audit log, a clock, the "
+                "the HTTP API needs a store, a registry, log requests, a fleet history, enrollments, admin grants, an audit log, "
+                "a clock, the "
                 "admin auth and a "
                 "metrics renderer");
   }
@@ -33,6 +35,7 @@ HttpApi::HttpApi(HttpApiConfig config) : router_(*checked(config).auth), serve_p
   add_device_routes(router_, *config.store, *config.registry, config.clock, config.query_limits);
   add_log_request_routes(router_, *config.store, *config.registry, *config.log_requests, *config.audit);
   add_enrollment_routes(router_, *config.enrollments, *config.audit);
+  add_admin_device_routes(router_, *config.admin_grants, *config.enrollments, *config.registry, *config.audit, config.clock);
   add_audit_routes(router_, *config.audit);
   add_fleet_routes(router_, *config.fleet_history);
 }

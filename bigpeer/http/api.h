@@ -1,7 +1,8 @@
 // The Big Peer's HTTP API (SPEC section 7): /api/v1 for the fleet, the data browser and the
 // portal's login, /metrics for Prometheus, and the portal's pages. JSON in, JSON out; errors are
 // {"error":{"code","message"}} with the right status. Each resource's routes live in their own
-// file (health, documents, devices, enrollments, audit, log_requests, session, fleet) and are listed in the router
+// file (health, documents, devices, enrollments, admin_devices, audit, log_requests, session,
+// fleet) and are listed in the router
 // table (router.h) this class builds.
 #pragma once
 
@@ -11,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "bigpeer/admin_grants.h"
 #include "bigpeer/audit_log.h"
 #include "bigpeer/enrollments.h"
 #include "bigpeer/fleet_history.h"
@@ -34,6 +36,7 @@ struct HttpApiConfig {
   LogRequests* log_requests = nullptr;
   const FleetHistory* fleet_history = nullptr;
   Enrollments* enrollments = nullptr;
+  AdminGrants* admin_grants = nullptr;
   AuditLog* audit = nullptr;
   std::shared_ptr<const Clock> clock;
   /// Checks admin routes; its copies (the login's among them) share the portal sessions.

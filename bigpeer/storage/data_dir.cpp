@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sodium.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "common/base64.h"
 #include "common/error.h"
 #include "common/private_file.h"
 
@@ -61,12 +61,7 @@ std::string DataDirectory::load_or_create_admin_token(bool& created) const {
     }
     return token;
   }
-  if (sodium_init() < 0) throw Error(ErrorCode::internal, "libsodium failed to initialise");
-  std::array<unsigned char, 32> random{};
-  randombytes_buf(random.data(), random.size());
-  std::array<char, sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)> encoded{};
-  sodium_bin2base64(encoded.data(), encoded.size(), random.data(), random.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  std::string token(encoded.data());
+  std::string token = random_base64url(32);
 
   write_private_file(file, token + "\n", "admin token file");
   created = true;

@@ -205,6 +205,26 @@ PYBIND11_MODULE(_smallpeer, m) {
              check(nogil([&] { return sp_spi_get_document(d.h(), &s); }));
              return take_string(s);
            })
+      .def("spi_set_share_with_admin_devices",
+           [](Ditto& d, bool share) { check(nogil([&] { return sp_spi_set_share_with_admin_devices(d.h(), share); })); })
+      .def("spi_get_share_with_admin_devices",
+           [](Ditto& d) {
+             bool share = false;
+             check(nogil([&] { return sp_spi_get_share_with_admin_devices(d.h(), &share); }));
+             return share;
+           })
+      .def("spi_is_admin_device",
+           [](Ditto& d) {
+             bool is_admin = false;
+             check(nogil([&] { return sp_spi_is_admin_device(d.h(), &is_admin); }));
+             return is_admin;
+           })
+      .def("spi_get_fleet_json",
+           [](Ditto& d) {
+             char* s = nullptr;
+             check(nogil([&] { return sp_spi_get_fleet_json(d.h(), &s); }));
+             return take_string(s);
+           })
       // Store
       .def("store_upsert",
            [](Ditto& d, const std::string& c, const std::string& doc) {

@@ -82,4 +82,29 @@ SP_API sp_status_t sp_spi_get_document(sp_ditto_t* ditto, char** out_json) {
   });
 }
 
+SP_API sp_status_t sp_spi_set_share_with_admin_devices(sp_ditto_t* ditto, bool share) {
+  return guard([&] { engine(ditto).small_peer_info().set_share_with_admin_devices(share); });
+}
+
+SP_API sp_status_t sp_spi_get_share_with_admin_devices(sp_ditto_t* ditto, bool* out_share) {
+  return guard([&] {
+    require_out(out_share, "out_share");
+    *out_share = engine(ditto).small_peer_info().share_with_admin_devices();
+  });
+}
+
+SP_API sp_status_t sp_spi_is_admin_device(sp_ditto_t* ditto, bool* out_is_admin) {
+  return guard([&] {
+    require_out(out_is_admin, "out_is_admin");
+    *out_is_admin = engine(ditto).is_admin_device();
+  });
+}
+
+SP_API sp_status_t sp_spi_get_fleet_json(sp_ditto_t* ditto, char** out_json) {
+  return guard([&] {
+    require_out(out_json, "out_json");
+    *out_json = to_c_string(engine(ditto).fleet_json());
+  });
+}
+
 }  // extern "C"

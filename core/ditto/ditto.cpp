@@ -148,11 +148,13 @@ Ditto::Ditto(DittoConfig config) : config_(std::move(config)) {
                                                               return w.take();
                                                             },
                                                         .transport_config_json = [this] { return transport_json_unguarded(); },
+                                                        .identity = &identity_,
                                                     },
                                                     scheduler_);
     // A device name given at open wins over the persisted one.
     if (config_.device_name) spi_->set_device_name(*config_.device_name);
     load_scopes();
+    admin_ = std::make_unique<admin::AdminTrust>(*store_, config_.identity.app_id, peer_key_);
     sync_ = std::make_unique<sync::SyncEngine>(sync::SyncDependencies{
         .store = *store_,
         .log = *log_,
@@ -164,6 +166,9 @@ Ditto::Ditto(DittoConfig config) : config_(std::move(config)) {
         .device_name = [this] { return spi_->device_name(); },
         .scope_of = [this](std::string_view collection) { return scope_of(collection); },
         .log_outbox = *log_outbox_,
+        .admin = *admin_,
+        .share_spi_with_admin = [this] { return spi_->current_share_with_admin_devices(); },
+        .clock = scheduler_->clock(),
     });
     if (auto saved = store_->setting(kTransportConfigSetting)) sync_->set_config(sync::TransportConfig::parse(*saved));
     spi_->note_transport_config(transport_json_unguarded());
@@ -250,6 +255,35 @@ bool Ditto::remove(std::string_view collection, std::string_view id) {
   return guarded([&] {
     refuse_system_write(collection);
     return store_->remove(collection, id);
+  });
+}
+
+bool Ditto::is_admin_device() {
+  return guarded([&] { return admin_->is_admin(scheduler_->clock()->now()); });
+}
+
+std::string Ditto::fleet_json() {
+  return guarded([&] {
+    // From the Big Peer and collected in the field: the newest version of each device's document.
+    std::map<std::string, Document> newest;
+    if (admin_->is_admin(scheduler_->clock()->now())) {
+      for (const auto collection : {admin::kFleetCollection, admin::kCarriedCollection}) {
+        Page page;
+        do {
+          page = store_->list(collection, 1000, page.next_after.value_or(""));
+          for (auto& doc : page.documents) {
+            auto [it, inserted] = newest.try_emplace(doc.id, doc);
+            if (!inserted && it->second.version < doc.version) it->second = std::move(doc);
+          }
+        } while (page.next_after);
+      }
+    }
+    std::string out = "[";
+    for (const auto& [id, doc] : newest) {
+      if (out.size() > 1) out += ',';
+      out += doc.json;
+    }
+    return out + "]";
   });
 }
 

@@ -111,6 +111,11 @@ class Ditto {
   void set_collection_scope(std::string_view collection, SyncScope scope);
   /// A collection's sync scope (for __small_peer_info: the SPI scope).
   SyncScope collection_scope(std::string_view collection);
+  /// True while this device holds a valid, unexpired, unrevoked admin grant from its Big Peer.
+  bool is_admin_device();
+  /// On an admin device, the fleet's Small Peer Info documents (ordered by _id) as a JSON array;
+  /// "[]" on any other device.
+  std::string fleet_json();
 
  private:
   explicit Ditto(DittoConfig config);
@@ -139,6 +144,7 @@ class Ditto {
   std::shared_ptr<SmallPeerInfoCollector> spi_;
   mutable std::mutex scopes_mutex_;
   std::map<std::string, SyncScope, std::less<>> scopes_;  // user collections that are not AllPeers
+  std::unique_ptr<admin::AdminTrust> admin_;
   std::unique_ptr<sync::SyncEngine> sync_;
 };
 

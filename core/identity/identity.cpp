@@ -6,6 +6,7 @@
 #include <fstream>
 #include <optional>
 
+#include "common/base64.h"
 #include "common/error.h"
 #include "common/private_file.h"
 
@@ -20,14 +21,10 @@ void ensure_sodium() {
 
 std::optional<std::array<unsigned char, 32>> decode_peer_key(std::string_view peer_key) {
   if (peer_key.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
-  const std::string b64(peer_key.substr(kPrefix.size()));
+  const auto bytes = base64url_decode(peer_key.substr(kPrefix.size()));
+  if (!bytes || bytes->size() != 32) return std::nullopt;
   std::array<unsigned char, 32> pk{};
-  size_t len = 0;
-  if (sodium_base642bin(pk.data(), pk.size(), b64.data(), b64.size(), nullptr, &len, nullptr,
-                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-      len != pk.size()) {
-    return std::nullopt;
-  }
+  std::memcpy(pk.data(), bytes->data(), pk.size());
   return pk;
 }
 }  // namespace
@@ -38,11 +35,8 @@ bool PeerIdentity::is_valid_peer_key(std::string_view peer_key) {
 }
 
 std::string PeerIdentity::peer_key_for(const std::array<unsigned char, 32>& public_key) {
-  ensure_sodium();
-  std::string b64(sodium_base64_ENCODED_LEN(public_key.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
-  sodium_bin2base64(b64.data(), b64.size(), public_key.data(), public_key.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  b64.resize(std::strlen(b64.c_str()));
-  return std::string(kPrefix) + b64;
+  return std::string(kPrefix) +
+         base64url_encode(std::string_view(reinterpret_cast<const char*>(public_key.data()), public_key.size()));
 }
 
 PeerIdentity PeerIdentity::load_or_create(const std::filesystem::path& file) {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "admin/admin_grant.h"
 #include "spi/small_peer_info_collector.h"
 
 namespace smallpeer {
@@ -36,9 +37,16 @@ bool scope_allows(SyncScope scope, const Link& link) {
 
 bool may_send(const Document& doc, SyncScope scope, const Link& link) {
   if (is_spi(doc)) {
+    // The Big Peer sends every device's document to an admin device, and to nobody else.
+    if (link.local == PeerRole::big_peer) return link.remote_admin;
     // Only a small peer's own document, only when BigPeerOnly, only straight to the Big Peer.
-    return link.local == PeerRole::small_peer && link.remote == PeerRole::big_peer && scope == SyncScope::big_peer_only &&
-           doc.id == link.local_peer_key;
+    if (link.remote == PeerRole::big_peer) return scope == SyncScope::big_peer_only && doc.id == link.local_peer_key;
+    // On the LAN: its own, only when shared with admin devices, only to one that proved its grant.
+    return link.share_spi_with_admin && link.remote_admin && doc.id == link.local_peer_key;
+  }
+  // An admin device carries the documents it collected in the field to the Big Peer, and nowhere else.
+  if (doc.collection == admin::kCarriedCollection) {
+    return link.local == PeerRole::small_peer && link.remote == PeerRole::big_peer && link.local_admin;
   }
   if (Store::is_system_collection(doc.collection)) return false;
   return scope_allows(scope, link);
@@ -47,6 +55,11 @@ bool may_send(const Document& doc, SyncScope scope, const Link& link) {
 AcceptDecision may_accept(const Document& doc, SyncScope scope, const Link& link, std::string& why) {
   if (is_spi(doc)) {
     if (link.local == PeerRole::small_peer) {
+      // From the Big Peer: the fleet, for an admin device (stored apart, in admin::kFleetCollection).
+      // A device whose grant just ended ignores what was already on its way.
+      if (link.remote == PeerRole::big_peer) return link.local_admin ? AcceptDecision::accept : AcceptDecision::ignore;
+      // From a field peer on the LAN: an admin device takes that peer's own document.
+      if (link.local_admin && doc.id == link.remote_peer_key) return AcceptDecision::accept;
       why = fmt::format("peer {} sent a small peer info document ({}); small peers never accept, store or relay them",
                         link.remote_peer_key, doc.id);
       return AcceptDecision::violation;
@@ -57,6 +70,10 @@ AcceptDecision may_accept(const Document& doc, SyncScope scope, const Link& link
       return AcceptDecision::violation;
     }
     return link.remote == PeerRole::small_peer ? AcceptDecision::accept : AcceptDecision::ignore;
+  }
+  // Carried home by an admin device: the Big Peer checks each one's signature and age before storing.
+  if (doc.collection == admin::kCarriedCollection && link.local == PeerRole::big_peer && link.remote_admin) {
+    return AcceptDecision::accept;
   }
   if (Store::is_system_collection(doc.collection)) {
     why = fmt::format("peer {} sent a document of system collection {}, which never replicates", link.remote_peer_key,

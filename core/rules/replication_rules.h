@@ -19,6 +19,9 @@ struct Link {
   PeerRole remote = PeerRole::small_peer;
   std::string local_peer_key;
   std::string remote_peer_key;
+  bool local_admin = false;           // a small peer that holds a valid admin grant (docs/SYNC.md "Admin devices")
+  bool remote_admin = false;          // the other side holds an active admin grant (the Big Peer's records, or a LAN proof)
+  bool share_spi_with_admin = false;  // a small peer's smallPeerInfo.shareWithAdminDevices
 };
 
 /// What a receiver does with an incoming document.

@@ -8,6 +8,7 @@ namespace smallpeer {
 
 namespace {
 constexpr auto kEnabled = "spi.enabled";
+constexpr auto kShareWithAdminDevices = "spi.share_with_admin_devices";
 constexpr auto kScope = "spi.sync_scope";
 constexpr auto kInterval = "spi.interval_ms";
 constexpr auto kMetadata = "spi.metadata";
@@ -24,6 +25,7 @@ SpiSettings load_spi_settings(const Store& store, const std::string& default_dev
   SpiSettings s;
   s.device_name = default_device_name;
   if (auto v = store.setting(kEnabled)) s.enabled = *v == "1";
+  if (auto v = store.setting(kShareWithAdminDevices)) s.share_with_admin_devices = *v == "1";
   if (auto v = store.setting(kScope)) {
     if (auto scope = parse_sync_scope(*v); scope && is_spi_scope(*scope)) s.sync_scope = *scope;
   }
@@ -39,6 +41,7 @@ SpiSettings load_spi_settings(const Store& store, const std::string& default_dev
 void save_spi_settings(Store& store, const SpiSettings& s) {
   store.set_settings({
       {kEnabled, s.enabled ? "1" : "0"},
+      {kShareWithAdminDevices, s.share_with_admin_devices ? "1" : "0"},
       {kScope, std::string(to_string(s.sync_scope))},
       {kInterval, std::to_string(s.interval.count())},
       {kMetadata, s.metadata_json},

@@ -22,6 +22,7 @@ struct SpiSettings {
   std::chrono::milliseconds interval = kDefaultCollectionInterval;
   std::string metadata_json = "{}";  // validated, minified object
   std::string device_name;
+  bool share_with_admin_devices = false;  // send the document to an admin device met on the LAN
 };
 
 /// Reads the persisted settings; missing ones take their defaults (`default_device_name` for the name).

@@ -8,6 +8,7 @@
 #include "log/log.h"
 #include "presence/presence.h"
 #include "spi/metadata.h"
+#include "spi/spi_signature.h"
 #include "store/store.h"
 
 namespace smallpeer {
@@ -34,6 +35,7 @@ SmallPeerInfoCollector::SmallPeerInfoCollector(SpiSources sources, std::shared_p
     : src_(std::move(sources)), scheduler_(std::move(scheduler)), os_(read_os_facts()) {
   settings_ = load_spi_settings(src_.store, src_.default_device_name);
   scope_for_rules_ = settings_.sync_scope;
+  share_for_rules_ = settings_.share_with_admin_devices;
   read_previous(src_.store, src_.peer_key, sequence_, last_write_);
   counts_observer_ = src_.store.observe_user_collections([stale = counts_stale_](const Change&) { *stale = true; });
 }
@@ -98,6 +100,25 @@ SyncScope SmallPeerInfoCollector::sync_scope() const {
 SyncScope SmallPeerInfoCollector::current_sync_scope() const {
   // Lock-free: the sync engine asks from inside store callbacks that may run under state_mutex_.
   return scope_for_rules_.load();
+}
+
+bool SmallPeerInfoCollector::share_with_admin_devices() const {
+  std::lock_guard state(state_mutex_);
+  ensure_open();
+  return settings_.share_with_admin_devices;
+}
+
+void SmallPeerInfoCollector::set_share_with_admin_devices(bool share) {
+  {
+    std::lock_guard state(state_mutex_);
+    ensure_open();
+    if (settings_.share_with_admin_devices == share) return;
+    update_settings_locked([&](SpiSettings& s) { s.share_with_admin_devices = share; });
+    share_for_rules_ = share;
+  }
+  src_.log.log(LogLevel::info, "spi", fmt::format("small peer info sharing with admin devices {}", share ? "on" : "off"));
+  // An admin device already connected gets the document soon, not one interval later.
+  if (share) request_write(kScopeChangeDebounce);
 }
 
 void SmallPeerInfoCollector::set_sync_scope(SyncScope scope) {
@@ -249,8 +270,14 @@ void SmallPeerInfoCollector::on_timer() {
 
 std::string SmallPeerInfoCollector::write_locked() {
   const uint64_t next = sequence_ + 1;
-  std::string doc = build_document_locked(next);
-  src_.store.upsert(kSmallPeerInfoCollection, doc);
+  // Signed over its own version, which the store stamps: sealed under the store's lock.
+  const PeerIdentity* identity = src_.identity;
+  std::string doc = src_.store
+                        .upsert_sealed(kSmallPeerInfoCollection, build_document_locked(next),
+                                       [identity](const Version& version, std::string_view json) {
+                                         return identity ? seal_spi_document(*identity, version.hlc, json) : std::string(json);
+                                       })
+                        .json;
   sequence_ = next;
   last_write_ = scheduler_->clock()->now();
   src_.log.log(LogLevel::debug, "spi", fmt::format("wrote small peer info document, sequence {}", next));

@@ -20,6 +20,7 @@ namespace smallpeer {
 
 class Store;
 class EngineLog;
+class PeerIdentity;
 class Presence;
 
 /// The system collection that holds this peer's SPI document.
@@ -48,6 +49,7 @@ struct SpiSources {
   std::string default_device_name;
   std::function<std::string()> logs_config_json;       // {"enabled":..,"minimum_level":..}
   std::function<std::string()> transport_config_json;  // the active config, secrets removed
+  const PeerIdentity* identity = nullptr;              // signs every document (spi/spi_signature.h)
 };
 
 /// Owns the SPI settings and the collection schedule of one engine instance. Thread-safe.
@@ -72,6 +74,12 @@ class SmallPeerInfoCollector : public std::enable_shared_from_this<SmallPeerInfo
   [[nodiscard]] SyncScope current_sync_scope() const;
   /// Sets the scope; throws Error(invalid_argument) for AllPeers or SmallPeersOnly.
   void set_sync_scope(SyncScope scope);
+  /// Whether the document goes to an admin device met on the LAN (default false).
+  [[nodiscard]] bool share_with_admin_devices() const;
+  /// Turns sharing with admin devices met on the LAN on or off (persisted).
+  void set_share_with_admin_devices(bool share);
+  /// share_with_admin_devices() without the closed check, for the sync engine's rules.
+  [[nodiscard]] bool current_share_with_admin_devices() const { return share_for_rules_; }
   /// The app's metadata as minified JSON (default "{}").
   [[nodiscard]] std::string metadata_json() const;
   /// Validates and stores metadata; on Error(validation) the old metadata stays.
@@ -121,7 +129,9 @@ class SmallPeerInfoCollector : public std::enable_shared_from_this<SmallPeerInfo
   mutable std::mutex write_mutex_;
   mutable std::mutex state_mutex_;
   SpiSettings settings_;
-  std::atomic<SyncScope> scope_for_rules_{SyncScope::local_peer_only};  // settings_.sync_scope, readable without a lock
+  std::atomic<SyncScope> scope_for_rules_{SyncScope::local_peer_only};
+  std::atomic<bool> share_for_rules_{
+      false};  // settings_.share_with_admin_devices, readable without a lock  // settings_.sync_scope, readable without a lock
   bool closed_ = false;
   uint64_t sequence_ = 0;
   std::optional<TimePoint> last_write_;

@@ -272,6 +272,10 @@ class SqliteStore final : public Store {
   }
 
   Document upsert(std::string_view collection, std::string_view json) override {
+    return upsert_sealed(collection, json, nullptr);
+  }
+
+  Document upsert_sealed(std::string_view collection, std::string_view json, const Seal& seal) override {
     validate_collection_name(collection);
     Document doc;
     std::optional<HlcTimestamp> previous;
@@ -282,6 +286,7 @@ class SqliteStore final : public Store {
       // Stamped under the lock so HLC order is commit order, which changes_since() relies on.
       doc.version = {hlc_->now(), local_peer_};
       doc.stored_at = doc.version.hlc;
+      if (seal) doc.json = seal(doc.version, doc.json);
       // A single statement is its own transaction: no BEGIN/COMMIT round trips on the hot path.
       Query(db_.get(), table(collection).write, "upsert")
           .bind(1, collection)

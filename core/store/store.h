@@ -24,6 +24,7 @@ namespace smallpeer {
 struct Version {
   HlcTimestamp hlc;
   std::string origin;
+  // NOLINTNEXTLINE(modernize-use-nullptr): false positive, clang-tidy 14 flags the 0 the defaulted <=> compares with
   auto operator<=>(const Version&) const = default;
 };
 
@@ -100,6 +101,12 @@ class Store {
   /// Inserts or replaces a document written locally. `json` must be a JSON object; its "_id" must be
   /// a string if present, and a random one is generated if absent. Returns the stored document.
   virtual Document upsert(std::string_view collection, std::string_view json) = 0;
+  /// Makes the JSON a local write stores once its version is known: gets the version and the
+  /// minified document, returns what to store (a signed Small Peer Info document signs its version).
+  using Seal = std::function<std::string(const Version& version, std::string_view json)>;
+  /// upsert(), storing `seal`(version, minified json) instead, called under the store's lock after
+  /// the version is stamped. Throws Error(internal) on a store that does not seal (the Big Peer's).
+  virtual Document upsert_sealed(std::string_view collection, std::string_view json, const Seal& seal);
   /// Merges a replicated document (or tombstone) last-writer-wins; true if it was newer and stored.
   virtual bool merge(const Document& incoming) = 0;
   /// The live document, or nullopt (also for a tombstone unless `include_deleted`).

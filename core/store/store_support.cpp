@@ -230,3 +230,11 @@ void Store::validate_collection_name(std::string_view collection) {
 }
 
 }  // namespace smallpeer
+
+namespace smallpeer {
+
+Document Store::upsert_sealed(std::string_view collection, std::string_view, const Seal&) {
+  throw Error(ErrorCode::internal, fmt::format("this store cannot seal local writes (collection {})", collection));
+}
+
+}  // namespace smallpeer

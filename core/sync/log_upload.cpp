@@ -85,7 +85,7 @@ LogUploader::LogUploader(std::weak_ptr<Session> session, LogOutbox& outbox, Engi
 void LogUploader::start() {
   auto session = session_.lock();
   if (!session) return;
-  for (const auto& entry : outbox_.entries()) session->send_log_frame(entry.offer());
+  for (const auto& entry : outbox_.entries()) session->send_frame(entry.offer());
 }
 
 void LogUploader::on_request(const LogRequest& request) {
@@ -108,7 +108,7 @@ void LogUploader::on_request(const LogRequest& request) {
       if (self->stopped_) return;
       if (!error.empty()) {
         self->log_.log(LogLevel::error, "logs", fmt::format("cannot build log bundle {}: {}", request.request_id, error));
-        if (auto s = self->session_.lock()) s->send_log_frame(LogResult{request.request_id, false, error});
+        if (auto s = self->session_.lock()) s->send_frame(LogResult{request.request_id, false, error});
         return;
       }
       self->begin_upload(request.request_id, total, request.resume_offset);
@@ -172,11 +172,11 @@ void LogUploader::pump() {
     if (!in || !in.read(buffer.data(), static_cast<std::streamsize>(n))) {
       const std::string reason = fmt::format("log bundle {} can no longer be read", id);
       log_.log(LogLevel::error, "logs", reason);
-      session->send_log_frame(LogResult{id, false, reason});
+      session->send_frame(LogResult{id, false, reason});
       uploads_.erase(it);
       continue;
     }
-    if (!session->send_log_frame(LogChunk{id, upload.offset, upload.total, buffer})) return;
+    if (!session->send_frame(LogChunk{id, upload.offset, upload.total, buffer})) return;
     upload.offset += n;
     if (settings_.max_bytes_per_second > 0) {
       next_send_ = std::max(next_send_, now) + std::chrono::microseconds(n * 1'000'000 / settings_.max_bytes_per_second);

@@ -184,11 +184,42 @@ struct Encoder {
     w.u8(o.device_initiated ? 1 : 0);
     return w.finish(FrameType::log_offer);
   }
+  std::string operator()(const AdminState& a) const {
+    Writer w;
+    w.bytes(a.signing_key);
+    w.u8(a.grant ? 1 : 0);
+    if (a.grant) grant(w, *a.grant);
+    w.u32(static_cast<uint32_t>(a.revoked.size()));
+    for (const auto& id : a.revoked) w.str(id);
+    return w.finish(FrameType::admin_state);
+  }
+  std::string operator()(const AdminProof& p) const {
+    Writer w;
+    grant(w, p.grant);
+    return w.finish(FrameType::admin_proof);
+  }
+  static void grant(Writer& w, const admin::AdminGrant& g) {
+    w.str(g.grant_id);
+    w.str(g.peer_key);
+    w.u64(static_cast<uint64_t>(g.expires_at_ms));
+    w.bytes(g.signature);
+  }
 };
 
 // The smallest encoded sizes, so a forged count cannot make us allocate more than the frame holds.
 constexpr size_t kMinCursorBytes = 4 + 8;
 constexpr size_t kMinDocBytes = 4 + 4 + 8 + 4 + 1 + 8 + 4;
+
+// A grant's fields; nullopt for a malformed id or an expiry before 1970 (a short read is the caller's).
+std::optional<admin::AdminGrant> read_grant(Reader& r) {
+  admin::AdminGrant g;
+  g.grant_id = r.str();
+  g.peer_key = r.str();
+  g.expires_at_ms = static_cast<int64_t>(r.u64());
+  g.signature = r.bytes<64>();
+  if (r.ok() && (!admin::is_valid_grant_id(g.grant_id) || g.expires_at_ms < 0)) return std::nullopt;
+  return g;
+}
 
 std::optional<Frame> decode_payload(FrameType type, Reader& r) {
   switch (type) {
@@ -315,6 +346,29 @@ std::optional<Frame> decode_payload(FrameType type, Reader& r) {
       if (r.ok() && !is_valid_log_request_id(o.request_id)) return std::nullopt;
       return o;
     }
+    case FrameType::admin_state: {
+      AdminState a;
+      a.signing_key = r.bytes<32>();
+      const uint8_t has_grant = r.u8();
+      if (has_grant > 1) return std::nullopt;
+      if (has_grant == 1) {
+        a.grant = read_grant(r);
+        if (!a.grant) return std::nullopt;
+      }
+      const uint32_t n = r.count(4);
+      if (n > admin::kMaxRevokedGrants) return std::nullopt;
+      a.revoked.reserve(n);
+      for (uint32_t i = 0; i < n && r.ok(); ++i) {
+        a.revoked.push_back(r.str());
+        if (r.ok() && !admin::is_valid_grant_id(a.revoked.back())) return std::nullopt;
+      }
+      return a;
+    }
+    case FrameType::admin_proof: {
+      auto g = read_grant(r);
+      if (!g) return std::nullopt;
+      return AdminProof{std::move(*g)};
+    }
   }
   return std::nullopt;
 }
@@ -348,7 +402,7 @@ std::optional<Frame> decode(std::string_view bytes, std::string& error) {
     return std::nullopt;
   }
   const auto type = static_cast<uint8_t>(bytes[4]);
-  if (type < static_cast<uint8_t>(FrameType::hello) || type > static_cast<uint8_t>(FrameType::log_offer)) {
+  if (type < static_cast<uint8_t>(FrameType::hello) || type > static_cast<uint8_t>(FrameType::admin_proof)) {
     error = fmt::format("unknown frame type {}", type);
     return std::nullopt;
   }
@@ -392,8 +446,10 @@ bool verify_auth_proof(std::string_view app_token, std::string_view app_id, std:
 }
 
 std::string_view frame_name(const Frame& frame) {
-  static constexpr std::string_view kNames[] = {"hello", "auth",        "auth_result", "cursors",    "docs",     "ack",
-                                                "error", "log_request", "log_chunk",   "log_result", "log_offer"};
+  static constexpr std::string_view kNames[] = {"hello",     "auth",        "auth_result", "cursors",   "docs",
+                                                "ack",       "error",       "log_request", "log_chunk", "log_result",
+                                                "log_offer", "admin_state", "admin_proof"};
+  static_assert(std::size(kNames) == std::variant_size_v<Frame>, "every frame type has a name");
   return kNames[frame.index()];
 }
 

@@ -26,7 +26,9 @@
 //                     (the bundle is stored, or refused: the peer deletes its copy)
 //   peer -> Big Peer: LOG_CHUNK (bytes at an offset of a bundle of known size), LOG_OFFER (a bundle
 //                     waiting in the peer's outbox, e.g. one it sent on its own initiative)
-// Any of them on a LAN link, or in the wrong direction, is a protocol violation.
+// Any of them on a LAN link, or in the wrong direction, is a protocol violation. So is ADMIN_STATE
+// (the Big Peer's admin signing key, the device's admin grant, revoked grant ids) anywhere but
+// Big Peer -> small peer.
 #pragma once
 
 #include <array>
@@ -37,6 +39,7 @@
 #include <variant>
 #include <vector>
 
+#include "admin/admin_grant.h"
 #include "log/log_filter.h"
 #include "rules/replication_rules.h"
 #include "store/store.h"
@@ -66,6 +69,8 @@ enum class FrameType : uint8_t {
   log_chunk = 9,
   log_result = 10,
   log_offer = 11,
+  admin_state = 12,
+  admin_proof = 13,
 };
 
 /// First frame each side sends.
@@ -161,8 +166,27 @@ struct LogOffer {
   bool device_initiated = false;
 };
 
+/// Big Peer -> small peer, once established: the Big Peer's admin signing key, this device's admin
+/// grant if it has one, and the ids of revoked grants that have not expired (docs/SYNC.md "Admin
+/// devices"). On the wire: 32-byte key, u8 has grant, [grant id, peer key, u64 expiry (Unix ms),
+/// 64-byte signature], count, grant ids (at most admin::kMaxRevokedGrants).
+struct AdminState {
+  admin::SigningPublicKey signing_key{};
+  std::optional<admin::AdminGrant> grant;
+  std::vector<std::string> revoked;
+};
+
+/// Small peer -> small peer on the LAN, first thing after authentication: an admin device's grant.
+/// It proves admin rights because the grant names the peer key the session just authenticated and
+/// verifies with the Big Peer's signing key the receiver keeps. On the wire: grant id, peer key,
+/// u64 expiry (Unix ms), 64-byte signature.
+struct AdminProof {
+  admin::AdminGrant grant;
+};
+
 /// Any decoded frame.
-using Frame = std::variant<Hello, Auth, AuthResult, Cursors, Docs, Ack, ErrorFrame, LogRequest, LogChunk, LogResult, LogOffer>;
+using Frame = std::variant<Hello, Auth, AuthResult, Cursors, Docs, Ack, ErrorFrame, LogRequest, LogChunk, LogResult, LogOffer,
+                           AdminState, AdminProof>;
 
 /// True for a usable log request id: 1-64 bytes of [A-Za-z0-9_-] (it names files on both sides).
 bool is_valid_log_request_id(std::string_view id);

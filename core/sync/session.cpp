@@ -139,8 +139,16 @@ bool Session::established() const {
 }
 
 Link Session::link() const {
-  return Link{config_.local_role, remote_ ? remote_->role : PeerRole::small_peer, config_.identity->peer_key(),
-              remote_ ? remote_->peer_key : std::string()};
+  Link l{config_.local_role, remote_ ? remote_->role : PeerRole::small_peer, config_.identity->peer_key(),
+         remote_ ? remote_->peer_key : std::string()};
+  l.local_admin = config_.local_is_admin && config_.local_is_admin();
+  if (config_.local_role == PeerRole::big_peer) {
+    l.remote_admin = remote_ && config_.remote_is_admin && config_.remote_is_admin(*remote_);
+  } else {
+    l.remote_admin = remote_admin_until_ms_ && *remote_admin_until_ms_ > to_unix_millis(std::chrono::system_clock::now());
+    l.share_spi_with_admin = config_.share_spi_with_admin && config_.share_spi_with_admin();
+  }
+  return l;
 }
 
 void Session::on_frame(const std::string& bytes) {
@@ -177,7 +185,7 @@ void Session::on_frame(const std::string& bytes) {
           } else if constexpr (std::is_same_v<T, Ack>) {
             on_ack(f);
           } else {
-            on_log_frame(f);
+            on_link_frame(f);
           }
         }
       },
@@ -267,6 +275,10 @@ void Session::maybe_established() {
   } catch (const std::exception& e) {
     return store_failed(e);
   }
+  // An admin device proves its grant to a LAN neighbour before anything else it sends.
+  if (config_.local_role == PeerRole::small_peer && remote_->role == PeerRole::small_peer && config_.admin_grant) {
+    if (auto grant = config_.admin_grant()) channel_->send(encode(AdminProof{std::move(*grant)}));
+  }
   Cursors cursors;
   for (const auto& [collection, hlc] : received_upto_) cursors.since.emplace_back(collection, hlc);
   channel_->send(encode(cursors));
@@ -287,8 +299,14 @@ void Session::maybe_established() {
       self->on_local_change(collection, std::move(doc), previous);
     });
   };
-  // Only a small peer's link to the Big Peer can carry a system collection (its SPI document).
-  const bool sends_system = config_.local_role == PeerRole::small_peer && remote_->role == PeerRole::big_peer;
+  // Only a small peer's link to the Big Peer (its SPI document) or the Big Peer's link to an admin
+  // device (the fleet's) can carry a system collection; the rules decide per document.
+  // A grant given or revoked later ends the session on the Big Peer (it re-handshakes), so this
+  // holds there; on the LAN an ADMIN_PROOF widens it (on_admin_proof).
+  const bool sends_system = config_.local_role == PeerRole::small_peer
+                                ? remote_->role == PeerRole::big_peer
+                                : config_.remote_is_admin && config_.remote_is_admin(*remote_);
+  on_change_ = on_change;
   observer_ = sends_system ? config_.store->observe_all(on_change) : config_.store->observe_user_collections(on_change);
   log(LogLevel::info, fmt::format("connected to {} {} ({}) at {}", role_name(remote_->role), remote_->peer_key,
                                   remote_->device_name, channel_->remote_address()));
@@ -297,8 +315,34 @@ void Session::maybe_established() {
 
 bool Session::may_ever_send(std::string_view collection) const {
   if (!Store::is_system_collection(collection)) return true;
-  return collection == kSmallPeerInfoCollection && config_.local_role == PeerRole::small_peer && remote_ &&
-         remote_->role == PeerRole::big_peer;
+  if (!remote_) return false;
+  if (config_.local_role == PeerRole::big_peer) {
+    return collection == kSmallPeerInfoCollection && config_.remote_is_admin && config_.remote_is_admin(*remote_);
+  }
+  if (remote_->role == PeerRole::big_peer) {
+    // Its own document, and on an admin device what it carried home from the field.
+    return collection == kSmallPeerInfoCollection ||
+           (collection == admin::kCarriedCollection && config_.local_is_admin && config_.local_is_admin());
+  }
+  return collection == kSmallPeerInfoCollection && remote_admin_until_ms_.has_value();
+}
+
+void Session::on_admin_proof(const AdminProof& proof) {
+  admin_proof_received_ = true;
+  if (!config_.verify_admin_proof || !config_.verify_admin_proof(proof.grant, remote_->peer_key)) {
+    log(LogLevel::warning, fmt::format("{} presented admin grant {}, which does not check out here; it gets no small peer info",
+                                       remote_->peer_key, proof.grant.grant_id));
+    return;
+  }
+  remote_admin_until_ms_ = proof.grant.expires_at_ms;
+  log(LogLevel::info, fmt::format("{} is an admin device (grant {})", remote_->peer_key, proof.grant.grant_id));
+  // Now this link may carry our Small Peer Info: hear of its changes, and send what there is.
+  if (observer_) config_.store->unobserve(*observer_);
+  observer_ = config_.store->observe_all(on_change_);
+  if (cursors_received_) {
+    dirty_.insert(std::string(kSmallPeerInfoCollection));
+    pump();
+  }
 }
 
 void Session::on_cursors(const Cursors& cursors) {
@@ -403,7 +447,7 @@ void Session::rewind(std::string collection) {
 }
 
 template <typename T>
-void Session::on_log_frame(const T& frame) {
+void Session::on_link_frame(const T& frame) {
   const bool from_big_peer = remote_->role == PeerRole::big_peer;
   const bool to_big_peer = config_.local_role == PeerRole::big_peer;
   const char* name = nullptr;
@@ -420,6 +464,15 @@ void Session::on_log_frame(const T& frame) {
     name = "log_offer";
     allowed = to_big_peer && config_.on_log_offer;
     if (allowed) config_.on_log_offer(*this, frame);
+  } else if constexpr (std::is_same_v<T, AdminState>) {
+    // A small peer that does not take part in admin devices (no handler) ignores it.
+    name = "admin_state";
+    allowed = from_big_peer && config_.local_role == PeerRole::small_peer;
+    if (allowed && config_.on_admin_state) config_.on_admin_state(*this, frame);
+  } else if constexpr (std::is_same_v<T, AdminProof>) {
+    name = "admin_proof";
+    allowed = !from_big_peer && !to_big_peer && !admin_proof_received_;
+    if (allowed) on_admin_proof(frame);
   } else {
     static_assert(std::is_same_v<T, LogResult>);
     name = "log_result";
@@ -429,7 +482,7 @@ void Session::on_log_frame(const T& frame) {
   if (!allowed) fail(fmt::format("unexpected {} frame on this link", name), true);
 }
 
-bool Session::send_log_frame(const Frame& frame) {
+bool Session::send_frame(const Frame& frame) {
   if (!established()) return false;
   channel_->send(encode(frame));
   return true;
@@ -474,7 +527,27 @@ void Session::on_docs(Docs docs) {
       auto& cursor = received_upto_[doc.collection];
       cursor = std::max(cursor, doc.stored_at);
     }
-    if (decision == AcceptDecision::accept) accepted.push_back(std::move(doc));
+    if (decision == AcceptDecision::accept) {
+      if (config_.local_role == PeerRole::small_peer && doc.collection == kSmallPeerInfoCollection) {
+        // On an admin device, kept apart from its own: the fleet from the Big Peer, or a field
+        // peer's document to carry home.
+        doc.collection = remote_->role == PeerRole::big_peer ? admin::kFleetCollection : admin::kCarriedCollection;
+      } else if (config_.local_role == PeerRole::big_peer && doc.collection == admin::kCarriedCollection) {
+        // Carried home: stored as its owner's only if the owner's signature holds and it is newer.
+        // A refusal moves the cursor on: the same bytes will never be accepted.
+        if (auto refusal = config_.check_carried ? config_.check_carried(doc)
+                                                 : std::optional<std::pair<std::string, std::string>>(
+                                                       {"refused", "this peer takes no carried documents"})) {
+          const std::string why = fmt::format("{}: {}", refusal->first, refusal->second);
+          log(LogLevel::warning, fmt::format("refused a carried document from {}: {}", remote_->peer_key, why));
+          if (config_.on_refused) config_.on_refused(doc, refusal->first, why);
+          refused.push_back({doc.collection, doc.id, why});
+          continue;
+        }
+        doc.collection = kSmallPeerInfoCollection;
+      }
+      accepted.push_back(std::move(doc));
+    }
   }
   ++applying_;
   std::weak_ptr<Session> weak = weak_from_this();

@@ -49,6 +49,9 @@ struct SessionEnd {
 inline constexpr std::string_view kErrorMoving = "moving";
 /// See kErrorMoving.
 inline constexpr std::string_view kErrorUnavailable = "unavailable";
+/// The device's admin grant was given, revoked or replaced: reconnect at once for the new
+/// ADMIN_STATE (and, as an admin device, the fleet's Small Peer Info).
+inline constexpr std::string_view kErrorAdminChanged = "admin_changed";
 
 /// Everything a session needs; every pointer outlives the session.
 struct SessionConfig {
@@ -92,6 +95,25 @@ struct SessionConfig {
   std::function<void(Session& session, const LogChunk&)> on_log_chunk;
   std::function<void(Session& session, const LogOffer&)> on_log_offer;
   std::function<void(Session& session, const LogResult&)> on_log_result;
+  /// Admin devices (docs/SYNC.md "Admin devices"). The Big Peer sets remote_is_admin: true while
+  /// the other side holds an active admin grant, which makes every device's Small Peer Info go to
+  /// it. A small peer sets local_is_admin (it then stores Small Peer Info from the Big Peer, in
+  /// admin::kFleetCollection) and on_admin_state (ADMIN_STATE from the Big Peer; anything else
+  /// sending it, or a small peer without the handler, is a protocol violation).
+  std::function<bool(const Hello& remote)> remote_is_admin;
+  std::function<bool()> local_is_admin;
+  std::function<void(Session& session, const AdminState&)> on_admin_state;
+  /// On the LAN. An admin device sets admin_grant: its grant, sent as ADMIN_PROOF before its
+  /// CURSORS. A field peer sets verify_admin_proof (does this grant, presented by the peer the
+  /// session authenticated as `peer_key`, make it an admin device?) and share_spi_with_admin
+  /// (smallPeerInfo.shareWithAdminDevices): then its own Small Peer Info goes to such a peer.
+  std::function<std::optional<admin::AdminGrant>()> admin_grant;
+  std::function<bool(const admin::AdminGrant& grant, const std::string& peer_key)> verify_admin_proof;
+  std::function<bool()> share_spi_with_admin;
+  /// The Big Peer's check of a Small Peer Info document an admin device carried home from the field
+  /// (admin::kCarriedCollection): nullopt to store it as the owner's, or a refusal's code and reason
+  /// (the document is refused alone, listed in the ACK, and not offered again).
+  std::function<std::optional<std::pair<std::string, std::string>>(const Document& doc)> check_carried;
 };
 
 /// A running session. Thread-safe; all protocol work happens on the channel's strand.
@@ -110,8 +132,9 @@ class Session : public std::enable_shared_from_this<Session> {
   [[nodiscard]] bool established() const;
   /// "ip:port" of the other end.
   [[nodiscard]] std::string remote_address() const { return channel_->remote_address(); }
-  /// Queues a log request frame (from any thread) if the session is established; false otherwise.
-  bool send_log_frame(const Frame& frame);
+  /// Queues a frame after the handshake (log request frames, ADMIN_STATE) from any thread if the
+  /// session is established; false otherwise.
+  bool send_frame(const Frame& frame);
   /// Bytes queued on the connection and not yet written (for pacing uploads).
   [[nodiscard]] size_t pending_bytes() const { return channel_->pending_bytes(); }
   /// After `collection`'s sync scope widened (from any thread): forgets this session's cursor of
@@ -134,8 +157,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_cursors(const Cursors& cursors);
   void on_docs(Docs docs);
   void on_ack(const Ack& ack);
+  void on_admin_proof(const AdminProof& proof);
   template <typename T>
-  void on_log_frame(const T& frame);
+  void on_link_frame(const T& frame);
   void maybe_established();
   void pump();
   // Sends `docs` as the next batch, counted in flight until acknowledged.
@@ -168,7 +192,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool we_accepted_them_ = false;
   bool they_accepted_us_ = false;
   bool cursors_received_ = false;
+  bool admin_proof_received_ = false;
+  std::optional<int64_t> remote_admin_until_ms_;  // LAN: the other side proved an admin grant until then
   std::optional<Store::ObserverId> observer_;
+  Store::Observer on_change_;  // what observer_ calls, kept to re-register it for all collections
   // Sending side (strand only): what the other side has from us, per collection.
   std::map<std::string, HlcTimestamp> sent_upto_;
   std::set<std::string> dirty_;

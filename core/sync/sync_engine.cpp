@@ -10,8 +10,10 @@
 #include <condition_variable>
 #include <random>
 
+#include "admin/admin_grant.h"
 #include "common/error.h"
 #include "common/json.h"
+#include "spi/small_peer_info_collector.h"
 #include "sync/channel.h"
 #include "sync/session.h"
 
@@ -245,6 +247,36 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
 
   void log(LogLevel level, const std::string& message) { deps.log.log(level, "sync", message); }
 
+  // ADMIN_STATE from the Big Peer (a verified session: wss:// with its certificate checked, or
+  // loopback ws://): keep its signing key, this device's grant and the revoked ids. A device that
+  // stops being an admin device drops the fleet's documents it held (from the Big Peer and from the
+  // field) and its cursor of them, so a later grant starts from a whole fleet again.
+  void on_admin_state(const AdminState& state) {
+    const auto now = deps.clock->now();
+    try {
+      if (!deps.admin.update(state.signing_key, state.grant, state.revoked, now)) return;
+      if (deps.admin.is_admin(now)) {
+        log(LogLevel::info, fmt::format("this device is an admin device (grant {}, until {})", state.grant->grant_id,
+                                        format_rfc3339(TimePoint(std::chrono::milliseconds(state.grant->expires_at_ms)))));
+        return;
+      }
+      size_t dropped = 0;
+      for (const auto collection : {admin::kFleetCollection, admin::kCarriedCollection}) {
+        std::vector<std::string> ids;
+        Page page;
+        do {
+          page = deps.store.list(collection, 1000, page.next_after.value_or(""));
+          for (auto& doc : page.documents) ids.push_back(std::move(doc.id));
+        } while (page.next_after);
+        dropped += deps.store.purge_system(collection, ids);
+      }
+      forget_cursors(deps.store, kSmallPeerInfoCollection);
+      log(LogLevel::info, fmt::format("this device is no longer an admin device; dropped {} fleet document(s)", dropped));
+    } catch (const std::exception& e) {
+      log(LogLevel::warning, fmt::format("could not keep the Big Peer's admin state: {}", e.what()));
+    }
+  }
+
   // Called with the mutex held.
   void accept_next(uint64_t gen) {
     std::weak_ptr<State> weak = shared_from_this();
@@ -432,6 +464,22 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
     config.on_log_result = [track](Session&, const LogResult& result) {
       if (track->uploader) track->uploader->on_result(result);
     };
+    config.local_is_admin = [weak] {
+      auto self = weak.lock();
+      return self && self->deps.admin.is_admin(self->deps.clock->now());
+    };
+    config.on_admin_state = [weak](Session&, const AdminState& state) {
+      if (auto self = weak.lock()) self->on_admin_state(state);
+    };
+    config.admin_grant = [weak]() -> std::optional<admin::AdminGrant> {
+      auto self = weak.lock();
+      return self ? self->deps.admin.grant(self->deps.clock->now()) : std::nullopt;
+    };
+    config.verify_admin_proof = [weak](const admin::AdminGrant& grant, const std::string& peer_key) {
+      auto self = weak.lock();
+      return self && self->deps.admin.accepts(grant, peer_key, self->deps.clock->now());
+    };
+    config.share_spi_with_admin = deps.share_spi_with_admin;
     config.on_closed = [weak, track, transport, connector, ticket](const SessionEnd& end) {
       if (ticket) ticket->release();
       if (track->uploader) track->uploader->stop();
@@ -450,7 +498,9 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
       }
       {
         std::lock_guard lock(self->mutex);
-        if (connector && connector->big_peer && end.error_code == kErrorMoving) connector->move_now = true;
+        if (connector && connector->big_peer && (end.error_code == kErrorMoving || end.error_code == kErrorAdminChanged)) {
+          connector->move_now = true;
+        }
         track->ended = true;
         if (track->session) self->sessions.erase(track->session);
         track->session.reset();
@@ -622,7 +672,7 @@ void SyncEngine::offer_log_bundle(const LogOutbox::Entry& entry) {
   // Only Big Peer links carry log frames; the Big Peer answers an offer with a LOG_REQUEST.
   for (const auto& session : sessions) {
     const auto remote = session->remote();
-    if (remote && remote->role == PeerRole::big_peer) session->send_log_frame(entry.offer());
+    if (remote && remote->role == PeerRole::big_peer) session->send_frame(entry.offer());
   }
 }
 

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "admin/admin_trust.h"
+#include "clock/clock.h"
 #include "identity/identity.h"
 #include "log/log.h"
 #include "presence/presence.h"
@@ -71,6 +73,9 @@ struct SyncDependencies {
   std::function<std::string()> device_name;
   std::function<SyncScope(std::string_view collection)> scope_of;
   LogOutbox& log_outbox;
+  admin::AdminTrust& admin;                    // what the Big Peer said about admin devices (ADMIN_STATE)
+  std::function<bool()> share_spi_with_admin;  // smallPeerInfo.shareWithAdminDevices
+  std::shared_ptr<const Clock> clock;          // the wall clock that admin grants expire by
 };
 
 /// Runs a small peer's connections. Thread-safe.

@@ -211,6 +211,15 @@ class CaseRun {
           const doc = spi().document;
           return doc !== null && (a.after === null || doc.sequence > a.after.sequence) ? doc : undefined;
         }, a.timeout_ms, 'no new Small Peer Info document');
+      case 'spi.shareWithAdminDevices': return spi().shareWithAdminDevices;
+      case 'spi.setShareWithAdminDevices': spi().shareWithAdminDevices = a.value; return undefined;
+      case 'spi.isAdminDevice': return spi().isAdminDevice;
+      case 'spi.fleet': return spi().fleet;
+      case 'spi.awaitFleet': {
+        const key = this.ditto.presence.localPeerKey;
+        return poll(() => (spi().fleet.some((doc) => doc._id === key) ? null : undefined),
+          a.timeout_ms, 'this device is not in the fleet').then(() => undefined);
+      }
       case 'store.upsert': return collection().upsert(a.document);
       // findByID resolves to null for an absent document, as in Ditto: the table's null.
       case 'store.get': return collection().findByID(a.id);
@@ -260,6 +269,13 @@ class CaseRun {
         return poll(async () => ((await this.bigPeerOrFail().get(`/api/v1/collections/__small_peer_info/documents/${encodeURIComponent(key)}`)) === null ? undefined : null),
           a.timeout_ms, `the Big Peer did not list device ${key}`).then(() => undefined);
       }
+      case 'bigpeer.grantAdmin':
+        await this.bigPeerOrFail().post('/api/v1/admin-devices', {
+          peer_key: this.ditto.presence.localPeerKey,
+          expires_at: new Date(Date.now() + 3600_000).toISOString(),
+          label: 'conformance',
+        });
+        return undefined;
       case 'bigpeer.awaitLogUpload':
         // The Big Peer's log request says where it is in `state` (bigpeer/log_requests.cpp).
         return poll(async () => ((await this.bigPeerOrFail().get(`/api/v1/log-requests/${encodeURIComponent(a.request_id)}`))?.state === 'ready' ? null : undefined),

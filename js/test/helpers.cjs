@@ -97,6 +97,18 @@ class BigPeer {
     return JSON.parse(body);
   }
 
+  /** POSTs `body` as JSON to an API path with the admin token; asserts `status` and returns the parsed answer. */
+  async post(apiPath, body, status = 201) {
+    const res = await fetch(`${this.url}${apiPath}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${this.adminToken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    assert.equal(res.status, status, text);
+    return JSON.parse(text);
+  }
+
   /** GETs an API path with the admin token and returns the body's bytes (downloads); asserts HTTP 200. */
   async getBytes(apiPath) {
     const res = await fetch(`${this.url}${apiPath}`, { headers: { Authorization: `Bearer ${this.adminToken}` } });

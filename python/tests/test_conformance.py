@@ -400,6 +400,27 @@ def op_await_device(c: Case, a: Dict[str, Any]) -> None:
     )
 
 
+def op_grant_admin(c: Case, a: Dict[str, Any]) -> None:
+    expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+    running_big_peer(c).post(
+        "/api/v1/admin-devices",
+        {
+            "peer_key": c.ditto.presence.local_peer_key,
+            "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "label": "conformance",
+        },
+    )
+
+
+def op_await_fleet(c: Case, a: Dict[str, Any]) -> None:
+    key = c.ditto.presence.local_peer_key
+    poll(
+        "this device in the fleet",
+        a["timeout_ms"],
+        lambda: any(doc.get("_id") == key for doc in c.ditto.small_peer_info.fleet),
+    )
+
+
 def op_await_log_upload(c: Case, a: Dict[str, Any]) -> None:
     bp, request_id = running_big_peer(c), a["request_id"]
 
@@ -437,6 +458,13 @@ OPS: Dict[str, Op] = {
     "spi.collectNow": lambda c, a: c.ditto.small_peer_info.collect_now(),
     "spi.document": lambda c, a: c.ditto.small_peer_info.document,
     "spi.awaitNewDocument": op_await_new_document,
+    "spi.shareWithAdminDevices": lambda c, a: c.ditto.small_peer_info.share_with_admin_devices,
+    "spi.setShareWithAdminDevices": lambda c, a: setattr(
+        c.ditto.small_peer_info, "share_with_admin_devices", a["value"]
+    ),
+    "spi.isAdminDevice": lambda c, a: c.ditto.small_peer_info.is_admin_device,
+    "spi.fleet": lambda c, a: c.ditto.small_peer_info.fleet,
+    "spi.awaitFleet": op_await_fleet,
     "store.upsert": lambda c, a: c.ditto.store.collection(a["collection"]).upsert(a["document"]),
     "store.get": op_store_get,
     "store.findAll": lambda c, a: c.ditto.store.collection(a["collection"]).find_all(),
@@ -476,10 +504,18 @@ OPS: Dict[str, Op] = {
     "bigpeer.start": op_bigpeer_start,
     "bigpeer.awaitDevice": op_await_device,
     "bigpeer.awaitLogUpload": op_await_log_upload,
+    "bigpeer.grantAdmin": op_grant_admin,
 }
 
 # Ops whose result is the value; the await ops return only whether they saw it.
-NO_RESULT = {"store.awaitChange", "logger.awaitCallbackMessage", "bigpeer.awaitDevice", "bigpeer.awaitLogUpload"}
+NO_RESULT = {
+    "store.awaitChange",
+    "logger.awaitCallbackMessage",
+    "bigpeer.awaitDevice",
+    "bigpeer.awaitLogUpload",
+    "bigpeer.grantAdmin",
+    "spi.awaitFleet",
+}
 
 
 def check_outcome(step: Dict[str, Any], result: Any, saved: Dict[str, Any]) -> None:

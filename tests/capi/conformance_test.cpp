@@ -5,8 +5,10 @@
 #include <simdjson.h>
 #include <smallpeer/smallpeer.h>
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -421,6 +423,30 @@ class CaseRun {
     if (op == "spi.collectNow") return parse(*string_out([&](char** out) { return sp_spi_collect_now(ditto(), out); }).string());
     if (op == "spi.document") return document();
     if (op == "spi.awaitNewDocument") return await_new_document(args);
+    if (op == "spi.shareWithAdminDevices") {
+      bool share = false;
+      check(sp_spi_get_share_with_admin_devices(ditto(), &share));
+      return Json{share};
+    }
+    if (op == "spi.setShareWithAdminDevices")
+      return check(sp_spi_set_share_with_admin_devices(ditto(), boolean(args, "value"))), Json{};
+    if (op == "spi.isAdminDevice") {
+      bool is_admin = false;
+      check(sp_spi_is_admin_device(ditto(), &is_admin));
+      return Json{is_admin};
+    }
+    if (op == "spi.fleet") return parse(*string_out([&](char** out) { return sp_spi_get_fleet_json(ditto(), out); }).string());
+    if (op == "spi.awaitFleet") {
+      const auto key = *string_out([&](char** out) { return sp_ditto_peer_key(ditto(), out); }).string();
+      const auto deadline = std::chrono::steady_clock::now() + millis(args, "timeout_ms");
+      for (;;) {
+        const auto fleet = *string_out([&](char** out) { return sp_spi_get_fleet_json(ditto(), out); }).string();
+        if (fleet.find(R"("_id":")" + key + '"') != std::string::npos) return {};
+        if (std::chrono::steady_clock::now() > deadline)
+          throw OpError{"timeout", "the fleet still lacks this device: " + fleet.substr(0, 200)};
+        std::this_thread::sleep_for(100ms);
+      }
+    }
 
     if (op == "store.upsert") {
       const auto doc = dump(field(args, "document"));
@@ -548,6 +574,22 @@ class CaseRun {
       const auto key = string_out([&](char** out) { return sp_ditto_peer_key(ditto(), out); });
       return await_http("/api/v1/collections/__small_peer_info/documents/" + *key.string(), millis(args, "timeout_ms"),
                         [](const auto& r) { return r.status == 200; });
+    }
+    if (op == "bigpeer.grantAdmin") {
+      if (!bigpeer_) throw CaseFailure("bigpeer.* needs bigpeer.start first");
+      const auto key = *string_out([&](char** out) { return sp_ditto_peer_key(ditto(), out); }).string();
+      const std::time_t in_an_hour =
+          std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + std::chrono::hours(1));
+      std::tm utc{};
+      gmtime_r(&in_an_hour, &utc);
+      std::array<char, 32> expires{};
+      std::strftime(expires.data(), expires.size(), "%Y-%m-%dT%H:%M:%SZ", &utc);
+      const auto result = smallpeer::test_support::http_request(
+          bigpeer_->port(), boost::beast::http::verb::post, "/api/v1/admin-devices", bigpeer_->admin_token(),
+          R"({"peer_key":")" + key + R"(","expires_at":")" + expires.data() + R"(","label":"conformance"})");
+      if (result.status != 201)
+        throw CaseFailure("POST /api/v1/admin-devices answered " + std::to_string(result.status) + " " + result.body);
+      return {};
     }
     if (op == "bigpeer.awaitLogUpload") {
       return await_http("/api/v1/log-requests/" + str(args, "request_id"), millis(args, "timeout_ms"), [](const auto& r) {

@@ -159,16 +159,83 @@ TEST(ReplicationRulesTest, SmallPeerInfoGoesOnlyStraightToTheBigPeerWhenBigPeerO
     }
 }
 
-TEST(ReplicationRulesTest, SmallPeersRefuseEverySmallPeerInfoDocument) {
+TEST(ReplicationRulesTest, SmallPeersRefuseEverySmallPeerInfoDocumentFromANeighbourButAnAdminDeviceItsOwn) {
   const std::string spi(kSmallPeerInfoCollection);
   for (const auto scope : kScopes)
-    for (const auto link : {LinkKind::small_to_small_lan, LinkKind::big_peer_to_small}) {
-      SCOPED_TRACE(std::string(to_string(scope)) + " on " + name(link));
+    for (const bool admin : {false, true}) {
+      const auto link = LinkKind::small_to_small_lan;
+      SCOPED_TRACE(std::string(to_string(scope)) + (admin ? " at an admin device" : ""));
+      Link at_receiver = receiver_view(link);
+      at_receiver.local_admin = admin;
       for (const auto& id : {std::string(kSenderKey), std::string(kReceiverKey), std::string("pkOther")}) {
         std::string why;
-        EXPECT_EQ(may_accept(doc_in(spi, id), scope, receiver_view(link), why), AcceptDecision::violation) << id;
+        if (admin && id == kSenderKey) {
+          // An admin device takes a field peer's own document (docs/SYNC.md "Admin devices").
+          EXPECT_EQ(may_accept(doc_in(spi, id), scope, at_receiver, why), AcceptDecision::accept);
+          continue;
+        }
+        EXPECT_EQ(may_accept(doc_in(spi, id), scope, at_receiver, why), AcceptDecision::violation) << id;
         EXPECT_NE(why.find("small peer info"), std::string::npos) << why;
         EXPECT_NE(why.find(kSenderKey), std::string::npos) << "names the sender: " << why;
+      }
+    }
+}
+
+// On the LAN a small peer sends its own document only when it shares with admin devices and the
+// other side proved a grant; never another's, never over any other link kind; carried documents go
+// only from an admin device to the Big Peer.
+TEST(ReplicationRulesTest, OnTheLanOnlyItsOwnDocumentGoesAndOnlyToAProvenAdminDeviceWhenShared) {
+  const std::string spi(kSmallPeerInfoCollection);
+  for (const auto scope : {SyncScope::local_peer_only, SyncScope::big_peer_only})
+    for (const bool share : {false, true})
+      for (const bool proven : {false, true}) {
+        Link l = sender_view(LinkKind::small_to_small_lan);
+        l.share_spi_with_admin = share;
+        l.remote_admin = proven;
+        EXPECT_EQ(may_send(doc_in(spi, std::string(kSenderKey)), scope, l), share && proven) << share << proven;
+        EXPECT_FALSE(may_send(doc_in(spi, "pkOther"), scope, l)) << "never relayed";
+      }
+  const std::string carried = "__small_peer_info_carried";
+  for (const auto link : kLinks)
+    for (const bool admin : {false, true}) {
+      Link l = sender_view(link);
+      l.local_admin = admin;
+      EXPECT_EQ(may_send(doc_in(carried, "pkOther"), SyncScope::local_peer_only, l), admin && link == LinkKind::small_to_big_peer)
+          << name(link);
+      Link r = receiver_view(link);
+      r.remote_admin = admin;
+      std::string why;
+      EXPECT_EQ(may_accept(doc_in(carried, "pkOther"), SyncScope::local_peer_only, r, why),
+                admin && link == LinkKind::small_to_big_peer ? AcceptDecision::accept : AcceptDecision::violation)
+          << name(link);
+    }
+}
+
+// docs/SYNC.md "Admin devices": the Big Peer sends every device's document to an admin device and
+// to nobody else; a small peer stores them only while it holds a valid grant.
+TEST(ReplicationRulesTest, TheBigPeerSendsTheFleetOnlyToAnAdminDevice) {
+  const std::string spi(kSmallPeerInfoCollection);
+  for (const auto scope : kScopes)
+    for (const bool admin : {false, true}) {
+      SCOPED_TRACE(std::string(to_string(scope)) + (admin ? " to an admin device" : " to an ordinary peer"));
+      Link from_big_peer = sender_view(LinkKind::big_peer_to_small);
+      from_big_peer.remote_admin = admin;
+      Link at_device = receiver_view(LinkKind::big_peer_to_small);
+      at_device.local_admin = admin;
+      for (const auto& id : {std::string(kSenderKey), std::string(kReceiverKey), std::string("pkOther")}) {
+        EXPECT_EQ(may_send(doc_in(spi, id), scope, from_big_peer), admin) << id;
+        std::string why;
+        EXPECT_EQ(may_accept(doc_in(spi, id), scope, at_device, why), admin ? AcceptDecision::accept : AcceptDecision::ignore)
+            << id;
+        EXPECT_TRUE(why.empty()) << why;
+      }
+      // An admin device never sends the fleet on, nor another device's document, to anyone.
+      for (const auto link : kLinks) {
+        Link l = sender_view(link);
+        if (l.local != PeerRole::small_peer) continue;
+        l.local_admin = admin;
+        EXPECT_FALSE(may_send(doc_in("__small_peer_info_fleet", "pkOther"), scope, l)) << name(link);
+        EXPECT_FALSE(may_send(doc_in(spi, "pkOther"), scope, l)) << name(link);
       }
     }
 }

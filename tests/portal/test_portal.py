@@ -26,7 +26,7 @@ from smallpeer.testing import BigPeer
 from conftest import FLEET_NAMES, Fleet, log_in, screenshot_dir
 
 Response = Tuple[int, Dict[str, str], bytes]
-PAGES = ["/", "/charts.html", "/data.html", "/enrollments.html", "/audit.html", "/login.html"]
+PAGES = ["/", "/charts.html", "/data.html", "/enrollments.html", "/admin-devices.html", "/audit.html", "/login.html"]
 
 
 def http(
@@ -644,6 +644,63 @@ def test_a_device_is_revoked_in_the_portal_and_the_audit_log_lists_it(
     row = page.locator(f'#enrollments tbody tr[data-key="{key}"]')
     row.get_by_role("button", name="Allow again portal-beta").click()
     expect(row).to_have_attribute("data-state", "approved")
+
+
+def test_an_admin_device_is_granted_sees_the_fleet_and_is_revoked_in_the_portal(
+    page: Page, big_peer: BigPeer, fleet: Fleet
+) -> None:
+    device = fleet["portal-gamma"]
+    key = device.presence.local_peer_key
+    others = {fleet[name].presence.local_peer_key for name in FLEET_NAMES}
+    log_in(page, big_peer)
+    page.get_by_role("link", name="Admin devices").click()
+    page.wait_for_url("**/admin-devices.html")
+    expect(page.locator("#signing-key")).to_contain_text("ask")
+
+    # Bad input is named and grants nothing.
+    page.get_by_role("button", name="Grant").click()
+    expect(page.locator("#status")).to_have_text("Enter the peer key of the device to grant.")
+    page.get_by_label("Device peer key").fill("pkbad")
+    page.get_by_role("button", name="Grant").click()
+    expect(page.locator("#status")).to_contain_text("The grant was refused: peer_key must be a peer key")
+    expect(page.locator("#admin-devices tbody tr[data-grant]")).to_have_count(0)
+
+    page.get_by_label("Device peer key").fill(key)
+    page.get_by_label("For").select_option("30")
+    page.get_by_label("Label").fill("IT tablet")
+    page.get_by_role("button", name="Grant").click()
+    expect(page.locator("#status")).to_contain_text("is an admin device until")
+    row = page.locator(f'#admin-devices tbody tr[data-key="{key}"]')
+    expect(row).to_have_attribute("data-state", "active")
+    expect(row).to_contain_text("IT tablet")
+    expect(row).to_contain_text("portal-gamma")
+
+    # The device learns its grant over its sync session and receives the whole fleet.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        info = device.small_peer_info
+        if info.is_admin_device and others <= {doc["_id"] for doc in info.fleet}:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"portal-gamma did not receive the fleet: {device.small_peer_info.fleet}")
+    page.reload()
+    expect(row.locator(".badge.online")).to_be_visible()
+    page.screenshot(path=str(screenshot_dir() / "admin-devices.png"), full_page=True)
+
+    row.get_by_role("button", name="Revoke portal-gamma").click()
+    expect(row).to_have_attribute("data-state", "revoked")
+    expect(page.locator("#status")).to_contain_text("portal-gamma is no longer an admin device")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and device.small_peer_info.is_admin_device:
+        time.sleep(0.2)
+    assert not device.small_peer_info.is_admin_device
+    assert device.small_peer_info.fleet == []
+
+    page.get_by_role("link", name="Audit log").click()
+    page.wait_for_url("**/audit.html")
+    expect(page.locator('#audit tbody tr[data-action="admin_device.grant"]').first).to_contain_text(key)
+    expect(page.locator('#audit tbody tr[data-action="admin_device.revoke"]').first).to_be_visible()
 
 
 # A page of another origin on the same host: another port of 127.0.0.1, the same site for

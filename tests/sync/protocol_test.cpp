@@ -182,6 +182,13 @@ std::vector<Frame> samples() {
       LogResult{.request_id = id64, .ok = true, .reason = bytes},
       LogOffer{.request_id = "0"},
       LogOffer{.request_id = id64, .total = kU64Max, .device_initiated = true},
+      AdminState{},
+      AdminState{
+          .signing_key = filled<32>(0xff),
+          .grant = admin::AdminGrant{"ag_" + std::string(61, '-'), "pk" + std::string(43, 'B'), INT64_MAX, filled<64>(0x5a)},
+          .revoked = {"ag_a", "ag_" + std::string(61, 'Z')}},
+      AdminProof{.grant = {"ag_x", "", 0, {}}},
+      AdminProof{.grant = {"ag_" + std::string(61, '_'), "pk" + std::string(43, 'C'), INT64_MAX, filled<64>(0xff)}},
   };
 }
 
@@ -227,6 +234,26 @@ TEST(ProtocolTest, FrameNamesAreTheTypeNames) {
   EXPECT_EQ(frame_name(LogChunk{}), "log_chunk");
   EXPECT_EQ(frame_name(LogResult{}), "log_result");
   EXPECT_EQ(frame_name(LogOffer{}), "log_offer");
+  EXPECT_EQ(frame_name(AdminState{}), "admin_state");
+  EXPECT_EQ(frame_name(AdminProof{}), "admin_proof");
+}
+
+TEST(ProtocolTest, AdminStateRefusesBadGrantIdsAndTooManyRevocations) {
+  const admin::AdminGrant grant{"ag_ok", "pk" + std::string(43, 'A'), 1, {}};
+  EXPECT_TRUE(decode_exact(encode(AdminState{.grant = grant, .revoked = {"ag_x"}})).frame);
+  for (const std::string& bad :
+       {std::string(), std::string("ag_"), std::string("xx_abc"), std::string("ag_a/b"), "ag_" + std::string(62, 'a')}) {
+    auto g = grant;
+    g.grant_id = bad;
+    EXPECT_FALSE(decode_exact(encode(AdminState{.grant = g})).frame) << bad;
+    EXPECT_FALSE(decode_exact(encode(AdminState{.revoked = {bad}})).frame) << bad;
+    EXPECT_FALSE(decode_exact(encode(AdminProof{g})).frame) << bad;
+  }
+  auto negative = grant;
+  negative.expires_at_ms = -1;
+  EXPECT_FALSE(decode_exact(encode(AdminState{.grant = negative})).frame) << "an expiry before 1970";
+  EXPECT_TRUE(decode_exact(encode(AdminState{.revoked = std::vector<std::string>(admin::kMaxRevokedGrants, "ag_x")})).frame);
+  EXPECT_FALSE(decode_exact(encode(AdminState{.revoked = std::vector<std::string>(admin::kMaxRevokedGrants + 1, "ag_x")})).frame);
 }
 
 TEST(ProtocolTest, WireLayoutIsBigEndianAsDocumented) {

@@ -1,4 +1,5 @@
-/* Small Peer Info: enable, sync scope, metadata, device name, collection interval, collect now, the document. */
+/* Small Peer Info: enable, sync scope, metadata, device name, collection interval, collect now, the document,
+ * and on an admin device the fleet. */
 #include "addon.h"
 #include "async.h"
 #include "calls.h"
@@ -96,6 +97,41 @@ static napi_value js_spi_get_document(napi_env env, napi_callback_info info) {
   return call_get_string(env, info, sp_spi_get_document);
 }
 
+/* spiSetShareWithAdminDevices(h, bool): send the document to admin devices met on the LAN. */
+static napi_value js_spi_set_share_with_admin_devices(napi_env env, napi_callback_info info) {
+  args_t a;
+  bool share;
+  if (!get_args(env, info, &a, 2)) return NULL;
+  ditto_handle* h = get_ditto(env, a.argv[0]);
+  if (!h || !get_bool(env, a.argv[1], "shareWithAdminDevices", &share)) return NULL;
+  return failed(env, sp_spi_set_share_with_admin_devices(h->d, share)) ? NULL : undefined(env);
+}
+
+/* spiGetShareWithAdminDevices(h) -> boolean. */
+static napi_value js_spi_get_share_with_admin_devices(napi_env env, napi_callback_info info) {
+  args_t a;
+  bool share = false;
+  if (!get_args(env, info, &a, 1)) return NULL;
+  ditto_handle* h = get_ditto(env, a.argv[0]);
+  if (!h) return NULL;
+  return failed(env, sp_spi_get_share_with_admin_devices(h->d, &share)) ? NULL : make_bool(env, share);
+}
+
+/* spiIsAdminDevice(h) -> boolean: whether this device holds a valid admin grant. */
+static napi_value js_spi_is_admin_device(napi_env env, napi_callback_info info) {
+  args_t a;
+  bool is_admin = false;
+  if (!get_args(env, info, &a, 1)) return NULL;
+  ditto_handle* h = get_ditto(env, a.argv[0]);
+  if (!h) return NULL;
+  return failed(env, sp_spi_is_admin_device(h->d, &is_admin)) ? NULL : make_bool(env, is_admin);
+}
+
+/* spiGetFleetJSON(h) -> the fleet's documents as a JSON array ("[]" on a device that is no admin device). */
+static napi_value js_spi_get_fleet_json(napi_env env, napi_callback_info info) {
+  return call_get_string(env, info, sp_spi_get_fleet_json);
+}
+
 const addon_export kSpiExports[] = {
     {"spiSetEnabled", js_spi_set_enabled},
     {"spiGetEnabled", js_spi_get_enabled},
@@ -109,5 +145,9 @@ const addon_export kSpiExports[] = {
     {"spiGetCollectionIntervalMs", js_spi_get_collection_interval_ms},
     {"spiCollectNow", js_spi_collect_now},
     {"spiGetDocument", js_spi_get_document},
+    {"spiSetShareWithAdminDevices", js_spi_set_share_with_admin_devices},
+    {"spiGetShareWithAdminDevices", js_spi_get_share_with_admin_devices},
+    {"spiIsAdminDevice", js_spi_is_admin_device},
+    {"spiGetFleetJSON", js_spi_get_fleet_json},
     {NULL, NULL},
 };

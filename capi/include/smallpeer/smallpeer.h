@@ -161,6 +161,20 @@ SP_API sp_status_t sp_spi_get_collection_interval_ms(sp_ditto_t* ditto, int64_t*
 SP_API sp_status_t sp_spi_collect_now(sp_ditto_t* ditto, char** out_json);
 /** The last written SPI document (SP_ERR_NOT_FOUND before the first write). Free *out_json with sp_free. */
 SP_API sp_status_t sp_spi_get_document(sp_ditto_t* ditto, char** out_json);
+/** Turns on (or off, the default) sending this device's Small Peer Info document straight to an admin device met on the LAN
+ * that proves a valid grant (docs/SYNC.md "Admin devices"); persisted. */
+SP_API sp_status_t sp_spi_set_share_with_admin_devices(sp_ditto_t* ditto, bool share);
+/** Whether the document goes to admin devices met on the LAN. */
+SP_API sp_status_t sp_spi_get_share_with_admin_devices(sp_ditto_t* ditto, bool* out_share);
+/** True while this device holds a valid, unexpired, unrevoked admin grant from its Big Peer (docs/SYNC.md "Admin
+ * devices"). */
+SP_API sp_status_t sp_spi_is_admin_device(sp_ditto_t* ditto, bool* out_is_admin);
+/** On an admin device, the fleet's Small Peer Info documents as a JSON array ordered by _id ("[]" on any other device).
+ * They live in the system collection SP_FLEET_COLLECTION: observe it with sp_store_observe, query it with
+ * sp_store_execute. Free *out_json with sp_free. */
+SP_API sp_status_t sp_spi_get_fleet_json(sp_ditto_t* ditto, char** out_json);
+/** The collection that holds the fleet's Small Peer Info on an admin device. */
+#define SP_FLEET_COLLECTION "__small_peer_info_fleet"
 
 /* ---- Store ------------------------------------------------------------------------------- */
 

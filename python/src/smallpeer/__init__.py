@@ -342,6 +342,29 @@ class SmallPeerInfo:
             return None
         return doc
 
+    #: The collection that holds the fleet's documents on an admin device (observe it, query it with execute).
+    FLEET_COLLECTION_NAME = "__small_peer_info_fleet"
+
+    @property
+    def share_with_admin_devices(self) -> bool:
+        """Whether this device's document goes straight to an admin device met on the LAN (default False; persisted)."""
+        return self._h.native.spi_get_share_with_admin_devices()
+
+    @share_with_admin_devices.setter
+    def share_with_admin_devices(self, value: bool) -> None:
+        self._h.native.spi_set_share_with_admin_devices(_bool(value, "share_with_admin_devices"))
+
+    @property
+    def is_admin_device(self) -> bool:
+        """True while this device holds a valid, unexpired, unrevoked admin grant from its Big Peer."""
+        return self._h.native.spi_is_admin_device()
+
+    @property
+    def fleet(self) -> List[JSONObject]:
+        """On an admin device, every device's Small Peer Info document, ordered by _id; [] on any other device."""
+        docs: List[JSONObject] = json.loads(self._h.native.spi_get_fleet_json())
+        return docs
+
 
 class ObserverHandle:
     """Returned by observe(); cancel() (or leaving the `with` block) stops the callbacks."""

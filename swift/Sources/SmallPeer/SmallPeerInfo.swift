@@ -189,4 +189,54 @@ public final class DittoSmallPeerInfo: Sendable {
             }
         }
     }
+
+    // MARK: Admin devices
+
+    /// Whether this device's document goes straight to an admin device met on the LAN that proves a
+    /// valid grant (default `false`; persisted). The sync scope rules are otherwise unchanged.
+    public var shareWithAdminDevices: Bool {
+        get { trapping("smallPeerInfo.shareWithAdminDevices") { try getShareWithAdminDevices() } }
+        set { trapping("smallPeerInfo.shareWithAdminDevices = \(newValue)") { try setShareWithAdminDevices(newValue) } }
+    }
+
+    /// Whether the document goes to admin devices met on the LAN (see `shareWithAdminDevices`).
+    ///
+    /// - Throws: `DittoError.closed` after `ditto.close()`.
+    public func getShareWithAdminDevices() throws -> Bool {
+        var share = false
+        try check(sp_spi_get_share_with_admin_devices(native.raw, &share))
+        return share
+    }
+
+    /// Turns sharing with admin devices met on the LAN on or off.
+    ///
+    /// - Throws: `DittoError.store` if the setting cannot be persisted (it is then unchanged), `.closed` after `ditto.close()`.
+    public func setShareWithAdminDevices(_ share: Bool) throws {
+        try check(sp_spi_set_share_with_admin_devices(native.raw, share))
+    }
+
+    /// The collection that holds the fleet's documents on an admin device: observe it with
+    /// `ditto.store.collection(DittoSmallPeerInfo.fleetCollectionName).observe`, query it with `ditto.store.execute`.
+    public static let fleetCollectionName = "__small_peer_info_fleet"
+
+    /// True while this device holds a valid, unexpired, unrevoked admin grant from its Big Peer.
+    ///
+    /// - Throws: `DittoError.closed` after `ditto.close()`.
+    public var isAdminDevice: Bool {
+        get throws {
+            var isAdmin = false
+            try check(sp_spi_is_admin_device(native.raw, &isAdmin))
+            return isAdmin
+        }
+    }
+
+    /// On an admin device, every device's Small Peer Info document, ordered by `_id`; empty on any other device.
+    ///
+    /// - Throws: `DittoError.closed` after `ditto.close()`.
+    public var fleet: [DittoDocument] {
+        get throws {
+            let text = try ownedString { sp_spi_get_fleet_json(native.raw, $0) }
+            return try JSONText.decode([JSONFragment].self, from: text).map { try DittoDocument(jsonString: $0.text) }
+        }
+    }
 }

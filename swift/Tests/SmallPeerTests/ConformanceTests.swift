@@ -643,6 +643,24 @@ final class ConformanceCase {
             return try document(try await ditto().smallPeerInfo.collectNow())
         case "spi.document":
             return try document(try ditto().smallPeerInfo.document)
+        case "spi.shareWithAdminDevices":
+            let info = try ditto().smallPeerInfo
+            return .bool(expectsError ? try info.getShareWithAdminDevices() : info.shareWithAdminDevices)
+        case "spi.setShareWithAdminDevices":
+            let info = try ditto().smallPeerInfo
+            let share = try bool(args, "value")
+            if expectsError { try info.setShareWithAdminDevices(share) } else { info.shareWithAdminDevices = share }
+            return .null
+        case "spi.isAdminDevice":
+            return .bool(try ditto().smallPeerInfo.isAdminDevice)
+        case "spi.fleet":
+            return .array(try ditto().smallPeerInfo.fleet.map { try document($0) })
+        case "spi.awaitFleet":
+            let key = try ditto().presence.localPeerKey
+            try await self.waitUntil("this device in the fleet", timeoutMs: try integer(args, "timeout_ms")) {
+                try self.ditto().smallPeerInfo.fleet.contains { $0.id == key }
+            }
+            return .null
         case "spi.awaitNewDocument":
             let info = try ditto().smallPeerInfo
             let after: Int64?
@@ -805,6 +823,13 @@ final class ConformanceCase {
             ) {
                 try await bigPeer.get("/api/v1/collections/__small_peer_info/documents/\(key)") != nil
             }
+            return .null
+        case "bigpeer.grantAdmin":
+            guard let bigPeer else { throw StepError(kind: "harness", "no Big Peer: the case has no bigpeer.start") }
+            let expires = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3600))
+            try await bigPeer.post(
+                "/api/v1/admin-devices",
+                ["peer_key": try ditto().presence.localPeerKey, "expires_at": expires, "label": "conformance"])
             return .null
         case "bigpeer.awaitLogUpload":
             guard let bigPeer else { throw StepError(kind: "harness", "no Big Peer: the case has no bigpeer.start") }

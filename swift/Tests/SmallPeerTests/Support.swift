@@ -173,6 +173,23 @@ final class BigPeerProcess: @unchecked Sendable {
         return try JSONSerialization.jsonObject(with: data) as? [String: Any]
     }
 
+    /// POSTs a JSON object to an API path with the admin token: the parsed answer; throws unless HTTP `status`.
+    @discardableResult
+    func post(_ path: String, _ body: [String: Any], status expected: Int = 201) async throws -> [String: Any]? {
+        var request = URLRequest(url: URL(string: url + path)!)
+        request.httpMethod = "POST"
+        request.setValue("Bearer \(adminToken)", forHTTPHeaderField: "Authorization")
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = try JSONSerialization.data(withJSONObject: body)
+        request.timeoutInterval = 10
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard status == expected else {
+            throw HarnessError(description: "POST \(path): HTTP \(status): \(String(decoding: data, as: UTF8.self))")
+        }
+        return try JSONSerialization.jsonObject(with: data) as? [String: Any]
+    }
+
     /// GETs an API path with the admin token and returns the body's bytes (for downloads); throws unless HTTP 200.
     func getBytes(_ path: String) async throws -> Data {
         var request = URLRequest(url: URL(string: url + path)!)

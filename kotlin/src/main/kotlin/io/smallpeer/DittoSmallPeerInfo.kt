@@ -103,4 +103,30 @@ class DittoSmallPeerInfo internal constructor(private val native: NativeDitto) {
         } catch (e: DittoError.NotFound) {
             null
         }
+
+    /**
+     * Whether this device's document goes straight to an admin device met on the LAN that proves a valid grant
+     * (false by default; persisted). Java: `getShareWithAdminDevices()` / `setShareWithAdminDevices(boolean)`.
+     */
+    var shareWithAdminDevices: Boolean
+        @Throws(DittoError::class)
+        get() = native.call { h -> outBoolean { SmallPeerNative.sp_spi_get_share_with_admin_devices(h, it) } }
+        @Throws(DittoError::class)
+        set(value) = native.call { h -> SmallPeerNative.sp_spi_set_share_with_admin_devices(h, value) }
+
+    /** True while this device holds a valid, unexpired, unrevoked admin grant from its Big Peer. Java: `isAdminDevice()`. */
+    val isAdminDevice: Boolean
+        @Throws(DittoError::class)
+        get() = native.call { h -> outBoolean { SmallPeerNative.sp_spi_is_admin_device(h, it) } }
+
+    /** On an admin device, every device's Small Peer Info document, ordered by `_id`; empty on any other device. */
+    val fleet: List<Map<String, Any?>>
+        @Throws(DittoError::class)
+        @Suppress("UNCHECKED_CAST")
+        get() = Json.decode(native.call { h -> outString { SmallPeerNative.sp_spi_get_fleet_json(h, it) } }) as List<Map<String, Any?>>
+
+    companion object {
+        /** The collection that holds the fleet's documents on an admin device: observe it through the store, query it with `execute`. */
+        const val FLEET_COLLECTION_NAME: String = "__small_peer_info_fleet"
+    }
 }

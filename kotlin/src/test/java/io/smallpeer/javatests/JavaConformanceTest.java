@@ -186,6 +186,15 @@ class JavaConformanceTest {
           return d().smallPeerInfo.collectNow();
         case "spi.document":
           return d().smallPeerInfo.getDocument();
+        case "spi.shareWithAdminDevices":
+          return d().smallPeerInfo.getShareWithAdminDevices();
+        case "spi.setShareWithAdminDevices":
+          d().smallPeerInfo.setShareWithAdminDevices(Args.bool(args, "value"));
+          return null;
+        case "spi.isAdminDevice":
+          return d().smallPeerInfo.isAdminDevice();
+        case "spi.fleet":
+          return d().smallPeerInfo.getFleet();
 
         case "store.upsert":
           return d().getStore().collection(Args.string(args, "collection")).upsert(Args.obj(args, "document"));

@@ -86,6 +86,27 @@ class BigPeer @JvmOverloads constructor(
         }
     }
 
+    /** POST a JSON body to an API path with the admin token: the parsed answer; fails unless HTTP `status`. */
+    fun post(path: String, body: String, status: Int = 201): Map<String, Any?> {
+        val connection = URL(url + path).openConnection() as HttpURLConnection
+        connection.requestMethod = "POST"
+        connection.doOutput = true
+        connection.setRequestProperty("Authorization", "Bearer $token")
+        connection.setRequestProperty("Content-Type", "application/json")
+        connection.connectTimeout = 5000
+        connection.readTimeout = 10000
+        try {
+            connection.outputStream.use { it.write(body.toByteArray()) }
+            val got = connection.responseCode
+            val text = (if (got < 400) connection.inputStream else connection.errorStream).bufferedReader().readText()
+            check(got == status) { "POST $path: HTTP $got $text" }
+            @Suppress("UNCHECKED_CAST")
+            return toPlain(JsonParser.parseString(text)) as Map<String, Any?>
+        } finally {
+            connection.disconnect()
+        }
+    }
+
     /** GET an API path with the admin token and return the body's bytes (downloads); fails unless HTTP 200. */
     fun getBytes(path: String): ByteArray {
         val connection = URL(url + path).openConnection() as HttpURLConnection

@@ -115,6 +115,19 @@ class ConformanceSuite(
                         context.bigPeer().get("/api/v1/log-requests/$id")?.get("state") == "ready"
                     }
                 }
+                "bigpeer.grantAdmin" -> {
+                    val key = mapping.run("ditto.peerKey", emptyMap()) as String
+                    val expires = java.time.Instant.now().plusSeconds(3600).truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                    context.bigPeer().post("/api/v1/admin-devices",
+                        """{"peer_key":"$key","expires_at":"$expires","label":"conformance"}""")
+                    null
+                }
+                "spi.awaitFleet" -> {
+                    val key = mapping.run("ditto.peerKey", emptyMap()) as String
+                    awaitTrue(Args.integer(args, "timeout_ms"), "this device in the fleet") {
+                        (mapping.run("spi.fleet", emptyMap()) as List<*>).any { (it as Map<*, *>)["_id"] == key }
+                    }
+                }
                 "spi.awaitNewDocument" -> awaitNewDocument(args, mapping)
                 "store.awaitChange" -> {
                     val change = "${Args.string(args, "collection")}/${Args.string(args, "id")}/${Args.string(args, "kind")}"

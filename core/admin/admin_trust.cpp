@@ -1,0 +1,80 @@
+#include "admin/admin_trust.h"
+
+#include "store/store.h"
+
+namespace smallpeer::admin {
+
+namespace {
+constexpr std::string_view kSigningKeySetting = "admin.signing_key";
+constexpr std::string_view kGrantSetting = "admin.grant";
+constexpr std::string_view kRevokedSetting = "admin.revoked";
+}  // namespace
+
+AdminTrust::AdminTrust(Store& store, std::string app_id, std::string own_peer_key)
+    : store_(store), app_id_(std::move(app_id)), own_peer_key_(std::move(own_peer_key)) {
+  if (const auto key = store_.setting(kSigningKeySetting)) signing_key_ = parse_signing_key(*key);
+  if (const auto grant = store_.setting(kGrantSetting); grant && !grant->empty()) grant_ = AdminGrant::from_text(*grant);
+  if (const auto revoked = store_.setting(kRevokedSetting)) {
+    std::string_view rest = *revoked;
+    while (!rest.empty()) {
+      const auto nl = rest.find('\n');
+      const std::string_view id = rest.substr(0, nl);
+      rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+      if (is_valid_grant_id(id)) revoked_.emplace(id);
+    }
+  }
+  grant_valid_ = check_grant();
+}
+
+bool AdminTrust::check_grant() const {
+  return signing_key_ && grant_ && grant_->peer_key == own_peer_key_ && !revoked_.contains(grant_->grant_id) &&
+         grant_->verifies(app_id_, *signing_key_);
+}
+
+bool AdminTrust::update(const SigningPublicKey& signing_key, std::optional<AdminGrant> grant, std::vector<std::string> revoked,
+                        TimePoint now) {
+  std::lock_guard lock(mutex_);
+  const bool before = is_admin_locked(now);
+  std::set<std::string> revoked_set;
+  std::string revoked_text;
+  for (auto& id : revoked) {
+    if (!is_valid_grant_id(id) || revoked_set.size() >= kMaxRevokedGrants) continue;
+    revoked_text += id + "\n";
+    revoked_set.insert(std::move(id));
+  }
+  store_.set_settings({{std::string(kSigningKeySetting), signing_key_text(signing_key)},
+                       {std::string(kGrantSetting), grant ? grant->to_text() : std::string()},
+                       {std::string(kRevokedSetting), revoked_text}});
+  signing_key_ = signing_key;
+  grant_ = std::move(grant);
+  revoked_ = std::move(revoked_set);
+  grant_valid_ = check_grant();
+  return before != is_admin_locked(now);
+}
+
+bool AdminTrust::is_admin(TimePoint now) const {
+  std::lock_guard lock(mutex_);
+  return is_admin_locked(now);
+}
+
+bool AdminTrust::is_admin_locked(TimePoint now) const {
+  return grant_valid_ && grant_->expires_at_ms > to_unix_millis(now);
+}
+
+std::optional<AdminGrant> AdminTrust::grant(TimePoint now) const {
+  std::lock_guard lock(mutex_);
+  return is_admin_locked(now) ? grant_ : std::nullopt;
+}
+
+bool AdminTrust::accepts(const AdminGrant& grant, std::string_view peer_key, TimePoint now) const {
+  std::lock_guard lock(mutex_);
+  return signing_key_ && grant.peer_key == peer_key && grant.expires_at_ms > to_unix_millis(now) &&
+         !revoked_.contains(grant.grant_id) && grant.verifies(app_id_, *signing_key_);
+}
+
+std::optional<SigningPublicKey> AdminTrust::signing_key() const {
+  std::lock_guard lock(mutex_);
+  return signing_key_;
+}
+
+}  // namespace smallpeer::admin

@@ -1,0 +1,58 @@
+// A small peer's side of admin devices (docs/SYNC.md "Admin devices"): what it learned from its
+// Big Peer (the admin signing key, its own grant, the revoked grant ids), kept in its store.
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "admin/admin_grant.h"
+#include "clock/clock.h"
+
+namespace smallpeer {
+class Store;
+}
+
+namespace smallpeer::admin {
+
+/// What a small peer learned from its Big Peer about admin devices, kept in its store's settings
+/// so it holds offline. Thread-safe.
+class AdminTrust {
+ public:
+  /// Loads what `store` kept; `app_id` and `own_peer_key` are this peer's.
+  AdminTrust(Store& store, std::string app_id, std::string own_peer_key);
+  /// Takes the Big Peer's word (from a verified session only): its signing key, this device's
+  /// grant (if any) and the revoked grant ids; persists them. Returns true when this device's
+  /// admin standing changed.
+  bool update(const SigningPublicKey& signing_key, std::optional<AdminGrant> grant, std::vector<std::string> revoked,
+              TimePoint now);
+  /// True while this device holds a grant for its own key that verifies with the kept signing key,
+  /// has not expired at `now` and is not revoked.
+  [[nodiscard]] bool is_admin(TimePoint now) const;
+  /// This device's grant while is_admin(now), to present to LAN neighbours.
+  [[nodiscard]] std::optional<AdminGrant> grant(TimePoint now) const;
+  /// True if `grant`, presented on the LAN by the peer authenticated as `peer_key`, makes it an admin
+  /// device: it names that key, verifies with the kept signing key for this app, has not expired at
+  /// `now` and is not revoked. False while no signing key is kept.
+  [[nodiscard]] bool accepts(const AdminGrant& grant, std::string_view peer_key, TimePoint now) const;
+  /// The kept signing key, if any.
+  [[nodiscard]] std::optional<SigningPublicKey> signing_key() const;
+
+ private:
+  [[nodiscard]] bool is_admin_locked(TimePoint now) const;
+  // Everything but the expiry: the grant names this peer, is not revoked and its signature verifies.
+  [[nodiscard]] bool check_grant() const;
+
+  Store& store_;
+  std::string app_id_;
+  std::string own_peer_key_;
+  mutable std::mutex mutex_;
+  std::optional<SigningPublicKey> signing_key_;
+  std::optional<AdminGrant> grant_;
+  std::set<std::string> revoked_;
+  bool grant_valid_ = false;  // check_grant(), kept so the rules never verify a signature per document
+};
+
+}  // namespace smallpeer::admin
