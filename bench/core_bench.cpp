@@ -14,6 +14,7 @@
 #include "ditto/ditto.h"
 #include "query/dql.h"
 #include "query/query.h"
+#include "spi/spi_signature.h"
 #include "store/store.h"
 #include "support/temp_dir.h"
 
@@ -84,6 +85,36 @@ void BM_BuildDocument(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_BuildDocument)->Unit(benchmark::kMicrosecond);
+
+// Signing a built document (every Small Peer Info write is signed by its owner, spi_signature.h):
+// what BM_CollectionCycle pays for it, against BM_BuildDocument in the same run.
+void BM_SealDocument(benchmark::State& state) {
+  Peer peer;
+  const std::string body = peer.ditto->small_peer_info().build_document();
+  const auto identity = smallpeer::PeerIdentity::load_or_create(peer.dir.path() / "sign.key");
+  uint64_t hlc = 1;
+  for (auto _ : state) benchmark::DoNotOptimize(smallpeer::seal_spi_document(identity, smallpeer::HlcTimestamp{hlc++}, body));
+  state.SetItemsProcessed(state.iterations());
+  state.counters["doc_bytes"] = static_cast<double>(body.size());
+}
+BENCHMARK(BM_SealDocument)->Unit(benchmark::kMicrosecond);
+
+// Checking one carried document's signature: what the Big Peer pays per document an admin device
+// carries home (spi_signature.h).
+void BM_VerifyDocument(benchmark::State& state) {
+  Peer peer;
+  const auto identity = smallpeer::PeerIdentity::load_or_create(peer.dir.path() / "sign.key");
+  smallpeer::Document doc;
+  doc.id = identity.peer_key();
+  doc.version = {smallpeer::HlcTimestamp{42}, identity.peer_key()};
+  doc.json = smallpeer::seal_spi_document(identity, doc.version.hlc, peer.ditto->small_peer_info().build_document());
+  for (auto _ : state) {
+    if (smallpeer::verify_spi_document(doc) != smallpeer::SpiSignature::valid)
+      state.SkipWithError("the signature did not verify");
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_VerifyDocument)->Unit(benchmark::kMicrosecond);
 
 }  // namespace spi_bench
 
