@@ -31,13 +31,13 @@ std::optional<AdminGrantRecord> parse_record(std::string_view json) {
   const auto created = string_member(obj, "created_at");
   int64_t expires = 0;
   if (!id || !key || !signature || !created || obj["expires_at_ms"].get(expires)) return std::nullopt;
-  const auto sig = base64url_decode(*signature);
+  const auto sig = base64url_decode_array<64>(*signature);
   const auto created_at = parse_rfc3339(*created);
-  if (!sig || sig->size() != r.grant.signature.size() || !created_at) return std::nullopt;
+  if (!sig || !created_at) return std::nullopt;
   r.grant.grant_id = *id;
   r.grant.peer_key = *key;
   r.grant.expires_at_ms = expires;
-  std::copy(sig->begin(), sig->end(), r.grant.signature.begin());
+  r.grant.signature = *sig;
   r.label = string_member(obj, "label").value_or("");
   r.created_at = *created_at;
   r.created_by = string_member(obj, "created_by").value_or("");
@@ -127,11 +127,10 @@ void AdminGrants::refresh_if_stale() const {
 }
 
 void AdminGrants::save(const AdminGrantRecord& r) {
-  const auto& sig = r.grant.signature;
   JsonWriter w;
   w.begin_object().key("_id").value(r.grant.grant_id).key("peer_key").value(r.grant.peer_key).key("label").value(r.label);
   w.key("expires_at_ms").value(r.grant.expires_at_ms);
-  w.key("signature").value(base64url_encode(std::string_view(reinterpret_cast<const char*>(sig.data()), sig.size())));
+  w.key("signature").value(base64url_encode(r.grant.signature));
   w.key("created_at").value(format_rfc3339(r.created_at)).key("created_by").value(r.created_by);
   w.key("revoked_at").value_or_null(format_rfc3339(r.revoked_at));
   w.key("revoked_by").value_or_null(r.revoked_by.empty() ? std::nullopt : std::optional(r.revoked_by));
@@ -204,12 +203,13 @@ std::vector<AdminGrantRecord> AdminGrants::list() const {
   return grants_;
 }
 
-bool AdminGrants::is_admin(const std::string& peer_key) const {
+std::optional<int64_t> AdminGrants::active_until(const std::string& peer_key) const {
   refresh_if_stale();
   const TimePoint now = clock_->now();
   std::lock_guard lock(mutex_);
   const auto it = active_until_.find(peer_key);
-  return it != active_until_.end() && it->second > now;
+  if (it == active_until_.end() || it->second <= now) return std::nullopt;
+  return to_unix_millis(it->second);
 }
 
 sync::AdminState AdminGrants::state_for(const std::string& peer_key) const {

@@ -71,8 +71,9 @@ class AdminGrants {
   std::optional<AdminGrantRecord> revoke(const std::string& grant_id, const std::string& by);
   /// Every grant kept (expired ones go at the next refresh), newest first.
   [[nodiscard]] std::vector<AdminGrantRecord> list() const;
-  /// True while `peer_key` holds an active grant (from a cache at most 5 s old).
-  [[nodiscard]] bool is_admin(const std::string& peer_key) const;
+  /// When `peer_key`'s active grant expires (Unix ms), or nullopt if it holds none (from a cache at
+  /// most 5 s old).
+  [[nodiscard]] std::optional<int64_t> active_until(const std::string& peer_key) const;
   /// The ADMIN_STATE for `peer_key`: the signing key, its active grant if any, the revoked ids.
   [[nodiscard]] sync::AdminState state_for(const std::string& peer_key) const;
   /// The admin signing public key.

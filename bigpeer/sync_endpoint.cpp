@@ -125,7 +125,9 @@ sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionI
   auto clock = config_.clock;
   LogRequests* logs = config_.log_requests;
   const AdminGrants* grants = config_.admin_grants;
-  if (grants != nullptr) c.remote_is_admin = [grants](const sync::Hello& remote) { return grants->is_admin(remote.peer_key); };
+  if (grants != nullptr) {
+    c.remote_admin_until = [grants](const sync::Hello& remote) { return grants->active_until(remote.peer_key); };
+  }
   c.on_established = [registry, metrics, clock, logs, grants, id, ticket](sync::Session& session, const sync::Hello& remote) {
     if (ticket) ticket->release();
     // Before any document: an admin device takes the fleet's Small Peer Info only once it knows its grant.

@@ -78,7 +78,7 @@ std::optional<std::string> AdminAuth::csrf_token(const http::request<http::strin
     std::array<unsigned char, 32> mac{};
     crypto_generichash(mac.data(), mac.size(), reinterpret_cast<const unsigned char*>(id->data()), id->size(),
                        sessions_->csrf_key.data(), sessions_->csrf_key.size());
-    return base64url_encode(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
+    return base64url_encode(mac);
   }
   return std::nullopt;
 }

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
 #include <vector>
 
 #include "common/base64.h"
@@ -32,19 +31,6 @@ std::vector<std::string_view> split(std::string_view text, char sep) {
   }
 }
 
-template <size_t N>
-std::optional<std::array<unsigned char, N>> decode_fixed(std::string_view text) {
-  const auto bytes = base64url_decode(text);
-  if (!bytes || bytes->size() != N) return std::nullopt;
-  std::array<unsigned char, N> out{};
-  std::memcpy(out.data(), bytes->data(), N);
-  return out;
-}
-
-template <size_t N>
-std::string encode_fixed(const std::array<unsigned char, N>& bytes) {
-  return base64url_encode(std::string_view(reinterpret_cast<const char*>(bytes.data()), N));
-}
 }  // namespace
 
 std::string AdminGrant::signed_bytes(std::string_view app_id) const {
@@ -59,7 +45,7 @@ bool AdminGrant::verifies(std::string_view app_id, const SigningPublicKey& signi
 }
 
 std::string AdminGrant::to_text() const {
-  return fmt::format("{}\t{}\t{}\t{}", grant_id, peer_key, expires_at_ms, encode_fixed(signature));
+  return fmt::format("{}\t{}\t{}\t{}", grant_id, peer_key, expires_at_ms, base64url_encode(signature));
 }
 
 std::optional<AdminGrant> AdminGrant::from_text(std::string_view text) {
@@ -69,7 +55,7 @@ std::optional<AdminGrant> AdminGrant::from_text(std::string_view text) {
   g.grant_id = std::string(parts[0]);
   g.peer_key = std::string(parts[1]);
   if (std::from_chars(parts[2].data(), parts[2].data() + parts[2].size(), g.expires_at_ms).ec != std::errc()) return std::nullopt;
-  const auto sig = decode_fixed<64>(parts[3]);
+  const auto sig = base64url_decode_array<64>(parts[3]);
   if (!sig) return std::nullopt;
   g.signature = *sig;
   return g;
@@ -93,7 +79,7 @@ SigningKey SigningKey::generate() {
 
 std::optional<SigningKey> SigningKey::from_secret_text(std::string_view text) {
   if (sodium_init() < 0) return std::nullopt;
-  const auto secret = decode_fixed<64>(text);
+  const auto secret = base64url_decode_array<64>(text);
   if (!secret) return std::nullopt;
   SigningKey key;
   key.secret_ = *secret;
@@ -108,7 +94,7 @@ std::optional<SigningKey> SigningKey::from_secret_text(std::string_view text) {
 }
 
 std::string SigningKey::to_secret_text() const {
-  return encode_fixed(secret_);
+  return base64url_encode(secret_);
 }
 
 AdminGrant SigningKey::sign(std::string_view app_id, std::string grant_id, std::string peer_key, int64_t expires_at_ms) const {
@@ -120,12 +106,12 @@ AdminGrant SigningKey::sign(std::string_view app_id, std::string grant_id, std::
 }
 
 std::string signing_key_text(const SigningPublicKey& key) {
-  return std::string(kSigningKeyPrefix) + encode_fixed(key);
+  return std::string(kSigningKeyPrefix) + base64url_encode(key);
 }
 
 std::optional<SigningPublicKey> parse_signing_key(std::string_view text) {
   if (!text.starts_with(kSigningKeyPrefix)) return std::nullopt;
-  return decode_fixed<32>(text.substr(kSigningKeyPrefix.size()));
+  return base64url_decode_array<32>(text.substr(kSigningKeyPrefix.size()));
 }
 
 }  // namespace smallpeer::admin

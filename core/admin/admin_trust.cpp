@@ -23,12 +23,12 @@ AdminTrust::AdminTrust(Store& store, std::string app_id, std::string own_peer_ke
       if (is_valid_grant_id(id)) revoked_.emplace(id);
     }
   }
-  grant_valid_ = check_grant();
+  grant_valid_ = grant_ && vouches_locked(*grant_, own_peer_key_);
 }
 
-bool AdminTrust::check_grant() const {
-  return signing_key_ && grant_ && grant_->peer_key == own_peer_key_ && !revoked_.contains(grant_->grant_id) &&
-         grant_->verifies(app_id_, *signing_key_);
+bool AdminTrust::vouches_locked(const AdminGrant& grant, std::string_view peer_key) const {
+  return signing_key_ && grant.peer_key == peer_key && !revoked_.contains(grant.grant_id) &&
+         grant.verifies(app_id_, *signing_key_);
 }
 
 bool AdminTrust::update(const SigningPublicKey& signing_key, std::optional<AdminGrant> grant, std::vector<std::string> revoked,
@@ -48,7 +48,7 @@ bool AdminTrust::update(const SigningPublicKey& signing_key, std::optional<Admin
   signing_key_ = signing_key;
   grant_ = std::move(grant);
   revoked_ = std::move(revoked_set);
-  grant_valid_ = check_grant();
+  grant_valid_ = grant_ && vouches_locked(*grant_, own_peer_key_);
   return before != is_admin_locked(now);
 }
 
@@ -68,8 +68,7 @@ std::optional<AdminGrant> AdminTrust::grant(TimePoint now) const {
 
 bool AdminTrust::accepts(const AdminGrant& grant, std::string_view peer_key, TimePoint now) const {
   std::lock_guard lock(mutex_);
-  return signing_key_ && grant.peer_key == peer_key && grant.expires_at_ms > to_unix_millis(now) &&
-         !revoked_.contains(grant.grant_id) && grant.verifies(app_id_, *signing_key_);
+  return grant.expires_at_ms > to_unix_millis(now) && vouches_locked(grant, peer_key);
 }
 
 std::optional<SigningPublicKey> AdminTrust::signing_key() const {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "admin/admin_grant.h"
@@ -42,8 +43,9 @@ class AdminTrust {
 
  private:
   [[nodiscard]] bool is_admin_locked(TimePoint now) const;
-  // Everything but the expiry: the grant names this peer, is not revoked and its signature verifies.
-  [[nodiscard]] bool check_grant() const;
+  // Everything but the expiry: `grant` names `peer_key`, is not revoked and verifies with the kept
+  // signing key for this app. The one check behind is_admin() (this device) and accepts() (a neighbour).
+  [[nodiscard]] bool vouches_locked(const AdminGrant& grant, std::string_view peer_key) const;
 
   Store& store_;
   std::string app_id_;
@@ -52,7 +54,7 @@ class AdminTrust {
   std::optional<SigningPublicKey> signing_key_;
   std::optional<AdminGrant> grant_;
   std::set<std::string> revoked_;
-  bool grant_valid_ = false;  // check_grant(), kept so the rules never verify a signature per document
+  bool grant_valid_ = false;  // vouches_locked(grant_, own key), kept so the rules never verify a signature per document
 };
 
 }  // namespace smallpeer::admin

@@ -21,11 +21,7 @@ void ensure_sodium() {
 
 std::optional<std::array<unsigned char, 32>> decode_peer_key(std::string_view peer_key) {
   if (peer_key.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
-  const auto bytes = base64url_decode(peer_key.substr(kPrefix.size()));
-  if (!bytes || bytes->size() != 32) return std::nullopt;
-  std::array<unsigned char, 32> pk{};
-  std::memcpy(pk.data(), bytes->data(), pk.size());
-  return pk;
+  return base64url_decode_array<32>(peer_key.substr(kPrefix.size()));
 }
 }  // namespace
 
@@ -35,8 +31,7 @@ bool PeerIdentity::is_valid_peer_key(std::string_view peer_key) {
 }
 
 std::string PeerIdentity::peer_key_for(const std::array<unsigned char, 32>& public_key) {
-  return std::string(kPrefix) +
-         base64url_encode(std::string_view(reinterpret_cast<const char*>(public_key.data()), public_key.size()));
+  return std::string(kPrefix) + base64url_encode(public_key);
 }
 
 PeerIdentity PeerIdentity::load_or_create(const std::filesystem::path& file) {

@@ -129,9 +129,8 @@ class SmallPeerInfoCollector : public std::enable_shared_from_this<SmallPeerInfo
   mutable std::mutex write_mutex_;
   mutable std::mutex state_mutex_;
   SpiSettings settings_;
-  std::atomic<SyncScope> scope_for_rules_{SyncScope::local_peer_only};
-  std::atomic<bool> share_for_rules_{
-      false};  // settings_.share_with_admin_devices, readable without a lock  // settings_.sync_scope, readable without a lock
+  std::atomic<SyncScope> scope_for_rules_{SyncScope::local_peer_only};  // settings_.sync_scope, readable without a lock
+  std::atomic<bool> share_for_rules_{false};                            // settings_.share_with_admin_devices, likewise
   bool closed_ = false;
   uint64_t sequence_ = 0;
   std::optional<TimePoint> last_write_;

@@ -2,9 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <array>
-#include <cstring>
-
 #include "common/base64.h"
 
 namespace smallpeer {
@@ -22,7 +19,7 @@ std::string seal_spi_document(const PeerIdentity& identity, HlcTimestamp hlc, st
   const auto signature = identity.sign(signed_bytes(identity.peer_key(), hlc, body));
   std::string out(body.substr(0, body.size() - 1));  // without the closing brace
   out += kMember;
-  out += base64url_encode(std::string_view(reinterpret_cast<const char*>(signature.data()), signature.size()));
+  out += base64url_encode(signature);
   out += "\"}";
   return out;
 }
@@ -33,13 +30,11 @@ SpiSignature verify_spi_document(const Document& doc) {
   if (json.size() < suffix + 2 || json.substr(json.size() - suffix, kMember.size()) != kMember || !json.ends_with("\"}")) {
     return SpiSignature::missing;
   }
-  const auto bytes = base64url_decode(json.substr(json.size() - suffix + kMember.size(), kSignatureChars));
-  if (!bytes || bytes->size() != 64) return SpiSignature::invalid;
-  std::array<unsigned char, 64> signature{};
-  std::memcpy(signature.data(), bytes->data(), signature.size());
+  const auto signature = base64url_decode_array<64>(json.substr(json.size() - suffix + kMember.size(), kSignatureChars));
+  if (!signature) return SpiSignature::invalid;
   const std::string body = std::string(json.substr(0, json.size() - suffix)) + "}";
-  return PeerIdentity::verify(doc.id, signed_bytes(doc.id, doc.version.hlc, body), signature) ? SpiSignature::valid
-                                                                                              : SpiSignature::invalid;
+  return PeerIdentity::verify(doc.id, signed_bytes(doc.id, doc.version.hlc, body), *signature) ? SpiSignature::valid
+                                                                                               : SpiSignature::invalid;
 }
 
 }  // namespace smallpeer

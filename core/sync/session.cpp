@@ -142,12 +142,8 @@ Link Session::link() const {
   Link l{config_.local_role, remote_ ? remote_->role : PeerRole::small_peer, config_.identity->peer_key(),
          remote_ ? remote_->peer_key : std::string()};
   l.local_admin = config_.local_is_admin && config_.local_is_admin();
-  if (config_.local_role == PeerRole::big_peer) {
-    l.remote_admin = remote_ && config_.remote_is_admin && config_.remote_is_admin(*remote_);
-  } else {
-    l.remote_admin = remote_admin_until_ms_ && *remote_admin_until_ms_ > to_unix_millis(std::chrono::system_clock::now());
-    l.share_spi_with_admin = config_.share_spi_with_admin && config_.share_spi_with_admin();
-  }
+  l.remote_admin = remote_admin_until_ms_ && *remote_admin_until_ms_ > to_unix_millis(std::chrono::system_clock::now());
+  l.share_spi_with_admin = config_.share_spi_with_admin && config_.share_spi_with_admin();
   return l;
 }
 
@@ -301,11 +297,11 @@ void Session::maybe_established() {
   };
   // Only a small peer's link to the Big Peer (its SPI document) or the Big Peer's link to an admin
   // device (the fleet's) can carry a system collection; the rules decide per document.
-  // A grant given or revoked later ends the session on the Big Peer (it re-handshakes), so this
-  // holds there; on the LAN an ADMIN_PROOF widens it (on_admin_proof).
-  const bool sends_system = config_.local_role == PeerRole::small_peer
-                                ? remote_->role == PeerRole::big_peer
-                                : config_.remote_is_admin && config_.remote_is_admin(*remote_);
+  // A grant given or revoked later ends the session on the Big Peer (it re-handshakes), so asking
+  // once holds there; on the LAN an ADMIN_PROOF widens it (on_admin_proof).
+  if (config_.remote_admin_until) remote_admin_until_ms_ = config_.remote_admin_until(*remote_);
+  const bool sends_system =
+      config_.local_role == PeerRole::small_peer ? remote_->role == PeerRole::big_peer : remote_admin_until_ms_.has_value();
   on_change_ = on_change;
   observer_ = sends_system ? config_.store->observe_all(on_change) : config_.store->observe_user_collections(on_change);
   log(LogLevel::info, fmt::format("connected to {} {} ({}) at {}", role_name(remote_->role), remote_->peer_key,
@@ -316,9 +312,7 @@ void Session::maybe_established() {
 bool Session::may_ever_send(std::string_view collection) const {
   if (!Store::is_system_collection(collection)) return true;
   if (!remote_) return false;
-  if (config_.local_role == PeerRole::big_peer) {
-    return collection == kSmallPeerInfoCollection && config_.remote_is_admin && config_.remote_is_admin(*remote_);
-  }
+  if (config_.local_role == PeerRole::big_peer) return collection == kSmallPeerInfoCollection && remote_admin_until_ms_;
   if (remote_->role == PeerRole::big_peer) {
     // Its own document, and on an admin device what it carried home from the field.
     return collection == kSmallPeerInfoCollection ||
@@ -535,9 +529,9 @@ void Session::on_docs(Docs docs) {
       } else if (config_.local_role == PeerRole::big_peer && doc.collection == admin::kCarriedCollection) {
         // Carried home: stored as its owner's only if the owner's signature holds and it is newer.
         // A refusal moves the cursor on: the same bytes will never be accepted.
-        if (auto refusal = config_.check_carried ? config_.check_carried(doc)
-                                                 : std::optional<std::pair<std::string, std::string>>(
-                                                       {"refused", "this peer takes no carried documents"})) {
+        std::optional<std::pair<std::string, std::string>> refusal{{"refused", "this peer takes no carried documents"}};
+        if (config_.check_carried) refusal = config_.check_carried(doc);
+        if (refusal) {
           const std::string why = fmt::format("{}: {}", refusal->first, refusal->second);
           log(LogLevel::warning, fmt::format("refused a carried document from {}: {}", remote_->peer_key, why));
           if (config_.on_refused) config_.on_refused(doc, refusal->first, why);

@@ -95,12 +95,13 @@ struct SessionConfig {
   std::function<void(Session& session, const LogChunk&)> on_log_chunk;
   std::function<void(Session& session, const LogOffer&)> on_log_offer;
   std::function<void(Session& session, const LogResult&)> on_log_result;
-  /// Admin devices (docs/SYNC.md "Admin devices"). The Big Peer sets remote_is_admin: true while
-  /// the other side holds an active admin grant, which makes every device's Small Peer Info go to
-  /// it. A small peer sets local_is_admin (it then stores Small Peer Info from the Big Peer, in
-  /// admin::kFleetCollection) and on_admin_state (ADMIN_STATE from the Big Peer; anything else
-  /// sending it, or a small peer without the handler, is a protocol violation).
-  std::function<bool(const Hello& remote)> remote_is_admin;
+  /// Admin devices (docs/SYNC.md "Admin devices"). The Big Peer sets remote_admin_until: when the
+  /// other side's active admin grant expires (Unix ms), or nullopt. Asked once, at authentication: a
+  /// grant given or revoked ends the session (ERROR admin_changed). While it holds, every device's
+  /// Small Peer Info goes to that side. A small peer sets local_is_admin (it then stores Small Peer
+  /// Info from the Big Peer, in admin::kFleetCollection) and on_admin_state (ADMIN_STATE from the
+  /// Big Peer; a small peer without the handler ignores it; anyone else sending it is a violation).
+  std::function<std::optional<int64_t>(const Hello& remote)> remote_admin_until;
   std::function<bool()> local_is_admin;
   std::function<void(Session& session, const AdminState&)> on_admin_state;
   /// On the LAN. An admin device sets admin_grant: its grant, sent as ADMIN_PROOF before its
@@ -193,7 +194,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool they_accepted_us_ = false;
   bool cursors_received_ = false;
   bool admin_proof_received_ = false;
-  std::optional<int64_t> remote_admin_until_ms_;  // LAN: the other side proved an admin grant until then
+  // The other side is an admin device until then: the Big Peer's records at authentication, or its
+  // ADMIN_PROOF on the LAN.
+  std::optional<int64_t> remote_admin_until_ms_;
   std::optional<Store::ObserverId> observer_;
   Store::Observer on_change_;  // what observer_ calls, kept to re-register it for all collections
   // Sending side (strand only): what the other side has from us, per collection.

@@ -8,21 +8,11 @@
 #include "handles.h"
 
 static napi_value js_spi_set_enabled(napi_env env, napi_callback_info info) {
-  args_t a;
-  bool on;
-  if (!get_args(env, info, &a, 2)) return NULL;
-  ditto_handle* h = get_ditto(env, a.argv[0]);
-  if (!h || !get_bool(env, a.argv[1], "isEnabled", &on)) return NULL;
-  return failed(env, sp_spi_set_enabled(h->d, on)) ? NULL : undefined(env);
+  return call_set_bool(env, info, sp_spi_set_enabled, "isEnabled");
 }
 
 static napi_value js_spi_get_enabled(napi_env env, napi_callback_info info) {
-  args_t a;
-  bool on = false;
-  if (!get_args(env, info, &a, 1)) return NULL;
-  ditto_handle* h = get_ditto(env, a.argv[0]);
-  if (!h) return NULL;
-  return failed(env, sp_spi_get_enabled(h->d, &on)) ? NULL : make_bool(env, on);
+  return call_get_bool(env, info, sp_spi_get_enabled);
 }
 
 static sp_status_t set_sync_scope_execute(async_call* c) {
@@ -99,32 +89,17 @@ static napi_value js_spi_get_document(napi_env env, napi_callback_info info) {
 
 /* spiSetShareWithAdminDevices(h, bool): send the document to admin devices met on the LAN. */
 static napi_value js_spi_set_share_with_admin_devices(napi_env env, napi_callback_info info) {
-  args_t a;
-  bool share;
-  if (!get_args(env, info, &a, 2)) return NULL;
-  ditto_handle* h = get_ditto(env, a.argv[0]);
-  if (!h || !get_bool(env, a.argv[1], "shareWithAdminDevices", &share)) return NULL;
-  return failed(env, sp_spi_set_share_with_admin_devices(h->d, share)) ? NULL : undefined(env);
+  return call_set_bool(env, info, sp_spi_set_share_with_admin_devices, "shareWithAdminDevices");
 }
 
 /* spiGetShareWithAdminDevices(h) -> boolean. */
 static napi_value js_spi_get_share_with_admin_devices(napi_env env, napi_callback_info info) {
-  args_t a;
-  bool share = false;
-  if (!get_args(env, info, &a, 1)) return NULL;
-  ditto_handle* h = get_ditto(env, a.argv[0]);
-  if (!h) return NULL;
-  return failed(env, sp_spi_get_share_with_admin_devices(h->d, &share)) ? NULL : make_bool(env, share);
+  return call_get_bool(env, info, sp_spi_get_share_with_admin_devices);
 }
 
 /* spiIsAdminDevice(h) -> boolean: whether this device holds a valid admin grant. */
 static napi_value js_spi_is_admin_device(napi_env env, napi_callback_info info) {
-  args_t a;
-  bool is_admin = false;
-  if (!get_args(env, info, &a, 1)) return NULL;
-  ditto_handle* h = get_ditto(env, a.argv[0]);
-  if (!h) return NULL;
-  return failed(env, sp_spi_is_admin_device(h->d, &is_admin)) ? NULL : make_bool(env, is_admin);
+  return call_get_bool(env, info, sp_spi_is_admin_device);
 }
 
 /* spiGetFleetJSON(h) -> the fleet's documents as a JSON array ("[]" on a device that is no admin device). */

@@ -31,12 +31,7 @@ static napi_value js_sync_stop(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_sync_is_running(napi_env env, napi_callback_info info) {
-  args_t a;
-  bool running = false;
-  if (!get_args(env, info, &a, 1)) return NULL;
-  ditto_handle* h = get_ditto(env, a.argv[0]);
-  if (!h) return NULL;
-  return failed(env, sp_sync_is_running(h->d, &running)) ? NULL : make_bool(env, running);
+  return call_get_bool(env, info, sp_sync_is_running);
 }
 
 static napi_value js_sync_lan_port(napi_env env, napi_callback_info info) {
