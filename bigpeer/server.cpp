@@ -141,7 +141,7 @@ BigPeer::BigPeer(BigPeerOptions options)
   // A grant given or revoked: the device's sessions re-handshake for the new ADMIN_STATE, here and
   // on the other nodes.
   admin_grants_ = std::make_unique<AdminGrants>(*store_, options_.app_id, clock_, [this](const std::string& peer_key) {
-    reconnect_for_admin_change(peer_key);
+    apply_admin_change(peer_key);
     if (postgres_ != nullptr) postgres_->notify_nodes(kAdminGrantsChannel, peer_key);
   });
   if (postgres_ != nullptr) {
@@ -152,7 +152,7 @@ BigPeer::BigPeer(BigPeerOptions options)
       } catch (const std::exception& e) {
         spdlog::warn("admin devices: cannot re-read the grants now: {}", e.what());
       }
-      reconnect_for_admin_change(peer_key);
+      apply_admin_change(peer_key);
     });
     postgres_->on_relisten([this] {
       log_requests_->refresh_all();
@@ -371,10 +371,26 @@ size_t BigPeer::enforce_enrollment(const std::string& peer_key) {
   return closed;
 }
 
-void BigPeer::reconnect_for_admin_change(const std::string& peer_key) {
+void BigPeer::apply_admin_change(const std::string& peer_key) {
   const size_t closed = registry_.close_peer(peer_key, std::string(sync::kErrorAdminChanged),
                                              "this device's admin grant changed; reconnect for the new admin state");
   if (closed > 0) spdlog::info("admin devices: {} re-handshakes for its changed admin grant", peer_key);
+  // Grants change by an operator's hand (at most 1,000 kept), so one frame per live session is a
+  // bounded cost: the signing key, the revoked ids, and a device's own grant if it holds one.
+  size_t told = 0;
+  try {
+    const sync::AdminState base = admin_grants_->state_for({});
+    for (const auto& key : registry_.established_peer_keys()) {
+      if (key == peer_key) continue;
+      const auto session = registry_.session_of(key);
+      if (session == nullptr) continue;
+      told += session->send_frame(admin_grants_->active_until(key) ? admin_grants_->state_for(key) : base) ? 1 : 0;
+    }
+  } catch (const std::exception& e) {
+    // The grants cannot be read now: each device still gets the new state at its next session.
+    spdlog::warn("admin devices: cannot send the new admin state now: {}", e.what());
+  }
+  if (told > 0) spdlog::info("admin devices: sent the new admin state to {} session(s)", told);
 }
 
 void BigPeer::enforce_enrollment_all() {

@@ -114,8 +114,10 @@ class BigPeer {
   size_t enforce_enrollment(const std::string& peer_key);
   /// The same for every peer with a session here (after missed announcements, and every 30 s).
   void enforce_enrollment_all();
-  // Closes `peer_key`'s sessions with ERROR admin_changed, so they re-handshake for the new ADMIN_STATE.
-  void reconnect_for_admin_change(const std::string& peer_key);
+  // A grant of `peer_key` given or revoked: closes its sessions with ERROR admin_changed, so they
+  // re-handshake for the new ADMIN_STATE, and sends every other session here a fresh ADMIN_STATE,
+  // so a field peer learns a revoked id at once and ends its LAN link to that admin device.
+  void apply_admin_change(const std::string& peer_key);
   /// Online and total devices now, for the fleet history.
   [[nodiscard]] FleetSample count_fleet() const;
 

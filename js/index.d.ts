@@ -163,11 +163,15 @@ export declare class SmallPeerInfo {
   readonly isAdminDevice: boolean;
   /** On an admin device, every device's Small Peer Info document, ordered by _id; [] on any other device. */
   readonly fleet: JSONObject[];
-  /** The collection that holds the fleet's documents on an admin device (observe it, query it with execute). */
+  /** The admin signing key ('ask…') grants are checked with (configured, else learned from the Big Peer), or null; set it to pin it, null to forget it. */
+  adminSigningKey: string | null;
+  /** On an admin device, tells `callback` each device's newest document (by peer key, from either source) as the fleet changes. */
+  observeFleet(callback: (change: ChangeEvent) => void): StoreObserver;
+  /** The collection that holds the fleet's documents from the Big Peer on an admin device (query it with execute). */
   static readonly fleetCollectionName: '__small_peer_info_fleet';
 }
 
-/** Returned by Collection.observe(). */
+/** Returned by Collection.observe() and SmallPeerInfo.observeFleet(). */
 export declare class StoreObserver {
   private constructor();
   /** Stops the callbacks: none runs after stop() returns. Idempotent. */

@@ -296,18 +296,54 @@ class SmallPeerInfo {
     return native.spiIsAdminDevice(this.#h);
   }
 
+  /**
+   * The Big Peer's admin signing key ('ask…') this device checks admin grants with: the one the app
+   * configured, else the one its Big Peer sent; null before either.
+   */
+  get adminSigningKey() {
+    const key = native.spiGetAdminSigningKey(this.#h);
+    return key === '' ? null : key;
+  }
+
+  /** Pins the admin signing key from the app's configuration (persisted; a malformed key throws SP_ERR_INVALID_ARGUMENT); null forgets it. */
+  set adminSigningKey(value) {
+    native.spiSetAdminSigningKey(this.#h, value === null ? '' : requireString(value, 'adminSigningKey'));
+  }
+
   /** On an admin device, every device's Small Peer Info document, ordered by _id; [] on any other device. */
   get fleet() {
     return JSON.parse(native.spiGetFleetJSON(this.#h));
   }
 
-  /** The collection that holds the fleet's documents on an admin device (observe it, query it with execute). */
+  /**
+   * On an admin device, calls `callback({ collection, id, kind, document })` on the JS thread after
+   * each change to the fleet: `id` is the device's peer key, `document` its newest Small Peer Info
+   * document from the Big Peer or carried from the field (null when `kind` is 'remove'), until the
+   * observer is stopped or the Ditto closed.
+   */
+  observeFleet(callback) {
+    requireFunction(callback, 'callback');
+    return new StoreObserver(native.spiObserveFleet(this.#h, changeDelivery(callback)));
+  }
+
+  /** The collection that holds the fleet's documents from the Big Peer on an admin device (query it with execute). */
   static get fleetCollectionName() {
     return '__small_peer_info_fleet';
   }
 }
 
-/** Returned by Collection.observe(); stop() ends the callbacks. */
+// The native change event ({collection, id, kind, documentJSON}) as observers receive it.
+function changeDelivery(callback) {
+  return (change) =>
+    callback({
+      collection: change.collection,
+      id: change.id,
+      kind: change.kind,
+      document: change.documentJSON === null ? null : JSON.parse(change.documentJSON),
+    });
+}
+
+/** Returned by Collection.observe() and SmallPeerInfo.observeFleet(); stop() ends the callbacks. */
 class StoreObserver {
   #token;
 
@@ -387,15 +423,7 @@ class Collection {
    */
   observe(callback) {
     requireFunction(callback, 'callback');
-    const token = native.storeObserve(this.#h, this.name, (change) => {
-      callback({
-        collection: change.collection,
-        id: change.id,
-        kind: change.kind,
-        document: change.documentJSON === null ? null : JSON.parse(change.documentJSON),
-      });
-    });
-    return new StoreObserver(token);
+    return new StoreObserver(native.storeObserve(this.#h, this.name, changeDelivery(callback)));
   }
 }
 

@@ -188,7 +188,7 @@ void prepare_writer(pg::Connection& c) {
             "INSERT INTO settings(key, value) SELECT * FROM unnest($1::text[], $2::text[]) "
             "ON CONFLICT(key) DO UPDATE SET value=excluded.value");
   c.prepare("notify", "SELECT pg_notify($1, $2)");
-  c.prepare("purge_system", "DELETE FROM system_documents WHERE collection=$1 AND id = ANY($2::text[])");
+  c.prepare("purge_system", "DELETE FROM system_documents WHERE collection=$1 AND id = ANY($2::text[]) RETURNING id");
 }
 
 void prepare_reader(pg::Connection& c) {
@@ -542,9 +542,16 @@ size_t PostgresStore::purge_system(std::string_view collection, const std::vecto
     array += '"';
   }
   array += '}';
-  std::lock_guard lock(write_mutex_);
-  return static_cast<size_t>(
-      writer_->run("purge_system", {text(collection), text(array)}, "purging system documents").affected());
+  std::vector<Document> purged;
+  {
+    std::lock_guard lock(write_mutex_);
+    const auto r = writer_->run("purge_system", {text(collection), text(array)}, "purging system documents");
+    for (int row = 0; row < r.rows(); ++row) {
+      purged.push_back(Document{.collection = std::string(collection), .id = r.text(row, 0), .deleted = true});
+    }
+  }
+  for (const auto& doc : purged) observers_.notify(doc, ChangeKind::remove);
+  return purged.size();
 }
 
 bool PostgresStore::remove(std::string_view collection, std::string_view id) {

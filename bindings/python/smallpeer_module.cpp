@@ -275,6 +275,21 @@ PYBIND11_MODULE(_smallpeer, m) {
              check(nogil([&] { return sp_store_observe(d.h(), c.c_str(), store_trampoline, ud, free_py_object, &tok); }));
              return std::make_unique<Token>(tok);
            })
+      .def("spi_set_admin_signing_key",
+           [](Ditto& d, const std::string& k) { check(nogil([&] { return sp_spi_set_admin_signing_key(d.h(), k.c_str()); })); })
+      .def("spi_get_admin_signing_key",
+           [](Ditto& d) {
+             char* s = nullptr;
+             check(nogil([&] { return sp_spi_get_admin_signing_key(d.h(), &s); }));
+             return take_string(s);
+           })
+      .def("spi_observe_fleet",
+           [](Ditto& d, py::function fn) {
+             auto* ud = new py::object(std::move(fn));  // owned by the engine, as in store_observe
+             sp_token_t* tok = nullptr;
+             check(nogil([&] { return sp_spi_observe_fleet(d.h(), store_trampoline, ud, free_py_object, &tok); }));
+             return std::make_unique<Token>(tok);
+           })
       .def("store_set_collection_scope",
            [](Ditto& d, const std::string& c, int s) {
              check(nogil([&] { return sp_store_set_collection_scope(d.h(), c.c_str(), s); }));

@@ -2,6 +2,9 @@
 
 #include <boost/asio/post.hpp>
 
+#include "common/error.h"
+#include "convert.h"
+
 namespace smallpeer::capi {
 
 CallbackQueue::CallbackQueue(void* userdata, sp_userdata_free_fn userdata_free)
@@ -69,6 +72,28 @@ std::shared_ptr<CallbackQueue> adopt_userdata(void* userdata, sp_userdata_free_f
     if (userdata_free != nullptr) userdata_free(userdata);
     throw;
   }
+}
+
+void observe_changes(sp_ditto* ditto, sp_store_observer_fn callback, void* userdata, sp_userdata_free_fn userdata_free,
+                     sp_token** out_token, const std::function<Store::ObserverId(Store::Observer)>& subscribe) {
+  auto queue = adopt_userdata(userdata, userdata_free);  // frees userdata if anything below throws
+  require_out(out_token, "out_token");
+  if (callback == nullptr) throw Error(ErrorCode::invalid_argument, "callback is NULL");
+  const auto id = subscribe([queue, callback](const Change& change) {
+    queue->push([callback, change](void* ud) {
+      callback(ud, change.collection.c_str(), change.id.c_str(),
+               change.kind == ChangeKind::upsert ? SP_CHANGE_UPSERT : SP_CHANGE_REMOVE,
+               change.kind == ChangeKind::upsert ? change.json.c_str() : nullptr);
+    });
+  });
+  auto token = std::make_unique<sp_token>();
+  // The token keeps the engine alive only weakly: freeing it after the handle is fine.
+  std::weak_ptr<Ditto> weak = ditto->ditto;
+  token->unregister = [weak, id, queue] {
+    if (auto d = weak.lock()) d->unobserve(id);
+    queue->close();
+  };
+  *out_token = token.release();
 }
 
 }  // namespace smallpeer::capi

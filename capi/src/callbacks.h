@@ -12,6 +12,9 @@
 
 #include "runtime/runtime.h"
 #include "smallpeer/smallpeer.h"
+#include "store/store.h"
+
+struct sp_ditto;
 
 namespace smallpeer::capi {
 
@@ -45,6 +48,12 @@ class CallbackQueue : public std::enable_shared_from_this<CallbackQueue> {
 /// registration fails later (the queue is destroyed) or, once registered, at sp_token_free. If the
 /// queue itself cannot be made, frees `userdata` before rethrowing: exactly once on every path.
 std::shared_ptr<CallbackQueue> adopt_userdata(void* userdata, sp_userdata_free_fn userdata_free);
+
+/// Registers a change observer with `subscribe` (an engine call that returns the observer's id,
+/// which Ditto::unobserve stops) and stores its token in *out_token: the one way sp_store_observe
+/// and sp_spi_observe_fleet deliver changes to a C callback. Throws Error; userdata is freed then.
+void observe_changes(sp_ditto* ditto, sp_store_observer_fn callback, void* userdata, sp_userdata_free_fn userdata_free,
+                     sp_token** out_token, const std::function<Store::ObserverId(Store::Observer)>& subscribe);
 
 }  // namespace smallpeer::capi
 

@@ -1,4 +1,5 @@
 // sp_spi_*: Small Peer Info settings and collection.
+#include "callbacks.h"
 #include "convert.h"
 #include "guard.h"
 #include "rules/sync_scope.h"
@@ -100,10 +101,33 @@ SP_API sp_status_t sp_spi_is_admin_device(sp_ditto_t* ditto, bool* out_is_admin)
   });
 }
 
+SP_API sp_status_t sp_spi_set_admin_signing_key(sp_ditto_t* ditto, const char* signing_key) {
+  return guard([&] {
+    std::optional<std::string_view> key;
+    if (signing_key != nullptr && *signing_key != '\0') key = signing_key;
+    engine(ditto).set_admin_signing_key(key);
+  });
+}
+
+SP_API sp_status_t sp_spi_get_admin_signing_key(sp_ditto_t* ditto, char** out_key) {
+  return guard([&] {
+    require_out(out_key, "out_key");
+    *out_key = to_c_string(engine(ditto).admin_signing_key().value_or(""));
+  });
+}
+
 SP_API sp_status_t sp_spi_get_fleet_json(sp_ditto_t* ditto, char** out_json) {
   return guard([&] {
     require_out(out_json, "out_json");
     *out_json = to_c_string(engine(ditto).fleet_json());
+  });
+}
+
+SP_API sp_status_t sp_spi_observe_fleet(sp_ditto_t* ditto, sp_store_observer_fn callback, void* userdata,
+                                        sp_userdata_free_fn userdata_free, sp_token_t** out_token) {
+  return guard([&] {
+    observe_changes(ditto, callback, userdata, userdata_free, out_token,
+                    [&](Store::Observer observer) { return engine(ditto).observe_fleet(std::move(observer)); });
   });
 }
 

@@ -86,25 +86,9 @@ SP_API sp_status_t sp_store_collection_names(sp_ditto_t* ditto, char** out_json)
 SP_API sp_status_t sp_store_observe(sp_ditto_t* ditto, const char* collection, sp_store_observer_fn callback, void* userdata,
                                     sp_userdata_free_fn userdata_free, sp_token_t** out_token) {
   return guard([&] {
-    auto queue = adopt_userdata(userdata, userdata_free);  // frees userdata if anything below throws
-    require_out(out_token, "out_token");
-    if (callback == nullptr) throw Error(ErrorCode::invalid_argument, "callback is NULL");
-    auto& d = engine(ditto);
-    const auto id = d.observe(std::string(required(collection, "collection")), [queue, callback](const Change& change) {
-      queue->push([callback, change](void* ud) {
-        callback(ud, change.collection.c_str(), change.id.c_str(),
-                 change.kind == ChangeKind::upsert ? SP_CHANGE_UPSERT : SP_CHANGE_REMOVE,
-                 change.kind == ChangeKind::upsert ? change.json.c_str() : nullptr);
-      });
+    observe_changes(ditto, callback, userdata, userdata_free, out_token, [&](Store::Observer observer) {
+      return engine(ditto).observe(std::string(required(collection, "collection")), std::move(observer));
     });
-    auto token = std::make_unique<sp_token>();
-    // The token keeps the engine alive only weakly: freeing it after the handle is fine.
-    std::weak_ptr<Ditto> weak = ditto->ditto;
-    token->unregister = [weak, id, queue] {
-      if (auto d = weak.lock()) d->unobserve(id);
-      queue->close();
-    };
-    *out_token = token.release();
   });
 }
 

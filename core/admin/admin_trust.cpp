@@ -6,13 +6,19 @@ namespace smallpeer::admin {
 
 namespace {
 constexpr std::string_view kSigningKeySetting = "admin.signing_key";
+constexpr std::string_view kConfiguredKeySetting = "admin.signing_key.configured";
 constexpr std::string_view kGrantSetting = "admin.grant";
 constexpr std::string_view kRevokedSetting = "admin.revoked";
 }  // namespace
 
 AdminTrust::AdminTrust(Store& store, std::string app_id, std::string own_peer_key)
     : store_(store), app_id_(std::move(app_id)), own_peer_key_(std::move(own_peer_key)) {
-  if (const auto key = store_.setting(kSigningKeySetting)) signing_key_ = parse_signing_key(*key);
+  if (const auto key = store_.setting(kConfiguredKeySetting); key && !key->empty()) {
+    signing_key_ = parse_signing_key(*key);
+    configured_ = signing_key_.has_value();
+  } else if (const auto learned = store_.setting(kSigningKeySetting)) {
+    signing_key_ = parse_signing_key(*learned);
+  }
   if (const auto grant = store_.setting(kGrantSetting); grant && !grant->empty()) grant_ = AdminGrant::from_text(*grant);
   if (const auto revoked = store_.setting(kRevokedSetting)) {
     std::string_view rest = *revoked;
@@ -35,7 +41,7 @@ bool AdminTrust::update(const SigningPublicKey& signing_key, std::optional<Admin
                         TimePoint now) {
   std::lock_guard lock(mutex_);
   const bool before = is_admin_locked(now);
-  std::set<std::string> revoked_set;
+  std::set<std::string, std::less<>> revoked_set;
   std::string revoked_text;
   for (auto& id : revoked) {
     if (!is_valid_grant_id(id) || revoked_set.size() >= kMaxRevokedGrants) continue;
@@ -45,11 +51,30 @@ bool AdminTrust::update(const SigningPublicKey& signing_key, std::optional<Admin
   store_.set_settings({{std::string(kSigningKeySetting), signing_key_text(signing_key)},
                        {std::string(kGrantSetting), grant ? grant->to_text() : std::string()},
                        {std::string(kRevokedSetting), revoked_text}});
-  signing_key_ = signing_key;
+  if (!configured_) signing_key_ = signing_key;
   grant_ = std::move(grant);
   revoked_ = std::move(revoked_set);
   grant_valid_ = grant_ && vouches_locked(*grant_, own_peer_key_);
   return before != is_admin_locked(now);
+}
+
+bool AdminTrust::configure_signing_key(std::optional<SigningPublicKey> key, TimePoint now) {
+  std::lock_guard lock(mutex_);
+  const bool before = is_admin_locked(now);
+  if (key) {
+    store_.set_settings({{std::string(kConfiguredKeySetting), signing_key_text(*key)}});
+  } else {
+    store_.set_settings({{std::string(kConfiguredKeySetting), std::string()}, {std::string(kSigningKeySetting), std::string()}});
+  }
+  signing_key_ = key;
+  configured_ = key.has_value();
+  grant_valid_ = grant_ && vouches_locked(*grant_, own_peer_key_);
+  return before != is_admin_locked(now);
+}
+
+bool AdminTrust::signing_key_configured() const {
+  std::lock_guard lock(mutex_);
+  return configured_;
 }
 
 bool AdminTrust::is_admin(TimePoint now) const {
@@ -69,6 +94,11 @@ std::optional<AdminGrant> AdminTrust::grant(TimePoint now) const {
 bool AdminTrust::accepts(const AdminGrant& grant, std::string_view peer_key, TimePoint now) const {
   std::lock_guard lock(mutex_);
   return grant.expires_at_ms > to_unix_millis(now) && vouches_locked(grant, peer_key);
+}
+
+bool AdminTrust::is_revoked(std::string_view grant_id) const {
+  std::lock_guard lock(mutex_);
+  return revoked_.contains(grant_id);
 }
 
 std::optional<SigningPublicKey> AdminTrust::signing_key() const {

@@ -24,9 +24,9 @@ class AdminTrust {
  public:
   /// Loads what `store` kept; `app_id` and `own_peer_key` are this peer's.
   AdminTrust(Store& store, std::string app_id, std::string own_peer_key);
-  /// Takes the Big Peer's word (from a verified session only): its signing key, this device's
-  /// grant (if any) and the revoked grant ids; persists them. Returns true when this device's
-  /// admin standing changed.
+  /// Takes the Big Peer's word (from a verified session only): its signing key (unless the app
+  /// configured one, which stays), this device's grant (if any) and the revoked grant ids; persists
+  /// them. Returns true when this device's admin standing changed.
   bool update(const SigningPublicKey& signing_key, std::optional<AdminGrant> grant, std::vector<std::string> revoked,
               TimePoint now);
   /// True while this device holds a grant for its own key that verifies with the kept signing key,
@@ -38,8 +38,17 @@ class AdminTrust {
   /// device: it names that key, verifies with the kept signing key for this app, has not expired at
   /// `now` and is not revoked. False while no signing key is kept.
   [[nodiscard]] bool accepts(const AdminGrant& grant, std::string_view peer_key, TimePoint now) const;
-  /// The kept signing key, if any.
+  /// True if the Big Peer listed `grant_id` as revoked.
+  [[nodiscard]] bool is_revoked(std::string_view grant_id) const;
+  /// The kept signing key, if any: the app's configured one, else the one its Big Peer sent.
   [[nodiscard]] std::optional<SigningPublicKey> signing_key() const;
+  /// The app's own configuration of the signing key (persisted): grants are then checked against
+  /// `key` only, whatever key a Big Peer sends; nullopt forgets it and the learned key too, so the
+  /// next Big Peer session teaches the key again. Returns true when this device's admin standing
+  /// changed.
+  bool configure_signing_key(std::optional<SigningPublicKey> key, TimePoint now);
+  /// True while the signing key comes from the app's configuration.
+  [[nodiscard]] bool signing_key_configured() const;
 
  private:
   [[nodiscard]] bool is_admin_locked(TimePoint now) const;
@@ -52,8 +61,9 @@ class AdminTrust {
   std::string own_peer_key_;
   mutable std::mutex mutex_;
   std::optional<SigningPublicKey> signing_key_;
+  bool configured_ = false;  // signing_key_ is the app's configured key
   std::optional<AdminGrant> grant_;
-  std::set<std::string> revoked_;
+  std::set<std::string, std::less<>> revoked_;
   bool grant_valid_ = false;  // vouches_locked(grant_, own key), kept so the rules never verify a signature per document
 };
 

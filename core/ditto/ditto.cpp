@@ -262,6 +262,32 @@ bool Ditto::is_admin_device() {
   return guarded([&] { return admin_->is_admin(scheduler_->clock()->now()); });
 }
 
+std::optional<std::string> Ditto::admin_signing_key() {
+  return guarded([&]() -> std::optional<std::string> {
+    const auto key = admin_->signing_key();
+    return key ? std::optional(admin::signing_key_text(*key)) : std::nullopt;
+  });
+}
+
+void Ditto::set_admin_signing_key(std::optional<std::string_view> key) {
+  guarded([&] {
+    std::optional<admin::SigningPublicKey> parsed;
+    if (key) {
+      parsed = admin::parse_signing_key(*key);
+      if (!parsed) {
+        throw Error(ErrorCode::invalid_argument,
+                    "the admin signing key must be \"ask\" followed by 43 base64url characters (GET /api/v1/admin-devices "
+                    "shows it as signing_key)");
+      }
+    }
+    const bool changed = admin_->configure_signing_key(parsed, scheduler_->clock()->now());
+    log_->log(LogLevel::info, "admin",
+              parsed ? fmt::format("the app configured the admin signing key {}{}", *key,
+                                   changed ? "; this device's admin standing changed" : "")
+                     : std::string("the app cleared the admin signing key; the next Big Peer session teaches it again"));
+  });
+}
+
 std::string Ditto::fleet_json() {
   return guarded([&] {
     // From the Big Peer and collected in the field: the newest version of each device's document.
@@ -284,6 +310,54 @@ std::string Ditto::fleet_json() {
       out += doc.json;
     }
     return out + "]";
+  });
+}
+
+std::optional<Document> Ditto::fleet_document(std::string_view id) const {
+  std::optional<Document> newest;
+  for (const auto collection : {admin::kFleetCollection, admin::kCarriedCollection}) {
+    auto doc = store_->get(collection, id, false);
+    if (doc && (!newest || newest->version < doc->version)) newest = std::move(doc);
+  }
+  return newest;
+}
+
+Store::ObserverId Ditto::observe_fleet(Store::Observer observer) {
+  return guarded([&] {
+    // One state per device, told in order: a change to either collection is answered with what the
+    // fleet holds for that device now, read and told under one lock, and only when it differs from
+    // what this observer was last told (an older carried copy changes nothing). So the last call an
+    // observer gets for a device is its current document, however the writes on different threads
+    // interleave.
+    struct State {
+      std::mutex mutex;
+      std::map<std::string, Version, std::less<>> told;  // device -> version last told
+    };
+    auto state = std::make_shared<State>();
+    return store_->observe_all([this, state, observer = std::move(observer)](const Change& change) {
+      if (change.collection != admin::kFleetCollection && change.collection != admin::kCarriedCollection) return;
+      std::lock_guard lock(state->mutex);
+      const auto current = fleet_document(change.id);
+      const auto told = state->told.find(change.id);
+      if (!current) {
+        if (told == state->told.end()) return;
+        state->told.erase(told);
+        observer(Change{.collection = std::string(admin::kFleetCollection),
+                        .id = change.id,
+                        .kind = ChangeKind::remove,
+                        .version = change.version,
+                        .stored_at = change.stored_at});
+        return;
+      }
+      if (told != state->told.end() && told->second == current->version) return;
+      state->told.insert_or_assign(change.id, current->version);
+      observer(Change{.collection = std::string(admin::kFleetCollection),
+                      .id = current->id,
+                      .kind = ChangeKind::upsert,
+                      .json = current->json,
+                      .version = current->version,
+                      .stored_at = current->stored_at});
+    });
   });
 }
 

@@ -113,9 +113,20 @@ class Ditto {
   SyncScope collection_scope(std::string_view collection);
   /// True while this device holds a valid, unexpired, unrevoked admin grant from its Big Peer.
   bool is_admin_device();
+  /// The admin signing key ("ask…") this device checks grants with: the app's configured one, else
+  /// the one its Big Peer sent; nullopt before either.
+  std::optional<std::string> admin_signing_key();
+  /// Pins the admin signing key from the app's configuration (persisted); nullopt forgets it (and
+  /// the learned one). Error(invalid_argument) naming the problem if `key` is not "ask" + base64url
+  /// of 32 bytes; nothing changes then.
+  void set_admin_signing_key(std::optional<std::string_view> key);
   /// On an admin device, the fleet's Small Peer Info documents (ordered by _id) as a JSON array;
   /// "[]" on any other device.
   std::string fleet_json();
+  /// Observes the fleet on an admin device: after each change to either fleet collection, the
+  /// device's newest document from either source (Change::collection is kFleetCollection), or a
+  /// remove once neither holds it. Told on the thread that made the change; unobserve() stops it.
+  Store::ObserverId observe_fleet(Store::Observer observer);
 
  private:
   explicit Ditto(DittoConfig config);
@@ -126,6 +137,8 @@ class Ditto {
   // close() waits for it (taking the lifecycle lock there would deadlock).
   [[nodiscard]] std::string transport_json_unguarded() const;
   void load_scopes();
+  // The newest live version of one device's document in either fleet collection.
+  [[nodiscard]] std::optional<Document> fleet_document(std::string_view id) const;
 
   DittoConfig config_;
   mutable std::shared_mutex lifecycle_;

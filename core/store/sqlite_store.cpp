@@ -407,16 +407,21 @@ class SqliteStore final : public Store {
     if (!is_system_collection(collection)) {
       throw Error(ErrorCode::invalid_argument, fmt::format("purge_system: {} is not a system collection", collection));
     }
-    std::lock_guard lock(mutex_);
-    if (!purge_) purge_ = prepare(db_.get(), "DELETE FROM system_documents WHERE collection=?1 AND id=?2", "preparing purge");
-    Transaction tx(db_.get());
-    size_t removed = 0;
-    for (const auto& id : ids) {
-      Query(db_.get(), purge_, "purge").bind(1, collection).bind(2, id).run();
-      removed += static_cast<size_t>(sqlite3_changes(db_.get()));
+    std::vector<Document> purged;
+    {
+      std::lock_guard lock(mutex_);
+      if (!purge_) purge_ = prepare(db_.get(), "DELETE FROM system_documents WHERE collection=?1 AND id=?2", "preparing purge");
+      Transaction tx(db_.get());
+      for (const auto& id : ids) {
+        Query(db_.get(), purge_, "purge").bind(1, collection).bind(2, id).run();
+        if (sqlite3_changes(db_.get()) > 0) {
+          purged.push_back(Document{.collection = std::string(collection), .id = id, .deleted = true});
+        }
+      }
+      tx.commit();
     }
-    tx.commit();
-    return removed;
+    for (const auto& doc : purged) notify(doc, ChangeKind::remove, std::nullopt);
+    return purged.size();
   }
 
   [[nodiscard]] std::vector<Document> changes_since(std::string_view collection, HlcTimestamp since,

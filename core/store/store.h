@@ -116,9 +116,9 @@ class Store {
   [[nodiscard]] virtual Page list(std::string_view collection, size_t limit, std::string_view after = {}) const = 0;
   /// Replaces a live document with a tombstone; false if there was no live document.
   virtual bool remove(std::string_view collection, std::string_view id) = 0;
-  /// Deletes documents of a system collection outright, without tombstones (system collections
-  /// never replicate, so nobody needs to hear of the delete); returns how many rows went. Throws
-  /// Error(invalid_argument) for a user collection. Used for bounded logs (the Big Peer's audit log).
+  /// Deletes system documents outright, no tombstones (they never replicate); observers hear a remove (empty version)
+  /// for each that went. Returns how many went; Error(invalid_argument) for a user collection. Used for bounded logs
+  /// (the Big Peer's audit log, expired admin grants) and an admin device's fleet when it stops being one.
   virtual size_t purge_system(std::string_view collection, const std::vector<std::string>& ids) = 0;
   /// Documents and tombstones of `collection` stored after `since` (by stored_at, oldest first), at
   /// most `limit`. stored_at is local and only grows, so relayed documents are never skipped.

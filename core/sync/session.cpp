@@ -329,6 +329,10 @@ void Session::on_admin_proof(const AdminProof& proof) {
     return;
   }
   remote_admin_until_ms_ = proof.grant.expires_at_ms;
+  {
+    std::lock_guard lock(mutex_);
+    remote_admin_grant_id_ = proof.grant.grant_id;
+  }
   log(LogLevel::info, fmt::format("{} is an admin device (grant {})", remote_->peer_key, proof.grant.grant_id));
   // Now this link may carry our Small Peer Info: hear of its changes, and send what there is.
   if (observer_) config_.store->unobserve(*observer_);
@@ -474,6 +478,11 @@ void Session::on_link_frame(const T& frame) {
     if (allowed) config_.on_log_result(*this, frame);
   }
   if (!allowed) fail(fmt::format("unexpected {} frame on this link", name), true);
+}
+
+std::optional<std::string> Session::remote_admin_grant_id() const {
+  std::lock_guard lock(mutex_);
+  return remote_admin_grant_id_;
 }
 
 bool Session::send_frame(const Frame& frame) {

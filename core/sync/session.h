@@ -142,6 +142,9 @@ class Session : public std::enable_shared_from_this<Session> {
   /// the other side's documents in it, persists that, and ends the session so the next one asks
   /// for the collection from the start (the restamped local rows go then too).
   void rewind(std::string collection);
+  /// The grant id of the admin device on the other side of this LAN link, once its ADMIN_PROOF
+  /// checked out; nullopt otherwise (and on every Big Peer link).
+  [[nodiscard]] std::optional<std::string> remote_admin_grant_id() const;
   /// The session's strand: timers that drive it must run here.
   [[nodiscard]] boost::asio::any_io_executor executor() const { return channel_->executor(); }
 
@@ -197,6 +200,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // The other side is an admin device until then: the Big Peer's records at authentication, or its
   // ADMIN_PROOF on the LAN.
   std::optional<int64_t> remote_admin_until_ms_;
+  std::optional<std::string> remote_admin_grant_id_;  // guarded by mutex_: read by the engine on ADMIN_STATE
   std::optional<Store::ObserverId> observer_;
   Store::Observer on_change_;  // what observer_ calls, kept to re-register it for all collections
   // Sending side (strand only): what the other side has from us, per collection.

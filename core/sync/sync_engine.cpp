@@ -248,16 +248,25 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
   void log(LogLevel level, const std::string& message) { deps.log.log(level, "sync", message); }
 
   // ADMIN_STATE from the Big Peer (a verified session: wss:// with its certificate checked, or
-  // loopback ws://): keep its signing key, this device's grant and the revoked ids. A device that
-  // stops being an admin device drops the fleet's documents it held (from the Big Peer and from the
-  // field) and its cursor of them, so a later grant starts from a whole fleet again.
+  // loopback ws://): keep its signing key, this device's grant and the revoked ids. A device that is
+  // not an admin device after it drops the fleet's documents it still holds (from the Big Peer and
+  // from the field: revoked, expired, or checked against another key) and its cursor of them, so a
+  // later grant starts from a whole fleet again.
   void on_admin_state(const AdminState& state) {
     const auto now = deps.clock->now();
     try {
-      if (!deps.admin.update(state.signing_key, state.grant, state.revoked, now)) return;
+      const bool standing_changed = deps.admin.update(state.signing_key, state.grant, state.revoked, now);
+      end_revoked_admin_links();
+      if (deps.admin.signing_key() != state.signing_key) {
+        log(LogLevel::warning,
+            "the Big Peer's admin signing key differs from the one the app configured; its grants are "
+            "checked against the configured key");
+      }
       if (deps.admin.is_admin(now)) {
-        log(LogLevel::info, fmt::format("this device is an admin device (grant {}, until {})", state.grant->grant_id,
-                                        format_rfc3339(TimePoint(std::chrono::milliseconds(state.grant->expires_at_ms)))));
+        if (standing_changed) {
+          log(LogLevel::info, fmt::format("this device is an admin device (grant {}, until {})", state.grant->grant_id,
+                                          format_rfc3339(TimePoint(std::chrono::milliseconds(state.grant->expires_at_ms)))));
+        }
         return;
       }
       size_t dropped = 0;
@@ -268,12 +277,31 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
           page = deps.store.list(collection, 1000, page.next_after.value_or(""));
           for (auto& doc : page.documents) ids.push_back(std::move(doc.id));
         } while (page.next_after);
-        dropped += deps.store.purge_system(collection, ids);
+        if (!ids.empty()) dropped += deps.store.purge_system(collection, ids);
       }
+      if (!standing_changed && dropped == 0) return;
       forget_cursors(deps.store, kSmallPeerInfoCollection);
       log(LogLevel::info, fmt::format("this device is no longer an admin device; dropped {} fleet document(s)", dropped));
     } catch (const std::exception& e) {
       log(LogLevel::warning, fmt::format("could not keep the Big Peer's admin state: {}", e.what()));
+    }
+  }
+
+  // The Big Peer sends a fresh ADMIN_STATE to every live session when a grant is revoked: a LAN link
+  // whose other side proved a grant that is now revoked ends, so its next handshake is refused the
+  // grant and nothing more of ours reaches it.
+  void end_revoked_admin_links() {
+    std::vector<std::shared_ptr<Session>> live;
+    {
+      std::lock_guard lock(mutex);
+      live.assign(sessions.begin(), sessions.end());
+    }
+    for (const auto& session : live) {
+      const auto grant_id = session->remote_admin_grant_id();
+      if (!grant_id || !deps.admin.is_revoked(*grant_id)) continue;
+      log(LogLevel::info, fmt::format("ending the LAN link to {}: its admin grant {} was revoked",
+                                      session->remote() ? session->remote()->peer_key : std::string("?"), *grant_id));
+      session->close_with_error(std::string(kErrorAdminChanged), "the admin grant this device presented was revoked");
     }
   }
 

@@ -212,9 +212,14 @@ class CaseRun {
           return doc !== null && (a.after === null || doc.sequence > a.after.sequence) ? doc : undefined;
         }, a.timeout_ms, 'no new Small Peer Info document');
       case 'spi.shareWithAdminDevices': return spi().shareWithAdminDevices;
+      case 'spi.adminSigningKey': return spi().adminSigningKey;
+      case 'spi.setAdminSigningKey': spi().adminSigningKey = a.value; return undefined;
       case 'spi.setShareWithAdminDevices': spi().shareWithAdminDevices = a.value; return undefined;
       case 'spi.isAdminDevice': return spi().isAdminDevice;
       case 'spi.fleet': return spi().fleet;
+      case 'spi.observeFleet':
+        this.observers.push(spi().observeFleet((change) => this.changes.push(change)));
+        return undefined;
       case 'spi.awaitFleet': {
         const key = this.ditto.presence.localPeerKey;
         return poll(() => (spi().fleet.some((doc) => doc._id === key) ? null : undefined),

@@ -35,6 +35,7 @@ from smallpeer import (
     LogLevel,
     NotFoundError,
     ObserverHandle,
+    SmallPeerInfo,
     StoreError,
     SyncScope,
     TcpListenConfig,
@@ -316,14 +317,24 @@ def op_store_get(c: Case, a: Dict[str, Any]) -> Any:
     return c.ditto.store.collection(a["collection"]).find_by_id(a["id"])
 
 
-def op_store_observe(c: Case, a: Dict[str, Any]) -> None:
-    collection = a["collection"]
+def change_recorder(c: Case, collection: str) -> Callable[[str, ChangeKind, Optional[Dict[str, Any]]], None]:
+    """An observer callback that records (collection, id, kind) for store.awaitChange."""
 
     def record(id: str, kind: ChangeKind, doc: Optional[Dict[str, Any]]) -> None:
         with c.lock:
             c.changes.append((collection, id, kind.name.lower()))
 
-    c.observers.append(c.ditto.store.collection(collection).observe(record))
+    return record
+
+
+def op_store_observe(c: Case, a: Dict[str, Any]) -> None:
+    collection = a["collection"]
+    c.observers.append(c.ditto.store.collection(collection).observe(change_recorder(c, collection)))
+
+
+def op_observe_fleet(c: Case, a: Dict[str, Any]) -> None:
+    recorder = change_recorder(c, SmallPeerInfo.FLEET_COLLECTION_NAME)
+    c.observers.append(c.ditto.small_peer_info.observe_fleet(recorder))
 
 
 def op_set_collection_scope(c: Case, a: Dict[str, Any]) -> None:
@@ -458,12 +469,15 @@ OPS: Dict[str, Op] = {
     "spi.collectNow": lambda c, a: c.ditto.small_peer_info.collect_now(),
     "spi.document": lambda c, a: c.ditto.small_peer_info.document,
     "spi.awaitNewDocument": op_await_new_document,
+    "spi.adminSigningKey": lambda c, a: c.ditto.small_peer_info.admin_signing_key,
+    "spi.setAdminSigningKey": lambda c, a: setattr(c.ditto.small_peer_info, "admin_signing_key", a["value"]),
     "spi.shareWithAdminDevices": lambda c, a: c.ditto.small_peer_info.share_with_admin_devices,
     "spi.setShareWithAdminDevices": lambda c, a: setattr(
         c.ditto.small_peer_info, "share_with_admin_devices", a["value"]
     ),
     "spi.isAdminDevice": lambda c, a: c.ditto.small_peer_info.is_admin_device,
     "spi.fleet": lambda c, a: c.ditto.small_peer_info.fleet,
+    "spi.observeFleet": op_observe_fleet,
     "spi.awaitFleet": op_await_fleet,
     "store.upsert": lambda c, a: c.ditto.store.collection(a["collection"]).upsert(a["document"]),
     "store.get": op_store_get,

@@ -454,6 +454,18 @@ TEST_F(CApiTest, UserdataIsFreedExactlyOnceOnEveryRegistrationPath) {
               EXPECT_EQ(sp_store_observe(nullptr, "cars", ignore_change, ud, count_free, &token), SP_ERR_INVALID_ARGUMENT);
             }),
             1);
+  EXPECT_EQ(frees_after([&](int* ud) {
+              EXPECT_EQ(sp_spi_observe_fleet(ditto_, nullptr, ud, count_free, &token), SP_ERR_INVALID_ARGUMENT);
+            }),
+            1);
+  EXPECT_EQ(frees_after([&](int* ud) {
+              EXPECT_EQ(sp_spi_observe_fleet(nullptr, ignore_change, ud, count_free, &token), SP_ERR_INVALID_ARGUMENT);
+            }),
+            1);
+  EXPECT_EQ(frees_after([&](int* ud) {
+              EXPECT_EQ(sp_spi_observe_fleet(ditto_, ignore_change, ud, count_free, nullptr), SP_ERR_INVALID_ARGUMENT);
+            }),
+            1);
   EXPECT_EQ(
       frees_after([&](int* ud) { EXPECT_EQ(sp_logger_add_callback(nullptr, ud, count_free, &token), SP_ERR_INVALID_ARGUMENT); }),
       1);
@@ -469,6 +481,12 @@ TEST_F(CApiTest, UserdataIsFreedExactlyOnceOnEveryRegistrationPath) {
             }),
             1);
   EXPECT_EQ(frees_after([&](int* ud) {
+              ASSERT_EQ(sp_spi_observe_fleet(ditto_, ignore_change, ud, count_free, &token), SP_OK);
+              EXPECT_EQ(userdata_frees.load(), 0);
+              sp_token_free(token);
+            }),
+            1);
+  EXPECT_EQ(frees_after([&](int* ud) {
               ASSERT_EQ(sp_logger_add_callback(ignore_log, ud, count_free, &token), SP_OK);
               EXPECT_EQ(userdata_frees.load(), 0);
               sp_token_free(token);
@@ -479,6 +497,9 @@ TEST_F(CApiTest, UserdataIsFreedExactlyOnceOnEveryRegistrationPath) {
   EXPECT_EQ(frees_after([&](int* ud) {
               EXPECT_EQ(sp_store_observe(ditto_, "cars", ignore_change, ud, count_free, &token), SP_ERR_CLOSED);
             }),
+            1);
+  EXPECT_EQ(frees_after(
+                [&](int* ud) { EXPECT_EQ(sp_spi_observe_fleet(ditto_, ignore_change, ud, count_free, &token), SP_ERR_CLOSED); }),
             1);
 }
 

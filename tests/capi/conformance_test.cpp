@@ -430,12 +430,21 @@ class CaseRun {
     }
     if (op == "spi.setShareWithAdminDevices")
       return check(sp_spi_set_share_with_admin_devices(ditto(), boolean(args, "value"))), Json{};
+    if (op == "spi.adminSigningKey") {
+      const auto key = *string_out([&](char** out) { return sp_spi_get_admin_signing_key(ditto(), out); }).string();
+      return key.empty() ? Json{nullptr} : Json{key};  // C's "" is "no key yet": null in the table
+    }
+    if (op == "spi.setAdminSigningKey") {
+      const Json& value = field(args, "value");
+      return check(sp_spi_set_admin_signing_key(ditto(), value.is_null() ? nullptr : value.string()->c_str())), Json{};
+    }
     if (op == "spi.isAdminDevice") {
       bool is_admin = false;
       check(sp_spi_is_admin_device(ditto(), &is_admin));
       return Json{is_admin};
     }
     if (op == "spi.fleet") return parse(*string_out([&](char** out) { return sp_spi_get_fleet_json(ditto(), out); }).string());
+    if (op == "spi.observeFleet") return observe_fleet(), Json{};
     if (op == "spi.awaitFleet") {
       const auto key = *string_out([&](char** out) { return sp_ditto_peer_key(ditto(), out); }).string();
       const auto deadline = std::chrono::steady_clock::now() + millis(args, "timeout_ms");
@@ -664,14 +673,20 @@ class CaseRun {
     }
   }
 
+  // Records "collection/id/kind" for store.awaitChange.
+  static void record_change(void* ud, const char* coll, const char* id, sp_change_kind_t kind, const char* /*doc*/) {
+    static_cast<Recorder*>(ud)->add(std::string(coll) + "/" + id + "/" + (kind == SP_CHANGE_UPSERT ? "upsert" : "remove"));
+  }
+
   void observe(const std::string& collection) {
     sp_token_t* token = nullptr;
-    check(sp_store_observe(
-        ditto(), collection.c_str(),
-        [](void* ud, const char* coll, const char* id, sp_change_kind_t kind, const char*) {
-          static_cast<Recorder*>(ud)->add(std::string(coll) + "/" + id + "/" + (kind == SP_CHANGE_UPSERT ? "upsert" : "remove"));
-        },
-        &changes_, nullptr, &token));
+    check(sp_store_observe(ditto(), collection.c_str(), record_change, &changes_, nullptr, &token));
+    observers_.push_back(token);
+  }
+
+  void observe_fleet() {
+    sp_token_t* token = nullptr;
+    check(sp_spi_observe_fleet(ditto(), record_change, &changes_, nullptr, &token));
     observers_.push_back(token);
   }
 

@@ -129,5 +129,41 @@ TEST_F(AdminTrustTest, WhatTheBigPeerSaidOutlivesARestart) {
   EXPECT_FALSE(AdminTrust(*store, std::string(kApp), "pk" + std::string(43, 'E')).is_admin(kNow));
 }
 
+// The signing key from the app's configuration: checked against before any Big Peer session, kept
+// over a Big Peer's other key and over a restart, and forgotten (with the learned key) on request.
+TEST_F(AdminTrustTest, AConfiguredSigningKeyIsPinnedPersistedAndForgotten) {
+  const std::string admin_key = "pk" + std::string(43, 'A');
+  const auto grant = key_.sign(kApp, "ag_admin", admin_key, ms(kNow + 1h));
+  const auto other = SigningKey::generate();
+  {
+    auto store = open_store();
+    AdminTrust trust(*store, std::string(kApp), kDevice);
+    EXPECT_FALSE(trust.configure_signing_key(key_.public_key(), kNow)) << "not an admin device either way";
+    EXPECT_TRUE(trust.signing_key_configured());
+    EXPECT_TRUE(trust.accepts(grant, admin_key, kNow)) << "never met the Big Peer, and checks a grant";
+    trust.update(other.public_key(), std::nullopt, {}, kNow);
+    EXPECT_EQ(trust.signing_key(), key_.public_key()) << "a Big Peer's other key does not replace the configured one";
+    EXPECT_FALSE(trust.accepts(other.sign(kApp, "ag_other", admin_key, ms(kNow + 1h)), admin_key, kNow));
+  }
+  auto store = open_store();
+  AdminTrust trust(*store, std::string(kApp), kDevice);
+  EXPECT_TRUE(trust.signing_key_configured()) << "kept over a restart";
+  EXPECT_TRUE(trust.accepts(grant, admin_key, kNow));
+
+  // This device's own grant, checked with the configured key: configuring another key ends it.
+  trust.update(key_.public_key(), key_.sign(kApp, "ag_mine", kDevice, ms(kNow + 1h)), {}, kNow);
+  EXPECT_TRUE(trust.is_admin(kNow));
+  EXPECT_TRUE(trust.configure_signing_key(other.public_key(), kNow)) << "its grant no longer checks out";
+  EXPECT_FALSE(trust.is_admin(kNow));
+
+  EXPECT_FALSE(trust.configure_signing_key(std::nullopt, kNow));
+  EXPECT_FALSE(trust.signing_key_configured());
+  EXPECT_FALSE(trust.signing_key()) << "the learned key is forgotten too";
+  EXPECT_FALSE(trust.accepts(grant, admin_key, kNow));
+  trust.update(key_.public_key(), std::nullopt, {}, kNow);
+  EXPECT_EQ(trust.signing_key(), key_.public_key()) << "the next Big Peer session teaches it again";
+  EXPECT_FALSE(AdminTrust(*store, std::string(kApp), kDevice).signing_key_configured());
+}
+
 }  // namespace
 }  // namespace smallpeer::admin

@@ -1,14 +1,19 @@
 // Admin devices (issue 22, docs/SYNC.md "Admin devices") against a real Big Peer process (on
 // SQLite, and on PostgreSQL as the postgres: entries): a granted device receives every device's
-// Small Peer Info from the Big Peer and an ordinary peer none; revoking or letting the grant expire
+// Small Peer Info from the Big Peer and an ordinary peer none, and its fleet observer is told each
+// device's newest document from either source; revoking or letting the grant expire
 // ends it and drops the fleet from the device; the admin device API refuses bad input and changes
 // nothing.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <mutex>
+#include <optional>
+
 #include "admin/admin_grant.h"
 #include "clock/clock.h"
+#include "common/error.h"
 #include "ditto/ditto.h"
 #include "spi/spi_signature.h"
 #include "store/store.h"
@@ -79,6 +84,41 @@ class AdminDeviceTest : public ::testing::Test {
     return d->fleet_json().find(R"("_id":")" + peer_key + '"') != std::string::npos;
   }
 
+  // What one fleet observer was told, in order.
+  struct FleetLog {
+    std::mutex mutex;
+    std::vector<Change> changes;
+
+    // The last change told for `id`, if any.
+    std::optional<Change> last(const std::string& id) {
+      std::lock_guard lock(mutex);
+      for (auto it = changes.rbegin(); it != changes.rend(); ++it) {
+        if (it->id == id) return *it;
+      }
+      return std::nullopt;
+    }
+    size_t size() {
+      std::lock_guard lock(mutex);
+      return changes.size();
+    }
+  };
+
+  static std::shared_ptr<FleetLog> observe_fleet(const std::shared_ptr<Ditto>& d) {
+    auto log = std::make_shared<FleetLog>();
+    d->observe_fleet([log](const Change& change) {
+      std::lock_guard lock(log->mutex);
+      log->changes.push_back(change);
+    });
+    return log;
+  }
+
+  // True once `log`'s last word on `id` is its document at least as new as `version`.
+  static bool told_current(const std::shared_ptr<FleetLog>& log, const std::string& id, const Version& version) {
+    const auto change = log->last(id);
+    return change && change->kind == ChangeKind::upsert && change->collection == admin::kFleetCollection &&
+           change->json.find(R"("_id":")" + id + '"') != std::string::npos && !(change->version < version);
+  }
+
   TempDir dir_{"admin-devices"};
   std::unique_ptr<BigPeerProcess> big_peer_;
   std::vector<std::shared_ptr<Ditto>> peers_;
@@ -89,6 +129,8 @@ TEST_F(AdminDeviceTest, AGrantedDeviceReceivesTheWholeFleetAndAnOrdinaryPeerNone
   auto b = reporter("pump-b");
   auto admin = peer("it-laptop");
   auto ordinary = reporter("ordinary");
+  const auto told = observe_fleet(admin);
+  const auto told_ordinary = observe_fleet(ordinary);
   ASSERT_TRUE(
       wait_until([&] { return at_big_peer(a->peer_key()) && at_big_peer(b->peer_key()) && at_big_peer(ordinary->peer_key()); }));
   EXPECT_FALSE(admin->is_admin_device());
@@ -115,6 +157,13 @@ TEST_F(AdminDeviceTest, AGrantedDeviceReceivesTheWholeFleetAndAnOrdinaryPeerNone
   };
   const auto first = seq_of(admin);
   ASSERT_TRUE(wait_until([&] { return seq_of(admin) > first; }));
+  // The fleet observer is told each device's document, and then each newer report.
+  for (const auto& d : {a, b, ordinary}) {
+    ASSERT_TRUE(wait_until([&] {
+      const auto doc = admin->get(std::string(admin::kFleetCollection), d->peer_key());
+      return doc && told_current(told, d->peer_key(), doc->version);
+    })) << d->peer_key();
+  }
 
   // The ordinary peer, a reporter itself, never receives another device's document.
   std::this_thread::sleep_for(2s);
@@ -122,6 +171,7 @@ TEST_F(AdminDeviceTest, AGrantedDeviceReceivesTheWholeFleetAndAnOrdinaryPeerNone
   EXPECT_EQ(ordinary->fleet_json(), "[]");
   EXPECT_FALSE(ordinary->get(std::string(admin::kFleetCollection), a->peer_key()));
   EXPECT_FALSE(ordinary->get("__small_peer_info", a->peer_key()));
+  EXPECT_EQ(told_ordinary->size(), 0u) << "an ordinary peer's fleet observer is told nothing";
 
   // The operator's list shows the grant with its device's last handshake, and the public signing key only.
   const auto listed = request(http::verb::get, "/api/v1/admin-devices");
@@ -143,6 +193,13 @@ TEST_F(AdminDeviceTest, AGrantedDeviceReceivesTheWholeFleetAndAnOrdinaryPeerNone
   ASSERT_TRUE(wait_until([&] { return !admin->is_admin_device(); }));
   ASSERT_TRUE(wait_until([&] { return !admin->get(std::string(admin::kFleetCollection), a->peer_key()); }));
   EXPECT_EQ(admin->fleet_json(), "[]");
+  // ...and its fleet observer is told each device is gone.
+  for (const auto& d : {a, b, ordinary}) {
+    ASSERT_TRUE(wait_until([&] {
+      const auto change = told->last(d->peer_key());
+      return change && change->kind == ChangeKind::remove;
+    })) << d->peer_key();
+  }
   // The audit log has both.
   const auto audit = request(http::verb::get, "/api/v1/audit");
   EXPECT_NE(audit.body.find("admin_device.grant"), std::string::npos) << audit.body;
@@ -226,6 +283,7 @@ TEST_F(AdminDeviceTest, FieldPeersDeliverToTheAdminDeviceOnTheLanAndItCarriesThe
   };
   // Everyone meets the Big Peer once first: that is where a device learns the admin signing key.
   auto admin = peer("it-laptop");
+  const auto told = observe_fleet(admin);
   auto neighbour = peer("neighbour");  // a small peer that is not an admin device
   auto relay = peer("relay");
   std::map<std::string, std::shared_ptr<Ditto>> field;
@@ -273,6 +331,10 @@ TEST_F(AdminDeviceTest, FieldPeersDeliverToTheAdminDeviceOnTheLanAndItCarriesThe
   ASSERT_TRUE(carried);
   EXPECT_EQ(carried->version.origin, field["pump-a"]->peer_key());
   EXPECT_NE(carried->json.find(R"("_signature":")"), std::string::npos);
+  // The fleet observer is told what field peers sent, as it is told what the Big Peer sends.
+  ASSERT_TRUE(wait_until([&] { return told_current(told, carried->id, carried->version); }));
+  EXPECT_FALSE(told->last(field["pump-c"]->peer_key()));
+  EXPECT_FALSE(told->last(field["pump-d"]->peer_key()));
 
   // Home again: the admin device hands over what it collected, stored as each owner's.
   big_peer_ = std::make_unique<BigPeerProcess>(BigPeerProcessOptions{.data_dir = big_peer_dir, .listen_port = big_peer_port});
@@ -382,6 +444,103 @@ TEST_F(AdminDeviceTest, AForgedGrantOnTheLanGetsNothing) {
     }
   }
   EXPECT_GE(frames, 1u) << "the session stayed up (its CURSORS came)";
+}
+
+// A revocation reaches a field peer on its live Big Peer session (a fresh ADMIN_STATE to every
+// session), and it ends its LAN link to the revoked admin device at once: the admin device, out in
+// the field and not told itself, still presents the grant, and gets nothing more.
+TEST_F(AdminDeviceTest, ARevocationReachesAConnectedFieldPeerAtOnceAndEndsItsLanLink) {
+  auto admin = peer("it-laptop");
+  auto f = peer("pump-a");
+  f->small_peer_info().set_interval(1s);
+  f->small_peer_info().set_enabled(true);  // LocalPeerOnly: only the admin device on the LAN gets it
+  f->small_peer_info().set_share_with_admin_devices(true);
+  ASSERT_TRUE(wait_until([&] { return f->presence().snapshot().connected_to_big_peer(); }));
+  const auto granted = grant(admin->peer_key(), std::chrono::system_clock::now() + 1h);
+  ASSERT_EQ(granted.status, 201) << granted.body;
+  ASSERT_TRUE(wait_until([&] { return admin->is_admin_device(); }));
+
+  // The admin device goes to the field (no Big Peer); the field peer keeps its Big Peer session and
+  // meets the admin device on the LAN.
+  admin->set_transport_config(R"({"big_peer":{"urls":[]},"lan":{"listen":"127.0.0.1:0"}})");
+  ASSERT_TRUE(wait_until([&] { return admin->lan_port() != 0; }));
+  f->set_transport_config(fmt::format(R"({{"big_peer":{{"urls":["{}"]}},"lan":{{"connect":["127.0.0.1:{}"]}}}})",
+                                      big_peer_->sync_url(), admin->lan_port()));
+  const auto carried_hlc = [&] {
+    const auto doc = admin->get(std::string(admin::kCarriedCollection), f->peer_key());
+    return doc ? doc->version.hlc.value : 0;
+  };
+  ASSERT_TRUE(wait_until([&] { return carried_hlc() != 0; }, 20s));
+  const auto before = carried_hlc();
+  ASSERT_TRUE(wait_until([&] { return carried_hlc() > before; })) << "its reports keep arriving while the grant holds";
+
+  const auto revoked = request(http::verb::delete_, "/api/v1/admin-devices/" + grant_id(granted.body));
+  ASSERT_EQ(revoked.status, 200) << revoked.body;
+  std::this_thread::sleep_for(2s);  // the ADMIN_STATE reaches the field peer, which ends the LAN link
+  ASSERT_TRUE(f->presence().snapshot().connected_to_big_peer()) << "the field peer's own session went on";
+  EXPECT_TRUE(admin->is_admin_device()) << "the admin device in the field was not told; its grant is refused anyway";
+  const auto after = carried_hlc();
+  std::this_thread::sleep_for(3s);  // three of its reports, and its reconnects to the admin device
+  EXPECT_EQ(carried_hlc(), after) << "a report reached the admin device after its grant was revoked";
+}
+
+// The signing key from the app's configuration: a field peer that never reached the Big Peer
+// checks an admin device's grant with it and shares; one configured with another key refuses the
+// real grant even after its Big Peer sends the real key; a malformed key changes nothing.
+TEST_F(AdminDeviceTest, AFieldPeerConfiguredWithTheSigningKeyTrustsAGrantWithoutEverMeetingTheBigPeer) {
+  auto admin = peer("it-laptop");
+  const auto granted = grant(admin->peer_key(), std::chrono::system_clock::now() + 1h);
+  ASSERT_EQ(granted.status, 201) << granted.body;
+  ASSERT_TRUE(wait_until([&] { return admin->is_admin_device(); }));
+  admin->set_transport_config(
+      fmt::format(R"({{"big_peer":{{"urls":["{}"]}},"lan":{{"listen":"127.0.0.1:0"}}}})", big_peer_->sync_url()));
+  ASSERT_TRUE(wait_until([&] { return admin->lan_port() != 0; }));
+  const auto listed = request(http::verb::get, "/api/v1/admin-devices").body;
+  const auto at = listed.find(R"("signing_key":")");
+  ASSERT_NE(at, std::string::npos) << listed;
+  const std::string signing_key = listed.substr(at + 15, listed.find('"', at + 15) - at - 15);
+
+  // Only the LAN, never the Big Peer: the key comes from the app's configuration.
+  const auto lan_only = fmt::format(R"({{"lan":{{"connect":["127.0.0.1:{}"]}}}})", admin->lan_port());
+  auto f = peer("pump-a");
+  f->set_transport_config(lan_only);
+  EXPECT_FALSE(f->admin_signing_key());
+  try {
+    f->set_admin_signing_key("ask-not-a-key");
+    ADD_FAILURE() << "a malformed key was taken";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("ask"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(f->admin_signing_key()) << "a refused key changes nothing";
+  f->set_admin_signing_key(signing_key);
+  EXPECT_EQ(f->admin_signing_key(), signing_key);
+  f->small_peer_info().set_interval(1s);
+  f->small_peer_info().set_enabled(true);
+  f->small_peer_info().set_share_with_admin_devices(true);
+  ASSERT_TRUE(wait_until([&] { return admin->get(std::string(admin::kCarriedCollection), f->peer_key()).has_value(); }, 20s));
+  EXPECT_FALSE(f->presence().snapshot().connected_to_big_peer());
+
+  // Configured with another key: the Big Peer's key does not replace it, and the real grant gets nothing.
+  const auto other_key = admin::signing_key_text(admin::SigningKey::generate().public_key());
+  auto g = peer("pump-b");
+  g->set_admin_signing_key(other_key);
+  ASSERT_TRUE(wait_until([&] { return g->presence().snapshot().connected_to_big_peer(); }));
+  std::this_thread::sleep_for(500ms);  // its ADMIN_STATE (the Big Peer's key) is in
+  EXPECT_EQ(g->admin_signing_key(), other_key);
+  g->set_transport_config(fmt::format(R"({{"big_peer":{{"urls":["{}"]}},"lan":{{"connect":["127.0.0.1:{}"]}}}})",
+                                      big_peer_->sync_url(), admin->lan_port()));
+  g->small_peer_info().set_interval(1s);
+  g->small_peer_info().set_enabled(true);
+  g->small_peer_info().set_share_with_admin_devices(true);
+  std::this_thread::sleep_for(3s);
+  EXPECT_FALSE(admin->get(std::string(admin::kCarriedCollection), g->peer_key())) << "shared under another key";
+
+  // Forgotten: the next Big Peer session teaches the real key, and the grant checks out.
+  g->set_admin_signing_key(std::nullopt);
+  g->stop_sync();
+  g->start_sync();  // a fresh Big Peer session
+  ASSERT_TRUE(wait_until([&] { return g->admin_signing_key() == signing_key; }));
 }
 
 }  // namespace

@@ -102,6 +102,15 @@ static napi_value js_spi_is_admin_device(napi_env env, napi_callback_info info) 
   return call_get_bool(env, info, sp_spi_is_admin_device);
 }
 
+/* spiSetAdminSigningKey(h, key): pins the admin signing key ("" forgets it). */
+static napi_value js_spi_set_admin_signing_key(napi_env env, napi_callback_info info) {
+  return call_set_string(env, info, sp_spi_set_admin_signing_key, "adminSigningKey");
+}
+/* spiGetAdminSigningKey(h) -> the key grants are checked with, or "" before there is one. */
+static napi_value js_spi_get_admin_signing_key(napi_env env, napi_callback_info info) {
+  return call_get_string(env, info, sp_spi_get_admin_signing_key);
+}
+
 /* spiGetFleetJSON(h) -> the fleet's documents as a JSON array ("[]" on a device that is no admin device). */
 static napi_value js_spi_get_fleet_json(napi_env env, napi_callback_info info) {
   return call_get_string(env, info, sp_spi_get_fleet_json);
@@ -124,5 +133,7 @@ const addon_export kSpiExports[] = {
     {"spiGetShareWithAdminDevices", js_spi_get_share_with_admin_devices},
     {"spiIsAdminDevice", js_spi_is_admin_device},
     {"spiGetFleetJSON", js_spi_get_fleet_json},
+    {"spiSetAdminSigningKey", js_spi_set_admin_signing_key},
+    {"spiGetAdminSigningKey", js_spi_get_admin_signing_key},
     {NULL, NULL},
 };

@@ -218,6 +218,28 @@ static napi_value js_store_observe(napi_env env, napi_callback_info info) {
   return obj;
 }
 
+static sp_status_t register_fleet_observer(void* arg, js_callback* cb, sp_userdata_free_fn userdata_free,
+                                           sp_token_t** out_token) {
+  return sp_spi_observe_fleet(arg, on_store_change, cb, userdata_free, out_token);
+}
+
+/* spiObserveFleet(h, callback) -> observer handle (the same as storeObserve's); callback({collection, id, kind,
+ * documentJSON}) with each device's newest document from either fleet collection. */
+static napi_value js_spi_observe_fleet(napi_env env, napi_callback_info info) {
+  args_t a;
+  if (!get_args(env, info, &a, 2)) return NULL;
+  ditto_handle* h = get_ditto(env, a.argv[0]);
+  if (!h) return NULL;
+  if (!is_function(env, a.argv[1])) {
+    throw_invalid_argument(env, "the fleet observer callback must be a function");
+    return NULL;
+  }
+  napi_value obj = js_callback_create(env, &kObserverKind, a.argv[1], register_fleet_observer, h->d, &h->observers, a.argv[0]);
+  if (!obj) return NULL;
+  ditto_update_keep_alive(env, h);
+  return obj;
+}
+
 static napi_value js_store_observer_cancel(napi_env env, napi_callback_info info) {
   args_t a;
   if (!get_args(env, info, &a, 1)) return NULL;
@@ -244,6 +266,7 @@ const addon_export kStoreExports[] = {
     {"storeObserve", js_store_observe},
     {"storeObserverCancel", js_store_observer_cancel},
     {"storeObserverIsActive", js_store_observer_is_active},
+    {"spiObserveFleet", js_spi_observe_fleet},
     {"storeSetCollectionScope", js_store_set_collection_scope},
     {"storeGetCollectionScope", js_store_get_collection_scope},
     {NULL, NULL},

@@ -99,6 +99,10 @@ typedef struct sp_token sp_token_t;
 
 /** Frees userdata when its callback is unregistered; may be NULL. */
 typedef void (*sp_userdata_free_fn)(void* userdata);
+/** Told about each committed change (store and fleet observers); `document_json` is NULL on remove. Runs on an engine
+ * thread. */
+typedef void (*sp_store_observer_fn)(void* userdata, const char* collection, const char* id, sp_change_kind_t kind,
+                                     const char* document_json);
 
 /* ---- Library ----------------------------------------------------------------------------- */
 
@@ -169,12 +173,24 @@ SP_API sp_status_t sp_spi_get_share_with_admin_devices(sp_ditto_t* ditto, bool* 
 /** True while this device holds a valid, unexpired, unrevoked admin grant from its Big Peer (docs/SYNC.md "Admin
  * devices"). */
 SP_API sp_status_t sp_spi_is_admin_device(sp_ditto_t* ditto, bool* out_is_admin);
-/** On an admin device, the fleet's Small Peer Info documents as a JSON array ordered by _id ("[]" on any other device).
- * They live in the system collection SP_FLEET_COLLECTION: observe it with sp_store_observe, query it with
- * sp_store_execute. Free *out_json with sp_free. */
+/** Pins the Big Peer's admin signing public key ("ask" + 43 base64url characters, as GET /api/v1/admin-devices shows it)
+ * from the app's configuration; persisted. Admin grants are then checked against it only, whatever key a Big Peer sends.
+ * NULL or "" forgets it (and the key learned from the Big Peer): the next Big Peer session teaches it again. A malformed
+ * key is SP_ERR_INVALID_ARGUMENT and changes nothing. */
+SP_API sp_status_t sp_spi_set_admin_signing_key(sp_ditto_t* ditto, const char* signing_key);
+/** The admin signing key this device checks grants with (the configured one, else the one its Big Peer sent), or "" before
+ * either. Free *out_key with sp_free. */
+SP_API sp_status_t sp_spi_get_admin_signing_key(sp_ditto_t* ditto, char** out_key);
+/** On an admin device, the fleet's Small Peer Info documents (each device's newest, from the Big Peer or carried from
+ * the field) as a JSON array ordered by _id ("[]" on any other device). Free *out_json with sp_free. */
 SP_API sp_status_t sp_spi_get_fleet_json(sp_ditto_t* ditto, char** out_json);
-/** The collection that holds the fleet's Small Peer Info on an admin device. */
+/** The collection that holds the fleet's Small Peer Info from the Big Peer on an admin device (query it with
+ * sp_store_execute). */
 #define SP_FLEET_COLLECTION "__small_peer_info_fleet"
+/** Observes the fleet until sp_token_free(*out_token): after each change, the device's (`id`, its peer key) newest document
+ * from either source, with collection SP_FLEET_COLLECTION, or SP_CHANGE_REMOVE once the admin device holds none for it. */
+SP_API sp_status_t sp_spi_observe_fleet(sp_ditto_t* ditto, sp_store_observer_fn callback, void* userdata,
+                                        sp_userdata_free_fn userdata_free, sp_token_t** out_token);
 
 /* ---- Store ------------------------------------------------------------------------------- */
 
@@ -196,9 +212,6 @@ SP_API sp_status_t sp_store_remove(sp_ditto_t* ditto, const char* collection, co
 /** The user collections that hold documents, as a JSON array of names. Free *out_json with sp_free. */
 SP_API sp_status_t sp_store_collection_names(sp_ditto_t* ditto, char** out_json);
 
-/** Told about each committed change; `document_json` is NULL on remove. Runs on an engine thread. */
-typedef void (*sp_store_observer_fn)(void* userdata, const char* collection, const char* id, sp_change_kind_t kind,
-                                     const char* document_json);
 /** Observes a collection until sp_token_free(*out_token). */
 SP_API sp_status_t sp_store_observe(sp_ditto_t* ditto, const char* collection, sp_store_observer_fn callback, void* userdata,
                                     sp_userdata_free_fn userdata_free, sp_token_t** out_token);

@@ -342,7 +342,7 @@ class SmallPeerInfo:
             return None
         return doc
 
-    #: The collection that holds the fleet's documents on an admin device (observe it, query it with execute).
+    #: The collection that holds the fleet's documents from the Big Peer on an admin device (query it with execute).
     FLEET_COLLECTION_NAME = "__small_peer_info_fleet"
 
     @property
@@ -360,10 +360,27 @@ class SmallPeerInfo:
         return self._h.native.spi_is_admin_device()
 
     @property
+    def admin_signing_key(self) -> Optional[str]:
+        """The admin signing key ("ask…") grants are checked with: the app's configured one, else its Big Peer's; or None."""
+        return self._h.native.spi_get_admin_signing_key() or None
+
+    @admin_signing_key.setter
+    def admin_signing_key(self, value: Optional[str]) -> None:
+        self._h.native.spi_set_admin_signing_key("" if value is None else _text(value, "admin_signing_key"))
+
+    @property
     def fleet(self) -> List[JSONObject]:
         """On an admin device, every device's Small Peer Info document, ordered by _id; [] on any other device."""
         docs: List[JSONObject] = json.loads(self._h.native.spi_get_fleet_json())
         return docs
+
+    def observe_fleet(self, callback: "ObserverCallback") -> "ObserverHandle":
+        """On an admin device, calls callback(peer_key, kind, document_or_None) on an engine thread as the fleet changes.
+
+        The document is the device's newest, from the Big Peer or carried from the field; REMOVE once none is held.
+        """
+        _callable(callback, "callback")
+        return ObserverHandle(self._h.native.spi_observe_fleet(_change_trampoline(callback)))
 
 
 class ObserverHandle:
@@ -389,6 +406,15 @@ class ObserverHandle:
 
 
 ObserverCallback = Callable[[str, ChangeKind, Optional[JSONObject]], None]
+
+
+def _change_trampoline(callback: ObserverCallback) -> Callable[[str, str, int, Optional[str]], None]:
+    """The engine's change (collection, id, kind, document JSON) as an observer callback receives it."""
+
+    def trampoline(collection: str, id: str, kind: int, document_json: Optional[str]) -> None:
+        callback(id, ChangeKind(kind), json.loads(document_json) if document_json is not None else None)
+
+    return trampoline
 
 
 def _object_json(value: Mapping[str, Any], what: str) -> str:
@@ -447,11 +473,7 @@ class Collection:
     def observe(self, callback: ObserverCallback) -> ObserverHandle:
         """Calls callback(id, kind, document_or_None) on an engine thread for each committed change."""
         _callable(callback, "callback")
-
-        def trampoline(collection: str, id: str, kind: int, document_json: Optional[str]) -> None:
-            callback(id, ChangeKind(kind), json.loads(document_json) if document_json is not None else None)
-
-        return ObserverHandle(self._h.native.store_observe(self.name, trampoline))
+        return ObserverHandle(self._h.native.store_observe(self.name, _change_trampoline(callback)))
 
     @property
     def sync_scope(self) -> SyncScope:

@@ -215,8 +215,8 @@ public final class DittoSmallPeerInfo: Sendable {
         try check(sp_spi_set_share_with_admin_devices(native.raw, share))
     }
 
-    /// The collection that holds the fleet's documents on an admin device: observe it with
-    /// `ditto.store.collection(DittoSmallPeerInfo.fleetCollectionName).observe`, query it with `ditto.store.execute`.
+    /// The collection that holds the fleet's documents from the Big Peer on an admin device: query it with
+    /// `ditto.store.execute`; observe the whole fleet with `observeFleet`.
     public static let fleetCollectionName = "__small_peer_info_fleet"
 
     /// True while this device holds a valid, unexpired, unrevoked admin grant from its Big Peer.
@@ -230,6 +230,28 @@ public final class DittoSmallPeerInfo: Sendable {
         }
     }
 
+    /// The Big Peer's admin signing key (`ask…`) this device checks admin grants with: the one the app configured with
+    /// `setAdminSigningKey`, else the one its Big Peer sent; `nil` before either.
+    ///
+    /// - Throws: `DittoError.closed` after `ditto.close()`.
+    public var adminSigningKey: String? {
+        get throws {
+            let key = try ownedString { sp_spi_get_admin_signing_key(native.raw, $0) }
+            return key.isEmpty ? nil : key
+        }
+    }
+
+    /// Pins the admin signing key from the app's configuration (persisted): grants are then checked against it only,
+    /// whatever key a Big Peer sends. `nil` (or "") forgets it, and the next Big Peer session teaches the key again.
+    ///
+    /// - Throws: `DittoError.invalidArgument` if `key` is not `ask` and 43 base64url characters (nothing changes then),
+    ///   `.closed` after `ditto.close()`.
+    public func setAdminSigningKey(_ key: String?) throws {
+        let text = key ?? ""
+        try requireNoNUL(text, "the admin signing key")
+        try check(text.withCString { sp_spi_set_admin_signing_key(native.raw, $0) })
+    }
+
     /// On an admin device, every device's Small Peer Info document, ordered by `_id`; empty on any other device.
     ///
     /// - Throws: `DittoError.closed` after `ditto.close()`.
@@ -237,6 +259,21 @@ public final class DittoSmallPeerInfo: Sendable {
         get throws {
             let text = try ownedString { sp_spi_get_fleet_json(native.raw, $0) }
             return try JSONText.decode([JSONFragment].self, from: text).map { try DittoDocument(jsonString: $0.text) }
+        }
+    }
+
+    /// On an admin device, calls `handler` on `queue` as the fleet changes: `id` is a device's peer key, `document` its newest
+    /// Small Peer Info document from the Big Peer or carried from the field (`.remove` once none is held), until the returned
+    /// observer is cancelled or released.
+    ///
+    /// - Throws: `DittoError.closed` after `ditto.close()`.
+    public func observeFleet(
+        deliverOn queue: DispatchQueue = .main,
+        handler: @escaping @Sendable (DittoCollectionChange) -> Void
+    ) throws -> DittoStoreObserver {
+        try observeChanges(deliverOn: queue, handler: handler, what: "sp_spi_observe_fleet") {
+            callback, userdata, token in
+            sp_spi_observe_fleet(native.raw, callback, userdata, CallbackUserdata.free, token)
         }
     }
 }

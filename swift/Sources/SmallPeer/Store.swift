@@ -234,28 +234,10 @@ public final class DittoCollection: Sendable {
         handler: @escaping @Sendable (DittoCollectionChange) -> Void
     ) throws -> DittoStoreObserver {
         try requireNoNUL(name, "the collection name")
-        let delivery = Delivery(queue: queue, handler: handler)
-        var token: OpaquePointer?
-        // On failure the C side has already released the userdata through its free function.
-        try check(
-            name.withCString { c in
-                sp_store_observe(
-                    native.raw, c,
-                    { userdata, collection, id, kind, documentJSON in
-                        guard let collection, let id,
-                            let delivery = CallbackUserdata.object(userdata, as: Delivery<DittoCollectionChange>.self)
-                        else { return }
-                        let document = documentJSON.flatMap { try? DittoDocument(jsonString: String(cString: $0)) }
-                        delivery.deliver(
-                            DittoCollectionChange(
-                                collection: String(cString: collection),
-                                id: String(cString: id),
-                                kind: kind == SP_CHANGE_REMOVE ? .remove : .upsert,
-                                document: document))
-                    }, CallbackUserdata.retain(delivery), CallbackUserdata.free, &token)
-            })
-        guard let token else { throw DittoError.internal(message: "sp_store_observe succeeded without a token") }
-        return DittoStoreObserver(token: token, delivery: delivery)
+        return try observeChanges(deliverOn: queue, handler: handler, what: "sp_store_observe") {
+            callback, userdata, token in
+            name.withCString { sp_store_observe(native.raw, $0, callback, userdata, CallbackUserdata.free, token) }
+        }
     }
 
     /// This collection's sync scope (for `__small_peer_info`: the Small Peer Info scope).
@@ -319,7 +301,37 @@ struct AnyJSON: Decodable {
     }
 }
 
-/// A registered collection observer: `cancel()` or releasing it stops the calls.
+/// The C callback of every change observer: turns the change into a `DittoCollectionChange` for the `Delivery` in userdata.
+private let deliverChange: sp_store_observer_fn = { userdata, collection, id, kind, documentJSON in
+    guard let collection, let id,
+        let delivery = CallbackUserdata.object(userdata, as: Delivery<DittoCollectionChange>.self)
+    else { return }
+    let document = documentJSON.flatMap { try? DittoDocument(jsonString: String(cString: $0)) }
+    delivery.deliver(
+        DittoCollectionChange(
+            collection: String(cString: collection),
+            id: String(cString: id),
+            kind: kind == SP_CHANGE_REMOVE ? .remove : .upsert,
+            document: document))
+}
+
+/// Registers a change observer through `register` (a C call given the callback, its userdata and the out-token) and wraps
+/// the token: the one way collection and fleet observers are made.
+func observeChanges(
+    deliverOn queue: DispatchQueue,
+    handler: @escaping @Sendable (DittoCollectionChange) -> Void,
+    what: String,
+    register: (sp_store_observer_fn, UnsafeMutableRawPointer, UnsafeMutablePointer<OpaquePointer?>) -> sp_status_t
+) throws -> DittoStoreObserver {
+    let delivery = Delivery(queue: queue, handler: handler)
+    var token: OpaquePointer?
+    // On failure the C side has already released the userdata through its free function.
+    try check(register(deliverChange, CallbackUserdata.retain(delivery), &token))
+    guard let token else { throw DittoError.internal(message: "\(what) succeeded without a token") }
+    return DittoStoreObserver(token: token, delivery: delivery)
+}
+
+/// A registered collection or fleet observer: `cancel()` or releasing it stops the calls.
 public final class DittoStoreObserver: Sendable {
     private let token: Locked<OpaquePointer?>
     private let cancelDelivery: @Sendable () -> Void

@@ -651,10 +651,20 @@ final class ConformanceCase {
             let share = try bool(args, "value")
             if expectsError { try info.setShareWithAdminDevices(share) } else { info.shareWithAdminDevices = share }
             return .null
+        case "spi.adminSigningKey":
+            return try ditto().smallPeerInfo.adminSigningKey.map { .string($0) } ?? .null
+        case "spi.setAdminSigningKey":
+            let value = args["value"] ?? .null
+            try ditto().smallPeerInfo.setAdminSigningKey(value.isNull ? nil : try string(args, "value"))
+            return .null
         case "spi.isAdminDevice":
             return .bool(try ditto().smallPeerInfo.isAdminDevice)
         case "spi.fleet":
             return .array(try ditto().smallPeerInfo.fleet.map { try document($0) })
+        case "spi.observeFleet":
+            let changes = self.changes
+            observers.append(try ditto().smallPeerInfo.observeFleet(deliverOn: observerQueue) { changes.append($0) })
+            return .null
         case "spi.awaitFleet":
             let key = try ditto().presence.localPeerKey
             try await self.waitUntil("this device in the fleet", timeoutMs: try integer(args, "timeout_ms")) {

@@ -119,14 +119,42 @@ class DittoSmallPeerInfo internal constructor(private val native: NativeDitto) {
         @Throws(DittoError::class)
         get() = native.call { h -> outBoolean { SmallPeerNative.sp_spi_is_admin_device(h, it) } }
 
+    /**
+     * The Big Peer's admin signing key (`ask…`) this device checks admin grants with: the one the app configured, else the
+     * one its Big Peer sent; null before either. Setting it pins it (persisted; grants are then checked against it only,
+     * whatever key a Big Peer sends; a malformed key throws [DittoError.InvalidArgument] and changes nothing); null forgets
+     * it. Java: `getAdminSigningKey()` / `setAdminSigningKey(String)`.
+     */
+    var adminSigningKey: String?
+        @Throws(DittoError::class)
+        get() = native.call { h -> outString { SmallPeerNative.sp_spi_get_admin_signing_key(h, it) } }.ifEmpty { null }
+        @Throws(DittoError::class)
+        set(value) = native.call { h -> SmallPeerNative.sp_spi_set_admin_signing_key(h, value ?: "") }
+
     /** On an admin device, every device's Small Peer Info document, ordered by `_id`; empty on any other device. */
     val fleet: List<Map<String, Any?>>
         @Throws(DittoError::class)
         @Suppress("UNCHECKED_CAST")
         get() = Json.decode(native.call { h -> outString { SmallPeerNative.sp_spi_get_fleet_json(h, it) } }) as List<Map<String, Any?>>
 
+    /**
+     * On an admin device, calls [listener] on an engine thread as the fleet changes: [DittoChange.id] is a device's peer
+     * key, [DittoChange.document] its newest Small Peer Info document from the Big Peer or carried from the field (a
+     * removal once none is held), until the observer is closed.
+     */
+    @Throws(DittoError::class)
+    fun observeFleet(listener: DittoChangeListener): DittoStoreObserver =
+        native.observeChanges(listener) { h, adapter, token -> SmallPeerNative.sp_spi_observe_fleet(h, adapter, token) }
+
+    /** Kotlin lambdas: `smallPeerInfo.observeFleet { change -> ... }`. */
+    @JvmSynthetic
+    @Throws(DittoError::class)
+    fun observeFleet(listener: (DittoChange) -> Unit): DittoStoreObserver = observeFleet(object : DittoChangeListener {
+        override fun onChange(change: DittoChange) = listener(change)
+    })
+
     companion object {
-        /** The collection that holds the fleet's documents on an admin device: observe it through the store, query it with `execute`. */
+        /** The collection that holds the fleet's documents from the Big Peer on an admin device: query it with `execute`; observe the fleet with [observeFleet]. */
         const val FLEET_COLLECTION_NAME: String = "__small_peer_info_fleet"
     }
 }

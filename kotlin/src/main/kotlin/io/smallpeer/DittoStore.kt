@@ -62,6 +62,24 @@ class DittoStoreObserver internal constructor(private val owner: NativeDitto, pr
     }
 }
 
+/**
+ * Registers [listener] through [register] (a native call given the handle, the native observer and the out-token): the one
+ * way collection and fleet observers are made.
+ */
+internal fun NativeDitto.observeChanges(
+    listener: DittoChangeListener,
+    register: (Long, NativeStoreObserver, LongArray) -> Unit
+): DittoStoreObserver {
+    val adapter = NativeStoreObserver { collection, id, kind, documentJson ->
+        listener.onChange(DittoChange(collection, id,
+            if (kind == C.SP_CHANGE_REMOVE) DittoChangeKind.Remove else DittoChangeKind.Upsert,
+            documentJson?.let { Json.decodeObject(it) }))
+    }
+    // Adopted under the same call, so a concurrent close() cannot miss the new token.
+    val token = call { h -> NativeToken(outLong { register(h, adapter, it) }).also { adopt(it) } }
+    return DittoStoreObserver(this, token)
+}
+
 /** `ditto.store`: user collections and their documents. */
 class DittoStore internal constructor(private val native: NativeDitto) {
     /** The collection called [name] (validated when it is first used). */
@@ -149,18 +167,8 @@ class DittoCollection internal constructor(private val native: NativeDitto, /** 
 
     /** Calls [listener] on an engine thread for each committed change until the observer is closed. */
     @Throws(DittoError::class)
-    fun observe(listener: DittoChangeListener): DittoStoreObserver {
-        val adapter = NativeStoreObserver { collection, id, kind, documentJson ->
-            listener.onChange(DittoChange(collection, id,
-                if (kind == C.SP_CHANGE_REMOVE) DittoChangeKind.Remove else DittoChangeKind.Upsert,
-                documentJson?.let { Json.decodeObject(it) }))
-        }
-        // Adopted under the same call, so a concurrent close() cannot miss the new token.
-        val token = native.call { h ->
-            NativeToken(outLong { SmallPeerNative.sp_store_observe(h, name, adapter, it) }).also { native.adopt(it) }
-        }
-        return DittoStoreObserver(native, token)
-    }
+    fun observe(listener: DittoChangeListener): DittoStoreObserver =
+        native.observeChanges(listener) { h, adapter, token -> SmallPeerNative.sp_store_observe(h, name, adapter, token) }
 
     /** Kotlin lambdas: `collection.observe { change -> ... }`. */
     @JvmSynthetic

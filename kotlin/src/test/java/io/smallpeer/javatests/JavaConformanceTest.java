@@ -186,6 +186,11 @@ class JavaConformanceTest {
           return d().smallPeerInfo.collectNow();
         case "spi.document":
           return d().smallPeerInfo.getDocument();
+        case "spi.adminSigningKey":
+          return d().smallPeerInfo.getAdminSigningKey();
+        case "spi.setAdminSigningKey":
+          d().smallPeerInfo.setAdminSigningKey(Args.optString(args, "value"));
+          return null;
         case "spi.shareWithAdminDevices":
           return d().smallPeerInfo.getShareWithAdminDevices();
         case "spi.setShareWithAdminDevices":
@@ -195,6 +200,10 @@ class JavaConformanceTest {
           return d().smallPeerInfo.isAdminDevice();
         case "spi.fleet":
           return d().smallPeerInfo.getFleet();
+        case "spi.observeFleet":
+          observers.add(d().smallPeerInfo.observeFleet(change ->
+              context.getChanges().add(change.getCollection() + "/" + change.getId() + "/" + change.getKind().name().toLowerCase(Locale.ROOT))));
+          return null;
 
         case "store.upsert":
           return d().getStore().collection(Args.string(args, "collection")).upsert(Args.obj(args, "document"));

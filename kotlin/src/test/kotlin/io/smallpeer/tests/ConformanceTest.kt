@@ -132,10 +132,18 @@ private class KotlinOps : ConformanceOps {
         "spi.setCollectionIntervalMs" -> set { d.smallPeerInfo.collectionInterval = Duration.ofMillis(Args.integer(args, "value")) }
         "spi.collectNow" -> blocking { d.smallPeerInfo.collectNow() }
         "spi.document" -> d.smallPeerInfo.document
+        "spi.adminSigningKey" -> d.smallPeerInfo.adminSigningKey
+        "spi.setAdminSigningKey" -> set { d.smallPeerInfo.adminSigningKey = Args.optString(args, "value") }
         "spi.shareWithAdminDevices" -> d.smallPeerInfo.shareWithAdminDevices
         "spi.setShareWithAdminDevices" -> set { d.smallPeerInfo.shareWithAdminDevices = Args.bool(args, "value") }
         "spi.isAdminDevice" -> d.smallPeerInfo.isAdminDevice
         "spi.fleet" -> d.smallPeerInfo.fleet
+        "spi.observeFleet" -> {
+            observers += d.smallPeerInfo.observeFleet { change ->
+                context.changes.add("${change.collection}/${change.id}/${change.kind.name.toLowerCase(Locale.ROOT)}")
+            }
+            null
+        }
 
         "store.upsert" -> d.store.collection(Args.string(args, "collection")).upsert(Args.obj(args, "document"))
         // findById is Ditto's: null for an absent document, the table's null.
