@@ -363,6 +363,9 @@ struct SyncLoad::Worker {
         return;
       }
       case Session::State::cursors: {
+        // ADMIN_STATE may come first (the Big Peer sends it once authenticated); a session that is
+        // no admin device ignores it, as the engine's small peer does.
+        if (std::holds_alternative<sync::AdminState>(*frame)) return;
         if (!std::holds_alternative<sync::Cursors>(*frame)) {
           return fail(s, fmt::format("expected CURSORS, got {}", sync::frame_name(*frame)));
         }
@@ -379,7 +382,8 @@ struct SyncLoad::Worker {
           send_frame(s, index, sync::Ack{docs->batch_id, {}});  // documents for this peer: taken as stored
         } else if (const auto* request = std::get_if<sync::LogRequest>(&*frame)) {
           send_frame(s, index, sync::LogResult{request->request_id, false, "a load generator session keeps no logs"});
-        } else if (!std::holds_alternative<sync::Ack>(*frame) && !std::holds_alternative<sync::LogResult>(*frame)) {
+        } else if (!std::holds_alternative<sync::Ack>(*frame) && !std::holds_alternative<sync::LogResult>(*frame) &&
+                   !std::holds_alternative<sync::AdminState>(*frame)) {  // again whenever a grant changes: ignored
           return fail(s, fmt::format("unexpected {} from the Big Peer", sync::frame_name(*frame)));
         }
         return;
