@@ -123,6 +123,18 @@ sp_status_t nogil(F&& f) {
   return f();
 }
 
+// Registers the Python callable `fn` through `register_fn(userdata, &token)` (a C registration call, run without the
+// GIL) and returns its Token: the one way observers and log callbacks are registered. The engine owns the userdata from
+// here: free_py_object runs exactly once on every path, a failed registration included (smallpeer.h's userdata rule),
+// so nothing is freed here.
+template <class F>
+std::unique_ptr<Token> register_callback(py::function fn, F&& register_fn) {
+  auto* ud = new py::object(std::move(fn));
+  sp_token_t* tok = nullptr;
+  check(nogil([&] { return register_fn(ud, &tok); }));
+  return std::make_unique<Token>(tok);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_smallpeer, m) {
@@ -268,12 +280,9 @@ PYBIND11_MODULE(_smallpeer, m) {
            })
       .def("store_observe",
            [](Ditto& d, const std::string& c, py::function fn) {
-             // The engine owns `ud` from here: free_py_object runs exactly once on every path, a
-             // failed registration included (smallpeer.h's userdata rule), so nothing is freed here.
-             auto* ud = new py::object(std::move(fn));
-             sp_token_t* tok = nullptr;
-             check(nogil([&] { return sp_store_observe(d.h(), c.c_str(), store_trampoline, ud, free_py_object, &tok); }));
-             return std::make_unique<Token>(tok);
+             return register_callback(std::move(fn), [&](void* ud, sp_token_t** tok) {
+               return sp_store_observe(d.h(), c.c_str(), store_trampoline, ud, free_py_object, tok);
+             });
            })
       .def("spi_set_admin_signing_key",
            [](Ditto& d, const std::string& k) { check(nogil([&] { return sp_spi_set_admin_signing_key(d.h(), k.c_str()); })); })
@@ -285,10 +294,9 @@ PYBIND11_MODULE(_smallpeer, m) {
            })
       .def("spi_observe_fleet",
            [](Ditto& d, py::function fn) {
-             auto* ud = new py::object(std::move(fn));  // owned by the engine, as in store_observe
-             sp_token_t* tok = nullptr;
-             check(nogil([&] { return sp_spi_observe_fleet(d.h(), store_trampoline, ud, free_py_object, &tok); }));
-             return std::make_unique<Token>(tok);
+             return register_callback(std::move(fn), [&](void* ud, sp_token_t** tok) {
+               return sp_spi_observe_fleet(d.h(), store_trampoline, ud, free_py_object, tok);
+             });
            })
       .def("store_set_collection_scope",
            [](Ditto& d, const std::string& c, int s) {
@@ -358,11 +366,9 @@ PYBIND11_MODULE(_smallpeer, m) {
   });
   m.def("logger_set_console_enabled", [](bool on) { check(nogil([&] { return sp_logger_set_console_enabled(on); })); });
   m.def("logger_add_callback", [](py::function fn) {
-    // As in store_observe: the engine frees `ud` through free_py_object on every path.
-    auto* ud = new py::object(std::move(fn));
-    sp_token_t* tok = nullptr;
-    check(nogil([&] { return sp_logger_add_callback(log_trampoline, ud, free_py_object, &tok); }));
-    return std::make_unique<Token>(tok);
+    return register_callback(std::move(fn), [](void* ud, sp_token_t** tok) {
+      return sp_logger_add_callback(log_trampoline, ud, free_py_object, tok);
+    });
   });
   m.def(
       "logger_export_to_file",

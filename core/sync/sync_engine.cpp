@@ -240,6 +240,12 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
     return config;
   }
 
+  // The sessions now, copied under the mutex so the caller can act on each without holding it.
+  std::vector<std::shared_ptr<Session>> live_sessions() const {
+    std::lock_guard lock(mutex);
+    return {sessions.begin(), sessions.end()};
+  }
+
   bool current(uint64_t gen) const {
     std::lock_guard lock(mutex);
     return running && generation == gen;
@@ -291,12 +297,7 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
   // whose other side proved a grant that is now revoked ends, so its next handshake is refused the
   // grant and nothing more of ours reaches it.
   void end_revoked_admin_links() {
-    std::vector<std::shared_ptr<Session>> live;
-    {
-      std::lock_guard lock(mutex);
-      live.assign(sessions.begin(), sessions.end());
-    }
-    for (const auto& session : live) {
+    for (const auto& session : live_sessions()) {
       const auto grant_id = session->remote_admin_grant_id();
       if (!grant_id || !deps.admin.is_revoked(*grant_id)) continue;
       log(LogLevel::info, fmt::format("ending the LAN link to {}: its admin grant {} was revoked",
@@ -682,23 +683,13 @@ uint16_t SyncEngine::lan_port() const {
 }
 
 void SyncEngine::rewind(const std::string& collection) {
-  std::vector<std::shared_ptr<Session>> sessions;
-  {
-    std::lock_guard lock(state_->mutex);
-    sessions.assign(state_->sessions.begin(), state_->sessions.end());
-  }
   // Each session forgets its cursor and ends; connectors reconnect at once (they were healthy).
-  for (const auto& session : sessions) session->rewind(collection);
+  for (const auto& session : state_->live_sessions()) session->rewind(collection);
 }
 
 void SyncEngine::offer_log_bundle(const LogOutbox::Entry& entry) {
-  std::vector<std::shared_ptr<Session>> sessions;
-  {
-    std::lock_guard lock(state_->mutex);
-    sessions.assign(state_->sessions.begin(), state_->sessions.end());
-  }
   // Only Big Peer links carry log frames; the Big Peer answers an offer with a LOG_REQUEST.
-  for (const auto& session : sessions) {
+  for (const auto& session : state_->live_sessions()) {
     const auto remote = session->remote();
     if (remote && remote->role == PeerRole::big_peer) session->send_frame(entry.offer());
   }

@@ -198,23 +198,39 @@ static sp_status_t register_observer(void* arg, js_callback* cb, sp_userdata_fre
   return sp_store_observe(o->d, o->collection, on_store_change, cb, userdata_free, out_token);
 }
 
-/* storeObserve(h, collection, callback) -> observer handle; callback({collection, id, kind, documentJSON}). */
-static napi_value js_store_observe(napi_env env, napi_callback_info info) {
-  args_t a;
-  if (!get_args(env, info, &a, 3)) return NULL;
-  ditto_handle* h = get_ditto(env, a.argv[0]);
+/* The arguments of an observer registration: the open Ditto in argument 0 and the callback last (argc in all);
+ * NULL (with a JS exception) if either is wrong. */
+static ditto_handle* observer_arguments(napi_env env, napi_callback_info info, args_t* a, size_t argc) {
+  if (!get_args(env, info, a, argc)) return NULL;
+  ditto_handle* h = get_ditto(env, a->argv[0]);
   if (!h) return NULL;
-  if (!is_function(env, a.argv[2])) {
+  if (!is_function(env, a->argv[argc - 1])) {
     throw_invalid_argument(env, "the observer callback must be a function");
     return NULL;
   }
+  return h;
+}
+
+/* Registers `fn` through `register_fn(arg, ...)` as a change observer of `h` (in JS `ditto_value`): the one way
+ * storeObserve and spiObserveFleet make their handle, which keeps the process alive while active. */
+static napi_value change_observer_create(napi_env env, ditto_handle* h, napi_value ditto_value, napi_value fn,
+                                         callback_register_fn register_fn, void* arg) {
+  napi_value obj = js_callback_create(env, &kObserverKind, fn, register_fn, arg, &h->observers, ditto_value);
+  if (!obj) return NULL;
+  ditto_update_keep_alive(env, h);
+  return obj;
+}
+
+/* storeObserve(h, collection, callback) -> observer handle; callback({collection, id, kind, documentJSON}). */
+static napi_value js_store_observe(napi_env env, napi_callback_info info) {
+  args_t a;
+  ditto_handle* h = observer_arguments(env, info, &a, 3);
+  if (!h) return NULL;
   char* coll = get_string(env, a.argv[1], "collection");
   if (!coll) return NULL;
   observe_args args = {h->d, coll};
-  napi_value obj = js_callback_create(env, &kObserverKind, a.argv[2], register_observer, &args, &h->observers, a.argv[0]);
+  napi_value obj = change_observer_create(env, h, a.argv[0], a.argv[2], register_observer, &args);
   free(coll);
-  if (!obj) return NULL;
-  ditto_update_keep_alive(env, h);
   return obj;
 }
 
@@ -227,17 +243,8 @@ static sp_status_t register_fleet_observer(void* arg, js_callback* cb, sp_userda
  * documentJSON}) with each device's newest document from either fleet collection. */
 static napi_value js_spi_observe_fleet(napi_env env, napi_callback_info info) {
   args_t a;
-  if (!get_args(env, info, &a, 2)) return NULL;
-  ditto_handle* h = get_ditto(env, a.argv[0]);
-  if (!h) return NULL;
-  if (!is_function(env, a.argv[1])) {
-    throw_invalid_argument(env, "the fleet observer callback must be a function");
-    return NULL;
-  }
-  napi_value obj = js_callback_create(env, &kObserverKind, a.argv[1], register_fleet_observer, h->d, &h->observers, a.argv[0]);
-  if (!obj) return NULL;
-  ditto_update_keep_alive(env, h);
-  return obj;
+  ditto_handle* h = observer_arguments(env, info, &a, 2);
+  return h ? change_observer_create(env, h, a.argv[0], a.argv[1], register_fleet_observer, h->d) : NULL;
 }
 
 static napi_value js_store_observer_cancel(napi_env env, napi_callback_info info) {
