@@ -39,6 +39,8 @@ constexpr int kRuns = 5;
 constexpr uint64_t kMB = 1024 * 1024;
 // --trace: print each request's phases (POST answered, delivered, uploading, ready) to stderr.
 bool trace = false;
+// --smallpeer PATH: the Big Peer of another build, for interleaved A/B runs.
+std::string smallpeer = SMALLPEER_CLI;
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -58,7 +60,7 @@ void print_table(const BigPeerProcess& big_peer, smallpeer::Ditto& device, const
 int run(size_t load_connections) {
   smallpeer::UserLogOutput::instance().set_console_enabled(false);
   smallpeer::test_support::TempDir dir("log-request-bench");
-  BigPeerProcess big_peer(BigPeerProcessOptions{.data_dir = dir.path() / "big-peer"});
+  BigPeerProcess big_peer(BigPeerProcessOptions{.data_dir = dir.path() / "big-peer", .binary = smallpeer});
   smallpeer::DittoConfig config;
   config.persistence_dir = dir.path() / "device";
   config.device_name = "bench-device";
@@ -166,6 +168,8 @@ int main(int argc, char** argv) {
       const std::string arg = argv[i];
       if (arg == "--trace") {
         log_request_bench::trace = true;
+      } else if (arg == "--smallpeer" && i + 1 < argc) {
+        log_request_bench::smallpeer = argv[++i];
       } else if (arg == "--load" && i + 1 < argc) {
         const std::string value = argv[++i];
         if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos || value.size() > 6) {
@@ -175,7 +179,7 @@ int main(int argc, char** argv) {
         load = std::stoul(value);
       } else {
         std::cerr << "log_request_bench: unknown option " << arg
-                  << "\nusage: smallpeer_log_request_bench [--load SESSIONS (1000; 0: idle only)] [--trace]\n";
+                  << "\nusage: smallpeer_log_request_bench [--load SESSIONS (1000; 0: idle only)] [--trace] [--smallpeer PATH]\n";
         return 2;
       }
     }

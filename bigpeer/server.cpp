@@ -161,6 +161,7 @@ BigPeer::BigPeer(BigPeerOptions options)
   }
   log_requests_->set_device_quota(options_.log_bundle_quota);
   io_ = std::make_unique<net::io_context>(static_cast<int>(std::max(1u, options_.threads)));
+  http_io_ = std::make_unique<net::io_context>(1);
   api_threads_ = std::make_unique<net::thread_pool>(std::max(1u, options_.api_threads));
   fleet_history_ = std::make_unique<FleetHistory>([this] { return count_fleet(); }, clock_);
   api_ = std::make_unique<HttpApi>(HttpApiConfig{
@@ -196,7 +197,7 @@ BigPeer::BigPeer(BigPeerOptions options)
   sync_ = std::make_unique<SyncEndpoint>(SyncEndpointConfig{
       options_.app_id, options_.app_token, &identity_, store_.get(), ingest_.get(), &registry_, log_requests_.get(), &metrics_,
       clock_, io_->get_executor(), tls_, options_.handshakes, enrollments_.get(), admin_grants_.get()});
-  services_ = HttpServices{api_.get(), api_threads_.get(), sync_.get(), &metrics_, tls_.get(), &health_};
+  services_ = HttpServices{api_.get(), api_threads_.get(), sync_.get(), &metrics_, tls_.get(), &health_, io_.get()};
 }
 
 std::string BigPeer::storage_description() const {
@@ -245,7 +246,7 @@ void BigPeer::listen() {
     endpoint = results.begin()->endpoint();
   }
   // The acceptor lives on a strand so shutdown can close it while an accept is in flight.
-  acceptor_.emplace(net::make_strand(*io_));
+  acceptor_.emplace(net::make_strand(*http_io_));
   const auto fail = [&](std::string_view what) {
     throw Error(ErrorCode::io, fmt::format("cannot listen on {}: {} failed: {}", options_.listen, what, ec.message()));
   };
@@ -269,21 +270,23 @@ void BigPeer::listen() {
     });
   }
   work_.emplace(io_->get_executor());
+  http_work_.emplace(http_io_->get_executor());
   accept_next();
   expiry_timer_.emplace(net::make_strand(*io_));
   expire_log_requests();
-  threads_.reserve(std::max(1u, options_.threads));
-  for (unsigned i = 0; i < std::max(1u, options_.threads); ++i) threads_.emplace_back([this] { run_io(); });
+  threads_.reserve(std::max(1u, options_.threads) + 1);
+  for (unsigned i = 0; i < std::max(1u, options_.threads); ++i) threads_.emplace_back([this] { run_io(*io_); });
+  threads_.emplace_back([this] { run_io(*http_io_); });
 }
 
-void BigPeer::run_io() {
+void BigPeer::run_io(net::io_context& io) {
   // The catch-all at the Asio handler boundary: every known failure (the database's included) is
   // handled where it happens, so reaching this is a bug. It must not end the process: the handler
   // that threw is dropped with its connection (its objects go as the exception unwinds), the
   // failure is logged and counted (smallpeer_unexpected_exceptions_total), and the thread goes on.
   for (;;) {
     try {
-      io_->run();
+      io.run();
       return;
     } catch (const std::exception& e) {
       BigPeerMetrics::add(metrics_.unexpected_exceptions);
@@ -296,7 +299,11 @@ void BigPeer::run_io() {
 }
 
 void BigPeer::accept_next() {
-  acceptor_->async_accept(net::make_strand(*io_), [this](boost::system::error_code ec, sync::SyncSocket socket) {
+  // A plain connection starts on the HTTP thread, so API requests do not queue behind the sync
+  // sessions' I/O, and moves to the sync threads if it upgrades to /sync. A TLS stream cannot
+  // change threads, so a TLS connection stays on the sync threads from the start.
+  auto& io = tls_ ? *io_ : *http_io_;
+  acceptor_->async_accept(net::make_strand(io), [this](boost::system::error_code ec, sync::SyncSocket socket) {
     if (ec == net::error::operation_aborted || !acceptor_->is_open()) return;
     if (ec) {
       // Out of file descriptors, for instance: retrying at once would spin.
@@ -430,7 +437,9 @@ void BigPeer::shutdown() {
   ingest_->stop();
   // 4. Stop the threads.
   work_.reset();
+  http_work_.reset();
   io_->stop();
+  http_io_->stop();
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
@@ -451,6 +460,7 @@ BigPeer::~BigPeer() {
   accept_backoff_.reset();
   expiry_timer_.reset();
   acceptor_.reset();
+  http_io_.reset();
   io_.reset();
   api_threads_.reset();
 }

@@ -50,7 +50,7 @@ struct BigPeerOptions {
   std::optional<std::string> admin_token;  // generated and kept in the data directory if absent
   std::filesystem::path tls_cert;          // PEM certificate chain: serve https and wss only
   std::filesystem::path tls_key;           // its PEM private key (both or neither)
-  unsigned threads = 2;                    // I/O threads
+  unsigned threads = 2;                    // sync I/O threads (plain HTTP has one of its own)
   unsigned api_threads = 2;                // threads that answer API requests (they read the store)
   bool handle_signals = true;              // SIGINT/SIGTERM end wait_for_signal()
   sync::AdmissionLimits handshakes;        // caps on /sync connections not yet authenticated
@@ -81,6 +81,8 @@ class BigPeer {
   BigPeer(const BigPeer&) = delete;
   BigPeer& operator=(const BigPeer&) = delete;
 
+  /// Where sync sessions run (a test holds it to show that HTTP requests do not wait for it).
+  [[nodiscard]] boost::asio::io_context::executor_type sync_executor() const { return io_->get_executor(); }
   /// The address actually bound (with the chosen port when 0 was asked for).
   [[nodiscard]] const boost::asio::ip::tcp::endpoint& endpoint() const { return endpoint_; }
   /// The admin token the HTTP API requires.
@@ -107,8 +109,8 @@ class BigPeer {
  private:
   void listen();
   void accept_next();
-  /// One I/O thread: runs the io_context, surviving any exception a handler lets out.
-  void run_io();
+  /// One I/O thread: runs `io`, surviving any exception a handler lets out.
+  void run_io(boost::asio::io_context& io);
   void expire_log_requests();
   /// Closes this node's sessions of `peer_key` if its key is no longer approved; returns how many.
   size_t enforce_enrollment(const std::string& peer_key);
@@ -148,15 +150,17 @@ class BigPeer {
 
   // Declared last so that they go first: nothing below may outlive what the handlers use above.
   std::unique_ptr<boost::asio::thread_pool> api_threads_;
-  std::unique_ptr<boost::asio::io_context> io_;
+  std::unique_ptr<boost::asio::io_context> io_;       // sync sessions (and every TLS connection)
+  std::unique_ptr<boost::asio::io_context> http_io_;  // plain HTTP connections until a /sync upgrade
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> http_work_;
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
   std::optional<boost::asio::steady_timer> accept_backoff_;
   sync::AcceptBackoff accept_delays_;  // how long accept_backoff_ waits (acceptor's strand only)
   std::optional<boost::asio::steady_timer> expiry_timer_;
   std::optional<boost::asio::signal_set> signals_;
   boost::asio::ip::tcp::endpoint endpoint_;
-  std::vector<std::thread> threads_;
+  std::vector<std::thread> threads_;  // io_'s, then http_io_'s
 
   std::promise<int> stop_requested_;
   std::shared_future<int> stop_future_ = stop_requested_.get_future().share();

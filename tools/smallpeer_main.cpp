@@ -246,7 +246,9 @@ static int run_smallpeer(int argc, char** argv) {
   big->add_option("--query-timeout-ms", query_timeout_ms, "Milliseconds a POST /api/v1/query may run before it is stopped")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{600'000}));
-  big->add_option("--threads", big_opts.threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 64));
+  big->add_option("--threads", big_opts.threads, "Sync I/O threads (plain HTTP connections have one more)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   big->add_option("--max-handshakes", big_opts.handshakes.total,
                   "Sync connections that may be between upgrade and authentication at once; more are closed at once")
       ->capture_default_str()

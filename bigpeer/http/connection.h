@@ -3,6 +3,7 @@
 // answers in order with keep-alive, and hands a WebSocket upgrade of /sync to the sync endpoint.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -29,8 +30,9 @@ struct HttpServices {
   boost::asio::thread_pool* api_threads = nullptr;
   SyncEndpoint* sync = nullptr;
   BigPeerMetrics* metrics = nullptr;
-  boost::asio::ssl::context* tls = nullptr;  // set when the port serves https and wss only
-  const NodeHealth* health = nullptr;        // /readyz, and whether a /sync upgrade is taken
+  boost::asio::ssl::context* tls = nullptr;    // set when the port serves https and wss only
+  const NodeHealth* health = nullptr;          // /readyz, and whether a /sync upgrade is taken
+  boost::asio::io_context* sync_io = nullptr;  // where a plain /sync upgrade moves (null: it stays)
 };
 
 /// Serves an accepted socket (made on a strand) until the client leaves or upgrades to /sync.

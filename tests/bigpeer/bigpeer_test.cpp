@@ -768,6 +768,57 @@ int64_t metric(const BigPeerProcess& bp, const std::string& name) {
   return std::stoll(body.substr(at + name.size() + 2));
 }
 
+// Plain HTTP connections have a thread of their own, so the API answers while every sync thread
+// is busy (here: held), and a /sync upgrade moves its socket to the sync threads.
+TEST(BigPeerThreadsTest, TheApiAnswersWhileTheSyncThreadsAreHeldAndUpgradesMoveToThem) {
+  TempDir dir("bigpeer-threads");
+  BigPeerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.data_dir = dir.path() / "big-peer";
+  options.admin_token = "threads-admin-token";
+  options.threads = 1;
+  options.handle_signals = false;
+  auto big_peer = BigPeer::start(options);
+  const auto port = big_peer->endpoint().port();
+
+  std::promise<void> held;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  boost::asio::post(big_peer->sync_executor(), [&held, released] {
+    held.set_value();
+    released.wait();
+  });
+  held.get_future().wait();
+  struct Release {  // lets the sync thread go even if an assertion below returns early
+    std::promise<void>& release;
+    bool done = false;
+    void now() {
+      if (!std::exchange(done, true)) release.set_value();
+    }
+    ~Release() { now(); }
+  } let_go{release};
+
+  const auto health = test_support::http_request(port, http::verb::get, "/api/v1/health", std::nullopt, {}, {}, 3s);
+  EXPECT_EQ(health.status, 200) << health.body;
+  const auto devices = test_support::http_request(port, http::verb::get, "/api/v1/devices", "threads-admin-token", {}, {}, 3s);
+  EXPECT_EQ(devices.status, 200) << devices.body;
+
+  TempDir small("bigpeer-threads-small");
+  SmallPeerClient client(small.path(), options.app_id, options.app_token);
+  client.store().upsert(kSmallPeerInfoCollection, spi_doc(client.peer_key(), "moved-device", "2026-04-01T12:00:00.000Z", 1));
+  client.connect(fmt::format("ws://127.0.0.1:{}/sync", port));
+  EXPECT_FALSE(client.wait_established(300ms)) << "the session ran although the only sync thread was held";
+  let_go.now();
+  ASSERT_TRUE(client.wait_established());
+  EXPECT_TRUE(eventually([&] {
+    return test_support::http_get(port, "/api/v1/devices/" + client.peer_key(), "threads-admin-token")
+               .body.find("moved-device") != std::string::npos;
+  }));
+  client.close();
+  EXPECT_TRUE(client.wait_ended());
+  big_peer->shutdown();
+}
+
 TEST_F(BigPeerServerTest, WebSocketGarbageOnSyncIsDroppedAndHttpKeepsServing) {
   auto& bp = start();
   namespace websocket = boost::beast::websocket;
