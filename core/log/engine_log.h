@@ -30,7 +30,7 @@ struct LogExportResult {
   uint64_t uncompressed_bytes = 0;
   uint64_t compressed_bytes = 0;
   bool truncated = false;        // max_bytes dropped older lines
-  uint64_t malformed_lines = 0;  // lines that were not JSON with a valid "ts" and "level"; skipped
+  uint64_t malformed_lines = 0;  // lines looked at that lacked a valid "ts" and "level"; skipped
 };
 
 /// One engine instance's rotating JSON Lines log, one line per message:

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <memory>
-#include <numeric>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -66,54 +66,84 @@ uint64_t write_gzip(const fs::path& out, const std::vector<std::string_view>& li
   return size;
 }
 
+// One source's lines, consumed from the newest: lines[0, left) are still to look at, and `head`
+// is the newest of them that passes the filter once peek() found it.
+struct NewestFirst {
+  std::vector<std::string_view> lines;
+  size_t left = 0;
+  std::optional<ParsedLine> head;
+
+  // Finds the newest line left that is well formed and passes `filter`; false when none is left.
+  bool peek(simdjson::dom::parser& parser, const LogFilter& filter, LogExportResult& result) {
+    while (!head && left > 0) {
+      const auto line = lines[left - 1];
+      if (line.empty()) {
+        --left;
+        continue;
+      }
+      auto parsed = parse_line(parser, line);
+      if (!parsed) {
+        ++result.malformed_lines;
+      } else if (filter.keeps(parsed->level, parsed->ts)) {
+        head = parsed;
+        break;
+      }
+      --left;
+    }
+    return head.has_value();
+  }
+  std::string_view take() {
+    head.reset();
+    return lines[--left];
+  }
+};
+
 }  // namespace
 
 LogExportResult export_gzip(std::vector<ExportSource> sources, const fs::path& out, const LogFilter& filter, bool merge_by_time) {
-  // Everything is read into memory (at most max_files * max_file_bytes) so max_bytes can keep the newest.
+  // The files are read into memory (at most max_files * max_file_bytes), then their lines are taken
+  // newest first, so an export capped by max_bytes parses only the lines it keeps and the next one.
   LogExportResult result;
   simdjson::dom::parser parser;
   std::vector<simdjson::padded_string> texts;
   texts.reserve(sources.size());
-  std::vector<std::string_view> kept;
-  std::vector<TimePoint> kept_ts;  // filled only when merging
+  std::vector<NewestFirst> logs;
+  logs.reserve(sources.size());
   for (auto& source : sources) {
     auto text = read_padded(source.stream, source.size);
     if (text.size() != source.size) throw Error(ErrorCode::io, fmt::format("cannot read log file {}", source.path.string()));
-    for (const auto line : split_lines(std::string_view(text.data(), text.size()))) {
-      if (line.empty()) continue;
-      const auto parsed = parse_line(parser, line);
-      if (!parsed) {
-        ++result.malformed_lines;
-        continue;
-      }
-      if (!filter.keeps(parsed->level, parsed->ts)) continue;
-      kept.push_back(line);
-      if (merge_by_time) kept_ts.push_back(parsed->ts);
-    }
-    texts.push_back(std::move(text));  // moving keeps the buffer, so `kept` stays valid
+    NewestFirst log;
+    log.lines = split_lines(std::string_view(text.data(), text.size()));
+    log.left = log.lines.size();
+    logs.push_back(std::move(log));
+    texts.push_back(std::move(text));  // moving keeps the buffer, so the lines stay valid
   }
 
-  if (merge_by_time) {
-    // Each log is already oldest first; a stable sort interleaves them and keeps each one's order.
-    std::vector<size_t> order(kept.size());
-    std::iota(order.begin(), order.end(), size_t{0});
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return kept_ts[a] < kept_ts[b]; });
-    std::vector<std::string_view> merged;
-    merged.reserve(kept.size());
-    for (const size_t i : order) merged.push_back(kept[i]);
-    kept = std::move(merged);
-  }
-
-  size_t first = 0;
+  // Without merging, the sources follow each other (the last one is the newest); merging, each
+  // log is already oldest first, so the newest line left is the newest of the logs' heads (on
+  // equal times the later log's, as a stable sort of all lines by time would order them).
+  std::vector<std::string_view> kept;  // newest first
   uint64_t bytes = 0;
-  if (filter.max_bytes) {
-    first = kept.size();
-    while (first > 0 && bytes + kept[first - 1].size() + 1 <= *filter.max_bytes) bytes += kept[--first].size() + 1;
-  } else {
-    for (const auto line : kept) bytes += line.size() + 1;
+  for (;;) {
+    NewestFirst* next = nullptr;
+    for (auto it = logs.rbegin(); it != logs.rend(); ++it) {
+      if (!it->peek(parser, filter, result)) continue;
+      if (!merge_by_time) {
+        next = &*it;
+        break;
+      }
+      if (next == nullptr || next->head->ts < it->head->ts) next = &*it;
+    }
+    if (next == nullptr) break;
+    const auto size = next->lines[next->left - 1].size() + 1;
+    if (filter.max_bytes && bytes + size > *filter.max_bytes) {
+      result.truncated = true;
+      break;
+    }
+    bytes += size;
+    kept.push_back(next->take());
   }
-  result.truncated = first > 0;
-  kept.erase(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(first));
+  std::reverse(kept.begin(), kept.end());
   result.lines = kept.size();
   result.uncompressed_bytes = bytes;
   result.compressed_bytes = write_gzip(out, kept);

@@ -478,6 +478,39 @@ TEST_F(LogExportTest, MaxBytesKeepsTheNewestLinesAcrossFiles) {
   EXPECT_FALSE(everything.truncated);
 }
 
+// Several logs merge by time, newest kept under the cap; a capped export stops at the oldest line
+// it keeps, so lines older than that (here malformed ones) are not even looked at.
+TEST_F(LogExportTest, MergedLogsKeepTheNewestLinesAcrossLogsAndACapLooksNoFurther) {
+  auto first = open();
+  EngineLog second(dir_ / "logs-2", "pk-second", clock_);
+  {
+    std::ofstream out(first->files().back(), std::ios::binary | std::ios::app);
+    out << "not json\n";  // the oldest line of the first log
+  }
+  for (int i = 0; i < 6; ++i) {
+    (i % 2 == 0 ? *first : second).log(LogLevel::info, "spi", "line " + std::to_string(i));
+    clock_->advance(1s);
+  }
+  const auto all = EngineLog::export_gzip({first.get(), &second}, out_, {});
+  EXPECT_EQ(all.lines, 6u);
+  EXPECT_EQ(all.malformed_lines, 1u);
+  auto lines = read_gzip_lines(out_);
+  ASSERT_EQ(lines.size(), 6u);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(parse(lines[i]).msg, "line " + std::to_string(i));
+
+  const uint64_t cap = lines[3].size() + lines[4].size() + lines[5].size() + 3;
+  const auto capped = EngineLog::export_gzip({first.get(), &second}, out_, options([&](auto& o) { o.max_bytes = cap; }));
+  EXPECT_TRUE(capped.truncated);
+  EXPECT_EQ(capped.lines, 3u);
+  EXPECT_EQ(capped.uncompressed_bytes, cap);
+  EXPECT_EQ(capped.malformed_lines, 0u) << "a capped export looked past the oldest line it keeps";
+  lines = read_gzip_lines(out_);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(parse(lines[0]).msg, "line 3");
+  EXPECT_EQ(parse(lines[0]).peer, "pk-second");
+  EXPECT_EQ(parse(lines[2]).msg, "line 5");
+}
+
 TEST_F(LogExportTest, SkipsAndCountsMalformedLines) {
   auto log = open();
   log->log(LogLevel::info, "spi", "good 1");
