@@ -261,8 +261,13 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
   void on_admin_state(const AdminState& state) {
     const auto now = deps.clock->now();
     try {
+      const auto key_before = deps.admin.signing_key();
       const bool standing_changed = deps.admin.update(state.signing_key, state.grant, state.revoked, now);
-      end_revoked_admin_links();
+      if (deps.admin.signing_key() != key_before) {
+        end_lan_links("this device learned the Big Peer's admin signing key");
+      } else {
+        end_revoked_admin_links();
+      }
       if (deps.admin.signing_key() != state.signing_key) {
         log(LogLevel::warning,
             "the Big Peer's admin signing key differs from the one the app configured; its grants are "
@@ -303,6 +308,18 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
       log(LogLevel::info, fmt::format("ending the LAN link to {}: its admin grant {} was revoked",
                                       session->remote() ? session->remote()->peer_key : std::string("?"), *grant_id));
       session->close_with_error(std::string(kErrorAdminChanged), "the admin grant this device presented was revoked");
+    }
+  }
+
+  // A LAN link checked the other side's admin proof against the key in force at its handshake;
+  // when that key changes, each link ends (the connecting side comes back at once) and its next
+  // handshake is checked against the new key. Sessions still in their handshake end too.
+  void end_lan_links(const std::string& why) {
+    for (const auto& session : live_sessions()) {
+      const auto remote = session->remote();
+      if (remote && remote->role == PeerRole::big_peer) continue;
+      log(LogLevel::info, fmt::format("ending the LAN link to {}: {}", remote ? remote->peer_key : std::string("a peer"), why));
+      session->close_with_error(std::string(kErrorAdminChanged), why);
     }
   }
 
@@ -685,6 +702,10 @@ uint16_t SyncEngine::lan_port() const {
 void SyncEngine::rewind(const std::string& collection) {
   // Each session forgets its cursor and ends; connectors reconnect at once (they were healthy).
   for (const auto& session : state_->live_sessions()) session->rewind(collection);
+}
+
+void SyncEngine::end_lan_links_for_new_signing_key() {
+  state_->end_lan_links("the admin signing key in force changed");
 }
 
 void SyncEngine::offer_log_bundle(const LogOutbox::Entry& entry) {

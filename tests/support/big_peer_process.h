@@ -223,6 +223,10 @@ class BigPeerProcess {
                 ("smallpeer-big-peer-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++) + ".log");
     ready_path_ = log_path_;
     ready_path_.replace_extension(".ready.json");
+    // A file of the same name may be left by a killed process whose pid this one reuses (pids wrap
+    // at 32768 here): read as this Big Peer's, it would send the test to a port nobody listens on.
+    std::error_code stale;
+    std::filesystem::remove(ready_path_, stale);
     std::vector<std::string> args = {options_.binary, "big-peer",
                                      "--listen",      "127.0.0.1:" + std::to_string(options_.listen_port),
                                      "--data",        options_.data_dir.string(),

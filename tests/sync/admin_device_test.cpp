@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <mutex>
 #include <optional>
 
@@ -505,6 +506,12 @@ TEST_F(AdminDeviceTest, AFieldPeerConfiguredWithTheSigningKeyTrustsAGrantWithout
   auto f = peer("pump-a");
   f->set_transport_config(lan_only);
   EXPECT_FALSE(f->admin_signing_key());
+  // The link is up before the key is configured: configuring it must renew the link, whose
+  // handshake met no key and so took the laptop for an ordinary peer.
+  ASSERT_TRUE(wait_until([&] {
+    const auto peers = admin->presence().snapshot().peers;
+    return std::any_of(peers.begin(), peers.end(), [&](const auto& p) { return p.peer_key == f->peer_key(); });
+  }));
   try {
     f->set_admin_signing_key("ask-not-a-key");
     ADD_FAILURE() << "a malformed key was taken";
