@@ -210,8 +210,8 @@ sync::LogRequest LogRequests::request_frame(const Entry& entry) {
   return q;
 }
 
-void LogRequests::deliver(sync::Session& session, Entry& entry) {
-  if (!session.send_frame(request_frame(entry))) return;
+bool LogRequests::deliver(sync::Session& session, Entry& entry) {
+  if (!session.send_frame(request_frame(entry))) return false;
   entry.resume_asked_at = entry.record.bytes_received;
   if (entry.record.state == LogRequestState::pending) {
     entry.record.state = LogRequestState::delivered;
@@ -219,6 +219,7 @@ void LogRequests::deliver(sync::Session& session, Entry& entry) {
     save(entry);
   }
   spdlog::info("logs: request {} sent to {} (from byte {})", entry.record.id, entry.record.peer_key, entry.record.bytes_received);
+  return true;
 }
 
 void LogRequests::finish(Entry& entry, LogRequestState state, std::string reason) {
@@ -243,10 +244,22 @@ LogRequestRecord LogRequests::create(const std::string& peer_key, const std::str
   entry.record.requested_at = clock_->now();
   entry.record.expires_at = entry.record.requested_at + ttl;
   entry.record.filter = filter;
+  // With its device connected here, the request is saved once, already delivered, and then sent:
+  // one store write instead of two, each of which may wait behind a group commit under load. A
+  // frame that never reaches the device loses nothing: on_established delivers every open request
+  // again when the device next connects; only a session that ended meanwhile puts it back to pending.
+  if (session) {
+    entry.record.state = LogRequestState::delivered;
+    entry.record.delivered_at = entry.record.requested_at;
+  }
   save(entry);
   const std::string id = entry.record.id;
   auto& stored = entries_[id] = std::move(entry);
-  if (session) deliver(*session, stored);
+  if (session && !deliver(*session, stored)) {
+    stored.record.state = LogRequestState::pending;
+    stored.record.delivered_at.reset();
+    save(stored);
+  }
   return stored.record;
 }
 

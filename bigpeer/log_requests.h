@@ -137,7 +137,8 @@ class LogRequests {
   /// Why `peer_key`'s offer of `bytes` more would exceed its quota, or "" if it fits.
   [[nodiscard]] std::string quota_refusal(const std::string& peer_key, uint64_t bytes) const;
   void apply(LogRequestRecord record);
-  void deliver(sync::Session& session, Entry& entry);
+  // Sends the request to `session` (a pending one becomes delivered, saved); false if it had ended.
+  bool deliver(sync::Session& session, Entry& entry);
   void finish(Entry& entry, LogRequestState state, std::string reason);
   [[nodiscard]] static sync::LogRequest request_frame(const Entry& entry);
 
