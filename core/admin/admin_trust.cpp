@@ -39,37 +39,59 @@ bool AdminTrust::vouches_locked(const AdminGrant& grant, std::string_view peer_k
 
 bool AdminTrust::update(const SigningPublicKey& signing_key, std::optional<AdminGrant> grant, std::vector<std::string> revoked,
                         TimePoint now) {
-  std::lock_guard lock(mutex_);
-  const bool before = is_admin_locked(now);
-  std::set<std::string, std::less<>> revoked_set;
-  std::string revoked_text;
-  for (auto& id : revoked) {
-    if (!is_valid_grant_id(id) || revoked_set.size() >= kMaxRevokedGrants) continue;
-    revoked_text += id + "\n";
-    revoked_set.insert(std::move(id));
+  std::function<void()> key_changed;
+  bool standing_changed = false;
+  {
+    std::lock_guard lock(mutex_);
+    const bool before = is_admin_locked(now);
+    const auto key_before = signing_key_;
+    std::set<std::string, std::less<>> revoked_set;
+    std::string revoked_text;
+    for (auto& id : revoked) {
+      if (!is_valid_grant_id(id) || revoked_set.size() >= kMaxRevokedGrants) continue;
+      revoked_text += id + "\n";
+      revoked_set.insert(std::move(id));
+    }
+    store_.set_settings({{std::string(kSigningKeySetting), signing_key_text(signing_key)},
+                         {std::string(kGrantSetting), grant ? grant->to_text() : std::string()},
+                         {std::string(kRevokedSetting), revoked_text}});
+    if (!configured_) signing_key_ = signing_key;
+    grant_ = std::move(grant);
+    revoked_ = std::move(revoked_set);
+    grant_valid_ = grant_ && vouches_locked(*grant_, own_peer_key_);
+    standing_changed = before != is_admin_locked(now);
+    if (signing_key_ != key_before) key_changed = on_signing_key_changed_;
   }
-  store_.set_settings({{std::string(kSigningKeySetting), signing_key_text(signing_key)},
-                       {std::string(kGrantSetting), grant ? grant->to_text() : std::string()},
-                       {std::string(kRevokedSetting), revoked_text}});
-  if (!configured_) signing_key_ = signing_key;
-  grant_ = std::move(grant);
-  revoked_ = std::move(revoked_set);
-  grant_valid_ = grant_ && vouches_locked(*grant_, own_peer_key_);
-  return before != is_admin_locked(now);
+  if (key_changed) key_changed();
+  return standing_changed;
 }
 
 bool AdminTrust::configure_signing_key(std::optional<SigningPublicKey> key, TimePoint now) {
-  std::lock_guard lock(mutex_);
-  const bool before = is_admin_locked(now);
-  if (key) {
-    store_.set_settings({{std::string(kConfiguredKeySetting), signing_key_text(*key)}});
-  } else {
-    store_.set_settings({{std::string(kConfiguredKeySetting), std::string()}, {std::string(kSigningKeySetting), std::string()}});
+  std::function<void()> key_changed;
+  bool standing_changed = false;
+  {
+    std::lock_guard lock(mutex_);
+    const bool before = is_admin_locked(now);
+    const auto key_before = signing_key_;
+    if (key) {
+      store_.set_settings({{std::string(kConfiguredKeySetting), signing_key_text(*key)}});
+    } else {
+      store_.set_settings(
+          {{std::string(kConfiguredKeySetting), std::string()}, {std::string(kSigningKeySetting), std::string()}});
+    }
+    signing_key_ = key;
+    configured_ = key.has_value();
+    grant_valid_ = grant_ && vouches_locked(*grant_, own_peer_key_);
+    standing_changed = before != is_admin_locked(now);
+    if (signing_key_ != key_before) key_changed = on_signing_key_changed_;
   }
-  signing_key_ = key;
-  configured_ = key.has_value();
-  grant_valid_ = grant_ && vouches_locked(*grant_, own_peer_key_);
-  return before != is_admin_locked(now);
+  if (key_changed) key_changed();
+  return standing_changed;
+}
+
+void AdminTrust::set_on_signing_key_changed(std::function<void()> listener) {
+  std::lock_guard lock(mutex_);
+  on_signing_key_changed_ = std::move(listener);
 }
 
 bool AdminTrust::signing_key_configured() const {

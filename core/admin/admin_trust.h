@@ -2,6 +2,7 @@
 // Big Peer (the admin signing key, its own grant, the revoked grant ids), kept in its store.
 #pragma once
 
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -49,6 +50,9 @@ class AdminTrust {
   bool configure_signing_key(std::optional<SigningPublicKey> key, TimePoint now);
   /// True while the signing key comes from the app's configuration.
   [[nodiscard]] bool signing_key_configured() const;
+  /// Calls `listener` (outside the lock) each time update() or configure_signing_key() changes the
+  /// signing key in force; the sync engine renews its LAN links then. One listener; empty removes it.
+  void set_on_signing_key_changed(std::function<void()> listener);
 
  private:
   [[nodiscard]] bool is_admin_locked(TimePoint now) const;
@@ -65,6 +69,7 @@ class AdminTrust {
   std::optional<AdminGrant> grant_;
   std::set<std::string, std::less<>> revoked_;
   bool grant_valid_ = false;  // vouches_locked(grant_, own key), kept so the rules never verify a signature per document
+  std::function<void()> on_signing_key_changed_;
 };
 
 }  // namespace smallpeer::admin

@@ -280,9 +280,7 @@ void Ditto::set_admin_signing_key(std::optional<std::string_view> key) {
                     "shows it as signing_key)");
       }
     }
-    const auto key_before = admin_->signing_key();
     const bool changed = admin_->configure_signing_key(parsed, scheduler_->clock()->now());
-    if (admin_->signing_key() != key_before) sync_->end_lan_links_for_new_signing_key();
     log_->log(LogLevel::info, "admin",
               parsed ? fmt::format("the app configured the admin signing key {}{}", *key,
                                    changed ? "; this device's admin standing changed" : "")

@@ -261,13 +261,8 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
   void on_admin_state(const AdminState& state) {
     const auto now = deps.clock->now();
     try {
-      const auto key_before = deps.admin.signing_key();
       const bool standing_changed = deps.admin.update(state.signing_key, state.grant, state.revoked, now);
-      if (deps.admin.signing_key() != key_before) {
-        end_lan_links("this device learned the Big Peer's admin signing key");
-      } else {
-        end_revoked_admin_links();
-      }
+      end_revoked_admin_links();
       if (deps.admin.signing_key() != state.signing_key) {
         log(LogLevel::warning,
             "the Big Peer's admin signing key differs from the one the app configured; its grants are "
@@ -312,8 +307,9 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
   }
 
   // A LAN link checked the other side's admin proof against the key in force at its handshake;
-  // when that key changes, each link ends (the connecting side comes back at once) and its next
-  // handshake is checked against the new key. Sessions still in their handshake end too.
+  // when that key changes (AdminTrust tells us, whoever changed it: the app or a Big Peer), each
+  // link ends (the connecting side comes back at once) and its next handshake is checked against
+  // the new key. Sessions still in their handshake end too.
   void end_lan_links(const std::string& why) {
     for (const auto& session : live_sessions()) {
       const auto remote = session->remote();
@@ -579,10 +575,15 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
   }
 };
 
-SyncEngine::SyncEngine(SyncDependencies deps, Backoff backoff) : state_(std::make_shared<State>(std::move(deps), backoff)) {}
+SyncEngine::SyncEngine(SyncDependencies deps, Backoff backoff) : state_(std::make_shared<State>(std::move(deps), backoff)) {
+  state_->deps.admin.set_on_signing_key_changed([weak = std::weak_ptr<State>(state_)] {
+    if (auto state = weak.lock()) state->end_lan_links("the admin signing key in force changed");
+  });
+}
 
 // NOLINTNEXTLINE(bugprone-exception-escape): see the declaration
 SyncEngine::~SyncEngine() {
+  state_->deps.admin.set_on_signing_key_changed({});
   stop();
 }
 
@@ -702,10 +703,6 @@ uint16_t SyncEngine::lan_port() const {
 void SyncEngine::rewind(const std::string& collection) {
   // Each session forgets its cursor and ends; connectors reconnect at once (they were healthy).
   for (const auto& session : state_->live_sessions()) session->rewind(collection);
-}
-
-void SyncEngine::end_lan_links_for_new_signing_key() {
-  state_->end_lan_links("the admin signing key in force changed");
 }
 
 void SyncEngine::offer_log_bundle(const LogOutbox::Entry& entry) {

@@ -105,10 +105,6 @@ class SyncEngine {
   /// After `collection`'s sync scope widened: every live session forgets its cursor of the
   /// collection and reconnects, so documents the old scope kept back cross now (Session::rewind).
   void rewind(const std::string& collection);
-  /// After the admin signing key in force changed (the app configured another): every LAN link
-  /// ends with ERROR admin_changed and reconnects, so each other side's admin proof is checked
-  /// against the key now in force, not the one its handshake met.
-  void end_lan_links_for_new_signing_key();
   /// Offers a bundle that just entered the outbox to every connected Big Peer (the others get it
   /// when they connect).
   void offer_log_bundle(const LogOutbox::Entry& entry);
