@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "ditto/ditto.h"
+#include "ingest_support.h"
 #include "support/big_peer_process.h"
 #include "support/temp_dir.h"
 #include "sync_load.h"
@@ -56,6 +57,19 @@ std::string json_string_field(const std::string& body, const std::string& key) {
 
 void print_table(const BigPeerProcess& big_peer, smallpeer::Ditto& device, const std::filesystem::path& dir,
                  const std::string& label);
+
+// The ingest's group commits between two readings, and the writer thread's time in each (with
+// the checkpoints it runs after them).
+void print_group_commits(const smallpeer::bench::Metrics& m0, const smallpeer::bench::Metrics& m1) {
+  const auto delta = [&](const std::string& name) { return m1[name] - m0[name]; };
+  const double groups = delta("smallpeer_ingest_batches_total");
+  if (groups <= 0) return;
+  const std::string seconds_name = "smallpeer_ingest_commit_seconds_total";
+  const bool timed = m0.values.count(seconds_name) > 0;  // a Big Peer built before it has no such series
+  fmt::print("(group commits meanwhile: {:.0f}, {:.0f} documents each, {})\n", groups,
+             delta("smallpeer_documents_ingested_total") / groups,
+             timed ? fmt::format("{:.1f} ms each", 1000 * delta(seconds_name) / groups) : std::string("their time not exported"));
+}
 
 int run(size_t load_connections) {
   smallpeer::UserLogOutput::instance().set_console_enabled(false);
@@ -96,12 +110,15 @@ int run(size_t load_connections) {
     load.start_sending();
     std::this_thread::sleep_for(2s);
     const uint64_t acked0 = load.acked();
+    const auto m0 = smallpeer::bench::read_metrics(big_peer);
     const auto t0 = Clock::now();
     print_table(big_peer, *ditto, dir.path(), fmt::format("{} sessions reporting at full rate", load_connections));
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     if (load.failed() > 0) throw std::runtime_error("sync load: " + load.first_failure());
+    const auto m1 = smallpeer::bench::read_metrics(big_peer);
     fmt::print("(the load: {:.0f} SPI reports/s acknowledged while the log requests ran)\n",
                static_cast<double>(load.acked() - acked0) / seconds);
+    print_group_commits(m0, m1);
   }
   ditto->close();
   return 0;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <stdexcept>
 #include <string_view>
 #include <unordered_map>
@@ -127,7 +128,11 @@ void IngestQueue::commit(std::vector<Batch>& group) {
   try {
     for (;;) {
       try {
+        const auto started = std::chrono::steady_clock::now();
         store_.merge_batch(*documents, *settings);
+        BigPeerMetrics::add(
+            metrics_.ingest_commit_microseconds,
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
         break;
       } catch (const DatabaseUnavailable& e) {
         // Nothing was stored, so nothing was acknowledged: the group waits for the database and its

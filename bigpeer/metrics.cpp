@@ -10,6 +10,10 @@ namespace {
 void append_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help, uint64_t value) {
   fmt::format_to(std::back_inserter(out), "# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help, type, value);
 }
+// Seconds, to the microsecond.
+void append_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help, double value) {
+  fmt::format_to(std::back_inserter(out), "# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3:.6f}\n", name, help, type, value);
+}
 uint64_t read(const std::atomic<uint64_t>& counter) {
   return counter.load(std::memory_order_relaxed);
 }
@@ -44,6 +48,9 @@ std::string render_prometheus(const BigPeerMetrics& m, const MetricsGauges& g) {
                 read(m.spi_reports));
   append_metric(out, "smallpeer_ingest_batches_total", "counter", "Group-commit transactions written by the ingest queue.",
                 read(m.ingest_batches));
+  append_metric(out, "smallpeer_ingest_commit_seconds_total", "counter",
+                "Time the ingest's writer thread spent in group commits, with the WAL checkpoints it runs after them.",
+                static_cast<double>(read(m.ingest_commit_microseconds)) / 1e6);
   append_metric(out, "smallpeer_ingest_failures_total", "counter", "Session batches the store refused.", read(m.ingest_failures));
   append_metric(out, "smallpeer_ingest_queue_documents", "gauge", "Documents received and not yet committed.",
                 g.ingest_queue_documents);

@@ -13,6 +13,7 @@ struct BigPeerMetrics {
   std::atomic<uint64_t> documents_ingested{0};          // documents committed by the ingest writer
   std::atomic<uint64_t> spi_reports{0};                 // __small_peer_info documents among them
   std::atomic<uint64_t> ingest_batches{0};              // group-commit transactions
+  std::atomic<uint64_t> ingest_commit_microseconds{0};  // the writer thread's time in them (with the checkpoints it runs)
   std::atomic<uint64_t> ingest_failures{0};             // session batches whose commit failed
   std::atomic<uint64_t> sessions{0};                    // sessions that completed authentication
   std::atomic<uint64_t> auth_refusals{0};               // sessions refused at the handshake (app id, token proof, ...)

@@ -392,7 +392,7 @@ TEST_F(BigPeerServerTest, MetricsAreInPrometheusTextFormatWithoutAToken) {
   const auto r = bp.get("/metrics", false);
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
-  const std::regex sample(R"(^[a-z_]+(\{[a-z_]+="[a-z_]+"\})? [0-9]+$)");  // name, optional label, value
+  const std::regex sample(R"(^[a-z_]+(\{[a-z_]+="[a-z_]+"\})? [0-9]+(\.[0-9]+)?$)");  // name, optional label, value
   const std::regex type(R"(^# TYPE ([a-z_]+) (gauge|counter)$)");
   std::map<std::string, std::string> types;
   std::set<std::string> samples;
@@ -414,6 +414,7 @@ TEST_F(BigPeerServerTest, MetricsAreInPrometheusTextFormatWithoutAToken) {
                                                        {"smallpeer_sessions_total", "counter"},
                                                        {"smallpeer_rule_violations_total", "counter"},
                                                        {"smallpeer_ingest_batches_total", "counter"},
+                                                       {"smallpeer_ingest_commit_seconds_total", "counter"},
                                                        {"smallpeer_log_requests", "gauge"}};
   for (const auto& [name, kind] : expected) {
     EXPECT_EQ(types[name], kind) << name;
@@ -1097,6 +1098,7 @@ TEST_F(BigPeerIngestTest, BatchesFromManySessionsCommitTogether) {
   EXPECT_EQ(failed.load(), 0);
   // 1,000 queued documents fit in one group: one transaction after the holder's.
   EXPECT_EQ(metrics_.ingest_batches.load(), 2u);
+  EXPECT_GT(metrics_.ingest_commit_microseconds.load(), 0u);  // the store's time on them
   EXPECT_EQ(metrics_.documents_ingested.load(), uint64_t{1 + kThreads * kBatchesPerThread * kDocsPerBatch});
   EXPECT_EQ(store_->user_collection_counts(10).at("cars"), uint64_t{1 + kThreads * kBatchesPerThread * kDocsPerBatch});
   // Each session's last cursor wins.
