@@ -2,11 +2,15 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 #include <sodium.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <limits>
 #include <mutex>
 #include <thread>
@@ -22,6 +26,34 @@ namespace {
 
 constexpr int kSchemaVersion = 4;
 constexpr int kBusyTimeoutMs = 5000;
+
+/// A mutex that knows whether other threads wait for it, so a long batch can step aside for them.
+class WaitedMutex {
+ public:
+  /// Locks, counted as waiting while it blocks.
+  void lock() {
+    if (mutex_.try_lock()) return;
+    waiting_.fetch_add(1, std::memory_order_relaxed);
+    mutex_.lock();
+    waiting_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  /// Locks if free.
+  bool try_lock() { return mutex_.try_lock(); }
+  /// Unlocks.
+  void unlock() { mutex_.unlock(); }
+  /// Threads blocked in lock() now (a hint: it may change at once).
+  [[nodiscard]] unsigned waiting() const { return waiting_.load(std::memory_order_relaxed); }
+  /// Called unlocked after seeing waiters: gives them up to 1 ms to take the lock before the caller
+  /// locks again (std::mutex is not fair, and an immediate re-lock would usually win).
+  void step_aside() const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
+    while (waiting() > 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::atomic<unsigned> waiting_{0};
+};
 
 struct DatabaseCloser {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -247,6 +279,65 @@ PRAGMA user_version = 4;
 COMMIT;
 )sql";
 
+/// Checkpoints a shared store's WAL on a connection of its own, on the thread of a write that has
+/// released the store's lock (StoreOptions::checkpoint_unlocked): copying the WAL back into the
+/// database, and the fsync that goes with it, then never runs inside a commit while every other
+/// write waits. Thread-safe.
+class Checkpointer {
+ public:
+  /// Opens its connection to `path` (throws Error(io) if it cannot); checkpoints are due once the
+  /// WAL holds `threshold_pages` pages.
+  Checkpointer(const std::filesystem::path& path, int threshold_pages)
+      : path_(path), threshold_(threshold_pages), db_(open(path)) {}
+
+  /// The writer's sqlite3_wal_hook: called after each commit, its database lock released, with
+  /// the pages the WAL now holds.
+  static int on_commit(void* self, sqlite3* /*db*/, const char* /*schema*/, int pages) {
+    static_cast<Checkpointer*>(self)->wal_pages_.store(pages, std::memory_order_relaxed);
+    return SQLITE_OK;
+  }
+
+  /// Called without the store's lock: checkpoints if the WAL holds `factor` times the threshold
+  /// (a batch writer passes 1; single writes 2, so only a store nobody batches into makes them
+  /// pay). A checkpoint already running on another thread is enough.
+  void run_if_due(int factor) {
+    const int due = threshold_ * factor;
+    if (wal_pages_.load(std::memory_order_relaxed) < due) return;
+    std::unique_lock lock(mutex_, std::try_to_lock);
+    if (!lock.owns_lock() || wal_pages_.load(std::memory_order_relaxed) < due) return;
+    int wal_pages = 0, copied = 0;
+    // PASSIVE: copies what no reader still needs and never blocks a writer; once everything in
+    // the WAL was copied, the next commit starts it over.
+    const int rc = sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &copied);
+    const bool failed = (rc != SQLITE_OK && rc != SQLITE_BUSY) || wal_pages < 0;  // -1: not in WAL mode
+    if (failed && !failing_) {
+      spdlog::warn("store: checkpointing {} failed: {} (the WAL grows until a checkpoint succeeds)", path_.string(),
+                   wal_pages < 0 ? "the database is not in WAL mode" : sqlite3_errmsg(db_.get()));
+    }
+    failing_ = failed;
+    if (!failed && copied == wal_pages) wal_pages_.store(0, std::memory_order_relaxed);  // starts over at the next commit
+  }
+
+ private:
+  static DatabaseHandle open(const std::filesystem::path& path) {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    DatabaseHandle db(raw);
+    if (rc != SQLITE_OK) throw_sqlite(raw, "opening the checkpoint connection");
+    // A connection learns the database is in WAL mode at its first read; until then a checkpoint
+    // silently does nothing.
+    exec(raw, "PRAGMA journal_mode", "opening the checkpoint connection");
+    return db;
+  }
+
+  const std::filesystem::path path_;
+  const int threshold_;
+  std::atomic<int> wal_pages_{0};
+  std::mutex mutex_;  // guards db_ and failing_
+  DatabaseHandle db_;
+  bool failing_ = false;  // the last checkpoint failed (logged once)
+};
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(const std::filesystem::path& path, std::shared_ptr<HybridLogicalClock> hlc, std::string local_peer,
@@ -257,6 +348,12 @@ class SqliteStore final : public Store {
         exclusive_(options.exclusive),
         db_(open_database(path)) {
     configure_and_migrate(options);
+    if (options.checkpoint_unlocked) {
+      // After configure_and_migrate: the wal_autocheckpoint pragma would replace this hook.
+      checkpointer_ =
+          std::make_unique<Checkpointer>(path, options.wal_autocheckpoint_pages > 0 ? options.wal_autocheckpoint_pages : 1000);
+      sqlite3_wal_hook(db_.get(), &Checkpointer::on_commit, checkpointer_.get());
+    }
     tables_[0] = std::make_unique<TableStatements>(db_.get(), "user_documents");
     tables_[1] = std::make_unique<TableStatements>(db_.get(), "system_documents");
     get_setting_ = prepare(db_.get(), "SELECT value FROM settings WHERE key=?1");
@@ -298,6 +395,7 @@ class SqliteStore final : public Store {
       previous = chain_locked(doc);
     }
     notify(doc, ChangeKind::upsert, previous);
+    if (checkpointer_) checkpointer_->run_if_due(2);
     return doc;
   }
 
@@ -310,6 +408,7 @@ class SqliteStore final : public Store {
       previous = chain_locked(stored);
     }
     notify(stored, stored.deleted ? ChangeKind::remove : ChangeKind::upsert, previous);
+    if (checkpointer_) checkpointer_->run_if_due(2);
     return true;
   }
 
@@ -318,27 +417,44 @@ class SqliteStore final : public Store {
     std::vector<bool> applied(incoming.size(), false);
     std::vector<Document> stored_docs;
     std::vector<std::optional<HlcTimestamp>> previous;
-    {
-      std::lock_guard lock(mutex_);
-      Transaction transaction(db_.get());
-      for (size_t i = 0; i < incoming.size(); ++i) {
-        Document stored;
-        if (merge_locked(incoming[i], stored)) {
-          applied[i] = true;
-          stored_docs.push_back(std::move(stored));
+    std::unique_lock lock(mutex_);
+    for (size_t i = 0;;) {
+      {
+        Transaction transaction(db_.get());
+        for (const size_t first = i; i < incoming.size(); ++i) {
+          // Another thread waits for the connection (on the Big Peer, an API call behind a group
+          // commit of thousands of documents): commit what is merged and let it in first. The
+          // settings (replication cursors) go in the last transaction, so a cursor never runs
+          // ahead of the documents it covers.
+          if (i > first && mutex_.waiting() > 0) break;
+          Document stored;
+          if (merge_locked(incoming[i], stored)) {
+            applied[i] = true;
+            stored_docs.push_back(std::move(stored));
+          }
         }
+        if (i == incoming.size()) {
+          for (const auto& [key, value] : settings) {
+            Query(db_.get(), put_setting_, "writing a setting").bind(1, key).bind(2, value).run();
+          }
+        }
+        transaction.commit();
       }
-      for (const auto& [key, value] : settings) {
-        Query(db_.get(), put_setting_, "writing a setting").bind(1, key).bind(2, value).run();
-      }
-      transaction.commit();
+      previous.clear();
       previous.reserve(stored_docs.size());
       for (const auto& doc : stored_docs) previous.push_back(chain_locked(doc));  // in commit order
+      lock.unlock();
+      for (size_t d = 0; d < stored_docs.size(); ++d) {
+        notify(stored_docs[d], stored_docs[d].deleted ? ChangeKind::remove : ChangeKind::upsert, previous[d]);
+      }
+      if (i == incoming.size()) {
+        if (checkpointer_) checkpointer_->run_if_due(1);
+        return applied;
+      }
+      stored_docs.clear();
+      mutex_.step_aside();
+      lock.lock();
     }
-    for (size_t i = 0; i < stored_docs.size(); ++i) {
-      notify(stored_docs[i], stored_docs[i].deleted ? ChangeKind::remove : ChangeKind::upsert, previous[i]);
-    }
-    return applied;
   }
 
   [[nodiscard]] std::optional<Document> get(std::string_view collection, std::string_view id,
@@ -759,10 +875,11 @@ class SqliteStore final : public Store {
   }
 
   const bool exclusive_;
-  mutable std::mutex reader_mutex_;  // guards reader_db_
+  mutable WaitedMutex reader_mutex_;  // guards reader_db_
   mutable DatabaseHandle reader_db_;
-  mutable std::mutex mutex_;  // guards the connection, its statements and parser_
-  DatabaseHandle db_;         // declared before the statements, so it is closed after they are finalized
+  mutable WaitedMutex mutex_;                   // guards the connection, its statements and parser_
+  std::unique_ptr<Checkpointer> checkpointer_;  // null unless checkpoint_unlocked; declared before db_: it outlives the hook
+  DatabaseHandle db_;                           // declared before the statements, so it is closed after they are finalized
   std::array<std::unique_ptr<TableStatements>, 2> tables_;  // [0] user, [1] system
   StatementHandle get_setting_, put_setting_, count_live_, settings_by_prefix_;
   StatementHandle purge_;  // prepared on first use (only the Big Peer's audit log purges)
@@ -778,6 +895,9 @@ std::unique_ptr<Store> Store::open(const std::filesystem::path& path, std::share
                                    std::string local_peer, StoreOptions options) {
   if (!hlc) throw Error(ErrorCode::invalid_argument, "store needs a clock");
   if (local_peer.empty()) throw Error(ErrorCode::invalid_argument, "store needs the local peer key");
+  if (options.exclusive && options.checkpoint_unlocked) {
+    throw Error(ErrorCode::invalid_argument, "an exclusive store has one connection: it cannot checkpoint on another");
+  }
   // Safe to call repeatedly and from several threads; random ids need it.
   if (sodium_init() < 0) throw Error(ErrorCode::internal, "libsodium failed to initialise");
   return std::make_unique<SqliteStore>(path, std::move(hlc), std::move(local_peer), options);

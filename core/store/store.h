@@ -71,14 +71,22 @@ struct StoreOptions {
   int64_t cache_kib = 0;
   /// Pages the WAL may hold before a commit checkpoints it; 0 keeps SQLite's default (1,000).
   int wal_autocheckpoint_pages = 0;
+  /// Checkpoint once the WAL holds wal_autocheckpoint_pages on a connection of the store's own,
+  /// after a merge_batch released the store's lock, instead of inside the commit that crossed it
+  /// (which copies the WAL back and fsyncs while every other write waits). The batch's caller
+  /// pays, as it paid before; single writes check only past twice the threshold. Not with `exclusive`.
+  bool checkpoint_unlocked = false;
 
   /// A Ditto instance's store: exclusive (the instance locks its directory), default cache, so a
   /// process hosting 1,000 small peers stays small.
   static StoreOptions for_ditto() { return {.exclusive = true}; }
   /// The Big Peer's store: 64 MiB of page cache, so the fleet's documents and indexes stay in
   /// memory, and checkpoints every 10,000 pages (40 MB of WAL), so a page rewritten by many group
-  /// commits is copied back once. Not exclusive: operators and tests may read the file beside it.
-  static StoreOptions for_big_peer() { return {.cache_kib = int64_t{64} * 1024, .wal_autocheckpoint_pages = 10'000}; }
+  /// commits is copied back once, by the ingest's writer thread outside the store's lock, so no
+  /// API write waits behind it. Not exclusive: operators and tests may read the file beside it.
+  static StoreOptions for_big_peer() {
+    return {.cache_kib = int64_t{64} * 1024, .wal_autocheckpoint_pages = 10'000, .checkpoint_unlocked = true};
+  }
 };
 
 /// The SQLite-backed document store of one peer. Thread-safe.
@@ -126,6 +134,8 @@ class Store {
                                                             size_t limit = SIZE_MAX) const = 0;
   /// Merges replicated documents in one transaction, writing `settings` (replication cursors) in
   /// the same transaction; returns which documents won and were stored. Observers run after commit.
+  /// On SQLite, a thread waiting for the store splits it: the documents merged so far commit (and
+  /// are observed) first, and the settings always go in the last transaction.
   virtual std::vector<bool> merge_batch(const std::vector<Document>& incoming,
                                         const std::vector<std::pair<std::string, std::string>>& settings) = 0;
   /// Names of collections that hold at least one document or tombstone; `system` picks the table.

@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -439,6 +440,71 @@ TEST_F(StoreTest, TheBigPeerTuningKeepsEveryCommitAcrossAReopen) {
   auto store = Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "big-peer", options);
   EXPECT_TRUE(store->get("__small_peer_info", "pk1999").has_value());
   EXPECT_EQ(test_support::sqlite_integrity_check(db_path()), "ok");
+}
+
+TEST_F(StoreTest, CheckpointsOutsideTheLockCopyTheWalBackAndKeepItBounded) {
+  auto options = StoreOptions::for_big_peer();
+  options.wal_autocheckpoint_pages = 100;  // 400 KB of WAL
+  const auto wal = std::filesystem::path(db_path().string() + "-wal");
+  {
+    auto store = Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "big-peer", options);
+    // ~25 MB of documents in 200 commits, each ~128 KB: 60 times the threshold.
+    for (int b = 0; b < 200; ++b) {
+      std::vector<Document> batch;
+      for (int i = 0; i < 100; ++i) {
+        const std::string id = fmt::format("pk{}-{}", b, i);
+        batch.push_back(remote_doc("__small_peer_info", id, R"({"_id":")" + id + R"(","pad":")" + std::string(1200, 'x') + "\"}",
+                                   remote_version(1, id)));
+      }
+      store->merge_batch(batch, {{"cursor", std::to_string(b)}});
+    }
+    // The batches copied the WAL into the database file after their commits, and the WAL started
+    // over instead of growing: about the threshold plus one commit, not the 25 MB written.
+    EXPECT_GT(std::filesystem::file_size(db_path()), uintmax_t{20} << 20);
+    EXPECT_LT(std::filesystem::file_size(wal), uintmax_t{4} << 20);
+    EXPECT_EQ(store->setting("cursor"), "199");
+  }
+  auto store = Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "big-peer", options);
+  EXPECT_TRUE(store->get("__small_peer_info", "pk199-99").has_value());
+  EXPECT_EQ(test_support::sqlite_integrity_check(db_path()), "ok");
+}
+
+TEST_F(StoreTest, AnExclusiveStoreCannotCheckpointOnAnotherConnection) {
+  auto options = StoreOptions::for_ditto();
+  options.checkpoint_unlocked = true;
+  expect_error([&] { Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "peer-a", options); },
+               ErrorCode::invalid_argument, "cannot checkpoint on another");
+  EXPECT_FALSE(std::filesystem::exists(db_path())) << "nothing is created for options that conflict";
+}
+
+TEST_F(StoreTest, AWriteWaitingForTheStoreGetsInDuringALongBatch) {
+  auto store = Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "big-peer", StoreOptions::for_big_peer());
+  constexpr int kDocs = 30'000;  // about a second of merging: the write below arrives during it
+  std::vector<Document> batch;
+  for (int i = 0; i < kDocs; ++i) {
+    const std::string id = fmt::format("pk{:05}", i);
+    batch.push_back(remote_doc("__small_peer_info", id, R"({"_id":")" + id + R"(","pad":")" + std::string(600, 'x') + "\"}",
+                               remote_version(1, id)));
+  }
+  std::atomic<bool> merging{false};
+  auto merged = std::async(std::launch::async, [&] {
+    merging = true;
+    return store->merge_batch(batch, {{"cursor", "last"}});
+  });
+  while (!merging) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const Document api = store->upsert("__log_requests", R"({"_id":"r1"})");
+  const auto applied = merged.get();
+  EXPECT_EQ(std::count(applied.begin(), applied.end(), true), kDocs);
+  EXPECT_EQ(store->setting("cursor"), "last");
+  // The write was stored in the middle of the batch: some of its documents before, some after
+  // (stored_at is commit order). Without the split it would wait for all of them.
+  int before = 0;
+  for (int i = 0; i < kDocs; ++i) {
+    before += store->get("__small_peer_info", fmt::format("pk{:05}", i))->stored_at < api.stored_at ? 1 : 0;
+  }
+  EXPECT_GT(before, 0);
+  EXPECT_LT(before, kDocs);
 }
 
 TEST_F(StoreTest, SystemCollectionsAreKeptApartFromUserCollections) {
