@@ -37,14 +37,25 @@ bool AdminTrust::vouches_locked(const AdminGrant& grant, std::string_view peer_k
          grant.verifies(app_id_, *signing_key_);
 }
 
-bool AdminTrust::update(const SigningPublicKey& signing_key, std::optional<AdminGrant> grant, std::vector<std::string> revoked,
-                        TimePoint now) {
+bool AdminTrust::change(TimePoint now, const std::function<void()>& change) {
   std::function<void()> key_changed;
   bool standing_changed = false;
   {
     std::lock_guard lock(mutex_);
     const bool before = is_admin_locked(now);
     const auto key_before = signing_key_;
+    change();
+    grant_valid_ = grant_ && vouches_locked(*grant_, own_peer_key_);
+    standing_changed = before != is_admin_locked(now);
+    if (signing_key_ != key_before) key_changed = on_signing_key_changed_;
+  }
+  if (key_changed) key_changed();
+  return standing_changed;
+}
+
+bool AdminTrust::update(const SigningPublicKey& signing_key, std::optional<AdminGrant> grant, std::vector<std::string> revoked,
+                        TimePoint now) {
+  return change(now, [&] {
     std::set<std::string, std::less<>> revoked_set;
     std::string revoked_text;
     for (auto& id : revoked) {
@@ -58,21 +69,11 @@ bool AdminTrust::update(const SigningPublicKey& signing_key, std::optional<Admin
     if (!configured_) signing_key_ = signing_key;
     grant_ = std::move(grant);
     revoked_ = std::move(revoked_set);
-    grant_valid_ = grant_ && vouches_locked(*grant_, own_peer_key_);
-    standing_changed = before != is_admin_locked(now);
-    if (signing_key_ != key_before) key_changed = on_signing_key_changed_;
-  }
-  if (key_changed) key_changed();
-  return standing_changed;
+  });
 }
 
 bool AdminTrust::configure_signing_key(std::optional<SigningPublicKey> key, TimePoint now) {
-  std::function<void()> key_changed;
-  bool standing_changed = false;
-  {
-    std::lock_guard lock(mutex_);
-    const bool before = is_admin_locked(now);
-    const auto key_before = signing_key_;
+  return change(now, [&] {
     if (key) {
       store_.set_settings({{std::string(kConfiguredKeySetting), signing_key_text(*key)}});
     } else {
@@ -81,12 +82,7 @@ bool AdminTrust::configure_signing_key(std::optional<SigningPublicKey> key, Time
     }
     signing_key_ = key;
     configured_ = key.has_value();
-    grant_valid_ = grant_ && vouches_locked(*grant_, own_peer_key_);
-    standing_changed = before != is_admin_locked(now);
-    if (signing_key_ != key_before) key_changed = on_signing_key_changed_;
-  }
-  if (key_changed) key_changed();
-  return standing_changed;
+  });
 }
 
 void AdminTrust::set_on_signing_key_changed(std::function<void()> listener) {

@@ -56,6 +56,9 @@ class AdminTrust {
 
  private:
   [[nodiscard]] bool is_admin_locked(TimePoint now) const;
+  // Runs `change` under the lock, then the key listener (outside it) if the key in force changed;
+  // true if this device's admin standing changed. The one path for update() and configure_signing_key().
+  bool change(TimePoint now, const std::function<void()>& change);
   // Everything but the expiry: `grant` names `peer_key`, is not revoked and verifies with the kept
   // signing key for this app. The one check behind is_admin() (this device) and accepts() (a neighbour).
   [[nodiscard]] bool vouches_locked(const AdminGrant& grant, std::string_view peer_key) const;
