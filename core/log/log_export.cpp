@@ -67,14 +67,18 @@ uint64_t write_gzip(const fs::path& out, const std::vector<std::string_view>& li
 }
 
 // One source's lines, consumed from the newest: lines[0, left) are still to look at, and `head`
-// is the newest of them that passes the filter once peek() found it.
+// is the newest of them that passes the filter once peek() found it. The file is read at the first
+// peek, so an export capped by max_bytes reads only the files its newest lines come from.
 struct NewestFirst {
+  ExportSource* source = nullptr;
+  simdjson::padded_string text;  // the file's bytes, once read; `lines` point into it
   std::vector<std::string_view> lines;
   size_t left = 0;
   std::optional<ParsedLine> head;
 
   // Finds the newest line left that is well formed and passes `filter`; false when none is left.
   bool peek(simdjson::dom::parser& parser, const LogFilter& filter, LogExportResult& result) {
+    if (source != nullptr) read();
     while (!head && left > 0) {
       const auto line = lines[left - 1];
       if (line.empty()) {
@@ -96,28 +100,26 @@ struct NewestFirst {
     head.reset();
     return lines[--left];
   }
+
+ private:
+  void read() {
+    text = read_padded(source->stream, source->size);
+    if (text.size() != source->size) throw Error(ErrorCode::io, fmt::format("cannot read log file {}", source->path.string()));
+    lines = split_lines(std::string_view(text.data(), text.size()));
+    left = lines.size();
+    source = nullptr;
+  }
 };
 
 }  // namespace
 
 LogExportResult export_gzip(std::vector<ExportSource> sources, const fs::path& out, const LogFilter& filter, bool merge_by_time) {
-  // The files are read into memory (at most max_files * max_file_bytes), then their lines are taken
-  // newest first, so an export capped by max_bytes parses only the lines it keeps and the next one.
+  // Lines are taken newest first, so an export capped by max_bytes parses only the lines it keeps
+  // and the next one, and reads only the files they are in (each whole, at most max_file_bytes).
   LogExportResult result;
   simdjson::dom::parser parser;
-  std::vector<simdjson::padded_string> texts;
-  texts.reserve(sources.size());
-  std::vector<NewestFirst> logs;
-  logs.reserve(sources.size());
-  for (auto& source : sources) {
-    auto text = read_padded(source.stream, source.size);
-    if (text.size() != source.size) throw Error(ErrorCode::io, fmt::format("cannot read log file {}", source.path.string()));
-    NewestFirst log;
-    log.lines = split_lines(std::string_view(text.data(), text.size()));
-    log.left = log.lines.size();
-    logs.push_back(std::move(log));
-    texts.push_back(std::move(text));  // moving keeps the buffer, so the lines stay valid
-  }
+  std::vector<NewestFirst> logs(sources.size());
+  for (size_t i = 0; i < sources.size(); ++i) logs[i].source = &sources[i];
 
   // Without merging, the sources follow each other (the last one is the newest); merging, each
   // log is already oldest first, so the newest line left is the newest of the logs' heads (on
