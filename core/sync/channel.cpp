@@ -147,6 +147,11 @@ class WebSocketChannel final : public ChannelBase<WebSocketChannel<Stream>, Sync
   WebSocketChannel(websocket::stream<Stream> ws, std::shared_ptr<void> keep_alive)
       : Base(ws.get_executor()), ws_(std::move(ws)), keep_alive_(std::move(keep_alive)) {
     this->remote_ = endpoint_text(beast::get_lowest_layer(ws_).socket());
+    // Each frame goes out at once. With Nagle's algorithm a large frame's last segment waited for
+    // the receiver's delayed ACK (40 ms on Linux): a device's log upload stalled that long on
+    // every chunk. The Big Peer sets it on the sockets it accepts; this covers a device's dial too.
+    boost::system::error_code ec;
+    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ec);
     ws_.binary(true);
     set_max_frame_bytes(kMaxHandshakeFrameBytes);
     // Pings keep a quiet connection alive and find a dead one within the idle timeout.

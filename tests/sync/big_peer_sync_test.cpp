@@ -2,8 +2,12 @@
 // authentication failures, forged and spoofed peers, malformed frames and a Big Peer restart.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <simdjson.h>
+#include <sys/socket.h>
 
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -26,6 +30,24 @@ using test_support::TempDir;
 using test_support::wait_until;
 
 namespace {
+
+// This process's TCP sockets connected to 127.0.0.1:`port` (found through /proc/self/fd).
+std::vector<int> sockets_connected_to(uint16_t port) {
+  std::vector<int> found;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    int fd = -1;
+    try {
+      fd = std::stoi(entry.path().filename().string());
+    } catch (const std::exception&) {
+      continue;
+    }
+    sockaddr_in peer{};
+    socklen_t length = sizeof peer;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0 || peer.sin_family != AF_INET) continue;
+    if (ntohs(peer.sin_port) == port) found.push_back(fd);
+  }
+  return found;
+}
 
 class BigPeerSyncTest : public ::testing::Test {
  protected:
@@ -108,6 +130,22 @@ TEST_F(BigPeerSyncTest, TheTwoDocumentedLinesDeliverTheDocumentWithinOneInterval
   // Later cycles keep arriving.
   const auto first = big_peer_sequence(d);
   EXPECT_TRUE(wait_until([&] { return big_peer_sequence(d) > first; }, 3s));
+}
+
+// A device writes each frame at once (TCP_NODELAY), as the Big Peer does. With Nagle's algorithm
+// on the device's socket, the last segment of a large frame (a log chunk) waited for the Big
+// Peer's delayed ACK, 40 ms on Linux, so every log upload took that much longer.
+TEST_F(BigPeerSyncTest, TheDevicesConnectionToTheBigPeerSendsEachFrameAtOnce) {
+  auto d = peer("tablet");
+  ASSERT_TRUE(wait_until([&] { return connected(d); }));
+  const auto sockets = sockets_connected_to(big_peer_->port());
+  ASSERT_FALSE(sockets.empty()) << "no socket of this process is connected to the Big Peer";
+  for (const int fd : sockets) {
+    int on = 0;
+    socklen_t length = sizeof on;
+    ASSERT_EQ(::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &length), 0);
+    EXPECT_EQ(on, 1) << "socket " << fd << " to the Big Peer has Nagle's algorithm on";
+  }
 }
 
 // Closing a peer while its connection to the Big Peer completes: the session that connection
