@@ -62,6 +62,10 @@ struct Options {
   size_t rounds = 2;
   double seconds = 10;
   double warmup = 3;
+  // Warm-up also lasts until this many reports per connection are acknowledged: past the Big Peer's
+  // default report history ring (288 per device), so the window measures the steady state, where a
+  // report's history row replaces one (a deployed Big Peer after each device's first day).
+  size_t warmup_reports = 300;
   double ceiling_seconds = 3;
   bool mqtt = true;
   std::string smallpeer = SMALLPEER_CLI;   // the Big Peer's binary (--smallpeer, for A/B runs of two builds)
@@ -104,6 +108,8 @@ Options parse_options(int argc, char** argv) {
       o.seconds = parse_number<double>(arg, next(), 1);
     } else if (arg == "--warmup") {
       o.warmup = parse_number<double>(arg, next(), 0);
+    } else if (arg == "--warmup-reports") {
+      o.warmup_reports = parse_number<size_t>(arg, next(), 0);
     } else if (arg == "--ceiling-seconds") {
       o.ceiling_seconds = parse_number<double>(arg, next(), 0.5);
     } else if (arg == "--smallpeer") {
@@ -115,7 +121,8 @@ Options parse_options(int argc, char** argv) {
       o.mqtt = false;
     } else if (arg == "--help" || arg == "-h") {
       say("usage: smallpeer_anchor_bench [--connections N (1000)] [--window N (4)] [--threads N (1)] [--seconds S (10)]\n"
-          "       [--warmup S (3)] [--rounds N (2)] [--idle N (10000; 0 skips)] [--ceiling-seconds S (3)] [--no-mqtt]\n"
+          "       [--warmup S (3)] [--warmup-reports N per connection (300; 0: seconds only)] [--rounds N (2)]\n"
+          "       [--idle N (10000; 0 skips)] [--ceiling-seconds S (3)] [--no-mqtt]\n"
           "       [--smallpeer PATH (this build's smallpeer: the Big Peer to measure)]\n"
           "       [--big-peer-arg ARG (a flag for that Big Peer, repeatable: --big-peer-arg --history-reports=0)]");
       std::exit(0);
@@ -141,6 +148,11 @@ struct BigPeerFigures {
   uint64_t peak_rss = 0;
   uint64_t acked = 0;  // ACKs the generator counted in the window
   uint64_t refused = 0;
+  // The warm-up, measured alike: every device's report history ring still filling (each report
+  // inserts a new history row rather than replacing one).
+  double warmup_seconds = 0;
+  double warmup_reports_per_second = 0;
+  double warmup_big_peer_cpu_us = 0;
 };
 
 BigPeerFigures measure_big_peer(const Options& o, const std::string& document) {
@@ -158,12 +170,28 @@ BigPeerFigures measure_big_peer(const Options& o, const std::string& document) {
   lo.document = document;
   SyncLoad load(lo);
   load.wait_established(std::chrono::seconds(120));
+  const auto w0 = read_metrics(big_peer);
+  const double bpw0 = cpu_seconds(big_peer.pid());
   load.start_sending();
-  std::this_thread::sleep_for(std::chrono::duration<double>(o.warmup));
-  if (load.failed() > 0) throw std::runtime_error("sync load: " + load.first_failure());
+  const auto warmup_start = Clock::now();
+  const uint64_t warmup_acks = o.warmup_reports * o.connections;
+  while (seconds_between(warmup_start, Clock::now()) < o.warmup || load.acked() < warmup_acks) {
+    if (load.failed() > 0) throw std::runtime_error("sync load: " + load.first_failure());
+    if (seconds_between(warmup_start, Clock::now()) > 600) {
+      throw std::runtime_error(fmt::format("warm-up: {} of {} reports acknowledged after 600 s", load.acked(), warmup_acks));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 
   const auto m0 = read_metrics(big_peer);
   const double bp0 = cpu_seconds(big_peer.pid());
+  BigPeerFigures f;
+  f.warmup_seconds = seconds_between(w0.at, m0.at);
+  const double warmup_reports = m0["smallpeer_spi_reports_total"] - w0["smallpeer_spi_reports_total"];
+  if (warmup_reports > 0) {
+    f.warmup_reports_per_second = warmup_reports / f.warmup_seconds;
+    f.warmup_big_peer_cpu_us = 1e6 * (bp0 - bpw0) / warmup_reports;
+  }
   const double self0 = cpu_seconds(::getpid());
   const uint64_t acked0 = load.acked();
   const uint64_t refused0 = load.refused();
@@ -178,7 +206,6 @@ BigPeerFigures measure_big_peer(const Options& o, const std::string& document) {
   const double self1 = cpu_seconds(::getpid());
   if (load.failed() > 0) throw std::runtime_error("sync load: " + load.first_failure());
 
-  BigPeerFigures f;
   const double window = seconds_between(m0.at, m1.at);
   f.reports = m1["smallpeer_spi_reports_total"] - m0["smallpeer_spi_reports_total"];
   f.reports_per_second = f.reports / window;
@@ -252,10 +279,11 @@ int run(const Options& o) {
   const std::string metadata =
       R"({"site":"north-warehouse","app_version":"3.4.1","fleet":"handhelds","build":"2026.12.03-rc1","owner":"it-ops"})";
   const std::string document = sample_spi_document(metadata);
-  say(fmt::format(
-      "anchor: a real SPI document of {} bytes (one small peer's own), {} connections, window {}, {} round(s) of "
-      "{:.0f} s after {:.0f} s warm-up, generator on {} thread(s), {} cores",
-      document.size(), o.connections, o.window, o.rounds, o.seconds, o.warmup, o.threads, std::thread::hardware_concurrency()));
+  say(
+      fmt::format("anchor: a real SPI document of {} bytes (one small peer's own), {} connections, window {}, {} round(s) of "
+                  "{:.0f} s after a warm-up of {:.0f} s and {} reports per connection, generator on {} thread(s), {} cores",
+                  document.size(), o.connections, o.window, o.rounds, o.seconds, o.warmup, o.warmup_reports, o.threads,
+                  std::thread::hardware_concurrency()));
   ensure_files(std::max(o.connections, o.idle) + 256);
 
   std::vector<BigPeerFigures> bp_rounds;
@@ -265,11 +293,13 @@ int run(const Options& o) {
   for (size_t r = 0; r < o.rounds; ++r) {
     say(fmt::format("-- round {}/{}: Big Peer (SQLite) under the sync load generator", r + 1, o.rounds));
     const auto b = measure_big_peer(o, document);
-    say(
-        fmt::format("   {:.0f} reports/s committed, Big Peer {:.1f} us CPU/report, generator {:.1f} us CPU/report, "
-                    "avg group {:.0f}, peak RSS {:.0f} MB, {} ACKs ({} refused)",
-                    b.reports_per_second, b.big_peer_cpu_us, b.generator_cpu_us, b.avg_group,
-                    static_cast<double>(b.peak_rss) / 1e6, b.acked, b.refused));
+    say(fmt::format(
+        "   {:.0f} reports/s committed, Big Peer {:.1f} us CPU/report, generator {:.1f} us CPU/report, "
+        "avg group {:.0f}, peak RSS {:.0f} MB, {} ACKs ({} refused)\n"
+        "   (warm-up, {:.1f} s while every device's report history ring filled: {:.0f} reports/s, "
+        "Big Peer {:.1f} us CPU/report)",
+        b.reports_per_second, b.big_peer_cpu_us, b.generator_cpu_us, b.avg_group, static_cast<double>(b.peak_rss) / 1e6, b.acked,
+        b.refused, b.warmup_seconds, b.warmup_reports_per_second, b.warmup_big_peer_cpu_us));
     bp_rounds.push_back(b);
 #ifdef SMALLPEER_BENCH_MQTT
     if (o.mqtt) {
@@ -348,6 +378,8 @@ int run(const Options& o) {
   const double bp_cpu = med([](const BigPeerFigures& b) { return b.big_peer_cpu_us; }, bp_rounds);
   const double gen_cpu = med([](const BigPeerFigures& b) { return b.generator_cpu_us; }, bp_rounds);
   const double bp_rss = med([](const BigPeerFigures& b) { return static_cast<double>(b.peak_rss); }, bp_rounds);
+  const double filling_rate = med([](const BigPeerFigures& b) { return b.warmup_reports_per_second; }, bp_rounds);
+  const double filling_cpu = med([](const BigPeerFigures& b) { return b.warmup_big_peer_cpu_us; }, bp_rounds);
   say("");
   say(fmt::format(
       "==== the Big Peer against Mosquitto: {} connections, {}-byte documents, window {}, medians of {} round(s) ====",
@@ -371,6 +403,8 @@ int run(const Options& o) {
   say(fmt::format("{:<34} {:>14.1f} {:>14}", "server CPU us per message", bp_cpu, cell(mq_cpu, "{:.1f}")));
   say(fmt::format("{:<34} {:>14.1f} {:>14}", "load generator CPU us per message", gen_cpu, cell(mq_gen, "{:.1f}")));
   say(fmt::format("{:<34} {:>14.0f} {:>14}", "server peak RSS under load (MB)", bp_rss / 1e6, cell(mq_rss / 1e6, "{:.0f}")));
+  say(fmt::format("{:<34} {:>14.0f} {:>14}", "warm-up msgs/s (history filling)", filling_rate, "-"));
+  say(fmt::format("{:<34} {:>14.1f} {:>14}", "warm-up server CPU us per message", filling_cpu, "-"));
   if (bp_idle) {
 #ifdef SMALLPEER_BENCH_MQTT
     const double mq_per = mq_idle ? mq_idle->rss_bytes_per_connection : 0;
