@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmarks under bench/ on an optimised build and prints their figures:
-#   1. smallpeer_core_bench   (Google Benchmark: store upserts, SPI collection cycles, DQL queries)
+#   1. smallpeer_core_bench   (Google Benchmark: store upserts, SPI collection cycles, DQL queries, log exports)
 #   2. smallpeer_ingest_bench (a real Big Peer fed by a 1,000-peer fleet, against the store ceiling),
 #      then again with --compare-backends (SQLite vs PostgreSQL, two PostgreSQL nodes vs one)
 #   3. bench/binding_call_bench.py (a property get/set in Python, JS, Kotlin, Java and Swift against the same C call)
