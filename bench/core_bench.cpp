@@ -5,7 +5,6 @@
 
 #include <filesystem>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -16,6 +15,7 @@
 #include "log/user_log_output.h"
 #include "query/dql.h"
 #include "query/query.h"
+#include "sample_log.h"
 #include "spi/spi_signature.h"
 #include "store/store.h"
 #include "support/temp_dir.h"
@@ -244,19 +244,14 @@ BENCHMARK(BM_ParseAndTranslate)->Unit(benchmark::kMicrosecond);
 
 namespace log_export_bench {
 
-// A device's engine log, written once: 52,000 lines like the log request bench's, ~9 MB in 1 MB files.
+// A device's engine log, written once: the log request bench's lines (sample_log.h), ~9 MB in 1 MB files.
 smallpeer::EngineLog& full_log() {
   static smallpeer::test_support::TempDir dir("log-export-bench");
   static const auto log = [] {
     smallpeer::UserLogOutput::instance().set_console_enabled(false);
     auto made =
         std::make_unique<smallpeer::EngineLog>(dir.path() / "logs", "bench-peer", std::make_shared<smallpeer::SystemClock>());
-    std::mt19937_64 rng(7);
-    const char* components[] = {"sync", "store", "app", "spi", "presence"};
-    for (int i = 0; i < 52'000; ++i) {
-      made->log(i % 10 == 0 ? smallpeer::LogLevel::warning : smallpeer::LogLevel::info, components[i % 5],
-                fmt::format("order {} synced in {} ms from peer pk{:016x}; queue depth {}", i, rng() % 500, rng(), rng() % 64));
-    }
+    smallpeer::bench::write_sample_log(*made, [](int) {});
     return made;
   }();
   return *log;

@@ -16,13 +16,13 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "ditto/ditto.h"
 #include "ingest_support.h"
+#include "sample_log.h"
 #include "support/big_peer_process.h"
 #include "support/temp_dir.h"
 #include "sync_load.h"
@@ -84,13 +84,7 @@ int run(size_t load_connections) {
   ditto->start_sync();
 
   std::cout << "log_request_bench: writing ~11 MB of engine log lines" << std::flush;
-  std::mt19937_64 rng(7);
-  const char* components[] = {"sync", "store", "app", "spi", "presence"};
-  for (int i = 0; i < 52'000; ++i) {
-    ditto->log(i % 10 == 0 ? smallpeer::LogLevel::warning : smallpeer::LogLevel::info, components[i % 5],
-               fmt::format("order {} synced in {} ms from peer pk{:016x}; queue depth {}", i, rng() % 500, rng(), rng() % 64));
-    if (i % 10'000 == 0) std::cout << "." << std::flush;
-  }
+  smallpeer::bench::write_sample_log(*ditto, [](int) { std::cout << "." << std::flush; });
   std::cout << " " << ditto->export_logs(dir.path() / "all.jsonl.gz", {}).uncompressed_bytes / kMB << " MB kept\n";
 
   const auto deadline = Clock::now() + 20s;
