@@ -23,6 +23,10 @@ for f in "${files[@]}"; do
     *) cfamily+=("$f") ;;
   esac
 done
+if ((${#cfamily[@]})) && ! command -v clang-format >/dev/null; then
+  echo "format: clang-format is not installed (scripts/setup.sh installs it)" >&2
+  exit 2
+fi
 bad=()
 for f in "${cfamily[@]}"; do
   clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || bad+=("$f")
