@@ -94,6 +94,7 @@ void IngestQueue::commit(std::vector<Batch>& group) {
   // into one vector for one transaction.
   std::vector<Document> merged;
   Cursors cursors;
+  std::vector<size_t> batch_ends;  // where the store may split the group for a waiting reader
   const std::vector<Document>* documents = &group.front().documents;
   const Cursors* settings = &group.front().cursors;
   if (group.size() > 1) {
@@ -104,11 +105,13 @@ void IngestQueue::commit(std::vector<Batch>& group) {
     }
     merged.reserve(total);
     cursors.reserve(total_cursors);
+    batch_ends.reserve(group.size());
     // A session sends a cursor with every batch; only its newest one per key needs writing.
     std::unordered_map<std::string_view, size_t> cursor_at;
     cursor_at.reserve(total_cursors);
     for (auto& b : group) {
       std::move(b.documents.begin(), b.documents.end(), std::back_inserter(merged));
+      batch_ends.push_back(merged.size());
       // Copied (a few short strings) so a one-by-one retry still has them; in queue order, so a
       // later cursor for the same key replaces an earlier one.
       for (const auto& [key, value] : b.cursors) {
@@ -129,7 +132,7 @@ void IngestQueue::commit(std::vector<Batch>& group) {
     for (;;) {
       try {
         const auto started = std::chrono::steady_clock::now();
-        store_.merge_batch(*documents, *settings);
+        store_.merge_batch(*documents, *settings, batch_ends);
         BigPeerMetrics::add(
             metrics_.ingest_commit_microseconds,
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());

@@ -397,7 +397,8 @@ bool PostgresStore::merge(const Document& incoming) {
 }
 
 std::vector<bool> PostgresStore::merge_batch(const std::vector<Document>& incoming,
-                                             const std::vector<std::pair<std::string, std::string>>& settings) {
+                                             const std::vector<std::pair<std::string, std::string>>& settings,
+                                             const std::vector<size_t>& /*batch_ends*/) {
   std::vector<bool> applied(incoming.size(), false);
   std::vector<Document> stored_docs;
   {

@@ -42,8 +42,11 @@ class PostgresStore final : public Store {
   size_t purge_system(std::string_view collection, const std::vector<std::string>& ids) override;
   [[nodiscard]] std::vector<Document> changes_since(std::string_view collection, HlcTimestamp since,
                                                     size_t limit = SIZE_MAX) const override;
+  using Store::merge_batch;
+  /// One pipelined transaction: `batch_ends` is not needed (nothing waits behind it on this connection).
   std::vector<bool> merge_batch(const std::vector<Document>& incoming,
-                                const std::vector<std::pair<std::string, std::string>>& settings) override;
+                                const std::vector<std::pair<std::string, std::string>>& settings,
+                                const std::vector<size_t>& batch_ends) override;
   [[nodiscard]] std::vector<std::string> collection_names(bool system) const override;
   [[nodiscard]] std::map<std::string, uint64_t> user_collection_counts(size_t max_collections) const override;
   ObserverId observe(std::string collection, Observer observer) override;

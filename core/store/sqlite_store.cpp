@@ -412,21 +412,26 @@ class SqliteStore final : public Store {
     return true;
   }
 
+  using Store::merge_batch;
   std::vector<bool> merge_batch(const std::vector<Document>& incoming,
-                                const std::vector<std::pair<std::string, std::string>>& settings) override {
+                                const std::vector<std::pair<std::string, std::string>>& settings,
+                                const std::vector<size_t>& batch_ends) override {
     std::vector<bool> applied(incoming.size(), false);
     std::vector<Document> stored_docs;
     std::vector<std::optional<HlcTimestamp>> previous;
+    auto next_end = batch_ends.begin();
     std::unique_lock lock(mutex_);
     for (size_t i = 0;;) {
       {
         Transaction transaction(db_.get());
         for (const size_t first = i; i < incoming.size(); ++i) {
           // Another thread waits for the connection (on the Big Peer, an API call behind a group
-          // commit of thousands of documents): commit what is merged and let it in first. The
-          // settings (replication cursors) go in the last transaction, so a cursor never runs
-          // ahead of the documents it covers.
-          if (i > first && mutex_.waiting() > 0) break;
+          // commit of thousands of documents): at the end of a batch (a report and its history row
+          // stay in one transaction), commit what is merged and let it in first. The settings
+          // (replication cursors) go in the last transaction, so a cursor never runs ahead of the
+          // documents it covers.
+          while (next_end != batch_ends.end() && *next_end < i) ++next_end;
+          if (i > first && next_end != batch_ends.end() && *next_end == i && mutex_.waiting() > 0) break;
           Document stored;
           if (merge_locked(incoming[i], stored)) {
             applied[i] = true;

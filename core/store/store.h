@@ -134,10 +134,17 @@ class Store {
                                                             size_t limit = SIZE_MAX) const = 0;
   /// Merges replicated documents in one transaction, writing `settings` (replication cursors) in
   /// the same transaction; returns which documents won and were stored. Observers run after commit.
-  /// On SQLite, a thread waiting for the store splits it: the documents merged so far commit (and
-  /// are observed) first, and the settings always go in the last transaction.
+  /// `batch_ends` (ascending offsets into `incoming`) are where it may be split: on SQLite, a thread
+  /// waiting for the store there makes the documents merged so far commit (and be observed) first;
+  /// the settings always go in the last transaction. Empty: never split.
   virtual std::vector<bool> merge_batch(const std::vector<Document>& incoming,
-                                        const std::vector<std::pair<std::string, std::string>>& settings) = 0;
+                                        const std::vector<std::pair<std::string, std::string>>& settings,
+                                        const std::vector<size_t>& batch_ends) = 0;
+  /// merge_batch in one transaction, never split.
+  std::vector<bool> merge_batch(const std::vector<Document>& incoming,
+                                const std::vector<std::pair<std::string, std::string>>& settings) {
+    return merge_batch(incoming, settings, {});
+  }
   /// Names of collections that hold at least one document or tombstone; `system` picks the table.
   [[nodiscard]] virtual std::vector<std::string> collection_names(bool system) const = 0;
   /// Live document count per user collection, for at most `max_collections` collections by name.

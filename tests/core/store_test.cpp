@@ -486,10 +486,14 @@ TEST_F(StoreTest, AWriteWaitingForTheStoreGetsInDuringALongBatch) {
     batch.push_back(remote_doc("__small_peer_info", id, R"({"_id":")" + id + R"(","pad":")" + std::string(600, 'x') + "\"}",
                                remote_version(1, id)));
   }
+  // Sessions' batches of three documents each (on the Big Peer: a report and its history row).
+  constexpr int kBatch = 3;
+  std::vector<size_t> batch_ends;
+  for (size_t end = kBatch; end <= batch.size(); end += kBatch) batch_ends.push_back(end);
   std::atomic<bool> merging{false};
   auto merged = std::async(std::launch::async, [&] {
     merging = true;
-    return store->merge_batch(batch, {{"cursor", "last"}});
+    return store->merge_batch(batch, {{"cursor", "last"}}, batch_ends);
   });
   while (!merging) std::this_thread::yield();
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -505,6 +509,31 @@ TEST_F(StoreTest, AWriteWaitingForTheStoreGetsInDuringALongBatch) {
   }
   EXPECT_GT(before, 0);
   EXPECT_LT(before, kDocs);
+  EXPECT_EQ(before % kBatch, 0) << "split inside a batch";
+}
+
+TEST_F(StoreTest, ABatchWithoutEndsIsNeverSplitForAWaitingWrite) {
+  auto store = Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "big-peer", StoreOptions::for_big_peer());
+  constexpr int kDocs = 30'000;
+  std::vector<Document> batch;
+  for (int i = 0; i < kDocs; ++i) {
+    const std::string id = fmt::format("pk{:05}", i);
+    batch.push_back(remote_doc("__small_peer_info", id, R"({"_id":")" + id + R"(","pad":")" + std::string(600, 'x') + "\"}",
+                               remote_version(1, id)));
+  }
+  std::atomic<bool> merging{false};
+  auto merged = std::async(std::launch::async, [&] {
+    merging = true;
+    return store->merge_batch(batch, {});
+  });
+  while (!merging) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const Document api = store->upsert("__log_requests", R"({"_id":"r1"})");
+  merged.get();
+  // The write waited for the whole batch.
+  for (int i = 0; i < kDocs; i += 997) {
+    EXPECT_LT(store->get("__small_peer_info", fmt::format("pk{:05}", i))->stored_at, api.stored_at) << i;
+  }
 }
 
 TEST_F(StoreTest, SystemCollectionsAreKeptApartFromUserCollections) {
