@@ -10,6 +10,7 @@
 #include "bigpeer/database_health.h"
 #include "common/error.h"
 #include "spi/small_peer_info_collector.h"
+#include "store/store_support.h"
 
 namespace smallpeer::bigpeer {
 
@@ -29,7 +30,17 @@ IngestQueue::~IngestQueue() {
 }
 
 void IngestQueue::submit(std::vector<Document> documents, Cursors cursors, Done done) {
-  // Built here, on the session's thread, so the one writer thread only writes them.
+  // Checked (parsed, minified) and history rows built here, on the session's thread, so the one
+  // writer thread only writes them. A bad document refuses its own batch, as a failed commit would.
+  try {
+    thread_local simdjson::dom::parser parser;
+    for (auto& d : documents) store_support::check_incoming(parser, d);
+  } catch (const Error& e) {
+    spdlog::warn("ingest: a batch of {} documents was refused: {}", documents.size(), e.what());
+    BigPeerMetrics::add(metrics_.ingest_failures);
+    if (done) done(std::current_exception());
+    return;
+  }
   if (history_ != nullptr) history_->add_rows(documents);
   bool notify = false;
   {
@@ -112,14 +123,14 @@ void IngestQueue::commit(std::vector<Batch>& group) {
     for (auto& b : group) {
       std::move(b.documents.begin(), b.documents.end(), std::back_inserter(merged));
       batch_ends.push_back(merged.size());
-      // Copied (a few short strings) so a one-by-one retry still has them; in queue order, so a
-      // later cursor for the same key replaces an earlier one.
-      for (const auto& [key, value] : b.cursors) {
+      // In queue order, so a later cursor for the same key replaces an earlier one. The values
+      // move; the keys stay in the batch, where cursor_at's views of them point.
+      for (auto& [key, value] : b.cursors) {
         const auto [it, inserted] = cursor_at.try_emplace(key, cursors.size());
         if (inserted) {
-          cursors.emplace_back(key, value);
+          cursors.emplace_back(key, std::move(value));
         } else {
-          cursors[it->second].second = value;
+          cursors[it->second].second = std::move(value);
         }
       }
     }
@@ -155,15 +166,11 @@ void IngestQueue::commit(std::vector<Batch>& group) {
     for (auto& b : group) finish(b, std::current_exception());
     return;
   } catch (const std::exception& e) {
-    if (group.size() == 1) {
-      spdlog::warn("ingest: a batch of {} documents was refused: {}", documents->size(), e.what());
-      BigPeerMetrics::add(metrics_.ingest_failures);
-      finish(group.front(), std::current_exception());
-      return;
-    }
-    // One session's bad document must not fail everyone else's: retry each batch on its own.
-    spdlog::warn("ingest: a group of {} batches failed ({}); committing them one by one", group.size(), e.what());
-    commit_one_by_one(group, merged);
+    // Every document was checked before it was queued (submit), so what fails here fails the
+    // whole group (disk full, an I/O error): each batch is refused and its session closes.
+    spdlog::warn("ingest: a group of {} batches ({} documents) was refused: {}", group.size(), documents->size(), e.what());
+    BigPeerMetrics::add(metrics_.ingest_failures, group.size());
+    for (auto& b : group) finish(b, std::current_exception());
     return;
   }
   BigPeerMetrics::add(metrics_.ingest_batches);
@@ -177,27 +184,6 @@ void IngestQueue::finish(Batch& batch, std::exception_ptr failure) {
   } catch (const std::exception& e) {
     // The writer thread serves every session; one callback's failure must not end it.
     spdlog::error("ingest: a completion callback threw: {}", e.what());
-  }
-}
-
-void IngestQueue::commit_one_by_one(std::vector<Batch>& group, std::vector<Document>& merged) {
-  // The documents were moved into `merged` in group order; give each batch its range back.
-  auto next = merged.begin();
-  for (auto& b : group) {
-    const auto count = static_cast<std::ptrdiff_t>(b.documents.size());
-    b.documents.assign(std::make_move_iterator(next), std::make_move_iterator(next + count));
-    next += count;
-    std::exception_ptr failure;
-    try {
-      store_.merge_batch(b.documents, b.cursors);
-      BigPeerMetrics::add(metrics_.ingest_batches);
-      count_committed(b.documents);
-    } catch (const std::exception& e) {
-      spdlog::warn("ingest: a batch of {} documents was refused: {}", b.documents.size(), e.what());
-      BigPeerMetrics::add(metrics_.ingest_failures);
-      failure = std::current_exception();
-    }
-    finish(b, failure);
   }
 }
 

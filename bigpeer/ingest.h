@@ -42,8 +42,9 @@ class IngestQueue {
   IngestQueue(const IngestQueue&) = delete;
   IngestQueue& operator=(const IngestQueue&) = delete;
 
-  /// Queues one session batch; `done` runs on the writer thread once it is committed (nullptr) or
-  /// refused (the store's exception). After stop(), `done` runs at once with an error.
+  /// Checks the batch's documents on the calling thread, then queues it; `done` runs on the writer
+  /// thread once it is committed (nullptr) or refused (the store's exception). A document that fails
+  /// the check, or stop(), refuses the batch at once, on the calling thread.
   void submit(std::vector<Document> documents, Cursors cursors, Done done);
   /// Commits everything queued, then ends the writer thread. Idempotent.
   void stop();
@@ -59,7 +60,6 @@ class IngestQueue {
 
   void run();
   void commit(std::vector<Batch>& group);
-  void commit_one_by_one(std::vector<Batch>& group, std::vector<Document>& merged);
   void count_committed(const std::vector<Document>& documents);
   static void finish(Batch& batch, std::exception_ptr failure);
   [[nodiscard]] bool stopping_now() const;

@@ -85,7 +85,8 @@ std::optional<Document> ReportHistory::row(const Document& report, TimePoint rec
   }
   copy_integer(w, doc, "collection_interval_ms");
   w.end_object();
-  return Document{std::string(kReportHistoryCollection), id, w.take(), report.version, false, {}};
+  // JsonWriter's text is minified and its "_id" is `id`: checked as it is, nothing to parse again.
+  return Document{std::string(kReportHistoryCollection), id, w.take(), report.version, false, {}, true};
 }
 
 std::string history_json(const Store& store, const std::string& peer_key, TimePoint since, TimePoint until,

@@ -90,23 +90,41 @@ void fill_local_document(simdjson::dom::parser& parser, std::string_view json, D
   doc.json.append(parsed.minified, 1);
 }
 
-Document checked_incoming(simdjson::dom::parser& parser, const Document& incoming) {
+namespace {
+
+// The checks of a replicated document besides its body.
+void check_incoming_fields(const Document& incoming) {
   Store::validate_collection_name(incoming.collection);
   if (incoming.id.empty()) throw Error(ErrorCode::validation, "merged document has an empty _id");
   if (incoming.version.hlc.value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
     throw Error(ErrorCode::validation, "merged document has an HLC timestamp out of range");
   }
+}
+
+// The minified body of a replicated (not deleted) document whose "_id" must be its id.
+std::string checked_body(simdjson::dom::parser& parser, const Document& incoming) {
+  auto parsed = parse_document(parser, incoming.json);
+  if (parsed.id != incoming.id) {
+    throw Error(ErrorCode::validation, fmt::format("merged document's \"_id\" does not match its id \"{}\"", incoming.id));
+  }
+  return std::move(parsed.minified);
+}
+
+}  // namespace
+
+Document checked_incoming(simdjson::dom::parser& parser, const Document& incoming) {
+  check_incoming_fields(incoming);
   // Every field but the body is copied; the body is the minified text (copying the incoming body
   // first would cost an allocation and a copy per merged document for nothing).
   Document stored{incoming.collection, incoming.id, {}, incoming.version, incoming.deleted, incoming.stored_at};
-  if (!incoming.deleted) {
-    auto parsed = parse_document(parser, incoming.json);
-    if (parsed.id != incoming.id) {
-      throw Error(ErrorCode::validation, fmt::format("merged document's \"_id\" does not match its id \"{}\"", incoming.id));
-    }
-    stored.json = std::move(parsed.minified);
-  }
+  if (!incoming.deleted) stored.json = incoming.checked ? incoming.json : checked_body(parser, incoming);
   return stored;
+}
+
+void check_incoming(simdjson::dom::parser& parser, Document& doc) {
+  check_incoming_fields(doc);
+  if (!doc.deleted && !doc.checked) doc.json = checked_body(parser, doc);
+  doc.checked = true;
 }
 
 Store::ObserverId StoreObservers::observe(std::string collection, Store::Observer observer) {

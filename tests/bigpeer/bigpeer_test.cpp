@@ -1129,10 +1129,20 @@ TEST_F(BigPeerIngestTest, ABadBatchFailsAloneAndTheOthersAreStored) {
   Document spoofed = replicated("cars", "b");
   spoofed.json = R"({"_id":"not-b"})";
   queue_->submit({replicated("cars", "b2"), spoofed}, {}, [&](std::exception_ptr e) { bad.set_value(e); });
+  // Refused at once, on the submitting thread, while the writer is still held: never queued.
+  auto refused = bad.get_future();
+  ASSERT_EQ(refused.wait_for(0s), std::future_status::ready);
+  const auto why = refused.get();
+  ASSERT_TRUE(why);
+  try {
+    std::rethrow_exception(why);
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(R"(does not match its id "b")"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(queue_->queued_documents(), 1u);
   queue_->submit({replicated(std::string(kSmallPeerInfoCollection), "pkC")}, {}, [&](std::exception_ptr e) { c.set_value(e); });
   release();
   EXPECT_FALSE(a.get_future().get());
-  EXPECT_TRUE(bad.get_future().get());
   EXPECT_FALSE(c.get_future().get());
   EXPECT_TRUE(store_->get("cars", "a"));
   EXPECT_FALSE(store_->get("cars", "b2"));  // the bad batch is all or nothing

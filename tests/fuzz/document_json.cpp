@@ -1,9 +1,11 @@
 // Fuzzes the store's document JSON checks (core/store/store_support): local writes
-// (fill_local_document) and replicated documents (checked_incoming) built from arbitrary text.
+// (fill_local_document) and replicated documents (checked_incoming, check_incoming) built from
+// arbitrary text.
 #include <simdjson.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -43,11 +45,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   incoming.json = std::string(json);
   for (const bool deleted : {false, true}) {
     incoming.deleted = deleted;
+    std::optional<smallpeer::Document> stored;
     try {
-      const auto stored = support::checked_incoming(parser, incoming);
-      if (deleted) require(stored.json.empty(), "a stored tombstone has no body");
+      stored = support::checked_incoming(parser, incoming);
+      if (deleted) require(stored->json.empty(), "a stored tombstone has no body");
     } catch (const smallpeer::Error&) {
       // Refused with a message; nothing else to check.
+    }
+    // Checked in place first (the Big Peer's I/O threads): the same verdict, the same stored body,
+    // and a refusal changes nothing.
+    smallpeer::Document in_place = incoming;
+    bool accepted = false;
+    try {
+      support::check_incoming(parser, in_place);
+      accepted = true;
+    } catch (const smallpeer::Error&) {
+    }
+    require(accepted == stored.has_value(), "checking in place gives checked_incoming's verdict");
+    if (accepted) {
+      require(in_place.checked, "a document checked in place is marked checked");
+      require(support::checked_incoming(parser, in_place).json == stored->json, "a checked document stores the same body");
+    } else {
+      require(!in_place.checked && in_place.json == incoming.json, "a refused check leaves the document as it was");
     }
   }
   return 0;
