@@ -194,9 +194,10 @@ BigPeer::BigPeer(BigPeerOptions options)
       .serve_portal = true,
       .secure_cookies = tls_ != nullptr,
   });
-  sync_ = std::make_unique<SyncEndpoint>(SyncEndpointConfig{
-      options_.app_id, options_.app_token, &identity_, store_.get(), ingest_.get(), &registry_, log_requests_.get(), &metrics_,
-      clock_, io_->get_executor(), tls_, options_.handshakes, enrollments_.get(), admin_grants_.get()});
+  sync_ = std::make_unique<SyncEndpoint>(SyncEndpointConfig{options_.app_id, options_.app_token, &identity_, store_.get(),
+                                                            ingest_.get(), &registry_, log_requests_.get(), &metrics_, clock_,
+                                                            io_->get_executor(), tls_, options_.handshakes, enrollments_.get(),
+                                                            admin_grants_.get(), options_.sync_cursor_interval});
   services_ = HttpServices{api_.get(), api_threads_.get(), sync_.get(), &metrics_, tls_.get(), &health_, io_.get()};
 }
 

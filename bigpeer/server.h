@@ -9,6 +9,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <future>
@@ -68,6 +69,10 @@ struct BigPeerOptions {
   QueryOptions query_limits{.max_rows = 1000, .timeout = std::chrono::milliseconds(2000)};
   // Small Peer Info reports kept per device in its history (--history-reports; 0 keeps none).
   size_t history_reports = kDefaultHistoryReports;
+  // How often a session's cursor of what it received is stored with a batch (--sync-cursor-interval-ms;
+  // 0: with every batch). A cursor row per report cost 1-3% of a report's CPU; lagging, a cursor
+  // only makes a reconnecting peer resend up to this much (docs/SYNC.md "Cursors, batches and back-pressure").
+  std::chrono::milliseconds sync_cursor_interval{1000};
 };
 
 /// A running Big Peer. Thread-safe.

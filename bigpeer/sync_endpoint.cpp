@@ -108,6 +108,7 @@ sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionI
   c.device_name = "big-peer";
   c.sdk_language = "C++";
   c.store = config_.store;
+  c.cursor_write_interval = config_.cursor_write_interval;
   c.scope_of = &SyncEndpoint::scope_of;
   c.authorize = [this, remote_address](const sync::Hello& remote) { return authorize(remote, remote_address); };
   BigPeerMetrics* refusals = config_.metrics;

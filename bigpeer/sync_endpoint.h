@@ -8,6 +8,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,11 +42,12 @@ struct SyncEndpointConfig {
   LogRequests* log_requests = nullptr;
   BigPeerMetrics* metrics = nullptr;
   std::shared_ptr<const Clock> clock;
-  boost::asio::any_io_executor executor;           // where ended sessions are released
-  std::shared_ptr<boost::asio::ssl::context> tls;  // the server's TLS context when serving wss
-  sync::AdmissionLimits handshakes;                // caps on connections not yet authenticated
-  Enrollments* enrollments = nullptr;              // device enrollment; null admits every verified key
-  const AdminGrants* admin_grants = nullptr;       // admin devices; null: none, and no ADMIN_STATE is sent
+  boost::asio::any_io_executor executor;               // where ended sessions are released
+  std::shared_ptr<boost::asio::ssl::context> tls;      // the server's TLS context when serving wss
+  sync::AdmissionLimits handshakes;                    // caps on connections not yet authenticated
+  Enrollments* enrollments = nullptr;                  // device enrollment; null admits every verified key
+  const AdminGrants* admin_grants = nullptr;           // admin devices; null: none, and no ADMIN_STATE is sent
+  std::chrono::milliseconds cursor_write_interval{0};  // sync::SessionConfig::cursor_write_interval
 };
 
 /// Accepts small peers' WebSocket connections and runs one replication session for each.

@@ -246,6 +246,12 @@ static int run_smallpeer(int argc, char** argv) {
   big->add_option("--query-timeout-ms", query_timeout_ms, "Milliseconds a POST /api/v1/query may run before it is stopped")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{600'000}));
+  int64_t sync_cursor_interval_ms = big_opts.sync_cursor_interval.count();
+  big->add_option("--sync-cursor-interval-ms", sync_cursor_interval_ms,
+                  "How often a sync session stores its cursor of what it received (0: with every batch); a reconnect "
+                  "after a crash resends at most this much")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{3'600'000}));
   big->add_option("--threads", big_opts.threads, "Sync I/O threads (plain HTTP connections have one more)")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
@@ -304,6 +310,7 @@ static int run_smallpeer(int argc, char** argv) {
       if (!admin_token.empty()) big_opts.admin_token = admin_token;
       big_opts.max_clock_offset = std::chrono::milliseconds(static_cast<int64_t>(max_clock_offset_s * 1000));
       big_opts.query_limits.timeout = std::chrono::milliseconds(query_timeout_ms);
+      big_opts.sync_cursor_interval = std::chrono::milliseconds(sync_cursor_interval_ms);
       big_opts.audit.max_age = std::chrono::hours(audit_max_age_days * 24);
       return big_peer(std::move(big_opts), log_level, ready_file);
     }

@@ -553,9 +553,15 @@ void Session::on_docs(Docs docs) {
     }
   }
   ++applying_;
+  std::vector<std::pair<std::string, std::string>> cursors;
+  const auto now = std::chrono::steady_clock::now();
+  if (!cursors_applied_ || now - *cursors_applied_ >= config_.cursor_write_interval) {
+    cursors.emplace_back(cursor_key(), encode_cursors());
+    cursors_applied_ = now;
+  }
   std::weak_ptr<Session> weak = weak_from_this();
   const uint64_t batch = docs.batch_id;
-  config_.apply(std::move(accepted), {{cursor_key(), encode_cursors()}},
+  config_.apply(std::move(accepted), std::move(cursors),
                 [weak, batch, refused = std::move(refused)](const std::exception_ptr& error) mutable {
                   auto self = weak.lock();
                   if (!self) return;

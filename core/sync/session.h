@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <deque>
 #include <exception>
 #include <functional>
@@ -76,6 +77,11 @@ struct SessionConfig {
   std::function<void(std::vector<Document> docs, std::vector<std::pair<std::string, std::string>> cursors,
                      std::function<void(std::exception_ptr)> done)>
       apply;
+  /// How often the cursor of what was received goes with a batch to `apply`: zero (the default)
+  /// with every batch; otherwise with the first, then with the first batch after each interval. It
+  /// is always stored with a batch it covers, so it may lag (after a crash the other side resends
+  /// that much, and merges ignore what they have) but never runs ahead. The Big Peer uses 1 s.
+  std::chrono::milliseconds cursor_write_interval{0};
   /// Called once both sides are authenticated, on the session's strand.
   std::function<void(Session& session, const Hello& remote)> on_established;
   /// Called once when the session ends (after on_established or not).
@@ -208,8 +214,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::set<std::string> dirty_;
   std::map<uint64_t, size_t> in_flight_;  // batch id -> documents
   uint64_t next_batch_id_ = 1;
-  uint64_t applying_ = 0;                              // batches received and not yet stored
-  std::map<std::string, HlcTimestamp> received_upto_;  // our cursors for the other side's documents
+  uint64_t applying_ = 0;                                                 // batches received and not yet stored
+  std::map<std::string, HlcTimestamp> received_upto_;                     // our cursors for the other side's documents
+  std::optional<std::chrono::steady_clock::time_point> cursors_applied_;  // when they last went to apply
   // Per collection, just below the lowest stored_at of a document we refused this session: the
   // persisted cursor stays there, so the next session asks for it again (the clock may be fixed).
   std::map<std::string, HlcTimestamp> refused_floor_;

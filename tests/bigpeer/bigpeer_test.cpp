@@ -983,6 +983,43 @@ TEST_F(BigPeerServerTest, ADevicesHistoryKeepsItsLastReportsWithTheMissedOnesCou
   EXPECT_EQ(metric(bp, "smallpeer_documents_ingested_total"), 6);
 }
 
+// A session's cursor goes with its first batch, then with the first after each interval (an hour
+// here): it lags, never runs ahead, and a reconnect resends what it does not cover.
+TEST_F(BigPeerServerTest, ASessionsCursorIsStoredWithItsFirstBatchThenOncePerIntervalAndAReconnectResendsTheRest) {
+  BigPeerProcessOptions options;
+  options.extra_args = {"--sync-cursor-interval-ms", "3600000"};
+  auto& bp = start(options);
+  TempDir small("bigpeer-cursors");
+  std::optional<SmallPeerClient> client;
+  client.emplace(small.path(), bp.app_id(), bp.app_token());
+  client->connect(bp.sync_url());
+  ASSERT_TRUE(client->wait_established());
+  const std::string peer_key = client->peer_key();
+  const Document first = client->store().upsert("cars", R"({"_id":"first"})");
+  ASSERT_TRUE(eventually([&] { return metric(bp, "smallpeer_documents_ingested_total") == 1; }));
+  client->store().upsert("cars", R"({"_id":"second"})");
+  ASSERT_TRUE(eventually([&] { return metric(bp, "smallpeer_documents_ingested_total") == 2; }));
+  client->close();
+  ASSERT_TRUE(client->wait_ended());
+  client.reset();
+  ASSERT_EQ(bp.stop().code, 0);
+  {
+    auto store = open_big_peer_store(dir_.path());
+    EXPECT_TRUE(store->get("cars", "second"));
+    EXPECT_EQ(store->setting("sync.cursors/" + peer_key), fmt::format("cars\t{}\n", first.stored_at.value));
+  }
+
+  auto& again = start(options);
+  client.emplace(small.path(), again.app_id(), again.app_token());
+  client->connect(again.sync_url());
+  ASSERT_TRUE(client->wait_established());
+  // "second" comes again, "first" does not; the merge keeps what the store had.
+  ASSERT_TRUE(eventually([&] { return metric(again, "smallpeer_documents_ingested_total") == 1; }));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(metric(again, "smallpeer_documents_ingested_total"), 1);
+  EXPECT_EQ(metric(again, "smallpeer_connections"), 1);
+}
+
 TEST_F(BigPeerServerTest, SigtermClosesLiveSessionsAndExitsZero) {
   auto& bp = start();
   TempDir small("bigpeer-small");
