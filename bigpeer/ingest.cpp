@@ -35,7 +35,7 @@ void IngestQueue::submit(std::vector<Document> documents, Cursors cursors, Done 
   try {
     thread_local simdjson::dom::parser parser;
     for (auto& d : documents) store_support::check_incoming(parser, d);
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     spdlog::warn("ingest: a batch of {} documents was refused: {}", documents.size(), e.what());
     BigPeerMetrics::add(metrics_.ingest_failures);
     if (done) done(std::current_exception());

@@ -92,10 +92,21 @@ void fill_local_document(simdjson::dom::parser& parser, std::string_view json, D
 
 namespace {
 
+// A name from the wire (the sync codec carries raw bytes) that every backend can store as text:
+// PostgreSQL refuses NUL and invalid UTF-8, and one such document would fail its whole group.
+void check_text_field(std::string_view value, const char* what) {
+  if (value.find('\0') != std::string_view::npos || !simdjson::validate_utf8(value.data(), value.size())) {
+    throw Error(ErrorCode::validation, fmt::format("merged document's {} must be UTF-8 without NUL characters", what));
+  }
+}
+
 // The checks of a replicated document besides its body.
 void check_incoming_fields(const Document& incoming) {
   Store::validate_collection_name(incoming.collection);
   if (incoming.id.empty()) throw Error(ErrorCode::validation, "merged document has an empty _id");
+  check_text_field(incoming.collection, "collection name");
+  check_text_field(incoming.id, "_id");
+  check_text_field(incoming.version.origin, "origin");
   if (incoming.version.hlc.value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
     throw Error(ErrorCode::validation, "merged document has an HLC timestamp out of range");
   }

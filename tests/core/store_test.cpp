@@ -620,6 +620,24 @@ TEST_F(StoreTest, MergeRejectsBodiesWhoseIdDoesNotMatch) {
   EXPECT_TRUE(store->collection_names(false).empty());
 }
 
+// The sync codec carries names as raw bytes; PostgreSQL stores neither NUL nor invalid UTF-8, and
+// one such document would fail every other session's batch in its group.
+TEST_F(StoreTest, MergeRejectsNamesThatAreNotUtf8OrHoldNul) {
+  auto store = open();
+  const std::string nul_id("a\0b", 3);
+  expect_error([&] { store->merge(remote_doc("cars", nul_id, R"({"_id":"a\u0000b"})", remote_version(1, "peer-b"))); },
+               ErrorCode::validation, "_id must be UTF-8 without NUL");
+  Document tombstone = remote_doc("cars", "\xff\xfe", "", remote_version(1, "peer-b"));
+  tombstone.deleted = true;
+  expect_error([&] { store->merge(tombstone); }, ErrorCode::validation, "_id must be UTF-8 without NUL");
+  expect_error([&] { store->merge(remote_doc("cars\xc3", "c", R"({"_id":"c"})", remote_version(1, "peer-b"))); },
+               ErrorCode::validation, "collection name must be UTF-8");
+  expect_error([&] { store->merge(remote_doc("cars", "c", R"({"_id":"c"})", remote_version(1, std::string("peer\0b", 6)))); },
+               ErrorCode::validation, "origin must be UTF-8");
+  EXPECT_TRUE(store->collection_names(false).empty());
+  EXPECT_TRUE(store->merge(remote_doc("cars", "caf\xc3\xa9", R"({"_id":"caf\u00e9"})", remote_version(1, "peer-b"))));
+}
+
 // Within the maximum clock offset (60 s): further back, restore ignores the stored values, the
 // price of healing a poisoned store (docs/SYNC.md "Clock bounds"; the next test).
 TEST_F(StoreTest, VersionsKeepIncreasingAfterReopenEvenIfTheClockWentBack) {
