@@ -36,8 +36,9 @@ struct Document {
   Version version;
   bool deleted = false;
   HlcTimestamp stored_at;  // local HLC when this store last stored it: the replication cursor
-  // Set only by store_support::check_incoming: `json` already is the checked, minified body for
-  // `id`, so a merge does not parse it again (the Big Peer checks on its I/O threads, not its writer).
+  // Set only by store_support::check_incoming: the document passed every check of a merge and
+  // `json` is its minified body, so a merge checks nothing again (the Big Peer checks on its I/O
+  // threads, not its writer).
   bool checked = false;
 };
 

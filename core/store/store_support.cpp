@@ -124,17 +124,23 @@ std::string checked_body(simdjson::dom::parser& parser, const Document& incoming
 }  // namespace
 
 Document checked_incoming(simdjson::dom::parser& parser, const Document& incoming) {
-  check_incoming_fields(incoming);
   // Every field but the body is copied; the body is the minified text (copying the incoming body
   // first would cost an allocation and a copy per merged document for nothing).
   Document stored{incoming.collection, incoming.id, {}, incoming.version, incoming.deleted, incoming.stored_at};
-  if (!incoming.deleted) stored.json = incoming.checked ? incoming.json : checked_body(parser, incoming);
+  if (incoming.checked) {
+    // check_incoming ran every check already (on the Big Peer, off the writer thread).
+    if (!incoming.deleted) stored.json = incoming.json;
+    return stored;
+  }
+  check_incoming_fields(incoming);
+  if (!incoming.deleted) stored.json = checked_body(parser, incoming);
   return stored;
 }
 
 void check_incoming(simdjson::dom::parser& parser, Document& doc) {
+  if (doc.checked) return;
   check_incoming_fields(doc);
-  if (!doc.deleted && !doc.checked) doc.json = checked_body(parser, doc);
+  if (!doc.deleted) doc.json = checked_body(parser, doc);
   doc.checked = true;
 }
 

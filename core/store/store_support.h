@@ -35,7 +35,7 @@ std::string random_id();
 void fill_local_document(simdjson::dom::parser& parser, std::string_view json, Document& doc);
 
 /// Validates a replicated document and returns the copy to store (minified body, empty for a tombstone).
-/// A `checked` document's body is taken as it is (check_incoming made it).
+/// A `checked` document is taken as it is (check_incoming checked it all).
 Document checked_incoming(simdjson::dom::parser& parser, const Document& incoming);
 
 /// Validates `doc` as checked_incoming does, in place: its body becomes the minified one and

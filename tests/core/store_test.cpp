@@ -54,6 +54,18 @@ class StoreTest : public ::testing::Test {
   static Document remote_doc(std::string collection, std::string id, std::string json, Version version, bool deleted = false) {
     return {std::move(collection), std::move(id), std::move(json), std::move(version), deleted};
   }
+  // kLongBatchDocs Small Peer Info documents of ~650 bytes: about a second of merging, so a write
+  // made 50 ms after it starts arrives during it.
+  static constexpr int kLongBatchDocs = 30'000;
+  [[nodiscard]] std::vector<Document> long_batch() const {
+    std::vector<Document> batch;
+    for (int i = 0; i < kLongBatchDocs; ++i) {
+      const std::string id = fmt::format("pk{:05}", i);
+      batch.push_back(remote_doc("__small_peer_info", id, R"({"_id":")" + id + R"(","pad":")" + std::string(600, 'x') + "\"}",
+                                 remote_version(1, id)));
+    }
+    return batch;
+  }
 
   TempDir dir_;
   std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
@@ -479,13 +491,8 @@ TEST_F(StoreTest, AnExclusiveStoreCannotCheckpointOnAnotherConnection) {
 
 TEST_F(StoreTest, AWriteWaitingForTheStoreGetsInDuringALongBatch) {
   auto store = Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "big-peer", StoreOptions::for_big_peer());
-  constexpr int kDocs = 30'000;  // about a second of merging: the write below arrives during it
-  std::vector<Document> batch;
-  for (int i = 0; i < kDocs; ++i) {
-    const std::string id = fmt::format("pk{:05}", i);
-    batch.push_back(remote_doc("__small_peer_info", id, R"({"_id":")" + id + R"(","pad":")" + std::string(600, 'x') + "\"}",
-                               remote_version(1, id)));
-  }
+  constexpr int kDocs = kLongBatchDocs;
+  const std::vector<Document> batch = long_batch();
   // Sessions' batches of three documents each (on the Big Peer: a report and its history row).
   constexpr int kBatch = 3;
   std::vector<size_t> batch_ends;
@@ -514,13 +521,8 @@ TEST_F(StoreTest, AWriteWaitingForTheStoreGetsInDuringALongBatch) {
 
 TEST_F(StoreTest, ABatchWithoutEndsIsNeverSplitForAWaitingWrite) {
   auto store = Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "big-peer", StoreOptions::for_big_peer());
-  constexpr int kDocs = 30'000;
-  std::vector<Document> batch;
-  for (int i = 0; i < kDocs; ++i) {
-    const std::string id = fmt::format("pk{:05}", i);
-    batch.push_back(remote_doc("__small_peer_info", id, R"({"_id":")" + id + R"(","pad":")" + std::string(600, 'x') + "\"}",
-                               remote_version(1, id)));
-  }
+  constexpr int kDocs = kLongBatchDocs;
+  const std::vector<Document> batch = long_batch();
   std::atomic<bool> merging{false};
   auto merged = std::async(std::launch::async, [&] {
     merging = true;
