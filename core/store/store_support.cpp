@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <limits>
 
 #include "common/error.h"
@@ -32,6 +33,25 @@ std::string_view type_name(simdjson::dom::element_type type) {
   }
   return "an unknown value";
 }
+
+// Whether valid JSON `json` certainly has no whitespace outside its strings. Between two tokens
+// one is always punctuation ({}[]:,), as two values never touch, so whitespace outside the strings
+// touches punctuation or an end of the text; whitespace that touches neither is inside a string.
+// A string holding ", " reads as not minified: the caller then minifies, which is only slower.
+bool certainly_minified(std::string_view json) {
+  const auto punctuation = [](char c) { return c == '{' || c == '}' || c == '[' || c == ']' || c == ':' || c == ','; };
+  const char* const begin = json.data();
+  const char* const end = begin + json.size();
+  // memchr is vectorised: a document with no whitespace costs four quick scans.
+  for (const char space : {' ', '\t', '\n', '\r'}) {
+    for (const char* at = begin;
+         (at = static_cast<const char*>(std::memchr(at, space, static_cast<size_t>(end - at)))) != nullptr; ++at) {
+      if (at == begin || at + 1 == end || punctuation(at[-1]) || punctuation(at[1])) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 ParsedDocument parse_document(simdjson::dom::parser& parser, std::string_view json) {
@@ -45,6 +65,7 @@ ParsedDocument parse_document(simdjson::dom::parser& parser, std::string_view js
     throw Error(ErrorCode::validation, fmt::format("document must be a JSON object, got {}", type_name(root.type())));
   }
   ParsedDocument parsed;
+  parsed.object = object;
   for (const auto field : object) {
     if (field.key != "_id") continue;
     if (parsed.id) throw Error(ErrorCode::validation, "document has more than one \"_id\"");
@@ -57,6 +78,11 @@ ParsedDocument parse_document(simdjson::dom::parser& parser, std::string_view js
     parsed.id = std::string(id);
   }
   // Minifying the text (not re-serialising the DOM) keeps numbers and escapes exactly as written.
+  // Text written by a JsonWriter (every SDK's document) is minified already: copied as it is.
+  if (certainly_minified(json)) {
+    parsed.minified = std::string(json);
+    return parsed;
+  }
   parsed.minified.resize(json.size());
   size_t length = 0;
   if (const auto err = simdjson::minify(json.data(), json.size(), parsed.minified.data(), length)) {
@@ -112,13 +138,13 @@ void check_incoming_fields(const Document& incoming) {
   }
 }
 
-// The minified body of a replicated (not deleted) document whose "_id" must be its id.
-std::string checked_body(simdjson::dom::parser& parser, const Document& incoming) {
+// The body of a replicated (not deleted) document whose "_id" must be its id.
+ParsedDocument checked_body(simdjson::dom::parser& parser, const Document& incoming) {
   auto parsed = parse_document(parser, incoming.json);
   if (parsed.id != incoming.id) {
     throw Error(ErrorCode::validation, fmt::format("merged document's \"_id\" does not match its id \"{}\"", incoming.id));
   }
-  return std::move(parsed.minified);
+  return parsed;
 }
 
 }  // namespace
@@ -133,15 +159,21 @@ Document checked_incoming(simdjson::dom::parser& parser, const Document& incomin
     return stored;
   }
   check_incoming_fields(incoming);
-  if (!incoming.deleted) stored.json = checked_body(parser, incoming);
+  if (!incoming.deleted) stored.json = std::move(checked_body(parser, incoming).minified);
   return stored;
 }
 
-void check_incoming(simdjson::dom::parser& parser, Document& doc) {
-  if (doc.checked) return;
+std::optional<simdjson::dom::object> check_incoming(simdjson::dom::parser& parser, Document& doc) {
+  if (doc.checked) return std::nullopt;
   check_incoming_fields(doc);
-  if (!doc.deleted) doc.json = checked_body(parser, doc);
+  std::optional<simdjson::dom::object> body;
+  if (!doc.deleted) {
+    auto parsed = checked_body(parser, doc);
+    doc.json = std::move(parsed.minified);
+    body = parsed.object;
+  }
   doc.checked = true;
+  return body;
 }
 
 Store::ObserverId StoreObservers::observe(std::string collection, Store::Observer observer) {

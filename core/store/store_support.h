@@ -18,10 +18,12 @@
 
 namespace smallpeer::store_support {
 
-/// A document body that passed validation: its _id (if it has one) and its minified text.
+/// A document body that passed validation: its _id (if it has one), its minified text and its
+/// parse (valid until the parser that made it parses again).
 struct ParsedDocument {
   std::optional<std::string> id;
   std::string minified;
+  simdjson::dom::object object;
 };
 
 /// Checks that `json` is an object whose "_id", if present, is a non-empty string; throws Error(validation).
@@ -40,7 +42,9 @@ Document checked_incoming(simdjson::dom::parser& parser, const Document& incomin
 
 /// Validates `doc` as checked_incoming does, in place: its body becomes the minified one and
 /// `checked` is set, so a merge under the store's lock skips the parse. Throws Error(validation).
-void check_incoming(simdjson::dom::parser& parser, Document& doc);
+/// Returns the body's parse (valid until `parser` parses again), so a caller that reads the
+/// document's fields need not parse it twice; nullopt for a tombstone or a document checked before.
+std::optional<simdjson::dom::object> check_incoming(simdjson::dom::parser& parser, Document& doc);
 
 /// The observers of one store, indexed by kind and collection. Thread-safe.
 class StoreObservers {

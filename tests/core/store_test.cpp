@@ -120,6 +120,20 @@ TEST_F(StoreTest, UpsertStoresMinifiedJsonAndGetReturnsIt) {
   EXPECT_FALSE(store->get("boats", "car-1"));
 }
 
+TEST_F(StoreTest, MinifiedTextIsStoredAsItIsAndOtherTextMinified) {
+  auto store = open();
+  // Minified already, with whitespace inside strings next to punctuation (", ", ": ", "[ ").
+  const std::string minified = R"({"_id":"a","note":"one, two: [ three ]","tab":"\t","s":" x ","n":[1,{"k":"v v"}]})";
+  EXPECT_EQ(store->upsert("notes", minified).json, minified);
+  // The same members with whitespace between tokens: only that whitespace goes.
+  const auto spaced = store->upsert("notes",
+                                    "\n{ \"_id\":\"a\" ,\"note\" :\"one, two: [ three ]\",\"tab\":\"\\t\",\"s\":\" x \",\r\n"
+                                    "\"n\":[ 1 ,{\"k\":\"v v\"}\t] }\n");
+  EXPECT_EQ(spaced.json, minified);
+  // Whitespace in a string far from punctuation alone keeps the text as it is.
+  EXPECT_EQ(store->upsert("notes", R"({"_id":"b","name":"a b c"})").json, R"({"_id":"b","name":"a b c"})");
+}
+
 TEST_F(StoreTest, UpsertWithSameIdReplacesWithNewerVersion) {
   auto store = open();
   const auto first = store->upsert("cars", R"({"_id":"c","v":1})");
