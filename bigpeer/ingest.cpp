@@ -34,14 +34,23 @@ void IngestQueue::submit(std::vector<Document> documents, Cursors cursors, Done 
   // writer thread only writes them. A bad document refuses its own batch, as a failed commit would.
   try {
     thread_local simdjson::dom::parser parser;
-    for (auto& d : documents) store_support::check_incoming(parser, d);
+    const size_t received = documents.size();
+    const TimePoint now = history_ != nullptr ? history_->now() : TimePoint{};
+    if (history_ != nullptr) documents.reserve(2 * received);  // room for a row per report
+    for (size_t i = 0; i < received; ++i) {
+      const auto body = store_support::check_incoming(parser, documents[i]);
+      if (history_ == nullptr) continue;
+      // A report's history row is built from the parse that checked it (a document checked
+      // before, which none from a session is, is parsed again).
+      auto row = body ? history_->row(documents[i], *body, now) : history_->row(documents[i], now);
+      if (row) documents.push_back(std::move(*row));
+    }
   } catch (const std::exception& e) {
     spdlog::warn("ingest: a batch of {} documents was refused: {}", documents.size(), e.what());
     BigPeerMetrics::add(metrics_.ingest_failures);
     if (done) done(std::current_exception());
     return;
   }
-  if (history_ != nullptr) history_->add_rows(documents);
   bool notify = false;
   {
     std::lock_guard lock(mutex_);

@@ -18,6 +18,9 @@ namespace {
 // The transports of SPEC section 4's connections_by_transport; a report's other keys are not kept.
 constexpr std::array kTransports = {"AccessPoint", "Bluetooth", "P2PWiFi", "WebSocket"};
 constexpr std::array kDiskFields = {"device_available", "device_total", "ditto_store", "ditto_logs", "ditto_total"};
+// A row's text is at most ~450 bytes (a 44-character peer key and the longest numbers): written
+// into one allocation.
+constexpr size_t kRowBytes = 512;
 
 /// Copies `object[key]` when it is a whole number (the row keeps only bounded values).
 void copy_integer(JsonWriter& w, simdjson::dom::object object, const char* key) {
@@ -34,56 +37,69 @@ ReportHistory::ReportHistory(size_t reports, std::shared_ptr<const Clock> clock)
   }
 }
 
-void ReportHistory::add_rows(std::vector<Document>& batch) const {
-  const TimePoint now = clock_->now();
-  const size_t reports = batch.size();
-  for (size_t i = 0; i < reports; ++i) {
-    if (batch[i].collection != kSmallPeerInfoCollection) continue;
-    if (auto r = row(batch[i], now)) batch.push_back(std::move(*r));
-  }
-}
-
 std::optional<Document> ReportHistory::row(const Document& report, TimePoint received) const {
   if (report.deleted || report.collection != kSmallPeerInfoCollection) return std::nullopt;
   // One parser per thread: its buffers are reused across reports.
   thread_local simdjson::dom::parser parser;
   simdjson::dom::object doc;
   if (parser.parse(report.json.data(), report.json.size()).get_object().get(doc) != simdjson::SUCCESS) return std::nullopt;
+  return row(report, doc, received);
+}
+
+std::optional<Document> ReportHistory::row(const Document& report, simdjson::dom::object doc, TimePoint received) const {
+  if (report.deleted || report.collection != kSmallPeerInfoCollection) return std::nullopt;
+  // The fields the row keeps, found in one pass (looked up one by one, each would scan them all);
+  // a repeated key counts once, as a lookup would find it.
+  std::optional<simdjson::dom::element> sequence_field, reported, connected, transports, peers, disk, interval, other;
+  for (const auto field : doc) {
+    const std::string_view k = field.key;
+    auto& slot = k == "sequence"                   ? sequence_field
+                 : k == "last_updated_at"          ? reported
+                 : k == "is_connected_to_big_peer" ? connected
+                 : k == "connections_by_transport" ? transports
+                 : k == "connected_peers"          ? peers
+                 : k == "device_disk_usage"        ? disk
+                 : k == "collection_interval_ms"   ? interval
+                                                   : other;
+    if (!slot) slot = field.value;
+  }
   int64_t sequence = 0;
-  if (doc["sequence"].get_int64().get(sequence) != simdjson::SUCCESS || sequence < 0) return std::nullopt;
+  if (!sequence_field || sequence_field->get_int64().get(sequence) != simdjson::SUCCESS || sequence < 0) return std::nullopt;
   const auto slot = static_cast<uint64_t>(sequence) % reports_;
 
   // Only bounded values: the peer key (checked by the session), whole numbers, booleans and
   // timestamps this code formats. Nothing of the report's free text (names, metadata) is copied.
   JsonWriter w;
+  w.reserve(kRowBytes);
   const std::string id = fmt::format("{}:{}", report.id, slot);
   w.begin_object().key("_id").value(id).key("peer_key").value(report.id).key("sequence").value(sequence);
   w.key("received_at").value(format_rfc3339(received));
-  std::string_view reported;
-  if (doc["last_updated_at"].get_string().get(reported) == simdjson::SUCCESS) {
-    if (const auto at = parse_rfc3339(reported)) w.key("reported_at").value(format_rfc3339(*at));
+  std::string_view reported_text;
+  if (reported && reported->get_string().get(reported_text) == simdjson::SUCCESS) {
+    if (const auto at = parse_rfc3339(reported_text)) w.key("reported_at").value(format_rfc3339(*at));
   }
-  bool connected = false;
-  if (doc["is_connected_to_big_peer"].get_bool().get(connected) == simdjson::SUCCESS) {
-    w.key("is_connected_to_big_peer").value(connected);
+  bool is_connected = false;
+  if (connected && connected->get_bool().get(is_connected) == simdjson::SUCCESS) {
+    w.key("is_connected_to_big_peer").value(is_connected);
   }
-  simdjson::dom::object transports;
-  if (doc["connections_by_transport"].get_object().get(transports) == simdjson::SUCCESS) {
+  simdjson::dom::object by_transport;
+  if (transports && transports->get_object().get(by_transport) == simdjson::SUCCESS) {
     w.key("connections").begin_object();
-    for (const char* t : kTransports) copy_integer(w, transports, t);
+    for (const char* t : kTransports) copy_integer(w, by_transport, t);
     w.end_object();
   }
-  simdjson::dom::array peers;
-  if (doc["connected_peers"].get_array().get(peers) == simdjson::SUCCESS) {
-    w.key("connected_peers").value(static_cast<uint64_t>(peers.size()));
+  simdjson::dom::array peer_list;
+  if (peers && peers->get_array().get(peer_list) == simdjson::SUCCESS) {
+    w.key("connected_peers").value(static_cast<uint64_t>(peer_list.size()));
   }
-  simdjson::dom::object disk;
-  if (doc["device_disk_usage"].get_object().get(disk) == simdjson::SUCCESS) {
+  simdjson::dom::object usage;
+  if (disk && disk->get_object().get(usage) == simdjson::SUCCESS) {
     w.key("disk").begin_object();
-    for (const char* f : kDiskFields) copy_integer(w, disk, f);
+    for (const char* f : kDiskFields) copy_integer(w, usage, f);
     w.end_object();
   }
-  copy_integer(w, doc, "collection_interval_ms");
+  int64_t interval_ms = 0;
+  if (interval && interval->get_int64().get(interval_ms) == simdjson::SUCCESS) w.key("collection_interval_ms").value(interval_ms);
   w.end_object();
   // JsonWriter's text is minified and its "_id" is `id`: checked as it is, nothing to parse again.
   return Document{std::string(kReportHistoryCollection), id, w.take(), report.version, false, {}, true};

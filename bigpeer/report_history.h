@@ -7,6 +7,8 @@
 // version, so a resent or older report never replaces a newer row.
 #pragma once
 
+#include <simdjson.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -35,11 +37,13 @@ class ReportHistory {
   /// Keeps `reports` rows per device (1..kMaxHistoryReports), stamping them with `clock`'s time.
   ReportHistory(size_t reports, std::shared_ptr<const Clock> clock);
 
-  /// Appends to `batch` one history row per Small Peer Info report in it (none for a tombstone or
-  /// a report without a whole, non-negative `sequence`).
-  void add_rows(std::vector<Document>& batch) const;
-  /// The history row of `report` received at `received`, or nullopt (see add_rows).
+  /// The history row of `report` received at `received`, or nullopt: none for a tombstone, a
+  /// document of another collection, or a report without a whole, non-negative `sequence`.
   [[nodiscard]] std::optional<Document> row(const Document& report, TimePoint received) const;
+  /// The same from `body`, `report`'s body already parsed (store_support::check_incoming's).
+  [[nodiscard]] std::optional<Document> row(const Document& report, simdjson::dom::object body, TimePoint received) const;
+  /// The time a row received now is stamped with.
+  [[nodiscard]] TimePoint now() const { return clock_->now(); }
   /// Rows kept per device.
   [[nodiscard]] size_t reports() const { return reports_; }
 

@@ -96,13 +96,15 @@ JsonWriter& JsonWriter::value(std::string_view v) {
 
 JsonWriter& JsonWriter::value(int64_t v) {
   before_value();
-  fmt::format_to(std::back_inserter(out_), "{}", v);
+  const fmt::format_int digits(v);
+  out_.append(digits.data(), digits.size());
   return *this;
 }
 
 JsonWriter& JsonWriter::value(uint64_t v) {
   before_value();
-  fmt::format_to(std::back_inserter(out_), "{}", v);
+  const fmt::format_int digits(v);
+  out_.append(digits.data(), digits.size());
   return *this;
 }
 

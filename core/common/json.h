@@ -47,6 +47,8 @@ class JsonWriter {
   }
   /// Writes `json`, which must already be valid JSON, as the next value.
   JsonWriter& raw(std::string_view json);
+  /// Makes room for `bytes` of text, so a writer of known size allocates once.
+  void reserve(size_t bytes) { out_.reserve(bytes); }
   /// The text written so far.
   [[nodiscard]] const std::string& str() const { return out_; }
   /// Moves the text out.

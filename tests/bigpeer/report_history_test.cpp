@@ -142,9 +142,8 @@ TEST_F(ReportHistoryTest, TheDefaultRingHoldsADayAtTheDefaultInterval) {
   std::vector<Document> batch;
   for (int64_t s = 0; s < 300; ++s) {
     clock_->advance(5min);
-    std::vector<Document> one{report("pkA", s, 1000 + static_cast<uint64_t>(s))};
-    day.add_rows(one);
-    for (auto& d : one) batch.push_back(std::move(d));
+    batch.push_back(report("pkA", s, 1000 + static_cast<uint64_t>(s)));
+    batch.push_back(*day.row(batch.back(), clock_->now()));
     if (batch.size() == 20) {
       store_->merge_batch(batch, {});
       batch.clear();
