@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks under bench/ on an optimised build and prints their figures:
-#   1. smallpeer_core_bench   (Google Benchmark: store upserts, SPI collection cycles, DQL queries, log exports)
+#   1. smallpeer_core_bench   (Google Benchmark: store upserts, SPI collection cycles, DQL queries, log exports),
+#      then smallpeer_bigpeer_bench (the Big Peer's CPU work per received report on a session's thread)
 #   2. smallpeer_ingest_bench (a real Big Peer fed by a 1,000-peer fleet, against the store ceiling),
 #      then again with --compare-backends (SQLite vs PostgreSQL, two PostgreSQL nodes vs one)
 #   3. bench/binding_call_bench.py (a property get/set in Python, JS, Kotlin, Java and Swift against the same C call)
@@ -35,7 +36,7 @@ done
 
 echo "bench: configuring and building the release preset (-j${jobs})"
 cmake --preset release -DSMALLPEER_BUILD_BENCH=ON -DSMALLPEER_BUILD_TOOLS=ON >/dev/null
-cmake --build --preset release -j"${jobs}" --target smallpeer_core_bench smallpeer_ingest_bench smallpeer_cli \
+cmake --build --preset release -j"${jobs}" --target smallpeer_core_bench smallpeer_bigpeer_bench smallpeer_ingest_bench smallpeer_cli \
   smallpeer_capi_call_bench smallpeer_log_request_bench smallpeer_anchor_bench \
   smallpeer_node_package smallpeer_jvm_call_bench smallpeer_swift_call_bench
 
@@ -43,6 +44,9 @@ echo
 echo "bench: [1/5] smallpeer_core_bench"
 build/release/bench/smallpeer_core_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
   ${core_args[@]+"${core_args[@]}"}
+echo
+echo "bench: [1/5] smallpeer_bigpeer_bench"
+build/release/bench/smallpeer_bigpeer_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 
 echo
 echo "bench: [2/5] smallpeer_ingest_bench ${ingest_args[*]+${ingest_args[*]}}"
