@@ -32,9 +32,9 @@ IngestQueue::~IngestQueue() {
 void IngestQueue::submit(std::vector<Document> documents, Cursors cursors, Done done) {
   // Checked (parsed, minified) and history rows built here, on the session's thread, so the one
   // writer thread only writes them. A bad document refuses its own batch, as a failed commit would.
+  const size_t received = documents.size();
   try {
     thread_local simdjson::dom::parser parser;
-    const size_t received = documents.size();
     const TimePoint now = history_ != nullptr ? history_->now() : TimePoint{};
     if (history_ != nullptr) documents.reserve(2 * received);  // room for a row per report
     for (size_t i = 0; i < received; ++i) {
@@ -46,7 +46,7 @@ void IngestQueue::submit(std::vector<Document> documents, Cursors cursors, Done 
       if (row) documents.push_back(std::move(*row));
     }
   } catch (const std::exception& e) {
-    spdlog::warn("ingest: a batch of {} documents was refused: {}", documents.size(), e.what());
+    spdlog::warn("ingest: a batch of {} documents was refused: {}", received, e.what());
     BigPeerMetrics::add(metrics_.ingest_failures);
     if (done) done(std::current_exception());
     return;
