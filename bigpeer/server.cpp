@@ -160,7 +160,7 @@ BigPeer::BigPeer(BigPeerOptions options)
     });
   }
   log_requests_->set_device_quota(options_.log_bundle_quota);
-  io_ = std::make_unique<net::io_context>(static_cast<int>(std::max(1u, options_.threads)));
+  for (unsigned i = 0; i < std::max(1u, options_.threads); ++i) sync_ios_.push_back(std::make_unique<net::io_context>(1));
   http_io_ = std::make_unique<net::io_context>(1);
   api_threads_ = std::make_unique<net::thread_pool>(std::max(1u, options_.api_threads));
   fleet_history_ = std::make_unique<FleetHistory>([this] { return count_fleet(); }, clock_);
@@ -194,11 +194,12 @@ BigPeer::BigPeer(BigPeerOptions options)
       .serve_portal = true,
       .secure_cookies = tls_ != nullptr,
   });
-  sync_ = std::make_unique<SyncEndpoint>(SyncEndpointConfig{options_.app_id, options_.app_token, &identity_, store_.get(),
-                                                            ingest_.get(), &registry_, log_requests_.get(), &metrics_, clock_,
-                                                            io_->get_executor(), tls_, options_.handshakes, enrollments_.get(),
-                                                            admin_grants_.get(), options_.sync_cursor_interval});
-  services_ = HttpServices{api_.get(), api_threads_.get(), sync_.get(), &metrics_, tls_.get(), &health_, io_.get()};
+  sync_ = std::make_unique<SyncEndpoint>(
+      SyncEndpointConfig{options_.app_id, options_.app_token, &identity_, store_.get(), ingest_.get(), &registry_,
+                         log_requests_.get(), &metrics_, clock_, sync_ios_.front()->get_executor(), tls_, options_.handshakes,
+                         enrollments_.get(), admin_grants_.get(), options_.sync_cursor_interval});
+  auto pick_sync_io = [this]() -> net::io_context& { return next_sync_io(); };
+  services_ = HttpServices{api_.get(), api_threads_.get(), sync_.get(), &metrics_, tls_.get(), &health_, pick_sync_io};
 }
 
 std::string BigPeer::storage_description() const {
@@ -239,7 +240,7 @@ void BigPeer::listen() {
   if (const auto address = net::ip::make_address(host, ec); !ec) {
     endpoint = tcp::endpoint(address, port);
   } else {
-    tcp::resolver resolver(*io_);
+    tcp::resolver resolver(*http_io_);
     const auto results = resolver.resolve(host, std::to_string(port), ec);
     if (ec || results.empty()) {
       throw Error(ErrorCode::invalid_argument, fmt::format("cannot resolve listen host '{}': {}", host, ec.message()));
@@ -263,20 +264,20 @@ void BigPeer::listen() {
   accept_backoff_.emplace(acceptor_->get_executor());
 
   if (options_.handle_signals) {
-    signals_.emplace(*io_, SIGINT, SIGTERM);
+    signals_.emplace(*sync_ios_.front(), SIGINT, SIGTERM);
     signals_->async_wait([this](const boost::system::error_code& error, int signal_number) {
       if (error) return;
       spdlog::info("big-peer: received signal {}", signal_number);
       if (!stop_signalled_.exchange(true)) stop_requested_.set_value(signal_number);
     });
   }
-  work_.emplace(io_->get_executor());
-  http_work_.emplace(http_io_->get_executor());
+  for (const auto& io : sync_ios_) work_.push_back(net::make_work_guard(*io));
+  work_.push_back(net::make_work_guard(*http_io_));
   accept_next();
-  expiry_timer_.emplace(net::make_strand(*io_));
+  expiry_timer_.emplace(net::make_strand(*sync_ios_.front()));
   expire_log_requests();
-  threads_.reserve(std::max(1u, options_.threads) + 1);
-  for (unsigned i = 0; i < std::max(1u, options_.threads); ++i) threads_.emplace_back([this] { run_io(*io_); });
+  threads_.reserve(sync_ios_.size() + 1);
+  for (const auto& io : sync_ios_) threads_.emplace_back([this, &io = *io] { run_io(io); });
   threads_.emplace_back([this] { run_io(*http_io_); });
 }
 
@@ -299,11 +300,15 @@ void BigPeer::run_io(net::io_context& io) {
   }
 }
 
+net::io_context& BigPeer::next_sync_io() {
+  return *sync_ios_[next_sync_io_.fetch_add(1, std::memory_order_relaxed) % sync_ios_.size()];
+}
+
 void BigPeer::accept_next() {
   // A plain connection starts on the HTTP thread, so API requests do not queue behind the sync
   // sessions' I/O, and moves to the sync threads if it upgrades to /sync. A TLS stream cannot
   // change threads, so a TLS connection stays on the sync threads from the start.
-  auto& io = tls_ ? *io_ : *http_io_;
+  auto& io = tls_ ? next_sync_io() : *http_io_;
   acceptor_->async_accept(net::make_strand(io), [this](boost::system::error_code ec, sync::SyncSocket socket) {
     if (ec == net::error::operation_aborted || !acceptor_->is_open()) return;
     if (ec) {
@@ -437,9 +442,8 @@ void BigPeer::shutdown() {
   // 3. Commit everything received: only committed batches were ever acknowledged, and none is dropped.
   ingest_->stop();
   // 4. Stop the threads.
-  work_.reset();
-  http_work_.reset();
-  io_->stop();
+  work_.clear();
+  for (const auto& io : sync_ios_) io->stop();
   http_io_->stop();
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
@@ -462,7 +466,7 @@ BigPeer::~BigPeer() {
   expiry_timer_.reset();
   acceptor_.reset();
   http_io_.reset();
-  io_.reset();
+  sync_ios_.clear();
   api_threads_.reset();
 }
 

@@ -86,8 +86,8 @@ class BigPeer {
   BigPeer(const BigPeer&) = delete;
   BigPeer& operator=(const BigPeer&) = delete;
 
-  /// Where sync sessions run (a test holds it to show that HTTP requests do not wait for it).
-  [[nodiscard]] boost::asio::io_context::executor_type sync_executor() const { return io_->get_executor(); }
+  /// Where the first sync I/O thread runs (a test holds it to show that HTTP requests do not wait for it).
+  [[nodiscard]] boost::asio::io_context::executor_type sync_executor() const { return sync_ios_.front()->get_executor(); }
   /// The address actually bound (with the chosen port when 0 was asked for).
   [[nodiscard]] const boost::asio::ip::tcp::endpoint& endpoint() const { return endpoint_; }
   /// The admin token the HTTP API requires.
@@ -116,6 +116,8 @@ class BigPeer {
   void accept_next();
   /// One I/O thread: runs `io`, surviving any exception a handler lets out.
   void run_io(boost::asio::io_context& io);
+  // The sync I/O context the next connection is pinned to (round robin).
+  boost::asio::io_context& next_sync_io();
   void expire_log_requests();
   /// Closes this node's sessions of `peer_key` if its key is no longer approved; returns how many.
   size_t enforce_enrollment(const std::string& peer_key);
@@ -155,17 +157,19 @@ class BigPeer {
 
   // Declared last so that they go first: nothing below may outlive what the handlers use above.
   std::unique_ptr<boost::asio::thread_pool> api_threads_;
-  std::unique_ptr<boost::asio::io_context> io_;       // sync sessions (and every TLS connection)
+  // Sync sessions (and every TLS connection): one io_context per sync I/O thread, each connection
+  // pinned to one (next_sync_io), so no two threads share a scheduler queue or an epoll set.
+  std::vector<std::unique_ptr<boost::asio::io_context>> sync_ios_;
+  std::atomic<size_t> next_sync_io_{0};
   std::unique_ptr<boost::asio::io_context> http_io_;  // plain HTTP connections until a /sync upgrade
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> http_work_;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;  // one per io_context
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
   std::optional<boost::asio::steady_timer> accept_backoff_;
   sync::AcceptBackoff accept_delays_;  // how long accept_backoff_ waits (acceptor's strand only)
   std::optional<boost::asio::steady_timer> expiry_timer_;
   std::optional<boost::asio::signal_set> signals_;
   boost::asio::ip::tcp::endpoint endpoint_;
-  std::vector<std::thread> threads_;  // io_'s, then http_io_'s
+  std::vector<std::thread> threads_;  // one per sync_ios_, then http_io_'s
 
   std::promise<int> stop_requested_;
   std::shared_future<int> stop_future_ = stop_requested_.get_future().share();

@@ -122,8 +122,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
         return respond(std::move(response), request->version(), false);
       }
       if constexpr (std::is_same_v<Stream, PlainStream>) {
-        if (services_.sync_io != nullptr) {
-          auto moved = moved_to(*services_.sync_io, std::move(stream_));
+        if (services_.sync_io) {
+          auto moved = moved_to(services_.sync_io(), std::move(stream_));
           if (moved) services_.sync->accept(std::move(*moved), std::move(*request));
           return;  // the sync endpoint owns the connection now, on the sync I/O threads
         }

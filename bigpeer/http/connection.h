@@ -9,6 +9,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 
 #include "bigpeer/database_health.h"
 #include "bigpeer/http/api.h"
@@ -30,9 +31,9 @@ struct HttpServices {
   boost::asio::thread_pool* api_threads = nullptr;
   SyncEndpoint* sync = nullptr;
   BigPeerMetrics* metrics = nullptr;
-  boost::asio::ssl::context* tls = nullptr;    // set when the port serves https and wss only
-  const NodeHealth* health = nullptr;          // /readyz, and whether a /sync upgrade is taken
-  boost::asio::io_context* sync_io = nullptr;  // where a plain /sync upgrade moves (null: it stays)
+  boost::asio::ssl::context* tls = nullptr;           // set when the port serves https and wss only
+  const NodeHealth* health = nullptr;                 // /readyz, and whether a /sync upgrade is taken
+  std::function<boost::asio::io_context&()> sync_io;  // picks where a plain /sync upgrade moves (empty: it stays)
 };
 
 /// Serves an accepted socket (made on a strand) until the client leaves or upgrades to /sync.
