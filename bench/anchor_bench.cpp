@@ -276,9 +276,7 @@ double median(std::vector<double> v) {
 }
 
 int run(const Options& o) {
-  const std::string metadata =
-      R"({"site":"north-warehouse","app_version":"3.4.1","fleet":"handhelds","build":"2026.12.03-rc1","owner":"it-ops"})";
-  const std::string document = sample_spi_document(metadata);
+  const std::string document = sample_spi_document(kSampleMetadata);
   say(
       fmt::format("anchor: a real SPI document of {} bytes (one small peer's own), {} connections, window {}, {} round(s) of "
                   "{:.0f} s after a warm-up of {:.0f} s and {} reports per connection, generator on {} thread(s), {} cores",

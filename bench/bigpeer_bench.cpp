@@ -11,11 +11,10 @@
 
 #include "bigpeer/report_history.h"
 #include "clock/clock.h"
-#include "ditto/ditto.h"
 #include "spi/small_peer_info_collector.h"
 #include "store/store_support.h"
-#include "support/temp_dir.h"
 #include "sync/protocol.h"
+#include "sync_load.h"
 
 namespace {
 
@@ -24,21 +23,12 @@ using namespace smallpeer;
 // One real report, as the anchor bench's generator sends it (the same metadata).
 const Document& sample_report() {
   static const Document report = [] {
-    test_support::TempDir dir("smallpeer-bigpeer-bench");
-    DittoConfig config;
-    config.persistence_dir = dir.path();
-    config.device_name = "bigpeer-bench-sample";
-    auto ditto = Ditto::open(config);
-    auto& spi = ditto->small_peer_info();
-    spi.set_metadata_json(
-        R"({"site":"north-warehouse","app_version":"3.4.1","fleet":"handhelds","build":"2026.12.03-rc1","owner":"it-ops"})");
     Document doc;
     doc.collection = std::string(kSmallPeerInfoCollection);
-    doc.json = spi.collect_now();
-    doc.id = ditto->peer_key();
+    doc.json = bench::sample_spi_document(bench::kSampleMetadata);
+    doc.id = bench::spi_document_key(doc.json);
     doc.version = {HlcTimestamp{1}, doc.id};
     doc.stored_at = HlcTimestamp{1};
-    ditto->close();
     return doc;
   }();
   return report;

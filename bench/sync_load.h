@@ -29,6 +29,10 @@ struct SyncLoadOptions {
   std::string document;              // a real SPI document; its "_id" is replaced per session
 };
 
+/// The app metadata of the benches' sample report: a realistic handful of fields.
+inline constexpr const char* kSampleMetadata =
+    R"({"site":"north-warehouse","app_version":"3.4.1","fleet":"handhelds","build":"2026.12.03-rc1","owner":"it-ops"})";
+
 /// A real Small Peer Info document (minified JSON) written by a real small peer opened in a
 /// temporary directory, with the given metadata; its "_id" is that peer's key.
 std::string sample_spi_document(const std::string& metadata_json);
