@@ -28,7 +28,11 @@ namespace smallpeer::bench {
 
 namespace {
 
-constexpr size_t kSequenceWidth = 20;  // digits of a u64; the rest of the field is JSON whitespace
+// A session's reports count up from 10^18, so every sequence number has the same 19 digits (and
+// stays a JSON int64) and is patched in place without padding: the document stays minified, as
+// every SDK writes it. (Until 2026-12-06 the field was padded with JSON whitespace, which made the
+// Big Peer minify every report, work a real device's report does not cause.)
+constexpr uint64_t kFirstSequence = 1'000'000'000'000'000'000;
 constexpr size_t kReadChunk = 16 * 1024;
 
 uint64_t wall_millis() {
@@ -86,7 +90,7 @@ std::string session_document(const std::string& templ, const std::string& templa
   const auto digits = at + field.size();
   auto end = digits;
   while (end < doc.size() && doc[end] >= '0' && doc[end] <= '9') ++end;
-  doc.replace(digits, end - digits, std::string(kSequenceWidth, ' '));
+  doc.replace(digits, end - digits, std::to_string(kFirstSequence));
   sequence_offset = digits;
   return doc;
 }
@@ -139,7 +143,7 @@ struct Session {
   std::string docs;
   size_t batch_at = 0, hlc_at = 0, stored_at = 0, sequence_at = 0;
   uint64_t next_batch = 1;
-  uint64_t sequence = 0;
+  uint64_t sequence = kFirstSequence - 1;  // the last one sent
   uint64_t last_hlc = 0;
   size_t outstanding = 0;
 };
