@@ -108,7 +108,9 @@ std::optional<Document> ReportHistory::row(const Document& report, simdjson::dom
 std::string history_json(const Store& store, const std::string& peer_key, TimePoint since, TimePoint until,
                          const QueryOptions& limits) {
   // The ids "K:0".."K:<N-1>" sort between "K:" and "K;" (';' follows ':'), so the _id range reads
-  // only this device's rows from the store's key index.
+  // only this device's rows from the store's key index. Reports received in the same millisecond
+  // are ordered by the device's own time (which a reinstalled app's reset sequence does not turn
+  // back), then by sequence.
   JsonWriter args;
   args.begin_object()
       .key("low")
@@ -121,11 +123,12 @@ std::string history_json(const Store& store, const std::string& peer_key, TimePo
       .value(format_rfc3339(until))
       .end_object();
   const QueryOptions options{.max_rows = kMaxHistoryReports, .timeout = limits.timeout};
-  const QueryResult rows = execute_query(store,
-                                         fmt::format("SELECT * FROM {} WHERE _id > :low AND _id < :high AND received_at >= "
-                                                     ":since AND received_at <= :until ORDER BY received_at, sequence",
-                                                     kReportHistoryCollection),
-                                         args.take(), options);
+  const QueryResult rows =
+      execute_query(store,
+                    fmt::format("SELECT * FROM {} WHERE _id > :low AND _id < :high AND received_at >= "
+                                ":since AND received_at <= :until ORDER BY received_at, reported_at, sequence",
+                                kReportHistoryCollection),
+                    args.take(), options);
 
   thread_local simdjson::dom::parser parser;
   JsonWriter w;

@@ -931,10 +931,12 @@ TEST_F(BigPeerServerTest, ADevicesHistoryKeepsItsLastReportsWithTheMissedOnesCou
   ASSERT_TRUE(client.wait_established());
   const std::string device_url = "/api/v1/devices/" + client.peer_key();
   simdjson::dom::parser parser;
-  // Each report is stored before the next is written, as a device reporting every interval would be.
+  // Each report is stored before the next is written, as a device reporting every interval would be,
+  // and is a second later by the device's clock (several may share the Big Peer's millisecond).
+  int reports_written = 0;
   const auto report = [&](int sequence) {
-    client.store().upsert(kSmallPeerInfoCollection,
-                          spi_doc(client.peer_key(), "history-device", "2026-04-01T12:00:00.000Z", sequence));
+    const auto reported_at = fmt::format("2026-04-01T12:00:{:02}.000Z", reports_written++);
+    client.store().upsert(kSmallPeerInfoCollection, spi_doc(client.peer_key(), "history-device", reported_at, sequence));
     return eventually([&] {
       const auto r = bp.get(device_url);
       return r.status == 200 && r.body.find(fmt::format(R"("sequence":{},)", sequence)) != std::string::npos;

@@ -33,14 +33,16 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// A report of `peer` with `sequence`, versioned at `millis` (later reports get later versions).
+/// A report of `peer` with `sequence`, versioned at `millis` and written by the device
+/// `millis` - 1000 seconds after 2026-12-04T10:00:00.123Z (later reports are later by both).
 Document report(const std::string& peer, int64_t sequence, uint64_t millis, const std::string& extra = "") {
+  const auto written = parse_rfc3339("2026-12-04T10:00:00.123Z").value() + std::chrono::seconds(millis - 1000);
   const std::string json = fmt::format(
-      R"({{"_id":"{}","sequence":{},"last_updated_at":"2026-12-04T10:00:00.123Z","device_name":"a name","metadata":{{"site":"north"}},)"
+      R"({{"_id":"{}","sequence":{},"last_updated_at":"{}","device_name":"a name","metadata":{{"site":"north"}},)"
       R"("is_connected_to_big_peer":true,"connections_by_transport":{{"WebSocket":1,"Bluetooth":2,"Made-up":9}},)"
       R"("connected_peers":[{{"peer_key":"x"}},{{"peer_key":"y"}}],"collection_interval_ms":300000,)"
       R"("device_disk_usage":{{"device_available":5000000000,"device_total":64000000000,"ditto_store":1234,"ditto_logs":99,"note":"x"}}{}}})",
-      peer, sequence, extra);
+      peer, sequence, format_rfc3339(written), extra);
   return Document{std::string(kSmallPeerInfoCollection), peer, json, {HlcTimestamp::from_parts(millis, 0), peer}, false, {}};
 }
 
@@ -60,7 +62,7 @@ class ReportHistoryTest : public ::testing::Test {
   /// Submits one batch and waits for its commit; the store's exception, if any.
   std::exception_ptr ingest(std::vector<Document> batch) {
     std::promise<std::exception_ptr> done;
-    queue_->submit(std::move(batch), {}, [&](std::exception_ptr e) { done.set_value(e); });
+    queue_->submit(std::move(batch), {}, [&](const std::exception_ptr& e) { done.set_value(e); });
     return done.get_future().get();
   }
   /// The sequences of `peer`'s kept rows, in the history's order.
@@ -197,6 +199,21 @@ TEST_F(ReportHistoryTest, GapsAreCountedAsMissedReportsAndTheWindowBoundsTheRows
   // Only the last two hours: sequences 2 and 7.
   const auto recent = parser.parse(history_json(*store_, "pkA", clock_->now() - 90min, clock_->now(), {}));
   EXPECT_EQ(recent["reports"].get_array().value().size(), 2u);
+}
+
+// Several reports in one millisecond of the Big Peer's clock (the clock stands still here) are in
+// the order the device wrote them, even when the sequence went back in between.
+TEST_F(ReportHistoryTest, ReportsReceivedInTheSameMillisecondAreInTheOrderTheDeviceWroteThem) {
+  ASSERT_EQ(ingest({report("pkA", 6, 1001)}), nullptr);
+  ASSERT_EQ(ingest({report("pkA", 7, 1002)}), nullptr);
+  ASSERT_EQ(ingest({report("pkA", 0, 1003)}), nullptr);  // the app reinstalled: 0 after 7
+  EXPECT_EQ(kept("pkA"), (std::vector<int64_t>{6, 7, 0}));
+  simdjson::dom::parser parser;
+  const auto json = parser.parse(history_json(*store_, "pkA", clock_->now() - 24h, clock_->now(), {}));
+  const simdjson::dom::array rows = json["reports"].get_array().value();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_TRUE(bool(rows.at(2)["sequence_reset"]));
+  EXPECT_EQ(int64_t(json["missed"]), 0);
 }
 
 }  // namespace
