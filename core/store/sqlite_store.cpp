@@ -392,7 +392,7 @@ class SqliteStore final : public Store {
           .bind(4, to_column(doc.version.hlc))
           .bind(5, local_peer_)
           .run();
-      previous = chain_locked(doc);
+      previous = chain_locked(doc.collection, doc.stored_at);
     }
     notify(doc, ChangeKind::upsert, previous);
     if (checkpointer_) checkpointer_->run_if_due(2);
@@ -400,14 +400,18 @@ class SqliteStore final : public Store {
   }
 
   bool merge(const Document& incoming) override {
-    Document stored;
+    std::string body;
+    HlcTimestamp stored_at;
     std::optional<HlcTimestamp> previous;
     {
       std::lock_guard lock(mutex_);
-      if (!merge_locked(incoming, stored)) return false;
-      previous = chain_locked(stored);
+      if (!merge_locked(incoming, body, stored_at)) return false;
+      previous = chain_locked(incoming.collection, stored_at);
     }
-    notify(stored, stored.deleted ? ChangeKind::remove : ChangeKind::upsert, previous);
+    if (observers_.observed(incoming.collection)) {
+      const Document stored = as_stored(incoming, std::move(body), stored_at);
+      notify(stored, stored.deleted ? ChangeKind::remove : ChangeKind::upsert, previous);
+    }
     if (checkpointer_) checkpointer_->run_if_due(2);
     return true;
   }
@@ -417,6 +421,14 @@ class SqliteStore final : public Store {
                                 const std::vector<std::pair<std::string, std::string>>& settings,
                                 const std::vector<size_t>& batch_ends) override {
     std::vector<bool> applied(incoming.size(), false);
+    // What won, in commit order: incoming[index] stored at `stored_at` (with the checked body of a
+    // document that was not checked before). Only what an observer hears of becomes a Document.
+    struct Winner {
+      size_t index;
+      HlcTimestamp stored_at;
+      std::string body;
+    };
+    std::vector<Winner> winners;
     std::vector<Document> stored_docs;
     std::vector<std::optional<HlcTimestamp>> previous;
     auto next_end = batch_ends.begin();
@@ -432,10 +444,11 @@ class SqliteStore final : public Store {
           // documents it covers.
           while (next_end != batch_ends.end() && *next_end < i) ++next_end;
           if (i > first && next_end != batch_ends.end() && *next_end == i && mutex_.waiting() > 0) break;
-          Document stored;
-          if (merge_locked(incoming[i], stored)) {
+          std::string body;
+          HlcTimestamp stored_at;
+          if (merge_locked(incoming[i], body, stored_at)) {
             applied[i] = true;
-            stored_docs.push_back(std::move(stored));
+            winners.push_back({i, stored_at, std::move(body)});
           }
         }
         if (i == incoming.size()) {
@@ -446,8 +459,14 @@ class SqliteStore final : public Store {
         transaction.commit();
       }
       previous.clear();
-      previous.reserve(stored_docs.size());
-      for (const auto& doc : stored_docs) previous.push_back(chain_locked(doc));  // in commit order
+      for (auto& w : winners) {  // in commit order
+        const Document& doc = incoming[w.index];
+        const auto before = chain_locked(doc.collection, w.stored_at);
+        if (!observers_.observed(doc.collection)) continue;
+        stored_docs.push_back(as_stored(doc, std::move(w.body), w.stored_at));
+        previous.push_back(before);
+      }
+      winners.clear();
       lock.unlock();
       for (size_t d = 0; d < stored_docs.size(); ++d) {
         notify(stored_docs[d], stored_docs[d].deleted ? ChangeKind::remove : ChangeKind::upsert, previous[d]);
@@ -517,7 +536,7 @@ class SqliteStore final : public Store {
           .bind(4, local_peer_)
           .run();
       if (sqlite3_changes(db_.get()) == 0) return false;
-      previous = chain_locked(tombstone);
+      previous = chain_locked(tombstone.collection, tombstone.stored_at);
     }
     notify(tombstone, ChangeKind::remove, previous);
     return true;
@@ -822,27 +841,40 @@ class SqliteStore final : public Store {
     hlc_->restore(last);
   }
 
-  // Validates and merges one document under mutex_; fills `stored` and returns true if it won.
-  bool merge_locked(const Document& incoming, Document& stored) {
-    stored = store_support::checked_incoming(parser_, incoming);
+  // Validates and merges one document under mutex_; true if it won, stored at `stored_at`. A
+  // checked document's body is bound as it is, never copied (on the Big Peer, every one); an
+  // unchecked one is checked here and its minified body left in `body`.
+  bool merge_locked(const Document& incoming, std::string& body, HlcTimestamp& stored_at) {
+    if (!incoming.checked) body = store_support::checked_incoming(parser_, incoming).json;
     // Sessions refuse such documents before they get here (and say why); this keeps any other
     // caller from storing a version the clock bound would never let it supersede.
     if (hlc_->beyond_bound(incoming.version.hlc)) return false;
     hlc_->observe(incoming.version.hlc);
-    stored.stored_at = hlc_->now();
+    stored_at = hlc_->now();
     Query query(db_.get(), table(incoming.collection).merge, "merge");
     query.bind(1, incoming.collection).bind(2, incoming.id);
     if (incoming.deleted) {
       query.bind_null(3);
     } else {
-      query.bind(3, stored.json);
+      query.bind(3, incoming.checked ? incoming.json : body);
     }
     query.bind(4, to_column(incoming.version.hlc))
         .bind(5, incoming.version.origin)
         .bind(6, int64_t{incoming.deleted})
-        .bind(7, to_column(stored.stored_at));
+        .bind(7, to_column(stored_at));
     query.run();
     return sqlite3_changes(db_.get()) != 0;
+  }
+
+  // The document merge_locked stored for `incoming`: its `body` (if it was not checked before),
+  // stored at `stored_at`, its body empty for a tombstone.
+  static Document as_stored(const Document& incoming, std::string body, HlcTimestamp stored_at) {
+    if (incoming.deleted) {
+      body.clear();
+    } else if (incoming.checked) {
+      body = incoming.json;
+    }
+    return Document{incoming.collection, incoming.id, std::move(body), incoming.version, incoming.deleted, stored_at};
   }
 
   [[nodiscard]] const TableStatements& table(std::string_view collection) const {
@@ -853,12 +885,16 @@ class SqliteStore final : public Store {
     observers_.notify(doc, kind, previous);
   }
 
-  // Under mutex_, after `doc` committed: the stored_at of the collection's previous change (unknown
-  // for a collection's first change since open), and `doc` becomes that previous change.
-  std::optional<HlcTimestamp> chain_locked(const Document& doc) {
-    auto [it, inserted] = last_stored_at_.try_emplace(doc.collection, doc.stored_at);
-    if (inserted) return std::nullopt;
-    return std::exchange(it->second, doc.stored_at);
+  // Under mutex_, after a change to `collection` stored at `stored_at` committed: the stored_at of
+  // the collection's previous change (unknown for a collection's first change since open), and
+  // this change becomes that previous change.
+  std::optional<HlcTimestamp> chain_locked(std::string_view collection, HlcTimestamp stored_at) {
+    const auto it = last_stored_at_.find(collection);
+    if (it == last_stored_at_.end()) {
+      last_stored_at_.emplace(collection, stored_at);
+      return std::nullopt;
+    }
+    return std::exchange(it->second, stored_at);
   }
 
   const std::filesystem::path path_;

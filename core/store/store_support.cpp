@@ -213,6 +213,11 @@ void StoreObservers::unobserve(Store::ObserverId id) {
   });
 }
 
+bool StoreObservers::observed(std::string_view collection) const {
+  std::lock_guard lock(mutex_);
+  return !all_.empty() || (!user_.empty() && !Store::is_system_collection(collection)) || by_collection_.contains(collection);
+}
+
 void StoreObservers::notify(const Document& doc, ChangeKind kind, std::optional<HlcTimestamp> previous_stored_at) {
   std::vector<std::shared_ptr<Entry>> targets;
   {

@@ -57,6 +57,8 @@ class StoreObservers {
   Store::ObserverId observe_user_collections(Store::Observer observer);
   /// Removes an observer and waits until it is not running (except on the calling thread's stack).
   void unobserve(Store::ObserverId id);
+  /// True when an observer would hear of a change to `collection` (a store skips building it otherwise).
+  [[nodiscard]] bool observed(std::string_view collection) const;
   /// Calls the observers of `doc`'s collection with the change; exceptions are swallowed.
   /// `previous_stored_at` is Change::previous_stored_at (nullopt when the backend does not track it).
   void notify(const Document& doc, ChangeKind kind, std::optional<HlcTimestamp> previous_stored_at = std::nullopt);
@@ -73,7 +75,7 @@ class StoreObservers {
   std::vector<std::shared_ptr<Entry>>& index_for(const Entry& entry);
   Store::ObserverId add(std::shared_ptr<Entry> entry, Store::Observer observer);
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable idle_;
   std::map<Store::ObserverId, std::shared_ptr<Entry>> observers_;  // by id, for unobserve
   std::vector<std::shared_ptr<Entry>> all_;

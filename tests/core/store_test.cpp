@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <simdjson.h>
 #include <spawn.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -25,6 +26,7 @@
 #include "clock/clock.h"
 #include "clock/hlc.h"
 #include "common/error.h"
+#include "store/store_support.h"
 #include "support/expect_error.h"
 #include "support/sqlite_integrity.h"
 #include "support/temp_dir.h"
@@ -762,6 +764,41 @@ TEST_F(StoreTest, EachChangeNamesTheStoredAtOfTheCollectionsChangeBeforeIt) {
   EXPECT_LT(heard[4].stored_at, heard[5].stored_at) << "stored_at follows commit order, not the documents' versions";
   // The chain is what changes_since returns: everything after a previous_stored_at is that change on.
   EXPECT_EQ(ids_of(store->changes_since("cars", *heard[4].previous_stored_at)), (std::vector<std::string>{"d", "e"}));
+}
+
+// A merge builds the change only for an observer; one that nobody hears of still takes its place in
+// the collection's chain, and a checked document's body (stored as it is) is the one heard.
+TEST_F(StoreTest, AnUnobservedMergeStillChainsAndAnObserverHearsACheckedBodyAsItIs) {
+  auto store = open();
+  simdjson::dom::parser parser;
+  const auto checked = [&](Document d) {
+    (void)store_support::check_incoming(parser, d);
+    return d;
+  };
+  const std::string body = R"({"_id":"d","note":"a b"})";
+  ASSERT_EQ(store->merge_batch({checked(remote_doc("cars", "a", R"({"_id":"a"})", remote_version(1000, "peer-b")))}, {}),
+            std::vector<bool>{true});
+  ASSERT_TRUE(store->merge(remote_doc("cars", "b", R"({ "_id" : "b" })", remote_version(1001, "peer-b"))));
+  const auto unheard = store->get("cars", "b");
+  ASSERT_TRUE(unheard);
+  EXPECT_EQ(unheard->json, R"({"_id":"b"})") << "an unchecked body is checked and minified all the same";
+
+  std::vector<Change> heard;
+  store->observe("cars", [&](const Change& c) { heard.push_back(c); });
+  ASSERT_EQ(store->merge_batch({checked(remote_doc("cars", "d", body, remote_version(1002, "peer-b"))),
+                                checked(remote_doc("cars", "a", "", remote_version(1003, "peer-b"), true))},
+                               {}),
+            (std::vector<bool>{true, true}));
+  ASSERT_TRUE(store->merge(checked(remote_doc("cars", "e", R"({"_id":"e"})", remote_version(1004, "peer-b")))));
+  ASSERT_EQ(heard.size(), 3u);
+  EXPECT_EQ(heard[0].json, body);
+  EXPECT_EQ(heard[0].previous_stored_at, unheard->stored_at) << "the unobserved merge is in the chain";
+  EXPECT_EQ(heard[1].kind, ChangeKind::remove);
+  EXPECT_EQ(heard[1].json, "");
+  EXPECT_EQ(heard[1].previous_stored_at, heard[0].stored_at);
+  EXPECT_EQ(heard[2].json, R"({"_id":"e"})");
+  EXPECT_EQ(heard[2].previous_stored_at, heard[1].stored_at);
+  EXPECT_EQ(store->get("cars", "d")->json, body);
 }
 
 TEST_F(StoreTest, ObserverMayUnobserveItselfAndWriteFromItsCallback) {
