@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/connect.hpp>
@@ -16,6 +18,8 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -163,26 +167,62 @@ class WebSocketChannel final : public ChannelBase<WebSocketChannel<Stream>, Sync
     beast::get_lowest_layer(ws_).expires_never();
   }
 
-  // Each message is read straight into a fresh string that is then handed on whole: no copy out
-  // of a read buffer. (Beast prepares the string before the socket has data, so a waiting read
-  // still holds a frame's worth of it; bigpeer/README.md, Benchmarks, idle memory per session.)
+  // A message is read in two steps. First the frame's 4-byte length prefix, into the channel
+  // itself, so a waiting read holds no buffer (reading the whole message at once, Beast prepared a
+  // 1,536-byte string before the socket had data: every idle session held one). Then the rest,
+  // straight into a string of the frame's size (the prefix's claim, never more than the frame
+  // limit), which is handed on whole: one allocation, no copy out of a read buffer.
   void read_next() {
-    reading_.emplace(frame_);
-    ws_.async_read(*reading_, ([self = this->shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) {
-        self->shut(ec == websocket::error::closed ? "closed by peer" : ec.message());
-        return;
-      }
-      std::string frame = std::exchange(self->frame_, std::string());
-      self->deliver(std::move(frame));
-      if (!self->closed_) self->read_next();
-    }));
+    prefix_bytes_ = 0;
+    read_prefix();
+  }
+
+  void read_prefix() {
+    ws_.async_read_some(net::buffer(prefix_.data() + prefix_bytes_, prefix_.size() - prefix_bytes_),
+                        ([self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                          if (self->read_failed(ec)) return;
+                          self->prefix_bytes_ += n;
+                          const bool done = self->ws_.is_message_done();
+                          if (self->prefix_bytes_ < self->prefix_.size() && !done) return self->read_prefix();
+                          // A message of fewer than 4 bytes goes on as it is: the decoder refuses it.
+                          self->frame_.reserve(done ? self->prefix_bytes_ : self->claimed_frame_bytes());
+                          self->frame_.assign(self->prefix_.begin(),
+                                              self->prefix_.begin() + static_cast<std::ptrdiff_t>(self->prefix_bytes_));
+                          if (done) return self->delivered();
+                          self->reading_.emplace(self->frame_);  // Beast's read_message_max bounds the message
+                          self->ws_.async_read(*self->reading_, [self](beast::error_code e, size_t) {
+                            if (!self->read_failed(e)) self->delivered();
+                          });
+                        }));
+  }
+
+  // The frame size the prefix claims, at most the message limit: a claim reserves no more.
+  [[nodiscard]] size_t claimed_frame_bytes() const {
+    const uint32_t len = (uint32_t{prefix_[0]} << 24) | (uint32_t{prefix_[1]} << 16) | (uint32_t{prefix_[2]} << 8) | prefix_[3];
+    return static_cast<size_t>(std::min<uint64_t>(uint64_t{len} + 4, max_message_bytes_));
+  }
+
+  // True (and the channel shut) when a read failed.
+  bool read_failed(const beast::error_code& ec) {
+    if (!ec) return false;
+    this->shut(ec == websocket::error::closed ? "closed by peer" : ec.message());
+    return true;
+  }
+
+  // The whole message is in frame_: hands it on and reads the next.
+  void delivered() {
+    reading_.reset();
+    this->deliver(std::exchange(frame_, std::string()));
+    if (!this->closed_) read_next();
   }
 
   void write_front() { ws_.async_write(net::buffer(this->queue_.front()), this->write_handler()); }
 
   // A message is one frame: its 4-byte length prefix and at most `bytes` of type and payload.
-  void set_max_frame_bytes(uint32_t bytes) override { ws_.read_message_max(uint64_t{bytes} + 4); }
+  void set_max_frame_bytes(uint32_t bytes) override {
+    max_message_bytes_ = uint64_t{bytes} + 4;
+    ws_.read_message_max(max_message_bytes_);
+  }
 
   void close_transport() {
     boost::system::error_code ec;
@@ -192,7 +232,10 @@ class WebSocketChannel final : public ChannelBase<WebSocketChannel<Stream>, Sync
 
  private:
   websocket::stream<Stream> ws_;
-  std::string frame_;  // the message being read
+  std::array<unsigned char, 4> prefix_{};  // the message's first bytes: its frame's length prefix
+  size_t prefix_bytes_ = 0;                // of prefix_, read so far
+  uint64_t max_message_bytes_ = 0;         // set_max_frame_bytes's limit, prefix included
+  std::string frame_;                      // the message being read
   std::optional<net::dynamic_string_buffer<char, std::char_traits<char>, std::allocator<char>>> reading_;  // over frame_
   std::shared_ptr<void> keep_alive_;  // the TLS context, for a wss:// channel
 };

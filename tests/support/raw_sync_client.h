@@ -14,9 +14,12 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
+#include <chrono>
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "identity/identity.h"
 #include "sync/protocol.h"
@@ -54,6 +57,20 @@ class RawSyncClient {
       boost::asio::write(ws_.next_layer(), boost::asio::buffer(bytes), ec);
     } else {
       ws_.write(boost::asio::buffer(bytes), ec);
+    }
+    return !ec;
+  }
+  /// Sends `bytes` as one WebSocket message in fragments, cut before each offset of `cuts`
+  /// (ascending), waiting `pause` after each but the last, so the listener reads them apart.
+  bool send_fragmented(const std::string& bytes, const std::vector<size_t>& cuts,
+                       std::chrono::milliseconds pause = std::chrono::milliseconds(20)) {
+    boost::beast::error_code ec;
+    size_t from = 0;
+    for (size_t i = 0; i <= cuts.size() && !ec; ++i) {
+      if (i > 0) std::this_thread::sleep_for(pause);
+      const size_t to = i < cuts.size() ? cuts[i] : bytes.size();
+      ws_.write_some(i == cuts.size(), boost::asio::buffer(bytes.data() + from, to - from), ec);
+      from = to;
     }
     return !ec;
   }

@@ -211,6 +211,32 @@ TEST_F(WireSecurityTest, AReplayedAuthFromAnEarlierSessionIsRefused) {
   }
 }
 
+// The Big Peer reads a message's 4-byte length prefix first, then the rest: a frame is read whole
+// however the WebSocket message is cut into fragments, and a message shorter than the prefix, or
+// one whose prefix claims more than it holds, is refused by the decoder and closes the session.
+TEST_F(WireSecurityTest, AFrameInWebSocketFragmentsIsReadWholeAndAShortOrLyingOneIsRefused) {
+  auto& bp = big_peer();
+  const std::string hello = sync::encode(RawSyncClient::make_hello(key("fragments"), kAppId));
+  for (const std::vector<size_t>& cuts : std::vector<std::vector<size_t>>{{1}, {1, 2, 3}, {3, 4}, {4}, {2, 9, 30}}) {
+    SCOPED_TRACE(::testing::PrintToString(cuts));
+    RawSyncClient client(bp.port());
+    ASSERT_TRUE(client.send_fragmented(hello, cuts));
+    auto first = client.receive();
+    ASSERT_TRUE(first && std::holds_alternative<sync::Hello>(*first)) << "the Big Peer's HELLO";
+    auto second = client.receive();
+    ASSERT_TRUE(second && std::holds_alternative<sync::Auth>(*second)) << "its AUTH: our HELLO was read whole";
+  }
+  std::string lying = hello;
+  lying[0] = '\x7f';  // claims ~2 GB in a message of a few hundred bytes
+  for (const std::string& bad : {std::string("\x00\x01", 2), std::string(), lying}) {
+    SCOPED_TRACE(bad.size());
+    RawSyncClient client(bp.port());
+    ASSERT_TRUE(client.send_raw(bad));
+    EXPECT_TRUE(client.closed_by_server());
+  }
+  expect_serves(bp.port(), RawTransport::websocket);
+}
+
 TEST_F(WireSecurityTest, TwoHundredFourMegabyteHellosLeaveTheBigPeersMemoryFlat) {
   auto& bp = big_peer();
   const auto before = test_support::resident_kib(bp.pid());
