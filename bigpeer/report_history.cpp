@@ -110,7 +110,7 @@ std::string history_json(const Store& store, const std::string& peer_key, TimePo
   // The ids "K:0".."K:<N-1>" sort between "K:" and "K;" (';' follows ':'), so the _id range reads
   // only this device's rows from the store's key index. Reports received in the same millisecond
   // are ordered by the device's own time (which a reinstalled app's reset sequence does not turn
-  // back), then by sequence.
+  // back), then by sequence; a row without reported_at sorts first among them (docs/QUERY.md).
   JsonWriter args;
   args.begin_object()
       .key("low")

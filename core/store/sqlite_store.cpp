@@ -459,10 +459,18 @@ class SqliteStore final : public Store {
         transaction.commit();
       }
       previous.clear();
+      // Whether a collection is observed, asked once per collection and transaction.
+      std::vector<std::pair<std::string_view, bool>> observed;
+      const auto is_observed = [&](std::string_view collection) {
+        for (const auto& [name, yes] : observed) {
+          if (name == collection) return yes;
+        }
+        return observed.emplace_back(collection, observers_.observed(collection)).second;
+      };
       for (auto& w : winners) {  // in commit order
         const Document& doc = incoming[w.index];
         const auto before = chain_locked(doc.collection, w.stored_at);
-        if (!observers_.observed(doc.collection)) continue;
+        if (!is_observed(doc.collection)) continue;
         stored_docs.push_back(as_stored(doc, std::move(w.body), w.stored_at));
         previous.push_back(before);
       }

@@ -170,13 +170,15 @@ class WebSocketChannel final : public ChannelBase<WebSocketChannel<Stream>, Sync
   // A message is read in two steps. First the frame's 4-byte length prefix, into the channel
   // itself, so a waiting read holds no buffer (reading the whole message at once, Beast prepared a
   // 1,536-byte string before the socket had data: every idle session held one). Then the rest,
-  // straight into a string of the frame's size (the prefix's claim, never more than the frame
-  // limit), which is handed on whole: one allocation, no copy out of a read buffer.
+  // straight into a string reserved to the frame's size (the prefix's claim, at most the frame
+  // limit and 64 KiB), which is handed on whole: one allocation for a report, no copy out of a
+  // read buffer.
   void read_next() {
     prefix_bytes_ = 0;
     read_prefix();
   }
 
+  // Reads the rest of the prefix (a message may bring it in pieces), then the rest of the message.
   void read_prefix() {
     ws_.async_read_some(net::buffer(prefix_.data() + prefix_bytes_, prefix_.size() - prefix_bytes_),
                         ([self = this->shared_from_this()](beast::error_code ec, size_t n) {
@@ -196,10 +198,12 @@ class WebSocketChannel final : public ChannelBase<WebSocketChannel<Stream>, Sync
                         }));
   }
 
-  // The frame size the prefix claims, at most the message limit: a claim reserves no more.
+  // The frame size the prefix claims, at most the message limit and kReserveStep: a claim alone
+  // reserves no more than that (a larger frame's string grows as its bytes arrive).
   [[nodiscard]] size_t claimed_frame_bytes() const {
+    constexpr uint64_t kReserveStep = uint64_t{64} * 1024;
     const uint32_t len = (uint32_t{prefix_[0]} << 24) | (uint32_t{prefix_[1]} << 16) | (uint32_t{prefix_[2]} << 8) | prefix_[3];
-    return static_cast<size_t>(std::min<uint64_t>(uint64_t{len} + 4, max_message_bytes_));
+    return static_cast<size_t>(std::min({uint64_t{len} + 4, max_message_bytes_, kReserveStep}));
   }
 
   // True (and the channel shut) when a read failed.

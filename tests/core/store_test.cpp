@@ -767,7 +767,8 @@ TEST_F(StoreTest, EachChangeNamesTheStoredAtOfTheCollectionsChangeBeforeIt) {
 }
 
 // A merge builds the change only for an observer; one that nobody hears of still takes its place in
-// the collection's chain, and a checked document's body (stored as it is) is the one heard.
+// the collection's chain (by merge and by merge_batch alike), and a checked document's body is
+// stored and heard as it is, never checked or minified again.
 TEST_F(StoreTest, AnUnobservedMergeStillChainsAndAnObserverHearsACheckedBodyAsItIs) {
   auto store = open();
   simdjson::dom::parser parser;
@@ -775,30 +776,33 @@ TEST_F(StoreTest, AnUnobservedMergeStillChainsAndAnObserverHearsACheckedBodyAsIt
     (void)store_support::check_incoming(parser, d);
     return d;
   };
-  const std::string body = R"({"_id":"d","note":"a b"})";
-  ASSERT_EQ(store->merge_batch({checked(remote_doc("cars", "a", R"({"_id":"a"})", remote_version(1000, "peer-b")))}, {}),
+  ASSERT_TRUE(store->merge(remote_doc("cars", "b", R"({ "_id" : "b" })", remote_version(1000, "peer-b"))));
+  const auto by_merge = store->get("cars", "b");
+  ASSERT_TRUE(by_merge);
+  EXPECT_EQ(by_merge->json, R"({"_id":"b"})") << "an unchecked body is checked and minified all the same";
+  ASSERT_EQ(store->merge_batch({checked(remote_doc("cars", "a", R"({"_id":"a"})", remote_version(1001, "peer-b")))}, {}),
             std::vector<bool>{true});
-  ASSERT_TRUE(store->merge(remote_doc("cars", "b", R"({ "_id" : "b" })", remote_version(1001, "peer-b"))));
-  const auto unheard = store->get("cars", "b");
-  ASSERT_TRUE(unheard);
-  EXPECT_EQ(unheard->json, R"({"_id":"b"})") << "an unchecked body is checked and minified all the same";
+  const auto by_batch = store->get("cars", "a");
+  ASSERT_TRUE(by_batch);
 
   std::vector<Change> heard;
   store->observe("cars", [&](const Change& c) { heard.push_back(c); });
-  ASSERT_EQ(store->merge_batch({checked(remote_doc("cars", "d", body, remote_version(1002, "peer-b"))),
-                                checked(remote_doc("cars", "a", "", remote_version(1003, "peer-b"), true))},
-                               {}),
+  // Marked checked by hand, spaces and all: the store takes the caller's word (check_incoming's).
+  Document as_given = remote_doc("cars", "d", R"({"_id":"d", "note":"a b"})", remote_version(1002, "peer-b"));
+  as_given.checked = true;
+  ASSERT_EQ(store->merge_batch({as_given, checked(remote_doc("cars", "a", "", remote_version(1003, "peer-b"), true))}, {}),
             (std::vector<bool>{true, true}));
   ASSERT_TRUE(store->merge(checked(remote_doc("cars", "e", R"({"_id":"e"})", remote_version(1004, "peer-b")))));
   ASSERT_EQ(heard.size(), 3u);
-  EXPECT_EQ(heard[0].json, body);
-  EXPECT_EQ(heard[0].previous_stored_at, unheard->stored_at) << "the unobserved merge is in the chain";
+  EXPECT_EQ(heard[0].json, as_given.json);
+  EXPECT_EQ(heard[0].previous_stored_at, by_batch->stored_at) << "the unobserved merge_batch is in the chain";
   EXPECT_EQ(heard[1].kind, ChangeKind::remove);
   EXPECT_EQ(heard[1].json, "");
   EXPECT_EQ(heard[1].previous_stored_at, heard[0].stored_at);
   EXPECT_EQ(heard[2].json, R"({"_id":"e"})");
   EXPECT_EQ(heard[2].previous_stored_at, heard[1].stored_at);
-  EXPECT_EQ(store->get("cars", "d")->json, body);
+  EXPECT_EQ(store->get("cars", "d")->json, as_given.json);
+  EXPECT_LT(by_merge->stored_at, by_batch->stored_at);
 }
 
 TEST_F(StoreTest, ObserverMayUnobserveItselfAndWriteFromItsCallback) {
