@@ -37,6 +37,11 @@ using tcp = net::ip::tcp;
 
 namespace {
 
+/// The type-and-payload length a frame's 4-byte big-endian prefix claims.
+uint32_t prefix_length(const std::array<unsigned char, 4>& prefix) {
+  return (uint32_t{prefix[0]} << 24) | (uint32_t{prefix[1]} << 16) | (uint32_t{prefix[2]} << 8) | uint32_t{prefix[3]};
+}
+
 template <typename Socket>
 std::string endpoint_text(const Socket& socket) {
   boost::system::error_code ec;
@@ -202,8 +207,7 @@ class WebSocketChannel final : public ChannelBase<WebSocketChannel<Stream>, Sync
   // reserves no more than that (a larger frame's string grows as its bytes arrive).
   [[nodiscard]] size_t claimed_frame_bytes() const {
     constexpr uint64_t kReserveStep = uint64_t{64} * 1024;
-    const uint32_t len = (uint32_t{prefix_[0]} << 24) | (uint32_t{prefix_[1]} << 16) | (uint32_t{prefix_[2]} << 8) | prefix_[3];
-    return static_cast<size_t>(std::min({uint64_t{len} + 4, max_message_bytes_, kReserveStep}));
+    return static_cast<size_t>(std::min({uint64_t{prefix_length(prefix_)} + 4, max_message_bytes_, kReserveStep}));
   }
 
   // True (and the channel shut) when a read failed.
@@ -259,8 +263,7 @@ class TcpChannel final : public ChannelBase<TcpChannel, net::any_io_executor> {
                         self->shut(ec == net::error::eof ? "closed by peer" : ec.message());
                         return;
                       }
-                      const uint32_t len = (uint32_t{self->header_[0]} << 24) | (uint32_t{self->header_[1]} << 16) |
-                                           (uint32_t{self->header_[2]} << 8) | uint32_t{self->header_[3]};
+                      const uint32_t len = prefix_length(self->header_);
                       if (len == 0 || len > self->max_frame_bytes_) {
                         self->shut(fmt::format("frame of {} bytes refused (limit {} bytes)", len, self->max_frame_bytes_));
                         return;
