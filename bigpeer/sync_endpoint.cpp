@@ -79,7 +79,8 @@ void SyncEndpoint::accept_on(Stream stream, HttpRequest request) {
       return;
     }
     if constexpr (std::is_same_v<Stream, sync::SyncTcpStream>) {
-      start_session(sync::make_websocket_channel(std::move(*ws)), remote_address, ticket);
+      // Beast did the upgrade; our own framing reads the session (sync/channel.h).
+      start_session(sync::make_server_websocket_channel(ws->next_layer().release_socket()), remote_address, ticket);
     } else {
       start_session(sync::make_websocket_channel(std::move(*ws), config_.tls), remote_address, ticket);
     }

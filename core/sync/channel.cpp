@@ -27,6 +27,7 @@
 
 #include "common/error.h"
 #include "sync/protocol.h"
+#include "sync/websocket_reader.h"
 
 namespace smallpeer::sync {
 
@@ -50,7 +51,14 @@ std::string endpoint_text(const Socket& socket) {
   return fmt::format("{}:{}", ep.address().to_string(), ep.port());
 }
 
-// What both channel kinds share: the strand, the write queue and the one-time close. `Executor` is
+// A frame waiting to be written: a protocol frame (binary), or a WebSocket control frame the
+// server channel answers with (close, ping, pong).
+struct Outgoing {
+  std::string bytes;
+  WebSocketOpcode opcode = WebSocketOpcode::binary;
+};
+
+// What every channel kind shares: the strand, the write queue and the one-time close. `Executor` is
 // the socket's (a strand): SyncStrand for WebSockets, any_io_executor for LAN TCP.
 template <typename Derived, typename Executor>
 class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Derived> {
@@ -68,12 +76,8 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
   void send(std::string frame) override {
     pending_ += frame.size();
     net::dispatch(strand_, [self = this->shared_from_this(), frame = std::move(frame)]() mutable {
-      if (self->closed_ || self->close_reason_) {
-        self->pending_ -= frame.size();
-        return;
-      }
-      self->queue_.push_back(std::move(frame));
-      if (self->queue_.size() == 1) self->derived().write_front();
+      self->pending_ -= frame.size();
+      if (!self->close_reason_) self->enqueue({std::move(frame), WebSocketOpcode::binary});
     });
   }
 
@@ -97,6 +101,14 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
  protected:
   Derived& derived() { return static_cast<Derived&>(*this); }
 
+  // On the strand: queues a frame (a WebSocket channel's own control frames come here too).
+  void enqueue(Outgoing out) {
+    if (closed_) return;
+    pending_ += out.bytes.size();
+    queue_.push_back(std::move(out));
+    if (queue_.size() == 1) derived().write_front();
+  }
+
   void deliver(std::string frame) {
     if (!closed_ && handlers_.on_frame) handlers_.on_frame(std::move(frame));
   }
@@ -113,7 +125,7 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
     // A write that completed while shut() ran (its handler was already queued) finds the queue
     // emptied and its bytes already uncounted: popping again would free a string twice.
     if (closed_) return;
-    pending_ -= queue_.front().size();
+    pending_ -= queue_.front().bytes.size();
     queue_.erase(queue_.begin());
     if (!queue_.empty() && !closed_) {
       derived().write_front();
@@ -128,7 +140,7 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
     closed_ = true;
     if (linger_) linger_->cancel();
     derived().close_transport();
-    for (const auto& f : queue_) pending_ -= f.size();
+    for (const auto& f : queue_) pending_ -= f.bytes.size();
     queue_.clear();
     auto on_closed = std::move(handlers_.on_closed);
     handlers_ = {};
@@ -139,7 +151,7 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
   Handlers handlers_;
   // Frames waiting to be written, the one being written first. A short vector: a session has a
   // few batches and ACKs in flight, and an empty vector (an idle session) allocates nothing.
-  std::vector<std::string> queue_;
+  std::vector<Outgoing> queue_;
   std::atomic<size_t> pending_{0};
   bool closed_ = false;
   std::optional<std::string> close_reason_;  // set while queued frames drain before closing
@@ -224,7 +236,7 @@ class WebSocketChannel final : public ChannelBase<WebSocketChannel<Stream>, Sync
     if (!this->closed_) read_next();
   }
 
-  void write_front() { ws_.async_write(net::buffer(this->queue_.front()), this->write_handler()); }
+  void write_front() { ws_.async_write(net::buffer(this->queue_.front().bytes), this->write_handler()); }
 
   // A message is one frame: its 4-byte length prefix and at most `bytes` of type and payload.
   void set_max_frame_bytes(uint32_t bytes) override {
@@ -247,6 +259,153 @@ class WebSocketChannel final : public ChannelBase<WebSocketChannel<Stream>, Sync
   std::optional<net::dynamic_string_buffer<char, std::char_traits<char>, std::allocator<char>>> reading_;  // over frame_
   std::shared_ptr<void> keep_alive_;  // the TLS context, for a wss:// channel
 };
+
+// The Big Peer's side of a plain (ws://) WebSocket whose upgrade is done, without Beast. It waits
+// for the socket to be readable, then reads what is there into one buffer per I/O thread and parses
+// the frames out of it (WebSocketReader): a waiting connection holds no read buffer, and a report
+// costs one read of the socket (Beast read a message's header into a 1,536-byte buffer of each
+// connection, so a 1.5 KB report took two reads, and a third that found nothing).
+class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, SyncStrand> {
+ public:
+  ServerWebSocketChannel(SyncSocket socket, std::chrono::milliseconds keep_alive)
+      : ChannelBase(socket.get_executor()),
+        socket_(std::move(socket)),
+        keep_alive_(keep_alive),
+        keep_alive_timer_(socket_.get_executor()) {
+    remote_ = endpoint_text(socket_);
+    boost::system::error_code ec;
+    socket_.set_option(tcp::no_delay(true), ec);
+    socket_.non_blocking(true, ec);
+    set_max_frame_bytes(kMaxHandshakeFrameBytes);
+  }
+
+  // Called once, by start(): the first wait, and the keep-alive timer.
+  void read_next() {
+    keep_alive();
+    wait_readable();
+  }
+
+  void write_front() {
+    const Outgoing& out = queue_.front();
+    const size_t header = encode_websocket_header(write_header_, out.opcode, out.bytes.size());
+    const std::array<net::const_buffer, 2> buffers{net::buffer(write_header_.data(), header), net::buffer(out.bytes)};
+    net::async_write(socket_, buffers, write_handler());
+  }
+
+  // A message is one frame: its 4-byte length prefix and at most `bytes` of type and payload.
+  void set_max_frame_bytes(uint32_t bytes) override { reader_.set_max_message_bytes(uint64_t{bytes} + 4); }
+
+  void close_transport() {
+    keep_alive_timer_.cancel();
+    boost::system::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+  }
+
+ private:
+  // A quiet connection is pinged after keep_alive_, and closed after another keep_alive_ without a
+  // byte from the other side (a pong or anything else): with the default 15 s a dead peer is found
+  // within 30 s. The timer is set once per interval, not once per read.
+  void keep_alive() {
+    keep_alive_timer_.expires_after(keep_alive_);
+    keep_alive_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec || self->closed_) return;
+      if (self->heard_) {
+        self->heard_ = false;
+        self->pinged_ = false;
+      } else if (self->pinged_) {
+        return self->shut(fmt::format("nothing heard for {} ms (idle timeout)", 2 * self->keep_alive_.count()));
+      } else {
+        self->pinged_ = true;
+        self->enqueue({std::string(), WebSocketOpcode::ping});
+      }
+      self->keep_alive();
+    });
+  }
+
+  void wait_readable() {
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec) return self->shut(ec.message());
+      self->read_available();
+    });
+  }
+
+  // The I/O thread's read buffer, or (should a read ever run inside another's delivery on the
+  // same thread) a buffer of this read's own.
+  class ReadBuffer {
+   public:
+    ReadBuffer() : own_(busy_ ? std::make_unique<Bytes>() : nullptr) { busy_ = own_ == nullptr; }
+    ~ReadBuffer() {
+      if (own_ == nullptr) busy_ = false;
+    }
+    ReadBuffer(const ReadBuffer&) = delete;
+    ReadBuffer& operator=(const ReadBuffer&) = delete;
+    [[nodiscard]] net::mutable_buffer buffer() { return net::buffer(own_ ? *own_ : thread_buffer_); }
+
+   private:
+    using Bytes = std::array<char, size_t{64} * 1024>;
+    static thread_local Bytes thread_buffer_;
+    static thread_local bool busy_;
+    std::unique_ptr<Bytes> own_;
+  };
+
+  // Reads what the socket holds, delivering each message as it completes, then waits again. A read
+  // that fills less than the buffer emptied the socket, so a report costs one read.
+  void read_available() {
+    ReadBuffer read_buffer;
+    const net::mutable_buffer buffer = read_buffer.buffer();
+    for (;;) {
+      boost::system::error_code ec;
+      const size_t n = socket_.read_some(buffer, ec);
+      if (ec == net::error::would_block || ec == net::error::try_again) break;
+      if (ec) return shut(ec == net::error::eof ? "closed by peer" : ec.message());
+      heard_ = true;
+      std::string_view rest(static_cast<const char*>(buffer.data()), n);
+      while (!rest.empty() && !closed_ && !close_reason_) {
+        auto step = reader_.read(rest);
+        rest.remove_prefix(step.consumed);
+        if (step.message) on_message(std::move(*step.message));
+        if (step.refusal) return refuse(std::move(*step.refusal));
+      }
+      if (closed_ || close_reason_) return;
+      if (n < buffer.size()) break;
+    }
+    wait_readable();
+  }
+
+  void on_message(WebSocketReader::Message message) {
+    switch (message.opcode) {
+      case WebSocketOpcode::close:
+        // Answered with its status code, then the connection closes (RFC 6455, 5.5.1).
+        enqueue({message.payload.substr(0, 2), WebSocketOpcode::close});
+        return close("closed by peer");
+      case WebSocketOpcode::ping:
+        return enqueue({std::move(message.payload), WebSocketOpcode::pong});
+      case WebSocketOpcode::pong:
+        return;
+      default:
+        return deliver(std::move(message.payload));
+    }
+  }
+
+  // The peer broke the framing rules or the size limit: a close frame with the code, then close.
+  void refuse(WebSocketReader::Refusal refusal) {
+    std::string code{static_cast<char>(refusal.code >> 8), static_cast<char>(refusal.code & 0xff)};
+    enqueue({std::move(code), WebSocketOpcode::close});
+    close(std::move(refusal.reason));
+  }
+
+  SyncSocket socket_;
+  WebSocketReader reader_;
+  std::chrono::milliseconds keep_alive_;
+  net::steady_timer keep_alive_timer_;
+  bool heard_ = false;                            // a byte came since the keep-alive timer last fired
+  bool pinged_ = false;                           // a ping went out and nothing has been heard since
+  std::array<unsigned char, 10> write_header_{};  // the header of queue_.front(), while it is written
+};
+
+thread_local ServerWebSocketChannel::ReadBuffer::Bytes ServerWebSocketChannel::ReadBuffer::thread_buffer_;
+thread_local bool ServerWebSocketChannel::ReadBuffer::busy_ = false;
 
 class TcpChannel final : public ChannelBase<TcpChannel, net::any_io_executor> {
  public:
@@ -274,7 +433,7 @@ class TcpChannel final : public ChannelBase<TcpChannel, net::any_io_executor> {
                     }));
   }
 
-  void write_front() { net::async_write(socket_, net::buffer(queue_.front()), write_handler()); }
+  void write_front() { net::async_write(socket_, net::buffer(queue_.front().bytes), write_handler()); }
 
   void close_transport() {
     boost::system::error_code ec;
@@ -329,6 +488,10 @@ std::shared_ptr<FrameChannel> make_websocket_channel(websocket::stream<SyncTcpSt
 std::shared_ptr<FrameChannel> make_websocket_channel(websocket::stream<beast::ssl_stream<SyncTcpStream>> ws,
                                                      std::shared_ptr<void> keep_alive) {
   return std::make_shared<WebSocketChannel<beast::ssl_stream<SyncTcpStream>>>(std::move(ws), std::move(keep_alive));
+}
+
+std::shared_ptr<FrameChannel> make_server_websocket_channel(SyncSocket socket, std::chrono::milliseconds keep_alive) {
+  return std::make_shared<ServerWebSocketChannel>(std::move(socket), keep_alive);
 }
 
 std::shared_ptr<FrameChannel> make_tcp_channel(tcp::socket socket) {

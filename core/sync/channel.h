@@ -8,6 +8,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -60,6 +61,11 @@ std::shared_ptr<FrameChannel> make_websocket_channel(boost::beast::websocket::st
 /// Wraps a wss:// WebSocket; `keep_alive` (the TLS context) lives as long as the channel.
 std::shared_ptr<FrameChannel> make_websocket_channel(boost::beast::websocket::stream<boost::beast::ssl_stream<SyncTcpStream>> ws,
                                                      std::shared_ptr<void> keep_alive);
+/// Wraps the server side of a plain (ws://) WebSocket whose upgrade is done (the Big Peer's /sync):
+/// reads go through one buffer per I/O thread, not Beast. A quiet connection is pinged after
+/// `keep_alive` and closed after twice that without a byte from the other side.
+std::shared_ptr<FrameChannel> make_server_websocket_channel(SyncSocket socket,
+                                                            std::chrono::milliseconds keep_alive = std::chrono::seconds(15));
 /// Wraps a connected TCP socket that carries length-prefixed frames (socket made on a strand). Its
 /// buffer grows with the bytes received, never to a length the peer merely announced.
 std::shared_ptr<FrameChannel> make_tcp_channel(boost::asio::ip::tcp::socket socket);

@@ -1,0 +1,193 @@
+// The Big Peer's side of a WebSocket (make_server_websocket_channel, core/sync/channel.h) against a
+// real Beast client over loopback: messages both ways, a ping answered with its pong, a close
+// answered with a close, a quiet client kept alive by pings, a silent one dropped, and a broken
+// rule or an oversized claim answered with the close code before the connection ends.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket.hpp>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sync/channel.h"
+#include "sync/protocol.h"
+
+namespace smallpeer::sync {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+using namespace std::chrono_literals;
+
+// A loopback listener whose one connection is upgraded by Beast and then served by the channel
+// under test, on an I/O thread of its own; it records what the channel delivers.
+class Server {
+ public:
+  explicit Server(std::chrono::milliseconds keep_alive = 100ms) : keep_alive_(keep_alive) {
+    acceptor_.listen();
+    acceptor_.async_accept(net::make_strand(io_), [this](boost::system::error_code ec, SyncSocket socket) {
+      if (ec) return;
+      auto ws = std::make_shared<websocket::stream<SyncTcpStream>>(SyncTcpStream(std::move(socket)));
+      ws->async_accept([this, ws](boost::system::error_code ec) {
+        if (ec) return;
+        channel_ = make_server_websocket_channel(ws->next_layer().release_socket(), keep_alive_);
+        channel_->start({[this](std::string frame) {
+                           std::lock_guard lock(mutex_);
+                           frames_.push_back(std::move(frame));
+                           if (frames_.back() == "echo") channel_->send("echoed");
+                         },
+                         [this](std::string reason) { closed_.set_value(std::move(reason)); }});
+      });
+    });
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~Server() {
+    net::post(io_, [this] {
+      if (channel_) channel_->close("test over");
+      channel_.reset();
+      acceptor_.close();
+    });
+    io_.stop();
+    thread_.join();
+  }
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // A Beast client that completed the upgrade, on `io`.
+  std::unique_ptr<websocket::stream<tcp::socket>> connect(net::io_context& io) {
+    auto ws = std::make_unique<websocket::stream<tcp::socket>>(io);
+    ws->next_layer().connect(acceptor_.local_endpoint());
+    ws->handshake("127.0.0.1", "/sync");
+    ws->binary(true);
+    return ws;
+  }
+  // Why the server's channel closed, or "" if it did not within `wait` (ask once).
+  std::string closed_within(std::chrono::milliseconds wait) {
+    return closed_future_.wait_for(wait) == std::future_status::ready ? closed_future_.get() : std::string();
+  }
+  std::vector<std::string> frames() {
+    std::lock_guard lock(mutex_);
+    return frames_;
+  }
+  [[nodiscard]] std::chrono::milliseconds keep_alive() const { return keep_alive_; }
+
+ private:
+  std::chrono::milliseconds keep_alive_;
+  net::io_context io_;
+  tcp::acceptor acceptor_{io_, {net::ip::make_address("127.0.0.1"), 0}};
+  std::shared_ptr<FrameChannel> channel_;
+  std::mutex mutex_;
+  std::vector<std::string> frames_;
+  std::promise<std::string> closed_;
+  std::future<std::string> closed_future_ = closed_.get_future();
+  std::thread thread_;
+};
+
+// Raw bytes from the client's socket until the server closes it.
+std::string read_until_closed(tcp::socket& socket) {
+  std::string bytes;
+  std::array<char, 256> chunk{};
+  boost::system::error_code ec;
+  while (!ec) bytes.append(chunk.data(), socket.read_some(net::buffer(chunk), ec));
+  return bytes;
+}
+
+TEST(ServerWebSocketTest, MessagesGoBothWaysAndAPingIsAnsweredWithItsPong) {
+  Server server;
+  net::io_context io;
+  auto ws = server.connect(io);
+  std::vector<std::string> pongs;
+  ws->control_callback([&](websocket::frame_type kind, beast::string_view payload) {
+    if (kind == websocket::frame_type::pong) pongs.emplace_back(payload);
+  });
+  ws->ping("are you there");
+  ws->write(net::buffer(std::string("first")));
+  ws->write(net::buffer(std::string(3000, 'b')));  // a 16-bit length
+  ws->write(net::buffer(std::string("echo")));
+  beast::flat_buffer reply;
+  ws->read(reply);  // the pong comes first, through the control callback
+  EXPECT_EQ(beast::buffers_to_string(reply.data()), "echoed");
+  ASSERT_FALSE(pongs.empty());
+  EXPECT_EQ(pongs.front(), "are you there");
+  EXPECT_EQ(server.frames(), (std::vector<std::string>{"first", std::string(3000, 'b'), "echo"}));
+}
+
+TEST(ServerWebSocketTest, ACloseIsAnsweredWithACloseAndEndsTheChannel) {
+  Server server;
+  net::io_context io;
+  auto ws = server.connect(io);
+  ws->close(websocket::close_code::normal);  // Beast waits for the server's close frame
+  EXPECT_EQ(server.closed_within(5s), "closed by peer");
+}
+
+TEST(ServerWebSocketTest, AQuietClientIsKeptAliveByPingsAndASilentOneIsDropped) {
+  {
+    Server server;
+    net::io_context io;
+    auto ws = server.connect(io);
+    int pings = 0;
+    ws->control_callback([&](websocket::frame_type kind, beast::string_view) { pings += kind == websocket::frame_type::ping; });
+    // Reading answers each ping with a pong, as a small peer's session does while it waits.
+    beast::flat_buffer buffer;
+    ws->async_read(buffer, [](boost::system::error_code, size_t) {});
+    io.run_for(server.keep_alive() * 10);
+    EXPECT_GE(pings, 2) << "pinged each quiet interval";
+    EXPECT_EQ(server.closed_within(0ms), "") << "a client that answers pings stays connected";
+  }
+  // This client never reads, so it never answers a ping.
+  Server server;
+  net::io_context io;
+  auto silent = server.connect(io);
+  const auto started = std::chrono::steady_clock::now();
+  const std::string reason = server.closed_within(5s);
+  EXPECT_NE(reason.find("idle timeout"), std::string::npos) << reason;
+  EXPECT_GE(std::chrono::steady_clock::now() - started, server.keep_alive()) << "not before a ping went unanswered";
+}
+
+TEST(ServerWebSocketTest, ABrokenRuleOrAnOversizedClaimGetsItsCloseCodeThenTheConnectionEnds) {
+  struct Case {
+    std::string name;
+    std::string bytes;
+    std::string close_frame;  // what the server sends before it closes
+  };
+  // An unmasked frame (clients must mask), and a masked header claiming 4 MiB, over the 8 KiB
+  // allowed before authentication.
+  const std::vector<Case> cases{
+      {"unmasked",
+       std::string("\x82\x03"
+                   "abc",
+                   5),
+       std::string("\x88\x02\x03\xea", 4)},
+      {"oversized",
+       std::string("\x82\xff\x00\x00\x00\x00\x00\x40\x00\x00"
+                   "\x01\x02\x03\x04",
+                   14),
+       std::string("\x88\x02\x03\xf1", 4)},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    Server server;
+    net::io_context io;
+    auto ws = server.connect(io);
+    net::write(ws->next_layer(), net::buffer(c.bytes));
+    EXPECT_EQ(read_until_closed(ws->next_layer()), c.close_frame);
+    EXPECT_FALSE(server.closed_within(5s).empty());
+    EXPECT_TRUE(server.frames().empty());
+  }
+}
+
+}  // namespace
+}  // namespace smallpeer::sync
