@@ -17,7 +17,7 @@ seconds=${1:-20}
 shift || true
 targets=("$@")
 if ((${#targets[@]} == 0)); then
-  targets=(frame_decode metadata document_json log_filter gzip_bundle http_request dql_query)
+  targets=(frame_decode metadata document_json log_filter gzip_bundle http_request dql_query websocket_reader)
 fi
 if ! [[ $seconds =~ ^[0-9]+$ ]] || ((seconds < 1)); then
   echo "usage: scripts/fuzz.sh [seconds-per-target] [target...]" >&2

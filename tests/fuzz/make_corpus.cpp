@@ -225,6 +225,45 @@ void dql_queries() {
 
 }  // namespace
 
+// A client's frame: `first` is the header's first byte (FIN, RSV, opcode); the payload is masked
+// unless `masked` is false.
+std::string client_frame(unsigned first, const std::string& payload, bool masked = true) {
+  std::string out(1, static_cast<char>(first));
+  const unsigned mask_bit = masked ? 0x80 : 0;
+  const size_t n = payload.size();
+  if (n < 126) {
+    out += static_cast<char>(mask_bit | n);
+  } else {
+    out += static_cast<char>(mask_bit | 126);
+    out += static_cast<char>(n >> 8);
+    out += static_cast<char>(n & 0xff);
+  }
+  const std::string key = "\x3a\xc5\x71\x0e";
+  if (masked) out += key;
+  for (size_t i = 0; i < n; ++i) out += masked ? static_cast<char>(payload[i] ^ key[i & 3]) : payload[i];
+  return out;
+}
+
+// Seeds for websocket_reader: a limit byte (x257), a piece-size byte, then client frames.
+void websocket_frames() {
+  proto::Hello hello;
+  hello.app_id = "com.example.fleet";
+  hello.peer_key = "pk_4f3c2b1a0e9d8c7b6a5f4e3d2c1b0a99";
+  const std::string frame = proto::encode(hello);
+  const std::string prefix("\x20\x03", 2);  // limit 8,224 bytes, pieces of 4
+  const std::vector<std::pair<std::string, std::string>> all = {
+      {"hello", client_frame(0x82, frame)},
+      {"fragmented-with-ping",
+       client_frame(0x02, frame.substr(0, 10)) + client_frame(0x89, "ping") + client_frame(0x80, frame.substr(10))},
+      {"long", client_frame(0x82, std::string(300, 'x'))},
+      {"close", client_frame(0x88, std::string("\x03\xe8", 2))},
+      {"pong-and-text", client_frame(0x8a, "") + client_frame(0x81, "text")},
+      {"unmasked", client_frame(0x82, "abc", false)},
+      {"claim-4mib", std::string("\x82\xff\x00\x00\x00\x00\x00\x40\x00\x00\x01\x02\x03\x04", 14)},
+  };
+  for (const auto& [name, bytes] : all) write("websocket_reader", name, prefix + bytes);
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::cerr << "usage: fuzz_make_corpus <corpus dir>\n";
@@ -239,6 +278,7 @@ int main(int argc, char** argv) {
     bundles();
     http_requests();
     dql_queries();
+    websocket_frames();
   } catch (const std::exception& e) {
     std::cerr << "fuzz_make_corpus: " << e.what() << "\n";
     return 1;
