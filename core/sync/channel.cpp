@@ -18,8 +18,10 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <boost/container/small_vector.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <utility>
@@ -83,7 +85,7 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
 
   void close(std::string reason) override {
     net::dispatch(strand_, [self = this->shared_from_this(), reason = std::move(reason)]() mutable {
-      if (self->queue_.empty()) return self->shut(std::move(reason));
+      if (self->queue_.empty() && self->writing_.empty()) return self->shut(std::move(reason));
       // Let queued frames (an error frame, say) go out first, but never wait on a stuck peer.
       self->close_reason_ = std::move(reason);
       self->linger_ = std::make_unique<net::steady_timer>(self->strand_, std::chrono::seconds(2));
@@ -106,30 +108,39 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
     if (closed_) return;
     pending_ += out.bytes.size();
     queue_.push_back(std::move(out));
-    if (queue_.size() == 1) derived().write_front();
+    if (queue_.size() == 1 && writing_.empty()) derived().write_front();
+  }
+
+  // On the strand, with no write in flight: moves up to `max_frames` queued frames to writing_,
+  // where they stay put until written. (In queue_ they could move: a vector that grows moves its
+  // strings, and a short string's bytes move with it, under a write that is still reading them.)
+  void take_for_writing(size_t max_frames) {
+    const auto n = static_cast<std::ptrdiff_t>(std::min(max_frames, queue_.size()));
+    writing_.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + n));
+    queue_.erase(queue_.begin(), queue_.begin() + n);
   }
 
   void deliver(std::string frame) {
     if (!closed_ && handlers_.on_frame) handlers_.on_frame(std::move(frame));
   }
 
-  // Completes the write of queue_.front(): the next one starts, or the channel closes on error.
+  // Completes the write of writing_: the next one starts, or the channel closes on error.
   auto write_handler() {
     return [self = this->shared_from_this()](boost::system::error_code ec, size_t) {
       if (ec) return self->shut("write failed: " + ec.message());
-      self->wrote_front();
+      self->wrote();
     };
   }
 
-  void wrote_front() {
-    // A write that completed while shut() ran (its handler was already queued) finds the queue
-    // emptied and its bytes already uncounted: popping again would free a string twice.
+  void wrote() {
+    // A write that completed while shut() ran (its handler was already queued) finds writing_
+    // emptied and its bytes already uncounted.
     if (closed_) return;
-    pending_ -= queue_.front().bytes.size();
-    queue_.erase(queue_.begin());
-    if (!queue_.empty() && !closed_) {
+    for (const auto& f : writing_) pending_ -= f.bytes.size();
+    writing_.clear();
+    if (!queue_.empty()) {
       derived().write_front();
-    } else if (queue_.empty() && close_reason_) {
+    } else if (close_reason_) {
       shut(*close_reason_);
     }
   }
@@ -141,7 +152,9 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
     if (linger_) linger_->cancel();
     derived().close_transport();
     for (const auto& f : queue_) pending_ -= f.bytes.size();
+    for (const auto& f : writing_) pending_ -= f.bytes.size();
     queue_.clear();
+    writing_.clear();  // the transport is closed: the write in flight ends aborted, reading nothing
     auto on_closed = std::move(handlers_.on_closed);
     handlers_ = {};
     if (on_closed) on_closed(std::move(reason));
@@ -152,6 +165,7 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
   // Frames waiting to be written, the one being written first. A short vector: a session has a
   // few batches and ACKs in flight, and an empty vector (an idle session) allocates nothing.
   std::vector<Outgoing> queue_;
+  std::vector<Outgoing> writing_;  // the frames of the write in flight, if any
   std::atomic<size_t> pending_{0};
   bool closed_ = false;
   std::optional<std::string> close_reason_;  // set while queued frames drain before closing
@@ -236,7 +250,10 @@ class WebSocketChannel final : public ChannelBase<WebSocketChannel<Stream>, Sync
     if (!this->closed_) read_next();
   }
 
-  void write_front() { ws_.async_write(net::buffer(this->queue_.front().bytes), this->write_handler()); }
+  void write_front() {
+    this->take_for_writing(1);
+    ws_.async_write(net::buffer(this->writing_.front().bytes), this->write_handler());
+  }
 
   // A message is one frame: its 4-byte length prefix and at most `bytes` of type and payload.
   void set_max_frame_bytes(uint32_t bytes) override {
@@ -285,10 +302,33 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
     wait_readable();
   }
 
+  // Frames were queued with none being written, or a write completed with more queued: writes them
+  // once the handlers already waiting on the strand have run, all in one write. The writer thread
+  // commits a session's batches in one group and their ACKs arrive together: one sendmsg for all.
   void write_front() {
-    const Outgoing& out = queue_.front();
-    const size_t header = encode_websocket_header(write_header_, out.opcode, out.bytes.size());
-    const std::array<net::const_buffer, 2> buffers{net::buffer(write_header_.data(), header), net::buffer(out.bytes)};
+    net::post(strand_, [self = shared_from_this()] {
+      if (!self->closed_ && self->writing_.empty() && !self->queue_.empty()) self->write_queued();
+    });
+  }
+
+  void write_queued() {
+    constexpr size_t kMaxFramesPerWrite = 16;  // 32 buffers, within one sendmsg's gather list
+    take_for_writing(kMaxFramesPerWrite);
+    // The headers first, all of them (the buffers then point into a string that no longer grows).
+    headers_.clear();
+    std::array<unsigned char, 10> header{};
+    for (const Outgoing& out : writing_) {
+      const size_t length = encode_websocket_header(header, out.opcode, out.bytes.size());
+      headers_.append(reinterpret_cast<const char*>(header.data()), length);
+    }
+    boost::container::small_vector<net::const_buffer, 2 * kMaxFramesPerWrite> buffers;
+    size_t at = 0;
+    for (const Outgoing& out : writing_) {
+      const size_t length = encode_websocket_header(header, out.opcode, out.bytes.size());
+      buffers.push_back(net::buffer(headers_.data() + at, length));
+      buffers.push_back(net::buffer(out.bytes));
+      at += length;
+    }
     net::async_write(socket_, buffers, write_handler());
   }
 
@@ -399,9 +439,9 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
   WebSocketReader reader_;
   std::chrono::milliseconds keep_alive_;
   net::steady_timer keep_alive_timer_;
-  bool heard_ = false;                            // a byte came since the keep-alive timer last fired
-  bool pinged_ = false;                           // a ping went out and nothing has been heard since
-  std::array<unsigned char, 10> write_header_{};  // the header of queue_.front(), while it is written
+  bool heard_ = false;   // a byte came since the keep-alive timer last fired
+  bool pinged_ = false;  // a ping went out and nothing has been heard since
+  std::string headers_;  // the frame headers of the write in flight (up to seven ACKs' fit without an allocation)
 };
 
 thread_local ServerWebSocketChannel::ReadBuffer::Bytes ServerWebSocketChannel::ReadBuffer::thread_buffer_;
@@ -433,7 +473,10 @@ class TcpChannel final : public ChannelBase<TcpChannel, net::any_io_executor> {
                     }));
   }
 
-  void write_front() { net::async_write(socket_, net::buffer(queue_.front().bytes), write_handler()); }
+  void write_front() {
+    take_for_writing(1);
+    net::async_write(socket_, net::buffer(writing_.front().bytes), write_handler());
+  }
 
   void close_transport() {
     boost::system::error_code ec;

@@ -83,6 +83,14 @@ class Server {
     return frames_;
   }
   [[nodiscard]] std::chrono::milliseconds keep_alive() const { return keep_alive_; }
+  // Sends `frames` from one handler on the channel's strand, as the ACKs of one group commit come.
+  void send_together(std::vector<std::string> frames) {
+    net::post(io_, [this, frames = std::move(frames)] {
+      channel_->dispatch([this, frames] {
+        for (const auto& f : frames) channel_->send(f);
+      });
+    });
+  }
 
  private:
   std::chrono::milliseconds keep_alive_;
@@ -123,6 +131,24 @@ TEST(ServerWebSocketTest, MessagesGoBothWaysAndAPingIsAnsweredWithItsPong) {
   ASSERT_FALSE(pongs.empty());
   EXPECT_EQ(pongs.front(), "are you there");
   EXPECT_EQ(server.frames(), (std::vector<std::string>{"first", std::string(3000, 'b'), "echo"}));
+}
+
+TEST(ServerWebSocketTest, FramesQueuedTogetherGoOutTogetherInOrder) {
+  Server server;
+  net::io_context io;
+  auto ws = server.connect(io);
+  // The client waits in a read before the frames are queued, so a frame written alone would wake it alone.
+  std::string got;
+  std::thread reader([&] {
+    std::array<char, 256> chunk{};
+    boost::system::error_code ec;
+    got.append(chunk.data(), ws->next_layer().read_some(net::buffer(chunk), ec));
+  });
+  std::this_thread::sleep_for(50ms);
+  server.send_together({"one", "two", std::string(200, '3')});
+  reader.join();
+  const std::string expected = std::string("\x82\x03one\x82\x03two\x82\x7e\x00\xc8", 14) + std::string(200, '3');
+  EXPECT_EQ(got, expected) << "the three frames, in order, in one write";
 }
 
 TEST(ServerWebSocketTest, ACloseIsAnsweredWithACloseAndEndsTheChannel) {
