@@ -76,21 +76,25 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
   }
 
   void send(std::string frame) override {
-    pending_ += frame.size();
+    pending_ += frame.size();  // counted at once, for pending_bytes() on other threads
     net::dispatch(strand_, [self = this->shared_from_this(), frame = std::move(frame)]() mutable {
-      self->pending_ -= frame.size();
-      if (!self->close_reason_) self->enqueue({std::move(frame), WebSocketOpcode::binary});
+      if (self->closed_ || self->close_reason_) {
+        self->pending_ -= frame.size();
+        return;
+      }
+      self->enqueue({std::move(frame), WebSocketOpcode::binary}, true);
     });
   }
 
   void close(std::string reason) override {
     net::dispatch(strand_, [self = this->shared_from_this(), reason = std::move(reason)]() mutable {
+      if (self->close_reason_) return;  // already closing: the first reason and its deadline stand
       if (self->queue_.empty() && self->writing_.empty()) return self->shut(std::move(reason));
       // Let queued frames (an error frame, say) go out first, but never wait on a stuck peer.
       self->close_reason_ = std::move(reason);
       self->linger_ = std::make_unique<net::steady_timer>(self->strand_, std::chrono::seconds(2));
-      self->linger_->async_wait([self](const boost::system::error_code&) {
-        if (self->close_reason_) self->shut(*self->close_reason_);
+      self->linger_->async_wait([self](const boost::system::error_code& ec) {
+        if (!ec && self->close_reason_) self->shut(*self->close_reason_);
       });
     });
   }
@@ -103,10 +107,14 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
  protected:
   Derived& derived() { return static_cast<Derived&>(*this); }
 
-  // On the strand: queues a frame (a WebSocket channel's own control frames come here too).
-  void enqueue(Outgoing out) {
-    if (closed_) return;
-    pending_ += out.bytes.size();
+  // On the strand: queues a frame (a WebSocket channel's own control frames come here too), its
+  // bytes already in pending_ if `counted`.
+  void enqueue(Outgoing out, bool counted = false) {
+    if (closed_) {
+      if (counted) pending_ -= out.bytes.size();
+      return;
+    }
+    if (!counted) pending_ += out.bytes.size();
     queue_.push_back(std::move(out));
     if (queue_.size() == 1 && writing_.empty()) derived().write_front();
   }
@@ -127,7 +135,8 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
   // Completes the write of writing_: the next one starts, or the channel closes on error.
   auto write_handler() {
     return [self = this->shared_from_this()](boost::system::error_code ec, size_t) {
-      if (ec) return self->shut("write failed: " + ec.message());
+      // A peer that sent its close and went fails our reply: the reason is still its close.
+      if (ec) return self->shut(self->close_reason_ ? *self->close_reason_ : "write failed: " + ec.message());
       self->wrote();
     };
   }
@@ -277,11 +286,27 @@ class WebSocketChannel final : public ChannelBase<WebSocketChannel<Stream>, Sync
   std::shared_ptr<void> keep_alive_;  // the TLS context, for a wss:// channel
 };
 
+// The close frame that answers the peer's: its status code echoed (RFC 6455, 5.5.1), or 1002 for a
+// payload that cannot be one (a single byte, a code no endpoint may send).
+std::string close_reply(const std::string& payload) {
+  if (payload.empty()) return {};
+  const unsigned code =
+      payload.size() < 2 ? 0U : (unsigned{static_cast<unsigned char>(payload[0])} << 8) | static_cast<unsigned char>(payload[1]);
+  const bool valid = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999);
+  return valid ? payload.substr(0, 2) : std::string("\x03\xea", 2);
+}
+
 // The Big Peer's side of a plain (ws://) WebSocket whose upgrade is done, without Beast. It waits
 // for the socket to be readable, then reads what is there into one buffer per I/O thread and parses
 // the frames out of it (WebSocketReader): a waiting connection holds no read buffer, and a report
 // costs one read of the socket (Beast read a message's header into a 1,536-byte buffer of each
 // connection, so a 1.5 KB report took two reads, and a third that found nothing).
+//
+// What a peer can make it hold is bounded: at most one pong waits to be sent (a newer ping replaces
+// its payload, as RFC 6455 5.5.3 allows), reading stops while more than kMaxWaitingFrames frames
+// (ACKs, say) wait to be written to a peer that does not read, and one wake-up reads at most kMaxReadsPerWake
+// buffers before it waits again, so a fast sender does not keep the I/O thread from its timers and
+// other sessions.
 class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, SyncStrand> {
  public:
   ServerWebSocketChannel(SyncSocket socket, std::chrono::milliseconds keep_alive)
@@ -298,7 +323,8 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
 
   // Called once, by start(): the first wait, and the keep-alive timer.
   void read_next() {
-    keep_alive();
+    last_heard_ = std::chrono::steady_clock::now();
+    keep_alive(last_heard_ + keep_alive_);
     wait_readable();
   }
 
@@ -329,7 +355,13 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
       buffers.push_back(net::buffer(out.bytes));
       at += length;
     }
-    net::async_write(socket_, buffers, write_handler());
+    net::async_write(socket_, buffers, [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+      self->write_handler()(ec, n);
+      if (self->read_paused_ && self->queue_.size() <= kMaxWaitingFrames && !self->closed_ && !self->close_reason_) {
+        self->read_paused_ = false;
+        self->wait_readable();
+      }
+    });
   }
 
   // A message is one frame: its 4-byte length prefix and at most `bytes` of type and payload.
@@ -343,26 +375,31 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
   }
 
  private:
-  // A quiet connection is pinged after keep_alive_, and closed after another keep_alive_ without a
-  // byte from the other side (a pong or anything else): with the default 15 s a dead peer is found
-  // within 30 s. The timer is set once per interval, not once per read.
-  void keep_alive() {
-    keep_alive_timer_.expires_after(keep_alive_);
+  static constexpr size_t kMaxWaitingFrames = 64;  // a session has a few batches and ACKs waiting
+  static constexpr int kMaxReadsPerWake = 4;
+
+  // A connection quiet for keep_alive_ is pinged, and closed once quiet for twice that (a pong or
+  // any other byte counts): with the default 15 s a dead peer is found within 30 s. The timer is
+  // set once per interval from the time last heard, not once per read.
+  void keep_alive(std::chrono::steady_clock::time_point at) {
+    keep_alive_timer_.expires_at(at);
     keep_alive_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (ec || self->closed_) return;
-      if (self->heard_) {
-        self->heard_ = false;
-        self->pinged_ = false;
-      } else if (self->pinged_) {
+      if (ec || self->closed_ || self->close_reason_) return;
+      const auto quiet = std::chrono::steady_clock::now() - self->last_heard_;
+      if (quiet >= 2 * self->keep_alive_) {
         return self->shut(fmt::format("nothing heard for {} ms (idle timeout)", 2 * self->keep_alive_.count()));
-      } else {
+      }
+      if (quiet < self->keep_alive_) return self->keep_alive(self->last_heard_ + self->keep_alive_);
+      if (!self->pinged_) {
         self->pinged_ = true;
         self->enqueue({std::string(), WebSocketOpcode::ping});
       }
-      self->keep_alive();
+      self->keep_alive(self->last_heard_ + 2 * self->keep_alive_);
     });
   }
 
+  // Waits until the socket is readable. The wait re-arms the socket in epoll (EPOLL_CTL_MOD), which
+  // reports bytes that arrived before it at once: none is missed between a read and the wait.
   void wait_readable() {
     socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
       if (ec) return self->shut(ec.message());
@@ -370,21 +407,28 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
     });
   }
 
-  // The I/O thread's read buffer, or (should a read ever run inside another's delivery on the
-  // same thread) a buffer of this read's own.
+  // The I/O thread's read buffer (made on its first read), or, should a read ever run inside
+  // another's delivery on the same thread, a buffer of this read's own.
   class ReadBuffer {
    public:
-    ReadBuffer() : own_(busy_ ? std::make_unique<Bytes>() : nullptr) { busy_ = own_ == nullptr; }
+    ReadBuffer() {
+      if (busy_) {
+        own_ = std::make_unique<Bytes>();
+      } else {
+        busy_ = true;
+        if (!thread_buffer_) thread_buffer_ = std::make_unique<Bytes>();
+      }
+    }
     ~ReadBuffer() {
-      if (own_ == nullptr) busy_ = false;
+      if (!own_) busy_ = false;
     }
     ReadBuffer(const ReadBuffer&) = delete;
     ReadBuffer& operator=(const ReadBuffer&) = delete;
-    [[nodiscard]] net::mutable_buffer buffer() { return net::buffer(own_ ? *own_ : thread_buffer_); }
+    [[nodiscard]] net::mutable_buffer buffer() { return net::buffer(own_ ? *own_ : *thread_buffer_); }
 
    private:
     using Bytes = std::array<char, size_t{64} * 1024>;
-    static thread_local Bytes thread_buffer_;
+    static thread_local std::unique_ptr<Bytes> thread_buffer_;
     static thread_local bool busy_;
     std::unique_ptr<Bytes> own_;
   };
@@ -394,12 +438,13 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
   void read_available() {
     ReadBuffer read_buffer;
     const net::mutable_buffer buffer = read_buffer.buffer();
-    for (;;) {
+    for (int reads = 0; reads < kMaxReadsPerWake; ++reads) {
       boost::system::error_code ec;
       const size_t n = socket_.read_some(buffer, ec);
       if (ec == net::error::would_block || ec == net::error::try_again) break;
       if (ec) return shut(ec == net::error::eof ? "closed by peer" : ec.message());
-      heard_ = true;
+      last_heard_ = std::chrono::steady_clock::now();
+      pinged_ = false;
       std::string_view rest(static_cast<const char*>(buffer.data()), n);
       while (!rest.empty() && !closed_ && !close_reason_) {
         auto step = reader_.read(rest);
@@ -410,16 +455,30 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
       if (closed_ || close_reason_) return;
       if (n < buffer.size()) break;
     }
+    // A peer that does not read what it is sent is not read either, until the writes drain.
+    if (queue_.size() > kMaxWaitingFrames) {
+      read_paused_ = true;
+      return;
+    }
     wait_readable();
   }
 
   void on_message(WebSocketReader::Message message) {
     switch (message.opcode) {
       case WebSocketOpcode::close:
-        // Answered with its status code, then the connection closes (RFC 6455, 5.5.1).
-        enqueue({message.payload.substr(0, 2), WebSocketOpcode::close});
+        // Answered, then the connection closes (RFC 6455, 5.5.1).
+        enqueue({close_reply(message.payload), WebSocketOpcode::close});
         return close("closed by peer");
       case WebSocketOpcode::ping:
+        // One pong waits at most: a newer ping's payload replaces the waiting one's.
+        for (Outgoing& waiting : queue_) {
+          if (waiting.opcode == WebSocketOpcode::pong) {
+            pending_ -= waiting.bytes.size();
+            pending_ += message.payload.size();
+            waiting.bytes = std::move(message.payload);
+            return;
+          }
+        }
         return enqueue({std::move(message.payload), WebSocketOpcode::pong});
       case WebSocketOpcode::pong:
         return;
@@ -439,12 +498,13 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
   WebSocketReader reader_;
   std::chrono::milliseconds keep_alive_;
   net::steady_timer keep_alive_timer_;
-  bool heard_ = false;   // a byte came since the keep-alive timer last fired
-  bool pinged_ = false;  // a ping went out and nothing has been heard since
+  std::chrono::steady_clock::time_point last_heard_;  // when a byte last came
+  bool pinged_ = false;                               // a ping went out since
+  bool read_paused_ = false;                          // no wait pending: too much to write
   std::string headers_;  // the frame headers of the write in flight (up to seven ACKs' fit without an allocation)
 };
 
-thread_local ServerWebSocketChannel::ReadBuffer::Bytes ServerWebSocketChannel::ReadBuffer::thread_buffer_;
+thread_local std::unique_ptr<ServerWebSocketChannel::ReadBuffer::Bytes> ServerWebSocketChannel::ReadBuffer::thread_buffer_;
 thread_local bool ServerWebSocketChannel::ReadBuffer::busy_ = false;
 
 class TcpChannel final : public ChannelBase<TcpChannel, net::any_io_executor> {
