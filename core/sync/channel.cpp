@@ -171,8 +171,8 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
 
   Executor strand_;
   Handlers handlers_;
-  // Frames waiting to be written, the one being written first. A short vector: a session has a
-  // few batches and ACKs in flight, and an empty vector (an idle session) allocates nothing.
+  // Frames waiting to be written (those being written are in writing_). A short vector: a session
+  // has a few batches and ACKs in flight, and an empty vector (an idle session) allocates nothing.
   std::vector<Outgoing> queue_;
   std::vector<Outgoing> writing_;  // the frames of the write in flight, if any
   std::atomic<size_t> pending_{0};
