@@ -2,6 +2,8 @@
 // before any authentication: arbitrary bytes, under an input-chosen message limit, must give the
 // same messages and the same refusal however they are cut into reads; nothing it returns breaks
 // the limit or the control-frame rules, and once refused it takes nothing more.
+#include "sync/websocket_reader.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -10,7 +12,6 @@
 #include <vector>
 
 #include "fuzz_check.h"
-#include "sync/websocket_reader.h"
 
 using smallpeer::fuzz::require;
 using smallpeer::sync::WebSocketOpcode;
