@@ -340,20 +340,21 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
   void write_queued() {
     constexpr size_t kMaxFramesPerWrite = 16;  // 32 buffers, within one sendmsg's gather list
     take_for_writing(kMaxFramesPerWrite);
-    // The headers first, all of them (the buffers then point into a string that no longer grows).
+    // The headers first, all of them (the buffers then point into a string that no longer grows),
+    // each encoded once; their lengths are kept for the buffers.
     headers_.clear();
     std::array<unsigned char, 10> header{};
-    for (const Outgoing& out : writing_) {
-      const size_t length = encode_websocket_header(header, out.opcode, out.bytes.size());
-      headers_.append(reinterpret_cast<const char*>(header.data()), length);
+    std::array<size_t, kMaxFramesPerWrite> lengths{};
+    for (size_t i = 0; i < writing_.size(); ++i) {
+      lengths[i] = encode_websocket_header(header, writing_[i].opcode, writing_[i].bytes.size());
+      headers_.append(reinterpret_cast<const char*>(header.data()), lengths[i]);
     }
     boost::container::small_vector<net::const_buffer, 2 * kMaxFramesPerWrite> buffers;
     size_t at = 0;
-    for (const Outgoing& out : writing_) {
-      const size_t length = encode_websocket_header(header, out.opcode, out.bytes.size());
-      buffers.push_back(net::buffer(headers_.data() + at, length));
-      buffers.push_back(net::buffer(out.bytes));
-      at += length;
+    for (size_t i = 0; i < writing_.size(); ++i) {
+      buffers.push_back(net::buffer(headers_.data() + at, lengths[i]));
+      buffers.push_back(net::buffer(writing_[i].bytes));
+      at += lengths[i];
     }
     net::async_write(socket_, buffers, [self = shared_from_this()](boost::system::error_code ec, size_t n) {
       self->write_handler()(ec, n);
