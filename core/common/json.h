@@ -6,7 +6,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace smallpeer {
 
@@ -57,8 +56,7 @@ class JsonWriter {
  private:
   void before_value();
   std::string out_;
-  std::vector<bool> first_;  // per open container: no element written yet
-  bool after_key_ = false;
+  size_t depth_ = 0;  // containers open; a top-level value needs no comma
 };
 
 }  // namespace smallpeer

@@ -77,6 +77,26 @@ TEST(JsonStringTest, EveryAsciiCharacterRoundTripsThroughTheParser) {
   }
 }
 
+// append_json_string tests eight bytes at a time: every byte value, at every place in and across
+// those blocks and in the tail, must be escaped exactly as a byte-by-byte escaper would.
+TEST(JsonStringTest, EveryByteAtEveryPlaceOfTheBlocksIsEscapedAsOneByOne) {
+  for (int c = 0; c < 0x100; ++c) {
+    for (size_t length = 1; length <= 19; ++length) {
+      for (size_t at = 0; at < length; ++at) {
+        std::string text(length, 'a');
+        text[at] = static_cast<char>(c);
+        std::string expected = "\"";
+        for (size_t i = 0; i < length; ++i) {
+          const std::string single = json_quoted(text.substr(i, 1));  // a one-byte string has no block
+          expected += single.substr(1, single.size() - 2);
+        }
+        expected += '"';
+        ASSERT_EQ(json_quoted(text), expected) << "byte " << c << " at " << at << " of " << length;
+      }
+    }
+  }
+}
+
 TEST(JsonStringTest, Utf8PassesThroughUnchanged) {
   const std::string text = "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x9a\x80 \xe2\x80\xa8";  // café 日本 🚀 U+2028
   EXPECT_EQ(json_quoted(text), "\"" + text + "\"");
@@ -118,6 +138,17 @@ TEST(JsonWriterTest, NestedContainersGetCommasOnlyBetweenElements) {
       .value(true)
       .end_object();
   EXPECT_EQ(w.str(), R"({"a":[1,{},[],["x","y"]],"b":{"c":{"d":null}},"e":true})");
+  simdjson::dom::parser parser;
+  EXPECT_FALSE(parser.parse(w.str()).error());
+}
+
+// A comma is written from the text before it: raw values and keys in every position must still
+// get exactly the commas they need.
+TEST(JsonWriterTest, RawValuesAndEmptyContainersGetTheirCommas) {
+  JsonWriter w;
+  w.begin_array().raw("{}").raw("[]").raw(R"("a,[")").begin_object().key("k").raw("[1,{}]").key("l").raw("0").end_object();
+  w.begin_array().end_array().value("").raw("null").end_array();
+  EXPECT_EQ(w.str(), R"([{},[],"a,[",{"k":[1,{}],"l":0},[],"",null])");
   simdjson::dom::parser parser;
   EXPECT_FALSE(parser.parse(w.str()).error());
 }
