@@ -80,7 +80,7 @@ ParsedDocument parse_document(simdjson::dom::parser& parser, std::string_view js
   // Minifying the text (not re-serialising the DOM) keeps numbers and escapes exactly as written.
   // Text written by a JsonWriter (every SDK's document) is minified already: copied as it is.
   if (certainly_minified(json)) {
-    parsed.minified = std::string(json);
+    parsed.as_given = true;
     return parsed;
   }
   parsed.minified.resize(json.size());
@@ -104,16 +104,17 @@ void fill_local_document(simdjson::dom::parser& parser, std::string_view json, D
   auto parsed = parse_document(parser, json);
   if (parsed.id) {
     doc.id = std::move(*parsed.id);
-    doc.json = std::move(parsed.minified);
+    doc.json = std::move(parsed).text(json);
     return;
   }
   doc.id = random_id();
+  const std::string_view minified = parsed.as_given ? json : std::string_view(parsed.minified);
   // The generated _id goes first; minified text starts with '{', and "{}" has no member to follow.
   doc.json.clear();
-  doc.json.reserve(parsed.minified.size() + doc.id.size() + 10);
+  doc.json.reserve(minified.size() + doc.id.size() + 10);
   doc.json.append("{\"_id\":\"").append(doc.id).append("\"");
-  if (parsed.minified.size() > 2) doc.json.push_back(',');
-  doc.json.append(parsed.minified, 1);
+  if (minified.size() > 2) doc.json.push_back(',');
+  doc.json.append(minified.substr(1));
 }
 
 namespace {
@@ -159,7 +160,7 @@ Document checked_incoming(simdjson::dom::parser& parser, const Document& incomin
     return stored;
   }
   check_incoming_fields(incoming);
-  if (!incoming.deleted) stored.json = std::move(checked_body(parser, incoming).minified);
+  if (!incoming.deleted) stored.json = checked_body(parser, incoming).text(incoming.json);
   return stored;
 }
 
@@ -169,7 +170,7 @@ std::optional<simdjson::dom::object> check_incoming(simdjson::dom::parser& parse
   std::optional<simdjson::dom::object> body;
   if (!doc.deleted) {
     auto parsed = checked_body(parser, doc);
-    doc.json = std::move(parsed.minified);
+    if (!parsed.as_given) doc.json = std::move(parsed.minified);  // else kept as it came, no copy
     body = parsed.object;
   }
   doc.checked = true;

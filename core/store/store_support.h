@@ -22,8 +22,14 @@ namespace smallpeer::store_support {
 /// parse (valid until the parser that made it parses again).
 struct ParsedDocument {
   std::optional<std::string> id;
+  /// The minified text; left empty when the text parsed was minified already (`as_given`), so a
+  /// caller that owns that text keeps it without a copy.
   std::string minified;
+  bool as_given = false;
   simdjson::dom::object object;
+
+  /// The minified text of `json`, the text this parsed: `minified`, or a copy of `json` if it was minified already.
+  std::string text(std::string_view json) && { return as_given ? std::string(json) : std::move(minified); }
 };
 
 /// Checks that `json` is an object whose "_id", if present, is a non-empty string; throws Error(validation).
