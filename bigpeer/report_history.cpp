@@ -71,12 +71,12 @@ std::optional<Document> ReportHistory::row(const Document& report, simdjson::dom
   // timestamps this code formats. Nothing of the report's free text (names, metadata) is copied.
   JsonWriter w;
   w.reserve(kRowBytes);
-  const std::string id = fmt::format("{}:{}", report.id, slot);
+  std::string id = fmt::format("{}:{}", report.id, slot);
   w.begin_object().key("_id").value(id).key("peer_key").value(report.id).key("sequence").value(sequence);
-  w.key("received_at").value(format_rfc3339(received));
+  w.key("received_at").value(rfc3339_text(received).view());
   std::string_view reported_text;
   if (reported && reported->get_string().get(reported_text) == simdjson::SUCCESS) {
-    if (const auto at = parse_rfc3339(reported_text)) w.key("reported_at").value(format_rfc3339(*at));
+    if (const auto at = parse_rfc3339(reported_text)) w.key("reported_at").value(rfc3339_text(*at).view());
   }
   bool is_connected = false;
   if (connected && connected->get_bool().get(is_connected) == simdjson::SUCCESS) {
@@ -102,7 +102,7 @@ std::optional<Document> ReportHistory::row(const Document& report, simdjson::dom
   if (interval && interval->get_int64().get(interval_ms) == simdjson::SUCCESS) w.key("collection_interval_ms").value(interval_ms);
   w.end_object();
   // JsonWriter's text is minified and its "_id" is `id`: checked as it is, nothing to parse again.
-  return Document{std::string(kReportHistoryCollection), id, w.take(), report.version, false, {}, true};
+  return Document{std::string(kReportHistoryCollection), std::move(id), w.take(), report.version, false, {}, true};
 }
 
 std::string history_json(const Store& store, const std::string& peer_key, TimePoint since, TimePoint until,

@@ -15,13 +15,14 @@ void put_digits(char* out, unsigned value, int width) {
 // Every SPI document and log line carries timestamps, so this avoids gmtime_r and fmt: civil
 // calendar arithmetic from <chrono>. A TimePoint (nanoseconds in 64 bits) spans 1677-2262, so the
 // year always has four digits.
-std::string format_rfc3339(TimePoint t) {
+Rfc3339Text rfc3339_text(TimePoint t) {
   using namespace std::chrono;
   const auto ms_time = floor<milliseconds>(t);
   const auto day = floor<days>(ms_time);
   const year_month_day ymd{day};
   const hh_mm_ss hms{ms_time - day};
-  char text[] = "0000-00-00T00:00:00.000Z";
+  Rfc3339Text out{};
+  char* const text = out.chars.data();
   put_digits(text, static_cast<unsigned>(static_cast<int>(ymd.year())), 4);
   put_digits(text + 5, static_cast<unsigned>(ymd.month()), 2);
   put_digits(text + 8, static_cast<unsigned>(ymd.day()), 2);
@@ -29,7 +30,12 @@ std::string format_rfc3339(TimePoint t) {
   put_digits(text + 14, static_cast<unsigned>(hms.minutes().count()), 2);
   put_digits(text + 17, static_cast<unsigned>(hms.seconds().count()), 2);
   put_digits(text + 20, static_cast<unsigned>(hms.subseconds().count()), 3);
-  return std::string(text, sizeof(text) - 1);
+  text[4] = text[7] = '-';
+  text[10] = 'T';
+  text[13] = text[16] = ':';
+  text[19] = '.';
+  text[23] = 'Z';
+  return out;
 }
 
 namespace {

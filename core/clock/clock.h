@@ -1,6 +1,7 @@
 // Wall-clock time behind an interface, so tests drive five-minute cycles in microseconds.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <optional>
@@ -54,8 +55,18 @@ class OffsetClock final : public Clock {
   TimePoint::duration offset_;
 };
 
+/// The 24 characters of an RFC 3339 UTC time with milliseconds, e.g. "2026-11-26T15:14:41.123Z".
+struct Rfc3339Text {
+  std::array<char, 24> chars;
+  /// The text, valid while this lives.
+  [[nodiscard]] std::string_view view() const { return {chars.data(), chars.size()}; }
+};
+/// Formats `t` as RFC 3339 UTC with milliseconds, without allocating (for text written many times a second).
+Rfc3339Text rfc3339_text(TimePoint t);
 /// Formats `t` as RFC 3339 UTC with milliseconds, e.g. "2026-11-26T15:14:41.123Z".
-std::string format_rfc3339(TimePoint t);
+inline std::string format_rfc3339(TimePoint t) {
+  return std::string(rfc3339_text(t).view());
+}
 /// Formats `t` as format_rfc3339 does, or nullopt when `t` is empty.
 inline std::optional<std::string> format_rfc3339(const std::optional<TimePoint>& t) {
   return t ? std::optional(format_rfc3339(*t)) : std::nullopt;
