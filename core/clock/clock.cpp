@@ -1,7 +1,6 @@
 #include "clock/clock.h"
 
 #include <cctype>
-#include <ctime>
 
 namespace smallpeer {
 
@@ -94,16 +93,13 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s) {
     return std::nullopt;
   }
   if (pos != s.size()) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = mon - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = min;
-  tm.tm_sec = sec;
-  const std::time_t secs = timegm(&tm);
-  return TimePoint(std::chrono::seconds(secs) - std::chrono::minutes(offset_minutes) +
-                   std::chrono::duration_cast<TimePoint::duration>(std::chrono::nanoseconds(nanos)));
+  // Civil calendar arithmetic, as timegm does it without its time zone machinery (a third of the
+  // cost of a history row): with the year and month valid, a day past the month's end counts on
+  // into the next (as timegm normalises it), and so does second 60.
+  using namespace std::chrono;
+  const sys_days date{year_month_day{std::chrono::year{year}, month{static_cast<unsigned>(mon)}, std::chrono::day{1}}};
+  return TimePoint(date) + days{day - 1} + hours{hour} + minutes{min} + seconds{sec} - minutes{offset_minutes} +
+         nanoseconds{nanos};
 }
 
 }  // namespace smallpeer

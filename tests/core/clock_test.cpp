@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <random>
 
@@ -53,6 +54,29 @@ TEST(Rfc3339, ParsesWhatItFormatsAndOffsets) {
   EXPECT_EQ(parse_rfc3339(format_rfc3339(t)), t);
   EXPECT_EQ(parse_rfc3339("2025-11-26T16:14:41.123+01:00"), t);
   EXPECT_EQ(parse_rfc3339("2025-11-26T15:14:41Z"), TimePoint(std::chrono::seconds(1764170081)));
+}
+
+// parse_rfc3339 does its own calendar arithmetic: it must give what timegm gives for every field
+// it accepts, days past the month's end (Feb 31) and second 60 normalised alike.
+TEST(Rfc3339, ParsesEveryAcceptedTimeAsTimegmDoes) {
+  std::mt19937_64 random(20261206);
+  const auto pick = [&](int low, int high) { return std::uniform_int_distribution<int>(low, high)(random); };
+  for (int i = 0; i < 20'000; ++i) {
+    std::tm tm{};
+    tm.tm_year = pick(1678, 2261) - 1900;
+    tm.tm_mon = pick(0, 11);
+    tm.tm_mday = pick(1, 31);
+    tm.tm_hour = pick(0, 23);
+    tm.tm_min = pick(0, 59);
+    tm.tm_sec = pick(0, 60);
+    const int offset = pick(-23 * 60 - 59, 23 * 60 + 59);
+    char text[64];
+    std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.25%c%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec, offset < 0 ? '-' : '+', std::abs(offset) / 60, std::abs(offset) % 60);
+    const TimePoint expected =
+        TimePoint(std::chrono::seconds(timegm(&tm))) - std::chrono::minutes(offset) + std::chrono::milliseconds(250);
+    ASSERT_EQ(parse_rfc3339(text), expected) << text;
+  }
 }
 
 TEST(Rfc3339, RejectsMalformedText) {
