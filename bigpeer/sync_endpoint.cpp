@@ -94,14 +94,13 @@ void SyncEndpoint::start_session(std::shared_ptr<sync::FrameChannel> channel, co
     channel->close("the Big Peer is shutting down");
     return;
   }
-  auto session = sync::Session::start(session_config(*id, ticket, remote_address), std::move(channel));
+  auto session = sync::Session::start(session_config_, std::move(channel), std::make_shared<Connection>(Connection{*id, ticket}));
   config_.registry->attach(*id, std::move(session));
 }
 
-sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionId id,
-                                                 const std::shared_ptr<sync::HandshakeAdmission::Ticket>& ticket,
-                                                 const std::string& remote_address) const {
-  sync::SessionConfig c;
+std::shared_ptr<const sync::SessionConfig> SyncEndpoint::make_session_config() const {
+  auto config = std::make_shared<sync::SessionConfig>();
+  sync::SessionConfig& c = *config;
   c.local_role = PeerRole::big_peer;
   c.app_id = config_.app_id;
   c.app_token = config_.app_token;
@@ -111,7 +110,7 @@ sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionI
   c.store = config_.store;
   c.cursor_write_interval = config_.cursor_write_interval;
   c.scope_of = &SyncEndpoint::scope_of;
-  c.authorize = [this, remote_address](const sync::Hello& remote) { return authorize(remote, remote_address); };
+  c.authorize = [this](sync::Session& session, const sync::Hello& remote) { return authorize(remote, session.remote_address()); };
   BigPeerMetrics* refusals = config_.metrics;
   c.on_handshake_refused = [refusals](const std::string& reason) {
     BigPeerMetrics::add(refusals->auth_refusals);
@@ -130,7 +129,8 @@ sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionI
   if (grants != nullptr) {
     c.remote_admin_until = [grants](const sync::Hello& remote) { return grants->active_until(remote.peer_key); };
   }
-  c.on_established = [registry, metrics, clock, logs, grants, id, ticket](sync::Session& session, const sync::Hello& remote) {
+  c.on_established = [registry, metrics, clock, logs, grants](sync::Session& session, const sync::Hello& remote) {
+    const auto& [id, ticket] = *session.owner_data<Connection>();
     if (ticket) ticket->release();
     // Before any document: an admin device takes the fleet's Small Peer Info only once it knows its grant.
     if (grants != nullptr) session.send_frame(grants->state_for(remote.peer_key));
@@ -140,7 +140,8 @@ sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionI
     spdlog::info("sync: {} ({}, {} {}) connected", remote.peer_key, remote.device_name, remote.sdk_language, remote.sdk_version);
   };
   auto executor = config_.executor;
-  c.on_closed = [registry, clock, executor, id, ticket](const sync::SessionEnd& end) {
+  c.on_closed = [registry, clock, executor](sync::Session& session, const sync::SessionEnd& end) {
+    const auto& [id, ticket] = *session.owner_data<Connection>();
     if (ticket) ticket->release();
     auto removed = registry->remove(id, clock->now());
     spdlog::info("sync: session with {} ended: {}", removed.peer_key.empty() ? "a small peer" : removed.peer_key, end.reason);
@@ -173,7 +174,7 @@ sync::SessionConfig SyncEndpoint::session_config(ConnectionRegistry::ConnectionI
     BigPeerMetrics::add(metrics->rule_violations);
     spdlog::warn("sync: replication rule violation, dropping the connection: {}", why);
   };
-  return c;
+  return config;
 }
 
 std::optional<std::string> SyncEndpoint::authorize(const sync::Hello& remote, const std::string& remote_address) const {

@@ -54,17 +54,13 @@ struct SyncEndpointConfig {
 class SyncEndpoint {
  public:
   /// Serves with `config`.
-  explicit SyncEndpoint(SyncEndpointConfig config) : config_(std::move(config)), admission_(config_.handshakes) {}
+  explicit SyncEndpoint(SyncEndpointConfig config)
+      : config_(std::move(config)), admission_(config_.handshakes), session_config_(make_session_config()) {}
   /// Completes the WebSocket handshake of `request` (an upgrade to /sync, already read from
   /// `stream`) and starts a session; a failed handshake just closes the connection.
   void accept(sync::SyncTcpStream stream, HttpRequest request);
   /// The same over TLS (wss://).
   void accept(boost::beast::ssl_stream<sync::SyncTcpStream> stream, HttpRequest request);
-  /// The session settings for connection `id`; `ticket` (its place among the handshakes in
-  /// progress) is given back once the session authenticated or ended.
-  [[nodiscard]] sync::SessionConfig session_config(ConnectionRegistry::ConnectionId id,
-                                                   const std::shared_ptr<sync::HandshakeAdmission::Ticket>& ticket = nullptr,
-                                                   const std::string& remote_address = {}) const;
   /// Why a small peer whose HELLO and AUTH verified is still refused, or nullopt to accept it: not a
   /// small peer, or (with enrollments) its key is pending or revoked. Registers a new key, seen
   /// from `remote_address`. Counts enrollment refusals in the metrics.
@@ -80,6 +76,14 @@ class SyncEndpoint {
   static std::optional<std::pair<std::string, std::string>> check_carried(const Store& store, const Document& doc);
 
  private:
+  /// What a session's shared callbacks need of their connection (its Session::owner_data).
+  struct Connection {
+    ConnectionRegistry::ConnectionId id;
+    std::shared_ptr<sync::HandshakeAdmission::Ticket> ticket;  // given back once authenticated or ended
+  };
+
+  /// The settings every session shares (one copy, not one per connection: ~1 KB per idle session).
+  [[nodiscard]] std::shared_ptr<const sync::SessionConfig> make_session_config() const;
   template <class Stream>
   void accept_on(Stream stream, HttpRequest request);
   void start_session(std::shared_ptr<sync::FrameChannel> channel, const std::string& remote_address,
@@ -87,6 +91,7 @@ class SyncEndpoint {
 
   SyncEndpointConfig config_;
   sync::HandshakeAdmission admission_;
+  std::shared_ptr<const sync::SessionConfig> session_config_;
 };
 
 }  // namespace smallpeer::bigpeer

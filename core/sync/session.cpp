@@ -43,37 +43,29 @@ void forget_cursors(Store& store, std::string_view collection) {
 }
 
 std::shared_ptr<Session> Session::start(SessionConfig config, std::shared_ptr<FrameChannel> channel) {
-  if (config.store == nullptr || config.identity == nullptr || !config.scope_of) {
+  return start(std::make_shared<const SessionConfig>(std::move(config)), std::move(channel));
+}
+
+std::shared_ptr<Session> Session::start(std::shared_ptr<const SessionConfig> config, std::shared_ptr<FrameChannel> channel,
+                                        std::shared_ptr<void> owner_data) {
+  if (!config || config->store == nullptr || config->identity == nullptr || !config->scope_of) {
     throw Error(ErrorCode::invalid_argument, "session needs a store, an identity and scope_of");
   }
-  auto session = std::make_shared<Session>(std::move(config), std::move(channel));
+  auto session = std::make_shared<Session>(std::move(config), std::move(channel), std::move(owner_data));
   session->begin();
   return session;
 }
 
-Session::Session(SessionConfig config, std::shared_ptr<FrameChannel> channel)
-    : config_(std::move(config)), channel_(std::move(channel)) {
-  if (!config_.apply) {
-    Store* store = config_.store;
-    config_.apply = [store](const std::vector<Document>& docs, const std::vector<std::pair<std::string, std::string>>& cursors,
-                            const std::function<void(std::exception_ptr)>& done) {
-      try {
-        store->merge_batch(docs, cursors);
-        done(nullptr);
-      } catch (...) {
-        done(std::current_exception());
-      }
-    };
-  }
-  if (!config_.authorize) config_.authorize = [](const Hello&) -> std::optional<std::string> { return std::nullopt; };
-}
+Session::Session(std::shared_ptr<const SessionConfig> config, std::shared_ptr<FrameChannel> channel,
+                 std::shared_ptr<void> owner_data)
+    : config_(std::move(config)), owner_data_(std::move(owner_data)), channel_(std::move(channel)) {}
 
 Session::~Session() {
-  if (observer_) config_.store->unobserve(*observer_);
+  if (observer_) config_->store->unobserve(*observer_);
 }
 
 void Session::log(LogLevel level, const std::string& message) const {
-  if (config_.log != nullptr) config_.log->log(level, "sync", message);
+  if (config_->log != nullptr) config_->log->log(level, "sync", message);
 }
 
 void Session::begin() {
@@ -84,16 +76,17 @@ void Session::begin() {
       self->fail(fmt::format("handshake not completed within {} s", kHandshakeTimeout.count()), false);
     }
   });
-  hello_.role = config_.local_role;
-  hello_.app_id = config_.app_id;
-  hello_.peer_key = config_.identity->peer_key();
-  hello_.device_name = config_.device_name;
-  hello_.sdk_language = config_.sdk_language;
-  hello_.sdk_version = sdk_version();
-  hello_.platform = sdk_platform();
-  randombytes_buf(hello_.nonce.data(), hello_.nonce.size());
+  hello_ = std::make_unique<Hello>();
+  hello_->role = config_->local_role;
+  hello_->app_id = config_->app_id;
+  hello_->peer_key = config_->identity->peer_key();
+  hello_->device_name = config_->device_name;
+  hello_->sdk_language = config_->sdk_language;
+  hello_->sdk_version = sdk_version();
+  hello_->platform = sdk_platform();
+  randombytes_buf(hello_->nonce.data(), hello_->nonce.size());
   // Our HELLO is queued before reading starts, so nothing we send in reply can overtake it.
-  channel_->send(encode(hello_));
+  channel_->send(encode(*hello_));
   channel_->start({
       .on_frame = [self = shared_from_this()](const std::string& frame) { self->on_frame(frame); },
       .on_closed =
@@ -139,11 +132,11 @@ bool Session::established() const {
 }
 
 Link Session::link() const {
-  Link l{config_.local_role, remote_ ? remote_->role : PeerRole::small_peer, config_.identity->peer_key(),
+  Link l{config_->local_role, remote_ ? remote_->role : PeerRole::small_peer, config_->identity->peer_key(),
          remote_ ? remote_->peer_key : std::string()};
-  l.local_admin = config_.local_is_admin && config_.local_is_admin();
+  l.local_admin = config_->local_is_admin && config_->local_is_admin();
   l.remote_admin = remote_admin_until_ms_ && *remote_admin_until_ms_ > to_unix_millis(std::chrono::system_clock::now());
-  l.share_spi_with_admin = config_.share_spi_with_admin && config_.share_spi_with_admin();
+  l.share_spi_with_admin = config_->share_spi_with_admin && config_->share_spi_with_admin();
   return l;
 }
 
@@ -194,40 +187,40 @@ std::optional<std::string> Session::check_hello(const Hello& hello) const {
                        hello.protocol_version, kProtocolVersion);
   }
   if (!PeerIdentity::is_valid_peer_key(hello.peer_key)) return std::string("malformed peer key");
-  if (config_.local_role == PeerRole::big_peer && hello.role == PeerRole::big_peer) {
+  if (config_->local_role == PeerRole::big_peer && hello.role == PeerRole::big_peer) {
     return std::string("a Big Peer cannot connect to another Big Peer");
   }
-  if (hello.app_id != config_.app_id) return fmt::format("unknown app id '{}'", hello.app_id.substr(0, 128));
+  if (hello.app_id != config_->app_id) return fmt::format("unknown app id '{}'", hello.app_id.substr(0, 128));
   return std::nullopt;
 }
 
 void Session::on_hello(const Hello& hello) {
   if (auto refusal = check_hello(hello)) return refuse(std::move(*refusal));
-  if (hello.peer_key == config_.identity->peer_key()) return fail("connected to itself", false);
+  if (hello.peer_key == config_->identity->peer_key()) return fail("connected to itself", false);
   {
     std::lock_guard lock(mutex_);
     remote_ = hello;
     state_ = State::awaiting_auth;
   }
   // Only now, with the other side's HELLO checked, do we prove ourselves: over both HELLOs, ours first.
-  const std::string transcript = auth_transcript(hello_, *remote_);
+  const std::string transcript = auth_transcript(*hello_, *remote_);
   Auth auth;
-  auth.proof = auth_proof(config_.app_token, config_.app_id, transcript);
-  auth.signature = config_.identity->sign(transcript);
+  auth.proof = auth_proof(config_->app_token, config_->app_id, transcript);
+  auth.signature = config_->identity->sign(transcript);
   channel_->send(encode(auth));
 }
 
 void Session::on_auth(const Auth& auth) {
   // The other side proves over both HELLOs with its own first: our fresh nonce makes an AUTH from
   // any other session (or our own, reflected) fail.
-  const std::string transcript = auth_transcript(*remote_, hello_);
+  const std::string transcript = auth_transcript(*remote_, *hello_);
   std::optional<std::string> refusal;
   if (!PeerIdentity::verify(remote_->peer_key, transcript, auth.signature)) {
     refusal = fmt::format("signature does not match peer key {}", remote_->peer_key);
-  } else if (!verify_auth_proof(config_.app_token, config_.app_id, transcript, auth.proof)) {
+  } else if (!verify_auth_proof(config_->app_token, config_->app_id, transcript, auth.proof)) {
     refusal = "wrong app token";
-  } else {
-    refusal = config_.authorize(*remote_);
+  } else if (config_->authorize) {
+    refusal = config_->authorize(*this, *remote_);
   }
   if (refusal) return refuse(std::move(*refusal));
   channel_->send(encode(AuthResult{true, {}}));
@@ -243,7 +236,7 @@ void Session::refuse(std::string reason) {
   if (finished_) return;
   const std::string who = remote_ ? fmt::format("{} {}", role_name(remote_->role), remote_->peer_key) : std::string("a peer");
   log(LogLevel::warning, fmt::format("refused {} from {}: {}", who, channel_->remote_address(), reason));
-  if (config_.on_handshake_refused) config_.on_handshake_refused(reason);
+  if (config_->on_handshake_refused) config_->on_handshake_refused(reason);
   channel_->send(encode(AuthResult{false, reason}));
   finish({reason, true});
   channel_->close("refused: " + reason);
@@ -264,7 +257,9 @@ void Session::maybe_established() {
     std::lock_guard lock(mutex_);
     state_ = State::established;
   }
-  handshake_timer_->cancel();
+  // The handshake's state goes: an idle session keeps only what it syncs with (~350 bytes less).
+  handshake_timer_.reset();                       // cancels its wait, whose handler finds nothing to do
+  hello_.reset();                                 // both transcripts are verified; neither side sends HELLO or AUTH again
   channel_->set_max_frame_bytes(kMaxFrameBytes);  // authenticated: documents may now come in full-size frames
   try {
     load_cursors();
@@ -272,8 +267,8 @@ void Session::maybe_established() {
     return store_failed(e);
   }
   // An admin device proves its grant to a LAN neighbour before anything else it sends.
-  if (config_.local_role == PeerRole::small_peer && remote_->role == PeerRole::small_peer && config_.admin_grant) {
-    if (auto grant = config_.admin_grant()) channel_->send(encode(AdminProof{std::move(*grant)}));
+  if (config_->local_role == PeerRole::small_peer && remote_->role == PeerRole::small_peer && config_->admin_grant) {
+    if (auto grant = config_->admin_grant()) channel_->send(encode(AdminProof{std::move(*grant)}));
   }
   Cursors cursors;
   for (const auto& [collection, hlc] : received_upto_) cursors.since.emplace_back(collection, hlc);
@@ -299,31 +294,31 @@ void Session::maybe_established() {
   // device (the fleet's) can carry a system collection; the rules decide per document.
   // A grant given or revoked later ends the session on the Big Peer (it re-handshakes), so asking
   // once holds there; on the LAN an ADMIN_PROOF widens it (on_admin_proof).
-  if (config_.remote_admin_until) remote_admin_until_ms_ = config_.remote_admin_until(*remote_);
+  if (config_->remote_admin_until) remote_admin_until_ms_ = config_->remote_admin_until(*remote_);
   const bool sends_system =
-      config_.local_role == PeerRole::small_peer ? remote_->role == PeerRole::big_peer : remote_admin_until_ms_.has_value();
+      config_->local_role == PeerRole::small_peer ? remote_->role == PeerRole::big_peer : remote_admin_until_ms_.has_value();
   on_change_ = on_change;
-  observer_ = sends_system ? config_.store->observe_all(on_change) : config_.store->observe_user_collections(on_change);
+  observer_ = sends_system ? config_->store->observe_all(on_change) : config_->store->observe_user_collections(on_change);
   log(LogLevel::info, fmt::format("connected to {} {} ({}) at {}", role_name(remote_->role), remote_->peer_key,
                                   remote_->device_name, channel_->remote_address()));
-  if (config_.on_established) config_.on_established(*this, *remote_);
+  if (config_->on_established) config_->on_established(*this, *remote_);
 }
 
 bool Session::may_ever_send(std::string_view collection) const {
   if (!Store::is_system_collection(collection)) return true;
   if (!remote_) return false;
-  if (config_.local_role == PeerRole::big_peer) return collection == kSmallPeerInfoCollection && remote_admin_until_ms_;
+  if (config_->local_role == PeerRole::big_peer) return collection == kSmallPeerInfoCollection && remote_admin_until_ms_;
   if (remote_->role == PeerRole::big_peer) {
     // Its own document, and on an admin device what it carried home from the field.
     return collection == kSmallPeerInfoCollection ||
-           (collection == admin::kCarriedCollection && config_.local_is_admin && config_.local_is_admin());
+           (collection == admin::kCarriedCollection && config_->local_is_admin && config_->local_is_admin());
   }
   return collection == kSmallPeerInfoCollection && remote_admin_until_ms_.has_value();
 }
 
 void Session::on_admin_proof(const AdminProof& proof) {
   admin_proof_received_ = true;
-  if (!config_.verify_admin_proof || !config_.verify_admin_proof(proof.grant, remote_->peer_key)) {
+  if (!config_->verify_admin_proof || !config_->verify_admin_proof(proof.grant, remote_->peer_key)) {
     log(LogLevel::warning, fmt::format("{} presented admin grant {}, which does not check out here; it gets no small peer info",
                                        remote_->peer_key, proof.grant.grant_id));
     return;
@@ -335,8 +330,8 @@ void Session::on_admin_proof(const AdminProof& proof) {
   }
   log(LogLevel::info, fmt::format("{} is an admin device (grant {})", remote_->peer_key, proof.grant.grant_id));
   // Now this link may carry our Small Peer Info: hear of its changes, and send what there is.
-  if (observer_) config_.store->unobserve(*observer_);
-  observer_ = config_.store->observe_all(on_change_);
+  if (observer_) config_->store->unobserve(*observer_);
+  observer_ = config_->store->observe_all(on_change_);
   if (cursors_received_) {
     dirty_.insert(std::string(kSmallPeerInfoCollection));
     pump();
@@ -349,11 +344,11 @@ void Session::on_cursors(const Cursors& cursors) {
   // A cursor beyond our clock's bound names a stored_at we cannot have issued since our store was
   // healed (repair_clock) or its clock restored below a poisoned value: send that collection again
   // from the start (merging is idempotent) rather than never again.
-  const HlcTimestamp limit = config_.store->clock().limit();
+  const HlcTimestamp limit = config_->store->clock().limit();
   for (const auto& [collection, hlc] : cursors.since) sent_upto_[collection] = hlc <= limit ? hlc : HlcTimestamp{};
   try {
     for (bool system : {false, true}) {
-      for (auto& name : config_.store->collection_names(system)) {
+      for (auto& name : config_->store->collection_names(system)) {
         if (may_ever_send(name)) dirty_.insert(std::move(name));
       }
     }
@@ -371,7 +366,7 @@ void Session::on_local_change(const std::string& collection, std::optional<Docum
     auto& upto = sent_upto_[collection];
     if (upto == *previous) {
       upto = doc->stored_at;
-      if (may_send(*doc, config_.scope_of(collection), link())) {
+      if (may_send(*doc, config_->scope_of(collection), link())) {
         std::vector<Document> docs;
         docs.push_back(std::move(*doc));
         send_batch(std::move(docs));
@@ -396,14 +391,14 @@ void Session::pump() {
     auto& upto = sent_upto_[collection];
     std::vector<Document> docs;
     try {
-      docs = config_.store->changes_since(collection, upto, kMaxBatchDocuments);
+      docs = config_->store->changes_since(collection, upto, kMaxBatchDocuments);
     } catch (const std::exception& e) {
       return store_failed(e);
     }
     if (docs.size() < kMaxBatchDocuments) dirty_.erase(collection);
     if (docs.empty()) continue;
     upto = docs.back().stored_at;
-    const SyncScope scope = config_.scope_of(collection);
+    const SyncScope scope = config_->scope_of(collection);
     std::erase_if(docs, [&](const Document& d) { return !may_send(d, scope, l); });
     if (docs.empty()) continue;
     send_batch(std::move(docs));
@@ -421,7 +416,7 @@ void Session::on_ack(const Ack& ack) {
   for (const auto& refusal : ack.refused) {
     log(LogLevel::error, fmt::format("{} {} refused document {}/{}: {}", role_name(remote_->role), remote_->peer_key,
                                      refusal.collection, refusal.id, refusal.reason));
-    if (config_.on_refused_by_peer) config_.on_refused_by_peer(refusal);
+    if (config_->on_refused_by_peer) config_->on_refused_by_peer(refusal);
   }
   pump();
 }
@@ -433,7 +428,7 @@ void Session::rewind(std::string collection) {
     self->refused_floor_.erase(collection);
     if (self->remote_) {
       try {
-        self->config_.store->set_settings({{self->cursor_key(), self->encode_cursors()}});
+        self->config_->store->set_settings({{self->cursor_key(), self->encode_cursors()}});
       } catch (const std::exception& e) {
         self->log(LogLevel::warning, fmt::format("could not rewind the cursor of {}: {}", collection, e.what()));
       }
@@ -447,26 +442,26 @@ void Session::rewind(std::string collection) {
 template <typename T>
 void Session::on_link_frame(const T& frame) {
   const bool from_big_peer = remote_->role == PeerRole::big_peer;
-  const bool to_big_peer = config_.local_role == PeerRole::big_peer;
+  const bool to_big_peer = config_->local_role == PeerRole::big_peer;
   const char* name = nullptr;
   bool allowed = false;
   if constexpr (std::is_same_v<T, LogRequest>) {
     name = "log_request";
-    allowed = from_big_peer && config_.on_log_request;
-    if (allowed) config_.on_log_request(*this, frame);
+    allowed = from_big_peer && config_->on_log_request;
+    if (allowed) config_->on_log_request(*this, frame);
   } else if constexpr (std::is_same_v<T, LogChunk>) {
     name = "log_chunk";
-    allowed = to_big_peer && config_.on_log_chunk;
-    if (allowed) config_.on_log_chunk(*this, frame);
+    allowed = to_big_peer && config_->on_log_chunk;
+    if (allowed) config_->on_log_chunk(*this, frame);
   } else if constexpr (std::is_same_v<T, LogOffer>) {
     name = "log_offer";
-    allowed = to_big_peer && config_.on_log_offer;
-    if (allowed) config_.on_log_offer(*this, frame);
+    allowed = to_big_peer && config_->on_log_offer;
+    if (allowed) config_->on_log_offer(*this, frame);
   } else if constexpr (std::is_same_v<T, AdminState>) {
     // A small peer that does not take part in admin devices (no handler) ignores it.
     name = "admin_state";
-    allowed = from_big_peer && config_.local_role == PeerRole::small_peer;
-    if (allowed && config_.on_admin_state) config_.on_admin_state(*this, frame);
+    allowed = from_big_peer && config_->local_role == PeerRole::small_peer;
+    if (allowed && config_->on_admin_state) config_->on_admin_state(*this, frame);
   } else if constexpr (std::is_same_v<T, AdminProof>) {
     name = "admin_proof";
     allowed = !from_big_peer && !to_big_peer && !admin_proof_received_;
@@ -474,8 +469,8 @@ void Session::on_link_frame(const T& frame) {
   } else {
     static_assert(std::is_same_v<T, LogResult>);
     name = "log_result";
-    allowed = (from_big_peer || to_big_peer) && config_.on_log_result;
-    if (allowed) config_.on_log_result(*this, frame);
+    allowed = (from_big_peer || to_big_peer) && config_->on_log_result;
+    if (allowed) config_->on_log_result(*this, frame);
   }
   if (!allowed) fail(fmt::format("unexpected {} frame on this link", name), true);
 }
@@ -493,13 +488,13 @@ bool Session::send_frame(const Frame& frame) {
 
 void Session::on_docs(Docs docs) {
   const Link l = link();
-  const HybridLogicalClock& clock = config_.store->clock();
+  const HybridLogicalClock& clock = config_->store->clock();
   std::vector<Document> accepted;
   accepted.reserve(docs.documents.size());
   std::vector<DocumentRefusal> refused;
   for (auto& doc : docs.documents) {
     std::string why;
-    const auto decision = may_accept(doc, config_.scope_of(doc.collection), l, why);
+    const auto decision = may_accept(doc, config_->scope_of(doc.collection), l, why);
     if (decision == AcceptDecision::violation) return fail(why, true);
     if (decision == AcceptDecision::accept) {
       if (const auto ahead = clock.beyond_bound(doc.version.hlc)) {
@@ -516,7 +511,7 @@ void Session::on_docs(Docs docs) {
                                              : fmt::format("{} ms after the Unix epoch", millis),
             ahead->count() / 1000, clock.max_offset().count() / 1000);
         log(LogLevel::warning, fmt::format("refused a document from {}: {}", remote_->peer_key, why));
-        if (config_.on_refused) config_.on_refused(doc, "clock_ahead", why);
+        if (config_->on_refused) config_->on_refused(doc, "clock_ahead", why);
         auto [floor, inserted] = refused_floor_.try_emplace(doc.collection, HlcTimestamp{});
         const HlcTimestamp below{doc.stored_at.value == 0 ? 0 : doc.stored_at.value - 1};
         if (inserted || below < floor->second) floor->second = below;
@@ -531,19 +526,19 @@ void Session::on_docs(Docs docs) {
       cursor = std::max(cursor, doc.stored_at);
     }
     if (decision == AcceptDecision::accept) {
-      if (config_.local_role == PeerRole::small_peer && doc.collection == kSmallPeerInfoCollection) {
+      if (config_->local_role == PeerRole::small_peer && doc.collection == kSmallPeerInfoCollection) {
         // On an admin device, kept apart from its own: the fleet from the Big Peer, or a field
         // peer's document to carry home.
         doc.collection = remote_->role == PeerRole::big_peer ? admin::kFleetCollection : admin::kCarriedCollection;
-      } else if (config_.local_role == PeerRole::big_peer && doc.collection == admin::kCarriedCollection) {
+      } else if (config_->local_role == PeerRole::big_peer && doc.collection == admin::kCarriedCollection) {
         // Carried home: stored as its owner's only if the owner's signature holds and it is newer.
         // A refusal moves the cursor on: the same bytes will never be accepted.
         std::optional<std::pair<std::string, std::string>> refusal{{"refused", "this peer takes no carried documents"}};
-        if (config_.check_carried) refusal = config_.check_carried(doc);
+        if (config_->check_carried) refusal = config_->check_carried(doc);
         if (refusal) {
           const std::string why = fmt::format("{}: {}", refusal->first, refusal->second);
           log(LogLevel::warning, fmt::format("refused a carried document from {}: {}", remote_->peer_key, why));
-          if (config_.on_refused) config_.on_refused(doc, refusal->first, why);
+          if (config_->on_refused) config_->on_refused(doc, refusal->first, why);
           refused.push_back({doc.collection, doc.id, why});
           continue;
         }
@@ -555,31 +550,42 @@ void Session::on_docs(Docs docs) {
   ++applying_;
   std::vector<std::pair<std::string, std::string>> cursors;
   const auto now = std::chrono::steady_clock::now();
-  if (!cursors_applied_ || now - *cursors_applied_ >= config_.cursor_write_interval) {
+  if (!cursors_applied_ || now - *cursors_applied_ >= config_->cursor_write_interval) {
     cursors.emplace_back(cursor_key(), encode_cursors());
     cursors_applied_ = now;
   }
   std::weak_ptr<Session> weak = weak_from_this();
   const uint64_t batch = docs.batch_id;
-  config_.apply(std::move(accepted), std::move(cursors),
-                [weak, batch, refused = std::move(refused)](const std::exception_ptr& error) mutable {
-                  auto self = weak.lock();
-                  if (!self) return;
-                  self->channel_->dispatch([self, batch, error, refused = std::move(refused)]() mutable {
-                    --self->applying_;
-                    if (self->finished_) return;
-                    if (error) {
-                      std::string what = "unknown error";
-                      try {
-                        std::rethrow_exception(error);
-                      } catch (const std::exception& e) {
-                        what = e.what();
-                      }
-                      return self->fail("storing received documents failed: " + what, false);
-                    }
-                    self->channel_->send(encode(Ack{batch, std::move(refused)}));
-                  });
-                });
+  auto done = [weak, batch, refused = std::move(refused)](const std::exception_ptr& error) mutable {
+    auto self = weak.lock();
+    if (!self) return;
+    self->channel_->dispatch([self, batch, error, refused = std::move(refused)]() mutable {
+      --self->applying_;
+      if (self->finished_) return;
+      if (error) {
+        std::string what = "unknown error";
+        try {
+          std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          what = e.what();
+        }
+        return self->fail("storing received documents failed: " + what, false);
+      }
+      self->channel_->send(encode(Ack{batch, std::move(refused)}));
+    });
+  };
+  if (config_->apply) {
+    config_->apply(std::move(accepted), std::move(cursors), std::move(done));
+    return;
+  }
+  // No apply given: stored here, inline.
+  std::exception_ptr error;
+  try {
+    config_->store->merge_batch(accepted, cursors);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  done(error);
 }
 
 std::string Session::cursor_key() const {
@@ -599,7 +605,7 @@ std::string Session::encode_cursors() const {
 
 void Session::load_cursors() {
   received_upto_.clear();
-  const auto text = config_.store->setting(cursor_key());
+  const auto text = config_->store->setting(cursor_key());
   if (!text) return;
   std::string_view rest = *text;
   while (!rest.empty()) {
@@ -613,7 +619,7 @@ void Session::load_cursors() {
     // A cursor beyond our clock's bound was persisted from a poisoned peer (or before this store's
     // clock was bounded): dropped, so that collection is asked for from the start.
     if (std::from_chars(digits.data(), digits.data() + digits.size(), value).ec == std::errc() &&
-        HlcTimestamp{value} <= config_.store->clock().limit()) {
+        HlcTimestamp{value} <= config_->store->clock().limit()) {
       received_upto_[std::string(line.substr(0, tab))] = HlcTimestamp{value};
     }
   }
@@ -623,7 +629,7 @@ void Session::fail(std::string reason, bool violation) {
   if (finished_) return;
   if (violation) {
     log(LogLevel::warning, fmt::format("dropping connection from {}: {}", channel_->remote_address(), reason));
-    if (config_.on_violation) config_.on_violation(reason);
+    if (config_->on_violation) config_->on_violation(reason);
   } else {
     log(LogLevel::info, fmt::format("closing connection to {}: {}", channel_->remote_address(), reason));
   }
@@ -641,10 +647,10 @@ void Session::finish(const SessionEnd& end) {
   }
   if (handshake_timer_) handshake_timer_->cancel();
   if (observer_) {
-    config_.store->unobserve(*observer_);
+    config_->store->unobserve(*observer_);
     observer_.reset();
   }
-  if (config_.on_closed) config_.on_closed(end);
+  if (config_->on_closed) config_->on_closed(*this, end);
 }
 
 }  // namespace smallpeer::sync

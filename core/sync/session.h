@@ -69,7 +69,7 @@ struct SessionConfig {
   /// Further checks of the other side once its HELLO checked out (protocol version, our app id, a
   /// well-formed peer key) and its AUTH verified (proof of our app token, signature of its peer key);
   /// returns a refusal reason, or nullopt to accept. Default: accept.
-  std::function<std::optional<std::string>(const Hello& remote)> authorize;
+  std::function<std::optional<std::string>(Session& session, const Hello& remote)> authorize;
   /// Called when this side refuses the other at the handshake (its HELLO or its AUTH), with the reason.
   std::function<void(const std::string& reason)> on_handshake_refused;
   /// Stores a received batch with the cursors, then calls `done` (from any thread). Default:
@@ -85,7 +85,7 @@ struct SessionConfig {
   /// Called once both sides are authenticated, on the session's strand.
   std::function<void(Session& session, const Hello& remote)> on_established;
   /// Called once when the session ends (after on_established or not).
-  std::function<void(const SessionEnd& end)> on_closed;
+  std::function<void(Session& session, const SessionEnd& end)> on_closed;
   /// Called for a rule violation by the other side, before the connection is dropped.
   std::function<void(const std::string& why)> on_violation;
   /// Called (on the strand) for each received document refused without ending the session, e.g.
@@ -128,6 +128,11 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   /// Starts the handshake over `channel`.
   static std::shared_ptr<Session> start(SessionConfig config, std::shared_ptr<FrameChannel> channel);
+  /// Starts the handshake over `channel` with a `config` many sessions share (a server's sessions:
+  /// its callbacks are not copied per connection); `owner_data` is what the owner keeps for this
+  /// session, read back in those callbacks with owner_data().
+  static std::shared_ptr<Session> start(std::shared_ptr<const SessionConfig> config, std::shared_ptr<FrameChannel> channel,
+                                        std::shared_ptr<void> owner_data = nullptr);
   ~Session();
   /// Ends the session (idempotent).
   void close(std::string reason);
@@ -154,7 +159,14 @@ class Session : public std::enable_shared_from_this<Session> {
   /// The session's strand: timers that drive it must run here.
   [[nodiscard]] boost::asio::any_io_executor executor() const { return channel_->executor(); }
 
-  Session(SessionConfig config, std::shared_ptr<FrameChannel> channel);  // use start()
+  /// The `owner_data` given to start(), as the type the owner gave (null if none was).
+  template <typename T>
+  [[nodiscard]] T* owner_data() const {
+    return static_cast<T*>(owner_data_.get());
+  }
+
+  Session(std::shared_ptr<const SessionConfig> config, std::shared_ptr<FrameChannel> channel,
+          std::shared_ptr<void> owner_data);  // use start()
 
  private:
   enum class State { awaiting_hello, awaiting_auth, awaiting_auth_result, established, closed };
@@ -193,16 +205,18 @@ class Session : public std::enable_shared_from_this<Session> {
   [[nodiscard]] bool may_ever_send(std::string_view collection) const;
   void log(LogLevel level, const std::string& message) const;
 
-  SessionConfig config_;
+  std::shared_ptr<const SessionConfig> config_;
+  std::shared_ptr<void> owner_data_;
   std::shared_ptr<FrameChannel> channel_;
   mutable std::mutex mutex_;  // guards remote_ and state_ for readers on other threads
   State state_ = State::awaiting_hello;
   std::optional<Hello> remote_;
-  Hello hello_;  // ours, as sent: half of every auth transcript
+  std::unique_ptr<Hello> hello_;  // ours, as sent: half of both auth transcripts; dropped once established
   bool we_accepted_them_ = false;
   bool they_accepted_us_ = false;
   bool cursors_received_ = false;
   bool admin_proof_received_ = false;
+  bool finished_ = false;  // beside the other flags: a Big Peer holds one Session per idle device, so padding counts
   // The other side is an admin device until then: the Big Peer's records at authentication, or its
   // ADMIN_PROOF on the LAN.
   std::optional<int64_t> remote_admin_until_ms_;
@@ -221,7 +235,6 @@ class Session : public std::enable_shared_from_this<Session> {
   // persisted cursor stays there, so the next session asks for it again (the clock may be fixed).
   std::map<std::string, HlcTimestamp> refused_floor_;
   std::unique_ptr<boost::asio::steady_timer> handshake_timer_;
-  bool finished_ = false;
 };
 
 }  // namespace smallpeer::sync

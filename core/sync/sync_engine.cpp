@@ -522,7 +522,7 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
       return self && self->deps.admin.accepts(grant, peer_key, self->deps.clock->now());
     };
     config.share_spi_with_admin = deps.share_spi_with_admin;
-    config.on_closed = [weak, track, transport, connector, ticket](const SessionEnd& end) {
+    config.on_closed = [weak, track, transport, connector, ticket](Session&, const SessionEnd& end) {
       if (ticket) ticket->release();
       if (track->uploader) track->uploader->stop();
       auto self = weak.lock();

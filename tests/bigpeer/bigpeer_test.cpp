@@ -701,7 +701,7 @@ class SmallPeerClient {
       return c == kSmallPeerInfoCollection ? SyncScope::big_peer_only : SyncScope::all_peers;
     };
     config_.on_established = [this](sync::Session&, const sync::Hello&) { established_.set_value(); };
-    config_.on_closed = [this](const sync::SessionEnd& end) { ended_.set_value(end); };
+    config_.on_closed = [this](sync::Session&, const sync::SessionEnd& end) { ended_.set_value(end); };
     work_.emplace(io_.get_executor());
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -919,6 +919,38 @@ TEST_F(BigPeerServerTest, ASmallPeersReportIsIngestedAndItsDeviceShowsOnline) {
   auto store = open_big_peer_store(dir_.path());
   EXPECT_TRUE(store->get(kSmallPeerInfoCollection, client.peer_key()));
   EXPECT_TRUE(store->get("cars", "from-small"));
+}
+
+// The Big Peer's sessions share one SessionConfig, and each finds its own connection (registry id,
+// handshake ticket) in its owner data: ending one session takes exactly its device offline.
+TEST_F(BigPeerServerTest, SessionsSharingOneConfigEachEndTheirOwnConnection) {
+  auto& bp = start();
+  TempDir first_dir("bigpeer-shared-first");
+  TempDir second_dir("bigpeer-shared-second");
+  SmallPeerClient first(first_dir.path(), bp.app_id(), bp.app_token());
+  SmallPeerClient second(second_dir.path(), bp.app_id(), bp.app_token());
+  first.connect(bp.sync_url());
+  second.connect(bp.sync_url());
+  ASSERT_TRUE(first.wait_established());
+  ASSERT_TRUE(second.wait_established());
+  simdjson::dom::parser parser;
+  const auto online = [&](const SmallPeerClient& client) {
+    return bool(parse(parser, bp.get("/api/v1/devices/" + client.peer_key()).body)["online"]);
+  };
+  ASSERT_TRUE(eventually([&] { return metric(bp, "smallpeer_connections") == 2; }));
+  EXPECT_TRUE(online(first));
+  EXPECT_TRUE(online(second));
+
+  first.close();
+  ASSERT_TRUE(first.wait_ended());
+  ASSERT_TRUE(eventually([&] { return metric(bp, "smallpeer_connections") == 1; }));
+  EXPECT_FALSE(online(first));
+  EXPECT_TRUE(online(second));
+  second.close();
+  ASSERT_TRUE(second.wait_ended());
+  ASSERT_TRUE(eventually([&] { return metric(bp, "smallpeer_connections") == 0; }));
+  EXPECT_FALSE(online(second));
+  EXPECT_EQ(metric(bp, "smallpeer_sessions_total"), 2);
 }
 
 TEST_F(BigPeerServerTest, ADevicesHistoryKeepsItsLastReportsWithTheMissedOnesCounted) {
