@@ -56,6 +56,9 @@ class SyncEndpoint {
   /// Serves with `config`.
   explicit SyncEndpoint(SyncEndpointConfig config)
       : config_(std::move(config)), admission_(config_.handshakes), session_config_(make_session_config()) {}
+  // The shared session config's callbacks point at this endpoint: it stays where it was built.
+  SyncEndpoint(const SyncEndpoint&) = delete;
+  SyncEndpoint& operator=(const SyncEndpoint&) = delete;
   /// Completes the WebSocket handshake of `request` (an upgrade to /sync, already read from
   /// `stream`) and starts a session; a failed handshake just closes the connection.
   void accept(sync::SyncTcpStream stream, HttpRequest request);

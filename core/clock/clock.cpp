@@ -98,8 +98,8 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s) {
   // into the next (as timegm normalises it), and so does second 60.
   using namespace std::chrono;
   const sys_days date{year_month_day{std::chrono::year{year}, month{static_cast<unsigned>(mon)}, std::chrono::day{1}}};
-  return TimePoint(date) + days{day - 1} + hours{hour} + minutes{min} + seconds{sec} - minutes{offset_minutes} +
-         nanoseconds{nanos};
+  return time_point_cast<TimePoint::duration>(date + days{day - 1} + hours{hour} + minutes{min} + seconds{sec} -
+                                              minutes{offset_minutes} + nanoseconds{nanos});
 }
 
 }  // namespace smallpeer

@@ -9,6 +9,11 @@ namespace smallpeer {
 
 namespace {
 
+/// True for a character a JSON string must escape.
+bool must_escape(unsigned char c) {
+  return c < 0x20 || c == '"' || c == '\\';
+}
+
 /// True if `text` holds a character a JSON string must escape (below 0x20, '"' or '\\'). Nearly
 /// every string written (keys, ids, timestamps) has none, so eight bytes are tested at a time: a
 /// byte-wise test cost ~1 ns per character, the largest share of building a report's history row.
@@ -25,8 +30,7 @@ bool needs_escaping(std::string_view text) {
     if (below(w, 0x20) | below(w ^ (kOnes * '"'), 1) | below(w ^ (kOnes * '\\'), 1)) return true;
   }
   for (; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == '"' || c == '\\') return true;
+    if (must_escape(static_cast<unsigned char>(text[i]))) return true;
   }
   return false;
 }
@@ -45,7 +49,7 @@ void append_json_string(std::string& out, std::string_view text) {
   size_t run = 0;
   for (size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (!must_escape(c)) continue;
     out.append(text.data() + run, i - run);
     run = i + 1;
     switch (c) {
@@ -81,7 +85,7 @@ void append_json_string(std::string& out, std::string_view text) {
 void JsonWriter::before_value() {
   // Inside a container, a value or key follows '{', '[' (the first), ':' (a key's value), or the
   // end of another value, which never ends with one of those three: only the last needs a comma.
-  if (depth_ == 0) return;
+  if (depth_ == 0 || out_.empty()) return;  // empty: take() was called with containers open
   const char last = out_.back();
   if (last != '{' && last != '[' && last != ':') out_.push_back(',');
 }

@@ -108,13 +108,15 @@ void fill_local_document(simdjson::dom::parser& parser, std::string_view json, D
     return;
   }
   doc.id = random_id();
-  const std::string_view minified = parsed.as_given ? json : std::string_view(parsed.minified);
+  const std::string_view minified = parsed.view(json);
   // The generated _id goes first; minified text starts with '{', and "{}" has no member to follow.
-  doc.json.clear();
-  doc.json.reserve(minified.size() + doc.id.size() + 10);
-  doc.json.append("{\"_id\":\"").append(doc.id).append("\"");
-  if (minified.size() > 2) doc.json.push_back(',');
-  doc.json.append(minified.substr(1));
+  // Built aside: `json` may be doc.json itself.
+  std::string text;
+  text.reserve(minified.size() + doc.id.size() + 10);
+  text.append("{\"_id\":\"").append(doc.id).append("\"");
+  if (minified.size() > 2) text.push_back(',');
+  text.append(minified.substr(1));
+  doc.json = std::move(text);
 }
 
 namespace {

@@ -25,9 +25,11 @@ struct ParsedDocument {
   /// The minified text; left empty when the text parsed was minified already (`as_given`), so a
   /// caller that owns that text keeps it without a copy.
   std::string minified;
-  bool as_given = false;
+  bool as_given = false;  // the text parsed is its own minified text
   simdjson::dom::object object;
 
+  /// The minified text of `json`, the text this parsed (a view of `minified` or of `json`).
+  [[nodiscard]] std::string_view view(std::string_view json) const { return as_given ? json : std::string_view(minified); }
   /// The minified text of `json`, the text this parsed: `minified`, or a copy of `json` if it was minified already.
   std::string text(std::string_view json) && { return as_given ? std::string(json) : std::move(minified); }
 };
