@@ -1,6 +1,7 @@
 #include "clock/clock.h"
 
 #include <cctype>
+#include <cstring>
 
 namespace smallpeer {
 
@@ -22,6 +23,7 @@ Rfc3339Text rfc3339_text(TimePoint t) {
   const hh_mm_ss hms{ms_time - day};
   Rfc3339Text out{};
   char* const text = out.chars.data();
+  std::memcpy(text, "0000-00-00T00:00:00.000Z", out.chars.size());  // the separators; digits below
   put_digits(text, static_cast<unsigned>(static_cast<int>(ymd.year())), 4);
   put_digits(text + 5, static_cast<unsigned>(ymd.month()), 2);
   put_digits(text + 8, static_cast<unsigned>(ymd.day()), 2);
@@ -29,11 +31,6 @@ Rfc3339Text rfc3339_text(TimePoint t) {
   put_digits(text + 14, static_cast<unsigned>(hms.minutes().count()), 2);
   put_digits(text + 17, static_cast<unsigned>(hms.seconds().count()), 2);
   put_digits(text + 20, static_cast<unsigned>(hms.subseconds().count()), 3);
-  text[4] = text[7] = '-';
-  text[10] = 'T';
-  text[13] = text[16] = ':';
-  text[19] = '.';
-  text[23] = 'Z';
   return out;
 }
 
