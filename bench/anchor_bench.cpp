@@ -6,7 +6,8 @@
 //   2. Mosquitto: Debian's broker (persistence on, autosave_interval 1) fed by an MQTT generator of
 //      the same shape (bench/mqtt_anchor.h: N clients, QoS 1 retained publishes of the same document
 //      bytes, window 4, counting PUBACKs), with the broker's CPU per publish;
-//   3. the in-process store ceiling (bench/ingest_support.h), as the ingest bench measures it;
+//   3. the in-process store ceiling (bench/ingest_support.h): the store alone committing what the
+//      ingest commits per report (the report and its history row), as the ingest bench measures it;
 //   4. connection scale: RSS per idle authenticated session against RSS per idle MQTT client;
 // then prints the side-by-side table and the ratios against the targets. Rounds alternate
 // Big Peer and Mosquitto (--rounds, default 2) so both see the same hour of this drifting machine.
@@ -52,7 +53,6 @@ constexpr double kFirstBarCpuRatio = 1.5;
 constexpr double kTargetRateRatio = 1.0;  // Big Peer reports/s / Mosquitto publishes/s (first bar 0.7)
 constexpr double kFirstBarRateRatio = 0.7;
 constexpr double kTargetOfCeiling = 0.5;
-constexpr size_t kMaxGroupDocuments = 4096;  // bigpeer::IngestQueue::kDefaultMaxGroupDocuments
 
 struct Options {
   size_t connections = 1000;
@@ -131,6 +131,18 @@ Options parse_options(int argc, char** argv) {
     }
   }
   return o;
+}
+
+// The report history ring the measured Big Peer keeps per device: its --history-reports, if a
+// --big-peer-arg gives it, else the Big Peer's default.
+size_t history_reports(const Options& o) {
+  const std::string flag = "--history-reports";
+  for (size_t i = 0; i < o.big_peer_args.size(); ++i) {
+    const std::string& arg = o.big_peer_args[i];
+    if (arg.rfind(flag + "=", 0) == 0) return parse_number<size_t>(flag, arg.substr(flag.size() + 1), 0);
+    if (arg == flag && i + 1 < o.big_peer_args.size()) return parse_number<size_t>(flag, o.big_peer_args[i + 1], 0);
+  }
+  return smallpeer::bigpeer::kDefaultHistoryReports;
 }
 
 std::string verdict(bool pass) {
@@ -319,7 +331,9 @@ int run(const Options& o) {
 #endif
   }
 
-  // The store ceiling, at the ingest's average group and at the largest group this load can form.
+  // The store ceiling: the ingest's writes per report (the report, its history row), at the
+  // ingest's average group and at the largest group this load can form; and, for comparison with
+  // the figures before 2026-12-06, the reports alone.
   std::vector<smallpeer::Document> reports;
   {
     const std::string key = spi_document_key(document);
@@ -339,14 +353,24 @@ int run(const Options& o) {
   std::vector<double> groups;
   for (const auto& b : bp_rounds) groups.push_back(b.avg_group);
   const size_t avg_group = std::max<size_t>(1, static_cast<size_t>(median(groups) + 0.5));
-  const size_t largest = std::min(kMaxGroupDocuments, smallpeer::sync::kMaxBatchesInFlight * o.connections);
+  const size_t history = history_reports(o);
+  const size_t largest = largest_group(o.connections, history);
   CeilingResult ceiling;
+  CeilingResult reports_alone;
   {
     TempDir scratch("smallpeer-anchor-ceiling");
     for (const size_t size : std::set<size_t>{avg_group, largest}) {
-      const auto c = measure_ceiling(reports, size, o.ceiling_seconds, scratch.path());
-      say(fmt::format("-- store ceiling: {:5} documents per transaction: {:7.0f} merges/s", size, c.rate()));
+      const auto c = measure_ceiling(reports, size, o.ceiling_seconds, scratch.path(), history);
+      const std::string rows = history > 0 ? fmt::format("each with its history row (ring {})", history) : "no history rows";
+      say(fmt::format("-- store ceiling: {:5} reports per transaction, {}: {:7.0f} reports/s, {:.1f} us CPU/report", size, rows,
+                      c.rate(), c.cpu_us()));
       if (c.rate() > ceiling.rate()) ceiling = c;
+    }
+    if (history > 0) {
+      const size_t size = largest_group(o.connections, 0);
+      reports_alone = measure_ceiling(reports, size, o.ceiling_seconds, scratch.path(), 0);
+      say(fmt::format("-- store ceiling: {:5} reports per transaction, no history rows: {:7.0f} reports/s, {:.1f} us CPU/report",
+                      size, reports_alone.rate(), reports_alone.cpu_us()));
     }
   }
 
@@ -418,7 +442,10 @@ int run(const Options& o) {
                       mq_per, verdict(bp_idle->per_connection() <= mq_per)));
     }
   }
-  say(fmt::format("{:<34} {:>14.0f}", "store ceiling (merges/s, in-process)", ceiling.rate()));
+  say(fmt::format("{:<34} {:>14.0f}", "store ceiling (reports/s, in-process)", ceiling.rate()));
+  if (reports_alone.rate() > 0) {
+    say(fmt::format("{:<34} {:>14.0f}", "  the same without history rows", reports_alone.rate()));
+  }
   if (have_mqtt && mq_rate > 0 && mq_cpu > 0) {
     const double rate_ratio = bp_rate / mq_rate;
     const double cpu_ratio = bp_cpu / mq_cpu;

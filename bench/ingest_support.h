@@ -1,5 +1,6 @@
 // What the ingest benches share: the Big Peer's /metrics read as numbers, and the in-process
-// store ceiling (merges per second into a fresh Big Peer store) that ingest is compared with.
+// store ceiling (reports per second merged into a fresh Big Peer store, with the writes the ingest
+// commits for each) that ingest is compared with.
 #pragma once
 
 #include <fmt/format.h>
@@ -10,17 +11,23 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "bigpeer/ingest.h"
+#include "bigpeer/report_history.h"
 #include "clock/clock.h"
 #include "clock/hlc.h"
+#include "proc_stats.h"
 #include "spi/small_peer_info_collector.h"
 #include "store/store.h"
+#include "store/store_support.h"
 #include "support/big_peer_process.h"
+#include "sync/session.h"
 
 namespace smallpeer::bench {
 
@@ -59,50 +66,137 @@ inline Metrics read_metrics(const test_support::BigPeerProcess& big_peer) {
   return m;
 }
 
-/// Merges per second at one transaction size.
+/// The largest group the ingest can form from `connections` sessions, in reports: each session has
+/// at most kMaxBatchesInFlight batches of one report unacknowledged, and a group holds at most
+/// kDefaultMaxGroupDocuments documents, a report's history row counted (`history_reports` > 0).
+inline size_t largest_group(size_t connections, size_t history_reports) {
+  const size_t per_report = history_reports > 0 ? 2 : 1;
+  return std::min(bigpeer::IngestQueue::kDefaultMaxGroupDocuments / per_report, sync::kMaxBatchesInFlight * connections);
+}
+
+/// Reports merged per second at one transaction size.
 struct CeilingResult {
-  size_t group = 0;   // documents per transaction
-  uint64_t docs = 0;  // merged (all won)
-  double seconds = 0;
-  /// Merges per second.
-  [[nodiscard]] double rate() const { return seconds > 0 ? static_cast<double>(docs) / seconds : 0; }
+  size_t group = 0;        // reports per transaction (each with its history row, if any)
+  uint64_t reports = 0;    // merged (all won)
+  double seconds = 0;      // spent in merge_batch
+  double cpu_seconds = 0;  // of them, on a CPU (the rest: waiting, for the disk above all)
+  /// Reports per second.
+  [[nodiscard]] double rate() const { return seconds > 0 ? static_cast<double>(reports) / seconds : 0; }
+  /// CPU microseconds per report.
+  [[nodiscard]] double cpu_us() const { return reports > 0 ? 1e6 * cpu_seconds / static_cast<double>(reports) : 0; }
 };
 
-/// Merges `reports` over and over into a fresh store in transactions of `group` documents, each
-/// copy with a newer version than the last so every merge wins, plus one cursor setting per peer
-/// in the transaction as the ingest writes them (its group commit keeps each session's newest).
-inline CeilingResult measure_ceiling(const std::vector<Document>& reports, size_t group, double seconds,
-                                     const std::filesystem::path& dir) {
-  auto store = Store::open(dir / fmt::format("ceiling-{}.sqlite3", group),
-                           std::make_shared<HybridLogicalClock>(std::make_shared<SystemClock>()), "ceiling-big-peer",
-                           StoreOptions::for_big_peer());
-  std::vector<Document> batch;
-  batch.reserve(group);
-  uint64_t next_version = 0;
-  for (size_t i = 0; i < group; ++i) {
-    batch.push_back(reports[i % reports.size()]);
-    next_version = std::max(next_version, batch.back().version.hlc.value + 1);
+/// A device's history row for any slot of its ring: the row ReportHistory builds for its report,
+/// with the id (and the body's "_id", which the row's text begins with) set per slot.
+class HistoryRowTemplate {
+ public:
+  /// The template of `row`, the history row of one report (ReportHistory::row).
+  explicit HistoryRowTemplate(Document row) : row_(std::move(row)) {
+    const std::string head = "{\"_id\":\"" + row_.id + "\"";
+    if (row_.json.compare(0, head.size(), head) != 0) throw std::runtime_error("a history row does not begin with its _id");
+    tail_ = row_.json.substr(head.size());
+    device_ = row_.id.substr(0, row_.id.rfind(':'));
   }
+  /// The row for `slot`, with `version`.
+  [[nodiscard]] Document at(uint64_t slot, const Version& version) const {
+    Document d = row_;
+    d.id = fmt::format("{}:{}", device_, slot);
+    d.json = fmt::format("{{\"_id\":\"{}\"{}", d.id, tail_);
+    d.version = version;
+    return d;
+  }
+
+ private:
+  Document row_;
+  std::string tail_;    // the row's text after its _id
+  std::string device_;  // the peer key the row ids begin with
+};
+
+/// Merges `reports` over and over into a fresh Big Peer store as its ingest commits them, and
+/// returns reports per second. Transactions of `group` reports, each copy with a newer version than
+/// the last so every merge wins, each followed by its history row when the Big Peer keeps
+/// `history_reports` per device (0: none; rows in slot order per device, as a device's sequence
+/// counts up), and every peer's replication cursor once a second, as a session stores it. The
+/// rings are filled first, so every row replaces one (a Big Peer after its devices' first day, the
+/// steady state the benches measure). The reports are checked first, as the sessions' threads do;
+/// only merge_batch's own time counts.
+inline CeilingResult measure_ceiling(std::vector<Document> reports, size_t group, double seconds,
+                                     const std::filesystem::path& dir, size_t history_reports) {
+  // Checked as the ingest checks them, on the sessions' threads, before the writer merges them.
+  simdjson::dom::parser parser;
+  for (auto& r : reports) store_support::check_incoming(parser, r);
+  const auto clock = std::make_shared<SystemClock>();
+  auto store = Store::open(dir / fmt::format("ceiling-{}.sqlite3", group), std::make_shared<HybridLogicalClock>(clock),
+                           "ceiling-big-peer", StoreOptions::for_big_peer());
+  uint64_t next_version = 1;
+  for (const auto& r : reports) next_version = std::max(next_version, r.version.hlc.value + 1);
+  const auto version_of = [&](const Document& report) { return Version{{next_version++}, report.version.origin}; };
+
+  // One row template per device whose report gets a row (a report without a whole sequence gets
+  // none, as at the ingest).
+  std::vector<std::optional<HistoryRowTemplate>> rows(reports.size());
+  if (history_reports > 0) {
+    const bigpeer::ReportHistory history(history_reports, clock);
+    for (size_t d = 0; d < reports.size(); ++d) {
+      if (auto row = history.row(reports[d], clock->now())) rows[d].emplace(std::move(*row));
+    }
+  }
+  std::vector<uint64_t> next_slot(reports.size(), 0);
+  std::vector<Document> batch;
+  std::vector<size_t> batch_ends;  // one session batch per report, as the ingest splits a group
+  const auto fill = [&](size_t count, bool with_reports, bool with_rows) {
+    batch.clear();
+    batch_ends.clear();
+    for (size_t i = 0; i < count; ++i) {
+      const size_t d = i % reports.size();
+      if (with_reports) {
+        batch.push_back(reports[d]);
+        batch.back().version = version_of(reports[d]);
+      }
+      if (with_rows && rows[d]) {
+        batch.push_back(rows[d]->at(next_slot[d] % history_reports, version_of(reports[d])));
+        ++next_slot[d];
+      }
+      batch_ends.push_back(batch.size());
+    }
+  };
   std::vector<std::pair<std::string, std::string>> cursors;
   for (size_t i = 0; i < std::min(group, reports.size()); ++i) {
     cursors.emplace_back("sync.cursors/" + reports[i].id,
                          fmt::format("{}\t{}\n", kSmallPeerInfoCollection, reports[i].stored_at.value));
   }
+  const std::vector<std::pair<std::string, std::string>> no_cursors;
+  const auto merge = [&](const std::vector<std::pair<std::string, std::string>>& settings) {
+    const auto won = store->merge_batch(batch, settings, batch_ends);
+    const auto wins = static_cast<uint64_t>(std::count(won.begin(), won.end(), true));
+    if (wins != batch.size()) {
+      throw std::runtime_error(fmt::format("store ceiling: only {} of {} merges won", wins, batch.size()));
+    }
+  };
+
+  // Every device's report once, then its ring filled, in transactions of the ingest's largest.
+  fill(reports.size(), true, false);
+  merge(cursors);
+  for (uint64_t filled = 0; filled < history_reports; filled += 4) {
+    fill(reports.size() * std::min<uint64_t>(4, history_reports - filled), false, true);
+    merge(no_cursors);
+  }
+
   CeilingResult result;
   result.group = group;
-  const auto merge_round = [&] {
-    for (auto& d : batch) d.version.hlc.value = next_version++;
-    const auto won = store->merge_batch(batch, cursors);
-    const auto wins = static_cast<uint64_t>(std::count(won.begin(), won.end(), true));
-    if (wins != batch.size())
-      throw std::runtime_error(fmt::format("store ceiling: only {} of {} merges won", wins, batch.size()));
-    return wins;
-  };
-  merge_round();  // first round inserts; every later one replaces, as at a Big Peer that knows its fleet
-  merge_round();
+  auto last_cursors = Clock::now();
   const auto start = Clock::now();
-  while (seconds_between(start, Clock::now()) < seconds) result.docs += merge_round();
-  result.seconds = seconds_between(start, Clock::now());
+  while (seconds_between(start, Clock::now()) < seconds) {
+    fill(group, true, true);
+    const bool cursors_due = seconds_between(last_cursors, Clock::now()) >= 1;
+    if (cursors_due) last_cursors = Clock::now();
+    const auto t0 = Clock::now();
+    const double cpu0 = thread_cpu_seconds();  // SQLite runs on this thread, checkpoints included
+    merge(cursors_due ? cursors : no_cursors);
+    result.cpu_seconds += thread_cpu_seconds() - cpu0;
+    result.seconds += seconds_between(t0, Clock::now());
+    result.reports += group;
+  }
   return result;
 }
 

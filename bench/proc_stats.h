@@ -1,5 +1,6 @@
 // What the benches read about processes from /proc: resident memory and CPU time of a process,
-// busy time of the whole machine. One implementation for every bench (header-only, Linux).
+// busy time of the whole machine (and the calling thread's CPU time, from the kernel's clock). One implementation for every bench
+// (header-only, Linux).
 #pragma once
 
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -43,6 +45,13 @@ inline double cpu_seconds(pid_t pid) {
   // After the name: state(3) ... utime(14) stime(15), so indexes 11 and 12 here.
   if (f.size() < 13) throw std::runtime_error(fmt::format("short /proc/{}/stat", pid));
   return static_cast<double>(std::stoull(f[11]) + std::stoull(f[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+/// User + system CPU seconds the calling thread has used.
+inline double thread_cpu_seconds() {
+  timespec t{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
 }
 
 /// Busy CPU seconds of the whole machine (every process), from the first line of /proc/stat.
