@@ -126,8 +126,8 @@ inline CeilingResult measure_ceiling(std::vector<Document> reports, size_t group
   simdjson::dom::parser parser;
   for (auto& r : reports) store_support::check_incoming(parser, r);
   const auto clock = std::make_shared<SystemClock>();
-  auto store = Store::open(dir / fmt::format("ceiling-{}.sqlite3", group), std::make_shared<HybridLogicalClock>(clock),
-                           "ceiling-big-peer", StoreOptions::for_big_peer());
+  auto store = Store::open(dir / fmt::format("ceiling-{}-{}.sqlite3", group, history_reports),
+                           std::make_shared<HybridLogicalClock>(clock), "ceiling-big-peer", StoreOptions::for_big_peer());
   uint64_t next_version = 1;
   for (const auto& r : reports) next_version = std::max(next_version, r.version.hlc.value + 1);
   const auto version_of = [&](const Document& report) { return Version{{next_version++}, report.version.origin}; };

@@ -519,7 +519,7 @@ MqttFigures measure_mqtt_throughput(const MqttLoadOptions& options) {
   return f;
 }
 
-MqttIdleFigures measure_mqtt_idle(size_t clients) {
+MqttIdleFigures measure_mqtt_idle(size_t clients, std::chrono::milliseconds settle) {
   if (clients < 1) throw std::invalid_argument("MQTT idle: clients must be at least 1");
   init_libmosquitto();
   const std::string no_payload;
@@ -533,7 +533,7 @@ MqttIdleFigures measure_mqtt_idle(size_t clients) {
   f.broker_rss_before = rss_bytes(broker.pid());
   generator.connect_all(30s + clients * 5ms, broker);
   // Let the broker finish whatever each connection set off before reading its memory.
-  generator.run_until(Clock::now() + 1s, 1s, [] {});
+  generator.run_until(Clock::now() + settle, 1s, [] {});
   f.broker_rss_after = rss_bytes(broker.pid());
   f.rss_bytes_per_connection =
       (static_cast<double>(f.broker_rss_after) - static_cast<double>(f.broker_rss_before)) / static_cast<double>(clients);

@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -80,7 +81,8 @@ struct MqttIdleFigures {
   double rss_bytes_per_connection = 0;
 };
 
-/// Connects `clients` idle clients (long keepalive) to a fresh broker; RSS per connection of the broker.
-MqttIdleFigures measure_mqtt_idle(size_t clients);
+/// Connects `clients` idle clients (long keepalive) to a fresh broker, lets them sit `settle` after
+/// the last connected; RSS per connection of the broker.
+MqttIdleFigures measure_mqtt_idle(size_t clients, std::chrono::milliseconds settle = std::chrono::seconds(1));
 
 }  // namespace smallpeer::bench
