@@ -8,7 +8,8 @@
 //      bytes, window 4, counting PUBACKs), with the broker's CPU per publish;
 //   3. the in-process store ceiling (bench/ingest_support.h): the store alone committing what the
 //      ingest commits per report (the report and its history row), as the ingest bench measures it;
-//   4. connection scale: RSS per idle authenticated session against RSS per idle MQTT client;
+//   4. connection scale: RSS per idle authenticated session against RSS per idle MQTT client, read
+//      once the connections have sat --idle-settle seconds (past the Big Peer's first keep-alive ping);
 // then prints the side-by-side table and the ratios against the targets. Rounds alternate
 // Big Peer and Mosquitto (--rounds, default 2) so both see the same hour of this drifting machine.
 // A measurement, not a test: it exits 0 whatever the figures, and 1 only if the setup fails.
@@ -247,9 +248,11 @@ struct IdleFigures {
   uint64_t rss_before = 0;
   uint64_t rss_connected = 0;  // 2 s after the last connected (the figure until 2026-12-06 evening)
   uint64_t rss_after = 0;      // after --idle-settle
+  /// Bytes per connection that `rss` adds to the server's memory before the connections.
   [[nodiscard]] double per_connection(uint64_t rss) const {
     return connections > 0 ? (static_cast<double>(rss) - static_cast<double>(rss_before)) / static_cast<double>(connections) : 0;
   }
+  /// Bytes per connection once the connections have settled.
   [[nodiscard]] double per_connection() const { return per_connection(rss_after); }
 };
 
@@ -365,6 +368,12 @@ int run(const Options& o) {
   for (const auto& b : bp_rounds) groups.push_back(b.avg_group);
   const size_t avg_group = std::max<size_t>(1, static_cast<size_t>(median(groups) + 0.5));
   const size_t history = history_reports(o);
+  if (history > o.warmup_reports) {
+    say(
+        fmt::format("note: the warm-up ({} reports per connection) ends before the rings of {} fill, so the window measured "
+                    "rows inserted while the ceiling replaces them",
+                    o.warmup_reports, history));
+  }
   const size_t largest = largest_group(o.connections, history);
   CeilingResult ceiling;
   CeilingResult reports_alone;
@@ -448,7 +457,7 @@ int run(const Options& o) {
     const double mq_per = 0;
     const bool have_idle = false;
 #endif
-    say(fmt::format("{:<34} {:>14.0f} {:>14}", fmt::format("RSS bytes per idle connection ({})", o.idle),
+    say(fmt::format("{:<34} {:>14.0f} {:>14}", fmt::format("idle RSS bytes/connection ({:.0f} s)", o.idle_settle),
                     bp_idle->per_connection(), have_idle ? fmt::format("{:.0f}", mq_per) : std::string("-")));
     say(fmt::format("{:<34} {:>14.0f} {:>14}", "  (2 s after the last connected)",
                     bp_idle->per_connection(bp_idle->rss_connected), "-"));

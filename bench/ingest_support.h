@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -132,38 +131,44 @@ inline CeilingResult measure_ceiling(std::vector<Document> reports, size_t group
   for (const auto& r : reports) next_version = std::max(next_version, r.version.hlc.value + 1);
   const auto version_of = [&](const Document& report) { return Version{{next_version++}, report.version.origin}; };
 
-  // One row template per device whose report gets a row (a report without a whole sequence gets
-  // none, as at the ingest).
-  std::vector<std::optional<HistoryRowTemplate>> rows(reports.size());
+  if (reports.empty() || group == 0) throw std::invalid_argument("store ceiling: no reports, or a group of none");
+  // One row template per device. Every report here has a whole `sequence` (a report without one
+  // would get no row at the ingest, and the ceiling would not be the ingest's work).
+  std::vector<HistoryRowTemplate> rows;
   if (history_reports > 0) {
     const bigpeer::ReportHistory history(history_reports, clock);
-    for (size_t d = 0; d < reports.size(); ++d) {
-      if (auto row = history.row(reports[d], clock->now())) rows[d].emplace(std::move(*row));
+    for (const auto& report : reports) {
+      auto row = history.row(report, clock->now());
+      if (!row) throw std::runtime_error("store ceiling: a report without a whole sequence gets no history row");
+      rows.emplace_back(std::move(*row));
     }
   }
   std::vector<uint64_t> next_slot(reports.size(), 0);
   std::vector<Document> batch;
   std::vector<size_t> batch_ends;  // one session batch per report, as the ingest splits a group
+  size_t next_device = 0;          // where the next transaction starts, so every device reports in turn
   const auto fill = [&](size_t count, bool with_reports, bool with_rows) {
     batch.clear();
     batch_ends.clear();
     for (size_t i = 0; i < count; ++i) {
-      const size_t d = i % reports.size();
+      const size_t d = next_device;
+      next_device = (next_device + 1) % reports.size();
+      const Version version = version_of(reports[d]);  // a row has its report's version, as at the ingest
       if (with_reports) {
         batch.push_back(reports[d]);
-        batch.back().version = version_of(reports[d]);
+        batch.back().version = version;
       }
-      if (with_rows && rows[d]) {
-        batch.push_back(rows[d]->at(next_slot[d] % history_reports, version_of(reports[d])));
+      if (with_rows && !rows.empty()) {
+        batch.push_back(rows[d].at(next_slot[d] % history_reports, version));
         ++next_slot[d];
       }
       batch_ends.push_back(batch.size());
     }
   };
+  // Every session stores its cursor once a second; here all of them in the transaction that is due.
   std::vector<std::pair<std::string, std::string>> cursors;
-  for (size_t i = 0; i < std::min(group, reports.size()); ++i) {
-    cursors.emplace_back("sync.cursors/" + reports[i].id,
-                         fmt::format("{}\t{}\n", kSmallPeerInfoCollection, reports[i].stored_at.value));
+  for (const auto& report : reports) {
+    cursors.emplace_back("sync.cursors/" + report.id, fmt::format("{}\t{}\n", kSmallPeerInfoCollection, report.stored_at.value));
   }
   const std::vector<std::pair<std::string, std::string>> no_cursors;
   const auto merge = [&](const std::vector<std::pair<std::string, std::string>>& settings) {
@@ -174,7 +179,7 @@ inline CeilingResult measure_ceiling(std::vector<Document> reports, size_t group
     }
   };
 
-  // Every device's report once, then its ring filled, in transactions of the ingest's largest.
+  // Every device's report once, then its ring filled: four rows per device per transaction.
   fill(reports.size(), true, false);
   merge(cursors);
   for (uint64_t filled = 0; filled < history_reports; filled += 4) {
