@@ -296,6 +296,44 @@ std::string close_reply(const std::string& payload) {
   return valid ? payload.substr(0, 2) : std::string("\x03\xea", 2);
 }
 
+// Allocates with plain operator new and delete, for HeapAllocated.
+template <typename T>
+struct HeapAllocator {
+  using value_type = T;
+  HeapAllocator() noexcept = default;
+  template <typename U>
+  HeapAllocator(const HeapAllocator<U>& /*other*/) noexcept {}  // NOLINT(google-explicit-constructor): rebinding
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t /*n*/) noexcept { ::operator delete(p); }
+  template <typename U>
+  bool operator==(const HeapAllocator<U>& /*other*/) const noexcept {
+    return true;
+  }
+  template <typename U>
+  bool operator!=(const HeapAllocator<U>& /*other*/) const noexcept {
+    return false;
+  }
+};
+
+// A completion handler whose operation Asio allocates with HeapAllocator, so its memory goes back to
+// the heap when it completes. By default Asio keeps the block of the operation that completed last
+// on each I/O thread and hands it to the next operation that fits, of any kind. A gathered write's
+// operation is ~1.7 KB (its buffers and Asio's 64 prepared ones), so after a keep-alive ping each
+// idle session's next long wait (its timer, its wait for bytes) sat in such a block instead of one
+// of its own ~0.1-0.2 KB: 1.7 KB more per idle session (bigpeer/README.md, Benchmarks).
+template <typename F>
+struct HeapAllocated {
+  F f;
+  using allocator_type = HeapAllocator<void>;
+  [[nodiscard]] allocator_type get_allocator() const noexcept { return {}; }
+  template <typename... Args>
+  void operator()(Args&&... args) {
+    f(std::forward<Args>(args)...);
+  }
+};
+template <typename F>
+HeapAllocated(F) -> HeapAllocated<F>;  // for compilers without deduction for aggregates
+
 // The Big Peer's side of a plain (ws://) WebSocket whose upgrade is done, without Beast. It waits
 // for the socket to be readable, then reads what is there into one buffer per I/O thread and parses
 // the frames out of it (WebSocketReader): a waiting connection holds no read buffer, and a report
@@ -356,13 +394,14 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
       buffers.push_back(net::buffer(writing_[i].bytes));
       at += lengths[i];
     }
-    net::async_write(socket_, buffers, [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-      self->write_handler()(ec, n);
-      if (self->read_paused_ && self->queue_.size() <= kMaxWaitingFrames && !self->closed_ && !self->close_reason_) {
-        self->read_paused_ = false;
-        self->wait_readable();
-      }
-    });
+    net::async_write(
+        socket_, buffers, HeapAllocated{[self = shared_from_this()](boost::system::error_code ec, size_t n) {
+          self->write_handler()(ec, n);
+          if (self->read_paused_ && self->queue_.size() <= kMaxWaitingFrames && !self->closed_ && !self->close_reason_) {
+            self->read_paused_ = false;
+            self->wait_readable();
+          }
+        }});
   }
 
   // A message is one frame: its 4-byte length prefix and at most `bytes` of type and payload.
