@@ -90,23 +90,21 @@ struct CeilingResult {
 class HistoryRowTemplate {
  public:
   /// The template of `row`, the history row of one report (ReportHistory::row).
-  explicit HistoryRowTemplate(Document row) : row_(std::move(row)) {
-    const std::string head = "{\"_id\":\"" + row_.id + "\"";
-    if (row_.json.compare(0, head.size(), head) != 0) throw std::runtime_error("a history row does not begin with its _id");
-    tail_ = row_.json.substr(head.size());
-    device_ = row_.id.substr(0, row_.id.rfind(':'));
+  explicit HistoryRowTemplate(const Document& row) : collection_(row.collection) {
+    const std::string head = "{\"_id\":\"" + row.id + "\"";
+    if (row.json.compare(0, head.size(), head) != 0) throw std::runtime_error("a history row does not begin with its _id");
+    tail_ = row.json.substr(head.size());
+    device_ = row.id.substr(0, row.id.rfind(':'));
   }
-  /// The row for `slot`, with `version`.
+  /// The row for `slot`, with `version` (checked: its text is the template's, minified).
   [[nodiscard]] Document at(uint64_t slot, const Version& version) const {
-    Document d = row_;
-    d.id = fmt::format("{}:{}", device_, slot);
+    Document d{.collection = collection_, .id = fmt::format("{}:{}", device_, slot), .version = version, .checked = true};
     d.json = fmt::format("{{\"_id\":\"{}\"{}", d.id, tail_);
-    d.version = version;
     return d;
   }
 
  private:
-  Document row_;
+  std::string collection_;
   std::string tail_;    // the row's text after its _id
   std::string device_;  // the peer key the row ids begin with
 };
@@ -121,6 +119,7 @@ class HistoryRowTemplate {
 /// only merge_batch's own time counts.
 inline CeilingResult measure_ceiling(std::vector<Document> reports, size_t group, double seconds,
                                      const std::filesystem::path& dir, size_t history_reports) {
+  if (reports.empty() || group == 0) throw std::invalid_argument("store ceiling: no reports, or a group of none");
   // Checked as the ingest checks them, on the sessions' threads, before the writer merges them.
   simdjson::dom::parser parser;
   for (auto& r : reports) store_support::check_incoming(parser, r);
@@ -131,7 +130,6 @@ inline CeilingResult measure_ceiling(std::vector<Document> reports, size_t group
   for (const auto& r : reports) next_version = std::max(next_version, r.version.hlc.value + 1);
   const auto version_of = [&](const Document& report) { return Version{{next_version++}, report.version.origin}; };
 
-  if (reports.empty() || group == 0) throw std::invalid_argument("store ceiling: no reports, or a group of none");
   // One row template per device. Every report here has a whole `sequence` (a report without one
   // would get no row at the ingest, and the ceiling would not be the ingest's work).
   std::vector<HistoryRowTemplate> rows;
@@ -140,7 +138,7 @@ inline CeilingResult measure_ceiling(std::vector<Document> reports, size_t group
     for (const auto& report : reports) {
       auto row = history.row(report, clock->now());
       if (!row) throw std::runtime_error("store ceiling: a report without a whole sequence gets no history row");
-      rows.emplace_back(std::move(*row));
+      rows.emplace_back(*row);
     }
   }
   std::vector<uint64_t> next_slot(reports.size(), 0);

@@ -1,6 +1,6 @@
 // What the benches read about processes from /proc: resident memory and CPU time of a process,
-// busy time of the whole machine (and the calling thread's CPU time, from the kernel's clock). One implementation for every bench
-// (header-only, Linux).
+// busy time of the whole machine (and the calling thread's CPU time, from the kernel's clock). One
+// implementation for every bench (header-only, Linux).
 #pragma once
 
 #include <fmt/format.h>
