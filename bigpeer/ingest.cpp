@@ -15,10 +15,12 @@
 namespace smallpeer::bigpeer {
 
 IngestQueue::IngestQueue(Store& store, BigPeerMetrics& metrics, size_t max_group_documents, NodeHealth* health,
-                         const ReportHistory* history)
+                         const ReportHistory* history, std::chrono::microseconds gather)
     : store_(store),
       metrics_(metrics),
       max_group_documents_(std::max<size_t>(1, max_group_documents)),
+      gather_(std::max(gather, std::chrono::microseconds::zero())),
+      gather_documents_(std::max<size_t>(1, max_group_documents_ / 2)),
       health_(health),
       history_(history),
       failures_("ingest: committing to the database") {
@@ -57,7 +59,7 @@ void IngestQueue::submit(std::vector<Document> documents, Cursors cursors, Done 
     if (!stopping_) {
       queued_documents_ += documents.size();
       queue_.push_back(Batch{std::move(documents), std::move(cursors), std::move(done)});
-      notify = writer_idle_;
+      notify = writer_idle_ || (gathering_ && queued_documents_ >= gather_documents_);
       writer_idle_ = false;
       done = nullptr;
     }
@@ -96,6 +98,14 @@ void IngestQueue::run() {
       writer_idle_ = false;
       // stop() flushes: the loop only ends once the queue is empty.
       if (queue_.empty()) return;
+      // Under load, a short wait for more makes a bigger group (the constructor says why); the
+      // reports already queued wait at most gather_ longer for their ACK.
+      if (gather_.count() > 0 && queued_documents_ < gather_documents_ && last_group_documents_ >= gather_documents_ / 4 &&
+          !stopping_) {
+        gathering_ = true;
+        wake_.wait_for(lock, gather_, [&] { return queued_documents_ >= gather_documents_ || stopping_; });
+        gathering_ = false;
+      }
       size_t documents = 0;
       while (!queue_.empty() && (group.empty() || documents + queue_.front().documents.size() <= max_group_documents_)) {
         documents += queue_.front().documents.size();
@@ -103,6 +113,7 @@ void IngestQueue::run() {
         queue_.pop_front();
       }
       queued_documents_ -= documents;
+      last_group_documents_ = documents;
     }
     commit(group);
     group.clear();

@@ -114,8 +114,8 @@ BigPeer::BigPeer(BigPeerOptions options)
   }
   tls_ = make_tls_context(options_);
   if (options_.history_reports > 0) report_history_ = std::make_unique<ReportHistory>(options_.history_reports, clock_);
-  ingest_ =
-      std::make_unique<IngestQueue>(*store_, metrics_, IngestQueue::kDefaultMaxGroupDocuments, &health_, report_history_.get());
+  ingest_ = std::make_unique<IngestQueue>(*store_, metrics_, IngestQueue::kDefaultMaxGroupDocuments, &health_,
+                                          report_history_.get(), options_.ingest_gather);
   postgres_ = dynamic_cast<PostgresStore*>(store_.get());
   if (postgres_ != nullptr) {
     // Several nodes may share the database: bundles live in it, every saved log request is

@@ -73,6 +73,9 @@ struct BigPeerOptions {
   // 0: with every batch). A cursor row per report cost 1-3% of a report's CPU; lagging, a cursor
   // only makes a reconnecting peer resend up to this much (docs/SYNC.md "Cursors, batches and back-pressure").
   std::chrono::milliseconds sync_cursor_interval{1000};
+  // Under load, how long the ingest's writer may wait to make a bigger group commit
+  // (--ingest-gather-ms; 0: never; bigpeer/README.md "Decisions").
+  std::chrono::milliseconds ingest_gather = IngestQueue::kDefaultGather;
 };
 
 /// A running Big Peer. Thread-safe.

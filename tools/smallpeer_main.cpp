@@ -252,6 +252,12 @@ static int run_smallpeer(int argc, char** argv) {
                   "after a crash resends at most this much")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{3'600'000}));
+  int64_t ingest_gather_ms = big_opts.ingest_gather.count();
+  big->add_option("--ingest-gather-ms", ingest_gather_ms,
+                  "Under load, milliseconds the ingest may wait to commit more reports together (0: never); a "
+                  "report's ACK waits at most this much longer")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1000}));
   big->add_option("--threads", big_opts.threads, "Sync I/O threads (plain HTTP connections have one more)")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
@@ -311,6 +317,7 @@ static int run_smallpeer(int argc, char** argv) {
       big_opts.max_clock_offset = std::chrono::milliseconds(static_cast<int64_t>(max_clock_offset_s * 1000));
       big_opts.query_limits.timeout = std::chrono::milliseconds(query_timeout_ms);
       big_opts.sync_cursor_interval = std::chrono::milliseconds(sync_cursor_interval_ms);
+      big_opts.ingest_gather = std::chrono::milliseconds(ingest_gather_ms);
       big_opts.audit.max_age = std::chrono::hours(audit_max_age_days * 24);
       return big_peer(std::move(big_opts), log_level, ready_file);
     }

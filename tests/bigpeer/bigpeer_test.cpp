@@ -1193,6 +1193,53 @@ TEST_F(BigPeerIngestTest, AGroupStopsAtTheDocumentLimitWithoutSplittingABatch) {
   EXPECT_EQ(metrics_.ingest_batches.load(), 6u);
 }
 
+// Under load (the last group held at least an eighth of the group limit), the writer waits for
+// half a group before it commits; the gather wait here is an hour, so only the queue reaching half
+// a group, or stop(), can end it.
+TEST_F(BigPeerIngestTest, UnderLoadTheWriterGathersHalfAGroupAndStopEndsTheWait) {
+  queue_ = std::make_unique<IngestQueue>(*store_, metrics_, 40, nullptr, nullptr, std::chrono::hours(1));
+  hold_writer();
+  std::atomic<int> done{0};
+  const auto submit = [&](const std::string& name, int count) {
+    std::vector<Document> docs;
+    for (int d = 0; d < count; ++d) docs.push_back(replicated("cars", fmt::format("{}-{}", name, d)));
+    queue_->submit(std::move(docs), {}, [&](std::exception_ptr e) {
+      if (!e) ++done;
+    });
+  };
+  submit("a", 10);
+  release();  // the holder's group was one document: not under load, so batch a commits at once
+  ASSERT_TRUE(eventually([&] { return done.load() == 1; }));
+  EXPECT_EQ(metrics_.ingest_batches.load(), 2u);
+  submit("b", 5);  // after a group of 10 (>= 40 / 8): the writer waits for 20
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(queue_->queued_documents(), 5u);
+  EXPECT_EQ(done.load(), 1);
+  submit("c", 15);  // 20 queued: b and c commit together
+  ASSERT_TRUE(eventually([&] { return done.load() == 3; }));
+  EXPECT_EQ(metrics_.ingest_batches.load(), 3u);
+  submit("d", 1);  // gathers again (the last group was 20); stop() commits it without waiting
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(done.load(), 3);
+  auto stopping = std::async(std::launch::async, [&] { queue_->stop(); });
+  ASSERT_EQ(stopping.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(done.load(), 4);
+  EXPECT_EQ(store_->user_collection_counts(10).at("cars"), 32u);  // the holder, a, b, c and d
+}
+
+// Under light load (small groups) a batch commits at once, even with an hour's gather wait.
+TEST_F(BigPeerIngestTest, UnderLightLoadNothingWaitsToGather) {
+  queue_ = std::make_unique<IngestQueue>(*store_, metrics_, IngestQueue::kDefaultMaxGroupDocuments, nullptr, nullptr,
+                                         std::chrono::hours(1));
+  for (int i = 0; i < 3; ++i) {
+    std::promise<std::exception_ptr> committed;
+    queue_->submit({replicated("cars", fmt::format("d{}", i))}, {}, [&](std::exception_ptr e) { committed.set_value(e); });
+    auto f = committed.get_future();
+    ASSERT_EQ(f.wait_for(10s), std::future_status::ready) << "batch " << i;
+    EXPECT_FALSE(f.get());
+  }
+}
+
 TEST_F(BigPeerIngestTest, ABadBatchFailsAloneAndTheOthersAreStored) {
   hold_writer();
   std::promise<std::exception_ptr> a, bad, c;
