@@ -21,6 +21,7 @@ IngestQueue::IngestQueue(Store& store, BigPeerMetrics& metrics, size_t max_group
       max_group_documents_(std::max<size_t>(1, max_group_documents)),
       gather_(std::max(gather, std::chrono::microseconds::zero())),
       gather_documents_(std::max<size_t>(1, max_group_documents_ / 2)),
+      under_load_documents_(std::max<size_t>(1, max_group_documents_ / 8)),
       health_(health),
       history_(history),
       failures_("ingest: committing to the database") {
@@ -61,6 +62,7 @@ void IngestQueue::submit(std::vector<Document> documents, Cursors cursors, Done 
       queue_.push_back(Batch{std::move(documents), std::move(cursors), std::move(done)});
       notify = writer_idle_ || (gathering_ && queued_documents_ >= gather_documents_);
       writer_idle_ = false;
+      if (notify) gathering_ = false;
       done = nullptr;
     }
   }
@@ -98,14 +100,7 @@ void IngestQueue::run() {
       writer_idle_ = false;
       // stop() flushes: the loop only ends once the queue is empty.
       if (queue_.empty()) return;
-      // Under load, a short wait for more makes a bigger group (the constructor says why); the
-      // reports already queued wait at most gather_ longer for their ACK.
-      if (gather_.count() > 0 && queued_documents_ < gather_documents_ && last_group_documents_ >= gather_documents_ / 4 &&
-          !stopping_) {
-        gathering_ = true;
-        wake_.wait_for(lock, gather_, [&] { return queued_documents_ >= gather_documents_ || stopping_; });
-        gathering_ = false;
-      }
+      if (gather_.count() > 0 && last_group_documents_ >= under_load_documents_) gather(lock);
       size_t documents = 0;
       while (!queue_.empty() && (group.empty() || documents + queue_.front().documents.size() <= max_group_documents_)) {
         documents += queue_.front().documents.size();
@@ -118,6 +113,23 @@ void IngestQueue::run() {
     commit(group);
     group.clear();
   }
+}
+
+void IngestQueue::gather(std::unique_lock<std::mutex>& lock) {
+  // In quarters of the wait: a quarter in which nothing arrived ends it, since a fleet too small
+  // to fill half a group (each session has at most a few batches unacknowledged) would otherwise
+  // make every commit wait the whole of it.
+  const auto deadline = std::chrono::steady_clock::now() + gather_;
+  const auto slice = std::max(gather_ / 4, std::chrono::microseconds(1));
+  const auto enough = [&] { return queued_documents_ >= gather_documents_ || stopping_; };
+  gathering_ = true;
+  for (uint64_t before = queued_documents_; !enough();) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline || wake_.wait_until(lock, std::min(now + slice, deadline), enough)) break;
+    if (queued_documents_ == before) break;
+    before = queued_documents_;
+  }
+  gathering_ = false;
 }
 
 void IngestQueue::commit(std::vector<Batch>& group) {

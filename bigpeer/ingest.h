@@ -31,8 +31,8 @@ class IngestQueue {
 
   /// A group takes everything queued up to this many documents (one session batch is never split).
   static constexpr size_t kDefaultMaxGroupDocuments = 4096;
-  /// The Big Peer's default gather wait (--ingest-gather-ms; see the constructor).
-  static constexpr std::chrono::milliseconds kDefaultGather{3};
+  /// The gather wait a Big Peer uses unless --ingest-gather-ms says otherwise (see the constructor).
+  static constexpr std::chrono::milliseconds kBigPeerGather{3};
 
   /// Starts the writer thread; `store`, `metrics` and `health` (optional: told when the database
   /// is away) outlive the queue. While the database is unavailable a group waits for it, up to
@@ -40,8 +40,9 @@ class IngestQueue {
   /// the queue), each Small Peer Info report commits with its history row (report_history.h).
   /// With a `gather` wait, a writer under load (its last group held at least an eighth of
   /// max_group_documents) waits up to that long for half of max_group_documents to be queued
-  /// before it commits: fewer, bigger commits cost less per document (bigpeer/README.md, "Group
-  /// commits that gather"). Under light load nothing waits.
+  /// before it commits, and stops waiting after a quarter of it in which nothing arrived: fewer,
+  /// bigger commits cost less per document (bigpeer/README.md, "Group commits that gather"). A
+  /// batch after a smaller group never waits.
   IngestQueue(Store& store, BigPeerMetrics& metrics, size_t max_group_documents = kDefaultMaxGroupDocuments,
               NodeHealth* health = nullptr, const ReportHistory* history = nullptr,
               std::chrono::microseconds gather = std::chrono::microseconds::zero());
@@ -67,6 +68,7 @@ class IngestQueue {
   };
 
   void run();
+  void gather(std::unique_lock<std::mutex>& lock);
   void commit(std::vector<Batch>& group);
   void count_committed(const std::vector<Document>& documents);
   static void finish(Batch& batch, std::exception_ptr failure);
@@ -76,7 +78,8 @@ class IngestQueue {
   BigPeerMetrics& metrics_;
   const size_t max_group_documents_;
   const std::chrono::microseconds gather_;
-  const size_t gather_documents_;  // what a gathering writer waits for: half a full group
+  const size_t gather_documents_;      // what a gathering writer waits for: half a full group
+  const size_t under_load_documents_;  // a last group this big means load: an eighth of a full group
   NodeHealth* const health_;
   const ReportHistory* const history_;
   FailureLog failures_;
@@ -87,7 +90,7 @@ class IngestQueue {
   uint64_t queued_documents_ = 0;
   size_t last_group_documents_ = 0;
   bool writer_idle_ = false;  // only then does submit() pay for a notify
-  bool gathering_ = false;    // or when it gathers, and the queue just reached gather_documents_
+  bool gathering_ = false;    // or when it gathers and the queue has reached gather_documents_
   bool stopping_ = false;
   std::thread writer_;
 };

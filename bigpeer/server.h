@@ -75,7 +75,7 @@ struct BigPeerOptions {
   std::chrono::milliseconds sync_cursor_interval{1000};
   // Under load, how long the ingest's writer may wait to make a bigger group commit
   // (--ingest-gather-ms; 0: never; bigpeer/README.md "Decisions").
-  std::chrono::milliseconds ingest_gather = IngestQueue::kDefaultGather;
+  std::chrono::milliseconds ingest_gather = IngestQueue::kBigPeerGather;
 };
 
 /// A running Big Peer. Thread-safe.

@@ -1194,37 +1194,60 @@ TEST_F(BigPeerIngestTest, AGroupStopsAtTheDocumentLimitWithoutSplittingABatch) {
 }
 
 // Under load (the last group held at least an eighth of the group limit), the writer waits for
-// half a group before it commits; the gather wait here is an hour, so only the queue reaching half
-// a group, or stop(), can end it.
+// half a group before it commits. The gather wait here is four minutes (a minute per quarter), so
+// only the queue reaching half a group, or stop(), ends it within the test.
 TEST_F(BigPeerIngestTest, UnderLoadTheWriterGathersHalfAGroupAndStopEndsTheWait) {
-  queue_ = std::make_unique<IngestQueue>(*store_, metrics_, 40, nullptr, nullptr, std::chrono::hours(1));
+  queue_ = std::make_unique<IngestQueue>(*store_, metrics_, 40, nullptr, nullptr, std::chrono::minutes(4));
   hold_writer();
-  std::atomic<int> done{0};
+  // Shared with the callbacks, which may run after this test's body if an assertion ends it.
+  const auto done = std::make_shared<std::atomic<int>>(0);
   const auto submit = [&](const std::string& name, int count) {
     std::vector<Document> docs;
     for (int d = 0; d < count; ++d) docs.push_back(replicated("cars", fmt::format("{}-{}", name, d)));
-    queue_->submit(std::move(docs), {}, [&](std::exception_ptr e) {
-      if (!e) ++done;
+    queue_->submit(std::move(docs), {}, [done](std::exception_ptr e) {
+      if (!e) ++*done;
     });
   };
   submit("a", 10);
   release();  // the holder's group was one document: not under load, so batch a commits at once
-  ASSERT_TRUE(eventually([&] { return done.load() == 1; }));
+  ASSERT_TRUE(eventually([&] { return done->load() == 1; }));
   EXPECT_EQ(metrics_.ingest_batches.load(), 2u);
   submit("b", 5);  // after a group of 10 (>= 40 / 8): the writer waits for 20
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(queue_->queued_documents(), 5u);
-  EXPECT_EQ(done.load(), 1);
+  EXPECT_EQ(done->load(), 1);
   submit("c", 15);  // 20 queued: b and c commit together
-  ASSERT_TRUE(eventually([&] { return done.load() == 3; }));
+  ASSERT_TRUE(eventually([&] { return done->load() == 3; }));
   EXPECT_EQ(metrics_.ingest_batches.load(), 3u);
   submit("d", 1);  // gathers again (the last group was 20); stop() commits it without waiting
   std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(done.load(), 3);
-  auto stopping = std::async(std::launch::async, [&] { queue_->stop(); });
-  ASSERT_EQ(stopping.wait_for(10s), std::future_status::ready);
-  EXPECT_EQ(done.load(), 4);
+  EXPECT_EQ(done->load(), 3);
+  const auto stopping = std::chrono::steady_clock::now();
+  queue_->stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, 30s) << "stop() waited for the gather";
+  EXPECT_EQ(done->load(), 4);
   EXPECT_EQ(store_->user_collection_counts(10).at("cars"), 32u);  // the holder, a, b, c and d
+}
+
+// A gather ends after a quarter of its wait in which nothing arrived: a fleet too small to fill
+// half a group does not make every commit wait the whole of it (12 s here; a quarter is 3 s).
+TEST_F(BigPeerIngestTest, AGatherInWhichNothingArrivesEndsAfterAQuarterOfItsWait) {
+  queue_ = std::make_unique<IngestQueue>(*store_, metrics_, 40, nullptr, nullptr, std::chrono::seconds(12));
+  const auto done = std::make_shared<std::atomic<int>>(0);
+  std::vector<Document> docs;
+  for (int d = 0; d < 10; ++d) docs.push_back(replicated("cars", fmt::format("a-{}", d)));
+  queue_->submit(std::move(docs), {}, [done](std::exception_ptr e) {
+    if (!e) ++*done;
+  });
+  ASSERT_TRUE(eventually([&] { return done->load() == 1; }));  // the first group: nothing to gather after
+  const auto submitted = std::chrono::steady_clock::now();
+  queue_->submit({replicated("cars", "b")}, {}, [done](std::exception_ptr e) {
+    if (!e) ++*done;
+  });  // after a group of 10: gathers, and nothing more comes
+  ASSERT_TRUE(eventually([&] { return done->load() == 2; }, 20s));
+  const auto waited = std::chrono::steady_clock::now() - submitted;
+  EXPECT_GE(waited, 2s) << "it did not gather at all";
+  EXPECT_LT(waited, 9s) << "it waited the whole gather";
 }
 
 // Under light load (small groups) a batch commits at once, even with an hour's gather wait.
@@ -1232,9 +1255,10 @@ TEST_F(BigPeerIngestTest, UnderLightLoadNothingWaitsToGather) {
   queue_ = std::make_unique<IngestQueue>(*store_, metrics_, IngestQueue::kDefaultMaxGroupDocuments, nullptr, nullptr,
                                          std::chrono::hours(1));
   for (int i = 0; i < 3; ++i) {
-    std::promise<std::exception_ptr> committed;
-    queue_->submit({replicated("cars", fmt::format("d{}", i))}, {}, [&](std::exception_ptr e) { committed.set_value(e); });
-    auto f = committed.get_future();
+    const auto committed = std::make_shared<std::promise<std::exception_ptr>>();
+    auto f = committed->get_future();
+    queue_->submit({replicated("cars", fmt::format("d{}", i))}, {},
+                   [committed](std::exception_ptr e) { committed->set_value(e); });
     ASSERT_EQ(f.wait_for(10s), std::future_status::ready) << "batch " << i;
     EXPECT_FALSE(f.get());
   }
