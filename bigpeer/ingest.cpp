@@ -123,11 +123,11 @@ void IngestQueue::gather(std::unique_lock<std::mutex>& lock) {
   const auto slice = std::max(gather_ / 4, std::chrono::microseconds(1));
   const auto enough = [&] { return queued_documents_ >= gather_documents_ || stopping_; };
   gathering_ = true;
-  for (uint64_t before = queued_documents_; !enough();) {
+  for (uint64_t before = queued_documents_;; before = queued_documents_) {
     const auto now = std::chrono::steady_clock::now();
-    if (now >= deadline || wake_.wait_until(lock, std::min(now + slice, deadline), enough)) break;
-    if (queued_documents_ == before) break;
-    before = queued_documents_;
+    if (now >= deadline || wake_.wait_until(lock, std::min(now + slice, deadline), enough) || queued_documents_ == before) {
+      break;
+    }
   }
   gathering_ = false;
 }
