@@ -1,8 +1,8 @@
 // support/big_peer_process.h asks whether to print the Big Peer's log when a BigPeerProcess goes
 // away. The benches link no test framework and fail by throwing, so: while an exception unwinds.
-#include <exception>
+#include "support/current_test_failed.h"
 
-#include "support/big_peer_process.h"
+#include <exception>
 
 namespace smallpeer::test_support {
 

@@ -6,8 +6,9 @@
 // test passes its own --postgres.
 //
 // GoogleTest-free, so the benches use it without linking GoogleTest: whether to print the Big Peer's
-// log when the process object goes away is asked of current_test_failed(), which each program
-// defines once (support/current_test_failed.cpp for the tests, bench/current_test_failed.cpp).
+// log when the process object goes away is asked of current_test_failed()
+// (support/current_test_failed.h), which each program defines once (support/current_test_failed.cpp
+// for the tests, bench/current_test_failed.cpp).
 #pragma once
 
 #include <fcntl.h>
@@ -49,6 +50,7 @@
 #include <vector>
 
 #include "common/json_read.h"
+#include "support/current_test_failed.h"
 #include "support/postgres_server.h"
 
 #ifndef SMALLPEER_CLI
@@ -60,11 +62,6 @@ extern char** environ;
 namespace smallpeer::test_support {
 
 using namespace std::chrono_literals;
-
-/// True when the running test has failed, so ~BigPeerProcess prints the Big Peer's log. Defined by
-/// the linking program: GoogleTest's verdict in the tests; in the benches, which fail by throwing,
-/// whether an exception is unwinding.
-bool current_test_failed();
 
 /// One HTTP exchange's outcome.
 struct HttpResult {

@@ -1,8 +1,8 @@
 // GoogleTest's verdict for support/big_peer_process.h: linked into every test program that starts a
 // Big Peer, so its log is printed when the test fails.
-#include <gtest/gtest.h>
+#include "support/current_test_failed.h"
 
-#include "support/big_peer_process.h"
+#include <gtest/gtest.h>
 
 namespace smallpeer::test_support {
 
