@@ -15,15 +15,19 @@ step() {
   step_names+=("$1")
   printf 'test: [%02d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$1"
 }
-# Prints each step's duration; the EXIT trap, so a failed run shows them up to its failure.
+# Prints each step's duration; the EXIT trap, so a failed run shows them up to the step that failed
+# (the script's exit status stays that of the command that failed).
 step_summary() {
-  local status=$?
+  local status=$? i verdict=passed
   if ((${#step_seconds[@]} < ${#step_names[@]})); then step_seconds+=($((SECONDS - step_started))); fi
-  echo "test: time per step ($((SECONDS / 60)) min $((SECONDS % 60)) s in all):"
+  if ((status != 0)); then
+    verdict="FAILED (exit $status)"
+    if ((${#step_names[@]} > 0)); then verdict+=" in: ${step_names[-1]}"; fi
+  fi
+  echo "test: $verdict; time per step ($((SECONDS / 60)) min $((SECONDS % 60)) s in all):"
   for i in "${!step_names[@]}"; do
     printf 'test:   %4d s  %s\n' "${step_seconds[$i]}" "${step_names[$i]}"
   done
-  return "$status"
 }
 trap step_summary EXIT
 
