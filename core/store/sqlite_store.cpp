@@ -791,6 +791,9 @@ class SqliteStore final : public Store {
     const std::string where = fmt::format("opening database {}", path_.string());
     // Before the first access: in exclusive mode the WAL index lives in this process's memory.
     if (options.exclusive) exec(db, "PRAGMA locking_mode=EXCLUSIVE", where);
+    // Before WAL mode, which writes a new database's header and so fixes its page size; and before
+    // the cache size, which SQLite converts from KiB to pages at the page size of that moment.
+    if (options.page_size > 0) exec(db, fmt::format("PRAGMA page_size={}", options.page_size).c_str(), where);
     if (options.cache_kib > 0) exec(db, fmt::format("PRAGMA cache_size=-{}", options.cache_kib).c_str(), where);
     if (options.wal_autocheckpoint_pages > 0) {
       exec(db, fmt::format("PRAGMA wal_autocheckpoint={}", options.wal_autocheckpoint_pages).c_str(), where);
@@ -946,6 +949,12 @@ std::unique_ptr<Store> Store::open(const std::filesystem::path& path, std::share
   if (local_peer.empty()) throw Error(ErrorCode::invalid_argument, "store needs the local peer key");
   if (options.exclusive && options.checkpoint_unlocked) {
     throw Error(ErrorCode::invalid_argument, "an exclusive store has one connection: it cannot checkpoint on another");
+  }
+  // SQLite ignores a page size it cannot use, so a typo would silently keep 4,096.
+  const auto page_size = options.page_size;
+  if (page_size != 0 && (page_size < 512 || page_size > 65'536 || (page_size & (page_size - 1)) != 0)) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("store page size must be a power of two from 512 to 65536 (or 0 for 4096), got {}", page_size));
   }
   // Safe to call repeatedly and from several threads; random ids need it.
   if (sodium_init() < 0) throw Error(ErrorCode::internal, "libsodium failed to initialise");

@@ -73,6 +73,9 @@ struct StoreOptions {
   bool exclusive = false;
   /// Page cache size in KiB; 0 keeps SQLite's default (2 MiB).
   int64_t cache_kib = 0;
+  /// Page size in bytes of a database this store creates: a power of two from 512 to 65,536, or 0
+  /// for SQLite's default (4,096). A database keeps the page size it was created with.
+  int page_size = 0;
   /// Pages the WAL may hold before a commit checkpoints it; 0 keeps SQLite's default (1,000).
   int wal_autocheckpoint_pages = 0;
   /// Checkpoint once the WAL holds wal_autocheckpoint_pages on a connection of the store's own,
@@ -85,11 +88,13 @@ struct StoreOptions {
   /// process hosting 1,000 small peers stays small.
   static StoreOptions for_ditto() { return {.exclusive = true}; }
   /// The Big Peer's store: 64 MiB of page cache, so the fleet's documents and indexes stay in
-  /// memory, and checkpoints every 10,000 pages (40 MB of WAL), so a page rewritten by many group
-  /// commits is copied back once, by the ingest's writer thread outside the store's lock, so no
-  /// API write waits behind it. Not exclusive: operators and tests may read the file beside it.
+  /// memory; 16 KiB pages, so a group commit of thousands of reports and history rows touches,
+  /// looks up and writes a quarter of the pages (bigpeer/README.md, Benchmarks); and checkpoints
+  /// every 2,500 pages (40 MB of WAL), so a page rewritten by many group commits is copied back
+  /// once, by the ingest's writer thread outside the store's lock, so no API write waits behind
+  /// it. Not exclusive: operators and tests may read the file beside it.
   static StoreOptions for_big_peer() {
-    return {.cache_kib = int64_t{64} * 1024, .wal_autocheckpoint_pages = 10'000, .checkpoint_unlocked = true};
+    return {.cache_kib = int64_t{64} * 1024, .page_size = 16'384, .wal_autocheckpoint_pages = 2'500, .checkpoint_unlocked = true};
   }
 };
 

@@ -470,9 +470,46 @@ TEST_F(StoreTest, TheBigPeerTuningKeepsEveryCommitAcrossAReopen) {
   EXPECT_EQ(test_support::sqlite_integrity_check(db_path()), "ok");
 }
 
+TEST_F(StoreTest, TheBigPeerCreatesSixteenKibPagesAndADatabaseKeepsThePagesItWasCreatedWith) {
+  const auto hlc = [&] { return std::make_shared<HybridLogicalClock>(clock_); };
+  {
+    auto store = Store::open(db_path(), hlc(), "big-peer", StoreOptions::for_big_peer());
+    store->upsert("__small_peer_info", R"({"_id":"pk1"})");
+  }
+  EXPECT_EQ(test_support::sqlite_pragma(db_path(), "PRAGMA page_size"), "16384");
+
+  // A Big Peer database created before (SQLite's 4,096-byte pages) opens, reads and writes as it is.
+  const auto older = dir_.path() / "older.db";
+  Store::open(older, hlc(), "big-peer")->upsert("__small_peer_info", R"({"_id":"pk1"})");
+  ASSERT_EQ(test_support::sqlite_pragma(older, "PRAGMA page_size"), "4096");
+  {
+    auto store = Store::open(older, hlc(), "big-peer", StoreOptions::for_big_peer());
+    EXPECT_TRUE(store->get("__small_peer_info", "pk1").has_value());
+    store->upsert("__small_peer_info", R"({"_id":"pk2"})");
+  }
+  EXPECT_EQ(test_support::sqlite_pragma(older, "PRAGMA page_size"), "4096");
+  EXPECT_EQ(test_support::sqlite_integrity_check(older), "ok");
+  EXPECT_TRUE(Store::open(older, hlc(), "big-peer")->get("__small_peer_info", "pk2").has_value());
+}
+
+TEST_F(StoreTest, APageSizeSqliteCannotUseIsRefusedBeforeAnythingIsCreated) {
+  for (const int size : {-4096, 256, 1000, 131'072}) {
+    StoreOptions options;
+    options.page_size = size;
+    expect_error([&] { Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "peer-a", options); },
+                 ErrorCode::invalid_argument,
+                 fmt::format("store page size must be a power of two from 512 to 65536 (or 0 for 4096), got {}", size));
+    EXPECT_FALSE(std::filesystem::exists(db_path())) << size;
+  }
+  StoreOptions options;
+  options.page_size = 512;
+  Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "peer-a", options)->upsert("cars", R"({"_id":"1"})");
+  EXPECT_EQ(test_support::sqlite_pragma(db_path(), "PRAGMA page_size"), "512");
+}
+
 TEST_F(StoreTest, CheckpointsOutsideTheLockCopyTheWalBackAndKeepItBounded) {
   auto options = StoreOptions::for_big_peer();
-  options.wal_autocheckpoint_pages = 100;  // 400 KB of WAL
+  options.wal_autocheckpoint_pages = 25;  // 400 KB of WAL (16 KiB pages)
   const auto wal = std::filesystem::path(db_path().string() + "-wal");
   {
     auto store = Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "big-peer", options);
