@@ -350,8 +350,7 @@ class SqliteStore final : public Store {
     configure_and_migrate(options);
     if (options.checkpoint_unlocked) {
       // After configure_and_migrate: the wal_autocheckpoint pragma would replace this hook.
-      checkpointer_ =
-          std::make_unique<Checkpointer>(path, options.wal_autocheckpoint_pages > 0 ? options.wal_autocheckpoint_pages : 1000);
+      checkpointer_ = std::make_unique<Checkpointer>(path, wal_threshold_pages_ > 0 ? wal_threshold_pages_ : 1000);
       sqlite3_wal_hook(db_.get(), &Checkpointer::on_commit, checkpointer_.get());
     }
     tables_[0] = std::make_unique<TableStatements>(db_.get(), "user_documents");
@@ -791,19 +790,32 @@ class SqliteStore final : public Store {
     const std::string where = fmt::format("opening database {}", path_.string());
     // Before the first access: in exclusive mode the WAL index lives in this process's memory.
     if (options.exclusive) exec(db, "PRAGMA locking_mode=EXCLUSIVE", where);
-    // Before WAL mode, which writes a new database's header and so fixes its page size; and before
-    // the cache size, which SQLite converts from KiB to pages at the page size of that moment.
+    // Before WAL mode, which writes a new database's header and so fixes its page size (an existing
+    // database keeps its own).
     if (options.page_size > 0) exec(db, fmt::format("PRAGMA page_size={}", options.page_size).c_str(), where);
-    if (options.cache_kib > 0) exec(db, fmt::format("PRAGMA cache_size=-{}", options.cache_kib).c_str(), where);
-    if (options.wal_autocheckpoint_pages > 0) {
-      exec(db, fmt::format("PRAGMA wal_autocheckpoint={}", options.wal_autocheckpoint_pages).c_str(), where);
-    }
     {
       StatementHandle stmt = prepare(db, "PRAGMA journal_mode=WAL", where);
       Query query(db, stmt, where);
       if (!query.step() || query.text(0) != "wal") {
         throw Error(ErrorCode::store, fmt::format("database {} cannot use WAL journal mode", path_.string()));
       }
+    }
+    // From here the page size is the file's. SQLite turns the cache's KiB into pages at the page size
+    // of the moment, and the WAL threshold is in pages of options.page_size: both now follow the file.
+    int64_t page_size = 0;
+    {
+      StatementHandle stmt = prepare(db, "PRAGMA page_size", where);
+      Query query(db, stmt, where);
+      if (query.step()) page_size = query.integer(0);
+    }
+    if (options.cache_kib > 0) exec(db, fmt::format("PRAGMA cache_size=-{}", options.cache_kib).c_str(), where);
+    wal_threshold_pages_ = options.wal_autocheckpoint_pages;
+    if (options.page_size > 0 && page_size > 0 && wal_threshold_pages_ > 0) {
+      wal_threshold_pages_ =
+          static_cast<int>(std::max<int64_t>(1, int64_t{wal_threshold_pages_} * options.page_size / page_size));
+    }
+    if (wal_threshold_pages_ > 0) {
+      exec(db, fmt::format("PRAGMA wal_autocheckpoint={}", wal_threshold_pages_).c_str(), where);
     }
     // In WAL mode NORMAL only fsyncs at checkpoints: a commit survives a process crash (kill -9), not power loss.
     exec(db, "PRAGMA synchronous=NORMAL", where);
@@ -927,6 +939,7 @@ class SqliteStore final : public Store {
   }
 
   const bool exclusive_;
+  int wal_threshold_pages_ = 0;       // StoreOptions::wal_autocheckpoint_pages in this file's pages (0: SQLite's default)
   mutable WaitedMutex reader_mutex_;  // guards reader_db_
   mutable DatabaseHandle reader_db_;
   mutable WaitedMutex mutex_;                   // guards the connection, its statements and parser_
@@ -953,8 +966,9 @@ std::unique_ptr<Store> Store::open(const std::filesystem::path& path, std::share
   // SQLite ignores a page size it cannot use, so a typo would silently keep 4,096.
   const auto page_size = options.page_size;
   if (page_size != 0 && (page_size < 512 || page_size > 65'536 || (page_size & (page_size - 1)) != 0)) {
-    throw Error(ErrorCode::invalid_argument,
-                fmt::format("store page size must be a power of two from 512 to 65536 (or 0 for 4096), got {}", page_size));
+    throw Error(
+        ErrorCode::invalid_argument,
+        fmt::format("store page size must be a power of two from 512 to 65536 (or 0 for SQLite's default), got {}", page_size));
   }
   // Safe to call repeatedly and from several threads; random ids need it.
   if (sodium_init() < 0) throw Error(ErrorCode::internal, "libsodium failed to initialise");

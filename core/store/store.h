@@ -76,7 +76,8 @@ struct StoreOptions {
   /// Page size in bytes of a database this store creates: a power of two from 512 to 65,536, or 0
   /// for SQLite's default (4,096). A database keeps the page size it was created with.
   int page_size = 0;
-  /// Pages the WAL may hold before a commit checkpoints it; 0 keeps SQLite's default (1,000).
+  /// Pages the WAL may hold before a commit checkpoints it; 0 keeps SQLite's default (1,000). With
+  /// page_size set, these are pages of that size: a database with other pages gets as many bytes.
   int wal_autocheckpoint_pages = 0;
   /// Checkpoint once the WAL holds wal_autocheckpoint_pages on a connection of the store's own,
   /// after a merge_batch released the store's lock, instead of inside the commit that crossed it
@@ -89,10 +90,11 @@ struct StoreOptions {
   static StoreOptions for_ditto() { return {.exclusive = true}; }
   /// The Big Peer's store: 64 MiB of page cache, so the fleet's documents and indexes stay in
   /// memory; 16 KiB pages, so a group commit of thousands of reports and history rows touches,
-  /// looks up and writes a quarter of the pages (bigpeer/README.md, Benchmarks); and checkpoints
-  /// every 2,500 pages (40 MB of WAL), so a page rewritten by many group commits is copied back
-  /// once, by the ingest's writer thread outside the store's lock, so no API write waits behind
-  /// it. Not exclusive: operators and tests may read the file beside it.
+  /// looks up and writes a quarter of the pages, if ~40% more bytes (bigpeer/README.md,
+  /// Benchmarks); and checkpoints every 40 MB of WAL (2,500 such pages), so a page rewritten by
+  /// many group commits is copied back once, by the ingest's writer thread outside the store's
+  /// lock, so no API write waits behind it. Not exclusive: operators and tests may read the file
+  /// beside it.
   static StoreOptions for_big_peer() {
     return {.cache_kib = int64_t{64} * 1024, .page_size = 16'384, .wal_autocheckpoint_pages = 2'500, .checkpoint_unlocked = true};
   }
@@ -105,7 +107,8 @@ class Store {
   using Observer = std::function<void(const Change&)>;
 
   /// Opens (creating if needed) the database file `path` in WAL mode; stamps local writes with
-  /// `hlc` and `local_peer`, tuned by `options`. Throws Error(store|io) when the file cannot be opened.
+  /// `hlc` and `local_peer`, tuned by `options`. Throws Error(store|io) when the file cannot be opened,
+  /// Error(invalid_argument) for options that cannot work (nothing is created then).
   static std::unique_ptr<Store> open(const std::filesystem::path& path, std::shared_ptr<HybridLogicalClock> hlc,
                                      std::string local_peer, StoreOptions options = {});
   virtual ~Store() = default;

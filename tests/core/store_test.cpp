@@ -16,6 +16,7 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <limits>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -28,7 +29,7 @@
 #include "common/error.h"
 #include "store/store_support.h"
 #include "support/expect_error.h"
-#include "support/sqlite_integrity.h"
+#include "support/sqlite_inspect.h"
 #include "support/temp_dir.h"
 
 extern char** environ;
@@ -489,16 +490,39 @@ TEST_F(StoreTest, TheBigPeerCreatesSixteenKibPagesAndADatabaseKeepsThePagesItWas
   }
   EXPECT_EQ(test_support::sqlite_pragma(older, "PRAGMA page_size"), "4096");
   EXPECT_EQ(test_support::sqlite_integrity_check(older), "ok");
+
+  // Its WAL threshold is the same in bytes: 25 pages of 16 KiB (400 KB) are 100 of its 4 KiB pages.
+  // Commits of ~60 KB checkpoint once the WAL passes 400 KB, so the file (which SQLite reuses from
+  // the start, never shrinking it) stays between that and one commit more; counted in pages of
+  // 4 KiB, it would stay near 100 KB.
+  auto options = StoreOptions::for_big_peer();
+  options.wal_autocheckpoint_pages = 25;
+  {
+    auto store = Store::open(older, hlc(), "big-peer", options);
+    for (int b = 0; b < 50; ++b) {
+      std::vector<Document> batch;
+      for (int i = 0; i < 40; ++i) {
+        const std::string id = fmt::format("pk{}-{}", b, i);
+        batch.push_back(remote_doc("__small_peer_info", id, R"({"_id":")" + id + R"(","pad":")" + std::string(1200, 'x') + "\"}",
+                                   remote_version(1, id)));
+      }
+      store->merge_batch(batch, {});
+    }
+    const auto wal = std::filesystem::file_size(older.string() + "-wal");
+    EXPECT_GT(wal, uintmax_t{350} << 10);
+    EXPECT_LT(wal, uintmax_t{1} << 20);
+  }
   EXPECT_TRUE(Store::open(older, hlc(), "big-peer")->get("__small_peer_info", "pk2").has_value());
 }
 
 TEST_F(StoreTest, APageSizeSqliteCannotUseIsRefusedBeforeAnythingIsCreated) {
-  for (const int size : {-4096, 256, 1000, 131'072}) {
+  for (const int size : {std::numeric_limits<int>::min(), -4096, 256, 1000, 131'072}) {
     StoreOptions options;
     options.page_size = size;
-    expect_error([&] { Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "peer-a", options); },
-                 ErrorCode::invalid_argument,
-                 fmt::format("store page size must be a power of two from 512 to 65536 (or 0 for 4096), got {}", size));
+    expect_error(
+        [&] { Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "peer-a", options); },
+        ErrorCode::invalid_argument,
+        fmt::format("store page size must be a power of two from 512 to 65536 (or 0 for SQLite's default), got {}", size));
     EXPECT_FALSE(std::filesystem::exists(db_path())) << size;
   }
   StoreOptions options;
