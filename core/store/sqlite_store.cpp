@@ -153,6 +153,13 @@ class Query {
   std::string_view what_;
 };
 
+/// The integer a pragma that reads one (e.g. "PRAGMA user_version") returns, 0 if it returns no row.
+int64_t pragma_integer(sqlite3* db, const char* pragma, std::string_view what) {
+  StatementHandle stmt = prepare(db, pragma, what);
+  Query query(db, stmt, what);
+  return query.step() ? query.integer(0) : 0;
+}
+
 /// BEGIN IMMEDIATE ... COMMIT, rolled back if the scope is left without commit().
 class Transaction {
  public:
@@ -802,12 +809,7 @@ class SqliteStore final : public Store {
     }
     // From here the page size is the file's. SQLite turns the cache's KiB into pages at the page size
     // of the moment, and the WAL threshold is in pages of options.page_size: both now follow the file.
-    int64_t page_size = 0;
-    {
-      StatementHandle stmt = prepare(db, "PRAGMA page_size", where);
-      Query query(db, stmt, where);
-      if (query.step()) page_size = query.integer(0);
-    }
+    const int64_t page_size = pragma_integer(db, "PRAGMA page_size", where);
     if (options.cache_kib > 0) exec(db, fmt::format("PRAGMA cache_size=-{}", options.cache_kib).c_str(), where);
     wal_threshold_pages_ = options.wal_autocheckpoint_pages;
     if (options.page_size > 0 && page_size > 0 && wal_threshold_pages_ > 0) {
@@ -819,12 +821,7 @@ class SqliteStore final : public Store {
     }
     // In WAL mode NORMAL only fsyncs at checkpoints: a commit survives a process crash (kill -9), not power loss.
     exec(db, "PRAGMA synchronous=NORMAL", where);
-    int64_t version = 0;
-    {
-      StatementHandle stmt = prepare(db, "PRAGMA user_version", where);
-      Query query(db, stmt, where);
-      if (query.step()) version = query.integer(0);
-    }
+    int64_t version = pragma_integer(db, "PRAGMA user_version", where);
     if (version > kSchemaVersion) {
       throw Error(ErrorCode::store, fmt::format("database {} has schema version {}, newer than the {} this version "
                                                 "of SmallPeer reads",

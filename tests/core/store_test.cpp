@@ -57,15 +57,18 @@ class StoreTest : public ::testing::Test {
   static Document remote_doc(std::string collection, std::string id, std::string json, Version version, bool deleted = false) {
     return {std::move(collection), std::move(id), std::move(json), std::move(version), deleted};
   }
+  // The Small Peer Info document `id`, padded to ~`pad` bytes, one millisecond ahead from `id`.
+  [[nodiscard]] Document padded_report(const std::string& id, size_t pad) const {
+    return remote_doc("__small_peer_info", id, R"({"_id":")" + id + R"(","pad":")" + std::string(pad, 'x') + "\"}",
+                      remote_version(1, id));
+  }
   // kLongBatchDocs Small Peer Info documents of ~650 bytes: about a second of merging, so a write
   // made 50 ms after it starts arrives during it.
   static constexpr int kLongBatchDocs = 30'000;
   [[nodiscard]] std::vector<Document> long_batch() const {
     std::vector<Document> batch;
     for (int i = 0; i < kLongBatchDocs; ++i) {
-      const std::string id = fmt::format("pk{:05}", i);
-      batch.push_back(remote_doc("__small_peer_info", id, R"({"_id":")" + id + R"(","pad":")" + std::string(600, 'x') + "\"}",
-                                 remote_version(1, id)));
+      batch.push_back(padded_report(fmt::format("pk{:05}", i), 600));
     }
     return batch;
   }
@@ -457,10 +460,7 @@ TEST_F(StoreTest, TheBigPeerTuningKeepsEveryCommitAcrossAReopen) {
   {
     auto store = Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "big-peer", options);
     std::vector<Document> batch;
-    for (int i = 0; i < 2000; ++i)
-      batch.push_back(remote_doc("__small_peer_info", "pk" + std::to_string(i),
-                                 "{\"_id\":\"pk" + std::to_string(i) + "\",\"pad\":\"" + std::string(1200, 'x') + "\"}",
-                                 remote_version(1, "pk" + std::to_string(i))));
+    for (int i = 0; i < 2000; ++i) batch.push_back(padded_report("pk" + std::to_string(i), 1200));
     const auto first = store->merge_batch(batch, {});
     EXPECT_EQ(std::count(first.begin(), first.end(), true), 2000);
     const auto again = store->merge_batch(batch, {});
@@ -502,9 +502,7 @@ TEST_F(StoreTest, TheBigPeerCreatesSixteenKibPagesAndADatabaseKeepsThePagesItWas
     for (int b = 0; b < 50; ++b) {
       std::vector<Document> batch;
       for (int i = 0; i < 40; ++i) {
-        const std::string id = fmt::format("pk{}-{}", b, i);
-        batch.push_back(remote_doc("__small_peer_info", id, R"({"_id":")" + id + R"(","pad":")" + std::string(1200, 'x') + "\"}",
-                                   remote_version(1, id)));
+        batch.push_back(padded_report(fmt::format("pk{}-{}", b, i), 1200));
       }
       store->merge_batch(batch, {});
     }
@@ -541,9 +539,7 @@ TEST_F(StoreTest, CheckpointsOutsideTheLockCopyTheWalBackAndKeepItBounded) {
     for (int b = 0; b < 200; ++b) {
       std::vector<Document> batch;
       for (int i = 0; i < 100; ++i) {
-        const std::string id = fmt::format("pk{}-{}", b, i);
-        batch.push_back(remote_doc("__small_peer_info", id, R"({"_id":")" + id + R"(","pad":")" + std::string(1200, 'x') + "\"}",
-                                   remote_version(1, id)));
+        batch.push_back(padded_report(fmt::format("pk{}-{}", b, i), 1200));
       }
       store->merge_batch(batch, {{"cursor", std::to_string(b)}});
     }
