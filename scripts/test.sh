@@ -36,6 +36,9 @@ scripts/setup.sh
 # Formatting is not a review topic: an unformatted C/C++ file fails the run before anything builds.
 step "checking the format"
 scripts/check_format.sh
+# A moved section or a renamed heading breaks the links to it: every Markdown link must resolve.
+step "checking the documentation's links"
+scripts/check_links.py
 step "configuring (preset dev)"
 cmake --preset dev >/dev/null
 step "building"
