@@ -41,7 +41,7 @@ class IngestQueue {
   /// With a `gather` wait, a writer under load (its last group held at least an eighth of
   /// max_group_documents) waits up to that long for half of max_group_documents to be queued
   /// before it commits, and stops waiting after a quarter of it in which nothing arrived: fewer,
-  /// bigger commits cost less per document (bigpeer/README.md, "Group commits that gather"). A
+  /// bigger commits cost less per document (bigpeer/BENCHMARKS.md, "Group commits that gather"). A
   /// batch after a smaller group never waits.
   IngestQueue(Store& store, BigPeerMetrics& metrics, size_t max_group_documents = kDefaultMaxGroupDocuments,
               NodeHealth* health = nullptr, const ReportHistory* history = nullptr,

@@ -16,7 +16,7 @@ APT_PACKAGES=(
   swig openjdk-17-jdk-headless kotlin junit5 libgoogle-gson-java  # JVM binding: SWIG JNI layer, kotlinc, JUnit 5, Gson
   # Node binding (js/): node, tsc, and npm + N-API headers only where the installed nodejs lacks them (Debian's does)
   nodejs node-typescript $(command -v npm >/dev/null || echo npm) $([[ -e /usr/include/node/node_api.h ]] || echo libnode-dev)
-  libjemalloc-dev  # the allocator linked into the smallpeer command and the ingest bench (bigpeer/README.md, Benchmarks)
+  libjemalloc-dev  # the allocator linked into the smallpeer command and the ingest bench (bigpeer/BENCHMARKS.md, the fleet bench)
   libpq-dev postgresql-15  # the Big Peer's PostgreSQL storage (libpq) and the real server its tests start
   libjs-chart.js chromium  # the portal: Chart.js embedded in the Big Peer; headless Chromium for its browser tests
   jq curl  # the scripts read the Big Peer's ready file (--ready-file) and API answers

@@ -320,7 +320,7 @@ struct HeapAllocator {
 // on each I/O thread and hands it to the next operation that fits, of any kind. A gathered write's
 // operation is ~1.7 KB (its buffers and Asio's 64 prepared ones), so after a keep-alive ping each
 // idle session's next long wait (its timer, its wait for bytes) sat in such a block instead of one
-// of its own ~0.1-0.2 KB: 1.7 KB more per idle session (bigpeer/README.md, Benchmarks).
+// of its own ~0.1-0.2 KB: 1.7 KB more per idle session (bigpeer/BENCHMARKS.md, "Idle memory after the first keep-alive ping").
 template <typename F>
 struct HeapAllocated {
   F f;

@@ -20,7 +20,7 @@ namespace smallpeer::sync {
 /// The strand every WebSocket connection runs on. A concrete type, not any_io_executor: Beast
 /// copies and converts a stream's executor several times per read and write, and through
 /// any_io_executor each is a type-erased call and a shared reference count on the hot path
-/// (measurements: bigpeer/README.md, Benchmarks).
+/// (measurements: bigpeer/BENCHMARKS.md, the fleet bench).
 using SyncStrand = boost::asio::strand<boost::asio::io_context::executor_type>;
 /// A TCP socket on a SyncStrand (what an acceptor given a SyncStrand delivers).
 using SyncSocket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, SyncStrand>;
