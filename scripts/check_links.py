@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Fails when a Markdown link in the repository points at a file or a heading that does not exist.
 
-Checks every tracked *.md file (or the files given), for each [text](target) outside code spans
-and fenced blocks: a relative target must name an existing file or directory, and a #fragment must
-be the GitHub anchor of a heading in the target Markdown file (or in the same file for (#fragment)).
-Web links (http:, https:, mailto:) are not fetched. Prints each broken link as FILE:LINE: why, and
-exits 1 if there is one, 0 if there is none.
+Checks every tracked *.md file (or the files given): inline links [text](target), with or without
+a title or angle brackets, and reference definitions [label]: target, outside fenced blocks, code
+spans and HTML comments, a link's text may wrap onto the next lines. A relative target (or one
+starting with / for the repository's root) must name an existing file or directory, and a
+#fragment must be the GitHub anchor of a heading in the target Markdown file (the same file for a
+bare #fragment). Web links (http:, https:, mailto:) are not fetched, and a target outside the
+repository (../shared/SPEC.md) is not this repository's to check. Prints each broken link as
+FILE:LINE: why, and exits 1 if there is one, 0 if there is none.
 
 Usage: scripts/check_links.py [--root DIR] [FILE.md ...]
 """
@@ -15,29 +18,74 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import unquote
 
-LINK = re.compile(r"\[(?:[^\[\]]|\[[^\]]*\])*\]\(([^()\s]+(?:\([^()]*\))?[^()\s]*)\)")
-HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-FENCE = re.compile(r"^\s*(```|~~~)")
+# [text](target) or [text](target "title") or [text](<target>); the text may hold [nested] brackets.
+INLINE = re.compile(
+    r"\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*(<[^>\n]*>|[^()\s]+(?:\([^()\s]*\)[^()\s]*)*)(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)"
+)
+DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:\s*(<[^>\n]*>|\S+)")
+HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+CODE_SPAN = re.compile(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.DOTALL)
+COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
 def github_anchor(heading: str) -> str:
-    """The anchor GitHub gives a heading: lowercase, punctuation dropped, spaces as hyphens."""
+    """The anchor GitHub gives a heading: its text lowercased, punctuation dropped, spaces as hyphens."""
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # a linked heading keeps its text
+    text = re.sub(r"<[^>]+>", "", text)  # inline HTML contributes its text only
     text = text.lower()
     text = "".join(c for c in text if c.isalnum() or c in " -_")
     return text.replace(" ", "-")
 
 
-def lines_outside_code(path: Path):
-    """(line number, text) of the file's lines outside fenced blocks, inline code removed."""
-    fenced = False
+def blocks(path: Path):
+    """(first line number, text) of each paragraph outside fenced blocks: the lines of a paragraph
+    joined, so a link that wraps is one string; a heading is a block of its own."""
+    fence = None
+    lines: list = []
+    first = 0
+
+    def flush():
+        if lines:
+            yield first, "\n".join(lines)
+
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if FENCE.match(line):
-            fenced = not fenced
+        opened = FENCE.match(line)
+        if fence is not None:
+            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
+                fence = None
             continue
-        if not fenced:
-            yield number, re.sub(r"`[^`]*`", "", line)
+        if opened:
+            yield from flush()
+            lines, fence = [], opened.group(1)
+            continue
+        if not line.strip() or HEADING.match(line):
+            yield from flush()
+            lines = []
+            if line.strip():
+                yield number, line
+            continue
+        if not lines:
+            first = number
+        lines.append(line)
+    yield from flush()
+
+
+def targets(block: str):
+    """(line offset within the block, target) of each link in a block, code spans and comments removed."""
+
+    def blank(match: re.Match) -> str:
+        return re.sub(r"[^\n]", " ", match.group(0))  # keeps the newlines, so offsets stay right
+
+    text = CODE_SPAN.sub(blank, COMMENT.sub(blank, block))
+    for match in INLINE.finditer(text):
+        yield text.count("\n", 0, match.start()), match.group(1)
+    for offset, line in enumerate(text.split("\n")):
+        definition = DEFINITION.match(line)
+        if definition:
+            yield offset, definition.group(1)
 
 
 def anchors(path: Path, cache: dict) -> set:
@@ -45,13 +93,9 @@ def anchors(path: Path, cache: dict) -> set:
     if path not in cache:
         seen: dict = {}
         found = set()
-        fenced = False
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if FENCE.match(line):
-                fenced = not fenced
-                continue
-            match = None if fenced else HEADING.match(line)
-            if match:
+        for _, block in blocks(path):
+            match = HEADING.match(block)
+            if match and "\n" not in block:
                 anchor = github_anchor(match.group(2))
                 count = seen.get(anchor, 0)
                 seen[anchor] = count + 1
@@ -64,19 +108,26 @@ def broken_links(files, root: Path):
     """Yields (file, line, why) for each link that does not resolve."""
     cache: dict = {}
     for md in files:
-        for number, line in lines_outside_code(md):
-            for match in LINK.finditer(line):
-                target = match.group(1)
+        shown = md.relative_to(root) if md.is_relative_to(root) else md
+        for first, block in blocks(md):
+            for offset, target in targets(block):
+                target = target.strip("<>")
                 if re.match(r"^[a-z][a-z0-9+.-]*:", target):
                     continue  # http:, https:, mailto:
                 path_part, _, fragment = target.partition("#")
-                resolved = (md.parent / path_part).resolve() if path_part else md
-                shown = md.relative_to(root)
+                path_part = unquote(path_part.partition("?")[0])
+                if path_part.startswith("/"):
+                    resolved = (root / path_part.lstrip("/")).resolve()
+                else:
+                    resolved = (md.parent / path_part).resolve() if path_part else md
+                if not resolved.is_relative_to(root):
+                    continue  # another repository's file: not this one's to check
+                line = first + offset
                 if not resolved.exists():
-                    yield shown, number, f"{target}: no such file"
+                    yield shown, line, f"{target}: no such file"
                     continue
-                if fragment and resolved.suffix == ".md" and fragment not in anchors(resolved, cache):
-                    yield shown, number, f"{target}: no heading '#{fragment}' in {resolved.relative_to(root)}"
+                if fragment and resolved.suffix == ".md" and unquote(fragment) not in anchors(resolved, cache):
+                    yield shown, line, f"{target}: no heading '#{fragment}' in {resolved.relative_to(root)}"
 
 
 def main() -> int:

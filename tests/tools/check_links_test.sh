@@ -17,8 +17,11 @@ cat >"$tmp/docs/target.md" <<'MD'
 MD
 cat >"$tmp/good.md" <<'MD'
 See [the anchor](docs/target.md#the-big-peer-alone-against-mosquitto-scriptsbenchsh-anchor),
-[the second](docs/target.md#twice-1), [this file](#a-heading), [a dir](docs/) and [web](https://example.com/x#y).
-`[in code](missing.md)` is not a link.
+[the second](docs/target.md#twice-1), [this file](#a-heading), [a dir](docs/) and [web](https://example.com/x#y),
+[a title](docs/target.md "Target"), [brackets](<docs/target.md#twice>), [from the root](/docs/target.md),
+[a query](docs/target.md?plain=1) and [another repository's](../elsewhere/SPEC.md).
+`[in code](missing.md)`, `` [in double code](missing.md) ``, <!-- [in a comment](missing.md) --> are not links.
+[reference]: docs/target.md#target
 ## A heading
 MD
 "$root/scripts/check_links.py" --root "$tmp" "$tmp/good.md" >/dev/null ||
@@ -38,4 +41,8 @@ expect_refused 'A [missing heading](docs/target.md#not-here).' "no heading '#not
 expect_refused 'A [code heading](docs/target.md#not-a-heading).' "no heading '#not-a-heading'"
 expect_refused 'A [third twice](docs/target.md#twice-2).' "no heading '#twice-2'"
 expect_refused 'A [local one](#nowhere).' "no heading '#nowhere'"
+expect_refused 'A [link whose text
+wraps](docs/target.md#gone).' "no heading '#gone'"
+expect_refused 'A [titled one](docs/gone.md "Gone").' 'docs/gone.md: no such file'
+expect_refused '[reference]: docs/gone.md' 'docs/gone.md: no such file'
 echo "check_links_test: broken links refused and named, resolving ones accepted"
