@@ -90,8 +90,8 @@ struct StoreOptions {
   static StoreOptions for_ditto() { return {.exclusive = true}; }
   /// The Big Peer's store: 64 MiB of page cache, so the fleet's documents and indexes stay in
   /// memory; 16 KiB pages, so a group commit of thousands of reports and history rows touches,
-  /// looks up and writes a quarter of the pages, if ~40% more bytes (bigpeer/README.md,
-  /// Benchmarks); and checkpoints every 40 MB of WAL (2,500 such pages), so a page rewritten by
+  /// looks up and writes a quarter of the pages, if ~40% more bytes (bigpeer/BENCHMARKS.md,
+  /// "16 KiB pages"); and checkpoints every 40 MB of WAL (2,500 such pages), so a page rewritten by
   /// many group commits is copied back once, by the ingest's writer thread outside the store's
   /// lock, so no API write waits behind it. Not exclusive: operators and tests may read the file
   /// beside it.
