@@ -515,6 +515,8 @@ int run(const Options& o) {
                     "bar <= {:.1f}: {})",
                     cpu_ratio, verdict(cpu_ratio <= kTargetCpuRatio), kTargetCpuRatio, kFirstBarCpuRatio,
                     verdict(cpu_ratio <= kFirstBarCpuRatio)));
+  } else if (have_mqtt) {
+    say("Mosquitto: no round acknowledged a publish or used CPU, so there are no ratios (see the rounds above)");
   } else {
     say("Mosquitto: not measured (--no-mqtt, or built without libmosquitto-dev: scripts/bench.sh installs it)");
   }
