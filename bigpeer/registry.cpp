@@ -13,7 +13,7 @@ std::optional<ConnectionRegistry::ConnectionId> ConnectionRegistry::add(std::str
   std::lock_guard lock(mutex_);
   if (closing_) return std::nullopt;
   const ConnectionId id = next_id_++;
-  connections_.emplace(id, Connection{std::move(remote_address), nullptr, std::nullopt, {}});
+  connections_.emplace(id, Connection{std::move(remote_address), nullptr, nullptr, {}});
   return id;
 }
 
@@ -43,19 +43,21 @@ void ConnectionRegistry::set_cluster(PeerChanged changed, RemotePeers remote) {
   remote_ = std::move(remote);
 }
 
-void ConnectionRegistry::established(ConnectionId id, const sync::Hello& remote, TimePoint now) {
+void ConnectionRegistry::established(ConnectionId id, const std::shared_ptr<const sync::Hello>& remote, TimePoint now) {
+  if (!remote) return;
+  const std::string& peer_key = remote->peer_key;  // the caller holds `remote` until this returns
   {
     std::lock_guard lock(mutex_);
     const auto it = connections_.find(id);
     if (it == connections_.end() || it->second.remote) return;
     it->second.remote = remote;
     it->second.established_at = now;
-    auto& peer = peers_[remote.peer_key];
+    auto& peer = peers_[peer_key];
     peer.sessions += 1;
     peer.newest = id;
     ++established_;
   }
-  if (changed_) changed_(remote.peer_key);
+  if (changed_) changed_(peer_key);
 }
 
 ConnectionRegistry::Removed ConnectionRegistry::remove(ConnectionId id, TimePoint now) {

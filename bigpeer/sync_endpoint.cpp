@@ -134,7 +134,7 @@ std::shared_ptr<const sync::SessionConfig> SyncEndpoint::make_session_config() c
     if (ticket) ticket->release();
     // Before any document: an admin device takes the fleet's Small Peer Info only once it knows its grant.
     if (grants != nullptr) session.send_frame(grants->state_for(remote.peer_key));
-    registry->established(id, remote, clock->now());
+    registry->established(id, session.shared_remote(), clock->now());
     guarded(session, [&] { logs->on_established(session, remote.peer_key); });
     BigPeerMetrics::add(metrics->sessions);
     spdlog::info("sync: {} ({}, {} {}) connected", remote.peer_key, remote.device_name, remote.sdk_language, remote.sdk_version);

@@ -123,6 +123,12 @@ void Session::store_failed(const std::exception& e) {
 
 std::optional<Hello> Session::remote() const {
   std::lock_guard lock(mutex_);
+  if (!remote_) return std::nullopt;
+  return *remote_;
+}
+
+std::shared_ptr<const Hello> Session::shared_remote() const {
+  std::lock_guard lock(mutex_);
   return remote_;
 }
 
@@ -199,7 +205,7 @@ void Session::on_hello(const Hello& hello) {
   if (hello.peer_key == config_->identity->peer_key()) return fail("connected to itself", false);
   {
     std::lock_guard lock(mutex_);
-    remote_ = hello;
+    remote_ = std::make_shared<const Hello>(hello);
     state_ = State::awaiting_auth;
   }
   // Only now, with the other side's HELLO checked, do we prove ourselves: over both HELLOs, ours first.

@@ -140,6 +140,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void close_with_error(std::string code, std::string reason);
   /// The other side's HELLO, once received.
   [[nodiscard]] std::optional<Hello> remote() const;
+  /// The same HELLO itself, shared rather than copied (null until received); it never changes.
+  [[nodiscard]] std::shared_ptr<const Hello> shared_remote() const;
   /// True between authentication and close.
   [[nodiscard]] bool established() const;
   /// "ip:port" of the other end.
@@ -210,7 +212,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<FrameChannel> channel_;
   mutable std::mutex mutex_;  // guards remote_ and state_ for readers on other threads
   State state_ = State::awaiting_hello;
-  std::optional<Hello> remote_;
+  // Shared, so a Big Peer's connection registry keeps this one rather than a copy per session.
+  std::shared_ptr<const Hello> remote_;
   std::unique_ptr<Hello> hello_;  // ours, as sent: half of both auth transcripts; dropped once established
   bool we_accepted_them_ = false;
   bool they_accepted_us_ = false;

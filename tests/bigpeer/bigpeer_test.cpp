@@ -1320,10 +1320,10 @@ TEST(BigPeerRegistryTest, TracksSessionsPerPeerAndLastDisconnect) {
   const auto pending = registry.add("10.0.0.2:2000");
   ASSERT_TRUE(first && pending);
   EXPECT_FALSE(registry.peer("pkA"));
-  sync::Hello hello;
-  hello.peer_key = "pkA";
-  hello.device_name = "dev-a";
-  hello.sdk_language = "Python";
+  auto hello = std::make_shared<sync::Hello>();
+  hello->peer_key = "pkA";
+  hello->device_name = "dev-a";
+  hello->sdk_language = "Python";
   registry.established(*first, hello, t0);
   EXPECT_EQ(registry.established_count(), 1u);
   auto state = registry.peer("pkA");
