@@ -546,11 +546,11 @@ class Translator {
     }
   }
 
-  SqlQuery translate(size_t row_cap) {
+  SqlQuery translate(size_t row_cap, std::string_view own_table) {
     const bool system = s_.collection.starts_with("__");
-    const std::string table = system ? "system_documents" : "user_documents";
-    const std::string collection = bind_text(s_.collection);
-    std::string where = fmt::format("collection={} AND {}", collection, pg() ? "NOT deleted" : "deleted=0");
+    const std::string table = !own_table.empty() ? std::string(own_table) : system ? "system_documents" : "user_documents";
+    std::string where = pg() ? "NOT deleted" : "deleted=0";
+    if (own_table.empty()) where = fmt::format("collection={} AND {}", bind_text(s_.collection), where);
     if (s_.where) where += " AND " + condition(*s_.where);
 
     std::string sql;
@@ -1020,9 +1020,10 @@ Statement parse(std::string_view text) {
   return Parser(text).statement();
 }
 
-Plan translate(const Statement& statement, std::string_view args_json, Dialect dialect, size_t row_cap) {
+Plan translate(const Statement& statement, std::string_view args_json, Dialect dialect, size_t row_cap,
+               std::string_view own_table) {
   Translator translator(statement, args_json, dialect);
-  return Plan{translator.translate(row_cap), &statement, row_cap};
+  return Plan{translator.translate(row_cap, own_table), &statement, row_cap};
 }
 
 std::string shape_row(const Plan& plan, const SqlRow& row) {

@@ -117,11 +117,13 @@ struct Plan {
 };
 
 /// Translates `statement` for `dialect`, binding `:name` parameters from `args_json` (a JSON
-/// object, or empty for none) and `tables` (documents in user_documents or system_documents by
-/// the collection's name). `row_cap` > 0 caps the rows returned (the SQL fetches row_cap + 1 to
+/// object, or empty for none). The documents are in `own_table` when it is not empty (a table of
+/// the collection's own, Store::query_table), else in user_documents or system_documents by the
+/// collection's name. `row_cap` > 0 caps the rows returned (the SQL fetches row_cap + 1 to
 /// detect more). Throws Error(invalid_argument) for a missing or mistyped argument or an
 /// unusable collection name.
-Plan translate(const Statement& statement, std::string_view args_json, Dialect dialect, size_t row_cap = 0);
+Plan translate(const Statement& statement, std::string_view args_json, Dialect dialect, size_t row_cap = 0,
+               std::string_view own_table = {});
 
 /// The result item (a minified JSON object) for one row the plan's SQL returned.
 std::string shape_row(const Plan& plan, const SqlRow& row);

@@ -8,7 +8,8 @@ namespace smallpeer {
 
 QueryResult execute_query(const Store& store, std::string_view query, std::string_view args_json, const QueryOptions& options) {
   const dql::Statement statement = dql::parse(query);
-  const dql::Plan plan = dql::translate(statement, args_json, store.query_dialect(), options.max_rows);
+  const dql::Plan plan =
+      dql::translate(statement, args_json, store.query_dialect(), options.max_rows, store.query_table(statement.collection));
   const auto rows = store.read_query(plan.sql, options.timeout);
   QueryResult result;
   result.items.reserve(rows.size());

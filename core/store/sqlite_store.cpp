@@ -8,12 +8,14 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <limits>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 
 #include "common/error.h"
@@ -24,7 +26,7 @@ namespace smallpeer {
 
 namespace {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 constexpr int kBusyTimeoutMs = 5000;
 
 /// A mutex that knows whether other threads wait for it, so a long batch can step aside for them.
@@ -186,36 +188,101 @@ int64_t to_column(HlcTimestamp t) {
   return static_cast<int64_t>(std::min<uint64_t>(t.value, std::numeric_limits<int64_t>::max()));
 }
 
-/// The statements for one documents table (user or system); both have the same shape.
-struct TableStatements {
-  StatementHandle get, write, merge, tombstone, list, changes, names;
+/// The table of a system collection that has one of its own (StoreOptions::own_tables).
+std::string own_table_name(std::string_view collection) {
+  return fmt::format("collection{}", collection);
+}
 
-  TableStatements(sqlite3* db, std::string_view table)
-      : get(prepare(db,
-                    fmt::format("SELECT body, hlc, origin, deleted, stored_at FROM {} WHERE collection=?1 AND id=?2", table))),
-        write(prepare(db, fmt::format("INSERT INTO {0}(collection, id, body, hlc, origin, deleted, stored_at) "
-                                      "VALUES(?1, ?2, ?3, ?4, ?5, 0, ?4) ON CONFLICT(collection, id) DO UPDATE SET "
+/// The statements for one documents table: user_documents or system_documents, shared by
+/// collections and keyed by (collection, id), or a system collection's own table, whose ids are
+/// "<key>:<number>" and whose rows a write finds by (key number, number), small integers (the
+/// table's `keys` table numbers the keys); its index of ids, which no write after a row's first
+/// touches, serves reads. Every statement takes the collection as ?1 and the id as ?2, and an own
+/// table's writes the key number as ?8 and the number as ?9, so callers bind alike (an own table's
+/// statements leave ?1 unused).
+struct TableStatements {
+  std::string table;
+  std::string own_collection;  // empty for a shared table
+  StatementHandle get, write, merge, tombstone, list, changes, names;
+  StatementHandle key_number, add_key;  // an own table's key numbers; null for a shared table
+  mutable StatementHandle purge;        // prepared on first use (only the Big Peer purges)
+  // An own table's key numbers read or added so far (under the store's lock; cleared when a
+  // transaction that may have added one fails).
+  mutable std::unordered_map<std::string, int64_t> key_numbers;
+
+  TableStatements(sqlite3* db, std::string table_name, std::string own = {})
+      : table(std::move(table_name)),
+        own_collection(std::move(own)),
+        get(prepare(db, fmt::format("SELECT body, hlc, origin, deleted, stored_at FROM {} WHERE {}", table, match()))),
+        write(prepare(db, fmt::format("INSERT INTO {0}({1}, body, hlc, origin, deleted, stored_at) "
+                                      "VALUES({2}, ?3, ?4, ?5, 0, ?4) ON CONFLICT({3}) DO UPDATE SET "
                                       "body=excluded.body, hlc=excluded.hlc, origin=excluded.origin, deleted=0, "
                                       "stored_at=excluded.stored_at",
-                                      table))),
+                                      table, key_columns(), key_values(), conflict_target()))),
         // Last writer wins inside SQLite, so the compare and the write are one atomic statement.
-        merge(prepare(db, fmt::format("INSERT INTO {0}(collection, id, body, hlc, origin, deleted, stored_at) "
-                                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(collection, id) DO UPDATE SET "
+        merge(prepare(db, fmt::format("INSERT INTO {0}({1}, body, hlc, origin, deleted, stored_at) "
+                                      "VALUES({2}, ?3, ?4, ?5, ?6, ?7) ON CONFLICT({3}) DO UPDATE SET "
                                       "body=excluded.body, hlc=excluded.hlc, origin=excluded.origin, "
                                       "deleted=excluded.deleted, stored_at=excluded.stored_at WHERE excluded.hlc > {0}.hlc OR "
                                       "(excluded.hlc = {0}.hlc AND excluded.origin > {0}.origin)",
-                                      table))),
+                                      table, key_columns(), key_values(), conflict_target()))),
         tombstone(prepare(db, fmt::format("UPDATE {} SET body=NULL, hlc=?3, origin=?4, deleted=1, stored_at=?3 "
-                                          "WHERE collection=?1 AND id=?2 AND deleted=0",
-                                          table))),
-        list(prepare(db, fmt::format("SELECT id, body, hlc, origin FROM {} WHERE collection=?1 AND id>?2 AND "
+                                          "WHERE {} AND deleted=0",
+                                          table, match()))),
+        list(prepare(db, fmt::format("SELECT id, body, hlc, origin FROM {} WHERE {}id>?2 AND "
                                      "deleted=0 ORDER BY id LIMIT ?3",
-                                     table))),
-        changes(prepare(db, fmt::format("SELECT id, body, hlc, origin, deleted, stored_at FROM {} WHERE collection=?1 AND "
+                                     table, scope()))),
+        changes(prepare(db, fmt::format("SELECT id, body, hlc, origin, deleted, stored_at FROM {} WHERE {}"
                                         "stored_at>?2 ORDER BY stored_at LIMIT ?3",
-                                        table))),
-        names(prepare(db, fmt::format("SELECT DISTINCT collection FROM {} ORDER BY collection", table))) {}
+                                        table, scope()))),
+        names(prepare(db, own_collection.empty() ? fmt::format("SELECT DISTINCT collection FROM {} ORDER BY collection", table)
+                                                 : fmt::format("SELECT {} FROM {} LIMIT 1", collection_column(), table))) {
+    if (own_collection.empty()) return;
+    key_number = prepare(db, fmt::format("SELECT number FROM {} WHERE key=?1", own_keys_table(own_collection)));
+    add_key =
+        prepare(db, fmt::format("INSERT INTO {}(key) VALUES(?1) ON CONFLICT(key) DO NOTHING", own_keys_table(own_collection)));
+  }
+
+  /// The table of the numbers of an own table's keys.
+  static std::string own_keys_table(std::string_view collection) { return fmt::format("keys{}", collection); }
+  /// The condition that picks the row of id ?2 (of collection ?1 in a shared table).
+  [[nodiscard]] std::string match() const { return own_collection.empty() ? "collection=?1 AND id=?2" : "id=?2"; }
+  /// The condition that picks the collection's rows, to be followed by another: none in an own table.
+  [[nodiscard]] std::string scope() const { return own_collection.empty() ? "collection=?1 AND " : ""; }
+  /// The collection's name as a result column (an own table's name is letters, digits and '_').
+  [[nodiscard]] std::string collection_column() const {
+    return own_collection.empty() ? "collection" : fmt::format("'{}'", own_collection);
+  }
+
+ private:
+  [[nodiscard]] std::string key_columns() const { return own_collection.empty() ? "collection, id" : "key, number, id"; }
+  [[nodiscard]] std::string key_values() const { return own_collection.empty() ? "?1, ?2" : "?8, ?9, ?2"; }
+  [[nodiscard]] std::string conflict_target() const { return own_collection.empty() ? "collection, id" : "key, number"; }
 };
+
+/// True for a name a system collection's own table may have: "__" and ASCII letters, digits and
+/// '_' (it goes into SQL), at most 256 bytes.
+bool own_table_named_well(std::string_view collection) {
+  const bool ascii = std::all_of(collection.begin(), collection.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+  return ascii && collection.size() > 2 && collection.size() <= 256 && collection.starts_with("__");
+}
+
+/// The key and number of an own table's id "<key>:<number>" (the number in decimal, without
+/// leading zeros), or nullopt for an id not of that form.
+std::optional<std::pair<std::string_view, int64_t>> split_own_id(std::string_view id) {
+  const auto colon = id.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  const std::string_view digits = id.substr(colon + 1);
+  if (digits.empty() || digits.size() > 18 || (digits.size() > 1 && digits[0] == '0')) return std::nullopt;
+  int64_t number = 0;
+  for (const char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    number = number * 10 + (c - '0');
+  }
+  return std::pair{id.substr(0, colon), number};
+}
 
 constexpr const char* kSchema = R"sql(
 BEGIN IMMEDIATE;
@@ -283,6 +350,15 @@ constexpr const char* kMigrationToV4 = R"sql(
 BEGIN IMMEDIATE;
 DROP INDEX IF EXISTS system_documents_by_stored_at;
 PRAGMA user_version = 4;
+COMMIT;
+)sql";
+
+// Version 5: a system collection may have a table of its own (StoreOptions::own_tables). The
+// tables come with the options, not the version; the version only keeps an older SmallPeer, which
+// would look for their rows in system_documents and not see them, from opening the file.
+constexpr const char* kMigrationToV5 = R"sql(
+BEGIN IMMEDIATE;
+PRAGMA user_version = 5;
 COMMIT;
 )sql";
 
@@ -371,6 +447,7 @@ class SqliteStore final : public Store {
     count_live_ = prepare(db_.get(),
                           "SELECT collection, count(*) FROM user_documents WHERE deleted=0 "
                           "GROUP BY collection ORDER BY collection LIMIT ?1");
+    attach_own_tables(options.own_tables);
     restore_clock();
   }
 
@@ -386,18 +463,17 @@ class SqliteStore final : public Store {
       std::lock_guard lock(mutex_);
       store_support::fill_local_document(parser_, json, doc);
       doc.collection = std::string(collection);
+      check_own_id(table(collection), doc.id);  // before the clock moves
       // Stamped under the lock so HLC order is commit order, which changes_since() relies on.
       doc.version = {hlc_->now(), local_peer_};
       doc.stored_at = doc.version.hlc;
       if (seal) doc.json = seal(doc.version, doc.json);
-      // A single statement is its own transaction: no BEGIN/COMMIT round trips on the hot path.
-      Query(db_.get(), table(collection).write, "upsert")
-          .bind(1, collection)
-          .bind(2, doc.id)
-          .bind(3, doc.json)
-          .bind(4, to_column(doc.version.hlc))
-          .bind(5, local_peer_)
-          .run();
+      // A single statement is its own transaction: no BEGIN/COMMIT round trips on the hot path
+      // (an own table's first id of a key numbers the key first, committed on its own).
+      const auto& t = table(collection);
+      Query query(db_.get(), t.write, "upsert");
+      bind_own_key(t, query, doc.id);
+      query.bind(1, collection).bind(2, doc.id).bind(3, doc.json).bind(4, to_column(doc.version.hlc)).bind(5, local_peer_).run();
       previous = chain_locked(doc.collection, doc.stored_at);
     }
     notify(doc, ChangeKind::upsert, previous);
@@ -440,7 +516,7 @@ class SqliteStore final : public Store {
     auto next_end = batch_ends.begin();
     std::unique_lock lock(mutex_);
     for (size_t i = 0;;) {
-      {
+      try {
         Transaction transaction(db_.get());
         for (const size_t first = i; i < incoming.size(); ++i) {
           // Another thread waits for the connection (on the Big Peer, an API call behind a group
@@ -463,6 +539,10 @@ class SqliteStore final : public Store {
           }
         }
         transaction.commit();
+      } catch (...) {
+        // Rolled back: a key this transaction numbered is not numbered in the file.
+        for (const auto& t : own_tables_) t->key_numbers.clear();
+        throw;
       }
       previous.clear();
       // Whether a collection is observed, asked once per collection and transaction.
@@ -564,10 +644,11 @@ class SqliteStore final : public Store {
     std::vector<Document> purged;
     {
       std::lock_guard lock(mutex_);
-      if (!purge_) purge_ = prepare(db_.get(), "DELETE FROM system_documents WHERE collection=?1 AND id=?2", "preparing purge");
+      const auto& t = table(collection);
+      if (!t.purge) t.purge = prepare(db_.get(), fmt::format("DELETE FROM {} WHERE {}", t.table, t.match()), "preparing purge");
       Transaction tx(db_.get());
       for (const auto& id : ids) {
-        Query(db_.get(), purge_, "purge").bind(1, collection).bind(2, id).run();
+        Query(db_.get(), t.purge, "purge").bind(1, collection).bind(2, id).run();
         if (sqlite3_changes(db_.get()) > 0) {
           purged.push_back(Document{.collection = std::string(collection), .id = id, .deleted = true});
         }
@@ -601,8 +682,13 @@ class SqliteStore final : public Store {
   [[nodiscard]] std::vector<std::string> collection_names(bool system) const override {
     std::vector<std::string> names;
     std::lock_guard lock(mutex_);
-    Query query(db_.get(), tables_[system ? 1 : 0]->names, "collection_names");
-    while (query.step()) names.push_back(query.text(0));
+    for (const auto* t : all_tables()) {
+      const bool wanted = t == tables_[system ? 1 : 0].get() || (system && !t->own_collection.empty());
+      if (!wanted) continue;
+      Query query(db_.get(), t->names, "collection_names");
+      while (query.step()) names.push_back(query.text(0));
+    }
+    std::sort(names.begin(), names.end());
     return names;
   }
 
@@ -667,6 +753,11 @@ class SqliteStore final : public Store {
 
   [[nodiscard]] dql::Dialect query_dialect() const override { return dql::Dialect::sqlite; }
 
+  [[nodiscard]] std::string query_table(std::string_view collection) const override {
+    const auto& t = table(collection);
+    return t.own_collection.empty() ? std::string() : t.table;
+  }
+
   [[nodiscard]] std::vector<dql::SqlRow> read_query(const dql::SqlQuery& query,
                                                     std::chrono::milliseconds timeout) const override {
     // A shared store (the Big Peer's) answers queries on a read-only connection of its own, so a
@@ -726,19 +817,20 @@ class SqliteStore final : public Store {
     const int64_t limit = to_column(hlc_->limit());
     uint64_t restamped = 0;
     Transaction transaction(db_.get());
-    for (const char* table : {"user_documents", "system_documents"}) {
+    for (const auto* t : all_tables()) {
       std::vector<std::pair<std::string, std::string>> rows;
       {
-        StatementHandle select = prepare(
-            db_.get(), fmt::format("SELECT collection, id FROM {} WHERE hlc > ?1 OR stored_at > ?1 ORDER BY stored_at", table));
+        StatementHandle select =
+            prepare(db_.get(), fmt::format("SELECT {}, id FROM {} WHERE hlc > ?1 OR stored_at > ?1 ORDER BY stored_at",
+                                           t->collection_column(), t->table));
         Query query(db_.get(), select, "repair_clock");
         query.bind(1, limit);
         while (query.step()) rows.emplace_back(query.text(0), query.text(1));
       }
       StatementHandle update =
           prepare(db_.get(), fmt::format("UPDATE {} SET hlc = CASE WHEN hlc > ?3 THEN ?4 ELSE hlc END, stored_at = ?4 "
-                                         "WHERE collection=?1 AND id=?2",
-                                         table));
+                                         "WHERE {}",
+                                         t->table, t->match()));
       for (const auto& [collection, id] : rows) {
         Query(db_.get(), update, "repair_clock")
             .bind(1, collection)
@@ -756,17 +848,18 @@ class SqliteStore final : public Store {
 
   uint64_t restamp_collection(std::string_view collection) override {
     validate_collection_name(collection);
-    const char* table = is_system_collection(collection) ? "system_documents" : "user_documents";
     std::lock_guard lock(mutex_);
+    const auto& t = table(collection);
     std::vector<std::string> ids;
     Transaction transaction(db_.get());
     {
-      StatementHandle select = prepare(db_.get(), fmt::format("SELECT id FROM {} WHERE collection=?1 ORDER BY stored_at", table));
+      StatementHandle select =
+          prepare(db_.get(), fmt::format("SELECT id FROM {} WHERE {}1 ORDER BY stored_at", t.table, t.scope()));
       Query query(db_.get(), select, "restamp_collection");
-      query.bind(1, collection);
+      if (t.own_collection.empty()) query.bind(1, collection);  // an own table's select has no parameter
       while (query.step()) ids.push_back(query.text(0));
     }
-    StatementHandle update = prepare(db_.get(), fmt::format("UPDATE {} SET stored_at=?3 WHERE collection=?1 AND id=?2", table));
+    StatementHandle update = prepare(db_.get(), fmt::format("UPDATE {} SET stored_at=?3 WHERE {}", t.table, t.match()));
     for (const auto& id : ids) {
       Query(db_.get(), update, "restamp_collection").bind(1, collection).bind(2, id).bind(3, to_column(hlc_->now())).run();
     }
@@ -828,8 +921,8 @@ class SqliteStore final : public Store {
                                                 path_.string(), version, kSchemaVersion));
     }
     // Each step moves the schema up one version in its own transaction.
-    const std::array<std::pair<int, const char*>, 4> steps{
-        {{1, kSchema}, {2, kMigrationToV2}, {3, kMigrationToV3}, {4, kMigrationToV4}}};
+    const std::array<std::pair<int, const char*>, 5> steps{
+        {{1, kSchema}, {2, kMigrationToV2}, {3, kMigrationToV3}, {4, kMigrationToV4}, {5, kMigrationToV5}}};
     for (const auto& [target, sql] : steps) {
       if (version >= target) continue;
       if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
@@ -849,14 +942,13 @@ class SqliteStore final : public Store {
   void restore_clock() {
     HlcTimestamp last;
     const int64_t limit = to_column(hlc_->limit());
-    for (const char* sql :
-         {"SELECT max(hlc) FROM user_documents WHERE hlc <= ?1", "SELECT max(hlc) FROM system_documents WHERE hlc <= ?1",
-          "SELECT max(stored_at) FROM user_documents WHERE stored_at <= ?1",
-          "SELECT max(stored_at) FROM system_documents WHERE stored_at <= ?1"}) {
-      StatementHandle stmt = prepare(db_.get(), sql);
-      Query query(db_.get(), stmt, "reading the last HLC timestamp");
-      query.bind(1, limit);
-      if (query.step() && !query.is_null(0)) last = std::max(last, HlcTimestamp{static_cast<uint64_t>(query.integer(0))});
+    for (const auto* t : all_tables()) {
+      for (const char* column : {"hlc", "stored_at"}) {
+        StatementHandle stmt = prepare(db_.get(), fmt::format("SELECT max({0}) FROM {1} WHERE {0} <= ?1", column, t->table));
+        Query query(db_.get(), stmt, "reading the last HLC timestamp");
+        query.bind(1, limit);
+        if (query.step() && !query.is_null(0)) last = std::max(last, HlcTimestamp{static_cast<uint64_t>(query.integer(0))});
+      }
     }
     hlc_->restore(last);
   }
@@ -866,12 +958,15 @@ class SqliteStore final : public Store {
   // unchecked one is checked here and its minified body left in `body`.
   bool merge_locked(const Document& incoming, std::string& body, HlcTimestamp& stored_at) {
     if (!incoming.checked) body = store_support::checked_incoming(parser_, incoming).json;
+    const auto& t = table(incoming.collection);
+    check_own_id(t, incoming.id);  // before the clock moves
     // Sessions refuse such documents before they get here (and say why); this keeps any other
     // caller from storing a version the clock bound would never let it supersede.
     if (hlc_->beyond_bound(incoming.version.hlc)) return false;
     hlc_->observe(incoming.version.hlc);
     stored_at = hlc_->now();
-    Query query(db_.get(), table(incoming.collection).merge, "merge");
+    Query query(db_.get(), t.merge, "merge");
+    bind_own_key(t, query, incoming.id);
     query.bind(1, incoming.collection).bind(2, incoming.id);
     if (incoming.deleted) {
       query.bind_null(3);
@@ -886,6 +981,39 @@ class SqliteStore final : public Store {
     return sqlite3_changes(db_.get()) != 0;
   }
 
+  // Throws Error(invalid_argument) when `t` is an own table and `id` is not of its form
+  // "<key>:<number>"; a writer calls it before it changes anything, the clock included.
+  static void check_own_id(const TableStatements& t, std::string_view id) {
+    if (t.own_collection.empty() || split_own_id(id)) return;
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("collection {} keeps ids of the form <key>:<number> (the number in decimal, at most 18 "
+                            "digits, no leading zeros), got \"{}\"",
+                            t.own_collection, id));
+  }
+
+  // Under mutex_: binds an own table's write's ?8 (the number of the id's key, numbering a new
+  // key) and ?9 (the id's number), for an id check_own_id passed. Nothing for a shared table.
+  void bind_own_key(const TableStatements& t, Query& query, std::string_view id) {
+    if (t.own_collection.empty()) return;
+    check_own_id(t, id);
+    const auto parts = split_own_id(id);
+    query.bind(8, key_number_locked(t, parts->first)).bind(9, parts->second);
+  }
+
+  // Under mutex_: the number of `key` in own table `t`, numbering it if it has none.
+  int64_t key_number_locked(const TableStatements& t, std::string_view key) {
+    std::string text(key);
+    if (const auto it = t.key_numbers.find(text); it != t.key_numbers.end()) return it->second;
+    // Added if absent, then read: another connection writing the file may number it first.
+    Query(db_.get(), t.add_key, "numbering a key").bind(1, key).run();
+    Query query(db_.get(), t.key_number, "numbering a key");
+    query.bind(1, key);
+    if (!query.step()) throw Error(ErrorCode::store, fmt::format("numbering a key: {} has no number", key));
+    const int64_t number = query.integer(0);
+    t.key_numbers.emplace(std::move(text), number);
+    return number;
+  }
+
   // The document merge_locked stored for `incoming`: its `body` (if it was not checked before),
   // stored at `stored_at`, its body empty for a tombstone.
   static Document as_stored(const Document& incoming, std::string body, HlcTimestamp stored_at) {
@@ -898,7 +1026,96 @@ class SqliteStore final : public Store {
   }
 
   [[nodiscard]] const TableStatements& table(std::string_view collection) const {
-    return *tables_[is_system_collection(collection) ? 1 : 0];
+    if (!is_system_collection(collection)) return *tables_[0];
+    for (const auto& own : own_tables_) {
+      if (own->own_collection == collection) return *own;
+    }
+    return *tables_[1];
+  }
+
+  // Every table the store writes documents to: user, system, then the own tables.
+  [[nodiscard]] std::vector<TableStatements*> all_tables() const {
+    std::vector<TableStatements*> all{tables_[0].get(), tables_[1].get()};
+    for (const auto& own : own_tables_) all.push_back(own.get());
+    return all;
+  }
+
+  // Uses every own table the file has, and gives each collection of `requested` that has none yet
+  // its table, moving the collection's rows from system_documents in the same transaction.
+  void attach_own_tables(const std::vector<std::string>& requested) {
+    sqlite3* db = db_.get();
+    std::vector<std::string> collections;
+    {
+      StatementHandle stmt = prepare(db,
+                                     "SELECT substr(name, 11) FROM sqlite_master WHERE type='table' AND "
+                                     "substr(name, 1, 12)='collection__' ORDER BY name",
+                                     "reading the store's own tables");
+      Query query(db, stmt, "reading the store's own tables");
+      while (query.step()) collections.push_back(query.text(0));
+    }
+    for (auto& collection : collections) {
+      // Its name goes into SQL: a file with a table of another name is not one this store made.
+      if (!own_table_named_well(collection)) {
+        throw Error(ErrorCode::store, fmt::format("database {} has a table for collection \"{}\", a name this store never "
+                                                  "gives a table",
+                                                  path_.string(), collection));
+      }
+      own_tables_.push_back(std::make_unique<TableStatements>(db, own_table_name(collection), collection));
+    }
+    for (const auto& collection : requested) {
+      const bool attached =
+          std::any_of(own_tables_.begin(), own_tables_.end(), [&](const auto& t) { return t->own_collection == collection; });
+      if (attached) continue;
+      const std::string table = own_table_name(collection);
+      const std::string what = fmt::format("moving {} to a table of its own in {}", collection, path_.string());
+      spdlog::info("store: giving {} a table of its own in {}", collection, path_.string());
+      Transaction transaction(db);
+      exec(db,
+           fmt::format("CREATE TABLE {1}(number INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE); "
+                       "CREATE TABLE {0}(key INTEGER NOT NULL, number INTEGER NOT NULL, id TEXT NOT NULL, body TEXT, "
+                       "hlc INTEGER NOT NULL, origin TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, stored_at INTEGER "
+                       "NOT NULL DEFAULT 0, UNIQUE(key, number)); CREATE INDEX {0}_by_id ON {0}(id)",
+                       table, TableStatements::own_keys_table(collection))
+               .c_str(),
+           what);
+      auto own = std::make_unique<TableStatements>(db, table, collection);
+      int64_t moved = 0;
+      {
+        StatementHandle select = prepare(db,
+                                         "SELECT id, body, hlc, origin, deleted, stored_at FROM system_documents WHERE "
+                                         "collection=?1 ORDER BY stored_at",
+                                         what);
+        Query rows(db, select, what);
+        rows.bind(1, collection);
+        while (rows.step()) {
+          // Bound SQLITE_STATIC: the texts live until the insert has run.
+          const std::string id = rows.text(0);
+          const std::string body = rows.is_null(1) ? std::string() : rows.text(1);
+          const std::string origin = rows.text(3);
+          Query insert(db, own->merge, what);
+          try {
+            bind_own_key(*own, insert, id);
+          } catch (const Error& e) {
+            throw Error(ErrorCode::store, fmt::format("{}: {}", what, e.what()));
+          }
+          insert.bind(1, collection).bind(2, id);
+          if (rows.is_null(1)) {
+            insert.bind_null(3);
+          } else {
+            insert.bind(3, body);
+          }
+          insert.bind(4, rows.integer(2)).bind(5, origin).bind(6, rows.integer(4)).bind(7, rows.integer(5)).run();
+          ++moved;
+        }
+      }
+      StatementHandle drop = prepare(db, "DELETE FROM system_documents WHERE collection=?1", what);
+      Query(db, drop, what).bind(1, collection).run();
+      transaction.commit();
+      if (moved > 0) {
+        spdlog::info("store: moved {} documents of {} to a table of their own in {}", moved, collection, path_.string());
+      }
+      own_tables_.push_back(std::move(own));
+    }
   }
 
   void notify(const Document& doc, ChangeKind kind, std::optional<HlcTimestamp> previous) {
@@ -942,9 +1159,9 @@ class SqliteStore final : public Store {
   mutable WaitedMutex mutex_;                   // guards the connection, its statements and parser_
   std::unique_ptr<Checkpointer> checkpointer_;  // null unless checkpoint_unlocked; declared before db_: it outlives the hook
   DatabaseHandle db_;                           // declared before the statements, so it is closed after they are finalized
-  std::array<std::unique_ptr<TableStatements>, 2> tables_;  // [0] user, [1] system
+  std::array<std::unique_ptr<TableStatements>, 2> tables_;    // [0] user, [1] system
+  std::vector<std::unique_ptr<TableStatements>> own_tables_;  // system collections' own tables
   StatementHandle get_setting_, put_setting_, count_live_, settings_by_prefix_;
-  StatementHandle purge_;  // prepared on first use (only the Big Peer's audit log purges)
   simdjson::dom::parser parser_;
   std::map<std::string, HlcTimestamp, std::less<>> last_stored_at_;  // per collection, for Change::previous_stored_at
 
@@ -954,7 +1171,7 @@ class SqliteStore final : public Store {
 }  // namespace
 
 std::unique_ptr<Store> Store::open(const std::filesystem::path& path, std::shared_ptr<HybridLogicalClock> hlc,
-                                   std::string local_peer, StoreOptions options) {
+                                   std::string local_peer, const StoreOptions& options) {
   if (!hlc) throw Error(ErrorCode::invalid_argument, "store needs a clock");
   if (local_peer.empty()) throw Error(ErrorCode::invalid_argument, "store needs the local peer key");
   if (options.exclusive && options.checkpoint_unlocked) {
@@ -966,6 +1183,26 @@ std::unique_ptr<Store> Store::open(const std::filesystem::path& path, std::share
     throw Error(
         ErrorCode::invalid_argument,
         fmt::format("store page size must be a power of two from 512 to 65536 (or 0 for SQLite's default), got {}", page_size));
+  }
+  for (size_t i = 0; i < options.own_tables.size(); ++i) {
+    const auto& collection = options.own_tables[i];
+    if (!own_table_named_well(collection)) {
+      throw Error(ErrorCode::invalid_argument,
+                  fmt::format("store: a collection with a table of its own must be a system collection (\"__\" prefix) "
+                              "named with ASCII letters, digits and '_' only, got \"{}\"",
+                              collection));
+    }
+    // SQLite's table names ignore case, so "__A" and "__a" would be one table.
+    for (size_t j = 0; j < i; ++j) {
+      const auto& other = options.own_tables[j];
+      const bool same = std::equal(collection.begin(), collection.end(), other.begin(), other.end(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+      });
+      if (same) {
+        throw Error(ErrorCode::invalid_argument,
+                    fmt::format("store: tables of their own for \"{}\" and \"{}\" would be one table", other, collection));
+      }
+    }
   }
   // Safe to call repeatedly and from several threads; random ids need it.
   if (sodium_init() < 0) throw Error(ErrorCode::internal, "libsodium failed to initialise");

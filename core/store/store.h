@@ -84,6 +84,14 @@ struct StoreOptions {
   /// (which copies the WAL back and fsyncs while every other write waits). The batch's caller
   /// pays, as it paid before; single writes check only past twice the threshold. Not with `exclusive`.
   bool checkpoint_unlocked = false;
+  /// System collections kept each in a table of its own, for a collection of many small rows
+  /// written at a high rate whose ids are "<key>:<number>" (decimal, at most 18 digits, no leading zeros; others are
+  /// refused). A write finds its row by (the key's number, the number), small integers, instead
+  /// of by the (collection, _id) text index of the table system collections share; an index of
+  /// _id, which no write after a row's first touches, serves reads. Names are system collections
+  /// of letters, digits and '_'. The rows a collection has move to its table when a store first
+  /// opens with it named here; a store uses every such table its file has, named here or not.
+  std::vector<std::string> own_tables;
 
   /// A Ditto instance's store: exclusive (the instance locks its directory), default cache, so a
   /// process hosting 1,000 small peers stays small.
@@ -93,10 +101,15 @@ struct StoreOptions {
   /// looks up and writes a quarter of the pages, if ~40% more bytes (bigpeer/BENCHMARKS.md,
   /// "16 KiB pages"); and checkpoints every 40 MB of WAL (2,500 such pages), so a page rewritten by
   /// many group commits is copied back once, by the ingest's writer thread outside the store's
-  /// lock, so no API write waits behind it. Not exclusive: operators and tests may read the file
-  /// beside it.
+  /// lock, so no API write waits behind it. Report history (bigpeer/report_history.h), one row per
+  /// report, has a table of its own (bigpeer/README.md, "Benchmarks"). Not exclusive: operators and
+  /// tests may read the file beside it.
   static StoreOptions for_big_peer() {
-    return {.cache_kib = int64_t{64} * 1024, .page_size = 16'384, .wal_autocheckpoint_pages = 2'500, .checkpoint_unlocked = true};
+    return {.cache_kib = int64_t{64} * 1024,
+            .page_size = 16'384,
+            .wal_autocheckpoint_pages = 2'500,
+            .checkpoint_unlocked = true,
+            .own_tables = {"__small_peer_info_history"}};
   }
 };
 
@@ -110,7 +123,7 @@ class Store {
   /// `hlc` and `local_peer`, tuned by `options`. Throws Error(store|io) when the file cannot be opened,
   /// Error(invalid_argument) for options that cannot work (nothing is created then).
   static std::unique_ptr<Store> open(const std::filesystem::path& path, std::shared_ptr<HybridLogicalClock> hlc,
-                                     std::string local_peer, StoreOptions options = {});
+                                     std::string local_peer, const StoreOptions& options = {});
   virtual ~Store() = default;
 
   /// True for names starting with "__" (system collections such as __small_peer_info).
@@ -181,6 +194,9 @@ class Store {
   [[nodiscard]] virtual HybridLogicalClock& clock() const = 0;
   /// The SQL this store speaks, for the query translator (query/dql.h).
   [[nodiscard]] virtual dql::Dialect query_dialect() const = 0;
+  /// The table that holds only `collection`'s documents (StoreOptions::own_tables), for the query
+  /// translator; empty when they are in the table their kind shares.
+  [[nodiscard]] virtual std::string query_table(std::string_view /*collection*/) const { return {}; }
   /// Runs one read-only statement written by the query translator and returns its rows, each column
   /// as text. Throws Error(validation) when it runs longer than `timeout` (zero: no limit).
   [[nodiscard]] virtual std::vector<dql::SqlRow> read_query(const dql::SqlQuery& query,

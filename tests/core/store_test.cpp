@@ -417,6 +417,202 @@ TEST_F(StoreTest, MigratesASchemaVersionThreeDatabaseDroppingTheSystemStoredAtIn
   EXPECT_EQ(std::count(schema.begin(), schema.end(), "index user_documents_by_stored_at"), 1);
 }
 
+// The rows of `collection` in the shared system_documents table, read beside the store.
+int64_t shared_rows_of(const std::filesystem::path& path, const std::string& collection) {
+  return std::stoll(
+      test_support::sqlite_pragma(path, fmt::format("SELECT count(*) FROM system_documents WHERE collection='{}'", collection)));
+}
+
+TEST_F(StoreTest, AnOwnTableServesEveryReadAndWriteOfItsCollection) {
+  StoreOptions options;
+  options.own_tables = {"__history"};
+  auto store = Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "peer-a", options);
+  std::vector<std::string> heard;
+  store->observe("__history", [&](const Change& c) { heard.push_back(c.id); });
+  store->upsert("__history", R"({"_id":"k:1","n":1})");
+  store->upsert("__other", R"({"_id":"o"})");
+  ASSERT_TRUE(store->merge(remote_doc("__history", "k:2", R"({"_id":"k:2","n":2})", remote_version(1, "peer-b"))));
+  EXPECT_FALSE(store->merge(remote_doc("__history", "k:2", R"({"_id":"k:2","n":0})", remote_version(0, "peer-b"))))
+      << "an older version loses, as in the shared table";
+  const auto batch = store->merge_batch({remote_doc("__history", "k:10", R"({"_id":"k:10"})", remote_version(2, "peer-b")),
+                                         remote_doc("__small_peer_info", "k", R"({"_id":"k"})", remote_version(2, "k"))},
+                                        {{"cursor", "1"}});
+  EXPECT_EQ(batch, (std::vector<bool>{true, true}));
+  EXPECT_EQ(heard, (std::vector<std::string>{"k:1", "k:2", "k:10"}));
+
+  EXPECT_EQ(store->get("__history", "k:2")->json, R"({"_id":"k:2","n":2})");
+  EXPECT_EQ(store->get("__history", "k:2")->version.origin, "peer-b");
+  EXPECT_FALSE(store->get("__other", "k:2")) << "each collection sees only its own rows";
+  EXPECT_FALSE(store->get("__history", "o"));
+  const auto first = store->list("__history", 2);
+  EXPECT_EQ(ids_of(first.documents), (std::vector<std::string>{"k:1", "k:10"})) << "by _id, as text";
+  EXPECT_EQ(ids_of(store->list("__history", 2, *first.next_after).documents), std::vector<std::string>{"k:2"});
+  EXPECT_EQ(ids_of(store->changes_since("__history", {})), (std::vector<std::string>{"k:1", "k:2", "k:10"}));
+
+  EXPECT_TRUE(store->remove("__history", "k:1"));
+  EXPECT_FALSE(store->get("__history", "k:1"));
+  EXPECT_TRUE(store->get("__history", "k:1", true)->deleted);
+  EXPECT_EQ(store->purge_system("__history", {"k:1", "k:2", "absent"}), 2u);
+  EXPECT_FALSE(store->get("__history", "k:1", true)) << "purged outright";
+  EXPECT_EQ(store->collection_names(true), (std::vector<std::string>{"__history", "__other", "__small_peer_info"}));
+  EXPECT_TRUE(store->collection_names(false).empty());
+  const auto cursor = store->changes_since("__history", {}).back().stored_at;
+  EXPECT_EQ(store->restamp_collection("__history"), 1u);
+  EXPECT_EQ(ids_of(store->changes_since("__history", cursor)), std::vector<std::string>{"k:10"});
+  EXPECT_EQ(store->query_table("__history"), "collection__history");
+  EXPECT_EQ(store->query_table("__other"), "");
+  store.reset();
+
+  const auto schema = schema_of(db_path());
+  EXPECT_EQ(std::count(schema.begin(), schema.end(), "table collection__history"), 1);
+  EXPECT_EQ(std::count(schema.begin(), schema.end(), "table keys__history"), 1);
+  EXPECT_EQ(std::count(schema.begin(), schema.end(), "index collection__history_by_id"), 1);
+  EXPECT_EQ(test_support::sqlite_pragma(db_path(),
+                                        "SELECT \"unique\" FROM pragma_index_list('collection__history') WHERE "
+                                        "name='collection__history_by_id'"),
+            "0")
+      << "no write searches the id index: it must not be unique";
+  EXPECT_EQ(shared_rows_of(db_path(), "__history"), 0);
+  EXPECT_EQ(shared_rows_of(db_path(), "__other"), 1);
+  EXPECT_EQ(test_support::sqlite_integrity_check(db_path()), "ok");
+}
+
+TEST_F(StoreTest, ACollectionMovesToItsOwnTableWithEveryRowAndStaysThere) {
+  Version tombstone_version;
+  {
+    auto store = open();
+    store->upsert("__history", R"({"_id":"k:1","n":1})");
+    store->upsert("__history", R"({"_id":"k:2","n":2})");
+    store->remove("__history", "k:2");
+    tombstone_version = store->get("__history", "k:2", true)->version;
+    store->upsert("__small_peer_info", R"({"_id":"k"})");
+  }
+  // As a file of the version before own tables.
+  ASSERT_EQ(test_support::sqlite_pragma(db_path(), "PRAGMA user_version"), "5");
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw, "PRAGMA user_version=4", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  StoreOptions options;
+  options.own_tables = {"__history"};
+  {
+    auto store = Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "peer-a", options);
+    EXPECT_EQ(store->get("__history", "k:1")->json, R"({"_id":"k:1","n":1})");
+    const auto tombstone = store->get("__history", "k:2", true);
+    ASSERT_TRUE(tombstone.has_value());
+    EXPECT_TRUE(tombstone->deleted) << "a tombstone moves as a tombstone";
+    EXPECT_EQ(tombstone->version, tombstone_version);
+    EXPECT_EQ(store->get("__small_peer_info", "k")->json, R"({"_id":"k"})") << "other collections stay where they were";
+    const auto later = store->upsert("__history", R"({"_id":"k:3"})");
+    EXPECT_GT(later.version.hlc, tombstone_version.hlc) << "the clock restores from the own table too";
+  }
+  EXPECT_EQ(test_support::sqlite_pragma(db_path(), "PRAGMA user_version"), "5");
+  EXPECT_EQ(shared_rows_of(db_path(), "__history"), 0);
+  // Opened without the option, the store still finds the table (a tool opening the file).
+  auto store = open();
+  EXPECT_EQ(ids_of(store->list("__history", 10).documents), (std::vector<std::string>{"k:1", "k:3"}));
+  store->upsert("__history", R"({"_id":"k:4"})");
+  store.reset();
+  EXPECT_EQ(shared_rows_of(db_path(), "__history"), 0);
+}
+
+TEST_F(StoreTest, AnOwnTableRefusesIdsNotOfTheFormKeyColonNumberAndChangesNothing) {
+  StoreOptions options;
+  options.own_tables = {"__history"};
+  auto store = Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "peer-a", options);
+  for (const std::string id : {"k:01", "k", ":1", "k:x", "k:-1", "k:1234567890123456789", "k:1 "}) {
+    expect_error([&] { store->merge(remote_doc("__history", id, R"({"_id":")" + id + "\"}", remote_version(1, "peer-b"))); },
+                 ErrorCode::invalid_argument,
+                 fmt::format("keeps ids of the form <key>:<number> (the number in decimal, at most 18 digits, no "
+                             "leading zeros), got \"{}\"",
+                             id));
+  }
+  // Refused before the clock saw its version: the next local write is not stamped after it.
+  const auto far = remote_version(3'600'000, "peer-b");
+  expect_error([&] { store->merge(remote_doc("__history", "bad", R"({"_id":"bad"})", far)); }, ErrorCode::invalid_argument,
+               "got \"bad\"");
+  EXPECT_LT(store->upsert("__other", R"({"_id":"after"})").version.hlc, far.hlc);
+  expect_error([&] { store->upsert("__history", R"({"n":1})"); }, ErrorCode::invalid_argument, "collection __history keeps ids");
+  EXPECT_TRUE(store->list("__history", 10).documents.empty());
+  EXPECT_EQ(store->collection_names(true), std::vector<std::string>{"__other"}) << "nothing of __history";
+  EXPECT_TRUE(store->merge(remote_doc("__history", "a:b:0", R"({"_id":"a:b:0"})", remote_version(1, "peer-b"))))
+      << "the key is what precedes the last colon";
+  EXPECT_TRUE(store->get("__history", "a:b:0").has_value());
+}
+
+TEST_F(StoreTest, AKeyNumberedInABatchThatRolledBackIsNumberedAgain) {
+  StoreOptions options;
+  options.own_tables = {"__history"};
+  auto store = Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "peer-a", options);
+  // The batch numbers key "a", then fails on a bad id: the number it gave "a" rolls back with it.
+  expect_error(
+      [&] {
+        store->merge_batch({remote_doc("__history", "a:1", R"({"_id":"a:1","who":"a"})", remote_version(1, "peer-b")),
+                            remote_doc("__history", "bad", R"({"_id":"bad"})", remote_version(1, "peer-b"))},
+                           {});
+      },
+      ErrorCode::invalid_argument, "got \"bad\"");
+  EXPECT_FALSE(store->get("__history", "a:1"));
+  // "b" now gets the number "a" had; "a" must get a number of its own, not share it.
+  ASSERT_TRUE(store->merge(remote_doc("__history", "b:1", R"({"_id":"b:1","who":"b"})", remote_version(2, "peer-b"))));
+  ASSERT_TRUE(store->merge(remote_doc("__history", "a:1", R"({"_id":"a:1","who":"a"})", remote_version(3, "peer-b"))));
+  ASSERT_TRUE(store->get("__history", "a:1").has_value()) << "a's write went to b's row";
+  EXPECT_EQ(store->get("__history", "a:1")->json, R"({"_id":"a:1","who":"a"})");
+  EXPECT_EQ(store->get("__history", "b:1")->json, R"({"_id":"b:1","who":"b"})");
+  EXPECT_EQ(ids_of(store->list("__history", 10).documents), (std::vector<std::string>{"a:1", "b:1"}));
+}
+
+TEST_F(StoreTest, AFileWhoseCollectionHasAnIdOfAnotherFormIsNotMovedAndStaysReadable) {
+  {
+    auto store = open();
+    store->upsert("__history", R"({"_id":"k:1"})");
+    store->upsert("__history", R"({"_id":"odd"})");
+  }
+  StoreOptions options;
+  options.own_tables = {"__history"};
+  expect_error([&] { Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "peer-a", options); }, ErrorCode::store,
+               "moving __history to a table of its own");
+  auto store = open();
+  EXPECT_EQ(ids_of(store->list("__history", 10).documents), (std::vector<std::string>{"k:1", "odd"}))
+      << "the move rolled back whole";
+  EXPECT_EQ(shared_rows_of(db_path(), "__history"), 2);
+}
+
+TEST_F(StoreTest, AnOwnTableIsOnlyForASystemCollectionOfLettersDigitsAndUnderscores) {
+  for (const std::string& name :
+       std::vector<std::string>{"history", "__his'tory", "__a b", "__", std::string("__") + std::string(255, 'x')}) {
+    StoreOptions options;
+    options.own_tables = {name};
+    expect_error([&] { Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "peer-a", options); },
+                 ErrorCode::invalid_argument, fmt::format("got \"{}\"", name));
+    EXPECT_FALSE(std::filesystem::exists(db_path())) << name;
+  }
+  StoreOptions options;
+  options.own_tables = {"__history", "__HISTORY"};
+  expect_error([&] { Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "peer-a", options); },
+               ErrorCode::invalid_argument, R"(tables of their own for "__history" and "__HISTORY" would be one table)");
+  EXPECT_FALSE(std::filesystem::exists(db_path()));
+}
+
+TEST_F(StoreTest, RepairClockRestampsThePoisonedRowsOfAnOwnTable) {
+  StoreOptions options;
+  options.own_tables = {"__history"};
+  const Version top{HlcTimestamp{(uint64_t{1} << 63) - 2}, "attacker"};
+  {
+    auto unbounded = std::make_shared<HybridLogicalClock>(clock_, std::chrono::hours(24 * 365 * 9000));
+    auto store = Store::open(db_path(), unbounded, "peer-a", options);
+    ASSERT_TRUE(store->merge(remote_doc("__history", "k:1", R"({"_id":"k:1"})", top)));
+  }
+  auto store = Store::open(db_path(), std::make_shared<HybridLogicalClock>(clock_), "peer-a", options);
+  const auto wall = static_cast<uint64_t>(to_unix_millis(clock_->now()));
+  EXPECT_LE(store->upsert("__history", R"({"_id":"k:2"})").version.hlc.millis(), wall + 1) << "restore skipped the poison";
+  EXPECT_EQ(store->repair_clock(), 1u);
+  EXPECT_LE(store->get("__history", "k:1")->version.hlc, store->clock().limit());
+  EXPECT_EQ(store->get("__history", "k:1")->version.origin, "attacker");
+}
+
 TEST_F(StoreTest, ChangesSinceOnASystemCollectionFollowsStoredAtWithoutAnIndex) {
   auto store = open();
   store->upsert("__small_peer_info", R"({"_id":"b"})");
