@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <thread>
@@ -208,7 +209,12 @@ struct TableStatements {
   mutable StatementHandle purge;        // prepared on first use (only the Big Peer purges)
   // An own table's key numbers read or added so far (under the store's lock; cleared when a
   // transaction that may have added one fails).
-  mutable std::unordered_map<std::string, int64_t> key_numbers;
+  // Looked up by string_view, so a hit (every write of a known key) allocates nothing.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+  mutable std::unordered_map<std::string, int64_t, KeyHash, std::equal_to<>> key_numbers;
 
   TableStatements(sqlite3* db, std::string table_name, std::string own = {})
       : table(std::move(table_name)),
@@ -463,16 +469,16 @@ class SqliteStore final : public Store {
       std::lock_guard lock(mutex_);
       store_support::fill_local_document(parser_, json, doc);
       doc.collection = std::string(collection);
-      check_own_id(table(collection), doc.id);  // before the clock moves
+      const auto& t = table(collection);
+      const auto key = own_key(t, doc.id);  // checked before the clock moves
       // Stamped under the lock so HLC order is commit order, which changes_since() relies on.
       doc.version = {hlc_->now(), local_peer_};
       doc.stored_at = doc.version.hlc;
       if (seal) doc.json = seal(doc.version, doc.json);
       // A single statement is its own transaction: no BEGIN/COMMIT round trips on the hot path
       // (an own table's first id of a key numbers the key first, committed on its own).
-      const auto& t = table(collection);
       Query query(db_.get(), t.write, "upsert");
-      bind_own_key(t, query, doc.id);
+      bind_own_key(t, query, key);
       query.bind(1, collection).bind(2, doc.id).bind(3, doc.json).bind(4, to_column(doc.version.hlc)).bind(5, local_peer_).run();
       previous = chain_locked(doc.collection, doc.stored_at);
     }
@@ -959,14 +965,14 @@ class SqliteStore final : public Store {
   bool merge_locked(const Document& incoming, std::string& body, HlcTimestamp& stored_at) {
     if (!incoming.checked) body = store_support::checked_incoming(parser_, incoming).json;
     const auto& t = table(incoming.collection);
-    check_own_id(t, incoming.id);  // before the clock moves
+    const auto key = own_key(t, incoming.id);  // checked before the clock moves
     // Sessions refuse such documents before they get here (and say why); this keeps any other
     // caller from storing a version the clock bound would never let it supersede.
     if (hlc_->beyond_bound(incoming.version.hlc)) return false;
     hlc_->observe(incoming.version.hlc);
     stored_at = hlc_->now();
     Query query(db_.get(), t.merge, "merge");
-    bind_own_key(t, query, incoming.id);
+    bind_own_key(t, query, key);
     query.bind(1, incoming.collection).bind(2, incoming.id);
     if (incoming.deleted) {
       query.bind_null(3);
@@ -981,10 +987,12 @@ class SqliteStore final : public Store {
     return sqlite3_changes(db_.get()) != 0;
   }
 
-  // Throws Error(invalid_argument) when `t` is an own table and `id` is not of its form
-  // "<key>:<number>"; a writer calls it before it changes anything, the clock included.
-  static void check_own_id(const TableStatements& t, std::string_view id) {
-    if (t.own_collection.empty() || split_own_id(id)) return;
+  // The key and number of `id` when `t` is an own table (nullopt for a shared table); throws
+  // Error(invalid_argument) for an id not of its form "<key>:<number>". A writer calls it before
+  // it changes anything, the clock included.
+  static std::optional<std::pair<std::string_view, int64_t>> own_key(const TableStatements& t, std::string_view id) {
+    if (t.own_collection.empty()) return std::nullopt;
+    if (auto parts = split_own_id(id)) return parts;
     throw Error(ErrorCode::invalid_argument,
                 fmt::format("collection {} keeps ids of the form <key>:<number> (the number in decimal, at most 18 "
                             "digits, no leading zeros), got \"{}\"",
@@ -992,25 +1000,21 @@ class SqliteStore final : public Store {
   }
 
   // Under mutex_: binds an own table's write's ?8 (the number of the id's key, numbering a new
-  // key) and ?9 (the id's number), for an id check_own_id passed. Nothing for a shared table.
-  void bind_own_key(const TableStatements& t, Query& query, std::string_view id) {
-    if (t.own_collection.empty()) return;
-    check_own_id(t, id);
-    const auto parts = split_own_id(id);
-    query.bind(8, key_number_locked(t, parts->first)).bind(9, parts->second);
+  // key) and ?9 (the id's number) from own_key's `key`. Nothing for a shared table.
+  void bind_own_key(const TableStatements& t, Query& query, const std::optional<std::pair<std::string_view, int64_t>>& key) {
+    if (key) query.bind(8, key_number_locked(t, key->first)).bind(9, key->second);
   }
 
   // Under mutex_: the number of `key` in own table `t`, numbering it if it has none.
   int64_t key_number_locked(const TableStatements& t, std::string_view key) {
-    std::string text(key);
-    if (const auto it = t.key_numbers.find(text); it != t.key_numbers.end()) return it->second;
+    if (const auto it = t.key_numbers.find(key); it != t.key_numbers.end()) return it->second;
     // Added if absent, then read: another connection writing the file may number it first.
     Query(db_.get(), t.add_key, "numbering a key").bind(1, key).run();
     Query query(db_.get(), t.key_number, "numbering a key");
     query.bind(1, key);
     if (!query.step()) throw Error(ErrorCode::store, fmt::format("numbering a key: {} has no number", key));
     const int64_t number = query.integer(0);
-    t.key_numbers.emplace(std::move(text), number);
+    t.key_numbers.emplace(std::string(key), number);
     return number;
   }
 
@@ -1094,7 +1098,7 @@ class SqliteStore final : public Store {
           const std::string origin = rows.text(3);
           Query insert(db, own->merge, what);
           try {
-            bind_own_key(*own, insert, id);
+            bind_own_key(*own, insert, own_key(*own, id));
           } catch (const Error& e) {
             throw Error(ErrorCode::store, fmt::format("{}: {}", what, e.what()));
           }
