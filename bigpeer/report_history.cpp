@@ -16,16 +16,45 @@ namespace smallpeer::bigpeer {
 namespace {
 
 // The transports of SPEC section 4's connections_by_transport; a report's other keys are not kept.
-constexpr std::array kTransports = {"AccessPoint", "Bluetooth", "P2PWiFi", "WebSocket"};
-constexpr std::array kDiskFields = {"device_available", "device_total", "ditto_store", "ditto_logs", "ditto_total"};
+constexpr std::array<std::string_view, 4> kTransports = {"AccessPoint", "Bluetooth", "P2PWiFi", "WebSocket"};
+constexpr std::array<std::string_view, 5> kDiskFields = {"device_available", "device_total", "ditto_store", "ditto_logs",
+                                                         "ditto_total"};
 // A row's text is at most ~450 bytes (a 44-character peer key and the longest numbers): written
 // into one allocation.
 constexpr size_t kRowBytes = 512;
 
-/// Copies `object[key]` when it is a whole number (the row keeps only bounded values).
-void copy_integer(JsonWriter& w, simdjson::dom::object object, const char* key) {
-  int64_t v = 0;
-  if (object[key].get_int64().get(v) == simdjson::SUCCESS) w.key(key).value(v);
+/// Appends `v` in decimal.
+void append_integer(std::string& out, int64_t v) {
+  const fmt::format_int digits(v);
+  out.append(digits.data(), digits.size());
+}
+
+/// Appends `,"<name>":{...}` with the members of `object` named in `keys` that are whole numbers,
+/// in the order of `keys` (the row keeps only bounded values). One pass over `object`: a repeated
+/// member counts once, the first, as a lookup by name would find it.
+template <size_t N>
+void append_integers(std::string& out, std::string_view name, simdjson::dom::object object,
+                     const std::array<std::string_view, N>& keys) {
+  std::array<std::optional<simdjson::dom::element>, N> found;
+  for (const auto field : object) {
+    for (size_t k = 0; k < N; ++k) {
+      if (field.key == keys[k]) {
+        if (!found[k]) found[k] = field.value;
+        break;
+      }
+    }
+  }
+  out.append(",\"").append(name).append("\":{");
+  bool first = true;
+  for (size_t k = 0; k < N; ++k) {
+    int64_t v = 0;
+    if (!found[k] || found[k]->get_int64().get(v) != simdjson::SUCCESS) continue;
+    if (!first) out.push_back(',');
+    first = false;
+    out.append(1, '"').append(keys[k]).append("\":");
+    append_integer(out, v);
+  }
+  out.push_back('}');
 }
 
 }  // namespace
@@ -69,40 +98,50 @@ std::optional<Document> ReportHistory::row(const Document& report, simdjson::dom
 
   // Only bounded values: the peer key (checked by the session), whole numbers, booleans and
   // timestamps this code formats. Nothing of the report's free text (names, metadata) is copied.
-  JsonWriter w;
-  w.reserve(kRowBytes);
-  std::string id = fmt::format("{}:{}", report.id, slot);
-  w.begin_object().key("_id").value(id).key("peer_key").value(report.id).key("sequence").value(sequence);
-  w.key("received_at").value(rfc3339_text(received).view());
+  // The keys are literals that need no escaping, written straight into the text; `_id` comes
+  // first, so every other member starts with its comma.
+  std::string id;
+  id.reserve(report.id.size() + 21);
+  id.append(report.id).push_back(':');
+  append_integer(id, static_cast<int64_t>(slot));
+  std::string out;
+  out.reserve(kRowBytes);
+  out.append("{\"_id\":");
+  append_json_string(out, id);
+  out.append(",\"peer_key\":");
+  append_json_string(out, report.id);
+  out.append(",\"sequence\":");
+  append_integer(out, sequence);
+  out.append(",\"received_at\":\"").append(rfc3339_text(received).view()).push_back('"');
   std::string_view reported_text;
   if (reported && reported->get_string().get(reported_text) == simdjson::SUCCESS) {
-    if (const auto at = parse_rfc3339(reported_text)) w.key("reported_at").value(rfc3339_text(*at).view());
+    if (const auto at = parse_rfc3339(reported_text)) {
+      out.append(",\"reported_at\":\"").append(rfc3339_text(*at).view()).push_back('"');
+    }
   }
   bool is_connected = false;
   if (connected && connected->get_bool().get(is_connected) == simdjson::SUCCESS) {
-    w.key("is_connected_to_big_peer").value(is_connected);
+    out.append(is_connected ? ",\"is_connected_to_big_peer\":true" : ",\"is_connected_to_big_peer\":false");
   }
   simdjson::dom::object by_transport;
   if (transports && transports->get_object().get(by_transport) == simdjson::SUCCESS) {
-    w.key("connections").begin_object();
-    for (const char* t : kTransports) copy_integer(w, by_transport, t);
-    w.end_object();
+    append_integers(out, "connections", by_transport, kTransports);
   }
   simdjson::dom::array peer_list;
   if (peers && peers->get_array().get(peer_list) == simdjson::SUCCESS) {
-    w.key("connected_peers").value(static_cast<uint64_t>(peer_list.size()));
+    out.append(",\"connected_peers\":");
+    append_integer(out, static_cast<int64_t>(peer_list.size()));
   }
   simdjson::dom::object usage;
-  if (disk && disk->get_object().get(usage) == simdjson::SUCCESS) {
-    w.key("disk").begin_object();
-    for (const char* f : kDiskFields) copy_integer(w, usage, f);
-    w.end_object();
-  }
+  if (disk && disk->get_object().get(usage) == simdjson::SUCCESS) append_integers(out, "disk", usage, kDiskFields);
   int64_t interval_ms = 0;
-  if (interval && interval->get_int64().get(interval_ms) == simdjson::SUCCESS) w.key("collection_interval_ms").value(interval_ms);
-  w.end_object();
-  // JsonWriter's text is minified and its "_id" is `id`: checked as it is, nothing to parse again.
-  return Document{std::string(kReportHistoryCollection), std::move(id), w.take(), report.version, false, {}, true};
+  if (interval && interval->get_int64().get(interval_ms) == simdjson::SUCCESS) {
+    out.append(",\"collection_interval_ms\":");
+    append_integer(out, interval_ms);
+  }
+  out.push_back('}');
+  // The text is minified and its "_id" is `id`: checked as it is, nothing to parse again.
+  return Document{std::string(kReportHistoryCollection), std::move(id), std::move(out), report.version, false, {}, true};
 }
 
 std::string history_json(const Store& store, const std::string& peer_key, TimePoint since, TimePoint until,

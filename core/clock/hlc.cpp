@@ -58,6 +58,14 @@ bool HybridLogicalClock::restore(HlcTimestamp last) {
   return true;
 }
 
+std::optional<HlcTimestamp> HybridLogicalClock::receive(HlcTimestamp remote) {
+  const uint64_t pt = physical_millis(*clock_);
+  if (remote > limit_at(pt, max_offset_)) return std::nullopt;
+  std::lock_guard lock(mutex_);
+  last_ = advance(std::max(last_, remote), pt);
+  return last_;
+}
+
 HlcTimestamp HybridLogicalClock::limit() const {
   return limit_at(physical_millis(*clock_), max_offset_);
 }

@@ -42,6 +42,10 @@ class HybridLogicalClock {
   /// Absorbs a timestamp received from another peer, so later local events order after it; a
   /// timestamp beyond limit() moves the clock only up to limit(), never further.
   HlcTimestamp observe(HlcTimestamp remote);
+  /// Absorbs `remote` and returns a timestamp to store it at, greater than it and than every
+  /// timestamp issued or observed so far; nullopt, the clock unchanged, when `remote` is beyond
+  /// limit(). One wall clock reading, where beyond_bound(), observe() and now() take three.
+  std::optional<HlcTimestamp> receive(HlcTimestamp remote);
   /// Makes the clock never issue anything at or below `last` (used after reopening a store); a
   /// value beyond limit() is ignored (false): it came from a poisoned store or a clock gone back.
   bool restore(HlcTimestamp last);

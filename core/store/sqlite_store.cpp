@@ -968,9 +968,9 @@ class SqliteStore final : public Store {
     const auto key = own_key(t, incoming.id);  // checked before the clock moves
     // Sessions refuse such documents before they get here (and say why); this keeps any other
     // caller from storing a version the clock bound would never let it supersede.
-    if (hlc_->beyond_bound(incoming.version.hlc)) return false;
-    hlc_->observe(incoming.version.hlc);
-    stored_at = hlc_->now();
+    const auto received = hlc_->receive(incoming.version.hlc);
+    if (!received) return false;
+    stored_at = *received;
     Query query(db_.get(), t.merge, "merge");
     bind_own_key(t, query, key);
     query.bind(1, incoming.collection).bind(2, incoming.id);

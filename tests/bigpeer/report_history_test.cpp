@@ -100,6 +100,21 @@ TEST_F(ReportHistoryTest, ARowKeepsOnlyTheBoundedFieldsOfItsReport) {
                   format_rfc3339(received)));
 }
 
+TEST_F(ReportHistoryTest, ARowKeepsTheFirstOfARepeatedMemberAndOnlyWholeNumbers) {
+  const auto received = SystemClock().now();
+  Document d = report("pkA", 5, 1000);
+  d.json = R"({"_id":"pkA","sequence":5,"is_connected_to_big_peer":false,"connections_by_transport":)"
+           R"({"WebSocket":"1","WebSocket":3,"Bluetooth":2,"Bluetooth":7,"P2PWiFi":1.5,"AccessPoint":-1},)"
+           R"("device_disk_usage":{"ditto_total":{"a":1},"device_total":18446744073709551615,"ditto_logs":0},)"
+           R"("connected_peers":{},"collection_interval_ms":"300000"})";
+  const auto row = history_.row(d, received);
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->json, fmt::format(R"({{"_id":"pkA:1","peer_key":"pkA","sequence":5,"received_at":"{}",)"
+                                   R"("is_connected_to_big_peer":false,"connections":{{"AccessPoint":-1,"Bluetooth":2}},)"
+                                   R"("disk":{{"ditto_logs":0}}}})",
+                                   format_rfc3339(received)));
+}
+
 TEST_F(ReportHistoryTest, AReportWithoutAWholeNonNegativeSequenceHasNoRow) {
   const auto now = SystemClock().now();
   for (const std::string sequence : {"-1", "1.5", "\"3\"", "null", "1e30"}) {

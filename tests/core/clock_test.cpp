@@ -131,6 +131,23 @@ TEST(HybridLogicalClock, NeverJumpsBeyondTheMaximumOffset) {
   EXPECT_EQ(hlc.now().millis(), wall + 600'000) << "and the wall clock takes over again";
 }
 
+TEST(HybridLogicalClock, ReceiveStoresAfterTheRemoteAndRefusesWhatIsBeyondTheBound) {
+  auto clock = std::make_shared<ManualClock>();
+  HybridLogicalClock hlc(clock, 60s);
+  const auto wall = static_cast<uint64_t>(to_unix_millis(clock->now()));
+  const auto issued = hlc.now();
+  EXPECT_FALSE(hlc.receive(HlcTimestamp::from_parts(wall + 60'001, 0)).has_value());
+  EXPECT_EQ(hlc.now(), HlcTimestamp{issued.value + 1}) << "a refused timestamp leaves the clock where it was";
+  const auto bound = HlcTimestamp::from_parts(wall + 60'000, 0xfffe);
+  const auto stored = hlc.receive(bound);
+  ASSERT_TRUE(stored.has_value()) << "the bound is inclusive";
+  EXPECT_GT(*stored, bound);
+  EXPECT_GT(hlc.now(), *stored);
+  const auto older = hlc.receive(HlcTimestamp::from_parts(wall - 1'000, 0));
+  ASSERT_TRUE(older.has_value());
+  EXPECT_GT(*older, *stored) << "an older remote still gets a timestamp after everything issued";
+}
+
 TEST(HybridLogicalClock, RestoreIgnoresValuesBeyondTheBound) {
   auto clock = std::make_shared<ManualClock>();
   HybridLogicalClock hlc(clock, 60s);
