@@ -11,6 +11,7 @@
 #include <atomic>
 #include <boost/beast/websocket.hpp>
 #include <condition_variable>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <iterator>
@@ -463,6 +464,30 @@ TEST_F(BigPeerServerTest, SigtermExitsZeroPromptly) {
   EXPECT_LT(exit.took, 5s);
   const auto out = bp.output();
   EXPECT_EQ(out.back(), "big-peer: stopped");
+}
+
+TEST_F(BigPeerServerTest, ItsAllocatorReturnsFreedPagesFromABackgroundThread) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "a sanitizer's allocator replaces jemalloc in this build";
+#endif
+  // tools/smallpeer_main.cpp's malloc_conf, which jemalloc reads only if the program exports it.
+  auto& bp = start();
+  const auto thread_names = [&] {
+    std::vector<std::string> names;
+    for (const auto& task : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", bp.pid()))) {
+      std::ifstream comm(task.path() / "comm");
+      std::getline(comm, names.emplace_back());
+    }
+    return names;
+  };
+  std::vector<std::string> names = thread_names();
+  // jemalloc starts its thread with the first arena's first purge cycle: wait for it a little.
+  for (int i = 0; i < 50 && std::find(names.begin(), names.end(), "jemalloc_bg_thd") == names.end(); ++i) {
+    std::this_thread::sleep_for(100ms);
+    names = thread_names();
+  }
+  EXPECT_TRUE(std::find(names.begin(), names.end(), "jemalloc_bg_thd") != names.end())
+      << "no jemalloc_bg_thd among the Big Peer's threads: " << fmt::format("{}", fmt::join(names, ", "));
 }
 
 TEST_F(BigPeerServerTest, TheReadyFileCarriesItsFactsForItsUserOnlyAndGoesAtStop) {
