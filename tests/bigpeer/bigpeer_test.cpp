@@ -481,7 +481,7 @@ TEST_F(BigPeerServerTest, ItsAllocatorReturnsFreedPagesFromABackgroundThread) {
     return names;
   };
   std::vector<std::string> names = thread_names();
-  // jemalloc starts its thread with the first arena's first purge cycle: wait for it a little.
+  // jemalloc starts its thread as it initialises; the thread names itself once running: wait a little.
   for (int i = 0; i < 50 && std::find(names.begin(), names.end(), "jemalloc_bg_thd") == names.end(); ++i) {
     std::this_thread::sleep_for(100ms);
     names = thread_names();
