@@ -23,12 +23,6 @@ constexpr std::array<std::string_view, 5> kDiskFields = {"device_available", "de
 // into one allocation.
 constexpr size_t kRowBytes = 512;
 
-/// Appends `v` in decimal.
-void append_integer(std::string& out, int64_t v) {
-  const fmt::format_int digits(v);
-  out.append(digits.data(), digits.size());
-}
-
 /// Appends `,"<name>":{...}` with the members of `object` named in `keys` that are whole numbers,
 /// in the order of `keys` (the row keeps only bounded values). One pass over `object`: a repeated
 /// member counts once, the first, as a lookup by name would find it.
@@ -52,7 +46,7 @@ void append_integers(std::string& out, std::string_view name, simdjson::dom::obj
     if (!first) out.push_back(',');
     first = false;
     out.append(1, '"').append(keys[k]).append("\":");
-    append_integer(out, v);
+    append_json_integer(out, v);
   }
   out.push_back('}');
 }
@@ -103,7 +97,7 @@ std::optional<Document> ReportHistory::row(const Document& report, simdjson::dom
   std::string id;
   id.reserve(report.id.size() + 21);
   id.append(report.id).push_back(':');
-  append_integer(id, static_cast<int64_t>(slot));
+  append_json_integer(id, slot);
   std::string out;
   out.reserve(kRowBytes);
   out.append("{\"_id\":");
@@ -111,7 +105,7 @@ std::optional<Document> ReportHistory::row(const Document& report, simdjson::dom
   out.append(",\"peer_key\":");
   append_json_string(out, report.id);
   out.append(",\"sequence\":");
-  append_integer(out, sequence);
+  append_json_integer(out, sequence);
   out.append(",\"received_at\":\"").append(rfc3339_text(received).view()).push_back('"');
   std::string_view reported_text;
   if (reported && reported->get_string().get(reported_text) == simdjson::SUCCESS) {
@@ -130,14 +124,14 @@ std::optional<Document> ReportHistory::row(const Document& report, simdjson::dom
   simdjson::dom::array peer_list;
   if (peers && peers->get_array().get(peer_list) == simdjson::SUCCESS) {
     out.append(",\"connected_peers\":");
-    append_integer(out, static_cast<int64_t>(peer_list.size()));
+    append_json_integer(out, static_cast<uint64_t>(peer_list.size()));
   }
   simdjson::dom::object usage;
   if (disk && disk->get_object().get(usage) == simdjson::SUCCESS) append_integers(out, "disk", usage, kDiskFields);
   int64_t interval_ms = 0;
   if (interval && interval->get_int64().get(interval_ms) == simdjson::SUCCESS) {
     out.append(",\"collection_interval_ms\":");
-    append_integer(out, interval_ms);
+    append_json_integer(out, interval_ms);
   }
   out.push_back('}');
   // The text is minified and its "_id" is `id`: checked as it is, nothing to parse again.

@@ -24,8 +24,8 @@
 
 namespace smallpeer::bigpeer {
 
-/// The system collection of report history rows.
-inline constexpr std::string_view kReportHistoryCollection = "__small_peer_info_history";
+// The system collection of report history rows is kReportHistoryCollection (store/store.h), which
+// the Big Peer's store gives a table of its own.
 /// Reports kept per device by default: 24 hours at the default 5-minute interval.
 inline constexpr size_t kDefaultHistoryReports = 288;
 /// The most reports --history-reports may keep per device.

@@ -129,17 +129,25 @@ JsonWriter& JsonWriter::value(std::string_view v) {
   return *this;
 }
 
+void append_json_integer(std::string& out, int64_t v) {
+  const fmt::format_int digits(v);
+  out.append(digits.data(), digits.size());
+}
+
+void append_json_integer(std::string& out, uint64_t v) {
+  const fmt::format_int digits(v);
+  out.append(digits.data(), digits.size());
+}
+
 JsonWriter& JsonWriter::value(int64_t v) {
   before_value();
-  const fmt::format_int digits(v);
-  out_.append(digits.data(), digits.size());
+  append_json_integer(out_, v);
   return *this;
 }
 
 JsonWriter& JsonWriter::value(uint64_t v) {
   before_value();
-  const fmt::format_int digits(v);
-  out_.append(digits.data(), digits.size());
+  append_json_integer(out_, v);
   return *this;
 }
 

@@ -11,6 +11,10 @@ namespace smallpeer {
 
 /// Appends `text` to `out` as a quoted JSON string with RFC 8259 escaping.
 void append_json_string(std::string& out, std::string_view text);
+/// Appends `v` to `out` as a JSON number (decimal).
+void append_json_integer(std::string& out, int64_t v);
+/// Appends `v` to `out` as a JSON number (decimal).
+void append_json_integer(std::string& out, uint64_t v);
 
 /// Writes one JSON value into a string; commas and nesting are tracked for the caller.
 class JsonWriter {

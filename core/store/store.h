@@ -65,6 +65,10 @@ struct Page {
   std::optional<std::string> next_after;  // pass as `after` for the next page; nullopt at the end
 };
 
+/// The Big Peer's report history (bigpeer/report_history.h): a system collection with a table of
+/// its own in the Big Peer's store (StoreOptions::for_big_peer).
+inline constexpr std::string_view kReportHistoryCollection = "__small_peer_info_history";
+
 /// How a SQLite store is tuned for its owner; the defaults suit a test or a tool.
 struct StoreOptions {
   /// Hold the database's lock for the connection's life (SQLite's locking_mode=EXCLUSIVE): no other
@@ -109,7 +113,7 @@ struct StoreOptions {
             .page_size = 16'384,
             .wal_autocheckpoint_pages = 2'500,
             .checkpoint_unlocked = true,
-            .own_tables = {"__small_peer_info_history"}};
+            .own_tables = {std::string(kReportHistoryCollection)}};
   }
 };
 
