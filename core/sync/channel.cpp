@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/connect.hpp>
@@ -22,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -319,7 +321,7 @@ struct HeapAllocator {
 // the heap when it completes. By default Asio keeps the block of the operation that completed last
 // on each I/O thread and hands it to the next operation that fits, of any kind. A gathered write's
 // operation is ~1.7 KB (its buffers and Asio's 64 prepared ones), so after a keep-alive ping each
-// idle session's next long wait (its timer, its wait for bytes) sat in such a block instead of one
+// idle session's next long wait (its wait for bytes; then also its keep-alive timer) sat in such a block instead of one
 // of its own ~0.1-0.2 KB: 1.7 KB more per idle session (bigpeer/BENCHMARKS.md, "Idle memory after the first keep-alive ping").
 template <typename F>
 struct HeapAllocated {
@@ -333,6 +335,35 @@ struct HeapAllocated {
 };
 template <typename F>
 HeapAllocated(F) -> HeapAllocated<F>;  // for compilers without deduction for aggregates
+
+class ServerWebSocketChannel;
+
+// Keep-alive for the server channels of one io_context (one I/O thread): one timer, ticking while
+// any channel is listed, finds the channels quiet for their interval and has each check itself on
+// its strand. In place of a timer and a pending wait per connection (~0.4 KB of each idle session,
+// the channel's size class included: bigpeer/BENCHMARKS.md, "One keep-alive timer per I/O thread").
+// Shared, because a channel may outlive its io_context; the timer is the service's and goes with it.
+class KeepAliveSweep : public std::enable_shared_from_this<KeepAliveSweep> {
+ public:
+  // The sweep of `io`'s channels, made on first use.
+  static std::shared_ptr<KeepAliveSweep> of(net::io_context& io);
+  // Lists `channel` (on its strand, once); ticks at least every keep_alive / 8 (10 ms to 1 s).
+  void add(ServerWebSocketChannel& channel, std::chrono::milliseconds keep_alive);
+  // Unlists `channel` (idempotent); the timer stops with the last one.
+  // NOLINTNEXTLINE(bugprone-exception-escape): see the definition
+  void remove(ServerWebSocketChannel& channel) noexcept;
+
+ private:
+  class Service;
+  void arm_locked();
+  void tick();
+
+  std::mutex mutex_;                    // guards everything below, the timer and each listed channel's place
+  net::steady_timer* timer_ = nullptr;  // the service's; null once its io_context shut down
+  std::vector<ServerWebSocketChannel*> channels_;
+  std::chrono::milliseconds interval_{1000};
+  bool armed_ = false;
+};
 
 // The Big Peer's side of a plain (ws://) WebSocket whose upgrade is done, without Beast. It waits
 // for the socket to be readable, then reads what is there into one buffer per I/O thread and parses
@@ -348,10 +379,7 @@ HeapAllocated(F) -> HeapAllocated<F>;  // for compilers without deduction for ag
 class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, SyncStrand> {
  public:
   ServerWebSocketChannel(SyncSocket socket, std::chrono::milliseconds keep_alive)
-      : ChannelBase(socket.get_executor()),
-        socket_(std::move(socket)),
-        keep_alive_(keep_alive),
-        keep_alive_timer_(socket_.get_executor()) {
+      : ChannelBase(socket.get_executor()), socket_(std::move(socket)), keep_alive_(keep_alive) {
     remote_ = endpoint_text(socket_);
     boost::system::error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
@@ -359,11 +387,32 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
     set_max_frame_bytes(kMaxHandshakeFrameBytes);
   }
 
-  // Called once, by start(): the first wait, and the keep-alive timer.
+  ServerWebSocketChannel(const ServerWebSocketChannel&) = delete;
+  ServerWebSocketChannel& operator=(const ServerWebSocketChannel&) = delete;
+  // NOLINTNEXTLINE(bugprone-exception-escape): only KeepAliveSweep::remove could, and it terminates instead
+  ~ServerWebSocketChannel() override {
+    if (sweep_) sweep_->remove(*this);
+  }
+
+  // Called once, by start(): the first wait, and the keep-alive sweep's watch.
   void read_next() {
-    last_heard_ = std::chrono::steady_clock::now();
-    keep_alive(last_heard_ + keep_alive_);
+    if (closed_) return;  // closed before it started
+    heard();
+    sweep_ = KeepAliveSweep::of(socket_.get_executor().get_inner_executor().context());
+    sweep_->add(*this, keep_alive_);
     wait_readable();
+  }
+
+  // True if the sweep should have this channel check its keep-alive (any thread): quiet for its
+  // interval with no ping sent since, or for twice its interval.
+  [[nodiscard]] bool keep_alive_due(std::chrono::steady_clock::time_point now) const {
+    const auto quiet = quiet_at(now);
+    return quiet >= 2 * keep_alive_ || (quiet >= keep_alive_ && !pinged_.load(std::memory_order_relaxed));
+  }
+
+  // From the sweep: checks the keep-alive on the strand.
+  void check_keep_alive_soon() {
+    net::post(strand_, [self = shared_from_this()] { self->check_keep_alive(); });
   }
 
   // Frames were queued with none being written, or a write completed with more queued: writes them
@@ -408,7 +457,7 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
   void set_max_frame_bytes(uint32_t bytes) override { reader_.set_max_message_bytes(uint64_t{bytes} + 4); }
 
   void close_transport() {
-    keep_alive_timer_.cancel();
+    if (sweep_) sweep_->remove(*this);
     boost::system::error_code ec;
     socket_.shutdown(tcp::socket::shutdown_both, ec);
     socket_.close(ec);
@@ -419,23 +468,27 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
   static constexpr int kMaxReadsPerWake = 4;
 
   // A connection quiet for keep_alive_ is pinged, and closed once quiet for twice that (a pong or
-  // any other byte counts): with the default 15 s a dead peer is found within 30 s. The timer is
-  // set once per interval from the time last heard, not once per read.
-  void keep_alive(std::chrono::steady_clock::time_point at) {
-    keep_alive_timer_.expires_at(at);
-    keep_alive_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (ec || self->closed_ || self->close_reason_) return;
-      const auto quiet = std::chrono::steady_clock::now() - self->last_heard_;
-      if (quiet >= 2 * self->keep_alive_) {
-        return self->shut(fmt::format("nothing heard for {} ms (idle timeout)", 2 * self->keep_alive_.count()));
-      }
-      if (quiet < self->keep_alive_) return self->keep_alive(self->last_heard_ + self->keep_alive_);
-      if (!self->pinged_) {
-        self->pinged_ = true;
-        self->enqueue({std::string(), WebSocketOpcode::ping});
-      }
-      self->keep_alive(self->last_heard_ + 2 * self->keep_alive_);
-    });
+  // any other byte counts): with the default 15 s a dead peer is found within 30 s (and the sweep's
+  // tick of 1 s). On the strand, when the sweep found it due.
+  void check_keep_alive() {
+    if (closed_ || close_reason_) return;
+    const auto quiet = quiet_at(std::chrono::steady_clock::now());
+    if (quiet >= 2 * keep_alive_) {
+      return shut(fmt::format("nothing heard for {} ms (idle timeout)", 2 * keep_alive_.count()));
+    }
+    if (quiet >= keep_alive_ && !pinged_.exchange(true)) enqueue({std::string(), WebSocketOpcode::ping});
+  }
+
+  // How long nothing has come from the other side at `now`.
+  [[nodiscard]] std::chrono::steady_clock::duration quiet_at(std::chrono::steady_clock::time_point now) const {
+    return now - std::chrono::steady_clock::time_point(
+                     std::chrono::steady_clock::duration(last_heard_.load(std::memory_order_relaxed)));
+  }
+
+  // A byte came from the other side.
+  void heard() {
+    last_heard_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    pinged_.store(false, std::memory_order_relaxed);
   }
 
   // Waits until the socket is readable. The wait re-arms the socket in epoll (EPOLL_CTL_MOD), which
@@ -483,8 +536,7 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
       const size_t n = socket_.read_some(buffer, ec);
       if (ec == net::error::would_block || ec == net::error::try_again) break;
       if (ec) return shut(ec == net::error::eof ? "closed by peer" : ec.message());
-      last_heard_ = std::chrono::steady_clock::now();
-      pinged_ = false;
+      heard();
       std::string_view rest(static_cast<const char*>(buffer.data()), n);
       while (!rest.empty() && !closed_ && !close_reason_) {
         auto step = reader_.read(rest);
@@ -537,12 +589,100 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
   SyncSocket socket_;
   WebSocketReader reader_;
   std::chrono::milliseconds keep_alive_;
-  net::steady_timer keep_alive_timer_;
-  std::chrono::steady_clock::time_point last_heard_;  // when a byte last came
-  bool pinged_ = false;                               // a ping went out since
-  bool read_paused_ = false;                          // no wait pending: too much to write
-  std::string headers_;  // the frame headers of the write in flight (up to seven ACKs' fit without an allocation)
+  // When a byte last came (steady_clock ticks), and whether a ping went out since: written on the
+  // strand, read by the sweep's tick on any thread.
+  std::atomic<std::chrono::steady_clock::rep> last_heard_{0};
+  std::atomic<bool> pinged_{false};
+  bool read_paused_ = false;  // no wait pending: too much to write
+  std::string headers_;       // the frame headers of the write in flight (up to seven ACKs' fit without an allocation)
+  std::shared_ptr<KeepAliveSweep> sweep_;  // set by read_next()
+  size_t sweep_index_ = SIZE_MAX;          // this channel's place in the sweep's list, under the sweep's lock
+  friend class KeepAliveSweep;
 };
+
+// Owns the timer of one io_context's sweep, and stops the sweep when the io_context shuts down.
+class KeepAliveSweep::Service : public net::io_context::service {
+ public:
+  static inline net::io_context::id id;
+  explicit Service(net::io_context& io) : net::io_context::service(io), timer_(io), sweep_(std::make_shared<KeepAliveSweep>()) {
+    sweep_->timer_ = &timer_;
+  }
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+  ~Service() override = default;
+  // The io_context is going: its pending handlers are destroyed uncalled, and the sweep stops.
+  void shutdown() override {
+    std::lock_guard lock(sweep_->mutex_);
+    sweep_->timer_ = nullptr;
+    sweep_->armed_ = false;
+    timer_.cancel();
+  }
+  [[nodiscard]] const std::shared_ptr<KeepAliveSweep>& sweep() const { return sweep_; }
+
+ private:
+  net::steady_timer timer_;
+  std::shared_ptr<KeepAliveSweep> sweep_;
+};
+
+std::shared_ptr<KeepAliveSweep> KeepAliveSweep::of(net::io_context& io) {
+  return net::use_service<Service>(io).sweep();
+}
+
+void KeepAliveSweep::add(ServerWebSocketChannel& channel, std::chrono::milliseconds keep_alive) {
+  std::lock_guard lock(mutex_);
+  if (channel.sweep_index_ != SIZE_MAX) return;
+  channels_.push_back(&channel);
+  channel.sweep_index_ = channels_.size() - 1;
+  // The interval only shrinks: a thread that once served a short keep-alive keeps ticking at its pace.
+  const auto wanted = std::clamp(keep_alive / 8, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+  if (wanted < interval_) {
+    interval_ = wanted;
+    armed_ = false;  // the wait pending, if any, is for the longer interval: set it again
+  }
+  if (!armed_) arm_locked();
+}
+
+// NOLINTNEXTLINE(bugprone-exception-escape): only a broken mutex or timer throws here; terminating is right
+void KeepAliveSweep::remove(ServerWebSocketChannel& channel) noexcept {
+  std::lock_guard lock(mutex_);
+  const size_t at = channel.sweep_index_;
+  if (at == SIZE_MAX) return;
+  channels_[at] = channels_.back();
+  channels_[at]->sweep_index_ = at;
+  channels_.pop_back();
+  channel.sweep_index_ = SIZE_MAX;
+  if (channels_.empty() && timer_ && armed_) {
+    timer_->cancel();  // nothing to watch: an io_context that runs out of work returns at once
+    armed_ = false;
+  }
+}
+
+void KeepAliveSweep::arm_locked() {
+  if (!timer_) return;
+  timer_->expires_after(interval_);  // cancels a wait pending
+  timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec) self->tick();
+  });
+  armed_ = true;
+}
+
+void KeepAliveSweep::tick() {
+  std::vector<std::shared_ptr<ServerWebSocketChannel>> due;
+  {
+    std::lock_guard lock(mutex_);
+    due.reserve(channels_.size());  // so no channel taken below can be released under the lock
+    armed_ = false;
+    const auto now = std::chrono::steady_clock::now();
+    for (ServerWebSocketChannel* channel : channels_) {
+      // Null for a channel being destroyed on another thread (it waits for this lock to unlist itself).
+      if (channel->keep_alive_due(now)) {
+        if (auto alive = channel->weak_from_this().lock()) due.push_back(std::move(alive));
+      }
+    }
+    if (!channels_.empty()) arm_locked();
+  }
+  for (const auto& channel : due) channel->check_keep_alive_soon();
+}
 
 thread_local std::unique_ptr<ServerWebSocketChannel::ReadBuffer::Bytes> ServerWebSocketChannel::ReadBuffer::thread_buffer_;
 thread_local bool ServerWebSocketChannel::ReadBuffer::busy_ = false;

@@ -63,7 +63,8 @@ std::shared_ptr<FrameChannel> make_websocket_channel(boost::beast::websocket::st
                                                      std::shared_ptr<void> keep_alive);
 /// Wraps the server side of a plain (ws://) WebSocket whose upgrade is done (the Big Peer's /sync):
 /// reads go through one buffer per I/O thread, not Beast. A quiet connection is pinged after
-/// `keep_alive` and closed after twice that without a byte from the other side.
+/// `keep_alive` and closed after twice that without a byte from the other side, each up to
+/// keep_alive / 8 (at most 1 s) later: one timer per io_context checks its connections.
 std::shared_ptr<FrameChannel> make_server_websocket_channel(SyncSocket socket,
                                                             std::chrono::milliseconds keep_alive = std::chrono::seconds(15));
 /// Wraps a connected TCP socket that carries length-prefixed frames (socket made on a strand). Its

@@ -332,7 +332,7 @@ void Session::on_admin_proof(const AdminProof& proof) {
   remote_admin_until_ms_ = proof.grant.expires_at_ms;
   {
     std::lock_guard lock(mutex_);
-    remote_admin_grant_id_ = proof.grant.grant_id;
+    remote_admin_grant_id_ = std::make_unique<const std::string>(proof.grant.grant_id);
   }
   log(LogLevel::info, fmt::format("{} is an admin device (grant {})", remote_->peer_key, proof.grant.grant_id));
   // Now this link may carry our Small Peer Info: hear of its changes, and send what there is.
@@ -483,7 +483,7 @@ void Session::on_link_frame(const T& frame) {
 
 std::optional<std::string> Session::remote_admin_grant_id() const {
   std::lock_guard lock(mutex_);
-  return remote_admin_grant_id_;
+  return remote_admin_grant_id_ ? std::optional(*remote_admin_grant_id_) : std::nullopt;
 }
 
 bool Session::send_frame(const Frame& frame) {

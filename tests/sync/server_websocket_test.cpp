@@ -1,9 +1,11 @@
 // The Big Peer's side of a WebSocket (make_server_websocket_channel, core/sync/channel.h) against a
 // real Beast client over loopback: messages both ways, a ping answered with its pong, a close
 // answered with a close, a quiet client kept alive by pings, a silent one dropped, and a broken
-// rule or an oversized claim answered with the close code before the connection ends.
+// rule or an oversized claim answered with the close code before the connection ends; keep-alive
+// from one timer per I/O thread.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
@@ -13,6 +15,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -194,6 +197,57 @@ TEST(ServerWebSocketTest, AQuietClientIsKeptAliveByPingsAndASilentOneIsDropped) 
   const std::string reason = server.closed_within(10s);
   EXPECT_NE(reason.find("idle timeout"), std::string::npos) << reason;
   EXPECT_EQ(read_until_closed(silent->next_layer()), std::string("\x89\x00", 2)) << "a ping, then the close";
+}
+
+// Keep-alive runs from one timer per I/O thread (io_context), not one per connection: channels
+// with different intervals on one io_context are each checked at their own pace, dropping one
+// leaves the other alone, and once the last is gone the timer stops, so the io_context runs out of
+// work and its run() returns.
+TEST(ServerWebSocketTest, ChannelsOfOneThreadKeepTheirOwnIntervalsAndTheTimerStopsWithTheLast) {
+  net::io_context server_io;
+  tcp::acceptor acceptor{server_io, {net::ip::make_address("127.0.0.1"), 0}};
+  acceptor.listen();
+  const std::array<std::chrono::milliseconds, 2> intervals{200ms, 60s};
+  std::array<std::promise<std::string>, 2> closed;
+  std::vector<std::shared_ptr<FrameChannel>> channels;  // touched only on server_io's thread
+  std::function<void(size_t)> accept_next = [&](size_t i) {
+    acceptor.async_accept(net::make_strand(server_io), [&, i](boost::system::error_code ec, SyncSocket socket) {
+      ASSERT_FALSE(ec) << ec.message();
+      auto ws = std::make_shared<websocket::stream<SyncTcpStream>>(SyncTcpStream(std::move(socket)));
+      ws->async_accept([&, i, ws](boost::system::error_code ec) {
+        ASSERT_FALSE(ec) << ec.message();
+        channels.push_back(make_server_websocket_channel(ws->next_layer().release_socket(), intervals.at(i)));
+        channels.back()->start(
+            {[](const std::string& /*frame*/) {}, [&, i](std::string reason) { closed.at(i).set_value(std::move(reason)); }});
+        if (i + 1 < intervals.size()) accept_next(i + 1);
+      });
+    });
+  };
+  accept_next(0);
+  auto ran_out = std::async(std::launch::async, [&] { server_io.run(); });
+  // Whatever fails below, the server's thread ends (the future's destructor waits for it).
+  const std::unique_ptr<net::io_context, void (*)(net::io_context*)> stop_on_exit(&server_io,
+                                                                                  [](net::io_context* io) { io->stop(); });
+
+  // Neither client reads, so neither answers a ping.
+  net::io_context io;
+  std::vector<std::unique_ptr<websocket::stream<tcp::socket>>> clients;
+  for (size_t i = 0; i < intervals.size(); ++i) {
+    clients.push_back(std::make_unique<websocket::stream<tcp::socket>>(io));
+    clients.back()->next_layer().connect(acceptor.local_endpoint());
+    clients.back()->handshake("127.0.0.1", "/sync");
+  }
+  auto short_closed = closed[0].get_future();
+  auto long_closed = closed[1].get_future();
+  ASSERT_EQ(short_closed.wait_for(10s), std::future_status::ready) << "the 200 ms channel was dropped";
+  EXPECT_NE(short_closed.get().find("idle timeout"), std::string::npos);
+  EXPECT_EQ(long_closed.wait_for(300ms), std::future_status::timeout) << "the 60 s channel stays";
+
+  // The last channel goes: nothing is left to watch, so the io_context runs out of work.
+  clients[1]->next_layer().close();
+  ASSERT_EQ(long_closed.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(long_closed.get(), "closed by peer");
+  EXPECT_EQ(ran_out.wait_for(10s), std::future_status::ready) << "the keep-alive timer stopped with the last channel";
 }
 
 TEST(ServerWebSocketTest, APingFloodFromAClientThatDoesNotReadHoldsOnePong) {
