@@ -124,7 +124,12 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
   // On the strand, with no write in flight: moves up to `max_frames` queued frames to writing_,
   // where they stay put until written. (In queue_ they could move: a vector that grows moves its
   // strings, and a short string's bytes move with it, under a write that is still reading them.)
+  // Taking them all takes the queue's buffer itself, and the queue starts again with none.
   void take_for_writing(size_t max_frames) {
+    if (queue_.size() <= max_frames) {
+      writing_.swap(queue_);
+      return;
+    }
     const auto n = static_cast<std::ptrdiff_t>(std::min(max_frames, queue_.size()));
     writing_.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + n));
     queue_.erase(queue_.begin(), queue_.begin() + n);
@@ -148,7 +153,9 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
     // emptied and its bytes already uncounted.
     if (closed_) return;
     for (const auto& f : writing_) pending_ -= f.bytes.size();
-    writing_.clear();
+    // Freed, not kept: an idle channel holds no write buffer (~0.18 KB of each idle Big Peer
+    // session), and a busy one allocates one per write, beside the write's own operation.
+    std::vector<Outgoing>().swap(writing_);
     if (!queue_.empty()) {
       derived().write_front();
     } else if (close_reason_) {
@@ -174,7 +181,8 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
   Executor strand_;
   Handlers handlers_;
   // Frames waiting to be written (those being written are in writing_). A short vector: a session
-  // has a few batches and ACKs in flight, and an empty vector (an idle session) allocates nothing.
+  // has a few batches and ACKs in flight; an idle session's holds no buffer (take_for_writing takes
+  // the queue's, and wrote() frees it).
   std::vector<Outgoing> queue_;
   std::vector<Outgoing> writing_;  // the frames of the write in flight, if any
   std::atomic<size_t> pending_{0};
