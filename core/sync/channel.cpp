@@ -130,7 +130,7 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
       writing_.swap(queue_);
       return;
     }
-    const auto n = static_cast<std::ptrdiff_t>(std::min(max_frames, queue_.size()));
+    const auto n = static_cast<std::ptrdiff_t>(max_frames);  // fewer than are queued
     writing_.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + n));
     queue_.erase(queue_.begin(), queue_.begin() + n);
   }
@@ -329,8 +329,9 @@ struct HeapAllocator {
 // the heap when it completes. By default Asio keeps the block of the operation that completed last
 // on each I/O thread and hands it to the next operation that fits, of any kind. A gathered write's
 // operation is ~1.7 KB (its buffers and Asio's 64 prepared ones), so after a keep-alive ping each
-// idle session's next long wait (its wait for bytes; then also its keep-alive timer) sat in such a block instead of one
-// of its own ~0.1-0.2 KB: 1.7 KB more per idle session (bigpeer/BENCHMARKS.md, "Idle memory after the first keep-alive ping").
+// idle session's next long wait (its wait for bytes; then also its keep-alive timer) sat in such a
+// block instead of one of its own ~0.1-0.2 KB: 1.7 KB more per idle session (bigpeer/BENCHMARKS.md,
+// "Idle memory after the first keep-alive ping").
 template <typename F>
 struct HeapAllocated {
   F f;
