@@ -9,7 +9,8 @@
 //   3. the in-process store ceiling (bench/ingest_support.h): the store alone committing what the
 //      ingest commits per report (the report and its history row), as the ingest bench measures it;
 //   4. connection scale: RSS per idle authenticated session against RSS per idle MQTT client, read
-//      once the connections have sat --idle-settle seconds (past the Big Peer's first keep-alive ping);
+//      once the connections have sat --idle-settle seconds (past the Big Peer's first keep-alive ping),
+//      and the Big Peer's CPU per new session (the handshake of a new device, its enrollment included);
 // then prints the side-by-side table and the ratios against the targets. Each round
 // (--rounds, default 2) measures both servers back to back, Big Peer first in odd rounds and
 // Mosquitto first in even ones, and the ratios are the median of each round's own, so the drift of
@@ -23,6 +24,7 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <exception>
 #include <iostream>
@@ -248,8 +250,10 @@ BigPeerFigures measure_big_peer(const Options& o, const std::string& document) {
 struct IdleFigures {
   size_t connections = 0;
   uint64_t rss_before = 0;
-  uint64_t rss_connected = 0;  // 2 s after the last connected (the figure until 2026-12-06 evening)
-  uint64_t rss_after = 0;      // after --idle-settle
+  uint64_t rss_connected = 0;   // 2 s after the last connected (the figure until 2026-12-06 evening)
+  uint64_t rss_after = 0;       // after --idle-settle
+  double handshake_cpu_us = 0;  // the Big Peer's CPU per connection from the first connect to the last established
+  double connect_seconds = 0;   // wall time of the same
   /// Bytes per connection that `rss` adds to the server's memory before the connections.
   [[nodiscard]] double per_connection(uint64_t rss) const {
     return connections > 0 ? (static_cast<double>(rss) - static_cast<double>(rss_before)) / static_cast<double>(connections) : 0;
@@ -280,6 +284,8 @@ IdleFigures measure_big_peer_idle(const Options& o, const std::string& document)
   IdleFigures f;
   f.connections = o.idle;
   f.rss_before = rss_bytes(big_peer.pid());
+  const double cpu_before = cpu_seconds(big_peer.pid());
+  const auto started = Clock::now();
   SyncLoadOptions lo;
   lo.port = big_peer.port();
   lo.connections = o.idle;
@@ -287,6 +293,8 @@ IdleFigures measure_big_peer_idle(const Options& o, const std::string& document)
   SyncLoad load(lo);
   load.wait_established(std::chrono::seconds(300));
   const auto connected = Clock::now();
+  f.handshake_cpu_us = (cpu_seconds(big_peer.pid()) - cpu_before) * 1e6 / static_cast<double>(o.idle);
+  f.connect_seconds = std::chrono::duration<double>(connected - started).count();
   std::this_thread::sleep_for(std::chrono::seconds(2));  // let the registry writes of the new keys settle
   f.rss_connected = rss_bytes(big_peer.pid());
   std::this_thread::sleep_until(connected +
@@ -382,8 +390,9 @@ int run(const Options& o) {
     }
   }
   std::vector<double> groups;
+  groups.reserve(bp_rounds.size());
   for (const auto& b : bp_rounds) groups.push_back(b.avg_group);
-  const size_t avg_group = std::max<size_t>(1, static_cast<size_t>(median(groups) + 0.5));
+  const size_t avg_group = std::max<size_t>(1, static_cast<size_t>(std::lround(median(groups))));
   const size_t history = history_reports(o);
   if (history > o.warmup_reports) {
     say(
@@ -487,6 +496,8 @@ int run(const Options& o) {
                     bp_idle->per_connection(), have_idle ? fmt::format("{:.0f}", mq_per) : std::string("-")));
     say(fmt::format("{:<34} {:>14.0f} {:>14}", "  (2 s after the last connected)",
                     bp_idle->per_connection(bp_idle->rss_connected), "-"));
+    say(fmt::format("{:<34} {:>14.0f} {:>14}", "server CPU us per new session", bp_idle->handshake_cpu_us, "-"));
+    say(fmt::format("{:<34} {:>14.1f} {:>14}", "  (all connected in s)", bp_idle->connect_seconds, "-"));
     if (have_idle) {
       say(fmt::format("target: RSS per idle connection <= Mosquitto's: {:.0f} vs {:.0f} bytes   {}", bp_idle->per_connection(),
                       mq_per, verdict(bp_idle->per_connection() <= mq_per)));

@@ -4,6 +4,7 @@
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 
+#include "common/error.h"
 #include "common/json.h"
 #include "common/json_read.h"
 
@@ -194,6 +195,26 @@ Enrollments::Page Enrollments::list(std::optional<EnrollmentState> state, size_t
   }
   page.next_after = cursor;
   return page;
+}
+
+uint64_t Enrollments::move_records(Store& from, Store& to) {
+  constexpr size_t kPage = 1000;
+  uint64_t moved = 0;
+  for (const std::string_view collection : {kEnrollmentsCollection, kDeviceActivityCollection}) {
+    // Each page is copied (same versions, so a copy made before a crash is not stored again) and
+    // then deleted, so the next list starts at what is left.
+    for (smallpeer::Page page = from.list(collection, kPage); !page.documents.empty(); page = from.list(collection, kPage)) {
+      to.merge_batch(page.documents, {});
+      std::vector<std::string> ids;
+      ids.reserve(page.documents.size());
+      for (const auto& doc : page.documents) ids.push_back(doc.id);
+      if (from.purge_system(collection, ids) == 0) {
+        throw Error(ErrorCode::store, fmt::format("moving the enrollment records: none of {} left {}", collection, ids.front()));
+      }
+      moved += ids.size();
+    }
+  }
+  return moved;
 }
 
 std::optional<std::pair<EnrollmentState, Enrollment>> Enrollments::set_state(const std::string& peer_key, EnrollmentState state,

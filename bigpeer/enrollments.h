@@ -3,11 +3,12 @@
 // required, a new key waits (pending) until the operator approves it. A key that is not approved
 // is refused at the handshake, after its proof checked out and before anything else is done for it.
 //
-// Records are documents of two system collections in the Big Peer's store (never replicated), so
-// on PostgreSQL every node sharing the database sees one state: __device_enrollments holds what
-// only the operator changes after creation (state, who changed it, when), __device_activity what
-// every handshake refreshes (last seen, address, name). Kept apart, a handshake's refresh can never
-// overwrite a revocation that raced with it.
+// Records are documents of two system collections (never replicated): on PostgreSQL in the shared
+// database, so every node sees one state; on SQLite in a store of their own (devices.sqlite3, with
+// its own small page cache; bigpeer/server.cpp). __device_enrollments holds what only the operator
+// changes after creation (state, who changed it, when), __device_activity what every handshake
+// refreshes (last seen, address, name). Kept apart, a handshake's refresh can never overwrite a
+// revocation that raced with it.
 #pragma once
 
 #include <chrono>
@@ -86,6 +87,10 @@ class Enrollments {
   /// nullopt for a key never seen. Calls `changed` when the state moved.
   std::optional<std::pair<EnrollmentState, Enrollment>> set_state(const std::string& peer_key, EnrollmentState state,
                                                                   const std::string& by);
+  /// Moves every record in `from` (a Big Peer's main SQLite store, where records were kept before
+  /// 2026-12-07) to `to` (its devices.sqlite3), up to 1,000 documents a transaction, each copied
+  /// before it is deleted; run again after a crash, it copies nothing twice. Returns how many moved.
+  static uint64_t move_records(Store& from, Store& to);
   /// Records per state (for /metrics), counted at most every 10 s.
   [[nodiscard]] std::vector<std::pair<std::string, uint64_t>> counts() const;
   /// The options in force.

@@ -138,6 +138,9 @@ class BigPeer {
   PeerIdentity identity_;
   std::shared_ptr<const Clock> clock_;
   std::unique_ptr<Store> store_;
+  // On SQLite, the device enrollment records' own store (devices.sqlite3); null on PostgreSQL,
+  // where they stay in store_ so every node sees them (bigpeer/enrollments.h).
+  std::unique_ptr<Store> device_store_;
   std::string admin_token_;
   bool admin_token_generated_ = false;
   std::shared_ptr<boost::asio::ssl::context> tls_;

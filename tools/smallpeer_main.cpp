@@ -183,11 +183,19 @@ int repair_clock(const RepairOptions& o) {
                             "--postgres)",
                             dir.string()));
   }
-  const uint64_t restamped = store->repair_clock();
-  std::cout << "repair-clock: re-stamped " << restamped << " document(s) in " << where << " whose HLC was more than "
-            << o.max_clock_offset_s << " s ahead of this machine's clock (" << format_rfc3339(SystemClock().now()) << ")"
-            << std::endl;
+  const auto repair = [&](Store& s, const std::string& file) {
+    const uint64_t restamped = s.repair_clock();
+    std::cout << "repair-clock: re-stamped " << restamped << " document(s) in " << file << " whose HLC was more than "
+              << o.max_clock_offset_s << " s ahead of this machine's clock (" << format_rfc3339(SystemClock().now()) << ")"
+              << std::endl;
+  };
+  repair(*store, where);
   store.reset();
+  // A Big Peer on SQLite keeps its device enrollment records in a store of their own.
+  if (big_peer_dir && std::filesystem::exists(big_peer_dir->device_store_file())) {
+    repair(*Store::open(big_peer_dir->device_store_file(), hlc, "smallpeer-repair-clock"),
+           big_peer_dir->device_store_file().string());
+  }
   if (small_peer_lock >= 0) ::close(small_peer_lock);
   return 0;
 }

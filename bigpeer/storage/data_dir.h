@@ -22,6 +22,8 @@ class DataDirectory {
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }
   /// The SQLite store (bigpeer.sqlite3).
   [[nodiscard]] std::filesystem::path store_file() const { return path_ / "bigpeer.sqlite3"; }
+  /// The SQLite store of device enrollment records (devices.sqlite3; bigpeer/enrollments.h).
+  [[nodiscard]] std::filesystem::path device_store_file() const { return path_ / "devices.sqlite3"; }
   /// The Big Peer's Ed25519 key pair (big_peer_identity.key).
   [[nodiscard]] std::filesystem::path identity_file() const { return path_ / "big_peer_identity.key"; }
   /// Uploaded log bundles (log-bundles/).

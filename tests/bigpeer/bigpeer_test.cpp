@@ -26,6 +26,7 @@
 
 #include "bigpeer/audit_log.h"
 #include "bigpeer/cluster.h"
+#include "bigpeer/enrollments.h"
 #include "bigpeer/http/admin_auth.h"
 #include "bigpeer/ingest.h"
 #include "bigpeer/metrics.h"
@@ -1451,6 +1452,12 @@ TEST(RepairClock, HealsAStorePoisonedBeforeClocksWereBounded) {
                                  false,
                                  near_top}},
                        {});
+    if (url.empty()) {
+      // On SQLite the device enrollment records have a store of their own: repaired too.
+      auto devices = Store::open(data / "devices.sqlite3", unbounded, "pkSeeder");
+      devices->merge_batch(
+          {Document{"__device_activity", key, fmt::format(R"({{"_id":"{}"}})", key), {top, "pkSeeder"}, false, top}}, {});
+    }
   }
   std::string command = fmt::format("{} repair-clock --data '{}'", SMALLPEER_CLI, data.string());
   if (!url.empty()) command += fmt::format(" --postgres '{}'", url);
@@ -1461,6 +1468,9 @@ TEST(RepairClock, HealsAStorePoisonedBeforeClocksWereBounded) {
   while (::fgets(chunk.data(), chunk.size(), pipe) != nullptr) output += chunk.data();
   ASSERT_EQ(::pclose(pipe), 0) << output;
   EXPECT_NE(output.find("re-stamped 2 document(s)"), std::string::npos) << output;
+  if (url.empty()) {
+    EXPECT_NE(output.find("re-stamped 1 document(s) in " + (data / "devices.sqlite3").string()), std::string::npos) << output;
+  }
 
   BigPeerProcess big_peer({.data_dir = data});
   const auto poison = big_peer.get("/api/v1/collections/orders/documents/poison");
@@ -1480,6 +1490,113 @@ TEST(RepairClock, HealsAStorePoisonedBeforeClocksWereBounded) {
   }
   EXPECT_TRUE(arrived) << big_peer.get(target).body;
   device->close();
+}
+
+// A Big Peer on SQLite keeps device enrollment records in devices.sqlite3, apart from its main
+// store (bigpeer/enrollments.h): those a main store kept from before move over, up to 1,000 a
+// transaction, each copied before it is deleted, and a move cut short by a crash ends on the next.
+TEST(EnrollmentRecords, MoveFromTheMainStoreOnceEvenAfterACrash) {
+  TempDir dir("enrollment-move");
+  auto main_store = open_store(dir.path() / "bigpeer.sqlite3");
+  auto devices = open_store(dir.path() / "devices.sqlite3");
+  main_store->upsert("__audit_log", R"({"_id":"a1","action":"device.revoke"})");  // not a record: stays
+  for (int i = 0; i < 2'500; ++i) {
+    const auto key = fmt::format("pk{:04}", i);
+    main_store->upsert("__device_enrollments",
+                       fmt::format(R"({{"_id":"{0}","peer_key":"{0}","state":"{1}","first_seen":"2026-12-01T10:00:00.000Z"}})",
+                                   key, i % 7 == 0 ? "revoked" : "approved"));
+    if (i % 2 == 0) {
+      main_store->upsert("__device_activity", fmt::format(R"({{"_id":"{}","address":"10.0.0.{}:4000"}})", key, i % 250));
+    }
+  }
+  // A crash after the first page was copied and before it was deleted: the copies are there.
+  const auto first_page = main_store->list("__device_enrollments", 1000);
+  devices->merge_batch(first_page.documents, {});
+
+  EXPECT_EQ(bigpeer::Enrollments::move_records(*main_store, *devices), 2'500u + 1'250u);
+  EXPECT_TRUE(main_store->list("__device_enrollments", 10).documents.empty());
+  EXPECT_TRUE(main_store->list("__device_activity", 10).documents.empty());
+  EXPECT_TRUE(main_store->get("__audit_log", "a1").has_value());
+  size_t enrollments = 0;
+  for (Page page = devices->list("__device_enrollments", 1000);;
+       page = devices->list("__device_enrollments", 1000, *page.next_after)) {
+    enrollments += page.documents.size();
+    if (!page.next_after) break;
+  }
+  EXPECT_EQ(enrollments, 2'500u);
+  const auto revoked = devices->get("__device_enrollments", "pk0014");
+  ASSERT_TRUE(revoked.has_value());
+  EXPECT_NE(revoked->json.find(R"("state":"revoked")"), std::string::npos) << revoked->json;
+  const auto activity = devices->get("__device_activity", "pk2498");
+  ASSERT_TRUE(activity.has_value());
+  EXPECT_NE(activity->json.find("10.0.0.248:4000"), std::string::npos) << activity->json;
+  // Nothing left to move: a second start moves nothing.
+  EXPECT_EQ(bigpeer::Enrollments::move_records(*main_store, *devices), 0u);
+}
+
+// Records a Big Peer kept before devices.sqlite3 keep their state when it starts again: a revoked
+// device stays refused, the operator's change and the last handshake stay as they were. On SQLite
+// they move to devices.sqlite3 (and are gone from the main store); on PostgreSQL, where every node
+// must see them, they stay in the shared database.
+TEST(EnrollmentRecords, ABigPeerFromBeforeKeepsEveryRecordsState) {
+  UserLogOutput::instance().set_console_enabled(false);
+  TempDir dir("enrollment-upgrade");
+  const auto data = dir.path() / "big-peer";
+  std::filesystem::create_directories(data);
+  DittoConfig config;
+  config.persistence_dir = dir.path() / "tablet";
+  config.identity = {IdentityConfig::Kind::online_playground, "smallpeer-demo", "demo-token"};
+  std::string key;
+  {
+    auto device = Ditto::open(config);
+    key = device->peer_key();
+    device->close();
+  }
+  seed(data,
+       {{"__device_enrollments",
+         fmt::format(R"({{"_id":"{0}","peer_key":"{0}","state":"revoked","first_seen":"2026-12-01T10:00:00.000Z",)"
+                     R"("first_address":"10.0.0.7:4000","changed_at":"2026-12-02T09:00:00.000Z","changed_by":"admin token"}})",
+                     key)},
+        {"__device_activity", fmt::format(R"({{"_id":"{}","last_seen":"2026-12-02T08:00:00.000Z","address":"10.0.0.7:4001",)"
+                                          R"("device_name":"tablet"}})",
+                                          key)}});
+  {
+    BigPeerProcess big_peer({.data_dir = data});
+    const auto record = big_peer.get("/api/v1/enrollments/" + key);
+    ASSERT_EQ(record.status, 200) << record.body;
+    for (const auto* part : {R"("state":"revoked")", R"("first_address":"10.0.0.7:4000")", R"("last_address":"10.0.0.7:4001")",
+                             R"("changed_by":"admin token")", R"("device_name":"tablet")"}) {
+      EXPECT_NE(record.body.find(part), std::string::npos) << part << " in " << record.body;
+    }
+    auto device = Ditto::open(config);
+    device->set_transport_config(big_peer.transport_json());
+    device->start_sync();
+    const auto refused = [&] {
+      for (const auto& e : device->presence().snapshot().big_peer_history) {
+        if (e.kind == BigPeerConnectionEvent::Kind::auth_failed && e.reason.find("device revoked") != std::string::npos) {
+          return true;
+        }
+      }
+      return false;
+    };
+    bool was_refused = false;
+    for (int i = 0; i < 100 && !was_refused; ++i) {
+      was_refused = refused();
+      if (!was_refused) std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_TRUE(was_refused) << "a device revoked before the upgrade is refused after it";
+    EXPECT_FALSE(device->presence().snapshot().connected_to_big_peer());
+    device->close();
+  }
+  if (test_support::postgres_backend()) {
+    EXPECT_TRUE(open_big_peer_store(data)->get("__device_enrollments", key).has_value());
+    return;
+  }
+  EXPECT_FALSE(open_store(data / "bigpeer.sqlite3")->get("__device_enrollments", key).has_value());
+  EXPECT_FALSE(open_store(data / "bigpeer.sqlite3")->get("__device_activity", key).has_value());
+  const auto moved = open_store(data / "devices.sqlite3")->get("__device_enrollments", key);
+  ASSERT_TRUE(moved.has_value());
+  EXPECT_NE(moved->json.find(R"("state":"revoked")"), std::string::npos) << moved->json;
 }
 
 // The cluster balance (docs/DEPLOY.md, "Spreading sessions"): only a node above its fair share plus
