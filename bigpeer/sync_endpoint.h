@@ -82,7 +82,7 @@ class SyncEndpoint {
   /// What a session's shared callbacks need of their connection (its Session::owner_data).
   struct Connection {
     ConnectionRegistry::ConnectionId id;
-    std::shared_ptr<sync::HandshakeAdmission::Ticket> ticket;  // given back once authenticated or ended
+    std::shared_ptr<sync::HandshakeAdmission::Ticket> ticket;  // given back and let go once authenticated, or at the end
   };
 
   /// The settings every session shares (one copy, not one per connection: ~1 KB per idle session).

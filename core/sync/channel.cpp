@@ -93,7 +93,7 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
       if (self->close_reason_) return;  // already closing: the first reason and its deadline stand
       if (self->queue_.empty() && self->writing_.empty()) return self->shut(std::move(reason));
       // Let queued frames (an error frame, say) go out first, but never wait on a stuck peer.
-      self->close_reason_ = std::move(reason);
+      self->close_reason_ = std::make_unique<const std::string>(std::move(reason));
       self->linger_ = std::make_unique<net::steady_timer>(self->strand_, std::chrono::seconds(2));
       self->linger_->async_wait([self](const boost::system::error_code& ec) {
         if (!ec && self->close_reason_) self->shut(*self->close_reason_);
@@ -187,7 +187,9 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
   std::vector<Outgoing> writing_;  // the frames of the write in flight, if any
   std::atomic<size_t> pending_{0};
   bool closed_ = false;
-  std::optional<std::string> close_reason_;  // set while queued frames drain before closing
+  // Set while queued frames drain before closing. A pointer, not an optional: 32 bytes less in
+  // every channel, which keeps a server channel in jemalloc's 512-byte class.
+  std::unique_ptr<const std::string> close_reason_;
   std::unique_ptr<net::steady_timer> linger_;
   std::string remote_;
 };

@@ -53,19 +53,21 @@ class WebSocketReader {
   // two bytes announce them.
   [[nodiscard]] size_t header_length() const;
 
-  std::array<unsigned char, 14> header_{};
+  // Widest first, the bytes together: every Big Peer session has one, and 16 bytes of padding
+  // less kept its channel in jemalloc's 512-byte class (bigpeer/BENCHMARKS.md).
+  std::string message_;  // the data message so far
+  std::string control_;  // the control frame's payload so far (at most 125 bytes)
   size_t header_have_ = 0;
+  uint64_t frame_left_ = 0;  // payload bytes of the frame still to come
+  size_t mask_offset_ = 0;   // payload bytes of the frame read so far, for the mask's phase
+  uint64_t max_message_bytes_ = 0;
+  std::array<unsigned char, 14> header_{};
+  std::array<unsigned char, 4> mask_{};
   bool in_frame_ = false;  // header_ parsed, payload being read
   WebSocketOpcode opcode_ = WebSocketOpcode::binary;
   bool fin_ = false;
-  std::array<unsigned char, 4> mask_{};
-  uint64_t frame_left_ = 0;  // payload bytes of the frame still to come
-  size_t mask_offset_ = 0;   // payload bytes of the frame read so far, for the mask's phase
   bool in_message_ = false;  // a data message's first fragment came and its last has not
   WebSocketOpcode message_opcode_ = WebSocketOpcode::binary;
-  std::string message_;  // the data message so far
-  std::string control_;  // the control frame's payload so far (at most 125 bytes)
-  uint64_t max_message_bytes_ = 0;
   bool broken_ = false;
 };
 
