@@ -201,17 +201,24 @@ uint64_t Enrollments::move_records(Store& from, Store& to) {
   constexpr size_t kPage = 1000;
   uint64_t moved = 0;
   for (const std::string_view collection : {kEnrollmentsCollection, kDeviceActivityCollection}) {
-    // Each page is copied (same versions, so a copy made before a crash is not stored again) and
-    // then deleted, so the next list starts at what is left.
+    // Each page is written (as local writes: a version stamped far ahead, as stores poisoned
+    // before clocks were bounded have, could make a merge skip a record) and then deleted, so the
+    // next list starts at what is left. A record `to` already has stays as it is: written by this
+    // move before a crash, or since (a revocation made after the move must not be undone by a
+    // record an older Big Peer wrote into `from` meanwhile).
     for (smallpeer::Page page = from.list(collection, kPage); !page.documents.empty(); page = from.list(collection, kPage)) {
-      to.merge_batch(page.documents, {});
       std::vector<std::string> ids;
       ids.reserve(page.documents.size());
-      for (const auto& doc : page.documents) ids.push_back(doc.id);
-      if (from.purge_system(collection, ids) == 0) {
-        throw Error(ErrorCode::store, fmt::format("moving the enrollment records: none of {} left {}", collection, ids.front()));
+      for (const auto& doc : page.documents) {
+        if (!to.get(collection, doc.id, true)) {
+          to.upsert(collection, doc.json);
+          ++moved;
+        }
+        ids.push_back(doc.id);
       }
-      moved += ids.size();
+      if (from.purge_system(collection, ids) == 0) {
+        throw Error(ErrorCode::store, fmt::format("none of {} left the main store (the first: {})", collection, ids.front()));
+      }
     }
   }
   return moved;

@@ -88,8 +88,9 @@ class Enrollments {
   std::optional<std::pair<EnrollmentState, Enrollment>> set_state(const std::string& peer_key, EnrollmentState state,
                                                                   const std::string& by);
   /// Moves every record in `from` (a Big Peer's main SQLite store, where records were kept before
-  /// 2026-12-07) to `to` (its devices.sqlite3), up to 1,000 documents a transaction, each copied
-  /// before it is deleted; run again after a crash, it copies nothing twice. Returns how many moved.
+  /// 2026-12-07) to `to` (its devices.sqlite3), 1,000 at a time, each written to `to` before it is
+  /// deleted from `from`; a record `to` already has is kept and the one in `from` dropped. Run
+  /// again after a crash, it finishes the move. Returns how many records it wrote to `to`.
   static uint64_t move_records(Store& from, Store& to);
   /// Records per state (for /metrics), counted at most every 10 s.
   [[nodiscard]] std::vector<std::pair<std::string, uint64_t>> counts() const;

@@ -64,22 +64,37 @@ std::unique_ptr<Store> open_store(const BigPeerOptions& options, const DataDirec
   return std::make_unique<PostgresStore>(options.postgres_url, std::move(hlc), peer_key);
 }
 
+/// The main store's setting that says the enrollment records are in devices.sqlite3.
+constexpr const char* kDeviceStoreSetting = "enrollment.device_store";
+
 // On SQLite, the device enrollment records' own store (devices.sqlite3), with records of a Big Peer
 // from before it moved over; null on PostgreSQL, where every node must see them in the shared
 // database. Apart, the handshake's enrollment check never waits behind the ingest's group commit,
-// and the records' pages have a page cache of their own, bounded at 2 MiB (SQLite's default: the
-// records of the ~2,000 devices seen last; the rest come from the OS's page cache), instead of
-// staying among the fleet's documents in the 64 MiB one, ~1 KB per device (bigpeer/README.md,
-// "Benchmarks").
+// and the records' pages have a page cache of their own, bounded at 2 MiB (the records of the
+// ~2,000 devices seen last; the rest come from the OS's page cache), instead of staying among the
+// fleet's documents in the 64 MiB one, ~1 KB per device (bigpeer/README.md, "Benchmarks"). A main
+// store whose records went there refuses to start without the file: every device would enroll
+// anew, revoked ones included.
 std::unique_ptr<Store> open_device_store(const BigPeerOptions& options, const DataDirectory& data_dir, Store& store,
                                          const std::string& peer_key, const std::shared_ptr<const Clock>& clock) {
   if (!options.postgres_url.empty()) return nullptr;
+  const auto file = data_dir.device_store_file();
+  if (store.setting(kDeviceStoreSetting) && !std::filesystem::exists(file)) {
+    throw Error(ErrorCode::io,
+                fmt::format("the device enrollment records of {} are in {}, which is missing: restore it from the backup "
+                            "taken with the first (or, to start with no records, so that every device enrolls anew, "
+                            "revoked ones included: sqlite3 {} \"DELETE FROM settings WHERE key='{}'\")",
+                            data_dir.store_file().string(), file.string(), data_dir.store_file().string(), kDeviceStoreSetting));
+  }
   auto hlc = std::make_shared<HybridLogicalClock>(clock, options.max_clock_offset);
-  auto device_store =
-      Store::open(data_dir.device_store_file(), std::move(hlc), peer_key, StoreOptions{.cache_kib = int64_t{2} * 1024});
-  if (const uint64_t moved = Enrollments::move_records(store, *device_store); moved > 0) {
-    spdlog::info("enrollment: moved {} record(s) from {} to {}", moved, data_dir.store_file().string(),
-                 data_dir.device_store_file().string());
+  auto device_store = Store::open(file, std::move(hlc), peer_key, StoreOptions{.cache_kib = int64_t{2} * 1024});
+  try {
+    if (const uint64_t moved = Enrollments::move_records(store, *device_store); moved > 0) {
+      spdlog::info("enrollment: moved {} record(s) from {} to {}", moved, data_dir.store_file().string(), file.string());
+    }
+    if (!store.setting(kDeviceStoreSetting)) store.set_settings({{kDeviceStoreSetting, "devices.sqlite3"}});
+  } catch (const Error& e) {
+    throw Error(e.code(), fmt::format("moving the device enrollment records to {}: {}", file.string(), e.what()));
   }
   return device_store;
 }
@@ -122,8 +137,7 @@ BigPeer::BigPeer(BigPeerOptions options)
       data_dir_(required_data_dir(options_)),
       identity_(PeerIdentity::load_or_create(data_dir_.identity_file())),
       clock_(std::make_shared<SystemClock>()),
-      store_(open_store(options_, data_dir_, identity_.peer_key(), clock_)),
-      device_store_(open_device_store(options_, data_dir_, *store_, identity_.peer_key(), clock_)) {
+      store_(open_store(options_, data_dir_, identity_.peer_key(), clock_)) {
   if (options_.admin_token) {
     if (options_.admin_token->empty()) throw Error(ErrorCode::invalid_argument, "the admin token must not be empty");
     admin_token_ = *options_.admin_token;
@@ -134,6 +148,8 @@ BigPeer::BigPeer(BigPeerOptions options)
     throw Error(ErrorCode::invalid_argument, "the app id and the app token must not be empty");
   }
   tls_ = make_tls_context(options_);
+  // After every check of the options: a start they refuse moves nothing.
+  device_store_ = open_device_store(options_, data_dir_, *store_, identity_.peer_key(), clock_);
   if (options_.history_reports > 0) report_history_ = std::make_unique<ReportHistory>(options_.history_reports, clock_);
   ingest_ = std::make_unique<IngestQueue>(*store_, metrics_, IngestQueue::kDefaultMaxGroupDocuments, &health_,
                                           report_history_.get(), options_.ingest_gather);

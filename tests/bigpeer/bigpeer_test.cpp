@@ -1493,11 +1493,15 @@ TEST(RepairClock, HealsAStorePoisonedBeforeClocksWereBounded) {
 }
 
 // A Big Peer on SQLite keeps device enrollment records in devices.sqlite3, apart from its main
-// store (bigpeer/enrollments.h): those a main store kept from before move over, up to 1,000 a
-// transaction, each copied before it is deleted, and a move cut short by a crash ends on the next.
+// store (bigpeer/enrollments.h): those a main store kept from before move over, 1,000 at a time,
+// each written before it is deleted; a move cut short by a crash ends on the next; a record the
+// device store already has is kept; and a record stamped far ahead (a store poisoned before clocks
+// were bounded) moves with its state, where a merge would have skipped it.
 TEST(EnrollmentRecords, MoveFromTheMainStoreOnceEvenAfterACrash) {
   TempDir dir("enrollment-move");
-  auto main_store = open_store(dir.path() / "bigpeer.sqlite3");
+  // A clock that absorbs any HLC, as a Big Peer's before clocks were bounded.
+  auto unbounded = std::make_shared<HybridLogicalClock>(std::make_shared<SystemClock>(), std::chrono::hours(24 * 365 * 9000));
+  auto main_store = Store::open(dir.path() / "bigpeer.sqlite3", unbounded, "pkSeeder");
   auto devices = open_store(dir.path() / "devices.sqlite3");
   main_store->upsert("__audit_log", R"({"_id":"a1","action":"device.revoke"})");  // not a record: stays
   for (int i = 0; i < 2'500; ++i) {
@@ -1509,11 +1513,23 @@ TEST(EnrollmentRecords, MoveFromTheMainStoreOnceEvenAfterACrash) {
       main_store->upsert("__device_activity", fmt::format(R"({{"_id":"{}","address":"10.0.0.{}:4000"}})", key, i % 250));
     }
   }
-  // A crash after the first page was copied and before it was deleted: the copies are there.
+  const HlcTimestamp far{uint64_t{1} << 62};
+  main_store->merge_batch(
+      {Document{"__device_enrollments",
+                "pkPoisoned",
+                R"({"_id":"pkPoisoned","peer_key":"pkPoisoned","state":"revoked","first_seen":"2026-12-01T10:00:00.000Z"})",
+                {far, "pkSeeder"},
+                false,
+                far}},
+      {});
+  // A crash after the first page was written and before it was deleted: the copies are there; and
+  // since then pk0001 was revoked in the device store.
   const auto first_page = main_store->list("__device_enrollments", 1000);
   devices->merge_batch(first_page.documents, {});
+  devices->upsert("__device_enrollments",
+                  R"({"_id":"pk0001","peer_key":"pk0001","state":"revoked","first_seen":"2026-12-01T10:00:00.000Z"})");
 
-  EXPECT_EQ(bigpeer::Enrollments::move_records(*main_store, *devices), 2'500u + 1'250u);
+  EXPECT_EQ(bigpeer::Enrollments::move_records(*main_store, *devices), 2'501u + 1'250u - 1'000u);
   EXPECT_TRUE(main_store->list("__device_enrollments", 10).documents.empty());
   EXPECT_TRUE(main_store->list("__device_activity", 10).documents.empty());
   EXPECT_TRUE(main_store->get("__audit_log", "a1").has_value());
@@ -1523,15 +1539,44 @@ TEST(EnrollmentRecords, MoveFromTheMainStoreOnceEvenAfterACrash) {
     enrollments += page.documents.size();
     if (!page.next_after) break;
   }
-  EXPECT_EQ(enrollments, 2'500u);
-  const auto revoked = devices->get("__device_enrollments", "pk0014");
-  ASSERT_TRUE(revoked.has_value());
-  EXPECT_NE(revoked->json.find(R"("state":"revoked")"), std::string::npos) << revoked->json;
-  const auto activity = devices->get("__device_activity", "pk2498");
+  EXPECT_EQ(enrollments, 2'501u);
+  bigpeer::Enrollments records(*devices, std::make_shared<SystemClock>(), {});
+  EXPECT_FALSE(records.allowed("pk0014")) << "revoked before the move";
+  EXPECT_FALSE(records.allowed("pk0001")) << "revoked in the device store after a first start";
+  EXPECT_FALSE(records.allowed("pkPoisoned")) << "stamped far ahead, revoked";
+  EXPECT_TRUE(records.allowed("pk0002"));
+  const auto activity = records.get("pk2498");
   ASSERT_TRUE(activity.has_value());
-  EXPECT_NE(activity->json.find("10.0.0.248:4000"), std::string::npos) << activity->json;
+  EXPECT_EQ(activity->last_address, "10.0.0.248:4000");
   // Nothing left to move: a second start moves nothing.
   EXPECT_EQ(bigpeer::Enrollments::move_records(*main_store, *devices), 0u);
+}
+
+// Without devices.sqlite3, a Big Peer whose records went there would enroll every device anew,
+// revoked ones included: it refuses to start, naming the file, and changes nothing.
+TEST(EnrollmentRecords, AMissingDeviceStoreIsRefusedNotStartedEmpty) {
+  if (test_support::postgres_backend()) GTEST_SKIP() << "PostgreSQL keeps the records in the shared database";
+  UserLogOutput::instance().set_console_enabled(false);
+  TempDir dir("enrollment-missing");
+  BigPeerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.data_dir = dir.path() / "big-peer";
+  options.admin_token = "missing-admin-token";
+  options.handle_signals = false;
+  BigPeer::start(options)->shutdown();
+  for (const auto* name : {"devices.sqlite3", "devices.sqlite3-wal", "devices.sqlite3-shm"}) {
+    std::filesystem::remove(options.data_dir / name);
+  }
+  try {
+    BigPeer::start(options);
+    ADD_FAILURE() << "started without its device enrollment records";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::io);
+    EXPECT_NE(std::string(e.what()).find((options.data_dir / "devices.sqlite3").string() + ", which is missing"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(options.data_dir / "devices.sqlite3"));
 }
 
 // Records a Big Peer kept before devices.sqlite3 keep their state when it starts again: a revoked
