@@ -81,10 +81,10 @@ std::unique_ptr<Store> open_device_store(const BigPeerOptions& options, const Da
   const auto file = data_dir.device_store_file();
   if (store.setting(kDeviceStoreSetting) && !std::filesystem::exists(file)) {
     throw Error(ErrorCode::io,
-                fmt::format("the device enrollment records of {} are in {}, which is missing: restore it from the backup "
-                            "taken with the first (or, to start with no records, so that every device enrolls anew, "
-                            "revoked ones included: sqlite3 {} \"DELETE FROM settings WHERE key='{}'\")",
-                            data_dir.store_file().string(), file.string(), data_dir.store_file().string(), kDeviceStoreSetting));
+                fmt::format("the device enrollment records of {0} are in {1}, which is missing: restore it from the "
+                            "backup taken with {0} (or, to start with no records, so that every device enrolls anew, "
+                            "revoked ones included: sqlite3 {0} \"DELETE FROM settings WHERE key='{2}'\")",
+                            data_dir.store_file().string(), file.string(), kDeviceStoreSetting));
   }
   auto hlc = std::make_shared<HybridLogicalClock>(clock, options.max_clock_offset);
   auto device_store = Store::open(file, std::move(hlc), peer_key, StoreOptions{.cache_kib = int64_t{2} * 1024});
