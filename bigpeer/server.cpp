@@ -79,7 +79,8 @@ std::unique_ptr<Store> open_device_store(const BigPeerOptions& options, const Da
                                          const std::string& peer_key, const std::shared_ptr<const Clock>& clock) {
   if (!options.postgres_url.empty()) return nullptr;
   const auto file = data_dir.device_store_file();
-  if (store.setting(kDeviceStoreSetting) && !std::filesystem::exists(file)) {
+  const bool moved_before = store.setting(kDeviceStoreSetting).has_value();
+  if (moved_before && !std::filesystem::exists(file)) {
     throw Error(ErrorCode::io,
                 fmt::format("the device enrollment records of {0} are in {1}, which is missing: restore it from the "
                             "backup taken with {0} (or, to start with no records, so that every device enrolls anew, "
@@ -92,7 +93,7 @@ std::unique_ptr<Store> open_device_store(const BigPeerOptions& options, const Da
     if (const uint64_t moved = Enrollments::move_records(store, *device_store); moved > 0) {
       spdlog::info("enrollment: moved {} record(s) from {} to {}", moved, data_dir.store_file().string(), file.string());
     }
-    if (!store.setting(kDeviceStoreSetting)) store.set_settings({{kDeviceStoreSetting, "devices.sqlite3"}});
+    if (!moved_before) store.set_settings({{kDeviceStoreSetting, "devices.sqlite3"}});
   } catch (const Error& e) {
     throw Error(e.code(), fmt::format("moving the device enrollment records to {}: {}", file.string(), e.what()));
   }

@@ -681,10 +681,17 @@ void KeepAliveSweep::tick() {
   std::vector<std::shared_ptr<ServerWebSocketChannel>> due;
   {
     std::lock_guard lock(mutex_);
-    due.reserve(channels_.size());  // so no channel taken below can be released under the lock
     armed_ = false;
     const auto now = std::chrono::steady_clock::now();
+    // Counted first, so a tick with none due allocates nothing and one with some what they take,
+    // and no push_back below allocates: a channel taken can never be released under the lock (its
+    // destructor unlists it, taking this lock). A channel can only stop being due in between (a
+    // byte came); one that did leaves room unused.
+    const auto count = static_cast<size_t>(std::count_if(
+        channels_.begin(), channels_.end(), [now](const ServerWebSocketChannel* c) { return c->keep_alive_due(now); }));
+    due.reserve(count);
     for (ServerWebSocketChannel* channel : channels_) {
+      if (due.size() == count) break;
       // Null for a channel being destroyed on another thread (it waits for this lock to unlist itself).
       if (channel->keep_alive_due(now)) {
         if (auto alive = channel->weak_from_this().lock()) due.push_back(std::move(alive));

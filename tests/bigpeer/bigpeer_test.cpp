@@ -44,6 +44,7 @@
 #include "support/big_peer_process.h"
 #include "support/certificates.h"
 #include "support/temp_dir.h"
+#include "support/wait.h"
 #include "sync/channel.h"
 #include "sync/session.h"
 
@@ -1616,19 +1617,14 @@ TEST(EnrollmentRecords, ABigPeerFromBeforeKeepsEveryRecordsState) {
     auto device = Ditto::open(config);
     device->set_transport_config(big_peer.transport_json());
     device->start_sync();
-    const auto refused = [&] {
+    const bool was_refused = test_support::wait_until([&] {
       for (const auto& e : device->presence().snapshot().big_peer_history) {
         if (e.kind == BigPeerConnectionEvent::Kind::auth_failed && e.reason.find("device revoked") != std::string::npos) {
           return true;
         }
       }
       return false;
-    };
-    bool was_refused = false;
-    for (int i = 0; i < 100 && !was_refused; ++i) {
-      was_refused = refused();
-      if (!was_refused) std::this_thread::sleep_for(100ms);
-    }
+    });
     EXPECT_TRUE(was_refused) << "a device revoked before the upgrade is refused after it";
     EXPECT_FALSE(device->presence().snapshot().connected_to_big_peer());
     device->close();
