@@ -279,9 +279,23 @@ void Session::maybe_established() {
   Cursors cursors;
   for (const auto& [collection, hlc] : received_upto_) cursors.since.emplace_back(collection, hlc);
   channel_->send(encode(cursors));
-  std::weak_ptr<Session> weak = weak_from_this();
+  // Only a small peer's link to the Big Peer (its SPI document) or the Big Peer's link to an admin
+  // device (the fleet's) can carry a system collection; the rules decide per document.
+  // A grant given or revoked later ends the session on the Big Peer (it re-handshakes), so asking
+  // once holds there; on the LAN an ADMIN_PROOF widens it (on_admin_proof).
+  if (config_->remote_admin_until) remote_admin_until_ms_ = config_->remote_admin_until(*remote_);
+  const bool sends_system =
+      config_->local_role == PeerRole::small_peer ? remote_->role == PeerRole::big_peer : remote_admin_until_ms_.has_value();
+  observer_ =
+      sends_system ? config_->store->observe_all(make_observer()) : config_->store->observe_user_collections(make_observer());
+  log(LogLevel::info, fmt::format("connected to {} {} ({}) at {}", role_name(remote_->role), remote_->peer_key,
+                                  remote_->device_name, channel_->remote_address()));
+  if (config_->on_established) config_->on_established(*this, *remote_);
+}
+
+Store::Observer Session::make_observer() {
   // Runs on the writer's thread: hop to our strand, and skip what this link can never carry.
-  auto on_change = [weak](const Change& change) {
+  return [weak = weak_from_this()](const Change& change) {
     auto self = weak.lock();
     if (!self || !self->may_ever_send(change.collection)) return;
     // post, never dispatch: the writer may hold its own locks (the SPI collector does), and pump()
@@ -296,18 +310,11 @@ void Session::maybe_established() {
       self->on_local_change(collection, std::move(doc), previous);
     });
   };
-  // Only a small peer's link to the Big Peer (its SPI document) or the Big Peer's link to an admin
-  // device (the fleet's) can carry a system collection; the rules decide per document.
-  // A grant given or revoked later ends the session on the Big Peer (it re-handshakes), so asking
-  // once holds there; on the LAN an ADMIN_PROOF widens it (on_admin_proof).
-  if (config_->remote_admin_until) remote_admin_until_ms_ = config_->remote_admin_until(*remote_);
-  const bool sends_system =
-      config_->local_role == PeerRole::small_peer ? remote_->role == PeerRole::big_peer : remote_admin_until_ms_.has_value();
-  on_change_ = on_change;
-  observer_ = sends_system ? config_->store->observe_all(on_change) : config_->store->observe_user_collections(on_change);
-  log(LogLevel::info, fmt::format("connected to {} {} ({}) at {}", role_name(remote_->role), remote_->peer_key,
-                                  remote_->device_name, channel_->remote_address()));
-  if (config_->on_established) config_->on_established(*this, *remote_);
+}
+
+Session::Sending& Session::sending() {
+  if (!sending_) sending_ = std::make_unique<Sending>();
+  return *sending_;
 }
 
 bool Session::may_ever_send(std::string_view collection) const {
@@ -337,9 +344,9 @@ void Session::on_admin_proof(const AdminProof& proof) {
   log(LogLevel::info, fmt::format("{} is an admin device (grant {})", remote_->peer_key, proof.grant.grant_id));
   // Now this link may carry our Small Peer Info: hear of its changes, and send what there is.
   if (observer_) config_->store->unobserve(*observer_);
-  observer_ = config_->store->observe_all(on_change_);
+  observer_ = config_->store->observe_all(make_observer());
   if (cursors_received_) {
-    dirty_.insert(std::string(kSmallPeerInfoCollection));
+    sending().dirty.insert(std::string(kSmallPeerInfoCollection));
     pump();
   }
 }
@@ -351,11 +358,11 @@ void Session::on_cursors(const Cursors& cursors) {
   // healed (repair_clock) or its clock restored below a poisoned value: send that collection again
   // from the start (merging is idempotent) rather than never again.
   const HlcTimestamp limit = config_->store->clock().limit();
-  for (const auto& [collection, hlc] : cursors.since) sent_upto_[collection] = hlc <= limit ? hlc : HlcTimestamp{};
+  for (const auto& [collection, hlc] : cursors.since) sending().sent_upto[collection] = hlc <= limit ? hlc : HlcTimestamp{};
   try {
     for (bool system : {false, true}) {
       for (auto& name : config_->store->collection_names(system)) {
-        if (may_ever_send(name)) dirty_.insert(std::move(name));
+        if (may_ever_send(name)) sending().dirty.insert(std::move(name));
       }
     }
   } catch (const std::exception& e) {
@@ -368,8 +375,9 @@ void Session::on_local_change(const std::string& collection, std::optional<Docum
   if (finished_ || !cursors_received_) return;
   // Caught up: everything in the collection up to the change before this one was already sent, so
   // this change is the only one to send and goes as it is, without reading it back from the store.
-  if (doc && previous && !dirty_.contains(collection) && room_to_send()) {
-    auto& upto = sent_upto_[collection];
+  Sending& out = sending();
+  if (doc && previous && !out.dirty.contains(collection) && room_to_send()) {
+    auto& upto = out.sent_upto[collection];
     if (upto == *previous) {
       upto = doc->stored_at;
       if (may_send(*doc, config_->scope_of(collection), link())) {
@@ -381,27 +389,29 @@ void Session::on_local_change(const std::string& collection, std::optional<Docum
     }
   }
   // Otherwise (behind, out of order, or the store does not chain its changes) read from the cursor.
-  dirty_.insert(collection);
+  out.dirty.insert(collection);
   pump();
 }
 
 bool Session::room_to_send() const {
   constexpr size_t kMaxPendingBytes = size_t{8} * 1024 * 1024;
-  return in_flight_.size() < kMaxBatchesInFlight && channel_->pending_bytes() < kMaxPendingBytes;
+  return (!sending_ || sending_->in_flight.size() < kMaxBatchesInFlight) && channel_->pending_bytes() < kMaxPendingBytes;
 }
 
 void Session::pump() {
+  if (!sending_) return;  // nothing was ever to send
+  Sending& out = *sending_;
   const Link l = link();
-  while (!finished_ && !dirty_.empty() && room_to_send()) {
-    const std::string collection = *dirty_.begin();
-    auto& upto = sent_upto_[collection];
+  while (!finished_ && !out.dirty.empty() && room_to_send()) {
+    const std::string collection = *out.dirty.begin();
+    auto& upto = out.sent_upto[collection];
     std::vector<Document> docs;
     try {
       docs = config_->store->changes_since(collection, upto, kMaxBatchDocuments);
     } catch (const std::exception& e) {
       return store_failed(e);
     }
-    if (docs.size() < kMaxBatchDocuments) dirty_.erase(collection);
+    if (docs.size() < kMaxBatchDocuments) out.dirty.erase(collection);
     if (docs.empty()) continue;
     upto = docs.back().stored_at;
     const SyncScope scope = config_->scope_of(collection);
@@ -412,13 +422,15 @@ void Session::pump() {
 }
 
 void Session::send_batch(std::vector<Document> docs) {
-  const uint64_t id = next_batch_id_++;
-  in_flight_[id] = docs.size();
+  Sending& out = sending();
+  const uint64_t id = out.next_batch_id++;
+  out.in_flight[id] = docs.size();
   channel_->send(encode(Docs{id, std::move(docs)}));
 }
 
 void Session::on_ack(const Ack& ack) {
-  if (in_flight_.erase(ack.batch_id) == 0) return fail(fmt::format("ack for unknown batch {}", ack.batch_id), true);
+  if (!sending_ || sending_->in_flight.erase(ack.batch_id) == 0)
+    return fail(fmt::format("ack for unknown batch {}", ack.batch_id), true);
   for (const auto& refusal : ack.refused) {
     log(LogLevel::error, fmt::format("{} {} refused document {}/{}: {}", role_name(remote_->role), remote_->peer_key,
                                      refusal.collection, refusal.id, refusal.reason));
@@ -431,7 +443,7 @@ void Session::rewind(std::string collection) {
   channel_->dispatch([self = shared_from_this(), collection = std::move(collection)] {
     if (self->finished_) return;
     self->received_upto_.erase(collection);
-    self->refused_floor_.erase(collection);
+    if (self->refused_floor_) self->refused_floor_->erase(collection);
     if (self->remote_) {
       try {
         self->config_->store->set_settings({{self->cursor_key(), self->encode_cursors()}});
@@ -518,7 +530,8 @@ void Session::on_docs(Docs docs) {
             ahead->count() / 1000, clock.max_offset().count() / 1000);
         log(LogLevel::warning, fmt::format("refused a document from {}: {}", remote_->peer_key, why));
         if (config_->on_refused) config_->on_refused(doc, "clock_ahead", why);
-        auto [floor, inserted] = refused_floor_.try_emplace(doc.collection, HlcTimestamp{});
+        if (!refused_floor_) refused_floor_ = std::make_unique<std::map<std::string, HlcTimestamp>>();
+        auto [floor, inserted] = refused_floor_->try_emplace(doc.collection, HlcTimestamp{});
         const HlcTimestamp below{doc.stored_at.value == 0 ? 0 : doc.stored_at.value - 1};
         if (inserted || below < floor->second) floor->second = below;
         refused.push_back({doc.collection, doc.id, std::move(why)});
@@ -553,7 +566,6 @@ void Session::on_docs(Docs docs) {
       accepted.push_back(std::move(doc));
     }
   }
-  ++applying_;
   std::vector<std::pair<std::string, std::string>> cursors;
   const auto now = std::chrono::steady_clock::now();
   if (!cursors_applied_ || now - *cursors_applied_ >= config_->cursor_write_interval) {
@@ -566,7 +578,6 @@ void Session::on_docs(Docs docs) {
     auto self = weak.lock();
     if (!self) return;
     self->channel_->dispatch([self, batch, error, refused = std::move(refused)]() mutable {
-      --self->applying_;
       if (self->finished_) return;
       if (error) {
         std::string what = "unknown error";
@@ -602,8 +613,11 @@ std::string Session::cursor_key() const {
 std::string Session::encode_cursors() const {
   std::string out;
   for (const auto& [collection, hlc] : received_upto_) {
-    const auto floor = refused_floor_.find(collection);
-    const HlcTimestamp value = floor == refused_floor_.end() ? hlc : std::min(hlc, floor->second);
+    HlcTimestamp value = hlc;
+    if (refused_floor_) {
+      if (const auto floor = refused_floor_->find(collection); floor != refused_floor_->end())
+        value = std::min(hlc, floor->second);
+    }
     out += fmt::format("{}\t{}\n", collection, value.value);
   }
   return out;

@@ -189,6 +189,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Sends `docs` as the next batch, counted in flight until acknowledged.
   void send_batch(std::vector<Document> docs);
   void on_local_change(const std::string& collection, std::optional<Document> doc, std::optional<HlcTimestamp> previous);
+  // What observer_ calls: hops to our strand with the change, for the collections this link may carry.
+  [[nodiscard]] Store::Observer make_observer();
   // True while another batch may be sent: under kMaxBatchesInFlight and the channel's byte bound.
   [[nodiscard]] bool room_to_send() const;
   void fail(std::string reason, bool violation);
@@ -227,18 +229,23 @@ class Session : public std::enable_shared_from_this<Session> {
   // LAN link to an admin device has one, and 32 bytes less puts a Big Peer's Session in jemalloc's 512-byte class.
   std::unique_ptr<const std::string> remote_admin_grant_id_;
   std::optional<Store::ObserverId> observer_;
-  Store::Observer on_change_;  // what observer_ calls, kept to re-register it for all collections
-  // Sending side (strand only): what the other side has from us, per collection.
-  std::map<std::string, HlcTimestamp> sent_upto_;
-  std::set<std::string> dirty_;
-  std::map<uint64_t, size_t> in_flight_;  // batch id -> documents
-  uint64_t next_batch_id_ = 1;
-  uint64_t applying_ = 0;                                                 // batches received and not yet stored
+  // The sending side (strand only), made when there is first something to send: a Big Peer sends
+  // nothing to most devices (those of a fleet that syncs only Small Peer Info), and holds one
+  // Session per connected device, so their Sessions carry none of it (a 320-byte class, not 512).
+  struct Sending {
+    std::map<std::string, HlcTimestamp> sent_upto;  // what the other side has from us, per collection
+    std::set<std::string> dirty;                    // collections with something maybe not yet sent
+    std::map<uint64_t, size_t> in_flight;           // batch id -> documents
+    uint64_t next_batch_id = 1;
+  };
+  Sending& sending();  // sending_, made on first use
+  std::unique_ptr<Sending> sending_;
   std::map<std::string, HlcTimestamp> received_upto_;                     // our cursors for the other side's documents
   std::optional<std::chrono::steady_clock::time_point> cursors_applied_;  // when they last went to apply
   // Per collection, just below the lowest stored_at of a document we refused this session: the
   // persisted cursor stays there, so the next session asks for it again (the clock may be fixed).
-  std::map<std::string, HlcTimestamp> refused_floor_;
+  // Made at the first refusal, which is rare.
+  std::unique_ptr<std::map<std::string, HlcTimestamp>> refused_floor_;
   std::unique_ptr<boost::asio::steady_timer> handshake_timer_;
 };
 
