@@ -244,6 +244,16 @@ size_t ConnectionRegistry::close_where(const std::function<bool(const Connection
   return sessions.size();
 }
 
+std::vector<std::shared_ptr<sync::Session>> ConnectionRegistry::established_sessions() const {
+  std::vector<std::shared_ptr<sync::Session>> sessions;
+  std::lock_guard lock(mutex_);
+  sessions.reserve(established_);
+  for (const auto& [id, connection] : connections_) {
+    if (connection.remote && connection.session) sessions.push_back(connection.session);
+  }
+  return sessions;
+}
+
 std::vector<std::string> ConnectionRegistry::established_peer_keys() const {
   std::vector<std::string> keys;
   std::lock_guard lock(mutex_);

@@ -85,6 +85,8 @@ class ConnectionRegistry {
                                        const std::function<bool(const std::string& peer_key)>& keep);
   /// Closes every session authenticated as `peer_key` with ERROR `code` and `reason`; returns how many.
   size_t close_peer(const std::string& peer_key, const std::string& code, const std::string& reason);
+  /// Every authenticated session on this node now.
+  [[nodiscard]] std::vector<std::shared_ptr<sync::Session>> established_sessions() const;
   /// Peer keys with an authenticated session on this node now.
   [[nodiscard]] std::vector<std::string> established_peer_keys() const;
   /// Waits until every connection has ended; false on timeout.

@@ -42,6 +42,18 @@ void guarded(sync::Session& session, F&& hook) {
 }
 }  // namespace
 
+SyncEndpoint::SyncEndpoint(SyncEndpointConfig config)
+    : config_(std::move(config)), admission_(config_.handshakes), session_config_(make_session_config()) {
+  if (!session_config_->user_changes_from_owner) return;
+  user_changes_ = config_.store->observe_user_collections([registry = config_.registry](const Change& change) {
+    for (const auto& session : registry->established_sessions()) session->on_store_change(change);
+  });
+}
+
+SyncEndpoint::~SyncEndpoint() {
+  if (user_changes_) config_.store->unobserve(*user_changes_);
+}
+
 void SyncEndpoint::accept(sync::SyncTcpStream stream, HttpRequest request) {
   accept_on(std::move(stream), std::move(request));
 }
@@ -110,6 +122,8 @@ std::shared_ptr<const sync::SessionConfig> SyncEndpoint::make_session_config() c
   c.store = config_.store;
   c.cursor_write_interval = config_.cursor_write_interval;
   c.scope_of = &SyncEndpoint::scope_of;
+  // The constructor's observer passes them on (an endpoint built without a store serves no session).
+  c.user_changes_from_owner = config_.store != nullptr && config_.registry != nullptr;
   c.authorize = [this](sync::Session& session, const sync::Hello& remote) { return authorize(remote, session.remote_address()); };
   BigPeerMetrics* refusals = config_.metrics;
   c.on_handshake_refused = [refusals](const std::string& reason) {

@@ -286,30 +286,40 @@ void Session::maybe_established() {
   if (config_->remote_admin_until) remote_admin_until_ms_ = config_->remote_admin_until(*remote_);
   const bool sends_system =
       config_->local_role == PeerRole::small_peer ? remote_->role == PeerRole::big_peer : remote_admin_until_ms_.has_value();
-  observer_ =
-      sends_system ? config_->store->observe_all(make_observer()) : config_->store->observe_user_collections(make_observer());
+  observe_store(sends_system);
   log(LogLevel::info, fmt::format("connected to {} {} ({}) at {}", role_name(remote_->role), remote_->peer_key,
                                   remote_->device_name, channel_->remote_address()));
   if (config_->on_established) config_->on_established(*this, *remote_);
 }
 
-Store::Observer Session::make_observer() {
-  // Runs on the writer's thread: hop to our strand, and skip what this link can never carry.
-  return [weak = weak_from_this()](const Change& change) {
-    auto self = weak.lock();
-    if (!self || !self->may_ever_send(change.collection)) return;
-    // post, never dispatch: the writer may hold its own locks (the SPI collector does), and pump()
-    // asks for scopes, so running inline here could deadlock.
-    std::optional<Document> doc;
-    if (change.previous_stored_at) {  // only then can the change be sent as it is (on_local_change)
-      doc = Document{change.collection, change.id, change.json, change.version, change.kind == ChangeKind::remove,
-                     change.stored_at};
-    }
-    boost::asio::post(self->channel_->executor(), [self, collection = change.collection, doc = std::move(doc),
-                                                   previous = change.previous_stored_at]() mutable {
-      self->on_local_change(collection, std::move(doc), previous);
-    });
+void Session::observe_store(bool sends_system) {
+  Store& store = *config_->store;
+  if (observer_) store.unobserve(*observer_);
+  observer_.reset();
+  auto observer = [weak = weak_from_this()](const Change& change) {
+    if (auto self = weak.lock()) self->on_store_change(change);
   };
+  if (!config_->user_changes_from_owner) {
+    observer_ = sends_system ? store.observe_all(std::move(observer)) : store.observe_user_collections(std::move(observer));
+  } else if (sends_system) {  // the only system collection a Big Peer sends (may_ever_send)
+    observer_ = store.observe(std::string(kSmallPeerInfoCollection), std::move(observer));
+  }
+}
+
+void Session::on_store_change(const Change& change) {
+  // Runs on the writer's thread: hop to our strand, and skip what this link can never carry.
+  if (!may_ever_send(change.collection)) return;
+  // post, never dispatch: the writer may hold its own locks (the SPI collector does), and pump()
+  // asks for scopes, so running inline here could deadlock.
+  std::optional<Document> doc;
+  if (change.previous_stored_at) {  // only then can the change be sent as it is (on_local_change)
+    doc =
+        Document{change.collection, change.id, change.json, change.version, change.kind == ChangeKind::remove, change.stored_at};
+  }
+  boost::asio::post(channel_->executor(), [self = shared_from_this(), collection = change.collection, doc = std::move(doc),
+                                           previous = change.previous_stored_at]() mutable {
+    self->on_local_change(collection, std::move(doc), previous);
+  });
 }
 
 Session::Sending& Session::sending() {
@@ -343,8 +353,7 @@ void Session::on_admin_proof(const AdminProof& proof) {
   }
   log(LogLevel::info, fmt::format("{} is an admin device (grant {})", remote_->peer_key, proof.grant.grant_id));
   // Now this link may carry our Small Peer Info: hear of its changes, and send what there is.
-  if (observer_) config_->store->unobserve(*observer_);
-  observer_ = config_->store->observe_all(make_observer());
+  observe_store(true);
   if (cursors_received_) {
     sending().dirty.insert(std::string(kSmallPeerInfoCollection));
     pump();

@@ -121,6 +121,11 @@ struct SessionConfig {
   /// (admin::kCarriedCollection): nullopt to store it as the owner's, or a refusal's code and reason
   /// (the document is refused alone, listed in the ACK, and not offered again).
   std::function<std::optional<std::pair<std::string, std::string>>(const Document& doc)> check_carried;
+  /// Set by the Big Peer, which holds a session per connected device and observes its store once
+  /// for them all: these sessions do not observe user collections themselves (an admin device's
+  /// still observes Small Peer Info), and the owner passes every change to a user collection to
+  /// each established session's on_store_change.
+  bool user_changes_from_owner = false;
 };
 
 /// A running session. Thread-safe; all protocol work happens on the channel's strand.
@@ -158,6 +163,9 @@ class Session : public std::enable_shared_from_this<Session> {
   /// The grant id of the admin device on the other side of this LAN link, once its ADMIN_PROOF
   /// checked out; nullopt otherwise (and on every Big Peer link).
   [[nodiscard]] std::optional<std::string> remote_admin_grant_id() const;
+  /// A change to the local store, from any thread (see SessionConfig::user_changes_from_owner):
+  /// sent on, after the session's earlier work, if this link may carry its collection.
+  void on_store_change(const Change& change);
   /// The session's strand: timers that drive it must run here.
   [[nodiscard]] boost::asio::any_io_executor executor() const { return channel_->executor(); }
 
@@ -189,8 +197,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // Sends `docs` as the next batch, counted in flight until acknowledged.
   void send_batch(std::vector<Document> docs);
   void on_local_change(const std::string& collection, std::optional<Document> doc, std::optional<HlcTimestamp> previous);
-  // What observer_ calls: hops to our strand with the change, for the collections this link may carry.
-  [[nodiscard]] Store::Observer make_observer();
+  // Registers observer_ for what this link may carry (`sends_system`: a system collection too),
+  // replacing the one it had.
+  void observe_store(bool sends_system);
   // True while another batch may be sent: under kMaxBatchesInFlight and the channel's byte bound.
   [[nodiscard]] bool room_to_send() const;
   void fail(std::string reason, bool violation);
