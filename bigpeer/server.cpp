@@ -199,7 +199,10 @@ BigPeer::BigPeer(BigPeerOptions options)
     });
   }
   log_requests_->set_device_quota(options_.log_bundle_quota);
-  for (unsigned i = 0; i < std::max(1u, options_.threads); ++i) sync_ios_.push_back(std::make_unique<net::io_context>(1));
+  for (unsigned i = 0; i < std::max(1u, options_.threads); ++i) {
+    sync_ios_.push_back(std::make_unique<net::io_context>(1));
+    sync_strands_.push_back(net::make_strand(*sync_ios_.back()));
+  }
   http_io_ = std::make_unique<net::io_context>(1);
   api_threads_ = std::make_unique<net::thread_pool>(std::max(1u, options_.api_threads));
   fleet_history_ = std::make_unique<FleetHistory>([this] { return count_fleet(); }, clock_);
@@ -237,8 +240,8 @@ BigPeer::BigPeer(BigPeerOptions options)
       SyncEndpointConfig{options_.app_id, options_.app_token, &identity_, store_.get(), ingest_.get(), &registry_,
                          log_requests_.get(), &metrics_, clock_, sync_ios_.front()->get_executor(), tls_, options_.handshakes,
                          enrollments_.get(), admin_grants_.get(), options_.sync_cursor_interval});
-  auto pick_sync_io = [this]() -> net::io_context& { return next_sync_io(); };
-  services_ = HttpServices{api_.get(), api_threads_.get(), sync_.get(), &metrics_, tls_.get(), &health_, pick_sync_io};
+  auto pick_sync_strand = [this] { return next_sync_strand(); };
+  services_ = HttpServices{api_.get(), api_threads_.get(), sync_.get(), &metrics_, tls_.get(), &health_, pick_sync_strand};
 }
 
 std::string BigPeer::storage_description() const {
@@ -339,16 +342,16 @@ void BigPeer::run_io(net::io_context& io) {
   }
 }
 
-net::io_context& BigPeer::next_sync_io() {
-  return *sync_ios_[next_sync_io_.fetch_add(1, std::memory_order_relaxed) % sync_ios_.size()];
+sync::SyncStrand BigPeer::next_sync_strand() {
+  return sync_strands_[next_sync_io_.fetch_add(1, std::memory_order_relaxed) % sync_strands_.size()];
 }
 
 void BigPeer::accept_next() {
   // A plain connection starts on the HTTP thread, so API requests do not queue behind the sync
   // sessions' I/O, and moves to the sync threads if it upgrades to /sync. A TLS stream cannot
   // change threads, so a TLS connection stays on the sync threads from the start.
-  auto& io = tls_ ? next_sync_io() : *http_io_;
-  acceptor_->async_accept(net::make_strand(io), [this](boost::system::error_code ec, sync::SyncSocket socket) {
+  auto strand = tls_ ? next_sync_strand() : net::make_strand(*http_io_);
+  acceptor_->async_accept(strand, [this](boost::system::error_code ec, sync::SyncSocket socket) {
     if (ec == net::error::operation_aborted || !acceptor_->is_open()) return;
     if (ec) {
       // Out of file descriptors, for instance: retrying at once would spin.
@@ -505,6 +508,7 @@ BigPeer::~BigPeer() {
   expiry_timer_.reset();
   acceptor_.reset();
   http_io_.reset();
+  sync_strands_.clear();  // each strand before its io_context
   sync_ios_.clear();
   api_threads_.reset();
 }

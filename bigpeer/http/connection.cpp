@@ -35,17 +35,17 @@ bool is_http_parse_error(const beast::error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_method).category();
 }
 
-// The same connection on a strand of `io`: the socket's descriptor is handed over (nothing is in
+// The same connection on `strand`: the socket's descriptor is handed over (nothing is in
 // flight on it between a request read and its answer), so HTTP and sync I/O run on separate threads.
 // Empty if the socket failed meanwhile (the client left): there is nothing to hand over.
-std::optional<PlainStream> moved_to(net::io_context& io, PlainStream stream) {
+std::optional<PlainStream> moved_to(const sync::SyncStrand& strand, PlainStream stream) {
   auto& socket = stream.socket();
   beast::error_code ec;
   const auto protocol = socket.local_endpoint(ec).protocol();
   if (ec) return std::nullopt;
   const auto descriptor = socket.release(ec);
   if (ec) return std::nullopt;
-  return PlainStream(sync::SyncSocket(net::make_strand(io), protocol, descriptor));
+  return PlainStream(sync::SyncSocket(strand, protocol, descriptor));
 }
 
 std::string_view path_of(std::string_view target) {
@@ -122,8 +122,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
         return respond(std::move(response), request->version(), false);
       }
       if constexpr (std::is_same_v<Stream, PlainStream>) {
-        if (services_.sync_io) {
-          auto moved = moved_to(services_.sync_io(), std::move(stream_));
+        if (services_.sync_strand) {
+          auto moved = moved_to(services_.sync_strand(), std::move(stream_));
           if (moved) services_.sync->accept(std::move(*moved), std::move(*request));
           return;  // the sync endpoint owns the connection now, on the sync I/O threads
         }

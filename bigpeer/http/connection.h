@@ -15,6 +15,7 @@
 #include "bigpeer/http/api.h"
 #include "bigpeer/metrics.h"
 #include "bigpeer/sync_endpoint.h"
+#include "sync/channel.h"
 
 namespace smallpeer::bigpeer {
 
@@ -31,9 +32,9 @@ struct HttpServices {
   boost::asio::thread_pool* api_threads = nullptr;
   SyncEndpoint* sync = nullptr;
   BigPeerMetrics* metrics = nullptr;
-  boost::asio::ssl::context* tls = nullptr;           // set when the port serves https and wss only
-  const NodeHealth* health = nullptr;                 // /readyz, and whether a /sync upgrade is taken
-  std::function<boost::asio::io_context&()> sync_io;  // picks where a plain /sync upgrade moves (empty: it stays)
+  boost::asio::ssl::context* tls = nullptr;       // set when the port serves https and wss only
+  const NodeHealth* health = nullptr;             // /readyz, and whether a /sync upgrade is taken
+  std::function<sync::SyncStrand()> sync_strand;  // picks where a plain /sync upgrade moves (empty: it stays)
 };
 
 /// Serves an accepted socket (made on a strand) until the client leaves or upgrades to /sync.
