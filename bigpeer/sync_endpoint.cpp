@@ -106,7 +106,8 @@ void SyncEndpoint::start_session(std::shared_ptr<sync::FrameChannel> channel, co
     channel->close("the Big Peer is shutting down");
     return;
   }
-  auto session = sync::Session::start(session_config_, std::move(channel), std::make_shared<Connection>(Connection{*id, ticket}));
+  // The ticket is the session's owner data (let go once authenticated), the registry's id its owner id.
+  auto session = sync::Session::start(session_config_, std::move(channel), ticket, *id);
   config_.registry->attach(*id, std::move(session));
 }
 
@@ -144,23 +145,21 @@ std::shared_ptr<const sync::SessionConfig> SyncEndpoint::make_session_config() c
     c.remote_admin_until = [grants](const sync::Hello& remote) { return grants->active_until(remote.peer_key); };
   }
   c.on_established = [registry, metrics, clock, logs, grants](sync::Session& session, const sync::Hello& remote) {
-    auto& [id, ticket] = *session.owner_data<Connection>();
     // Its place given back, the ticket goes: ~0.1 KB of every session (on the session's strand,
     // as on_closed, which finds it gone).
-    if (ticket) ticket->release();
-    ticket.reset();
+    if (auto* ticket = session.owner_data<sync::HandshakeAdmission::Ticket>()) ticket->release();
+    session.drop_owner_data();
     // Before any document: an admin device takes the fleet's Small Peer Info only once it knows its grant.
     if (grants != nullptr) session.send_frame(grants->state_for(remote.peer_key));
-    registry->established(id, session.shared_remote(), clock->now());
+    registry->established(session.owner_id(), session.shared_remote(), clock->now());
     guarded(session, [&] { logs->on_established(session, remote.peer_key); });
     BigPeerMetrics::add(metrics->sessions);
     spdlog::info("sync: {} ({}, {} {}) connected", remote.peer_key, remote.device_name, remote.sdk_language, remote.sdk_version);
   };
   auto executor = config_.executor;
   c.on_closed = [registry, clock, executor](sync::Session& session, const sync::SessionEnd& end) {
-    const auto& [id, ticket] = *session.owner_data<Connection>();
-    if (ticket) ticket->release();
-    auto removed = registry->remove(id, clock->now());
+    if (auto* ticket = session.owner_data<sync::HandshakeAdmission::Ticket>()) ticket->release();
+    auto removed = registry->remove(session.owner_id(), clock->now());
     spdlog::info("sync: session with {} ended: {}", removed.peer_key.empty() ? "a small peer" : removed.peer_key, end.reason);
     // The session is running this callback; let the last reference go after it returns.
     if (removed.session) boost::asio::post(executor, [session = std::move(removed.session)] {});

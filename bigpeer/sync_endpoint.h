@@ -80,12 +80,6 @@ class SyncEndpoint {
   static std::optional<std::pair<std::string, std::string>> check_carried(const Store& store, const Document& doc);
 
  private:
-  /// What a session's shared callbacks need of their connection (its Session::owner_data).
-  struct Connection {
-    ConnectionRegistry::ConnectionId id;
-    std::shared_ptr<sync::HandshakeAdmission::Ticket> ticket;  // given back and let go once authenticated, or at the end
-  };
-
   /// The settings every session shares (one copy, not one per connection: ~1 KB per idle session).
   [[nodiscard]] std::shared_ptr<const sync::SessionConfig> make_session_config() const;
   template <class Stream>

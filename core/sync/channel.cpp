@@ -70,9 +70,9 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
   // `executor` is the socket's, which is a strand: our handlers and Beast's own timers share it.
   explicit ChannelBase(Executor executor) : strand_(std::move(executor)) {}
 
-  void start(Handlers handlers) override {
-    net::dispatch(strand_, [self = this->shared_from_this(), handlers = std::move(handlers)]() mutable {
-      self->handlers_ = std::move(handlers);
+  void start(std::shared_ptr<Listener> listener) override {
+    net::dispatch(strand_, [self = this->shared_from_this(), listener = std::move(listener)]() mutable {
+      self->listener_ = std::move(listener);
       self->derived().read_next();
     });
   }
@@ -136,7 +136,7 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
   }
 
   void deliver(std::string frame) {
-    if (!closed_ && handlers_.on_frame) handlers_.on_frame(std::move(frame));
+    if (!closed_ && listener_) listener_->on_frame(std::move(frame));
   }
 
   // Completes the write of writing_: the next one starts, or the channel closes on error.
@@ -173,13 +173,11 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
     for (const auto& f : writing_) pending_ -= f.bytes.size();
     queue_.clear();
     writing_.clear();  // the transport is closed: the write in flight ends aborted, reading nothing
-    auto on_closed = std::move(handlers_.on_closed);
-    handlers_ = {};
-    if (on_closed) on_closed(std::move(reason));
+    if (auto listener = std::move(listener_)) listener->on_closed(std::move(reason));
   }
 
   Executor strand_;
-  Handlers handlers_;
+  std::shared_ptr<Listener> listener_;
   // Frames waiting to be written (those being written are in writing_). A short vector: a session
   // has a few batches and ACKs in flight; an idle session's holds no buffer (take_for_writing takes
   // the queue's, and wrote() frees it).
@@ -188,7 +186,7 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
   std::atomic<size_t> pending_{0};
   bool closed_ = false;
   // Set while queued frames drain before closing. A pointer, not an optional: 32 bytes less in
-  // every channel, which keeps a server channel in jemalloc's 512-byte class.
+  // every channel, which keeps a server channel in jemalloc's 448-byte class (with the fields below).
   std::unique_ptr<const std::string> close_reason_;
   std::unique_ptr<net::steady_timer> linger_;
   std::string remote_;
@@ -605,9 +603,12 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
   std::atomic<std::chrono::steady_clock::rep> last_heard_{0};
   std::atomic<bool> pinged_{false};
   bool read_paused_ = false;  // no wait pending: too much to write
-  std::string headers_;       // the frame headers of the write in flight (up to seven ACKs' fit without an allocation)
+  // This channel's place in the sweep's list, under the sweep's lock. 32 bits, beside the flags:
+  // with the reader's small fields, that keeps this channel in jemalloc's 448-byte class.
+  static constexpr uint32_t kNotSwept = UINT32_MAX;
+  uint32_t sweep_index_ = kNotSwept;
+  std::string headers_;  // the frame headers of the write in flight (up to seven ACKs' fit without an allocation)
   std::shared_ptr<KeepAliveSweep> sweep_;  // set by read_next()
-  size_t sweep_index_ = SIZE_MAX;          // this channel's place in the sweep's list, under the sweep's lock
   friend class KeepAliveSweep;
 };
 
@@ -641,9 +642,9 @@ std::shared_ptr<KeepAliveSweep> KeepAliveSweep::of(net::io_context& io) {
 
 void KeepAliveSweep::add(ServerWebSocketChannel& channel, std::chrono::milliseconds keep_alive) {
   std::lock_guard lock(mutex_);
-  if (channel.sweep_index_ != SIZE_MAX) return;
+  if (channel.sweep_index_ != ServerWebSocketChannel::kNotSwept) return;
   channels_.push_back(&channel);
-  channel.sweep_index_ = channels_.size() - 1;
+  channel.sweep_index_ = static_cast<uint32_t>(channels_.size() - 1);  // one per open socket: far below 2^32
   // The interval only shrinks: a thread that once served a short keep-alive keeps ticking at its pace.
   const auto wanted = std::clamp(keep_alive / 8, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
   if (wanted < interval_) {
@@ -656,12 +657,12 @@ void KeepAliveSweep::add(ServerWebSocketChannel& channel, std::chrono::milliseco
 // NOLINTNEXTLINE(bugprone-exception-escape): only a broken mutex or timer throws here; terminating is right
 void KeepAliveSweep::remove(ServerWebSocketChannel& channel) noexcept {
   std::lock_guard lock(mutex_);
-  const size_t at = channel.sweep_index_;
-  if (at == SIZE_MAX) return;
+  const uint32_t at = channel.sweep_index_;
+  if (at == ServerWebSocketChannel::kNotSwept) return;
   channels_[at] = channels_.back();
   channels_[at]->sweep_index_ = at;
   channels_.pop_back();
-  channel.sweep_index_ = SIZE_MAX;
+  channel.sweep_index_ = ServerWebSocketChannel::kNotSwept;
   if (channels_.empty() && timer_ && armed_) {
     timer_->cancel();  // nothing to watch: an io_context that runs out of work returns at once
     armed_ = false;

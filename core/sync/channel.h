@@ -30,13 +30,19 @@ using SyncTcpStream = boost::beast::basic_stream<boost::asio::ip::tcp, SyncStran
 /// One connection's frames. Handlers run one at a time, in order, on the channel's strand.
 class FrameChannel {
  public:
-  struct Handlers {
-    std::function<void(std::string frame)> on_frame;    // one whole frame, length prefix included
-    std::function<void(std::string reason)> on_closed;  // once, after which nothing else runs
+  /// What hears a channel, on its strand. One pointer in the channel rather than two
+  /// std::functions: ~80 bytes less in each of a Big Peer's idle connections.
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    /// One whole frame, length prefix included.
+    virtual void on_frame(std::string frame) = 0;
+    /// The channel closed; called once, after which nothing else runs.
+    virtual void on_closed(std::string reason) = 0;
   };
   virtual ~FrameChannel() = default;
-  /// Starts reading; until then nothing is delivered.
-  virtual void start(Handlers handlers) = 0;
+  /// Starts reading into `listener`, kept until the channel closes; until then nothing is delivered.
+  virtual void start(std::shared_ptr<Listener> listener) = 0;
   /// Queues a frame for sending; thread-safe; dropped once closed.
   virtual void send(std::string frame) = 0;
   /// Closes the connection (idempotent); on_closed reports `reason`.

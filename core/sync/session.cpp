@@ -47,18 +47,18 @@ std::shared_ptr<Session> Session::start(SessionConfig config, std::shared_ptr<Fr
 }
 
 std::shared_ptr<Session> Session::start(std::shared_ptr<const SessionConfig> config, std::shared_ptr<FrameChannel> channel,
-                                        std::shared_ptr<void> owner_data) {
+                                        std::shared_ptr<void> owner_data, uint64_t owner_id) {
   if (!config || config->store == nullptr || config->identity == nullptr || !config->scope_of) {
     throw Error(ErrorCode::invalid_argument, "session needs a store, an identity and scope_of");
   }
-  auto session = std::make_shared<Session>(std::move(config), std::move(channel), std::move(owner_data));
+  auto session = std::make_shared<Session>(std::move(config), std::move(channel), std::move(owner_data), owner_id);
   session->begin();
   return session;
 }
 
 Session::Session(std::shared_ptr<const SessionConfig> config, std::shared_ptr<FrameChannel> channel,
-                 std::shared_ptr<void> owner_data)
-    : config_(std::move(config)), owner_data_(std::move(owner_data)), channel_(std::move(channel)) {}
+                 std::shared_ptr<void> owner_data, uint64_t owner_id)
+    : config_(std::move(config)), owner_data_(std::move(owner_data)), owner_id_(owner_id), channel_(std::move(channel)) {}
 
 Session::~Session() {
   if (observer_) config_->store->unobserve(*observer_);
@@ -87,13 +87,11 @@ void Session::begin() {
   randombytes_buf(hello_->nonce.data(), hello_->nonce.size());
   // Our HELLO is queued before reading starts, so nothing we send in reply can overtake it.
   channel_->send(encode(*hello_));
-  channel_->start({
-      .on_frame = [self = shared_from_this()](const std::string& frame) { self->on_frame(frame); },
-      .on_closed =
-          [self = shared_from_this()](std::string reason) {
-            self->finish({std::move(reason), false});
-          },
-  });
+  channel_->start(std::shared_ptr<FrameChannel::Listener>(shared_from_this(), this));
+}
+
+void Session::on_closed(std::string reason) {
+  finish({std::move(reason), false});
 }
 
 void Session::close(std::string reason) {
@@ -146,7 +144,7 @@ Link Session::link() const {
   return l;
 }
 
-void Session::on_frame(const std::string& bytes) {
+void Session::on_frame(std::string bytes) {
   if (finished_) return;
   std::string error;
   auto frame = decode(bytes, error);

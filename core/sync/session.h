@@ -129,15 +129,15 @@ struct SessionConfig {
 };
 
 /// A running session. Thread-safe; all protocol work happens on the channel's strand.
-class Session : public std::enable_shared_from_this<Session> {
+class Session : public std::enable_shared_from_this<Session>, private FrameChannel::Listener {
  public:
   /// Starts the handshake over `channel`.
   static std::shared_ptr<Session> start(SessionConfig config, std::shared_ptr<FrameChannel> channel);
   /// Starts the handshake over `channel` with a `config` many sessions share (a server's sessions:
-  /// its callbacks are not copied per connection); `owner_data` is what the owner keeps for this
-  /// session, read back in those callbacks with owner_data().
+  /// its callbacks are not copied per connection); `owner_data` and `owner_id` are what the owner
+  /// keeps for this session, read back in those callbacks with owner_data() and owner_id().
   static std::shared_ptr<Session> start(std::shared_ptr<const SessionConfig> config, std::shared_ptr<FrameChannel> channel,
-                                        std::shared_ptr<void> owner_data = nullptr);
+                                        std::shared_ptr<void> owner_data = nullptr, uint64_t owner_id = 0);
   ~Session();
   /// Ends the session (idempotent).
   void close(std::string reason);
@@ -174,15 +174,20 @@ class Session : public std::enable_shared_from_this<Session> {
   [[nodiscard]] T* owner_data() const {
     return static_cast<T*>(owner_data_.get());
   }
+  /// Lets the `owner_data` go (on the session's strand, as the callbacks that read it run).
+  void drop_owner_data() { owner_data_.reset(); }
+  /// The `owner_id` given to start().
+  [[nodiscard]] uint64_t owner_id() const { return owner_id_; }
 
-  Session(std::shared_ptr<const SessionConfig> config, std::shared_ptr<FrameChannel> channel,
-          std::shared_ptr<void> owner_data);  // use start()
+  Session(std::shared_ptr<const SessionConfig> config, std::shared_ptr<FrameChannel> channel, std::shared_ptr<void> owner_data,
+          uint64_t owner_id);  // use start()
 
  private:
   enum class State { awaiting_hello, awaiting_auth, awaiting_auth_result, established, closed };
 
   void begin();
-  void on_frame(const std::string& bytes);
+  void on_frame(std::string bytes) override;    // from the channel
+  void on_closed(std::string reason) override;  // from the channel
   void on_hello(const Hello& hello);
   void on_auth(const Auth& auth);
   void on_auth_result(const AuthResult& result);
@@ -220,6 +225,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::shared_ptr<const SessionConfig> config_;
   std::shared_ptr<void> owner_data_;
+  uint64_t owner_id_;
   std::shared_ptr<FrameChannel> channel_;
   mutable std::mutex mutex_;  // guards remote_ and state_ for readers on other threads
   State state_ = State::awaiting_hello;
@@ -235,7 +241,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // ADMIN_PROOF on the LAN.
   std::optional<int64_t> remote_admin_until_ms_;
   // Guarded by mutex_: read by the engine on ADMIN_STATE. A pointer, not an optional string: only a
-  // LAN link to an admin device has one, and 32 bytes less puts a Big Peer's Session in jemalloc's 512-byte class.
+  // LAN link to an admin device has one, and a Big Peer's Session counts every byte (its 320-byte class).
   std::unique_ptr<const std::string> remote_admin_grant_id_;
   std::optional<Store::ObserverId> observer_;
   // The sending side (strand only), made when there is first something to send: a Big Peer sends

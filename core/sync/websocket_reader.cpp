@@ -71,8 +71,8 @@ WebSocketReader::Step WebSocketReader::read(std::string_view input) {
     std::string& into = is_control(opcode_) ? control_ : message_;
     const size_t old = into.size();
     into.append(input.data() + at, take);
-    unmask(into.data() + old, take, mask_, mask_offset_);
-    mask_offset_ += take;
+    unmask(into.data() + old, take, mask_, mask_phase_);
+    mask_phase_ = static_cast<uint8_t>((mask_phase_ + take) & 3);
     frame_left_ -= take;
     at += take;
     if (frame_left_ > 0) break;
@@ -144,7 +144,7 @@ std::optional<WebSocketReader::Refusal> WebSocketReader::begin_frame() {
   }
   opcode_ = opcode;
   frame_left_ = length;
-  mask_offset_ = 0;
+  mask_phase_ = 0;
   return std::nullopt;
 }
 

@@ -53,13 +53,11 @@ class WebSocketReader {
   // two bytes announce them.
   [[nodiscard]] size_t header_length() const;
 
-  // Widest first, the bytes together: every Big Peer session has one, and 16 bytes of padding
-  // less kept its channel in jemalloc's 512-byte class (bigpeer/BENCHMARKS.md).
-  std::string message_;  // the data message so far
-  std::string control_;  // the control frame's payload so far (at most 125 bytes)
-  size_t header_have_ = 0;
+  // Widest first, the bytes together, counters as small as they need: every Big Peer session has
+  // one, and its size decides its channel's jemalloc class, now 448 bytes (bigpeer/BENCHMARKS.md).
+  std::string message_;      // the data message so far
+  std::string control_;      // the control frame's payload so far (at most 125 bytes)
   uint64_t frame_left_ = 0;  // payload bytes of the frame still to come
-  size_t mask_offset_ = 0;   // payload bytes of the frame read so far, for the mask's phase
   uint64_t max_message_bytes_ = 0;
   std::array<unsigned char, 14> header_{};
   std::array<unsigned char, 4> mask_{};
@@ -69,6 +67,8 @@ class WebSocketReader {
   bool in_message_ = false;  // a data message's first fragment came and its last has not
   WebSocketOpcode message_opcode_ = WebSocketOpcode::binary;
   bool broken_ = false;
+  uint8_t header_have_ = 0;  // bytes of header_ so far (at most 14)
+  uint8_t mask_phase_ = 0;   // payload bytes of the frame read so far, modulo 4: the mask's phase
 };
 
 /// The header of an unmasked (server to client) frame with FIN set, `opcode` and a payload of

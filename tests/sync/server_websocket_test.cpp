@@ -35,6 +35,19 @@ namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
 
+// A channel listener made of two functions, for tests that watch a channel without a session.
+class FunctionListener final : public FrameChannel::Listener {
+ public:
+  FunctionListener(std::function<void(std::string)> on_frame, std::function<void(std::string)> on_closed)
+      : on_frame_(std::move(on_frame)), on_closed_(std::move(on_closed)) {}
+  void on_frame(std::string frame) override { on_frame_(std::move(frame)); }
+  void on_closed(std::string reason) override { on_closed_(std::move(reason)); }
+
+ private:
+  std::function<void(std::string)> on_frame_;
+  std::function<void(std::string)> on_closed_;
+};
+
 // A loopback listener whose one connection is upgraded by Beast and then served by the channel
 // under test, on an I/O thread of its own; it records what the channel delivers.
 class Server {
@@ -47,14 +60,15 @@ class Server {
       ws->async_accept([this, ws](boost::system::error_code ec) {
         if (ec) return;
         channel_ = make_server_websocket_channel(ws->next_layer().release_socket(), keep_alive_);
-        channel_->start({[this](std::string frame) {
-                           std::lock_guard lock(mutex_);
-                           frames_.push_back(std::move(frame));
-                           if (frames_.back() == "echo") channel_->send("echoed");
-                           // As a session does once authenticated: the next frame may be larger.
-                           if (frames_.back() == "raise") channel_->set_max_frame_bytes(1 << 20);
-                         },
-                         [this](std::string reason) { closed_.set_value(std::move(reason)); }});
+        channel_->start(std::make_shared<FunctionListener>(
+            [this](std::string frame) {
+              std::lock_guard lock(mutex_);
+              frames_.push_back(std::move(frame));
+              if (frames_.back() == "echo") channel_->send("echoed");
+              // As a session does once authenticated: the next frame may be larger.
+              if (frames_.back() == "raise") channel_->set_max_frame_bytes(1 << 20);
+            },
+            [this](std::string reason) { closed_.set_value(std::move(reason)); }));
         ready_.set_value();
       });
     });
@@ -217,8 +231,8 @@ TEST(ServerWebSocketTest, ChannelsOfOneThreadKeepTheirOwnIntervalsAndTheTimerSto
       ws->async_accept([&, i, ws](boost::system::error_code ec) {
         ASSERT_FALSE(ec) << ec.message();
         channels.push_back(make_server_websocket_channel(ws->next_layer().release_socket(), intervals.at(i)));
-        channels.back()->start(
-            {[](const std::string& /*frame*/) {}, [&, i](std::string reason) { closed.at(i).set_value(std::move(reason)); }});
+        channels.back()->start(std::make_shared<FunctionListener>(
+            [](const std::string& /*frame*/) {}, [&, i](std::string reason) { closed.at(i).set_value(std::move(reason)); }));
         if (i + 1 < intervals.size()) accept_next(i + 1);
       });
     });
