@@ -45,8 +45,16 @@ void guarded(sync::Session& session, F&& hook) {
 SyncEndpoint::SyncEndpoint(SyncEndpointConfig config)
     : config_(std::move(config)), admission_(config_.handshakes), session_config_(make_session_config()) {
   if (!session_config_->user_changes_from_owner) return;
+  // On the writer's thread, after the commit; only user collections, so never on a report's path.
   user_changes_ = config_.store->observe_user_collections([registry = config_.registry](const Change& change) {
-    for (const auto& session : registry->established_sessions()) session->on_store_change(change);
+    for (const auto& session : registry->established_sessions()) {
+      // One session's failure (out of memory copying the change) must not cost the others theirs.
+      try {
+        session->on_store_change(change);
+      } catch (const std::exception& e) {
+        spdlog::warn("sync: could not pass a change of {} to a session: {}", change.collection, e.what());
+      }
+    }
   });
 }
 

@@ -436,8 +436,9 @@ void Session::send_batch(std::vector<Document> docs) {
 }
 
 void Session::on_ack(const Ack& ack) {
-  if (!sending_ || sending_->in_flight.erase(ack.batch_id) == 0)
+  if (!sending_ || sending_->in_flight.erase(ack.batch_id) == 0) {
     return fail(fmt::format("ack for unknown batch {}", ack.batch_id), true);
+  }
   for (const auto& refusal : ack.refused) {
     log(LogLevel::error, fmt::format("{} {} refused document {}/{}: {}", role_name(remote_->role), remote_->peer_key,
                                      refusal.collection, refusal.id, refusal.reason));
@@ -622,8 +623,9 @@ std::string Session::encode_cursors() const {
   for (const auto& [collection, hlc] : received_upto_) {
     HlcTimestamp value = hlc;
     if (refused_floor_) {
-      if (const auto floor = refused_floor_->find(collection); floor != refused_floor_->end())
+      if (const auto floor = refused_floor_->find(collection); floor != refused_floor_->end()) {
         value = std::min(hlc, floor->second);
+      }
     }
     out += fmt::format("{}\t{}\n", collection, value.value);
   }

@@ -138,7 +138,7 @@ class Session : public std::enable_shared_from_this<Session>, private FrameChann
   /// keeps for this session, read back in those callbacks with owner_data() and owner_id().
   static std::shared_ptr<Session> start(std::shared_ptr<const SessionConfig> config, std::shared_ptr<FrameChannel> channel,
                                         std::shared_ptr<void> owner_data = nullptr, uint64_t owner_id = 0);
-  ~Session();
+  ~Session() override;
   /// Ends the session (idempotent).
   void close(std::string reason);
   /// Ends the session after sending an ERROR frame with `code` and `reason` (idempotent).
@@ -244,9 +244,10 @@ class Session : public std::enable_shared_from_this<Session>, private FrameChann
   // LAN link to an admin device has one, and a Big Peer's Session counts every byte (its 320-byte class).
   std::unique_ptr<const std::string> remote_admin_grant_id_;
   std::optional<Store::ObserverId> observer_;
-  // The sending side (strand only), made when there is first something to send: a Big Peer sends
-  // nothing to most devices (those of a fleet that syncs only Small Peer Info), and holds one
-  // Session per connected device, so their Sessions carry none of it (a 320-byte class, not 512).
+  // The sending side (strand only), made when there is first something to send. A Big Peer holds
+  // one Session per connected device and, in a fleet that syncs only Small Peer Info, sends nothing
+  // to any but admin devices: their Sessions carry none of it (a 320-byte class, not 512). Once
+  // the Big Peer holds a user collection, every session makes one at its CURSORS.
   struct Sending {
     std::map<std::string, HlcTimestamp> sent_upto;  // what the other side has from us, per collection
     std::set<std::string> dirty;                    // collections with something maybe not yet sent
