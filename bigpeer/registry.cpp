@@ -43,7 +43,7 @@ void ConnectionRegistry::set_cluster(PeerChanged changed, RemotePeers remote) {
   remote_ = std::move(remote);
 }
 
-void ConnectionRegistry::established(ConnectionId id, const std::shared_ptr<const sync::Hello>& remote, TimePoint now) {
+void ConnectionRegistry::established(ConnectionId id, const std::shared_ptr<const sync::PeerInfo>& remote, TimePoint now) {
   if (!remote) return;
   const std::string& peer_key = remote->peer_key;  // the caller holds `remote` until this returns
   {

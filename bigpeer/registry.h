@@ -41,7 +41,7 @@ class ConnectionRegistry {
   /// Keeps `session` so close_all() can reach it; ignored if the connection already ended.
   void attach(ConnectionId id, std::shared_ptr<sync::Session> session);
   /// Marks the connection authenticated as `remote`'s peer key.
-  void established(ConnectionId id, const std::shared_ptr<const sync::Hello>& remote, TimePoint now);
+  void established(ConnectionId id, const std::shared_ptr<const sync::PeerInfo>& remote, TimePoint now);
   /// What remove() hands back.
   struct Removed {
     std::shared_ptr<sync::Session> session;  // for the caller to release off the session's own stack
@@ -96,7 +96,7 @@ class ConnectionRegistry {
   struct Connection {
     std::string remote_address;
     std::shared_ptr<sync::Session> session;
-    std::shared_ptr<const sync::Hello> remote;  // set once authenticated: the session's own, not a copy
+    std::shared_ptr<const sync::PeerInfo> remote;  // set once authenticated: the session's own, not a copy
     TimePoint established_at;
   };
   struct PeerRecord {

@@ -150,9 +150,9 @@ std::shared_ptr<const sync::SessionConfig> SyncEndpoint::make_session_config() c
   LogRequests* logs = config_.log_requests;
   const AdminGrants* grants = config_.admin_grants;
   if (grants != nullptr) {
-    c.remote_admin_until = [grants](const sync::Hello& remote) { return grants->active_until(remote.peer_key); };
+    c.remote_admin_until = [grants](const sync::PeerInfo& remote) { return grants->active_until(remote.peer_key); };
   }
-  c.on_established = [registry, metrics, clock, logs, grants](sync::Session& session, const sync::Hello& remote) {
+  c.on_established = [registry, metrics, clock, logs, grants](sync::Session& session, const sync::PeerInfo& remote) {
     // Its place given back, the ticket goes: ~0.1 KB of every session (on the session's strand,
     // as on_closed, which finds it gone).
     if (auto* ticket = session.owner_data<sync::HandshakeAdmission::Ticket>()) ticket->release();

@@ -86,6 +86,22 @@ struct Hello {
   std::array<unsigned char, 32> nonce{};
 };
 
+/// Who the other side of a session is: its HELLO without what only the handshake needs (the
+/// protocol version, the app id both sides checked, the nonce). A Big Peer keeps one per connected
+/// device, so it is kept small: jemalloc's 192-byte class with its shared_ptr, not the HELLO's 256.
+struct PeerInfo {
+  PeerRole role = PeerRole::small_peer;
+  std::string peer_key;
+  std::string device_name;
+  std::string sdk_language;
+  std::string sdk_version;
+  std::string platform;
+  /// The part of `hello` that outlives the handshake.
+  static PeerInfo of(const Hello& hello) {
+    return {hello.role, hello.peer_key, hello.device_name, hello.sdk_language, hello.sdk_version, hello.platform};
+  }
+};
+
 /// Proof of app membership and of the peer key, both over auth_transcript(own HELLO, other side's
 /// HELLO). Carries no secret.
 struct Auth {

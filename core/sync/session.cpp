@@ -70,23 +70,23 @@ void Session::log(LogLevel level, const std::string& message) const {
 
 void Session::begin() {
   std::weak_ptr<Session> weak = weak_from_this();
-  handshake_timer_ = std::make_unique<boost::asio::steady_timer>(channel_->executor(), kHandshakeTimeout);
-  handshake_timer_->async_wait([weak](const boost::system::error_code& ec) {
+  handshake_ = std::make_unique<Handshake>(channel_->executor());
+  handshake_->timer.async_wait([weak](const boost::system::error_code& ec) {
     if (auto self = weak.lock(); self && !ec && self->state_ != State::established && !self->finished_) {
       self->fail(fmt::format("handshake not completed within {} s", kHandshakeTimeout.count()), false);
     }
   });
-  hello_ = std::make_unique<Hello>();
-  hello_->role = config_->local_role;
-  hello_->app_id = config_->app_id;
-  hello_->peer_key = config_->identity->peer_key();
-  hello_->device_name = config_->device_name;
-  hello_->sdk_language = config_->sdk_language;
-  hello_->sdk_version = sdk_version();
-  hello_->platform = sdk_platform();
-  randombytes_buf(hello_->nonce.data(), hello_->nonce.size());
+  Hello& hello = handshake_->ours;
+  hello.role = config_->local_role;
+  hello.app_id = config_->app_id;
+  hello.peer_key = config_->identity->peer_key();
+  hello.device_name = config_->device_name;
+  hello.sdk_language = config_->sdk_language;
+  hello.sdk_version = sdk_version();
+  hello.platform = sdk_platform();
+  randombytes_buf(hello.nonce.data(), hello.nonce.size());
   // Our HELLO is queued before reading starts, so nothing we send in reply can overtake it.
-  channel_->send(encode(*hello_));
+  channel_->send(encode(hello));
   channel_->start(std::shared_ptr<FrameChannel::Listener>(shared_from_this(), this));
 }
 
@@ -119,20 +119,18 @@ void Session::store_failed(const std::exception& e) {
   channel_->close(reason);
 }
 
-std::optional<Hello> Session::remote() const {
-  std::lock_guard lock(mutex_);
-  if (!remote_) return std::nullopt;
+std::optional<PeerInfo> Session::remote() const {
+  if (!remote_published_.load(std::memory_order_acquire)) return std::nullopt;
   return *remote_;
 }
 
-std::shared_ptr<const Hello> Session::shared_remote() const {
-  std::lock_guard lock(mutex_);
+std::shared_ptr<const PeerInfo> Session::shared_remote() const {
+  if (!remote_published_.load(std::memory_order_acquire)) return nullptr;
   return remote_;
 }
 
 bool Session::established() const {
-  std::lock_guard lock(mutex_);
-  return state_ == State::established;
+  return state_.load(std::memory_order_acquire) == State::established;
 }
 
 Link Session::link() const {
@@ -158,7 +156,7 @@ void Session::on_frame(std::string bytes) {
       [&](auto&& f) {
         using T = std::decay_t<decltype(f)>;
         if constexpr (std::is_same_v<T, Hello>) {
-          if (expect(State::awaiting_hello)) on_hello(f);
+          if (expect(State::awaiting_hello)) on_hello(std::forward<decltype(f)>(f));
         } else if constexpr (std::is_same_v<T, Auth>) {
           if (expect(State::awaiting_auth)) on_auth(f);
         } else if constexpr (std::is_same_v<T, AuthResult>) {
@@ -198,16 +196,15 @@ std::optional<std::string> Session::check_hello(const Hello& hello) const {
   return std::nullopt;
 }
 
-void Session::on_hello(const Hello& hello) {
+void Session::on_hello(Hello hello) {
   if (auto refusal = check_hello(hello)) return refuse(std::move(*refusal));
   if (hello.peer_key == config_->identity->peer_key()) return fail("connected to itself", false);
-  {
-    std::lock_guard lock(mutex_);
-    remote_ = std::make_shared<const Hello>(hello);
-    state_ = State::awaiting_auth;
-  }
+  remote_ = std::make_shared<const PeerInfo>(PeerInfo::of(hello));
+  remote_published_.store(true, std::memory_order_release);
+  handshake_->theirs = std::move(hello);
+  state_ = State::awaiting_auth;
   // Only now, with the other side's HELLO checked, do we prove ourselves: over both HELLOs, ours first.
-  const std::string transcript = auth_transcript(*hello_, *remote_);
+  const std::string transcript = auth_transcript(handshake_->ours, handshake_->theirs);
   Auth auth;
   auth.proof = auth_proof(config_->app_token, config_->app_id, transcript);
   auth.signature = config_->identity->sign(transcript);
@@ -217,22 +214,19 @@ void Session::on_hello(const Hello& hello) {
 void Session::on_auth(const Auth& auth) {
   // The other side proves over both HELLOs with its own first: our fresh nonce makes an AUTH from
   // any other session (or our own, reflected) fail.
-  const std::string transcript = auth_transcript(*remote_, *hello_);
+  const std::string transcript = auth_transcript(handshake_->theirs, handshake_->ours);
   std::optional<std::string> refusal;
   if (!PeerIdentity::verify(remote_->peer_key, transcript, auth.signature)) {
     refusal = fmt::format("signature does not match peer key {}", remote_->peer_key);
   } else if (!verify_auth_proof(config_->app_token, config_->app_id, transcript, auth.proof)) {
     refusal = "wrong app token";
   } else if (config_->authorize) {
-    refusal = config_->authorize(*this, *remote_);
+    refusal = config_->authorize(*this, handshake_->theirs);
   }
   if (refusal) return refuse(std::move(*refusal));
   channel_->send(encode(AuthResult{true, {}}));
   we_accepted_them_ = true;
-  {
-    std::lock_guard lock(mutex_);
-    state_ = State::awaiting_auth_result;
-  }
+  state_ = State::awaiting_auth_result;
   maybe_established();
 }
 
@@ -257,13 +251,11 @@ void Session::on_auth_result(const AuthResult& result) {
 
 void Session::maybe_established() {
   if (!we_accepted_them_ || !they_accepted_us_ || state_ == State::established) return;
-  {
-    std::lock_guard lock(mutex_);
-    state_ = State::established;
-  }
-  // The handshake's state goes: an idle session keeps only what it syncs with (~350 bytes less).
-  handshake_timer_.reset();                       // cancels its wait, whose handler finds nothing to do
-  hello_.reset();                                 // both transcripts are verified; neither side sends HELLO or AUTH again
+  state_ = State::established;
+  // The handshake's state goes (both transcripts are verified; neither side sends HELLO or AUTH
+  // again): an idle session keeps only what it syncs with. Its timer's wait is cancelled, and its
+  // handler finds nothing to do.
+  handshake_.reset();
   channel_->set_max_frame_bytes(kMaxFrameBytes);  // authenticated: documents may now come in full-size frames
   try {
     load_cursors();
@@ -345,10 +337,8 @@ void Session::on_admin_proof(const AdminProof& proof) {
     return;
   }
   remote_admin_until_ms_ = proof.grant.expires_at_ms;
-  {
-    std::lock_guard lock(mutex_);
-    remote_admin_grant_id_ = std::make_unique<const std::string>(proof.grant.grant_id);
-  }
+  remote_admin_grant_id_ = std::make_unique<const std::string>(proof.grant.grant_id);
+  admin_grant_published_.store(true, std::memory_order_release);
   log(LogLevel::info, fmt::format("{} is an admin device (grant {})", remote_->peer_key, proof.grant.grant_id));
   // Now this link may carry our Small Peer Info: hear of its changes, and send what there is.
   observe_store(true);
@@ -502,8 +492,8 @@ void Session::on_link_frame(const T& frame) {
 }
 
 std::optional<std::string> Session::remote_admin_grant_id() const {
-  std::lock_guard lock(mutex_);
-  return remote_admin_grant_id_ ? std::optional(*remote_admin_grant_id_) : std::nullopt;
+  if (!admin_grant_published_.load(std::memory_order_acquire)) return std::nullopt;
+  return *remote_admin_grant_id_;
 }
 
 bool Session::send_frame(const Frame& frame) {
@@ -670,11 +660,8 @@ void Session::fail(std::string reason, bool violation) {
 void Session::finish(const SessionEnd& end) {
   if (finished_) return;
   finished_ = true;
-  {
-    std::lock_guard lock(mutex_);
-    state_ = State::closed;
-  }
-  if (handshake_timer_) handshake_timer_->cancel();
+  state_ = State::closed;
+  if (handshake_) handshake_->timer.cancel();
   if (observer_) {
     config_->store->unobserve(*observer_);
     observer_.reset();

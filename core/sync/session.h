@@ -3,6 +3,7 @@
 // peers and the Big Peer run the same session; the Big Peer plugs in group commit and its checks.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <deque>
@@ -10,7 +11,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -83,7 +83,7 @@ struct SessionConfig {
   /// that much, and merges ignore what they have) but never runs ahead. The Big Peer uses 1 s.
   std::chrono::milliseconds cursor_write_interval{0};
   /// Called once both sides are authenticated, on the session's strand.
-  std::function<void(Session& session, const Hello& remote)> on_established;
+  std::function<void(Session& session, const PeerInfo& remote)> on_established;
   /// Called once when the session ends (after on_established or not).
   std::function<void(Session& session, const SessionEnd& end)> on_closed;
   /// Called for a rule violation by the other side, before the connection is dropped.
@@ -107,7 +107,7 @@ struct SessionConfig {
   /// Small Peer Info goes to that side. A small peer sets local_is_admin (it then stores Small Peer
   /// Info from the Big Peer, in admin::kFleetCollection) and on_admin_state (ADMIN_STATE from the
   /// Big Peer; a small peer without the handler ignores it; anyone else sending it is a violation).
-  std::function<std::optional<int64_t>(const Hello& remote)> remote_admin_until;
+  std::function<std::optional<int64_t>(const PeerInfo& remote)> remote_admin_until;
   std::function<bool()> local_is_admin;
   std::function<void(Session& session, const AdminState&)> on_admin_state;
   /// On the LAN. An admin device sets admin_grant: its grant, sent as ADMIN_PROOF before its
@@ -143,10 +143,10 @@ class Session : public std::enable_shared_from_this<Session>, private FrameChann
   void close(std::string reason);
   /// Ends the session after sending an ERROR frame with `code` and `reason` (idempotent).
   void close_with_error(std::string code, std::string reason);
-  /// The other side's HELLO, once received.
-  [[nodiscard]] std::optional<Hello> remote() const;
-  /// The same HELLO itself, shared rather than copied (null until received); it never changes.
-  [[nodiscard]] std::shared_ptr<const Hello> shared_remote() const;
+  /// Who the other side is, from its HELLO, once received.
+  [[nodiscard]] std::optional<PeerInfo> remote() const;
+  /// The same, shared rather than copied (null until received); it never changes.
+  [[nodiscard]] std::shared_ptr<const PeerInfo> shared_remote() const;
   /// True between authentication and close.
   [[nodiscard]] bool established() const;
   /// "ip:port" of the other end.
@@ -183,12 +183,12 @@ class Session : public std::enable_shared_from_this<Session>, private FrameChann
           uint64_t owner_id);  // use start()
 
  private:
-  enum class State { awaiting_hello, awaiting_auth, awaiting_auth_result, established, closed };
+  enum class State : uint8_t { awaiting_hello, awaiting_auth, awaiting_auth_result, established, closed };
 
   void begin();
   void on_frame(std::string bytes) override;    // from the channel
   void on_closed(std::string reason) override;  // from the channel
-  void on_hello(const Hello& hello);
+  void on_hello(Hello hello);
   void on_auth(const Auth& auth);
   void on_auth_result(const AuthResult& result);
   void on_cursors(const Cursors& cursors);
@@ -227,26 +227,38 @@ class Session : public std::enable_shared_from_this<Session>, private FrameChann
   std::shared_ptr<void> owner_data_;
   uint64_t owner_id_;
   std::shared_ptr<FrameChannel> channel_;
-  mutable std::mutex mutex_;  // guards remote_ and state_ for readers on other threads
-  State state_ = State::awaiting_hello;
-  // Shared, so a Big Peer's connection registry keeps this one rather than a copy per session.
-  std::shared_ptr<const Hello> remote_;
-  std::unique_ptr<Hello> hello_;  // ours, as sent: half of both auth transcripts; dropped once established
+  // Set once, on the strand, when the HELLO checks out; read from other threads once
+  // remote_published_ says so. Shared, so a Big Peer's connection registry keeps this one.
+  std::shared_ptr<const PeerInfo> remote_;
+  // What only the handshake needs, let go once both sides are authenticated.
+  struct Handshake {
+    explicit Handshake(const boost::asio::any_io_executor& executor) : timer(executor, kHandshakeTimeout) {}
+    boost::asio::steady_timer timer;  // drops a peer that has not completed it in time
+    Hello ours;                       // as sent: half of both auth transcripts
+    Hello theirs;                     // as received and checked: the other half
+  };
+  std::unique_ptr<Handshake> handshake_;
+  // Atomics and flags together, not a mutex: a Big Peer holds one Session per idle device, and
+  // without the mutex's 40 bytes it fits jemalloc's 256-byte class. The strand writes them; other
+  // threads read state_ (established()), and remote_ and remote_admin_grant_id_ once published.
+  std::atomic<State> state_{State::awaiting_hello};
+  std::atomic<bool> remote_published_{false};
+  std::atomic<bool> admin_grant_published_{false};
   bool we_accepted_them_ = false;
   bool they_accepted_us_ = false;
   bool cursors_received_ = false;
   bool admin_proof_received_ = false;
-  bool finished_ = false;  // beside the other flags: a Big Peer holds one Session per idle device, so padding counts
+  bool finished_ = false;
   // The other side is an admin device until then: the Big Peer's records at authentication, or its
   // ADMIN_PROOF on the LAN.
   std::optional<int64_t> remote_admin_until_ms_;
-  // Guarded by mutex_: read by the engine on ADMIN_STATE. A pointer, not an optional string: only a
-  // LAN link to an admin device has one, and a Big Peer's Session counts every byte (its 320-byte class).
+  // Set once (strand), then admin_grant_published_; read by the engine on ADMIN_STATE. A pointer,
+  // not an optional string: only a LAN link to an admin device has one.
   std::unique_ptr<const std::string> remote_admin_grant_id_;
   std::optional<Store::ObserverId> observer_;
   // The sending side (strand only), made when there is first something to send. A Big Peer holds
   // one Session per connected device and, in a fleet that syncs only Small Peer Info, sends nothing
-  // to any but admin devices: their Sessions carry none of it (a 320-byte class, not 512). Once
+  // to any but admin devices: their Sessions carry none of it (a 256-byte class, not 512). Once
   // the Big Peer holds a user collection, every session makes one at its CURSORS.
   struct Sending {
     std::map<std::string, HlcTimestamp> sent_upto;  // what the other side has from us, per collection
@@ -262,7 +274,6 @@ class Session : public std::enable_shared_from_this<Session>, private FrameChann
   // persisted cursor stays there, so the next session asks for it again (the clock may be fixed).
   // Made at the first refusal, which is rare.
   std::unique_ptr<std::map<std::string, HlcTimestamp>> refused_floor_;
-  std::unique_ptr<boost::asio::steady_timer> handshake_timer_;
 };
 
 }  // namespace smallpeer::sync

@@ -471,7 +471,7 @@ struct SyncEngine::State : std::enable_shared_from_this<SyncEngine::State> {
     config.store = &deps.store;
     config.log = &deps.log;
     config.scope_of = deps.scope_of;
-    config.on_established = [weak, track, transport, connector, ticket](Session& session, const Hello& remote) {
+    config.on_established = [weak, track, transport, connector, ticket](Session& session, const PeerInfo& remote) {
       if (ticket) ticket->release();
       auto self = weak.lock();
       if (!self) return;

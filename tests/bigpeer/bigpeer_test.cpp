@@ -727,7 +727,7 @@ class SmallPeerClient {
     config_.scope_of = [](std::string_view c) {
       return c == kSmallPeerInfoCollection ? SyncScope::big_peer_only : SyncScope::all_peers;
     };
-    config_.on_established = [this](sync::Session&, const sync::Hello&) { established_.set_value(); };
+    config_.on_established = [this](sync::Session&, const sync::PeerInfo&) { established_.set_value(); };
     config_.on_closed = [this](sync::Session&, const sync::SessionEnd& end) { ended_.set_value(end); };
     work_.emplace(io_.get_executor());
     thread_ = std::thread([this] { io_.run(); });
@@ -1347,7 +1347,7 @@ TEST(BigPeerRegistryTest, TracksSessionsPerPeerAndLastDisconnect) {
   const auto pending = registry.add("10.0.0.2:2000");
   ASSERT_TRUE(first && pending);
   EXPECT_FALSE(registry.peer("pkA"));
-  auto hello = std::make_shared<sync::Hello>();
+  auto hello = std::make_shared<sync::PeerInfo>();
   hello->peer_key = "pkA";
   hello->device_name = "dev-a";
   hello->sdk_language = "Python";
