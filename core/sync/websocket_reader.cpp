@@ -68,12 +68,12 @@ WebSocketReader::Step WebSocketReader::read(std::string_view input) {
     }
     // The payload (possibly empty), unmasked as it is appended.
     const size_t take = static_cast<size_t>(std::min<uint64_t>(frame_left_, input.size() - at));
-    std::string& into = is_control(opcode_) ? control_ : message_;
+    std::string& into = is_control(opcode_) ? *control_ : message_;
     const size_t old = into.size();
     into.append(input.data() + at, take);
     unmask(into.data() + old, take, mask_, mask_phase_);
     mask_phase_ = static_cast<uint8_t>((mask_phase_ + take) & 3);
-    frame_left_ -= take;
+    frame_left_ -= static_cast<uint32_t>(take);
     at += take;
     if (frame_left_ > 0) break;
     in_frame_ = false;
@@ -140,16 +140,20 @@ std::optional<WebSocketReader::Refusal> WebSocketReader::begin_frame() {
     message_opcode_ = opcode;
     message_.reserve(static_cast<size_t>(std::min(length, kReserveStep)));
   } else if (is_control(opcode)) {
-    control_.clear();
+    control_ = std::make_unique<std::string>();
   }
   opcode_ = opcode;
-  frame_left_ = length;
+  frame_left_ = static_cast<uint32_t>(length);  // checked above: a control frame's <= 125, a data frame's <= max_message_bytes_
   mask_phase_ = 0;
   return std::nullopt;
 }
 
 std::optional<WebSocketReader::Message> WebSocketReader::end_frame() {
-  if (is_control(opcode_)) return Message{opcode_, std::exchange(control_, std::string())};
+  if (is_control(opcode_)) {
+    Message control{opcode_, std::move(*control_)};
+    control_.reset();
+    return control;
+  }
   if (!fin_) return std::nullopt;
   in_message_ = false;
   return Message{message_opcode_, std::exchange(message_, std::string())};

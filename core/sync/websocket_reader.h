@@ -3,9 +3,11 @@
 // a connection holds no read buffer of its own while it waits and a report costs one read.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,8 +40,10 @@ class WebSocketReader {
     std::optional<Refusal> refusal;  // set once the stream broke a rule; nothing more is read
   };
 
-  /// Sets the largest data message accepted, in payload bytes of all its fragments.
-  void set_max_message_bytes(uint64_t bytes) { max_message_bytes_ = bytes; }
+  /// Sets the largest data message accepted, in payload bytes of all its fragments (at most 4 GiB).
+  void set_max_message_bytes(uint64_t bytes) {
+    max_message_bytes_ = static_cast<uint32_t>(std::min<uint64_t>(bytes, UINT32_MAX));
+  }
   /// Parses `input` up to the end of the first message or control frame it completes (or to the
   /// end of the input, or to a rule broken).
   Step read(std::string_view input);
@@ -54,11 +58,13 @@ class WebSocketReader {
   [[nodiscard]] size_t header_length() const;
 
   // Widest first, the bytes together, counters as small as they need: every Big Peer session has
-  // one, and its size decides its channel's jemalloc class, now 448 bytes (bigpeer/BENCHMARKS.md).
-  std::string message_;      // the data message so far
-  std::string control_;      // the control frame's payload so far (at most 125 bytes)
-  uint64_t frame_left_ = 0;  // payload bytes of the frame still to come
-  uint64_t max_message_bytes_ = 0;
+  // one, and its size decides its channel's jemalloc class, now 384 bytes (bigpeer/BENCHMARKS.md).
+  std::string message_;  // the data message so far
+  // The control frame's payload so far (at most 125 bytes): made when one starts, handed out when
+  // it ends. A ping or pong every keep-alive interval is not worth 32 bytes of every connection.
+  std::unique_ptr<std::string> control_;
+  uint32_t frame_left_ = 0;  // payload bytes of the frame still to come (no more than max_message_bytes_ or 125)
+  uint32_t max_message_bytes_ = 0;
   std::array<unsigned char, 14> header_{};
   std::array<unsigned char, 4> mask_{};
   bool in_frame_ = false;  // header_ parsed, payload being read
