@@ -1,6 +1,7 @@
 #include "sync/channel.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -66,16 +67,18 @@ struct Outgoing {
   std::array<unsigned char, 10> header{};
 };
 
-// What every channel kind shares: the strand, the write queue and the one-time close. `Executor` is
-// the socket's (a strand): SyncStrand for WebSockets, any_io_executor for LAN TCP.
+// What every channel kind shares: the executor its handlers run on, the write queue and the one-time
+// close. `Executor` is the socket's: a strand (SyncStrand) for a Beast WebSocket, whose own timers
+// share it, any_io_executor for LAN TCP, and a one-thread io_context's own for the Big Peer's
+// server channel (ServerExecutor).
 template <typename Derived, typename Executor>
 class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Derived> {
  public:
-  // `executor` is the socket's, which is a strand: our handlers and Beast's own timers share it.
-  explicit ChannelBase(Executor executor) : strand_(std::move(executor)) {}
+  // `executor` is the socket's: handlers run on it one at a time.
+  explicit ChannelBase(Executor executor) : executor_(std::move(executor)) {}
 
   void start(std::shared_ptr<Listener> listener) override {
-    net::dispatch(strand_, [self = this->shared_from_this(), listener = std::move(listener)]() mutable {
+    net::dispatch(executor_, [self = this->shared_from_this(), listener = std::move(listener)]() mutable {
       self->listener_ = std::move(listener);
       self->derived().read_next();
     });
@@ -83,8 +86,8 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
 
   void send(std::string frame) override {
     pending_ += frame.size();  // counted at once, for pending_bytes() on other threads
-    net::dispatch(strand_, [self = this->shared_from_this(), frame = std::move(frame)]() mutable {
-      if (self->closed_ || self->close_reason_) {
+    net::dispatch(executor_, [self = this->shared_from_this(), frame = std::move(frame)]() mutable {
+      if (self->closed_ || self->closing_) {
         self->pending_ -= frame.size();
         return;
       }
@@ -93,22 +96,21 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
   }
 
   void close(std::string reason) override {
-    net::dispatch(strand_, [self = this->shared_from_this(), reason = std::move(reason)]() mutable {
-      if (self->close_reason_) return;  // already closing: the first reason and its deadline stand
+    net::dispatch(executor_, [self = this->shared_from_this(), reason = std::move(reason)]() mutable {
+      if (self->closing_) return;  // already closing: the first reason and its deadline stand
       if (self->queue_.empty() && self->writing_.empty()) return self->shut(std::move(reason));
       // Let queued frames (an error frame, say) go out first, but never wait on a stuck peer.
-      self->close_reason_ = std::make_unique<const std::string>(std::move(reason));
-      self->linger_ = std::make_unique<net::steady_timer>(self->strand_, std::chrono::seconds(2));
-      self->linger_->async_wait([self](const boost::system::error_code& ec) {
-        if (!ec && self->close_reason_) self->shut(*self->close_reason_);
+      self->closing_ = std::make_unique<Closing>(self->executor_, std::move(reason));
+      self->closing_->linger.async_wait([self](const boost::system::error_code& ec) {
+        if (!ec && self->closing_) self->shut(self->closing_->reason);
       });
     });
   }
 
   [[nodiscard]] size_t pending_bytes() const override { return pending_.load(); }
   [[nodiscard]] std::string remote_address() const override { return remote_; }
-  void dispatch(std::function<void()> task) override { net::dispatch(strand_, std::move(task)); }
-  [[nodiscard]] net::any_io_executor executor() const override { return strand_; }
+  void dispatch(std::function<void()> task) override { net::dispatch(executor_, std::move(task)); }
+  [[nodiscard]] net::any_io_executor executor() const override { return executor_; }
 
  protected:
   Derived& derived() { return static_cast<Derived&>(*this); }
@@ -147,7 +149,7 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
   auto write_handler() {
     return [self = this->shared_from_this()](boost::system::error_code ec, size_t) {
       // A peer that sent its close and went fails our reply: the reason is still its close.
-      if (ec) return self->shut(self->close_reason_ ? *self->close_reason_ : "write failed: " + ec.message());
+      if (ec) return self->shut(self->closing_ ? self->closing_->reason : "write failed: " + ec.message());
       self->wrote();
     };
   }
@@ -162,8 +164,8 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
     std::vector<Outgoing>().swap(writing_);
     if (!queue_.empty()) {
       derived().write_front();
-    } else if (close_reason_) {
-      shut(*close_reason_);
+    } else if (closing_) {
+      shut(closing_->reason);
     }
   }
 
@@ -171,7 +173,7 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
   void shut(std::string reason) {
     if (closed_) return;
     closed_ = true;
-    if (linger_) linger_->cancel();
+    if (closing_) closing_->linger.cancel();
     derived().close_transport();
     for (const auto& f : queue_) pending_ -= f.bytes.size();
     for (const auto& f : writing_) pending_ -= f.bytes.size();
@@ -180,7 +182,7 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
     if (auto listener = std::move(listener_)) listener->on_closed(std::move(reason));
   }
 
-  Executor strand_;
+  Executor executor_;
   std::shared_ptr<Listener> listener_;
   // Frames waiting to be written (those being written are in writing_). A short vector: a session
   // has a few batches and ACKs in flight; an idle session's holds no buffer (take_for_writing takes
@@ -188,12 +190,18 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
   std::vector<Outgoing> queue_;
   std::vector<Outgoing> writing_;  // the frames of the write in flight, if any
   std::atomic<size_t> pending_{0};
-  bool closed_ = false;
-  // Set while queued frames drain before closing. A pointer, not an optional: 32 bytes less in
-  // every channel, which keeps a server channel in jemalloc's 448-byte class (with the fields below).
-  std::unique_ptr<const std::string> close_reason_;
-  std::unique_ptr<net::steady_timer> linger_;
+  // While queued frames drain before closing: why, and the deadline that closes anyway. Made then,
+  // not held by every channel (a Big Peer holds one per connected device; see closed_).
+  struct Closing {
+    Closing(const Executor& executor, std::string why) : reason(std::move(why)), linger(executor, std::chrono::seconds(2)) {}
+    const std::string reason;
+    net::steady_timer linger;
+  };
+  std::unique_ptr<Closing> closing_;
   std::string remote_;
+  // Last, so that a derived channel's small fields fill the padding after it (the Itanium C++ ABI
+  // places them there): with the above, that keeps a server channel in jemalloc's 320-byte class.
+  bool closed_ = false;
 };
 
 // Plain (ws://) or TLS (wss://): Stream is SyncTcpStream or beast::ssl_stream<SyncTcpStream>.
@@ -351,16 +359,22 @@ HeapAllocated(F) -> HeapAllocated<F>;  // for compilers without deduction for ag
 
 class ServerWebSocketChannel;
 
+// A server channel's executor: its io_context's own. The Big Peer runs each sync io_context on one
+// thread, so the channel's handlers run one at a time without a strand: 48 bytes less in each
+// channel and its socket, and no strand's lock and queue around every handler.
+using ServerExecutor = net::io_context::executor_type;
+using ServerSocket = net::basic_stream_socket<tcp, ServerExecutor>;
+
 // Keep-alive for the server channels of one io_context (one I/O thread): one timer, ticking while
 // any channel is listed, finds the channels quiet for their interval and has each check itself on
-// its strand. In place of a timer and a pending wait per connection (~0.4 KB of each idle session,
+// its thread. In place of a timer and a pending wait per connection (~0.4 KB of each idle session,
 // the channel's size class included: bigpeer/BENCHMARKS.md, "One keep-alive timer per I/O thread").
 // Shared, because a channel may outlive its io_context; the timer is the service's and goes with it.
 class KeepAliveSweep : public std::enable_shared_from_this<KeepAliveSweep> {
  public:
   // The sweep of `io`'s channels, made on first use.
   static std::shared_ptr<KeepAliveSweep> of(net::io_context& io);
-  // Lists `channel` (on its strand, once); ticks at least every keep_alive / 8 (10 ms to 1 s).
+  // Lists `channel` (on its thread, once); ticks at least every keep_alive / 8 (10 ms to 1 s).
   void add(ServerWebSocketChannel& channel, std::chrono::milliseconds keep_alive);
   // Unlists `channel` (idempotent); the timer stops with the last one.
   // NOLINTNEXTLINE(bugprone-exception-escape): see the definition
@@ -389,10 +403,13 @@ class KeepAliveSweep : public std::enable_shared_from_this<KeepAliveSweep> {
 // (ACKs, say) wait to be written to a peer that does not read, and one wake-up reads at most kMaxReadsPerWake
 // buffers before it waits again, so a fast sender does not keep the I/O thread from its timers and
 // other sessions.
-class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, SyncStrand> {
+class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, ServerExecutor> {
  public:
-  ServerWebSocketChannel(SyncSocket socket, std::chrono::milliseconds keep_alive)
-      : ChannelBase(socket.get_executor()), socket_(std::move(socket)), keep_alive_(keep_alive) {
+  ServerWebSocketChannel(ServerSocket socket, std::chrono::milliseconds keep_alive)
+      : ChannelBase(socket.get_executor()),
+        socket_(std::move(socket)),
+        keep_alive_ms_(
+            static_cast<uint32_t>(std::clamp<std::chrono::milliseconds::rep>(keep_alive.count(), 1, kMaxKeepAlive.count()))) {
     remote_ = endpoint_text(socket_);
     boost::system::error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
@@ -411,8 +428,8 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
   void read_next() {
     if (closed_) return;  // closed before it started
     heard();
-    sweep_ = KeepAliveSweep::of(socket_.get_executor().get_inner_executor().context());
-    sweep_->add(*this, keep_alive_);
+    sweep_ = KeepAliveSweep::of(socket_.get_executor().context());
+    sweep_->add(*this, keep_alive());
     wait_readable();
   }
 
@@ -420,19 +437,19 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
   // interval with no ping sent since, or for twice its interval.
   [[nodiscard]] bool keep_alive_due(std::chrono::steady_clock::time_point now) const {
     const auto quiet = quiet_at(now);
-    return quiet >= 2 * keep_alive_ || (quiet >= keep_alive_ && !pinged_.load(std::memory_order_relaxed));
+    return quiet >= 2 * keep_alive() || (quiet >= keep_alive() && !pinged_.load(std::memory_order_relaxed));
   }
 
-  // From the sweep: checks the keep-alive on the strand.
+  // From the sweep: checks the keep-alive on its thread.
   void check_keep_alive_soon() {
-    net::post(strand_, [self = shared_from_this()] { self->check_keep_alive(); });
+    net::post(executor_, [self = shared_from_this()] { self->check_keep_alive(); });
   }
 
   // Frames were queued with none being written, or a write completed with more queued: writes them
-  // once the handlers already waiting on the strand have run, all in one write. The writer thread
+  // once the handlers already waiting on its thread have run, all in one write. The writer thread
   // commits a session's batches in one group and their ACKs arrive together: one sendmsg for all.
   void write_front() {
-    net::post(strand_, [self = shared_from_this()] {
+    net::post(executor_, [self = shared_from_this()] {
       if (!self->closed_ && self->writing_.empty() && !self->queue_.empty()) self->write_queued();
     });
   }
@@ -447,14 +464,13 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
       buffers.push_back(net::buffer(frame.header.data(), frame.header_length));
       buffers.push_back(net::buffer(frame.bytes));
     }
-    net::async_write(
-        socket_, buffers, HeapAllocated{[self = shared_from_this()](boost::system::error_code ec, size_t n) {
-          self->write_handler()(ec, n);
-          if (self->read_paused_ && self->queue_.size() <= kMaxWaitingFrames && !self->closed_ && !self->close_reason_) {
-            self->read_paused_ = false;
-            self->wait_readable();
-          }
-        }});
+    net::async_write(socket_, buffers, HeapAllocated{[self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                       self->write_handler()(ec, n);
+                       if (self->read_paused_ && self->queue_.size() <= kMaxWaitingFrames && !self->closed_ && !self->closing_) {
+                         self->read_paused_ = false;
+                         self->wait_readable();
+                       }
+                     }});
   }
 
   // A message is one frame: its 4-byte length prefix and at most `bytes` of type and payload.
@@ -473,25 +489,33 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
 
   // A connection quiet for keep_alive_ is pinged, and closed once quiet for twice that (a pong or
   // any other byte counts): with the default 15 s a dead peer is found within 30 s (and the sweep's
-  // tick of 1 s). On the strand, when the sweep found it due.
+  // tick of 1 s). On its thread, when the sweep found it due.
   void check_keep_alive() {
-    if (closed_ || close_reason_) return;
+    if (closed_ || closing_) return;
     const auto quiet = quiet_at(std::chrono::steady_clock::now());
-    if (quiet >= 2 * keep_alive_) {
-      return shut(fmt::format("nothing heard for {} ms (idle timeout)", 2 * keep_alive_.count()));
+    if (quiet >= 2 * keep_alive()) {
+      return shut(fmt::format("nothing heard for {} ms (idle timeout)", 2 * keep_alive().count()));
     }
-    if (quiet >= keep_alive_ && !pinged_.exchange(true)) enqueue({std::string(), WebSocketOpcode::ping});
+    if (quiet >= keep_alive() && !pinged_.exchange(true)) enqueue({std::string(), WebSocketOpcode::ping});
+  }
+
+  [[nodiscard]] std::chrono::milliseconds keep_alive() const { return std::chrono::milliseconds(keep_alive_ms_); }
+
+  // `at` in milliseconds of steady_clock, in 32 bits: it wraps every 49 days, and a difference
+  // taken in 32 bits stays right across a wrap while it is shorter than that (a channel quiet for
+  // twice its keep-alive, at most two days, is closed).
+  static uint32_t millis32(std::chrono::steady_clock::time_point at) {
+    return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count());
   }
 
   // How long nothing has come from the other side at `now`.
-  [[nodiscard]] std::chrono::steady_clock::duration quiet_at(std::chrono::steady_clock::time_point now) const {
-    return now - std::chrono::steady_clock::time_point(
-                     std::chrono::steady_clock::duration(last_heard_.load(std::memory_order_relaxed)));
+  [[nodiscard]] std::chrono::milliseconds quiet_at(std::chrono::steady_clock::time_point now) const {
+    return std::chrono::milliseconds(static_cast<uint32_t>(millis32(now) - last_heard_ms_.load(std::memory_order_relaxed)));
   }
 
   // A byte came from the other side.
   void heard() {
-    last_heard_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    last_heard_ms_.store(millis32(std::chrono::steady_clock::now()), std::memory_order_relaxed);
     pinged_.store(false, std::memory_order_relaxed);
   }
 
@@ -542,13 +566,13 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
       if (ec) return shut(ec == net::error::eof ? "closed by peer" : ec.message());
       heard();
       std::string_view rest(static_cast<const char*>(buffer.data()), n);
-      while (!rest.empty() && !closed_ && !close_reason_) {
+      while (!rest.empty() && !closed_ && !closing_) {
         auto step = reader_.read(rest);
         rest.remove_prefix(step.consumed);
         if (step.message) on_message(std::move(*step.message));
         if (step.refusal) return refuse(std::move(*step.refusal));
       }
-      if (closed_ || close_reason_) return;
+      if (closed_ || closing_) return;
       if (n < buffer.size()) break;
     }
     // A peer that does not read what it is sent is not read either, until the writes drain.
@@ -590,20 +614,21 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
     close(std::move(refusal.reason));
   }
 
-  SyncSocket socket_;
-  WebSocketReader reader_;
-  std::chrono::milliseconds keep_alive_;
-  // When a byte last came (steady_clock ticks), and whether a ping went out since: written on the
-  // strand, read by the sweep's tick on any thread.
-  std::atomic<std::chrono::steady_clock::rep> last_heard_{0};
+  // First, into the padding after ChannelBase's last field (closed_): whether a ping went out since
+  // a byte last came (written on the channel's thread, read by the sweep's tick on any thread), whether no wait
+  // is pending because too much waits to be written, and this channel's place in the sweep's list
+  // (under the sweep's lock; 32 bits). That and the above keep it in jemalloc's 320-byte class.
   std::atomic<bool> pinged_{false};
-  bool read_paused_ = false;  // no wait pending: too much to write
-  // This channel's place in the sweep's list, under the sweep's lock. 32 bits, beside the flags:
-  // with the reader's small fields and no buffer of the frame headers being written (they go with
-  // their frames, in Outgoing), that keeps this channel in jemalloc's 384-byte class.
+  bool read_paused_ = false;
   static constexpr uint32_t kNotSwept = UINT32_MAX;
   uint32_t sweep_index_ = kNotSwept;
-  std::shared_ptr<KeepAliveSweep> sweep_;  // set by read_next()
+  ServerSocket socket_;
+  WebSocketReader reader_;
+  // The keep-alive interval, and when a byte last came (millis32): 32 bits each, 8 bytes less.
+  static constexpr std::chrono::milliseconds kMaxKeepAlive = std::chrono::hours(24);
+  uint32_t keep_alive_ms_;
+  std::atomic<uint32_t> last_heard_ms_{0};  // written on the channel's thread, read by the sweep's tick
+  std::shared_ptr<KeepAliveSweep> sweep_;   // set by read_next()
   friend class KeepAliveSweep;
 };
 
@@ -788,7 +813,21 @@ std::shared_ptr<FrameChannel> make_websocket_channel(websocket::stream<beast::ss
 }
 
 std::shared_ptr<FrameChannel> make_server_websocket_channel(SyncSocket socket, std::chrono::milliseconds keep_alive) {
-  return std::make_shared<ServerWebSocketChannel>(std::move(socket), keep_alive);
+  // The same descriptor on the strand's io_context itself (registered anew with its reactor; no
+  // operation is pending on it after the upgrade). A socket that failed meanwhile stays closed,
+  // and the channel's first wait reports why.
+  net::io_context& io = socket.get_executor().get_inner_executor().context();
+  ServerSocket own(io.get_executor());
+  boost::system::error_code ec;
+  const auto protocol = socket.local_endpoint(ec).protocol();
+  if (!ec) {
+    const auto descriptor = socket.release(ec);
+    if (!ec) {
+      own.assign(protocol, descriptor, ec);
+      if (ec) ::close(descriptor);
+    }
+  }
+  return std::make_shared<ServerWebSocketChannel>(std::move(own), keep_alive);
 }
 
 std::shared_ptr<FrameChannel> make_tcp_channel(tcp::socket socket) {

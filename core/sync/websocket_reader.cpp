@@ -16,7 +16,7 @@ bool is_control(WebSocketOpcode opcode) {
 
 // XORs `n` bytes with the 4-byte mask key, starting `offset` bytes into the frame's payload, eight
 // bytes at a time.
-void unmask(char* data, size_t n, const std::array<unsigned char, 4>& key, size_t offset) {
+void unmask(char* data, size_t n, const unsigned char* key, size_t offset) {
   std::array<unsigned char, 8> key8{};
   for (size_t i = 0; i < key8.size(); ++i) key8[i] = key[(offset + i) & 3];
   uint64_t word_key = 0;
@@ -36,6 +36,10 @@ WebSocketReader::Refusal protocol_error(std::string reason) {
 }
 
 }  // namespace
+
+const unsigned char* WebSocketReader::mask_key() const {
+  return header_.data() + header_length() - 4;
+}
 
 size_t WebSocketReader::header_length() const {
   const unsigned length7 = header_[1] & 0x7f;
@@ -71,7 +75,7 @@ WebSocketReader::Step WebSocketReader::read(std::string_view input) {
     std::string& into = is_control(opcode_) ? *control_ : message_;
     const size_t old = into.size();
     into.append(input.data() + at, take);
-    unmask(into.data() + old, take, mask_, mask_phase_);
+    unmask(into.data() + old, take, mask_key(), mask_phase_);
     mask_phase_ = static_cast<uint8_t>((mask_phase_ + take) & 3);
     frame_left_ -= static_cast<uint32_t>(take);
     at += take;
@@ -94,19 +98,15 @@ std::optional<WebSocketReader::Refusal> WebSocketReader::begin_frame() {
   if ((b1 & 0x80) == 0) return protocol_error("an unmasked frame from the client");
   fin_ = (b0 & 0x80) != 0;
   uint64_t length = b1 & 0x7f;
-  size_t at = 2;
   if (length == 126) {
     length = (uint64_t{header_[2]} << 8) | header_[3];
-    at = 4;
     if (length < 126) return protocol_error("a frame length not in its shortest form");
   } else if (length == 127) {
     length = 0;
     for (size_t i = 2; i < 10; ++i) length = (length << 8) | header_[i];
-    at = 10;
     if ((length >> 63) != 0) return protocol_error("a frame length with its top bit set");
     if (length <= 0xffff) return protocol_error("a frame length not in its shortest form");
   }
-  std::copy_n(header_.begin() + static_cast<std::ptrdiff_t>(at), 4, mask_.begin());
   const auto opcode = static_cast<WebSocketOpcode>(b0 & 0x0f);
   switch (opcode) {
     case WebSocketOpcode::continuation:

@@ -56,6 +56,9 @@ class WebSocketReader {
   // The header's length so far: 2 bytes, then the extended length and the mask key as its first
   // two bytes announce them.
   [[nodiscard]] size_t header_length() const;
+  // The frame's mask key: the header's last 4 bytes (a client's frames are masked), which stay in
+  // header_ until the next frame's header starts, after this one's payload.
+  [[nodiscard]] const unsigned char* mask_key() const;
 
   // Widest first, the bytes together, counters as small as they need: every Big Peer session has
   // one, and its size decides its channel's jemalloc class, now 384 bytes (bigpeer/BENCHMARKS.md).
@@ -66,7 +69,6 @@ class WebSocketReader {
   uint32_t frame_left_ = 0;  // payload bytes of the frame still to come (no more than max_message_bytes_ or 125)
   uint32_t max_message_bytes_ = 0;
   std::array<unsigned char, 14> header_{};
-  std::array<unsigned char, 4> mask_{};
   bool in_frame_ = false;  // header_ parsed, payload being read
   WebSocketOpcode opcode_ = WebSocketOpcode::binary;
   bool fin_ = false;
