@@ -405,7 +405,9 @@ class KeepAliveSweep : public std::enable_shared_from_this<KeepAliveSweep> {
 // other sessions.
 class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, ServerExecutor> {
  public:
-  ServerWebSocketChannel(ServerSocket socket, std::chrono::milliseconds keep_alive)
+  // `handover_error`: why the socket could not be taken over (empty if it was): the channel then
+  // closes as it starts, with that reason.
+  ServerWebSocketChannel(ServerSocket socket, std::chrono::milliseconds keep_alive, const std::string& handover_error)
       : ChannelBase(socket.get_executor()),
         socket_(std::move(socket)),
         keep_alive_ms_(
@@ -415,6 +417,9 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
     socket_.set_option(tcp::no_delay(true), ec);
     socket_.non_blocking(true, ec);
     set_max_frame_bytes(kMaxHandshakeFrameBytes);
+    if (!handover_error.empty()) {
+      closing_ = std::make_unique<Closing>(executor_, "cannot take over the connection: " + handover_error);
+    }
   }
 
   ServerWebSocketChannel(const ServerWebSocketChannel&) = delete;
@@ -426,7 +431,8 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
 
   // Called once, by start(): the first wait, and the keep-alive sweep's watch.
   void read_next() {
-    if (closed_) return;  // closed before it started
+    if (closed_) return;                          // closed before it started
+    if (closing_) return shut(closing_->reason);  // the hand-over failed: nothing was sent or read
     heard();
     sweep_ = KeepAliveSweep::of(socket_.get_executor().context());
     sweep_->add(*this, keep_alive());
@@ -814,8 +820,8 @@ std::shared_ptr<FrameChannel> make_websocket_channel(websocket::stream<beast::ss
 
 std::shared_ptr<FrameChannel> make_server_websocket_channel(SyncSocket socket, std::chrono::milliseconds keep_alive) {
   // The same descriptor on the strand's io_context itself (registered anew with its reactor; no
-  // operation is pending on it after the upgrade). A socket that failed meanwhile stays closed,
-  // and the channel's first wait reports why.
+  // operation is pending on it after the upgrade). If that fails (the client left, or epoll is
+  // full), the channel closes as it starts, saying why.
   net::io_context& io = socket.get_executor().get_inner_executor().context();
   ServerSocket own(io.get_executor());
   boost::system::error_code ec;
@@ -827,7 +833,7 @@ std::shared_ptr<FrameChannel> make_server_websocket_channel(SyncSocket socket, s
       if (ec) ::close(descriptor);
     }
   }
-  return std::make_shared<ServerWebSocketChannel>(std::move(own), keep_alive);
+  return std::make_shared<ServerWebSocketChannel>(std::move(own), keep_alive, ec ? ec.message() : std::string());
 }
 
 std::shared_ptr<FrameChannel> make_tcp_channel(tcp::socket socket) {

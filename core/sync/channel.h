@@ -27,7 +27,8 @@ using SyncSocket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, SyncSt
 /// beast::tcp_stream on a SyncStrand: the lowest layer of every WebSocket connection.
 using SyncTcpStream = boost::beast::basic_stream<boost::asio::ip::tcp, SyncStrand>;
 
-/// One connection's frames. Handlers run one at a time, in order, on the channel's strand.
+/// One connection's frames. Handlers run one at a time, in order, on the channel's strand (for the
+/// Big Peer's server channel, its io_context's own executor: that io_context runs on one thread).
 class FrameChannel {
  public:
   /// What hears a channel, on its strand. One pointer in the channel rather than two
@@ -55,7 +56,8 @@ class FrameChannel {
   [[nodiscard]] virtual size_t pending_bytes() const = 0;
   /// "ip:port" of the other end.
   [[nodiscard]] virtual std::string remote_address() const = 0;
-  /// Runs `task` on the channel's strand (after the handlers already queued there).
+  /// Runs `task` on the channel's strand: at once if called there, otherwise after the handlers
+  /// already queued.
   virtual void dispatch(std::function<void()> task) = 0;
   /// The channel's strand, for timers whose handlers must not race the frame handlers.
   [[nodiscard]] virtual boost::asio::any_io_executor executor() const = 0;

@@ -266,7 +266,7 @@ TEST_F(BigPeerServerTest, QueriesAnswerWithinTheRowCapAndBadOnesGet400) {
   BigPeerProcessOptions options;
   options.extra_args = {"--query-max-rows", "3"};
   auto& bp = start(std::move(options));
-  auto post = [&](const std::string& body, std::optional<std::string> token = std::nullopt) {
+  auto post = [&](const std::string& body, const std::optional<std::string>& token = std::nullopt) {
     return test_support::http_request(bp.port(), http::verb::post, "/api/v1/query", token ? token : bp.admin_token(), body);
   };
 
@@ -424,8 +424,9 @@ TEST_F(BigPeerServerTest, MetricsAreInPrometheusTextFormatWithoutAToken) {
     EXPECT_TRUE(samples.count(name)) << name;
   }
   EXPECT_NE(r.body.find("\nsmallpeer_connections 0\n"), std::string::npos);
-  for (const char* state : {"pending", "delivered", "uploading", "ready", "failed", "expired"})
+  for (const char* state : {"pending", "delivered", "uploading", "ready", "failed", "expired"}) {
     EXPECT_NE(r.body.find(fmt::format("\nsmallpeer_log_requests{{state=\"{}\"}} 0\n", state)), std::string::npos) << state;
+  }
 }
 
 TEST_F(BigPeerServerTest, AGeneratedAdminTokenIsKeptAcrossRestartsAndAGivenOneWins) {
@@ -580,8 +581,9 @@ TEST_F(BigPeerServerTest, KeepAliveAnswersSeveralRequestsOnOneConnection) {
                                                       "GET /api/v1/devices HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
                                                       auth + "\r\n");
   size_t count = 0;
-  for (size_t at = replies.find("HTTP/1.1 200 OK"); at != std::string::npos; at = replies.find("HTTP/1.1 200 OK", at + 1))
+  for (size_t at = replies.find("HTTP/1.1 200 OK"); at != std::string::npos; at = replies.find("HTTP/1.1 200 OK", at + 1)) {
     ++count;
+  }
   EXPECT_EQ(count, 3u) << replies;
 }
 
@@ -623,7 +625,7 @@ TEST_F(BigPeerServerTest, CookieStateChangesNeedTheSameOriginJsonAndTheSessionsC
   const std::string origin = fmt::format("http://127.0.0.1:{}", bp.port());
   const std::map<std::string, std::string> good = {
       {"Cookie", cookie}, {"Origin", origin}, {"Content-Type", "application/json"}, {"X-CSRF-Token", token}};
-  const auto with = [&](std::map<std::string, std::string> changes, std::initializer_list<std::string> removed = {}) {
+  const auto with = [&](const std::map<std::string, std::string>& changes, std::initializer_list<std::string> removed = {}) {
     auto headers = good;
     for (const auto& name : removed) headers.erase(name);
     for (auto& [name, value] : changes) headers[name] = value;
@@ -745,7 +747,7 @@ class SmallPeerClient {
   void connect(const std::string& url, const std::filesystem::path& ca_file = {}) {
     std::promise<std::shared_ptr<sync::Session>> session;
     sync::connect_websocket(io_, sync::parse_websocket_url(url), 5s, sync::TlsClientOptions{ca_file.string()},
-                            [&](std::shared_ptr<sync::FrameChannel> c, std::string error) {
+                            [&](std::shared_ptr<sync::FrameChannel> c, const std::string& error) {
                               if (!c) ADD_FAILURE() << error;
                               // Started on the channel's strand, as the sync engine does.
                               session.set_value(c ? sync::Session::start(config_, std::move(c)) : nullptr);
@@ -858,7 +860,6 @@ TEST_F(BigPeerServerTest, WebSocketGarbageOnSyncIsDroppedAndHttpKeepsServing) {
   ws.write(boost::asio::buffer(std::string("\x00\x00\x00\x02\x63garbage", 12)));
   // The server answers with an error frame at most, then closes; reading must end in an error.
   boost::beast::flat_buffer buffer;
-  boost::beast::error_code ec;
   boost::beast::get_lowest_layer(ws).expires_after(10s);
   std::promise<boost::beast::error_code> closed;
   std::function<void()> read_until_closed = [&] {
@@ -1032,7 +1033,7 @@ TEST_F(BigPeerServerTest, ADevicesHistoryKeepsItsLastReportsWithTheMissedOnesCou
   EXPECT_TRUE(sequences("?until=" + day_ago).empty());
   EXPECT_EQ(sequences("?since=" + day_ago).size(), 3u);
   for (const std::string query : {"since=yesterday", "until=2026-13-01T00:00:00Z", "since="}) {
-    const auto r = bp.get(device_url + "/history?" + query);
+    const auto r = bp.get(fmt::format("{}/history?{}", device_url, query));
     EXPECT_EQ(r.status, 400) << query;
     EXPECT_NE(r.body.find("must be an RFC 3339 time"), std::string::npos) << r.body;
   }
@@ -1155,7 +1156,7 @@ class BigPeerIngestTest : public ::testing::Test {
   // Submits a batch whose completion holds the writer thread until release() and waits until it
   // does, so everything submitted meanwhile is queued together and forms the next groups.
   void hold_writer() {
-    queue_->submit({replicated("cars", "holder")}, {}, [this](std::exception_ptr) { released_.wait(); });
+    queue_->submit({replicated("cars", "holder")}, {}, [this](const std::exception_ptr& /*error*/) { released_.wait(); });
     ASSERT_TRUE(eventually([&] { return metrics_.ingest_batches.load() == 1; }));
   }
   void release() {
@@ -1177,12 +1178,14 @@ TEST_F(BigPeerIngestTest, BatchesFromManySessionsCommitTogether) {
   constexpr int kThreads = 4, kBatchesPerThread = 25, kDocsPerBatch = 10;
   std::atomic<int> done{0}, failed{0};
   std::vector<std::thread> sessions;
+  sessions.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     sessions.emplace_back([&, t] {
       for (int b = 0; b < kBatchesPerThread; ++b) {
         std::vector<Document> docs;
+        docs.reserve(kDocsPerBatch);
         for (int d = 0; d < kDocsPerBatch; ++d) docs.push_back(replicated("cars", fmt::format("t{}-b{}-d{}", t, b, d)));
-        queue_->submit(std::move(docs), {{fmt::format("cursor/{}", t), std::to_string(b)}}, [&](std::exception_ptr e) {
+        queue_->submit(std::move(docs), {{fmt::format("cursor/{}", t), std::to_string(b)}}, [&](const std::exception_ptr& e) {
           if (e) ++failed;
           ++done;
         });
@@ -1190,7 +1193,7 @@ TEST_F(BigPeerIngestTest, BatchesFromManySessionsCommitTogether) {
     });
   }
   for (auto& s : sessions) s.join();
-  EXPECT_EQ(queue_->queued_documents(), uint64_t{kThreads * kBatchesPerThread * kDocsPerBatch});
+  EXPECT_EQ(queue_->queued_documents(), uint64_t{kThreads} * kBatchesPerThread * kDocsPerBatch);
   release();
   ASSERT_TRUE(eventually([&] { return done.load() == kThreads * kBatchesPerThread; }));
   EXPECT_EQ(failed.load(), 0);
@@ -1200,8 +1203,9 @@ TEST_F(BigPeerIngestTest, BatchesFromManySessionsCommitTogether) {
   EXPECT_EQ(metrics_.documents_ingested.load(), uint64_t{1 + kThreads * kBatchesPerThread * kDocsPerBatch});
   EXPECT_EQ(store_->user_collection_counts(10).at("cars"), uint64_t{1 + kThreads * kBatchesPerThread * kDocsPerBatch});
   // Each session's last cursor wins.
-  for (int t = 0; t < kThreads; ++t)
+  for (int t = 0; t < kThreads; ++t) {
     EXPECT_EQ(store_->setting(fmt::format("cursor/{}", t)), std::to_string(kBatchesPerThread - 1));
+  }
   EXPECT_EQ(queue_->queued_documents(), 0u);
 }
 
@@ -1211,8 +1215,9 @@ TEST_F(BigPeerIngestTest, AGroupStopsAtTheDocumentLimitWithoutSplittingABatch) {
   std::atomic<int> done{0};
   for (int b = 0; b < 10; ++b) {
     std::vector<Document> docs;
+    docs.reserve(20);
     for (int d = 0; d < 20; ++d) docs.push_back(replicated("cars", fmt::format("b{}-d{}", b, d)));
-    queue_->submit(std::move(docs), {}, [&](std::exception_ptr) { ++done; });
+    queue_->submit(std::move(docs), {}, [&](const std::exception_ptr& /*error*/) { ++done; });
   }
   release();
   ASSERT_TRUE(eventually([&] { return done.load() == 10; }));
@@ -1230,8 +1235,9 @@ TEST_F(BigPeerIngestTest, UnderLoadTheWriterGathersHalfAGroupAndStopEndsTheWait)
   const auto done = std::make_shared<std::atomic<int>>(0);
   const auto submit = [&](const std::string& name, int count) {
     std::vector<Document> docs;
+    docs.reserve(static_cast<size_t>(count));
     for (int d = 0; d < count; ++d) docs.push_back(replicated("cars", fmt::format("{}-{}", name, d)));
-    queue_->submit(std::move(docs), {}, [done](std::exception_ptr e) {
+    queue_->submit(std::move(docs), {}, [done](const std::exception_ptr& e) {
       if (!e) ++*done;
     });
   };
@@ -1262,13 +1268,14 @@ TEST_F(BigPeerIngestTest, AGatherInWhichNothingArrivesEndsAfterAQuarterOfItsWait
   queue_ = std::make_unique<IngestQueue>(*store_, metrics_, 40, nullptr, nullptr, std::chrono::seconds(12));
   const auto done = std::make_shared<std::atomic<int>>(0);
   std::vector<Document> docs;
+  docs.reserve(10);
   for (int d = 0; d < 10; ++d) docs.push_back(replicated("cars", fmt::format("a-{}", d)));
-  queue_->submit(std::move(docs), {}, [done](std::exception_ptr e) {
+  queue_->submit(std::move(docs), {}, [done](const std::exception_ptr& e) {
     if (!e) ++*done;
   });
   ASSERT_TRUE(eventually([&] { return done->load() == 1; }));  // the first group: nothing to gather after
   const auto submitted = std::chrono::steady_clock::now();
-  queue_->submit({replicated("cars", "b")}, {}, [done](std::exception_ptr e) {
+  queue_->submit({replicated("cars", "b")}, {}, [done](const std::exception_ptr& e) {
     if (!e) ++*done;
   });  // after a group of 10: gathers, and nothing more comes
   ASSERT_TRUE(eventually([&] { return done->load() == 2; }, 20s));
@@ -1285,7 +1292,7 @@ TEST_F(BigPeerIngestTest, UnderLightLoadNothingWaitsToGather) {
     const auto committed = std::make_shared<std::promise<std::exception_ptr>>();
     auto f = committed->get_future();
     queue_->submit({replicated("cars", fmt::format("d{}", i))}, {},
-                   [committed](std::exception_ptr e) { committed->set_value(e); });
+                   [committed](const std::exception_ptr& e) { committed->set_value(e); });
     ASSERT_EQ(f.wait_for(10s), std::future_status::ready) << "batch " << i;
     EXPECT_FALSE(f.get());
   }
@@ -1294,10 +1301,10 @@ TEST_F(BigPeerIngestTest, UnderLightLoadNothingWaitsToGather) {
 TEST_F(BigPeerIngestTest, ABadBatchFailsAloneAndTheOthersAreStored) {
   hold_writer();
   std::promise<std::exception_ptr> a, bad, c;
-  queue_->submit({replicated("cars", "a")}, {}, [&](std::exception_ptr e) { a.set_value(e); });
+  queue_->submit({replicated("cars", "a")}, {}, [&](const std::exception_ptr& e) { a.set_value(e); });
   Document spoofed = replicated("cars", "b");
   spoofed.json = R"({"_id":"not-b"})";
-  queue_->submit({replicated("cars", "b2"), spoofed}, {}, [&](std::exception_ptr e) { bad.set_value(e); });
+  queue_->submit({replicated("cars", "b2"), spoofed}, {}, [&](const std::exception_ptr& e) { bad.set_value(e); });
   // Refused at once, on the submitting thread, while the writer is still held: never queued.
   auto refused = bad.get_future();
   ASSERT_EQ(refused.wait_for(0s), std::future_status::ready);
@@ -1309,7 +1316,8 @@ TEST_F(BigPeerIngestTest, ABadBatchFailsAloneAndTheOthersAreStored) {
     EXPECT_NE(std::string(e.what()).find(R"(does not match its id "b")"), std::string::npos) << e.what();
   }
   EXPECT_EQ(queue_->queued_documents(), 1u);
-  queue_->submit({replicated(std::string(kSmallPeerInfoCollection), "pkC")}, {}, [&](std::exception_ptr e) { c.set_value(e); });
+  queue_->submit({replicated(std::string(kSmallPeerInfoCollection), "pkC")}, {},
+                 [&](const std::exception_ptr& e) { c.set_value(e); });
   release();
   EXPECT_FALSE(a.get_future().get());
   EXPECT_FALSE(c.get_future().get());
@@ -1324,7 +1332,7 @@ TEST_F(BigPeerIngestTest, StopCommitsEverythingQueuedAndRefusesLaterBatches) {
   hold_writer();
   std::atomic<int> committed{0};
   for (int i = 0; i < 100; ++i) {
-    queue_->submit({replicated("cars", fmt::format("d{}", i))}, {}, [&](std::exception_ptr e) {
+    queue_->submit({replicated("cars", fmt::format("d{}", i))}, {}, [&](const std::exception_ptr& e) {
       if (!e) ++committed;
     });
   }
@@ -1335,7 +1343,7 @@ TEST_F(BigPeerIngestTest, StopCommitsEverythingQueuedAndRefusesLaterBatches) {
   EXPECT_EQ(committed.load(), 100);
   EXPECT_EQ(store_->user_collection_counts(10).at("cars"), 101u);
   std::exception_ptr late;
-  queue_->submit({replicated("cars", "late")}, {}, [&](std::exception_ptr e) { late = e; });
+  queue_->submit({replicated("cars", "late")}, {}, [&](const std::exception_ptr& e) { late = e; });
   ASSERT_TRUE(late);
   EXPECT_FALSE(store_->get("cars", "late"));
 }

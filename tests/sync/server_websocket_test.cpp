@@ -213,6 +213,23 @@ TEST(ServerWebSocketTest, AQuietClientIsKeptAliveByPingsAndASilentOneIsDropped) 
   EXPECT_EQ(read_until_closed(silent->next_layer()), std::string("\x89\x00", 2)) << "a ping, then the close";
 }
 
+// The channel takes the socket's descriptor onto its io_context's own executor. A socket that is
+// no longer open when it is handed over (the client left during the upgrade) makes a channel that
+// closes as it starts, naming why, rather than one that waits forever or throws.
+TEST(ServerWebSocketTest, ASocketClosedBeforeTheHandOverClosesTheChannelAtStart) {
+  net::io_context io;
+  SyncSocket socket(net::make_strand(io));  // never opened
+  auto channel = make_server_websocket_channel(std::move(socket));
+  std::promise<std::string> closed;
+  channel->start(std::make_shared<FunctionListener>([](const std::string& /*frame*/) {},
+                                                    [&](std::string reason) { closed.set_value(std::move(reason)); }));
+  io.run_for(5s);
+  auto reason = closed.get_future();
+  ASSERT_EQ(reason.wait_for(0s), std::future_status::ready) << "the channel never closed";
+  EXPECT_NE(reason.get().find("cannot take over the connection: "), std::string::npos);
+  EXPECT_EQ(channel->remote_address(), "unknown");
+}
+
 // Keep-alive runs from one timer per I/O thread (io_context), not one per connection: channels
 // with different intervals on one io_context are each checked at their own pace, dropping one
 // leaves the other alone, and once the last is gone the timer stops, so the io_context runs out of
