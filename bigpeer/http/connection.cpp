@@ -19,6 +19,7 @@
 #include <optional>
 
 #include "bigpeer/audit_log.h"
+#include "sync/socket_handover.h"
 
 namespace smallpeer::bigpeer {
 
@@ -39,13 +40,10 @@ bool is_http_parse_error(const beast::error_code& ec) {
 // flight on it between a request read and its answer), so HTTP and sync I/O run on separate threads.
 // Empty if the socket failed meanwhile (the client left): there is nothing to hand over.
 std::optional<PlainStream> moved_to(const sync::SyncStrand& strand, PlainStream stream) {
-  auto& socket = stream.socket();
   beast::error_code ec;
-  const auto protocol = socket.local_endpoint(ec).protocol();
+  auto socket = sync::hand_over(stream.socket(), strand, ec);
   if (ec) return std::nullopt;
-  const auto descriptor = socket.release(ec);
-  if (ec) return std::nullopt;
-  return PlainStream(sync::SyncSocket(strand, protocol, descriptor));
+  return PlainStream(std::move(socket));
 }
 
 std::string_view path_of(std::string_view target) {

@@ -1,7 +1,6 @@
 #include "sync/channel.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -32,6 +31,7 @@
 
 #include "common/error.h"
 #include "sync/protocol.h"
+#include "sync/socket_handover.h"
 #include "sync/websocket_reader.h"
 
 namespace smallpeer::sync {
@@ -822,17 +822,8 @@ std::shared_ptr<FrameChannel> make_server_websocket_channel(SyncSocket socket, s
   // The same descriptor on the strand's io_context itself (registered anew with its reactor; no
   // operation is pending on it after the upgrade). If that fails (the client left, or epoll is
   // full), the channel closes as it starts, saying why.
-  net::io_context& io = socket.get_executor().get_inner_executor().context();
-  ServerSocket own(io.get_executor());
   boost::system::error_code ec;
-  const auto protocol = socket.local_endpoint(ec).protocol();
-  if (!ec) {
-    const auto descriptor = socket.release(ec);
-    if (!ec) {
-      own.assign(protocol, descriptor, ec);
-      if (ec) ::close(descriptor);
-    }
-  }
+  ServerSocket own = hand_over(socket, socket.get_executor().get_inner_executor().context().get_executor(), ec);
   return std::make_shared<ServerWebSocketChannel>(std::move(own), keep_alive, ec ? ec.message() : std::string());
 }
 
