@@ -1,6 +1,10 @@
 #include "sync/channel.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -10,6 +14,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
@@ -19,11 +24,9 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <boost/container/small_vector.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -31,7 +34,6 @@
 
 #include "common/error.h"
 #include "sync/protocol.h"
-#include "sync/socket_handover.h"
 #include "sync/websocket_reader.h"
 
 namespace smallpeer::sync {
@@ -67,6 +69,28 @@ struct Outgoing {
   std::array<unsigned char, 10> header{};
 };
 
+// A channel's executor, as the channel keeps it: a strand or any_io_executor as it is; an
+// io_context's own as the pointer it wraps (the executor is 16 bytes, an empty allocator beside the
+// pointer: 8 bytes of every server channel, which keep it in jemalloc's 256-byte class).
+template <typename Executor>
+class KeptExecutor {
+ public:
+  explicit KeptExecutor(Executor executor) : executor_(std::move(executor)) {}
+  [[nodiscard]] const Executor& get() const { return executor_; }
+
+ private:
+  Executor executor_;
+};
+template <>
+class KeptExecutor<net::io_context::executor_type> {
+ public:
+  explicit KeptExecutor(const net::io_context::executor_type& executor) : io_(&executor.context()) {}
+  [[nodiscard]] net::io_context::executor_type get() const { return io_->get_executor(); }
+
+ private:
+  net::io_context* io_;
+};
+
 // What every channel kind shares: the executor its handlers run on, the write queue and the one-time
 // close. `Executor` is the socket's: a strand (SyncStrand) for a Beast WebSocket, whose own timers
 // share it, any_io_executor for LAN TCP, and a one-thread io_context's own for the Big Peer's
@@ -78,7 +102,7 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
   explicit ChannelBase(Executor executor) : executor_(std::move(executor)) {}
 
   void start(std::shared_ptr<Listener> listener) override {
-    net::dispatch(executor_, [self = this->shared_from_this(), listener = std::move(listener)]() mutable {
+    net::dispatch(executor_.get(), [self = this->shared_from_this(), listener = std::move(listener)]() mutable {
       self->listener_ = std::move(listener);
       self->derived().read_next();
     });
@@ -86,7 +110,7 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
 
   void send(std::string frame) override {
     pending_ += frame.size();  // counted at once, for pending_bytes() on other threads
-    net::dispatch(executor_, [self = this->shared_from_this(), frame = std::move(frame)]() mutable {
+    net::dispatch(executor_.get(), [self = this->shared_from_this(), frame = std::move(frame)]() mutable {
       if (self->closed_ || self->closing_) {
         self->pending_ -= frame.size();
         return;
@@ -96,11 +120,11 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
   }
 
   void close(std::string reason) override {
-    net::dispatch(executor_, [self = this->shared_from_this(), reason = std::move(reason)]() mutable {
+    net::dispatch(executor_.get(), [self = this->shared_from_this(), reason = std::move(reason)]() mutable {
       if (self->closing_) return;  // already closing: the first reason and its deadline stand
       if (self->queue_.empty() && self->writing_.empty()) return self->shut(std::move(reason));
       // Let queued frames (an error frame, say) go out first, but never wait on a stuck peer.
-      self->closing_ = std::make_unique<Closing>(self->executor_, std::move(reason));
+      self->closing_ = std::make_unique<Closing>(self->executor_.get(), std::move(reason));
       self->closing_->linger.async_wait([self](const boost::system::error_code& ec) {
         if (!ec && self->closing_) self->shut(self->closing_->reason);
       });
@@ -109,8 +133,8 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
 
   [[nodiscard]] size_t pending_bytes() const override { return pending_.load(); }
   [[nodiscard]] std::string remote_address() const override { return remote_; }
-  void dispatch(std::function<void()> task) override { net::dispatch(executor_, std::move(task)); }
-  [[nodiscard]] net::any_io_executor executor() const override { return executor_; }
+  void dispatch(std::function<void()> task) override { net::dispatch(executor_.get(), std::move(task)); }
+  [[nodiscard]] net::any_io_executor executor() const override { return executor_.get(); }
 
  protected:
   Derived& derived() { return static_cast<Derived&>(*this); }
@@ -182,7 +206,7 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
     if (auto listener = std::move(listener_)) listener->on_closed(std::move(reason));
   }
 
-  Executor executor_;
+  KeptExecutor<Executor> executor_;
   std::shared_ptr<Listener> listener_;
   // Frames waiting to be written (those being written are in writing_). A short vector: a session
   // has a few batches and ACKs in flight; an idle session's holds no buffer (take_for_writing takes
@@ -200,7 +224,7 @@ class ChannelBase : public FrameChannel, public std::enable_shared_from_this<Der
   std::unique_ptr<Closing> closing_;
   std::string remote_;
   // Last, so that a derived channel's small fields fill the padding after it (the Itanium C++ ABI
-  // places them there): with the above, that keeps a server channel in jemalloc's 320-byte class.
+  // places them there): with the above, that keeps a server channel in jemalloc's 256-byte class.
   bool closed_ = false;
 };
 
@@ -318,191 +342,168 @@ std::string close_reply(const std::string& payload) {
   return valid ? payload.substr(0, 2) : std::string("\x03\xea", 2);
 }
 
-// Allocates with plain operator new and delete, for HeapAllocated.
-template <typename T>
-struct HeapAllocator {
-  using value_type = T;
-  HeapAllocator() noexcept = default;
-  template <typename U>
-  HeapAllocator(const HeapAllocator<U>& /*other*/) noexcept {}  // NOLINT(google-explicit-constructor): rebinding
-  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T))); }
-  void deallocate(T* p, std::size_t /*n*/) noexcept { ::operator delete(p); }
-  template <typename U>
-  bool operator==(const HeapAllocator<U>& /*other*/) const noexcept {
-    return true;
-  }
-  template <typename U>
-  bool operator!=(const HeapAllocator<U>& /*other*/) const noexcept {
-    return false;
-  }
-};
-
-// A completion handler whose operation Asio allocates with HeapAllocator, so its memory goes back to
-// the heap when it completes. By default Asio keeps the block of the operation that completed last
-// on each I/O thread and hands it to the next operation that fits, of any kind. A gathered write's
-// operation is ~1.7 KB (its buffers and Asio's 64 prepared ones), so after a keep-alive ping each
-// idle session's next long wait (its wait for bytes; then also its keep-alive timer) sat in such a
-// block instead of one of its own ~0.1-0.2 KB: 1.7 KB more per idle session (bigpeer/BENCHMARKS.md,
-// "Idle memory after the first keep-alive ping").
-template <typename F>
-struct HeapAllocated {
-  F f;
-  using allocator_type = HeapAllocator<void>;
-  [[nodiscard]] allocator_type get_allocator() const noexcept { return {}; }
-  template <typename... Args>
-  void operator()(Args&&... args) {
-    f(std::forward<Args>(args)...);
-  }
-};
-template <typename F>
-HeapAllocated(F) -> HeapAllocated<F>;  // for compilers without deduction for aggregates
-
 class ServerWebSocketChannel;
 
 // A server channel's executor: its io_context's own. The Big Peer runs each sync io_context on one
-// thread, so the channel's handlers run one at a time without a strand: 48 bytes less in each
-// channel and its socket, and no strand's lock and queue around every handler.
+// thread, so the channel's handlers run one at a time without a strand.
 using ServerExecutor = net::io_context::executor_type;
-using ServerSocket = net::basic_stream_socket<tcp, ServerExecutor>;
 
-// Keep-alive for the server channels of one io_context (one I/O thread): one timer, ticking while
-// any channel is listed, finds the channels quiet for their interval and has each check itself on
-// its thread. In place of a timer and a pending wait per connection (~0.4 KB of each idle session,
-// the channel's size class included: bigpeer/BENCHMARKS.md, "One keep-alive timer per I/O thread").
-// Shared, because a channel may outlive its io_context; the timer is the service's and goes with it.
-class KeepAliveSweep : public std::enable_shared_from_this<KeepAliveSweep> {
+// The server channels of one io_context (one I/O thread): an epoll instance of their own watches
+// their descriptors (level-triggered), and the io_context waits on it as on one descriptor; one
+// timer checks their keep-alive. A connection costs one entry in its list and in the epoll
+// instance, where through Asio it held a descriptor state (192 bytes) and a pending wait for bytes
+// (96) of its own (bigpeer/BENCHMARKS.md, "A reactor of the server channels' own"). A channel is
+// listed from its start until it closes, and the list holds it, as its pending wait did. All of it
+// runs on the io_context's one thread; when the last channel goes, neither wait is left pending,
+// so an io_context with nothing else to do runs out of work.
+class ServerReactor : public net::io_context::service {
  public:
-  // The sweep of `io`'s channels, made on first use.
-  static std::shared_ptr<KeepAliveSweep> of(net::io_context& io);
-  // Lists `channel` (on its thread, once); ticks at least every keep_alive / 8 (10 ms to 1 s).
-  void add(ServerWebSocketChannel& channel, std::chrono::milliseconds keep_alive);
-  // Unlists `channel` (idempotent); the timer stops with the last one.
-  // NOLINTNEXTLINE(bugprone-exception-escape): see the definition
+  static inline net::io_context::id id;
+  explicit ServerReactor(net::io_context& io);
+  ServerReactor(const ServerReactor&) = delete;
+  ServerReactor& operator=(const ServerReactor&) = delete;
+  ~ServerReactor() override = default;
+
+  // Lists `channel` and watches its descriptor for reading; ticks at least every keep_alive / 8
+  // (10 ms to 1 s). Returns why it cannot (empty if it could).
+  std::string add(const std::shared_ptr<ServerWebSocketChannel>& channel, std::chrono::milliseconds keep_alive);
+  // Watches `channel`'s descriptor for `events` (EPOLLIN, EPOLLOUT, both or none) from now on.
+  // Returns why it cannot (empty if it could).
+  std::string watch(ServerWebSocketChannel& channel, uint32_t events);
+  // Unlists `channel` (idempotent), before its descriptor closes. The list's reference to it goes
+  // after the handler running now, which may be the channel's own.
+  // NOLINTNEXTLINE(bugprone-exception-escape): only a failed allocation throws here; terminating is right
   void remove(ServerWebSocketChannel& channel) noexcept;
+  // The io_context is going: its channels are let go, as its pending handlers are destroyed.
+  void shutdown() override;
 
  private:
-  class Service;
-  void arm_locked();
+  static constexpr int kMaxEventsPerWake = 64;
+  void wait();  // for the epoll instance to have events
+  void ready();
+  void arm_timer();
   void tick();
 
-  std::mutex mutex_;                    // guards everything below, the timer and each listed channel's place
-  net::steady_timer* timer_ = nullptr;  // the service's; null once its io_context shut down
-  std::vector<ServerWebSocketChannel*> channels_;
+  net::posix::stream_descriptor epoll_;
+  std::string epoll_error_;  // why there is no epoll instance, if there is none
+  net::steady_timer timer_;
+  std::vector<std::shared_ptr<ServerWebSocketChannel>> channels_;
+  std::vector<std::shared_ptr<ServerWebSocketChannel>> removed_;  // let go after the running handler
   std::chrono::milliseconds interval_{1000};
-  bool armed_ = false;
+  uint32_t generation_ = 0;  // of the waits: a wait set before the list last emptied is stale
+  bool waiting_ = false;
+  bool ticking_ = false;
+  bool release_posted_ = false;
 };
 
-// The Big Peer's side of a plain (ws://) WebSocket whose upgrade is done, without Beast. It waits
-// for the socket to be readable, then reads what is there into one buffer per I/O thread and parses
+// The Big Peer's side of a plain (ws://) WebSocket whose upgrade is done, without Beast or Asio's
+// sockets: its io_context's ServerReactor says when the descriptor is readable (or, while a write
+// waits for room, writable), and it reads what is there into one buffer per I/O thread and parses
 // the frames out of it (WebSocketReader): a waiting connection holds no read buffer, and a report
-// costs one read of the socket (Beast read a message's header into a 1,536-byte buffer of each
-// connection, so a 1.5 KB report took two reads, and a third that found nothing).
+// costs one read of the socket.
 //
 // What a peer can make it hold is bounded: at most one pong waits to be sent (a newer ping replaces
 // its payload, as RFC 6455 5.5.3 allows), reading stops while more than kMaxWaitingFrames frames
 // (ACKs, say) wait to be written to a peer that does not read, and one wake-up reads at most kMaxReadsPerWake
-// buffers before it waits again, so a fast sender does not keep the I/O thread from its timers and
-// other sessions.
+// buffers, so a fast sender does not keep the I/O thread from its timers and other sessions (the
+// epoll instance is level-triggered: what is left is reported at the next wake-up).
 class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, ServerExecutor> {
  public:
+  // `descriptor`: the connected socket, non-blocking, owned from now on (-1 if there is none).
   // `handover_error`: why the socket could not be taken over (empty if it was): the channel then
   // closes as it starts, with that reason.
-  ServerWebSocketChannel(ServerSocket socket, std::chrono::milliseconds keep_alive, const std::string& handover_error)
-      : ChannelBase(socket.get_executor()),
-        socket_(std::move(socket)),
+  ServerWebSocketChannel(ServerExecutor executor, int descriptor, std::string remote, std::chrono::milliseconds keep_alive,
+                         const std::string& handover_error)
+      : ChannelBase(std::move(executor)),
+        fd_(descriptor),
         keep_alive_ms_(
             static_cast<uint32_t>(std::clamp<std::chrono::milliseconds::rep>(keep_alive.count(), 1, kMaxKeepAlive.count()))) {
-    remote_ = endpoint_text(socket_);
-    boost::system::error_code ec;
-    socket_.set_option(tcp::no_delay(true), ec);
-    socket_.non_blocking(true, ec);
+    remote_ = std::move(remote);
     set_max_frame_bytes(kMaxHandshakeFrameBytes);
     if (!handover_error.empty()) {
-      closing_ = std::make_unique<Closing>(executor_, "cannot take over the connection: " + handover_error);
+      closing_ = std::make_unique<Closing>(executor_.get(), "cannot take over the connection: " + handover_error);
     }
   }
 
   ServerWebSocketChannel(const ServerWebSocketChannel&) = delete;
   ServerWebSocketChannel& operator=(const ServerWebSocketChannel&) = delete;
-  // NOLINTNEXTLINE(bugprone-exception-escape): only KeepAliveSweep::remove could, and it terminates instead
   ~ServerWebSocketChannel() override {
-    if (sweep_) sweep_->remove(*this);
+    if (fd_ >= 0) ::close(fd_);  // never started, or its io_context went first
   }
 
-  // Called once, by start(): the first wait, and the keep-alive sweep's watch.
+  // Called once, by start(): the descriptor and the keep-alive watched from now on.
   void read_next() {
     if (closed_) return;                          // closed before it started
     if (closing_) return shut(closing_->reason);  // the hand-over failed: nothing was sent or read
     heard();
-    sweep_ = KeepAliveSweep::of(socket_.get_executor().context());
-    sweep_->add(*this, keep_alive());
-    wait_readable();
+    auto error = reactor().add(shared_from_this(), keep_alive());
+    if (!error.empty()) shut("cannot watch the connection: " + error);
   }
 
-  // True if the sweep should have this channel check its keep-alive (any thread): quiet for its
-  // interval with no ping sent since, or for twice its interval.
-  [[nodiscard]] bool keep_alive_due(std::chrono::steady_clock::time_point now) const {
-    const auto quiet = quiet_at(now);
-    return quiet >= 2 * keep_alive() || (quiet >= keep_alive() && !pinged_.load(std::memory_order_relaxed));
+  // From the reactor: what epoll reported for the descriptor.
+  void on_events(uint32_t events) {
+    if (closed_) return;  // closed by an earlier event of the same wake-up
+    if (write_blocked_ && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0) write_some();
+    if (closed_) return;
+    if (!read_paused_ && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0) return read_available();
+    // Reported whatever is watched: the peer is gone, and a read would not find out while paused.
+    if ((events & EPOLLERR) != 0) return lost(socket_error());
+    if ((events & EPOLLHUP) != 0 && !write_blocked_) return lost("closed by peer");
   }
 
-  // From the sweep: checks the keep-alive on its thread.
-  void check_keep_alive_soon() {
-    net::post(executor_, [self = shared_from_this()] { self->check_keep_alive(); });
+  // From the reactor: its wait failed, so nothing more would be heard.
+  void fail(const std::string& why) {
+    if (!closed_) shut(why);
   }
 
   // Frames were queued with none being written, or a write completed with more queued: writes them
   // once the handlers already waiting on its thread have run, all in one write. The writer thread
   // commits a session's batches in one group and their ACKs arrive together: one sendmsg for all.
   void write_front() {
-    net::post(executor_, [self = shared_from_this()] {
+    net::post(executor_.get(), [self = shared_from_this()] {
       if (!self->closed_ && self->writing_.empty() && !self->queue_.empty()) self->write_queued();
     });
-  }
-
-  void write_queued() {
-    constexpr size_t kMaxFramesPerWrite = 16;  // 32 buffers, within one sendmsg's gather list
-    take_for_writing(kMaxFramesPerWrite);
-    // Each frame's header beside it in writing_, which stays put until the write completes.
-    boost::container::small_vector<net::const_buffer, 2 * kMaxFramesPerWrite> buffers;
-    for (Outgoing& frame : writing_) {
-      frame.header_length = static_cast<uint8_t>(encode_websocket_header(frame.header, frame.opcode, frame.bytes.size()));
-      buffers.push_back(net::buffer(frame.header.data(), frame.header_length));
-      buffers.push_back(net::buffer(frame.bytes));
-    }
-    net::async_write(socket_, buffers, HeapAllocated{[self = shared_from_this()](boost::system::error_code ec, size_t n) {
-                       self->write_handler()(ec, n);
-                       if (self->read_paused_ && self->queue_.size() <= kMaxWaitingFrames && !self->closed_ && !self->closing_) {
-                         self->read_paused_ = false;
-                         self->wait_readable();
-                       }
-                     }});
   }
 
   // A message is one frame: its 4-byte length prefix and at most `bytes` of type and payload.
   void set_max_frame_bytes(uint32_t bytes) override { reader_.set_max_message_bytes(uint64_t{bytes} + 4); }
 
   void close_transport() {
-    if (sweep_) sweep_->remove(*this);
-    boost::system::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    if (listed_at_ != kNotListed) reactor().remove(*this);
+    if (fd_ < 0) return;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    fd_ = -1;
   }
 
  private:
   static constexpr size_t kMaxWaitingFrames = 64;  // a session has a few batches and ACKs waiting
   static constexpr int kMaxReadsPerWake = 4;
+  static constexpr size_t kMaxFramesPerWrite = 16;  // 32 buffers, within one sendmsg's gather list
+  static_assert(kMaxFramesPerWrite * (uint64_t{kMaxFrameBytes} + 10) < UINT32_MAX, "written_ counts a write's bytes in 32 bits");
+
+  ServerReactor& reactor() { return net::use_service<ServerReactor>(executor_.get().context()); }
+
+  // True if the reactor's tick should have this channel check its keep-alive: quiet for its
+  // interval with no ping sent since, or for twice its interval.
+  [[nodiscard]] bool keep_alive_due(std::chrono::steady_clock::time_point now) const {
+    const auto quiet = quiet_at(now);
+    return quiet >= 2 * keep_alive() || (quiet >= keep_alive() && !pinged_);
+  }
 
   // A connection quiet for keep_alive_ is pinged, and closed once quiet for twice that (a pong or
-  // any other byte counts): with the default 15 s a dead peer is found within 30 s (and the sweep's
-  // tick of 1 s). On its thread, when the sweep found it due.
+  // any other byte counts): with the default 15 s a dead peer is found within 30 s (and the tick
+  // of 1 s). When the reactor's tick found it due.
   void check_keep_alive() {
     if (closed_ || closing_) return;
     const auto quiet = quiet_at(std::chrono::steady_clock::now());
     if (quiet >= 2 * keep_alive()) {
       return shut(fmt::format("nothing heard for {} ms (idle timeout)", 2 * keep_alive().count()));
     }
-    if (quiet >= keep_alive() && !pinged_.exchange(true)) enqueue({std::string(), WebSocketOpcode::ping});
+    if (quiet >= keep_alive() && !pinged_) {
+      pinged_ = true;
+      enqueue({std::string(), WebSocketOpcode::ping});
+    }
   }
 
   [[nodiscard]] std::chrono::milliseconds keep_alive() const { return std::chrono::milliseconds(keep_alive_ms_); }
@@ -516,22 +517,89 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
 
   // How long nothing has come from the other side at `now`.
   [[nodiscard]] std::chrono::milliseconds quiet_at(std::chrono::steady_clock::time_point now) const {
-    return std::chrono::milliseconds(static_cast<uint32_t>(millis32(now) - last_heard_ms_.load(std::memory_order_relaxed)));
+    return std::chrono::milliseconds(static_cast<uint32_t>(millis32(now) - last_heard_ms_));
   }
 
   // A byte came from the other side.
   void heard() {
-    last_heard_ms_.store(millis32(std::chrono::steady_clock::now()), std::memory_order_relaxed);
-    pinged_.store(false, std::memory_order_relaxed);
+    last_heard_ms_ = millis32(std::chrono::steady_clock::now());
+    pinged_ = false;
   }
 
-  // Waits until the socket is readable. The wait re-arms the socket in epoll (EPOLL_CTL_MOD), which
-  // reports bytes that arrived before it at once: none is missed between a read and the wait.
-  void wait_readable() {
-    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
-      if (ec) return self->shut(ec.message());
-      self->read_available();
-    });
+  // What the reactor watches the descriptor for: bytes, unless reading is paused; room to write,
+  // while a write waits for it.
+  void watch() {
+    auto error = reactor().watch(*this, (read_paused_ ? 0U : uint32_t{EPOLLIN}) | (write_blocked_ ? uint32_t{EPOLLOUT} : 0U));
+    if (!error.empty()) shut("cannot watch the connection: " + error);
+  }
+
+  // The error pending on the socket, as text.
+  [[nodiscard]] std::string socket_error() const {
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
+    return error == 0 ? "closed by peer" : std::system_category().message(error);
+  }
+
+  void write_queued() {
+    take_for_writing(kMaxFramesPerWrite);
+    for (Outgoing& frame : writing_) {
+      frame.header_length = static_cast<uint8_t>(encode_websocket_header(frame.header, frame.opcode, frame.bytes.size()));
+    }
+    written_ = 0;
+    write_some();
+  }
+
+  // Writes what is left of writing_ (each frame's header beside it; writing_ stays put until the
+  // write completes) in one sendmsg. What the socket does not take waits until the reactor reports
+  // room for it.
+  void write_some() {
+    std::array<iovec, 2 * kMaxFramesPerWrite> parts{};
+    size_t count = 0;
+    size_t skip = written_;
+    size_t left = 0;
+    const auto add = [&](const void* data, size_t size) {
+      if (skip >= size) {
+        skip -= size;
+        return;
+      }
+      // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): iovec is for writing from, too
+      parts.at(count++) = {const_cast<char*>(static_cast<const char*>(data)) + skip, size - skip};
+      left += size - skip;
+      skip = 0;
+    };
+    for (const Outgoing& frame : writing_) {
+      add(frame.header.data(), frame.header_length);
+      add(frame.bytes.data(), frame.bytes.size());
+    }
+    msghdr message{};
+    message.msg_iov = parts.data();
+    message.msg_iovlen = count;
+    ssize_t n = 0;
+    do {
+      n = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      // A peer that sent its close and went fails our reply: the reason is still its close.
+      return lost("write failed: " + std::system_category().message(errno));
+    }
+    if (n > 0) written_ += static_cast<uint32_t>(n);
+    if (n < 0 || static_cast<size_t>(n) < left) {
+      if (!write_blocked_) {
+        write_blocked_ = true;
+        watch();
+      }
+      return;
+    }
+    // Done: no longer watched for room (a level-triggered watch would report it again and again),
+    // and a paused read goes on once the frames waiting fell back under the limit.
+    bool rewatch = std::exchange(write_blocked_, false);
+    wrote();
+    if (read_paused_ && queue_.size() <= kMaxWaitingFrames && !closing_) {
+      read_paused_ = false;
+      rewatch = true;
+    }
+    if (rewatch && !closed_) watch();
   }
 
   // The I/O thread's read buffer (made on its first read), or, should a read ever run inside
@@ -560,33 +628,45 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
     std::unique_ptr<Bytes> own_;
   };
 
-  // Reads what the socket holds, delivering each message as it completes, then waits again. A read
-  // that fills less than the buffer emptied the socket, so a report costs one read.
+  // Reads what the socket holds, delivering each message as it completes. A read that fills less
+  // than the buffer emptied the socket, so a report costs one read.
   void read_available() {
     ReadBuffer read_buffer;
     const net::mutable_buffer buffer = read_buffer.buffer();
     for (int reads = 0; reads < kMaxReadsPerWake; ++reads) {
-      boost::system::error_code ec;
-      const size_t n = socket_.read_some(buffer, ec);
-      if (ec == net::error::would_block || ec == net::error::try_again) break;
-      if (ec) return shut(ec == net::error::eof ? "closed by peer" : ec.message());
+      const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n < 0) return lost(std::system_category().message(errno));
+      if (n == 0) return lost("closed by peer");
       heard();
-      std::string_view rest(static_cast<const char*>(buffer.data()), n);
+      std::string_view rest(static_cast<const char*>(buffer.data()), static_cast<size_t>(n));
       while (!rest.empty() && !closed_ && !closing_) {
         auto step = reader_.read(rest);
         rest.remove_prefix(step.consumed);
         if (step.message) on_message(std::move(*step.message));
         if (step.refusal) return refuse(std::move(*step.refusal));
       }
-      if (closed_ || closing_) return;
-      if (n < buffer.size()) break;
+      if (closed_ || closing_) return stop_reading();  // a closing channel only drains its writes
+      if (static_cast<size_t>(n) < buffer.size()) break;
     }
     // A peer that does not read what it is sent is not read either, until the writes drain.
-    if (queue_.size() > kMaxWaitingFrames) {
-      read_paused_ = true;
-      return;
-    }
-    wait_readable();
+    if (queue_.size() > kMaxWaitingFrames) stop_reading();
+  }
+
+  // Reading pauses: until the frames waiting to be written fall back under kMaxWaitingFrames, or,
+  // for a closing channel, for good.
+  void stop_reading() {
+    if (closed_ || read_paused_) return;
+    read_paused_ = true;
+    watch();
+  }
+
+  // The connection failed or the peer left: the channel closes, saying why, unless it was closing
+  // already (a peer that sent its close and went fails our reply: the reason is still its close).
+  void lost(std::string why) {
+    if (closing_) why = closing_->reason;
+    shut(std::move(why));
   }
 
   void on_message(WebSocketReader::Message message) {
@@ -621,112 +701,157 @@ class ServerWebSocketChannel final : public ChannelBase<ServerWebSocketChannel, 
   }
 
   // First, into the padding after ChannelBase's last field (closed_): whether a ping went out since
-  // a byte last came (written on the channel's thread, read by the sweep's tick on any thread), whether no wait
-  // is pending because too much waits to be written, and this channel's place in the sweep's list
-  // (under the sweep's lock; 32 bits). That and the above keep it in jemalloc's 320-byte class.
-  std::atomic<bool> pinged_{false};
+  // a byte last came, whether reading is paused because too much waits to be written, whether a
+  // write waits for room, and this channel's place in its reactor's list. That and the below keep
+  // it, with shared_ptr's count, in jemalloc's 256-byte class. Everything is touched on the
+  // channel's one thread only.
+  bool pinged_ = false;
   bool read_paused_ = false;
-  static constexpr uint32_t kNotSwept = UINT32_MAX;
-  uint32_t sweep_index_ = kNotSwept;
-  ServerSocket socket_;
+  bool write_blocked_ = false;
+  static constexpr uint32_t kNotListed = UINT32_MAX;
+  uint32_t listed_at_ = kNotListed;
+  int fd_;                // the socket; -1 once closed
+  uint32_t written_ = 0;  // bytes of writing_ written so far
   WebSocketReader reader_;
-  // The keep-alive interval, and when a byte last came (millis32): 32 bits each, 8 bytes less.
+  // The keep-alive interval, and when a byte last came (millis32): 32 bits each.
   static constexpr std::chrono::milliseconds kMaxKeepAlive = std::chrono::hours(24);
   uint32_t keep_alive_ms_;
-  std::atomic<uint32_t> last_heard_ms_{0};  // written on the channel's thread, read by the sweep's tick
-  std::shared_ptr<KeepAliveSweep> sweep_;   // set by read_next()
-  friend class KeepAliveSweep;
+  uint32_t last_heard_ms_ = 0;
+  friend class ServerReactor;
 };
 
-// Owns the timer of one io_context's sweep, and stops the sweep when the io_context shuts down.
-class KeepAliveSweep::Service : public net::io_context::service {
- public:
-  static inline net::io_context::id id;
-  explicit Service(net::io_context& io) : net::io_context::service(io), timer_(io), sweep_(std::make_shared<KeepAliveSweep>()) {
-    sweep_->timer_ = &timer_;
-  }
-  Service(const Service&) = delete;
-  Service& operator=(const Service&) = delete;
-  ~Service() override = default;
-  // The io_context is going: its pending handlers are destroyed uncalled, and the sweep stops.
-  void shutdown() override {
-    std::lock_guard lock(sweep_->mutex_);
-    sweep_->timer_ = nullptr;
-    sweep_->armed_ = false;
-    timer_.cancel();
-  }
-  [[nodiscard]] const std::shared_ptr<KeepAliveSweep>& sweep() const { return sweep_; }
+// With shared_ptr's count beside it (make_shared), jemalloc's 256-byte class: an idle Big Peer holds
+// one per connected device.
+static_assert(sizeof(ServerWebSocketChannel) <= 240 || sizeof(void*) != 8, "a server channel outgrew its size class");
 
- private:
-  net::steady_timer timer_;
-  std::shared_ptr<KeepAliveSweep> sweep_;
-};
-
-std::shared_ptr<KeepAliveSweep> KeepAliveSweep::of(net::io_context& io) {
-  return net::use_service<Service>(io).sweep();
+ServerReactor::ServerReactor(net::io_context& io) : net::io_context::service(io), epoll_(io), timer_(io) {
+  const int fd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (fd < 0) {
+    epoll_error_ = "cannot make an epoll instance: " + std::system_category().message(errno);
+    return;
+  }
+  boost::system::error_code ec;
+  epoll_.assign(fd, ec);
+  if (ec) {
+    ::close(fd);
+    epoll_error_ = "cannot watch an epoll instance: " + ec.message();
+  }
 }
 
-void KeepAliveSweep::add(ServerWebSocketChannel& channel, std::chrono::milliseconds keep_alive) {
-  std::lock_guard lock(mutex_);
-  if (channel.sweep_index_ != ServerWebSocketChannel::kNotSwept) return;
-  channels_.push_back(&channel);
-  channel.sweep_index_ = static_cast<uint32_t>(channels_.size() - 1);  // one per open socket: far below 2^32
+std::string ServerReactor::add(const std::shared_ptr<ServerWebSocketChannel>& channel, std::chrono::milliseconds keep_alive) {
+  if (!epoll_.is_open()) return epoll_error_.empty() ? "the I/O thread is shutting down" : epoll_error_;
+  if (channel->listed_at_ != ServerWebSocketChannel::kNotListed) return {};
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.ptr = channel.get();
+  if (::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_ADD, channel->fd_, &event) != 0) return std::system_category().message(errno);
+  channel->listed_at_ = static_cast<uint32_t>(channels_.size());  // one per open descriptor: far below 2^32
+  channels_.push_back(channel);
   // The interval only shrinks: a thread that once served a short keep-alive keeps ticking at its pace.
   const auto wanted = std::clamp(keep_alive / 8, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
   if (wanted < interval_) {
     interval_ = wanted;
-    armed_ = false;  // the wait pending, if any, is for the longer interval: set it again
+    ticking_ = false;  // the tick pending, if any, is for the longer interval: set it again
   }
-  if (!armed_) arm_locked();
+  if (!waiting_) wait();
+  if (!ticking_) arm_timer();
+  return {};
 }
 
-// NOLINTNEXTLINE(bugprone-exception-escape): only a broken mutex or timer throws here; terminating is right
-void KeepAliveSweep::remove(ServerWebSocketChannel& channel) noexcept {
-  std::lock_guard lock(mutex_);
-  const uint32_t at = channel.sweep_index_;
-  if (at == ServerWebSocketChannel::kNotSwept) return;
-  channels_[at] = channels_.back();
-  channels_[at]->sweep_index_ = at;
+std::string ServerReactor::watch(ServerWebSocketChannel& channel, uint32_t events) {
+  epoll_event event{};
+  event.events = events;
+  event.data.ptr = &channel;
+  if (::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_MOD, channel.fd_, &event) != 0) return std::system_category().message(errno);
+  return {};
+}
+
+// NOLINTNEXTLINE(bugprone-exception-escape): see the declaration
+void ServerReactor::remove(ServerWebSocketChannel& channel) noexcept {
+  const uint32_t at = channel.listed_at_;
+  if (at == ServerWebSocketChannel::kNotListed) return;
+  ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_DEL, channel.fd_, nullptr);  // before the descriptor closes
+  removed_.push_back(std::move(channels_[at]));
+  if (at + 1 < channels_.size()) {
+    channels_[at] = std::move(channels_.back());
+    channels_[at]->listed_at_ = at;
+  }
   channels_.pop_back();
-  channel.sweep_index_ = ServerWebSocketChannel::kNotSwept;
-  if (channels_.empty() && timer_ && armed_) {
-    timer_->cancel();  // nothing to watch: an io_context that runs out of work returns at once
-    armed_ = false;
+  channel.listed_at_ = ServerWebSocketChannel::kNotListed;
+  if (channels_.empty()) {
+    // Nothing to watch: an io_context with nothing else to do runs out of work.
+    ++generation_;
+    waiting_ = false;
+    ticking_ = false;
+    epoll_.cancel();
+    timer_.cancel();
+  }
+  // The channel may be the one whose handler runs now, and an event of this wake-up may still name
+  // it: it goes once the handler is done.
+  if (!release_posted_) {
+    release_posted_ = true;
+    net::post(get_io_context(), [this] {
+      release_posted_ = false;
+      auto gone = std::exchange(removed_, {});
+    });
   }
 }
 
-void KeepAliveSweep::arm_locked() {
-  if (!timer_) return;
-  timer_->expires_after(interval_);  // cancels a wait pending
-  timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-    if (!ec) self->tick();
+void ServerReactor::shutdown() {
+  ++generation_;
+  waiting_ = false;
+  ticking_ = false;
+  auto gone = std::exchange(channels_, {});
+  for (const auto& channel : gone) channel->listed_at_ = ServerWebSocketChannel::kNotListed;
+  removed_.clear();
+  boost::system::error_code ec;
+  timer_.cancel();
+  epoll_.close(ec);
+}
+
+void ServerReactor::wait() {
+  waiting_ = true;
+  epoll_.async_wait(net::posix::descriptor_base::wait_read,
+                    [this, generation = generation_](const boost::system::error_code& ec) {
+                      if (generation != generation_) return;  // cancelled when the list emptied, or overtaken since
+                      waiting_ = false;
+                      if (!ec) return ready();
+                      // Nothing would be heard on this thread again: its connections close, and their peers reconnect.
+                      const auto listed = channels_;
+                      for (const auto& channel : listed) channel->fail("cannot wait for the connections: " + ec.message());
+                    });
+}
+
+void ServerReactor::ready() {
+  std::array<epoll_event, kMaxEventsPerWake> events{};
+  const int n = ::epoll_wait(epoll_.native_handle(), events.data(), kMaxEventsPerWake, 0);
+  // Each channel named is alive: listed, or removed during this handler and released after it.
+  for (int i = 0; i < n; ++i) {
+    const epoll_event& event = events.at(static_cast<size_t>(i));
+    static_cast<ServerWebSocketChannel*>(event.data.ptr)->on_events(event.events);
+  }
+  if (!channels_.empty() && !waiting_) wait();
+}
+
+void ServerReactor::arm_timer() {
+  ticking_ = true;
+  timer_.expires_after(interval_);  // cancels a wait pending
+  timer_.async_wait([this, generation = generation_](const boost::system::error_code& ec) {
+    if (ec || generation != generation_) return;
+    ticking_ = false;
+    tick();
   });
-  armed_ = true;
 }
 
-void KeepAliveSweep::tick() {
+void ServerReactor::tick() {
+  const auto now = std::chrono::steady_clock::now();
+  // Collected first: a check may close its channel, which leaves the list.
   std::vector<std::shared_ptr<ServerWebSocketChannel>> due;
-  {
-    std::lock_guard lock(mutex_);
-    armed_ = false;
-    const auto now = std::chrono::steady_clock::now();
-    // Counted first, so a tick with none due allocates nothing and one with some what they take,
-    // and no push_back below allocates: a channel taken can never be released under the lock (its
-    // destructor unlists it, taking this lock). A channel can only stop being due in between (a
-    // byte came); one that did leaves room unused.
-    const auto count = static_cast<size_t>(std::count_if(
-        channels_.begin(), channels_.end(), [now](const ServerWebSocketChannel* c) { return c->keep_alive_due(now); }));
-    due.reserve(count);
-    for (ServerWebSocketChannel* channel : channels_) {
-      if (due.size() == count) break;
-      // Null for a channel being destroyed on another thread (it waits for this lock to unlist itself).
-      if (channel->keep_alive_due(now)) {
-        if (auto alive = channel->weak_from_this().lock()) due.push_back(std::move(alive));
-      }
-    }
-    if (!channels_.empty()) arm_locked();
+  for (const auto& channel : channels_) {
+    if (channel->keep_alive_due(now)) due.push_back(channel);
   }
-  for (const auto& channel : due) channel->check_keep_alive_soon();
+  for (const auto& channel : due) channel->check_keep_alive();
+  if (!channels_.empty() && !ticking_) arm_timer();
 }
 
 thread_local std::unique_ptr<ServerWebSocketChannel::ReadBuffer::Bytes> ServerWebSocketChannel::ReadBuffer::thread_buffer_;
@@ -819,12 +944,25 @@ std::shared_ptr<FrameChannel> make_websocket_channel(websocket::stream<beast::ss
 }
 
 std::shared_ptr<FrameChannel> make_server_websocket_channel(SyncSocket socket, std::chrono::milliseconds keep_alive) {
-  // The same descriptor on the strand's io_context itself (registered anew with its reactor; no
-  // operation is pending on it after the upgrade). If that fails (the client left, or epoll is
-  // full), the channel closes as it starts, saying why.
+  // The descriptor leaves Asio (no operation is pending on it after the upgrade): the channel reads
+  // and writes it itself, watched by its io_context's ServerReactor. If that fails (the client
+  // left), the channel closes as it starts, saying why.
+  auto executor = socket.get_executor().get_inner_executor().context().get_executor();
+  std::string remote = endpoint_text(socket);
   boost::system::error_code ec;
-  ServerSocket own = hand_over(socket, socket.get_executor().get_inner_executor().context().get_executor(), ec);
-  return std::make_shared<ServerWebSocketChannel>(std::move(own), keep_alive, ec ? ec.message() : std::string());
+  socket.set_option(tcp::no_delay(true), ec);  // each frame goes out at once (see WebSocketChannel)
+  int descriptor = -1;
+  if (socket.is_open()) {
+    descriptor = socket.release(ec);
+  } else {
+    ec = net::error::bad_descriptor;
+  }
+  if (!ec) {
+    const int flags = ::fcntl(descriptor, F_GETFL);
+    if (flags < 0 || ::fcntl(descriptor, F_SETFL, flags | O_NONBLOCK) != 0) ec.assign(errno, boost::system::system_category());
+  }
+  return std::make_shared<ServerWebSocketChannel>(executor, descriptor, std::move(remote), keep_alive,
+                                                  ec ? ec.message() : std::string());
 }
 
 std::shared_ptr<FrameChannel> make_tcp_channel(tcp::socket socket) {

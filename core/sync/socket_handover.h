@@ -1,6 +1,7 @@
 // Moving a connected TCP socket's descriptor from one executor to another (another io_context's
-// thread, or the same io_context without a strand): the one way the Big Peer hands a connection
-// over, from the HTTP thread to a sync thread and from the upgrade's strand to the session's loop.
+// thread): the one way the Big Peer hands a connection over from the HTTP thread to a sync thread.
+// (After the upgrade the server channel takes the descriptor out of Asio altogether:
+// make_server_websocket_channel, core/sync/channel.cpp.)
 #pragma once
 
 #include <unistd.h>

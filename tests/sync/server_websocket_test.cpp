@@ -181,6 +181,33 @@ TEST(ServerWebSocketTest, FramesQueuedTogetherGoOutTogetherInOrder) {
   EXPECT_EQ(got, expected) << "the three frames, in order, in one write";
 }
 
+// More than the socket takes at once (a client with a small window that is not reading yet): the
+// write waits for room, goes on where it stopped, inside a frame or between two, and every frame
+// arrives whole and in order once the client reads, the first 16 in one write and the rest in the next.
+TEST(ServerWebSocketTest, FramesLargerThanTheSocketTakesGoOutWholeAndInOrderOnceTheClientReads) {
+  Server server;
+  net::io_context io;
+  auto ws = server.connect(io, 4096);
+  constexpr size_t kFrames = 20;
+  constexpr size_t kFrameBytes = 500'000;  // 10 MB in all: more than the buffers hold (the server's send buffer grows to 4 MB)
+  std::vector<std::string> frames;
+  for (size_t i = 0; i < kFrames; ++i) frames.emplace_back(kFrameBytes, static_cast<char>('a' + i));
+  server.send_together(frames);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_GT(server.pending_bytes(), 0U) << "the write waits for the client to read";
+  for (size_t i = 0; i < kFrames; ++i) {
+    beast::flat_buffer message;
+    ws->read(message);
+    ASSERT_EQ(beast::buffers_to_string(message.data()), frames[i]) << "frame " << i;
+  }
+  // Counted down once the write returns, which may be just after the client read its bytes.
+  for (int i = 0; i < 100 && server.pending_bytes() > 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(server.pending_bytes(), 0U);
+  ws->write(net::buffer(std::string("after")));  // the channel still reads
+  for (int i = 0; i < 100 && server.frames().empty(); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(server.frames(), std::vector<std::string>{"after"});
+}
+
 TEST(ServerWebSocketTest, ACloseIsAnsweredWithACloseAndEndsTheChannel) {
   Server server;
   net::io_context io;
