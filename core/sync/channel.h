@@ -70,7 +70,7 @@ std::shared_ptr<FrameChannel> make_websocket_channel(boost::beast::websocket::st
 std::shared_ptr<FrameChannel> make_websocket_channel(boost::beast::websocket::stream<boost::beast::ssl_stream<SyncTcpStream>> ws,
                                                      std::shared_ptr<void> keep_alive);
 /// Wraps the server side of a plain (ws://) WebSocket whose upgrade is done (the Big Peer's /sync):
-/// the descriptor leaves Asio, watched by one epoll instance of the io_context's own, and reads go
+/// the descriptor leaves Asio, watched by one epoll instance (Linux) of the io_context's own, and reads go
 /// through one buffer per I/O thread, not Beast. The socket's io_context must run on one thread,
 /// which runs all of the channel's work without a strand. A quiet connection is pinged after
 /// `keep_alive` (at most a day) and closed after twice that without a byte from the other side, each up to
